@@ -1,0 +1,13 @@
+# Turns the shipped trust files into C arrays (run at build time).
+function(embed var path out)
+  file(READ ${path} hex HEX)
+  file(SIZE ${path} size)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" body "${body}")
+  file(APPEND ${out} "const unsigned char ${var}[] = {\n${body}0x00};\nconst unsigned long ${var}_len = ${size};\n")
+endfunction()
+file(WRITE ${OUT} "/* Generated from verify/data: do not edit. */\n")
+file(APPEND ${OUT} "extern const unsigned char gate_embedded_trusted_root[];\nextern const unsigned long gate_embedded_trusted_root_len;\n")
+file(APPEND ${OUT} "extern const unsigned char gate_embedded_tuf_root[];\nextern const unsigned long gate_embedded_tuf_root_len;\n")
+embed(gate_embedded_trusted_root ${IN_TRUSTED_ROOT} ${OUT})
+embed(gate_embedded_tuf_root ${IN_TUF_ROOT} ${OUT})

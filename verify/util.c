@@ -1,0 +1,297 @@
+/* util.c - bytes, text, files and certificates helpers for the core. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool b64_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
+}
+
+enum gate_err gate_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen,
+			      const char *field, struct gate_error *err)
+{
+	/* OpenSSL's block decoder is lenient (whitespace, stray padding), so
+	 * the exact alphabet and padding are checked here first. */
+	if (inlen % 4 != 0 || inlen > INT32_MAX)
+		return gate_fail(err, GATE_E_PARSE, "S1", field,
+				 "base64 length %zu is not a multiple of 4", inlen);
+	size_t pad = 0;
+	for (size_t i = 0; i < inlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '=' && i + 2 >= inlen && (i + 1 == inlen || in[i + 1] == '=')) {
+			pad++;
+			continue;
+		}
+		if (!b64_char(c) || pad)
+			return gate_fail(err, GATE_E_PARSE, "S1", field,
+					 "invalid base64 character at offset %zu", i);
+	}
+	uint8_t *buf = malloc(inlen / 4 * 3 + 1);
+	if (!buf)
+		return gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
+	int n = inlen ? EVP_DecodeBlock(buf, (const unsigned char *)in, (int)inlen) : 0;
+	if (n < 0 || (size_t)n < pad) {
+		free(buf);
+		return gate_fail(err, GATE_E_PARSE, "S1", field, "invalid base64");
+	}
+	*outlen = (size_t)n - pad;
+	buf[*outlen] = 0;
+	*out = buf;
+	return GATE_OK;
+}
+
+char *gate_b64_encode(const uint8_t *in, size_t len)
+{
+	if (len > INT32_MAX / 2)
+		return NULL;
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return out;
+}
+
+void gate_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool gate_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
+{
+	if (inlen != 2 * outlen)
+		return false;
+	for (size_t i = 0; i < outlen; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+bool gate_ct_eq(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool gate_parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec;
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return false;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (!(strcmp(p, "Z") == 0 || strcmp(p, "z") == 0 || strcmp(p, "+00:00") == 0))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return false;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 && !(y == 1969))
+		return false;
+	*out = (int64_t)t;
+	return true;
+}
+
+bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return false;
+	*out = (int64_t)timegm(&tm);
+	return true;
+}
+
+enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
+			     struct gate_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return gate_fail(err, GATE_E_IO, NULL, path, "cannot open: %s", strerror(errno));
+	enum gate_err rc = GATE_E_IO;
+	uint8_t *buf = NULL;
+	size_t n = 0, alloc = 0;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		rc = gate_fail(err, GATE_E_IO, NULL, path, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = gate_fail(err, GATE_E_IO, NULL, path, "is a directory");
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > cap) {
+		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
+			       "file is %lld bytes, over the %zu-byte limit",
+			       (long long)st.st_size, cap);
+		goto out;
+	}
+	/* Read until EOF even for non-regular files, never past cap. */
+	for (;;) {
+		if (n == alloc) {
+			if (alloc > cap) {
+				rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
+					       "over the %zu-byte limit", cap);
+				goto out;
+			}
+			size_t want = alloc ? alloc * 2 : 8192;
+			if (want > cap + 1)
+				want = cap + 1;
+			uint8_t *nb = realloc(buf, want + 1);
+			if (!nb) {
+				rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			alloc = want;
+		}
+		ssize_t r = read(fd, buf + n, alloc - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = gate_fail(err, GATE_E_IO, NULL, path, "read failed: %s",
+				       strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > cap) {
+			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
+				       "over the %zu-byte limit", cap);
+			goto out;
+		}
+	}
+	if (!buf && !(buf = malloc(1))) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+		goto out;
+	}
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	rc = GATE_OK;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void gate_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	SHA256(data, len, out);
+}
+
+X509 *gate_x509_from_der(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	if (len > LONG_MAX)
+		return NULL;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (x && p != der + len) { /* trailing bytes: not one certificate */
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
+				  STACK_OF(X509) **out, const char *field,
+				  struct gate_error *err)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *bio = NULL;
+	enum gate_err rc = GATE_E_PARSE;
+	if (!sk || len > INT32_MAX) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
+		goto out;
+	}
+	if (len > 0 && buf[0] == 0x30) { /* a single DER certificate */
+		X509 *x = gate_x509_from_der(buf, len);
+		if (!x || !sk_X509_push(sk, x)) {
+			X509_free(x);
+			rc = gate_fail(err, GATE_E_PARSE, "S1", field, "not a DER certificate");
+			goto out;
+		}
+	} else {
+		bio = BIO_new_mem_buf(buf, (int)len);
+		if (!bio)
+			goto out;
+		X509 *x;
+		while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+			if ((size_t)sk_X509_num(sk) >= max || !sk_X509_push(sk, x)) {
+				X509_free(x);
+				rc = gate_fail(err, GATE_E_TOO_LARGE, "S1", field,
+					       "more than %zu certificates", max);
+				goto out;
+			}
+		}
+		ERR_clear_error();
+		if (sk_X509_num(sk) == 0) {
+			rc = gate_fail(err, GATE_E_PARSE, "S1", field,
+				       "no PEM certificate found");
+			goto out;
+		}
+	}
+	*out = sk;
+	sk = NULL;
+	rc = GATE_OK;
+out:
+	BIO_free(bio);
+	sk_X509_pop_free(sk, X509_free);
+	return rc;
+}

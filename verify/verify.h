@@ -1,0 +1,227 @@
+/*
+ * verify.h - gate verifier core: bytes and trust material in, verified facts
+ * out. Nothing here knows what a policy rule is.
+ *
+ * Conventions: a function that can fail returns enum gate_err and takes a
+ * struct gate_error * (may be NULL) as its last argument. Constructors set
+ * *out only on success; every type has a gate_<type>_free() that accepts NULL.
+ */
+#ifndef GATE_VERIFY_H
+#define GATE_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GATE_WUR __attribute__((warn_unused_result))
+#else
+#define GATE_WUR
+#endif
+
+/* Stable error codes: values are only ever appended. */
+enum gate_err {
+	GATE_OK = 0,
+	GATE_E_INTERNAL = 1,	/* a bug or an OpenSSL failure */
+	GATE_E_NOMEM = 2,
+	GATE_E_USAGE = 3,	/* wrong arguments or flag combinations */
+	GATE_E_IO = 4,		/* a file could not be opened or read */
+	GATE_E_TOO_LARGE = 5,	/* input over a named cap */
+	GATE_E_PARSE = 6,	/* malformed input: JSON, base64, DER, PEM */
+	GATE_E_UNSUPPORTED = 7, /* unknown version, algorithm, kind */
+	GATE_E_TRUST_ROOT = 8,	/* trusted root malformed or unusable */
+	GATE_E_SIGNATURE = 9,	/* a signature did not verify */
+	GATE_E_DIGEST = 10,	/* artifact digest mismatch */
+	GATE_E_TLOG = 11,	/* transparency log entry rejected */
+	GATE_E_CHECKPOINT = 12, /* signed checkpoint rejected */
+	GATE_E_INCLUSION = 13,	/* Merkle inclusion proof rejected */
+	GATE_E_TIMESTAMP = 14,	/* RFC 3161 timestamp rejected */
+	GATE_E_NO_TIME = 15,	/* no verified signing time */
+	GATE_E_CERT = 16,	/* certificate chain or profile rejected */
+	GATE_E_SCT = 17,	/* no valid signed certificate timestamp */
+	GATE_E_IDENTITY = 18,	/* identity or issuer does not match */
+	GATE_E_MISMATCH = 19,	/* log body or material inconsistent */
+	GATE_E_KEY = 20,	/* public key unusable or not the expected one */
+	GATE_E_POLICY = 21,	/* policy file rejected */
+	GATE_E_DENIED = 22,	/* a policy decision denied */
+};
+
+#define GATE_ERR_MSG_MAX 320
+
+/* Why something failed: the spec rule (e.g. "S8"), the input field
+ * ("tlogEntries[0].inclusionProof.checkpoint") and a human reason. Policy
+ * errors carry file, line and column. All strings are NUL-terminated and
+ * already escaped for printing. */
+struct gate_error {
+	enum gate_err code;
+	char rule[8];
+	char field[96];
+	char msg[GATE_ERR_MSG_MAX];
+	char file[256];
+	unsigned line, column;
+};
+
+/* Fixed text for a code; never NULL. */
+const char *gate_err_str(enum gate_err code);
+/* True for codes that mean "bad input or usage" (exit 2) rather than
+ * "verified and rejected" (exit 1). */
+bool gate_err_is_input(enum gate_err code);
+
+/* ---- Trusted root (spec/SIGSTORE.md §2) ---- */
+
+struct gate_trusted_root;
+
+/* Parse a trusted_root.json document. Errors: GATE_E_PARSE, GATE_E_TRUST_ROOT,
+ * GATE_E_TOO_LARGE, GATE_E_NOMEM. The caller owns *out. */
+GATE_WUR enum gate_err gate_trusted_root_parse(const uint8_t *json, size_t len,
+					       struct gate_trusted_root **out,
+					       struct gate_error *err);
+/* Load from a file (capped at GATE_MAX_TRUST_ROOT bytes). */
+GATE_WUR enum gate_err gate_trusted_root_load(const char *path,
+					      struct gate_trusted_root **out,
+					      struct gate_error *err);
+/* The embedded Sigstore public-good production root. */
+GATE_WUR enum gate_err gate_trusted_root_default(struct gate_trusted_root **out,
+						 struct gate_error *err);
+void gate_trusted_root_free(struct gate_trusted_root *root);
+
+/* ---- Public keys ---- */
+
+struct gate_pubkey;
+
+/* Parse a PEM "PUBLIC KEY" (SPKI) or DER SPKI. Errors: GATE_E_PARSE,
+ * GATE_E_UNSUPPORTED (key type not ECDSA P-256/384/521, Ed25519, RSA). */
+GATE_WUR enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len,
+					 struct gate_pubkey **out,
+					 struct gate_error *err);
+GATE_WUR enum gate_err gate_pubkey_load(const char *path,
+					struct gate_pubkey **out,
+					struct gate_error *err);
+/* Hex SHA-256 of the key's DER SPKI (65 bytes with NUL). */
+void gate_pubkey_id(const struct gate_pubkey *key, char hex[65]);
+void gate_pubkey_free(struct gate_pubkey *key);
+
+/* ---- Artifacts ---- */
+
+struct gate_artifact;
+
+/* Open a file and stream its SHA-256 (no whole-file read). The path is kept
+ * for algorithms that need the raw message (Ed25519). Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_artifact_open(const char *path,
+					  struct gate_artifact **out,
+					  struct gate_error *err);
+/* An artifact known only by its digest: "sha256:" + 64 hex digits.
+ * Errors: GATE_E_USAGE (bad prefix, length or hex). */
+GATE_WUR enum gate_err gate_artifact_from_digest(const char *spec,
+						 struct gate_artifact **out,
+						 struct gate_error *err);
+/* Hex SHA-256 (65 bytes with NUL). */
+void gate_artifact_sha256_hex(const struct gate_artifact *a, char hex[65]);
+const uint8_t *gate_artifact_sha256(const struct gate_artifact *a);
+uint64_t gate_artifact_size(const struct gate_artifact *a);
+void gate_artifact_free(struct gate_artifact *a);
+
+/* ---- Evidence: what a signer left beside an artifact ---- */
+
+struct gate_bundle;
+
+/* Parse a Sigstore bundle (v0.1-v0.3) or a legacy `cosign sign-blob
+ * --bundle` document. Errors: GATE_E_PARSE, GATE_E_UNSUPPORTED,
+ * GATE_E_TOO_LARGE. Rule S1-S3 shape checks happen here. */
+GATE_WUR enum gate_err gate_bundle_parse(const uint8_t *json, size_t len,
+					 struct gate_bundle **out,
+					 struct gate_error *err);
+GATE_WUR enum gate_err gate_bundle_load(const char *path,
+					struct gate_bundle **out,
+					struct gate_error *err);
+/* Build evidence from cosign's detached outputs: a base64 signature file's
+ * content, and optionally a PEM certificate and a PEM chain (intermediates).
+ * With no certificate the signature is checked against a --key. */
+GATE_WUR enum gate_err gate_bundle_from_detached(const uint8_t *sig, size_t siglen,
+						 const uint8_t *cert_pem, size_t certlen,
+						 const uint8_t *chain_pem, size_t chainlen,
+						 struct gate_bundle **out,
+						 struct gate_error *err);
+void gate_bundle_free(struct gate_bundle *b);
+
+/* ---- Verification ---- */
+
+/* What the caller expects. All pointers are borrowed for the call. */
+struct gate_verify_opts {
+	const struct gate_trusted_root *root; /* required */
+	const struct gate_pubkey *key;	      /* managed-key mode when set */
+	/* Keyless expectations; NULL = not checked here (the policy may). The
+	 * regexps are POSIX extended and anchored: the whole value must match. */
+	const char *identity;
+	const char *identity_regex;
+	const char *issuer;
+	const char *issuer_regex;
+	int64_t now; /* unix seconds; 0 = the current time */
+};
+
+enum gate_signer_kind {
+	GATE_SIGNER_KEYLESS = 1, /* Fulcio certificate */
+	GATE_SIGNER_KEY = 2,	 /* managed public key */
+};
+
+enum gate_time_source {
+	GATE_TIME_NONE = 0,
+	GATE_TIME_TLOG = 1, /* integratedTime of a verified SET */
+	GATE_TIME_TSA = 2,  /* RFC 3161 genTime */
+};
+
+#define GATE_MAX_FACT_EXTS 24
+#define GATE_MAX_FACT_LOGS 8
+
+struct gate_fact_ext {
+	const char *name; /* static: "github_workflow_ref", ... */
+	char *value;
+};
+
+/* Verified facts about one piece of evidence; never a decision. */
+struct gate_facts {
+	enum gate_signer_kind kind;
+	char *identity;	  /* SAN of the leaf (keyless) */
+	char *issuer;	  /* OIDC issuer extension (keyless) */
+	char *subject;	  /* certificate subject, one line */
+	char key_id[65];  /* hex SHA-256 of the signing key's SPKI */
+	char digest[65];  /* hex SHA-256 of the artifact */
+	char *payload_type; /* DSSE only */
+	char *predicate_type;
+	int64_t signing_time; /* earliest verified time; 0 if none */
+	enum gate_time_source time_source;
+	size_t n_tlog;	      /* verified log entries */
+	int64_t log_index[GATE_MAX_FACT_LOGS];
+	int64_t integrated_time[GATE_MAX_FACT_LOGS];
+	size_t n_tsa;	      /* verified RFC 3161 timestamps */
+	int64_t tsa_time[GATE_MAX_FACT_LOGS];
+	size_t n_exts;
+	struct gate_fact_ext exts[GATE_MAX_FACT_EXTS];
+};
+
+/* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success
+ * *out holds the facts (caller frees with gate_facts_free). On failure err
+ * names the rule, field and reason. */
+GATE_WUR enum gate_err gate_verify_bundle(const struct gate_bundle *b,
+					  const struct gate_artifact *a,
+					  const struct gate_verify_opts *opts,
+					  struct gate_facts **out,
+					  struct gate_error *err);
+void gate_facts_free(struct gate_facts *f);
+
+/* Anchored POSIX extended regexp match: the whole of value must match.
+ * Returns GATE_OK on match, GATE_E_IDENTITY on no match, GATE_E_USAGE on a
+ * bad pattern (err says why). */
+GATE_WUR enum gate_err gate_regex_full_match(const char *pattern, const char *value,
+					     struct gate_error *err);
+
+const char *gate_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

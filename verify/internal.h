@@ -76,14 +76,8 @@ void gate_hex_encode(const uint8_t *in, size_t len, char *out);
 bool gate_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 /* Constant-time equality of two equal-length buffers. */
 bool gate_ct_eq(const void *a, const void *b, size_t len);
-/* RFC 3339 UTC ("2022-10-31T23:59:59.999Z", fraction optional, "Z" or
- * "+00:00") to unix seconds (fraction dropped). */
-bool gate_parse_rfc3339(const char *s, int64_t *out);
 /* ASN1_TIME to unix seconds. */
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out);
-/* Read a whole file, refusing more than cap bytes. *out is NUL-terminated. */
-enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
-			     struct gate_error *err);
 /* SHA-256 of a buffer. */
 void gate_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Parse every certificate from PEM text (or a single DER certificate). */

@@ -160,7 +160,8 @@ struct gate_verify_opts {
 	const char *identity_regex;
 	const char *issuer;
 	const char *issuer_regex;
-	int64_t now; /* unix seconds; 0 = the current time */
+	int64_t now;	   /* unix seconds; 0 = the current time */
+	bool require_tlog; /* at least one verified log entry (cosign's default) */
 };
 
 enum gate_signer_kind {
@@ -218,6 +219,15 @@ void gate_facts_free(struct gate_facts *f);
  * bad pattern (err says why). */
 GATE_WUR enum gate_err gate_regex_full_match(const char *pattern, const char *value,
 					     struct gate_error *err);
+
+/* Read a whole file (regular or not), refusing more than cap bytes. *out is
+ * malloc'd and NUL-terminated (not counted in *len). Errors: GATE_E_IO,
+ * GATE_E_TOO_LARGE, GATE_E_NOMEM; err->field names the path. */
+GATE_WUR enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
+				      struct gate_error *err);
+/* RFC 3339 UTC ("2022-10-31T23:59:59.999Z"; fraction optional; "Z" or
+ * "+00:00") to unix seconds, fraction dropped. False when malformed. */
+bool gate_parse_rfc3339(const char *s, int64_t *out);
 
 const char *gate_version(void);
 

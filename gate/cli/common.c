@@ -1,0 +1,61 @@
+/* common.c - helpers shared by the subcommands. */
+#include "cli.h"
+
+#include <string.h>
+#include <time.h>
+
+int gate_cli_exit_for(enum gate_err rc)
+{
+	if (rc == GATE_OK)
+		return GATE_EXIT_OK;
+	return gate_err_is_input(rc) ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
+}
+
+void gate_cli_put_escaped(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			fputc(*p, out);
+		else
+			fprintf(out, "\\x%02x", *p);
+	}
+}
+
+void gate_cli_time(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%lld", (long long)t);
+}
+
+void gate_cli_print_error(const char *what, const struct gate_error *e)
+{
+	fputs("gate: ", stderr);
+	if (e->file[0]) {
+		gate_cli_put_escaped(stderr, e->file);
+		fputs(": ", stderr);
+	} else if (what) {
+		gate_cli_put_escaped(stderr, what);
+		fputs(": ", stderr);
+	}
+	if (e->field[0]) {
+		gate_cli_put_escaped(stderr, e->field);
+		fputs(": ", stderr);
+	}
+	gate_cli_put_escaped(stderr, e->msg[0] ? e->msg : gate_err_str(e->code));
+	if (e->rule[0])
+		fprintf(stderr, " [%s]", e->rule);
+	fputc('\n', stderr);
+}
+
+bool gate_cli_parse_format(const char *s, enum gate_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = GATE_FMT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = GATE_FMT_JSON;
+	else
+		return false;
+	return true;
+}

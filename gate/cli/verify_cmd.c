@@ -1,0 +1,363 @@
+/* verify_cmd.c - `gate verify`: cosign-style verification of one artifact.
+ * Prints facts, never a policy decision. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char verify_usage[] =
+	"usage: gate verify [options] ARTIFACT|sha256:HEX\n"
+	"\n"
+	"Evidence (one of):\n"
+	"  --bundle FILE                      Sigstore bundle or cosign --bundle JSON\n"
+	"  --signature FILE                   detached base64 signature, with\n"
+	"      --certificate FILE             PEM signing certificate (keyless), and\n"
+	"      --certificate-chain FILE       PEM intermediates (optional)\n"
+	"      or --key FILE                  PEM public key (managed key)\n"
+	"Expectations (keyless needs an identity and an issuer):\n"
+	"  --certificate-identity ID          exact SAN (email or URI)\n"
+	"  --certificate-identity-regexp RE   anchored POSIX ERE over the SAN\n"
+	"  --certificate-oidc-issuer URL      exact OIDC issuer\n"
+	"  --certificate-oidc-issuer-regexp RE  anchored POSIX ERE over the issuer\n"
+	"  --key FILE                         verify with a managed public key\n"
+	"Trust and output:\n"
+	"  --trusted-root FILE                trusted_root.json (default: embedded\n"
+	"                                     Sigstore public-good root)\n"
+	"  --insecure-ignore-tlog             accept evidence with no log entry\n"
+	"  --current-time RFC3339             verify as of this time (tests, audits)\n"
+	"  --format text|json                 output format (default text)\n"
+	"\n"
+	"Exit: 0 verified, 1 rejected, 2 usage or input error. A rejection names\n"
+	"the rule of the verification spec (S1..S19), the field and the reason.\n";
+
+struct verify_args {
+	const char *bundle, *signature, *certificate, *chain, *key, *root;
+	const char *identity, *identity_re, *issuer, *issuer_re, *artifact, *now;
+	bool ignore_tlog;
+	enum gate_format fmt;
+};
+
+enum {
+	OPT_BUNDLE = 256,
+	OPT_SIGNATURE,
+	OPT_CERT,
+	OPT_CHAIN,
+	OPT_KEY,
+	OPT_ID,
+	OPT_ID_RE,
+	OPT_ISS,
+	OPT_ISS_RE,
+	OPT_ROOT,
+	OPT_FORMAT,
+	OPT_IGNORE_TLOG,
+	OPT_NOW,
+};
+
+static const struct option verify_opts[] = {
+	{"bundle", required_argument, NULL, OPT_BUNDLE},
+	{"signature", required_argument, NULL, OPT_SIGNATURE},
+	{"certificate", required_argument, NULL, OPT_CERT},
+	{"certificate-chain", required_argument, NULL, OPT_CHAIN},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"certificate-identity", required_argument, NULL, OPT_ID},
+	{"certificate-identity-regexp", required_argument, NULL, OPT_ID_RE},
+	{"certificate-oidc-issuer", required_argument, NULL, OPT_ISS},
+	{"certificate-oidc-issuer-regexp", required_argument, NULL, OPT_ISS_RE},
+	{"trusted-root", required_argument, NULL, OPT_ROOT},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"insecure-ignore-tlog", no_argument, NULL, OPT_IGNORE_TLOG},
+	{"current-time", required_argument, NULL, OPT_NOW},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "gate verify: %s\n(see 'gate verify --help')\n", msg);
+	return GATE_EXIT_USAGE;
+}
+
+static bool set_once(const char **slot, const char *val)
+{
+	if (*slot)
+		return false;
+	*slot = val;
+	return true;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct verify_args *va)
+{
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
+		const char **slot = NULL;
+		switch (c) {
+		case 'h':
+			fputs(verify_usage, stdout);
+			return GATE_EXIT_OK;
+		case OPT_BUNDLE: slot = &va->bundle; break;
+		case OPT_SIGNATURE: slot = &va->signature; break;
+		case OPT_CERT: slot = &va->certificate; break;
+		case OPT_CHAIN: slot = &va->chain; break;
+		case OPT_KEY: slot = &va->key; break;
+		case OPT_ID: slot = &va->identity; break;
+		case OPT_ID_RE: slot = &va->identity_re; break;
+		case OPT_ISS: slot = &va->issuer; break;
+		case OPT_ISS_RE: slot = &va->issuer_re; break;
+		case OPT_ROOT: slot = &va->root; break;
+		case OPT_NOW: slot = &va->now; break;
+		case OPT_IGNORE_TLOG: va->ignore_tlog = true; break;
+		case OPT_FORMAT:
+			if (!gate_cli_parse_format(optarg, &va->fmt))
+				return usage_error("--format must be text or json");
+			break;
+		default:
+			return usage_error(optopt ? "option needs a value" : "unknown option");
+		}
+		if (slot && !set_once(slot, optarg))
+			return usage_error("an option was given twice");
+	}
+	if (optind + 1 != argc)
+		return usage_error("exactly one ARTIFACT or sha256:HEX is required");
+	va->artifact = argv[optind];
+	if (!!va->bundle + !!va->signature != 1)
+		return usage_error("give exactly one of --bundle and --signature");
+	if (va->bundle && (va->certificate || va->chain))
+		return usage_error("--certificate and --certificate-chain go with --signature, "
+				   "not --bundle");
+	if (va->chain && !va->certificate)
+		return usage_error("--certificate-chain needs --certificate");
+	if (va->key && va->certificate)
+		return usage_error("--key and --certificate exclude each other");
+	if (va->key && (va->identity || va->identity_re || va->issuer || va->issuer_re))
+		return usage_error("--key excludes the --certificate-identity/issuer flags");
+	if (va->signature && !va->key && !va->certificate)
+		return usage_error("--signature needs --certificate or --key");
+	if (va->identity && va->identity_re)
+		return usage_error("give --certificate-identity or its -regexp form, not both");
+	if (va->issuer && va->issuer_re)
+		return usage_error("give --certificate-oidc-issuer or its -regexp form, not both");
+	if (!va->key && (!(va->identity || va->identity_re) || !(va->issuer || va->issuer_re)))
+		return usage_error("keyless verification needs --certificate-identity[-regexp] "
+				   "and --certificate-oidc-issuer[-regexp]");
+	return -1;
+}
+
+static enum gate_err load_evidence(const struct verify_args *va, struct gate_bundle **out,
+				   struct gate_error *err)
+{
+	if (va->bundle)
+		return gate_bundle_load(va->bundle, out, err);
+	uint8_t *sig = NULL, *cert = NULL, *chain = NULL;
+	size_t sl = 0, cl = 0, chl = 0;
+	enum gate_err rc;
+	const size_t cap = 1024 * 1024;
+	if ((rc = gate_read_file(va->signature, cap, &sig, &sl, err)) == GATE_OK &&
+	    (!va->certificate ||
+	     (rc = gate_read_file(va->certificate, cap, &cert, &cl, err)) == GATE_OK) &&
+	    (!va->chain || (rc = gate_read_file(va->chain, cap, &chain, &chl, err)) == GATE_OK))
+		rc = gate_bundle_from_detached(sig, sl, cert, cl, chain, chl, out, err);
+	free(sig);
+	free(cert);
+	free(chain);
+	return rc;
+}
+
+/* Check that regexps compile before any work, so a typo is a usage error. */
+static enum gate_err check_regex(const char *re, struct gate_error *err)
+{
+	if (!re)
+		return GATE_OK;
+	enum gate_err rc = gate_regex_full_match(re, "", err);
+	return rc == GATE_E_IDENTITY ? GATE_OK : rc;
+}
+
+static const char *time_source_name(enum gate_time_source s)
+{
+	return s == GATE_TIME_TLOG ? "tlog" : s == GATE_TIME_TSA ? "tsa" : "none";
+}
+
+static void print_text(const struct verify_args *va, const struct gate_facts *f)
+{
+	char t[32];
+	fputs("verified: ", stdout);
+	gate_cli_put_escaped(stdout, va->artifact);
+	printf("\n  signer: %s\n", f->kind == GATE_SIGNER_KEY ? "managed key" : "keyless");
+	if (f->identity) {
+		fputs("  identity: ", stdout);
+		gate_cli_put_escaped(stdout, f->identity);
+		fputs("\n  issuer: ", stdout);
+		gate_cli_put_escaped(stdout, f->issuer ? f->issuer : "");
+		fputc('\n', stdout);
+	}
+	printf("  key id: sha256:%s\n  digest: sha256:%s\n", f->key_id, f->digest);
+	if (f->signing_time) {
+		gate_cli_time(f->signing_time, t, sizeof t);
+		printf("  signing time: %s (%s)\n", t, time_source_name(f->time_source));
+	} else {
+		printf("  signing time: none\n");
+	}
+	printf("  log entries: %zu", f->n_tlog);
+	for (size_t i = 0; i < f->n_tlog && i < GATE_MAX_FACT_LOGS; i++)
+		printf("%s%lld", i ? ", " : " (index ", (long long)f->log_index[i]);
+	printf("%s\n  timestamps: %zu\n", f->n_tlog ? ")" : "", f->n_tsa);
+	if (f->predicate_type) {
+		fputs("  predicate: ", stdout);
+		gate_cli_put_escaped(stdout, f->predicate_type);
+		fputc('\n', stdout);
+	}
+	for (size_t i = 0; i < f->n_exts; i++) {
+		printf("  %s: ", f->exts[i].name);
+		gate_cli_put_escaped(stdout, f->exts[i].value);
+		fputc('\n', stdout);
+	}
+}
+
+static json_t *facts_json(const struct gate_facts *f)
+{
+	char t[32];
+	json_t *o = json_object(), *logs = json_array(), *tsa = json_array(), *ext = json_object();
+	json_object_set_new(o, "signer", json_string(f->kind == GATE_SIGNER_KEY ? "key" : "keyless"));
+	if (f->identity)
+		json_object_set_new(o, "identity", json_string(f->identity));
+	if (f->issuer)
+		json_object_set_new(o, "issuer", json_string(f->issuer));
+	if (f->subject && *f->subject)
+		json_object_set_new(o, "subject", json_string(f->subject));
+	json_object_set_new(o, "key_id", json_sprintf("sha256:%s", f->key_id));
+	json_object_set_new(o, "digest", json_sprintf("sha256:%s", f->digest));
+	if (f->signing_time) {
+		gate_cli_time(f->signing_time, t, sizeof t);
+		json_object_set_new(o, "signing_time", json_string(t));
+	} else {
+		json_object_set_new(o, "signing_time", json_null());
+	}
+	json_object_set_new(o, "time_source", json_string(time_source_name(f->time_source)));
+	for (size_t i = 0; i < f->n_tlog && i < GATE_MAX_FACT_LOGS; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "log_index", json_integer(f->log_index[i]));
+		if (f->integrated_time[i])
+			json_object_set_new(e, "integrated_time", json_integer(f->integrated_time[i]));
+		json_array_append_new(logs, e);
+	}
+	json_object_set_new(o, "tlog_entries", logs);
+	for (size_t i = 0; i < f->n_tsa && i < GATE_MAX_FACT_LOGS; i++) {
+		gate_cli_time(f->tsa_time[i], t, sizeof t);
+		json_array_append_new(tsa, json_string(t));
+	}
+	json_object_set_new(o, "timestamps", tsa);
+	if (f->payload_type)
+		json_object_set_new(o, "payload_type", json_string(f->payload_type));
+	if (f->predicate_type)
+		json_object_set_new(o, "predicate_type", json_string(f->predicate_type));
+	for (size_t i = 0; i < f->n_exts; i++)
+		json_object_set_new(ext, f->exts[i].name, json_string(f->exts[i].value));
+	json_object_set_new(o, "extensions", ext);
+	return o;
+}
+
+static json_t *error_json(const struct gate_error *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "code", json_string(gate_err_str(e->code)));
+	json_object_set_new(o, "rule", json_string(e->rule));
+	json_object_set_new(o, "field", json_string(e->field));
+	json_object_set_new(o, "message", json_string(e->msg));
+	if (e->file[0])
+		json_object_set_new(o, "file", json_string(e->file));
+	return o;
+}
+
+static void print_result(const struct verify_args *va, enum gate_err rc,
+			 const struct gate_facts *f, const struct gate_error *e)
+{
+	if (va->fmt == GATE_FMT_JSON) {
+		json_t *o = json_object();
+		json_object_set_new(o, "artifact", json_string(va->artifact));
+		json_object_set_new(o, "verified", json_boolean(rc == GATE_OK));
+		json_object_set_new(o, rc == GATE_OK ? "facts" : "error",
+				    rc == GATE_OK ? facts_json(f) : error_json(e));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(o);
+		return;
+	}
+	if (rc == GATE_OK) {
+		print_text(va, f);
+		return;
+	}
+	printf("rejected: ");
+	gate_cli_put_escaped(stdout, va->artifact);
+	printf("\n  rule: %s\n  field: ", e->rule[0] ? e->rule : "-");
+	gate_cli_put_escaped(stdout, e->field[0] ? e->field : "-");
+	fputs("\n  reason: ", stdout);
+	gate_cli_put_escaped(stdout, e->msg[0] ? e->msg : gate_err_str(e->code));
+	fputc('\n', stdout);
+}
+
+int gate_cmd_verify(int argc, char **argv)
+{
+	struct verify_args va = {0};
+	struct gate_error err = {0};
+	struct gate_trusted_root *root = NULL;
+	struct gate_pubkey *key = NULL;
+	struct gate_bundle *bundle = NULL;
+	struct gate_artifact *art = NULL;
+	struct gate_facts *facts = NULL;
+	enum gate_err rc;
+	int code = parse_args(argc, argv, &va);
+	if (code >= 0)
+		return code;
+	struct gate_verify_opts opts = {
+		.identity = va.identity,
+		.identity_regex = va.identity_re,
+		.issuer = va.issuer,
+		.issuer_regex = va.issuer_re,
+		.require_tlog = !va.ignore_tlog,
+	};
+	if (va.now && !gate_parse_rfc3339(va.now, &opts.now))
+		return usage_error("--current-time must be RFC 3339, e.g. 2025-01-01T00:00:00Z");
+	if ((rc = check_regex(va.identity_re, &err)) != GATE_OK ||
+	    (rc = check_regex(va.issuer_re, &err)) != GATE_OK)
+		goto fail;
+	rc = va.root ? gate_trusted_root_load(va.root, &root, &err)
+		     : gate_trusted_root_default(&root, &err);
+	if (rc != GATE_OK)
+		goto fail;
+	opts.root = root;
+	if (va.key && (rc = gate_pubkey_load(va.key, &key, &err)) != GATE_OK)
+		goto fail;
+	opts.key = key;
+	if ((rc = load_evidence(&va, &bundle, &err)) != GATE_OK)
+		goto fail;
+	rc = strncmp(va.artifact, "sha256:", 7) == 0
+		     ? gate_artifact_from_digest(va.artifact, &art, &err)
+		     : gate_artifact_open(va.artifact, &art, &err);
+	if (rc != GATE_OK)
+		goto fail;
+	rc = gate_verify_bundle(bundle, art, &opts, &facts, &err);
+	if (rc != GATE_OK && gate_err_is_input(rc))
+		goto fail;
+	print_result(&va, rc, facts, &err);
+	code = gate_cli_exit_for(rc);
+	goto out;
+fail:
+	/* Input errors: say which file and field on stderr, and in JSON mode
+	 * still emit a result object so pipelines see why. */
+	if (va.fmt == GATE_FMT_JSON)
+		print_result(&va, rc, NULL, &err);
+	gate_cli_print_error(va.artifact, &err);
+	code = gate_cli_exit_for(rc);
+out:
+	gate_facts_free(facts);
+	gate_artifact_free(art);
+	gate_bundle_free(bundle);
+	gate_pubkey_free(key);
+	gate_trusted_root_free(root);
+	return code;
+}

@@ -1,0 +1,220 @@
+/* artifact.c - what is being verified: a file streamed through the hash, or
+ * only a digest. Files are never read whole into memory. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_CHUNK (256u * 1024)
+
+static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
+				  struct gate_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0)
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot open %s: %s", path,
+				 strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "%s is not a regular file",
+				 path);
+	}
+	*fd_out = fd;
+	*size = (uint64_t)st.st_size;
+	return GATE_OK;
+}
+
+/* Stream fd through md (and through a verify context when vctx is set). */
+static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64_t *total,
+			       struct gate_error *err)
+{
+	uint8_t *buf = malloc(READ_CHUNK);
+	enum gate_err rc = GATE_OK;
+	uint64_t n = 0;
+	if (!buf)
+		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (;;) {
+		ssize_t r = read(fd, buf, READ_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", path,
+				       strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
+			rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
+			break;
+		}
+		n += (uint64_t)r;
+	}
+	free(buf);
+	if (total)
+		*total = n;
+	return rc;
+}
+
+static enum gate_err digest_file(const char *path, const EVP_MD *md, uint8_t *out,
+				 size_t *outlen, uint64_t *size, struct gate_error *err)
+{
+	int fd;
+	uint64_t st_size;
+	enum gate_err rc = open_regular(path, &fd, &st_size, err);
+	if (rc != GATE_OK)
+		return rc;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest init failed");
+		goto out;
+	}
+	if ((rc = stream_fd(fd, ctx, path, size, err)) != GATE_OK)
+		goto out;
+	if (EVP_DigestFinal_ex(ctx, out, &len) != 1) {
+		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
+		goto out;
+	}
+	*outlen = len;
+out:
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return rc;
+}
+
+enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
+				 struct gate_error *err)
+{
+	struct gate_artifact *a = calloc(1, sizeof(*a));
+	size_t len;
+	enum gate_err rc;
+	if (!a || !(a->path = strdup(path))) {
+		free(a);
+		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	}
+	rc = digest_file(path, EVP_sha256(), a->sha256, &len, &a->size, err);
+	if (rc != GATE_OK) {
+		gate_artifact_free(a);
+		return rc;
+	}
+	*out = a;
+	return GATE_OK;
+}
+
+enum gate_err gate_artifact_from_digest(const char *spec, struct gate_artifact **out,
+					struct gate_error *err)
+{
+	if (strncmp(spec, "sha256:", 7) != 0)
+		return gate_fail(err, GATE_E_USAGE, NULL, "artifact",
+				 "digest must be written sha256:<64 hex digits>");
+	struct gate_artifact *a = calloc(1, sizeof(*a));
+	if (!a)
+		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	if (!gate_hex_decode(spec + 7, strlen(spec + 7), a->sha256, 32)) {
+		free(a);
+		return gate_fail(err, GATE_E_USAGE, NULL, "artifact",
+				 "sha256 digest must be exactly 64 hex digits (got %zu characters)",
+				 strlen(spec + 7));
+	}
+	a->digest_only = true;
+	*out = a;
+	return GATE_OK;
+}
+
+void gate_artifact_sha256_hex(const struct gate_artifact *a, char hex[65])
+{
+	gate_hex_encode(a->sha256, 32, hex);
+}
+
+const uint8_t *gate_artifact_sha256(const struct gate_artifact *a)
+{
+	return a->sha256;
+}
+
+uint64_t gate_artifact_size(const struct gate_artifact *a)
+{
+	return a->size;
+}
+
+void gate_artifact_free(struct gate_artifact *a)
+{
+	if (!a)
+		return;
+	free(a->path);
+	free(a);
+}
+
+enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *md, uint8_t *out,
+				   size_t *outlen, struct gate_error *err)
+{
+	if (EVP_MD_is_a(md, "SHA256")) {
+		memcpy(out, a->sha256, 32);
+		*outlen = 32;
+		return GATE_OK;
+	}
+	if (a->digest_only)
+		return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "artifact",
+				 "only a SHA-256 digest was given; this signature needs %s",
+				 EVP_MD_get0_name(md));
+	return digest_file(a->path, md, out, outlen, NULL, err);
+}
+
+/* Ed25519 signs the message itself, not a digest, so the file is mapped
+ * (never copied) for the one-shot verify. */
+static enum gate_err verify_mapped(const struct gate_artifact *a, EVP_PKEY *key,
+				   enum gate_keyalg alg, const uint8_t *sig, size_t siglen,
+				   struct gate_error *err)
+{
+	int fd;
+	uint64_t size;
+	enum gate_err rc = open_regular(a->path, &fd, &size, err);
+	if (rc != GATE_OK)
+		return rc;
+	void *map = NULL;
+	if (size > 0) {
+		map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot map %s: %s",
+					 a->path, strerror(errno));
+		}
+	}
+	rc = gate_sig_verify_msg(key, alg, map ? map : (const uint8_t *)"", (size_t)size, sig,
+				 siglen);
+	if (map)
+		munmap(map, (size_t)size);
+	close(fd);
+	return rc;
+}
+
+enum gate_err gate_artifact_verify_sig(const struct gate_artifact *a, EVP_PKEY *key,
+				       enum gate_keyalg alg, const uint8_t *sig, size_t siglen,
+				       struct gate_error *err)
+{
+	enum gate_err rc;
+	const EVP_MD *md = gate_keyalg_md(alg);
+	if (!md) {
+		if (a->digest_only)
+			return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "artifact",
+					 "Ed25519 signs the whole file; a digest is not enough");
+		rc = verify_mapped(a, key, alg, sig, siglen, err);
+	} else {
+		uint8_t d[EVP_MAX_MD_SIZE];
+		size_t dl = 0;
+		if ((rc = gate_artifact_digest(a, md, d, &dl, err)) != GATE_OK)
+			return rc;
+		rc = gate_sig_verify_digest(key, alg, d, dl, sig, siglen);
+	}
+	if (rc == GATE_E_SIGNATURE)
+		return gate_fail(err, GATE_E_SIGNATURE, "S17", "signature",
+				 "signature does not verify over the artifact");
+	return rc;
+}

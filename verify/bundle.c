@@ -216,7 +216,7 @@ static enum gate_err parse_entries(json_t *vm, struct gate_bundle *b, struct gat
 	if (n && !(b->entries = calloc(n, sizeof(*b->entries))))
 		return nomem(err);
 	for (size_t i = 0; i < n; i++) {
-		char field[FIELD_MAX];
+		char field[32]; /* short: nested names are built from it */
 		snprintf(field, sizeof field, "tlogEntries[%zu]", i);
 		b->nentries = i + 1;
 		struct gate_tlog_entry *e = &b->entries[i];

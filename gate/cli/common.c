@@ -14,7 +14,7 @@ int gate_cli_exit_for(enum gate_err rc)
 void gate_cli_put_escaped(FILE *out, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+		if (*p >= 0x20 && *p < 0x7f)
 			fputc(*p, out);
 		else
 			fprintf(out, "\\x%02x", *p);

@@ -15,7 +15,8 @@
 static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 				  struct gate_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot open %s: %s", path,
@@ -30,7 +31,8 @@ static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 	return GATE_OK;
 }
 
-/* Stream fd through md (and through a verify context when vctx is set). */
+/* Stream fd from offset 0 through ctx (pread: the fd's offset is left
+ * alone, so one descriptor serves every pass). */
 static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64_t *total,
 			       struct gate_error *err)
 {
@@ -41,7 +43,7 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (;;) {
-		ssize_t r = read(fd, buf, READ_CHUNK);
+		ssize_t r = pread(fd, buf, READ_CHUNK, (off_t)n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -63,14 +65,10 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64
 	return rc;
 }
 
-static enum gate_err digest_file(const char *path, const EVP_MD *md, uint8_t *out,
-				 size_t *outlen, uint64_t *size, struct gate_error *err)
+static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md, uint8_t *out,
+			       size_t *outlen, uint64_t *size, struct gate_error *err)
 {
-	int fd;
-	uint64_t st_size;
-	enum gate_err rc = open_regular(path, &fd, &st_size, err);
-	if (rc != GATE_OK)
-		return rc;
+	enum gate_err rc;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int len = 0;
 	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
@@ -86,27 +84,54 @@ static enum gate_err digest_file(const char *path, const EVP_MD *md, uint8_t *ou
 	*outlen = len;
 out:
 	EVP_MD_CTX_free(ctx);
-	close(fd);
 	return rc;
 }
 
-enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
-				 struct gate_error *err)
+/* Takes ownership of fd (a regular file). */
+static enum gate_err artifact_from_owned_fd(int fd, const char *path, struct gate_artifact **out,
+					    struct gate_error *err)
 {
 	struct gate_artifact *a = calloc(1, sizeof(*a));
 	size_t len;
 	enum gate_err rc;
-	if (!a || !(a->path = strdup(path))) {
+	if (!a || !(a->path = strdup(path ? path : "(descriptor)"))) {
 		free(a);
+		close(fd);
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	}
-	rc = digest_file(path, EVP_sha256(), a->sha256, &len, &a->size, err);
+	a->fd = fd;
+	rc = digest_fd(fd, a->path, EVP_sha256(), a->sha256, &len, &a->size, err);
 	if (rc != GATE_OK) {
 		gate_artifact_free(a);
 		return rc;
 	}
 	*out = a;
 	return GATE_OK;
+}
+
+enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
+				 struct gate_error *err)
+{
+	int fd;
+	uint64_t size;
+	enum gate_err rc = open_regular(path, &fd, &size, err);
+	if (rc != GATE_OK)
+		return rc;
+	return artifact_from_owned_fd(fd, path, out, err);
+}
+
+enum gate_err gate_artifact_from_fd(int fd, const char *path, struct gate_artifact **out,
+				    struct gate_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "%s is not a regular file",
+				 path ? path : "descriptor");
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0)
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot duplicate descriptor: %s",
+				 strerror(errno));
+	return artifact_from_owned_fd(dfd, path, out, err);
 }
 
 enum gate_err gate_artifact_from_digest(const char *spec, struct gate_artifact **out,
@@ -125,6 +150,7 @@ enum gate_err gate_artifact_from_digest(const char *spec, struct gate_artifact *
 				 strlen(spec + 7));
 	}
 	a->digest_only = true;
+	a->fd = -1;
 	*out = a;
 	return GATE_OK;
 }
@@ -148,6 +174,8 @@ void gate_artifact_free(struct gate_artifact *a)
 {
 	if (!a)
 		return;
+	if (a->fd >= 0)
+		close(a->fd);
 	free(a->path);
 	free(a);
 }
@@ -164,7 +192,7 @@ enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "artifact",
 				 "only a SHA-256 digest was given; this signature needs %s",
 				 EVP_MD_get0_name(md));
-	return digest_file(a->path, md, out, outlen, NULL, err);
+	return digest_fd(a->fd, a->path, md, out, outlen, NULL, err);
 }
 
 /* Ed25519 signs the message itself, not a digest, so the file is mapped
@@ -173,25 +201,19 @@ static enum gate_err verify_mapped(const struct gate_artifact *a, EVP_PKEY *key,
 				   enum gate_keyalg alg, const uint8_t *sig, size_t siglen,
 				   struct gate_error *err)
 {
-	int fd;
-	uint64_t size;
-	enum gate_err rc = open_regular(a->path, &fd, &size, err);
-	if (rc != GATE_OK)
-		return rc;
 	void *map = NULL;
-	if (size > 0) {
-		map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
+	if (a->size > SIZE_MAX)
+		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "artifact", "too large to map");
+	if (a->size > 0) {
+		map = mmap(NULL, (size_t)a->size, PROT_READ, MAP_PRIVATE, a->fd, 0);
+		if (map == MAP_FAILED)
 			return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot map %s: %s",
 					 a->path, strerror(errno));
-		}
 	}
-	rc = gate_sig_verify_msg(key, alg, map ? map : (const uint8_t *)"", (size_t)size, sig,
-				 siglen);
+	enum gate_err rc = gate_sig_verify_msg(key, alg, map ? map : (const uint8_t *)"",
+					       (size_t)a->size, sig, siglen);
 	if (map)
-		munmap(map, (size_t)size);
-	close(fd);
+		munmap(map, (size_t)a->size);
 	return rc;
 }
 

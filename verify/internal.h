@@ -252,7 +252,8 @@ void gate_tlog_entry_clear(struct gate_tlog_entry *e);
 /* ---- artifact (artifact.c) ---- */
 
 struct gate_artifact {
-	char *path; /* NULL for digest-only */
+	int fd;	    /* the one open descriptor every pass reads; -1 digest-only */
+	char *path; /* for messages */
 	bool digest_only;
 	uint8_t sha256[32];
 	uint64_t size;

@@ -114,6 +114,12 @@ struct gate_artifact;
 GATE_WUR enum gate_err gate_artifact_open(const char *path,
 					  struct gate_artifact **out,
 					  struct gate_error *err);
+/* Same over an open regular file (the descriptor is duplicated; the
+ * caller keeps fd). Hashing reads from offset 0 with pread, never by
+ * re-opening a path, so what is verified is what the caller opened. */
+GATE_WUR enum gate_err gate_artifact_from_fd(int fd, const char *path,
+					     struct gate_artifact **out,
+					     struct gate_error *err);
 /* An artifact known only by its digest: "sha256:" + 64 hex digits.
  * Errors: GATE_E_USAGE (bad prefix, length or hex). */
 GATE_WUR enum gate_err gate_artifact_from_digest(const char *spec,

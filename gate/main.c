@@ -8,6 +8,10 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  verify     verify an artifact's Sigstore signature and print the facts\n"
+	"  check      decide files against the policy (CI admission): allow/deny and why\n"
+	"  policy     lint a policy, or explain the decision for one artifact\n"
+	"  keygen     make a key pair for offline signing\n"
+	"  sign       sign an artifact with a managed key (bundle + .sig)\n"
 	"  version    print the version\n"
 	"\n"
 	"Exit codes: 0 verified/allowed, 1 rejected/denied, 2 usage or input error.\n"
@@ -28,8 +32,16 @@ int main(int argc, char **argv)
 		printf("gate %s\n", gate_version());
 		return GATE_EXIT_OK;
 	}
-	if (strcmp(cmd, "verify") == 0)
-		return gate_cmd_verify(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{"verify", gate_cmd_verify}, {"check", gate_cmd_check},	 {"policy", gate_cmd_policy},
+		{"keygen", gate_cmd_keygen}, {"sign", gate_cmd_sign},
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "gate: unknown command '");
 	gate_cli_put_escaped(stderr, cmd);
 	fprintf(stderr, "'\n%s", usage);

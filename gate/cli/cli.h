@@ -9,7 +9,9 @@
 /* Exit codes of every subcommand. */
 enum { GATE_EXIT_OK = 0, GATE_EXIT_DENY = 1, GATE_EXIT_USAGE = 2 };
 
-enum gate_format { GATE_FMT_TEXT, GATE_FMT_JSON };
+enum gate_format { GATE_FMT_TEXT, GATE_FMT_JSON, GATE_FMT_SARIF, GATE_FMT_JUNIT };
+
+struct gate_verdict;
 
 /* Exit code for an error code: input and usage problems are 2, a rejection
  * after verification is 1. */
@@ -23,6 +25,22 @@ void gate_cli_time(int64_t t, char *buf, size_t cap);
 void gate_cli_print_error(const char *what, const struct gate_error *e);
 bool gate_cli_parse_format(const char *s, enum gate_format *out);
 
+/* Load --policy FILE, else $GATE_POLICY, else /etc/gate/policy.yaml when it
+ * exists, else the built-in deny-all policy. Prints the error and returns
+ * NULL on failure. */
+struct gate_policy *gate_cli_load_policy(const char *path);
+/* Fix "now" for decisions: --current-time, else $GATE_TIME (RFC 3339), else
+ * 0 (the real clock). Returns false on a malformed value. */
+bool gate_cli_now(const char *arg, int64_t *out);
+
+/* Reports over many verdicts (report.c). */
+void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
+void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
+
 int gate_cmd_verify(int argc, char **argv);
+int gate_cmd_check(int argc, char **argv);
+int gate_cmd_policy(int argc, char **argv);
+int gate_cmd_keygen(int argc, char **argv);
+int gate_cmd_sign(int argc, char **argv);
 
 #endif

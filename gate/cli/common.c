@@ -1,5 +1,9 @@
 /* common.c - helpers shared by the subcommands. */
 #include "cli.h"
+#include "gate.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <string.h>
 #include <time.h>
@@ -55,7 +59,43 @@ bool gate_cli_parse_format(const char *s, enum gate_format *out)
 		*out = GATE_FMT_TEXT;
 	else if (strcmp(s, "json") == 0)
 		*out = GATE_FMT_JSON;
+	else if (strcmp(s, "sarif") == 0)
+		*out = GATE_FMT_SARIF;
+	else if (strcmp(s, "junit") == 0)
+		*out = GATE_FMT_JUNIT;
 	else
 		return false;
 	return true;
+}
+
+struct gate_policy *gate_cli_load_policy(const char *path)
+{
+	struct gate_policy *p = NULL;
+	struct gate_error e = {0};
+	enum gate_err rc;
+	if (!path)
+		path = getenv("GATE_POLICY");
+	if (!path && access("/etc/gate/policy.yaml", F_OK) == 0)
+		path = "/etc/gate/policy.yaml";
+	rc = path ? gate_policy_load(path, &p, &e) : gate_policy_default(&p, &e);
+	if (rc == GATE_OK)
+		return p;
+	fputs("gate: ", stderr);
+	if (e.file[0] && e.line)
+		fprintf(stderr, "%s:%u:%u: ", e.file, e.line, e.column);
+	else if (e.file[0])
+		fprintf(stderr, "%s: ", e.file);
+	gate_cli_put_escaped(stderr, e.msg);
+	fputc('\n', stderr);
+	return NULL;
+}
+
+bool gate_cli_now(const char *arg, int64_t *out)
+{
+	*out = 0;
+	if (!arg)
+		arg = getenv("GATE_TIME");
+	if (!arg || !*arg)
+		return true;
+	return gate_parse_rfc3339(arg, out);
 }

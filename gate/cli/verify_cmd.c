@@ -113,7 +113,7 @@ static int parse_args(int argc, char **argv, struct verify_args *va)
 		case OPT_NOW: slot = &va->now; break;
 		case OPT_IGNORE_TLOG: va->ignore_tlog = true; break;
 		case OPT_FORMAT:
-			if (!gate_cli_parse_format(optarg, &va->fmt))
+			if (!gate_cli_parse_format(optarg, &va->fmt) || va->fmt > GATE_FMT_JSON)
 				return usage_error("--format must be text or json");
 			break;
 		default:

@@ -1,0 +1,286 @@
+/* decide.c - one decision: identify, select, gather evidence, verify,
+ * evaluate, answer (DESIGN "Data flow of one decision"). */
+#include "gate_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct gate_ctx {
+	struct gate_policy *policy;
+	struct gate_audit *audit;
+	char **dirs; /* policy evidence dirs + extra ones */
+	size_t ndirs;
+	int64_t now;
+};
+
+const char *gate_verdict_name(enum gate_verdict_kind k)
+{
+	return k == GATE_VERDICT_ALLOW ? "allow" : k == GATE_VERDICT_DENY ? "deny" : "error";
+}
+
+const struct gate_policy *gate_ctx_policy(const struct gate_ctx *ctx)
+{
+	return ctx->policy;
+}
+
+void gate_ctx_free(struct gate_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	gate_policy_free(ctx->policy);
+	gate_audit_close(ctx->audit);
+	for (size_t i = 0; i < ctx->ndirs; i++)
+		free(ctx->dirs[i]);
+	free(ctx->dirs);
+	free(ctx);
+}
+
+enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opts *opts,
+			   struct gate_ctx **out, struct gate_error *err)
+{
+	struct gate_ctx *c = calloc(1, sizeof(*c));
+	size_t extra = 0;
+	enum gate_err rc = GATE_OK;
+	if (!c)
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	while (opts && opts->evidence_dirs && opts->evidence_dirs[extra])
+		extra++;
+	c->dirs = calloc(policy->nevidence_dirs + extra + 1, sizeof(char *));
+	if (!c->dirs) {
+		free(c);
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < policy->nevidence_dirs + extra; i++) {
+		const char *d = i < policy->nevidence_dirs ? policy->evidence_dirs[i]
+							   : opts->evidence_dirs[i - policy->nevidence_dirs];
+		if (!(c->dirs[c->ndirs++] = strdup(d)))
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	}
+	c->now = opts ? opts->now : 0;
+	if (rc == GATE_OK && policy->audit_log && !(opts && opts->no_audit))
+		rc = gate_audit_open(policy->audit_log, &c->audit, err);
+	if (rc != GATE_OK) {
+		gate_ctx_free(c);
+		return rc;
+	}
+	c->policy = policy;
+	*out = c;
+	return GATE_OK;
+}
+
+static void say(struct gate_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct gate_verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof v->reason, fmt, ap);
+	va_end(ap);
+}
+
+void gate_verdict_clear(struct gate_verdict *v)
+{
+	free(v->rule);
+	free(v->path);
+	free(v->mime);
+	for (size_t i = 0; i < v->nevidence; i++) {
+		free(v->evidence[i].source);
+		gate_facts_free(v->evidence[i].facts);
+	}
+	free(v->evidence);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- verification of one evidence item ---- */
+
+static bool in_any_set(const struct gate_policy *p, const struct gate_facts *f)
+{
+	for (size_t s = 0; s < p->nsets; s++)
+		for (size_t i = 0; i < p->sets[s].n; i++)
+			if (gate_signer_entry_matches(p, &p->sets[s].entries[i], f))
+				return true;
+	return false;
+}
+
+/* A managed-key signature names no key we can trust, so it is tried against
+ * every pinned key of the policy; the first that verifies is the signer. */
+static enum gate_err verify_item(struct gate_ctx *c, const struct gate_bundle *b,
+				 const struct gate_artifact *a, struct gate_facts **facts,
+				 struct gate_error *err)
+{
+	const struct gate_policy *p = c->policy;
+	struct gate_verify_opts o = {.root = p->root, .now = c->now};
+	if (!b->has_pubkey_material)
+		return gate_verify_bundle(b, a, &o, facts, err);
+	if (p->nkeys == 0)
+		return gate_fail(err, GATE_E_KEY, "S19", "key",
+				 "signed with a managed key, and the policy pins no keys");
+	enum gate_err rc = GATE_E_KEY;
+	for (size_t i = 0; i < p->nkeys; i++) {
+		o.key = p->keys[i].key;
+		rc = gate_verify_bundle(b, a, &o, facts, err);
+		if (rc == GATE_OK || gate_err_is_input(rc))
+			return rc;
+	}
+	return gate_fail(err, rc, "S19", err ? err->field : "key",
+			 "no pinned key of the policy verifies it (last: %s)",
+			 err ? err->msg : "rejected");
+}
+
+static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
+		   struct gate_facts **ok, size_t *nok)
+{
+	struct gate_evidence_list l;
+	*nok = 0;
+	if (gate_evidence_find(v->path, v->digest, (const char *const *)c->dirs, c->ndirs, &l) !=
+	    GATE_OK) {
+		gate_evidence_list_clear(&l);
+		return;
+	}
+	if (l.n && !(v->evidence = calloc(l.n, sizeof(*v->evidence)))) {
+		gate_evidence_list_clear(&l);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
+		struct gate_bundle *b = NULL;
+		r->source = strdup(l.items[i].file);
+		if (gate_evidence_load(&l.items[i], &b, &r->error) == GATE_OK &&
+		    verify_item(c, b, a, &r->facts, &r->error) == GATE_OK) {
+			r->verified = true;
+			r->in_policy = in_any_set(c->policy, r->facts);
+			ok[(*nok)++] = r->facts;
+		}
+		gate_bundle_free(b);
+	}
+	gate_evidence_list_clear(&l);
+}
+
+/* ---- the decision ---- */
+
+static const struct gate_req_result *first_failed(const struct gate_eval *ev)
+{
+	for (size_t i = 0; i < ev->nreqs; i++)
+		if (!ev->reqs[i].held)
+			return &ev->reqs[i];
+	return NULL;
+}
+
+static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_verdict *v,
+		     const struct gate_artifact *a)
+{
+	struct gate_facts *ok[GATE_MAX_EVIDENCE];
+	size_t nok = 0;
+	gather(c, v, a, ok, &nok);
+	gate_policy_evaluate(c->policy, r, ok, nok, v->time, &v->eval);
+	v->kind = v->eval.decision == GATE_DECISION_ALLOW ? GATE_VERDICT_ALLOW : GATE_VERDICT_DENY;
+	const struct gate_req_result *f = first_failed(&v->eval);
+	if (!f) {
+		say(v, "rule '%s': %s", r->name, v->eval.reqs[0].detail);
+		return;
+	}
+	if (v->nevidence == 0) {
+		say(v, "rule '%s': no signature found (no sidecar bundle or .sig, nothing in the "
+		    "evidence stores)", r->name);
+		return;
+	}
+	/* Say why evidence did not count when none of it verified. */
+	if (nok == 0) {
+		const struct gate_evidence_result *e = &v->evidence[0];
+		say(v, "rule '%s': %s; %s: %s%s%s", r->name, f->detail, e->source, e->error.rule,
+		    e->error.rule[0] ? " " : "", e->error.msg);
+		return;
+	}
+	say(v, "rule '%s': %s", r->name, f->detail);
+}
+
+static void fail_error(struct gate_verdict *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail_error(struct gate_verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof v->reason, fmt, ap);
+	va_end(ap);
+	v->kind = GATE_VERDICT_ERROR;
+}
+
+/* Regular files only: a link could change under us and a FIFO or device is
+ * not an artifact. */
+static bool check_file_type(const char *path, struct gate_verdict *v)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		fail_error(v, "cannot read %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		fail_error(v, "%s is a symbolic link: decide its target instead", path);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail_error(v, "%s is not a regular file", path);
+		return false;
+	}
+	return true;
+}
+
+static void decide(struct gate_ctx *c, struct gate_verdict *v)
+{
+	struct gate_artifact *a = NULL;
+	struct gate_error e = {0};
+	if (!check_file_type(v->path, v))
+		return;
+	if (gate_artifact_open(v->path, &a, &e) != GATE_OK) {
+		fail_error(v, "cannot read %s: %s", v->path, e.msg);
+		return;
+	}
+	gate_artifact_sha256_hex(a, v->digest);
+	v->size = gate_artifact_size(a);
+	v->mime = gate_mime_of_fd(a->fd);
+	struct gate_subject s = {.path = v->path,
+				 .mime = v->mime ? v->mime : "application/octet-stream",
+				 .size = v->size,
+				 .caller = v->caller};
+	const struct gate_rule *r = gate_policy_select(c->policy, &s);
+	if (!r) {
+		v->kind = GATE_VERDICT_DENY;
+		say(v, "no rule matches (%s, %llu bytes): denied by default", s.mime,
+		    (unsigned long long)v->size);
+	} else {
+		v->rule = strdup(r->name);
+		if (r->has_signers) {
+			evaluate(c, r, v, a);
+		} else {
+			v->kind = r->decision == GATE_DECISION_ALLOW ? GATE_VERDICT_ALLOW
+								     : GATE_VERDICT_DENY;
+			say(v, "rule '%s' decides %s", r->name,
+			    r->decision == GATE_DECISION_ALLOW ? "allow" : "deny");
+		}
+	}
+	gate_artifact_free(a);
+}
+
+enum gate_err gate_decide(struct gate_ctx *c, const char *path, enum gate_caller caller,
+			  struct gate_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->caller = caller;
+	v->mode = c->policy->mode;
+	v->time = c->now ? c->now : (int64_t)time(NULL);
+	if (!(v->path = strdup(path)))
+		return GATE_E_NOMEM;
+	decide(c, v);
+	/* Errors deny in enforce mode (fail closed); audit mode logs and
+	 * allows; off allows. */
+	v->allowed = v->kind == GATE_VERDICT_ALLOW || v->mode != GATE_MODE_ENFORCE;
+	if (c->audit && v->mode != GATE_MODE_OFF)
+		gate_audit_decision(c->audit, v);
+	return GATE_OK;
+}

@@ -1,0 +1,169 @@
+/* evidence.c - find what vouches for an artifact: sidecar files next to it
+ * and evidence stores indexed by digest (DIR/sha256/HEX/FILE). */
+#include "gate_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EVIDENCE_MAX_FILE (16u * 1024 * 1024)
+
+static bool is_regular(const char *path)
+{
+	struct stat st;
+	/* lstat: a sidecar that is a link or a FIFO is not evidence. */
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static enum gate_err add_item(struct gate_evidence_list *l, enum gate_evidence_kind kind,
+			      const char *main_file, const char *cert_file)
+{
+	if (l->n >= GATE_MAX_EVIDENCE) {
+		l->truncated = true;
+		return GATE_OK;
+	}
+	struct gate_evidence_item *it = &l->items[l->n];
+	it->kind = kind;
+	it->file = strdup(main_file);
+	it->cert = cert_file ? strdup(cert_file) : NULL;
+	if (!it->file || (cert_file && !it->cert)) {
+		free(it->file);
+		free(it->cert);
+		return GATE_E_NOMEM;
+	}
+	l->n++;
+	return GATE_OK;
+}
+
+/* X.sig goes with X.pem or X.crt when there is one (keyless), else with a
+ * pinned key. */
+static enum gate_err add_sig(struct gate_evidence_list *l, const char *sig, size_t stem_len)
+{
+	static const char *const cert_ext[] = {".pem", ".crt"};
+	for (size_t i = 0; i < 2; i++) {
+		char *cert = NULL;
+		if (asprintf(&cert, "%.*s%s", (int)stem_len, sig, cert_ext[i]) < 0)
+			return GATE_E_NOMEM;
+		if (is_regular(cert)) {
+			enum gate_err rc = add_item(l, GATE_EV_DETACHED, sig, cert);
+			free(cert);
+			return rc;
+		}
+		free(cert);
+	}
+	return add_item(l, GATE_EV_DETACHED, sig, NULL);
+}
+
+static enum gate_err add_sidecars(struct gate_evidence_list *l, const char *path)
+{
+	static const char *const bundle_ext[] = {".sigstore.json", ".sigstore", ".bundle"};
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; rc == GATE_OK && i < 3; i++) {
+		char *f = NULL;
+		if (asprintf(&f, "%s%s", path, bundle_ext[i]) < 0)
+			return GATE_E_NOMEM;
+		if (is_regular(f))
+			rc = add_item(l, GATE_EV_BUNDLE, f, NULL);
+		free(f);
+	}
+	char *sig = NULL;
+	if (rc == GATE_OK && asprintf(&sig, "%s.sig", path) < 0)
+		return GATE_E_NOMEM;
+	if (rc == GATE_OK && is_regular(sig))
+		rc = add_sig(l, sig, strlen(path));
+	free(sig);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* DIR/sha256/HEX/: every bundle, and every .sig with its certificate. Read
+ * in name order so decisions are reproducible. */
+static enum gate_err add_store(struct gate_evidence_list *l, const char *dir, const char *hex)
+{
+	char *sub = NULL;
+	char *names[GATE_MAX_EVIDENCE * 2];
+	size_t n = 0;
+	enum gate_err rc = GATE_OK;
+	if (asprintf(&sub, "%s/sha256/%s", dir, hex) < 0)
+		return GATE_E_NOMEM;
+	DIR *d = opendir(sub);
+	if (!d) {
+		free(sub);
+		return GATE_OK; /* nothing stored for this digest */
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) && n < GATE_MAX_EVIDENCE * 2) {
+		if (de->d_name[0] == '.' || ends_with(de->d_name, ".pem") ||
+		    ends_with(de->d_name, ".crt"))
+			continue;
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = GATE_E_NOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char *f = NULL;
+		if (rc == GATE_OK && asprintf(&f, "%s/%s", sub, names[i]) < 0)
+			rc = GATE_E_NOMEM;
+		if (rc == GATE_OK && is_regular(f))
+			rc = ends_with(f, ".sig") ? add_sig(l, f, strlen(f) - 4)
+						  : add_item(l, GATE_EV_BUNDLE, f, NULL);
+		free(f);
+		free(names[i]);
+	}
+	free(sub);
+	return rc;
+}
+
+enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
+				 size_t ndirs, struct gate_evidence_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	enum gate_err rc = add_sidecars(l, path);
+	for (size_t i = 0; rc == GATE_OK && i < ndirs; i++)
+		rc = add_store(l, dirs[i], hex);
+	return rc;
+}
+
+void gate_evidence_list_clear(struct gate_evidence_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].file);
+		free(l->items[i].cert);
+	}
+	memset(l, 0, sizeof(*l));
+}
+
+/* Parse one item into a bundle. */
+enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
+				 struct gate_error *err)
+{
+	if (it->kind == GATE_EV_BUNDLE)
+		return gate_bundle_load(it->file, out, err);
+	uint8_t *sig = NULL, *cert = NULL;
+	size_t sl = 0, cl = 0;
+	enum gate_err rc = gate_read_file(it->file, 64 * 1024, &sig, &sl, err);
+	if (rc == GATE_OK && it->cert)
+		rc = gate_read_file(it->cert, 1024 * 1024, &cert, &cl, err);
+	if (rc == GATE_OK)
+		rc = gate_bundle_from_detached(sig, sl, cert, cl, NULL, 0, out, err);
+	free(sig);
+	free(cert);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * gate.h - the decision pipeline: identify an artifact, select the policy
+ * rule, find and verify its evidence, evaluate, and answer allow / deny /
+ * error with the reasons. Hooks (apt, exec, ci) call only this.
+ */
+#ifndef GATE_GATE_H
+#define GATE_GATE_H
+
+#include "policy.h"
+#include "verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum gate_verdict_kind {
+	GATE_VERDICT_ALLOW = 0,
+	GATE_VERDICT_DENY = 1,
+	GATE_VERDICT_ERROR = 2, /* could not decide: denies in enforce mode */
+};
+
+/* One piece of evidence and what became of it. */
+struct gate_evidence_result {
+	char *source;		 /* file it came from */
+	bool verified;
+	struct gate_facts *facts; /* when verified */
+	struct gate_error error;  /* when not */
+	bool in_policy;		 /* its signer is named by some signer set */
+};
+
+#define GATE_MAX_EVIDENCE 32
+
+struct gate_verdict {
+	enum gate_verdict_kind kind; /* what the policy says */
+	bool allowed;		     /* the answer after the mode: audit allows */
+	enum gate_mode mode;
+	char *rule;		     /* NULL when no rule matched */
+	char *path;
+	char digest[65];
+	char *mime;
+	uint64_t size;
+	enum gate_caller caller;
+	int64_t time;
+	char reason[512];	     /* one line: why */
+	struct gate_eval eval;	     /* requirement lines */
+	size_t nevidence;
+	struct gate_evidence_result *evidence; /* nevidence entries */
+};
+
+struct gate_ctx;
+
+struct gate_ctx_opts {
+	const char *const *evidence_dirs; /* extra evidence stores (NULL-terminated) */
+	int64_t now;			  /* 0 = current time */
+	bool no_audit;			  /* do not write audit events */
+};
+
+/* A context owns the policy (taken over on success) and the audit sink; it
+ * may be shared by threads calling gate_decide. Errors: GATE_E_IO (audit
+ * log), GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opts *opts,
+				    struct gate_ctx **out, struct gate_error *err);
+void gate_ctx_free(struct gate_ctx *ctx);
+const struct gate_policy *gate_ctx_policy(const struct gate_ctx *ctx);
+
+/* Decide one file. Always fills *v (an ERROR verdict carries the reason);
+ * returns GATE_OK unless memory ran out. The caller frees v's contents with
+ * gate_verdict_clear. Thread-safe. */
+GATE_WUR enum gate_err gate_decide(struct gate_ctx *ctx, const char *path,
+				   enum gate_caller caller, struct gate_verdict *v);
+void gate_verdict_clear(struct gate_verdict *v);
+
+const char *gate_verdict_name(enum gate_verdict_kind k);
+
+/* Audit events as JSON lines (audit.c). A sink is "stderr", "syslog" or a
+ * file path (appended). */
+struct gate_audit;
+GATE_WUR enum gate_err gate_audit_open(const char *sink, struct gate_audit **out,
+				       struct gate_error *err);
+void gate_audit_close(struct gate_audit *a);
+/* One decision event, plus one "unexpected_signer" event for every verified
+ * signature whose signer no signer set names. */
+void gate_audit_decision(struct gate_audit *a, const struct gate_verdict *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,33 @@
+/* gate_int.h - internals of the decision pipeline. Never installed. */
+#ifndef GATE_GATE_INT_H
+#define GATE_GATE_INT_H
+
+#include "gate.h"
+#include "internal.h"
+
+enum gate_evidence_kind { GATE_EV_BUNDLE, GATE_EV_DETACHED };
+
+struct gate_evidence_item {
+	enum gate_evidence_kind kind;
+	char *file; /* bundle, or the .sig */
+	char *cert; /* detached: the .pem/.crt, or NULL for a pinned key */
+};
+
+struct gate_evidence_list {
+	struct gate_evidence_item items[GATE_MAX_EVIDENCE];
+	size_t n;
+	bool truncated;
+};
+
+/* Sidecars of path and store entries for the digest hex. */
+enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
+				 size_t ndirs, struct gate_evidence_list *l);
+void gate_evidence_list_clear(struct gate_evidence_list *l);
+enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
+				 struct gate_error *err);
+
+/* libmagic MIME type of an open file (thread-safe: one cookie per thread).
+ * Returns a malloc'd string, or NULL. */
+char *gate_mime_of_fd(int fd);
+
+#endif

@@ -1,0 +1,48 @@
+/* identify.c - what an artifact is: libmagic's MIME type of the open file. */
+#include "gate_int.h"
+
+#include <magic.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A magic cookie is not thread-safe and loading the database costs
+ * milliseconds, so each thread loads one on first use and keeps it. */
+static pthread_key_t magic_key;
+static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
+
+static void magic_destroy(void *cookie)
+{
+	magic_close(cookie);
+}
+
+static void magic_key_init(void)
+{
+	(void)pthread_key_create(&magic_key, magic_destroy);
+}
+
+static magic_t thread_magic(void)
+{
+	pthread_once(&magic_once, magic_key_init);
+	magic_t m = pthread_getspecific(magic_key);
+	if (m)
+		return m;
+	/* No decompression and no following into archives: the type is of
+	 * the bytes as they are. */
+	m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_TAR |
+		       MAGIC_NO_CHECK_ENCODING | MAGIC_ERROR);
+	if (!m)
+		return NULL;
+	if (magic_load(m, NULL) != 0 || pthread_setspecific(magic_key, m) != 0) {
+		magic_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+char *gate_mime_of_fd(int fd)
+{
+	magic_t m = thread_magic();
+	const char *t = m ? magic_descriptor(m, fd) : NULL;
+	return t ? strdup(t) : NULL;
+}

@@ -112,7 +112,7 @@ static enum gate_err artifact_from_owned_fd(int fd, const char *path, struct gat
 enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
 				 struct gate_error *err)
 {
-	int fd;
+	int fd = -1;
 	uint64_t size;
 	enum gate_err rc = open_regular(path, &fd, &size, err);
 	if (rc != GATE_OK)

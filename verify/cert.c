@@ -93,7 +93,8 @@ static enum gate_err verify_with_ca(X509 *leaf, STACK_OF(X509) *untrusted,
 	STACK_OF(X509) *helpers = NULL;
 	enum gate_err rc = GATE_E_CERT;
 	char ts[32];
-	int n = ca->chain ? sk_X509_num(ca->chain) : 0;
+	STACK_OF(X509) *cachain = gate_authority_chain(ca);
+	int n = cachain ? sk_X509_num(cachain) : 0;
 	fmt_time(t, ts);
 	if (n <= 0) {
 		rc = gate_fail(err, GATE_E_CERT, "S14", CERT_FIELD,
@@ -103,17 +104,19 @@ static enum gate_err verify_with_ca(X509 *leaf, STACK_OF(X509) *untrusted,
 	store = X509_STORE_new();
 	ctx = X509_STORE_CTX_new();
 	helpers = sk_X509_new_null();
-	if (!store || !ctx || !helpers ||
-	    !X509_STORE_add_cert(store, sk_X509_value(ca->chain, n - 1)))
+	if (!store || !ctx || !helpers)
 		goto nomem;
+	/* Every certificate of the CA's chain comes from the trusted root, so
+	 * each is an anchor: with partial chains the path ends at the first
+	 * of them (usually the intermediate) and the root's own signature over
+	 * it is not checked again on every verification. */
+	for (int i = 0; i < n; i++)
+		if (!X509_STORE_add_cert(store, sk_X509_value(cachain, i)))
+			goto nomem;
 	for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++)
 		if (!push_ref(helpers, sk_X509_value(untrusted, i)))
 			goto nomem;
-	for (int i = 0; i < n - 1; i++)
-		if (!push_ref(helpers, sk_X509_value(ca->chain, i)))
-			goto nomem;
-	/* The anchor is the last certificate of the CA's chain; partial
-	 * chains let that be an intermediate. Validity is checked at t.
+	/* Validity is checked at t.
 	 * X509_STRICT adds the RFC 5280 profile checks (key identifiers,
 	 * critical SAN on an empty subject, CA constraints); every Fulcio
 	 * chain in the conformance suite passes them. */
@@ -320,10 +323,10 @@ static bool sct_verifies(const struct sct *s, const struct gate_trusted_root *ro
 		return false;
 	for (size_t i = 0; i < root->nctlogs && !ok; i++) {
 		const struct gate_log *l = &root->ctlogs[i];
-		if (!l->key || memcmp(l->log_id, s->log_id, 32) != 0 ||
-		    !gate_validity_contains(&l->valid, when))
+		if (memcmp(l->log_id, s->log_id, 32) != 0 ||
+		    !gate_validity_contains(&l->valid, when) || !gate_log_key(l))
 			continue;
-		ok = sct_sig_ok(s, l->key->pkey, msg, len);
+		ok = sct_sig_ok(s, gate_log_key(l)->pkey, msg, len);
 	}
 	free(msg);
 	return ok;

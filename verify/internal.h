@@ -85,6 +85,11 @@ enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
 				  STACK_OF(X509) **out, const char *field,
 				  struct gate_error *err);
 X509 *gate_x509_from_der(const uint8_t *der, size_t len);
+/* The DER inside exactly one PEM block with the given label ("CERTIFICATE",
+ * "PUBLIC KEY"); anything but whitespace around it is rejected. *der is
+ * malloc'd. */
+bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t **der,
+		     size_t *dlen);
 
 /* ---- JSON helpers over jansson (json.c) ---- */
 
@@ -164,11 +169,18 @@ static inline bool gate_validity_contains(const struct gate_validity *v, int64_t
 	return t >= v->start && (!v->has_end || t <= v->end);
 }
 
-/* A transparency log (tlogs[]) or a CT log (ctlogs[]). */
+/* A transparency log (tlogs[]) or a CT log (ctlogs[]). Keys and
+ * certificates of a trusted root are decoded on first use (OpenSSL's
+ * decoders dominate a one-shot verification otherwise): read them through
+ * gate_log_key() and gate_authority_chain(), never the cache fields. */
 struct gate_log {
 	char *base_url;
 	char *key_name; /* baseUrl without scheme: the checkpoint key name */
-	struct gate_pubkey *key;
+	struct gate_pubkey *key; /* cache; or set directly by hand-built roots */
+	uint8_t *raw_key;	 /* as in the root: DER SPKI (or bare PKCS#1) */
+	size_t raw_key_len;
+	char *key_details;
+	bool key_tried;
 	uint8_t log_id[32];
 	struct gate_validity valid;
 };
@@ -176,7 +188,11 @@ struct gate_log {
 /* A certificate authority or a timestamp authority. */
 struct gate_authority {
 	char *uri;
-	STACK_OF(X509) *chain; /* leaf/intermediates first, anchor last */
+	STACK_OF(X509) *chain; /* cache: leaf/intermediates first, anchor last */
+	uint8_t **raw;	       /* the chain's DER certificates */
+	size_t *raw_len;
+	size_t nraw;
+	bool chain_tried;
 	struct gate_validity valid;
 };
 
@@ -190,6 +206,16 @@ struct gate_trusted_root {
 	struct gate_authority *tsas;
 	size_t ntsas;
 };
+
+/* The log's key, decoded on first use; NULL when the root's key is unusable
+ * (entries naming that log then fail). Thread-safe. */
+const struct gate_pubkey *gate_log_key(const struct gate_log *l);
+/* The authority's chain, decoded on first use; NULL if a certificate is
+ * malformed. Thread-safe. */
+STACK_OF(X509) *gate_authority_chain(const struct gate_authority *a);
+/* Wrap pkey (taken over) keeping der as its SPKI. */
+enum gate_err gate_pubkey_wrap_der(EVP_PKEY *pkey, enum gate_keyalg alg, const uint8_t *der,
+				   size_t len, struct gate_pubkey **out, struct gate_error *err);
 
 /* Find the log whose logId equals id (S5). NULL if none. */
 const struct gate_log *gate_root_find_log(const struct gate_log *logs, size_t n,

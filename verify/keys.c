@@ -133,6 +133,24 @@ enum gate_err gate_pubkey_wrap(EVP_PKEY *pkey, enum gate_keyalg alg, struct gate
 	return GATE_OK;
 }
 
+enum gate_err gate_pubkey_wrap_der(EVP_PKEY *pkey, enum gate_keyalg alg, const uint8_t *der,
+				   size_t len, struct gate_pubkey **out, struct gate_error *err)
+{
+	/* OpenSSL 3's encoders are slow; the DER we decoded is already the
+	 * SPKI, so it is kept instead of encoded again. */
+	struct gate_pubkey *k = calloc(1, sizeof(*k));
+	if (!k || !(k->spki = OPENSSL_memdup(der, len))) {
+		free(k);
+		EVP_PKEY_free(pkey);
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	}
+	k->pkey = pkey;
+	k->alg = alg;
+	k->spki_len = len;
+	*out = k;
+	return GATE_OK;
+}
+
 enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len, struct gate_pubkey **out,
 				struct gate_error *err)
 {
@@ -162,6 +180,8 @@ enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len, struct gate_pubk
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S19", "key",
 				 "key type is not ECDSA P-256/384/521, Ed25519 or RSA");
 	}
+	if (buf[0] == 0x30)
+		return gate_pubkey_wrap_der(pkey, alg, buf, len, out, err);
 	return gate_pubkey_wrap(pkey, alg, out, err);
 }
 

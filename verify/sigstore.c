@@ -102,22 +102,14 @@ static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
  * bundle's leaf, or the managed key. */
 static bool pem_is_signer(const struct vctx *c, const uint8_t *pem, size_t len)
 {
-	bool ok = false;
-	if (c->leaf_der) {
-		STACK_OF(X509) *sk = NULL;
-		if (gate_certs_from_pem(pem, len, 1, &sk, "verifier", NULL) == GATE_OK) {
-			unsigned char *der = NULL;
-			int n = i2d_X509(sk_X509_value(sk, 0), &der);
-			ok = n > 0 && bytes_eq(der, (size_t)n, c->leaf_der, c->leaf_der_len);
-			OPENSSL_free(der);
-		}
-		sk_X509_pop_free(sk, X509_free);
-	} else {
-		struct gate_pubkey *k = NULL;
-		if (gate_pubkey_parse(pem, len, &k, NULL) == GATE_OK)
-			ok = bytes_eq(k->spki, k->spki_len, c->spki, c->spki_len);
-		gate_pubkey_free(k);
-	}
+	/* Compared as DER bytes: nothing is parsed, nothing re-encoded. */
+	uint8_t *der = NULL;
+	size_t dl = 0;
+	bool ok = c->leaf_der ? gate_pem_decode(pem, len, "CERTIFICATE", &der, &dl) &&
+					bytes_eq(der, dl, c->leaf_der, c->leaf_der_len)
+			      : gate_pem_decode(pem, len, "PUBLIC KEY", &der, &dl) &&
+					bytes_eq(der, dl, c->spki, c->spki_len);
+	free(der);
 	return ok;
 }
 
@@ -550,15 +542,18 @@ static enum gate_err select_key(struct vctx *c, struct gate_error *err)
 					 "unreadable public key");
 		c->alg = gate_keyalg_default(c->key);
 		c->f->kind = GATE_SIGNER_KEYLESS;
-		int n = i2d_X509(b->leaf, &c->leaf_der);
-		if (n <= 0)
+		int dl = i2d_X509(b->leaf, &c->leaf_der);
+		if (dl <= 0)
 			return gate_fail(err, GATE_E_CERT, "S1", "certificate", "cannot encode");
-		c->leaf_der_len = (size_t)n;
+		c->leaf_der_len = (size_t)dl;
 	}
 	if (c->alg == GATE_ALG_UNKNOWN)
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "key", "unsupported key type");
-	if (gate_pkey_spki(c->key, &c->spki, &c->spki_len) != GATE_OK)
+	/* The SPKI as bytes: the certificate's own encoding, or the key's. */
+	int n = b->leaf ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(b->leaf), &c->spki) : 0;
+	if (b->leaf ? n <= 0 : !(c->spki = OPENSSL_memdup(c->o->key->spki, c->o->key->spki_len)))
 		return gate_fail(err, GATE_E_INTERNAL, NULL, "key", "cannot encode key");
+	c->spki_len = b->leaf ? (size_t)n : c->o->key->spki_len;
 	uint8_t id[32];
 	gate_sha256(c->spki, c->spki_len, id);
 	gate_hex_encode(id, 32, c->f->key_id);

@@ -209,7 +209,8 @@ static enum gate_err log_key_id(const struct gate_log *log, uint8_t id[4],
 	static const uint8_t sep[2] = {0x0A, 0xFF};
 	static const char rsa_tag[] = "PKIX-RSA-PKCS#1v1.5";
 	uint8_t d[32];
-	switch (log->key->alg) {
+	const struct gate_pubkey *key = gate_log_key(log);
+	switch (key->alg) {
 	case GATE_ALG_ECDSA_P256_SHA256:
 	case GATE_ALG_ECDSA_P384_SHA384:
 	case GATE_ALG_ECDSA_P521_SHA512:
@@ -222,7 +223,7 @@ static enum gate_err log_key_id(const struct gate_log *log, uint8_t id[4],
 		const struct part parts[] = {{log->key_name, strlen(log->key_name)},
 					     {sep, sizeof(sep)},
 					     {rsa_tag, sizeof(rsa_tag) - 1},
-					     {log->key->spki, log->key->spki_len}};
+					     {key->spki, key->spki_len}};
 		if (!sha256_parts(parts, 4, d))
 			return gate_fail(err, GATE_E_INTERNAL, "S8", F_CKPT, "cannot hash key");
 		memcpy(id, d, 4);
@@ -276,7 +277,8 @@ static enum gate_err check_sig_line(struct note_ctx *c, const uint8_t *line, siz
 	if (name_len != strlen(c->log->key_name) ||
 	    memcmp(name, c->log->key_name, name_len) != 0 || memcmp(raw, c->id, 4) != 0)
 		goto out; /* another signer: ignored (S8, §5) */
-	if (gate_sig_verify_msg(c->log->key->pkey, c->log->key->alg, c->text, c->text_len,
+	const struct gate_pubkey *key = gate_log_key(c->log);
+	if (gate_sig_verify_msg(key->pkey, key->alg, c->text, c->text_len,
 				raw + 4, rawlen - 4) != GATE_OK) {
 		rc = gate_fail(err, GATE_E_CHECKPOINT, "S8", F_CKPT,
 			       "signature line %zu from %s does not verify", lineno,
@@ -343,7 +345,7 @@ enum gate_err gate_checkpoint_verify(const char *note, size_t len, const struct 
 	enum gate_err rc;
 	if (!note || !log || !log->key_name || !root_hash)
 		return gate_fail(err, GATE_E_INTERNAL, "S8", F_CKPT, "missing argument");
-	if (!log->key)
+	if (!gate_log_key(log))
 		return gate_fail(err, GATE_E_CHECKPOINT, "S8", F_CKPT,
 				 "log %s has no usable key in the trusted root", log->key_name);
 	if (len > GATE_MAX_CHECKPOINT)
@@ -419,7 +421,8 @@ enum gate_err gate_set_verify(const struct gate_tlog_entry *e, const struct gate
 		return gate_fail(err, GATE_E_INTERNAL, "S7", F_SET, "missing argument");
 	if (!e->set || e->set_len == 0)
 		return gate_fail(err, GATE_E_TLOG, "S7", F_SET, "no signedEntryTimestamp");
-	if (!log->key)
+	const struct gate_pubkey *key = gate_log_key(log);
+	if (!key)
 		return gate_fail(err, GATE_E_TLOG, "S7", F_SET,
 				 "log %s has no usable key in the trusted root",
 				 log->key_name ? log->key_name : "?");
@@ -435,7 +438,7 @@ enum gate_err gate_set_verify(const struct gate_tlog_entry *e, const struct gate
 	char *payload = set_payload(e, &plen);
 	if (!payload)
 		return gate_fail(err, GATE_E_NOMEM, NULL, F_SET, "out of memory");
-	enum gate_err rc = gate_sig_verify_msg(log->key->pkey, log->key->alg,
+	enum gate_err rc = gate_sig_verify_msg(key->pkey, key->alg,
 					       (const uint8_t *)payload, plen, e->set, e->set_len);
 	free(payload);
 	if (rc != GATE_OK)

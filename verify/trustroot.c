@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,24 @@ static void log_clear(struct gate_log *l)
 {
 	free(l->base_url);
 	free(l->key_name);
+	free(l->raw_key);
+	free(l->key_details);
 	gate_pubkey_free(l->key);
 }
 
 static void authority_clear(struct gate_authority *a)
 {
 	free(a->uri);
+	for (size_t i = 0; i < a->nraw; i++)
+		free(a->raw[i]);
+	free(a->raw);
+	free(a->raw_len);
 	sk_X509_pop_free(a->chain, X509_free);
 }
+
+/* One lock for the lazy decoding of every root: it is taken once per key
+ * or chain in a process's life, so contention does not matter. */
+static pthread_mutex_t lazy_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void gate_trusted_root_free(struct gate_trusted_root *root)
 {
@@ -137,15 +148,14 @@ static enum gate_err parse_log(json_t *j, struct gate_log *l, const char *field,
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 		goto out;
 	}
-	/* A key we cannot use leaves the log without a key: entries that name
-	 * it then fail, but the rest of the root stays usable (§2). */
-	EVP_PKEY *pkey = decode_key(raw, rawlen, details);
-	if (pkey) {
-		enum gate_keyalg alg = gate_keyalg_from_name(details);
-		if (alg == GATE_ALG_UNKNOWN)
-			alg = gate_keyalg_default(pkey);
-		rc = gate_pubkey_wrap(pkey, alg, &l->key, err);
-	}
+	/* Decoded on first use (gate_log_key); a key we cannot use leaves the
+	 * log without a key: entries that name it then fail, but the rest of
+	 * the root stays usable (§2). */
+	l->raw_key = raw;
+	l->raw_key_len = rawlen;
+	raw = NULL;
+	if (details && !(l->key_details = strdup(details)))
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 out:
 	free(raw);
 	free(id);
@@ -168,12 +178,14 @@ static enum gate_err parse_authority(json_t *j, struct gate_authority *a, const 
 	    (rc = parse_validity(j, &a->valid, field, err)) != GATE_OK)
 		goto out;
 	a->uri = strdup(uri ? uri : "");
-	a->chain = sk_X509_new_null();
-	if (!a->uri || !a->chain) {
+	certs = json_object_get(chain, "certificates");
+	size_t nc = json_is_array(certs) ? json_array_size(certs) : 0;
+	a->raw = calloc(nc ? nc : 1, sizeof(*a->raw));
+	a->raw_len = calloc(nc ? nc : 1, sizeof(*a->raw_len));
+	if (!a->uri || !a->raw || !a->raw_len) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 		goto out;
 	}
-	certs = json_object_get(chain, "certificates");
 	if (!json_is_array(certs) || json_array_size(certs) == 0 ||
 	    json_array_size(certs) > GATE_MAX_CHAIN) {
 		rc = gate_fail(err, GATE_E_TRUST_ROOT, "S14", field,
@@ -192,13 +204,9 @@ static enum gate_err parse_authority(json_t *j, struct gate_authority *a, const 
 		}
 		if ((rc = gate_json_b64(c, "rawBytes", true, &der, &len, name, err)) != GATE_OK)
 			goto out;
-		X509 *x = gate_x509_from_der(der, len);
-		free(der);
-		if (!x || !sk_X509_push(a->chain, x)) {
-			X509_free(x);
-			rc = gate_fail(err, GATE_E_TRUST_ROOT, "S14", name, "not a DER certificate");
-			goto out;
-		}
+		/* Decoded on first use (gate_authority_chain). */
+		a->raw[a->nraw] = der;
+		a->raw_len[a->nraw++] = len;
 	}
 out:
 	if (rc != GATE_OK && err && err->code != GATE_E_NOMEM)
@@ -238,6 +246,53 @@ static enum gate_err parse_array(json_t *root, const char *key, size_t elem, par
 			return rc;
 	}
 	return GATE_OK;
+}
+
+const struct gate_pubkey *gate_log_key(const struct gate_log *cl)
+{
+	struct gate_log *l = (struct gate_log *)cl; /* only the cache changes */
+	pthread_mutex_lock(&lazy_lock);
+	if (!l->key && !l->key_tried && l->raw_key) {
+		l->key_tried = true;
+		EVP_PKEY *pkey = decode_key(l->raw_key, l->raw_key_len, l->key_details);
+		if (pkey) {
+			enum gate_keyalg alg = gate_keyalg_from_name(l->key_details);
+			bool bare = l->key_details && strcmp(l->key_details, "PKCS1_RSA_PKCS1V5") == 0;
+			if (alg == GATE_ALG_UNKNOWN)
+				alg = gate_keyalg_default(pkey);
+			if (bare)
+				(void)gate_pubkey_wrap(pkey, alg, &l->key, NULL);
+			else
+				(void)gate_pubkey_wrap_der(pkey, alg, l->raw_key, l->raw_key_len,
+							   &l->key, NULL);
+		}
+	}
+	const struct gate_pubkey *k = l->key;
+	pthread_mutex_unlock(&lazy_lock);
+	return k;
+}
+
+STACK_OF(X509) *gate_authority_chain(const struct gate_authority *ca)
+{
+	struct gate_authority *a = (struct gate_authority *)ca; /* only the cache */
+	pthread_mutex_lock(&lazy_lock);
+	if (!a->chain && !a->chain_tried) {
+		a->chain_tried = true;
+		STACK_OF(X509) *sk = sk_X509_new_null();
+		for (size_t i = 0; sk && i < a->nraw; i++) {
+			X509 *x = gate_x509_from_der(a->raw[i], a->raw_len[i]);
+			if (!x || !sk_X509_push(sk, x)) {
+				X509_free(x);
+				sk_X509_pop_free(sk, X509_free);
+				sk = NULL;
+			}
+		}
+		ERR_clear_error();
+		a->chain = sk;
+	}
+	STACK_OF(X509) *chain = a->chain;
+	pthread_mutex_unlock(&lazy_lock);
+	return chain;
 }
 
 enum gate_err gate_trusted_root_parse(const uint8_t *buf, size_t len,

@@ -169,8 +169,9 @@ static enum gate_err check_window(const struct gate_authority *a, int64_t gen, s
 		return gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
 				 "genTime %s outside the validity of timestampAuthorities[%zu]",
 				 ts, idx);
-	for (int i = 0; i < sk_X509_num(a->chain); i++) {
-		X509 *x = sk_X509_value(a->chain, i);
+	STACK_OF(X509) *chain = gate_authority_chain(a);
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
 		int64_t nb, na;
 		if (!gate_asn1_time_to_unix(X509_get0_notBefore(x), &nb) ||
 		    !gate_asn1_time_to_unix(X509_get0_notAfter(x), &na) || gen < nb || gen > na)
@@ -196,7 +197,8 @@ static enum gate_err verify_with(PKCS7 *token, const struct gate_authority *a, i
 	STACK_OF(X509) *certs = NULL;
 	X509 *signer = NULL;
 	enum gate_err rc = GATE_E_TIMESTAMP;
-	int n = a->chain ? sk_X509_num(a->chain) : 0;
+	STACK_OF(X509) *chain = gate_authority_chain(a);
+	int n = chain ? sk_X509_num(chain) : 0;
 	if (n <= 0) {
 		rc = gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
 			       "timestampAuthorities[%zu] has no certificates", idx);
@@ -204,12 +206,12 @@ static enum gate_err verify_with(PKCS7 *token, const struct gate_authority *a, i
 	}
 	store = X509_STORE_new();
 	certs = sk_X509_new_null();
-	if (!store || !certs || !X509_STORE_add_cert(store, sk_X509_value(a->chain, n - 1))) {
+	if (!store || !certs || !X509_STORE_add_cert(store, sk_X509_value(chain, n - 1))) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, TSA_FIELD, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < (n > 1 ? n - 1 : 1); i++) {
-		X509 *x = sk_X509_value(a->chain, i);
+		X509 *x = sk_X509_value(chain, i);
 		if (!X509_up_ref(x))
 			goto nomem;
 		if (!sk_X509_push(certs, x)) {

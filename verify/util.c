@@ -1,6 +1,7 @@
 /* util.c - bytes, text, files and certificates helpers for the core. */
 #include "internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -249,6 +250,52 @@ X509 *gate_x509_from_der(const uint8_t *der, size_t len)
 		return NULL;
 	}
 	return x;
+}
+
+static const uint8_t *find_bytes(const uint8_t *h, size_t hl, const char *needle)
+{
+	return memmem(h, hl, needle, strlen(needle));
+}
+
+bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t **der,
+		     size_t *dlen)
+{
+	char begin[64], end[64];
+	snprintf(begin, sizeof begin, "-----BEGIN %s-----", label);
+	snprintf(end, sizeof end, "-----END %s-----", label);
+	const uint8_t *b = find_bytes(pem, len, begin);
+	if (!b || len > INT32_MAX)
+		return false;
+	const uint8_t *body = b + strlen(begin);
+	const uint8_t *e = find_bytes(body, len - (size_t)(body - pem), end);
+	if (!e)
+		return false;
+	/* Only whitespace may surround the one block. */
+	for (const uint8_t *p = pem; p < b; p++)
+		if (!isspace(*p))
+			return false;
+	for (const uint8_t *p = e + strlen(end); p < pem + len; p++)
+		if (!isspace(*p))
+			return false;
+	/* EVP_Decode* skips the line breaks of PEM bodies. */
+	size_t bl = (size_t)(e - body);
+	uint8_t *out = malloc(bl / 4 * 3 + 4);
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int n1 = 0, n2 = 0;
+	bool ok = out && ctx;
+	if (ok) {
+		EVP_DecodeInit(ctx);
+		ok = EVP_DecodeUpdate(ctx, out, &n1, body, (int)bl) >= 0 &&
+		     EVP_DecodeFinal(ctx, out + n1, &n2) == 1 && n1 + n2 > 0;
+	}
+	EVP_ENCODE_CTX_free(ctx);
+	if (!ok) {
+		free(out);
+		return false;
+	}
+	*der = out;
+	*dlen = (size_t)(n1 + n2);
+	return true;
 }
 
 enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,

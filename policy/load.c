@@ -470,7 +470,7 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 	r->has_signers = true;
 	r->threshold = 1;
 	if ((n = get(m, "threshold"))) {
-		uint64_t t;
+		uint64_t t = 0;
 		if ((rc = uint_val(c, n, "threshold", 1000, &t)) != GATE_OK)
 			return rc;
 		if (t == 0)

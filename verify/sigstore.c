@@ -46,25 +46,24 @@ void gate_facts_free(struct gate_facts *f)
 enum gate_err gate_regex_full_match(const char *pattern, const char *value,
 				    struct gate_error *err)
 {
-	/* Wrapping the pattern anchors it: "^(p)$" must match the whole value,
-	 * so a prefix pattern never accepts identities it did not mean. */
-	size_t n = strlen(pattern);
-	char *anchored = malloc(n + 5);
+	/* The whole value must match, so a prefix pattern never accepts
+	 * identities it did not mean. The pattern is not wrapped in "^(...)$":
+	 * "p)|(q" would then become "^(p)|(q)$", an unanchored p. Instead the
+	 * match found must span the value; POSIX matching is leftmost-longest,
+	 * so if any match covers the whole value, the one reported does. */
 	regex_t re;
-	if (!anchored)
-		return gate_fail(err, GATE_E_NOMEM, NULL, "regexp", "out of memory");
-	snprintf(anchored, n + 5, "^(%s)$", pattern);
-	int rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
-	free(anchored);
+	regmatch_t m[1];
+	int rc = regcomp(&re, pattern, REG_EXTENDED);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, &re, msg, sizeof msg);
 		return gate_fail(err, GATE_E_USAGE, NULL, "regexp", "bad regexp '%s': %s", pattern,
 				 msg);
 	}
-	rc = regexec(&re, value, 0, NULL, 0);
+	rc = regexec(&re, value, 1, m, 0);
 	regfree(&re);
-	return rc == 0 ? GATE_OK : GATE_E_IDENTITY;
+	bool whole = rc == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == strlen(value);
+	return whole ? GATE_OK : GATE_E_IDENTITY;
 }
 
 /* ---- S6: the log body must describe this very signature ---- */

@@ -144,7 +144,11 @@ bool gate_parse_rfc3339(const char *s, int64_t *out)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1 && !(y == 1969))
+	struct tm back;
+	/* timegm normalises 31 February into March: a date that does not come
+	 * back unchanged did not exist. (A leap second, :60, is refused too.) */
+	if (!gmtime_r(&t, &back) || back.tm_year != y - 1900 || back.tm_mon != mo - 1 ||
+	    back.tm_mday != d || back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
 		return false;
 	*out = (int64_t)t;
 	return true;

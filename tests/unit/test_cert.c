@@ -638,9 +638,17 @@ static void test_synthetic_chain(void **state)
 						     {NID_authority_key_identifier, "keyid:always"},
 						     {0, NULL}},
 				NULL);
-	X509 *sloppy_chain[] = {sloppy, p.root, NULL};
-	struct gate_trusted_root *rs = root_with_ca(sloppy_chain);
-	assert_int_equal(gate_cert_verify_chain(under, NULL, rs, T0, NULL, &err), GATE_E_CERT);
+	/* Every certificate of a trusted-root chain is an anchor, so the strict
+	 * profile applies to what the bundle brings: a sloppy intermediate
+	 * offered as a hint is refused. */
+	X509 *anchor_only[] = {p.root, NULL};
+	struct gate_trusted_root *rs = root_with_ca(anchor_only);
+	STACK_OF(X509) *sloppy_hints = sk_X509_new_null();
+	assert_non_null(sloppy_hints);
+	assert_true(sk_X509_push(sloppy_hints, sloppy));
+	assert_int_equal(gate_cert_verify_chain(under, sloppy_hints, rs, T0, NULL, &err),
+			 GATE_E_CERT);
+	sk_X509_free(sloppy_hints);
 	assert_string_equal(err.rule, "S14");
 	assert_non_null(strstr(err.msg, "Missing Authority Key Identifier"));
 	gate_trusted_root_free(rs);

@@ -282,7 +282,7 @@ static void test_rekor2_happy(void **state)
 	struct fix f;
 	struct gate_error err = {0};
 	load_case("rekor2-happy-path", &f);
-	assert_int_equal(f.log->key->alg, GATE_ALG_ED25519);
+	assert_int_equal(gate_log_key(f.log)->alg, GATE_ALG_ED25519);
 	assert_int_equal(case_checkpoint(&f, &err), GATE_OK);
 	assert_int_equal(case_merkle(&f, &err), GATE_OK);
 	/* Rekor v2 never issues a SET. */

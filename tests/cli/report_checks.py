@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""report_checks.py - helper of test_reports.sh: makes the files that
+`gate check` decides and checks its SARIF and JUnit reports. Standard library
+only (junitparser and jsonschema are used by their own subcommands, run only
+when those modules import).
+
+Every check prints one line, "PASS name" or "FAIL name: why"; the shell
+script counts them. Subcommands:
+  setup DIR                    make DIR/policy*.yaml and DIR/files/
+  sarif FILE MODE              check a SARIF report of DIR/files (cwd = DIR)
+  sarif-abs FILE               check the file: URIs of a report of absolute paths
+  junit FILE MODE              check a JUnit report of DIR/files
+  junitparser FILE MODE        load it with junitparser and check the counts
+  jsonschema SCHEMA FILE       validate with the jsonschema module
+  ci-yaml DIR                  parse and check the CI templates in DIR
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+import urllib.parse
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+RULE_SH = 'no <scripts> & "shells" {0}'
+BINARY = bytes(range(256)) * 2  # libmagic: application/octet-stream
+
+# name -> (how to make it, verdict, policy rule or None, content)
+FILES = {
+    b"a.txt": ("file", "allow", "text files", b"hello\n"),
+    b"run.sh": ("file", "deny", RULE_SH, b"#!/bin/sh\necho hi\n"),
+    # spaces, markup, quotes, a UTF-8 letter, a byte that is not UTF-8, braces
+    b"we ird <&'\"\xc3\xa9\xff {1}.bin": ("file", "deny", "signed-binaries", BINARY),
+    b"data.dat": ("file", "deny", None, BINARY[:300]),
+    # control characters that XML 1.0 cannot carry at all, and a newline
+    b"ctl\x01\x1b\nname.dat": ("file", "deny", None, BINARY[:100]),
+    b"pipe": ("fifo", "error", None, None),
+    # an embedded-link look-alike and a placeholder in a path quoted by the reason
+    b"link [x](javascript:alert(1)) {0}.txt": ("symlink", "error", None, None),
+}
+COUNTS = {
+    "allow": sum(1 for f in FILES.values() if f[1] == "allow"),
+    "deny": sum(1 for f in FILES.values() if f[1] == "deny"),
+    "error": sum(1 for f in FILES.values() if f[1] == "error"),
+}
+
+POLICY = """version: 1
+mode: %s
+signers:
+  release:
+    - keyless:
+        issuer: https://token.actions.githubusercontent.com
+        identity: https://github.com/example/app/.github/workflows/release.yml@refs/heads/main
+rules:
+  - name: '%s'
+    match:
+      path: ["**/*.sh"]
+    decision: deny
+  - name: text files
+    match:
+      type: [text/plain]
+    decision: allow
+  - name: signed-binaries
+    match:
+      path: ["**/*.bin"]
+    require:
+      signers: release
+"""
+
+# RFC 3986 URI-reference, checked by hand too (jsonschema needs extra
+# modules to check "uri-reference").
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_SEG_NC = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|%[0-9A-Fa-f]{2})"
+URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?://[^/?#]*)?(?:/%s*)*$" % _PCHAR)
+REL_RE = re.compile(r"^(?:/?%s+(?:/%s*)*|/)$" % (_SEG_NC, _PCHAR))
+
+failures = 0
+
+
+def report(name, ok, why=""):
+    global failures
+    if ok:
+        print("PASS " + name)
+    else:
+        failures += 1
+        print("FAIL %s: %s" % (name, why))
+
+
+def expect(name, got, want):
+    report(name, got == want, "got %r, want %r" % (got, want))
+
+
+def xml_text(b):
+    """What a JUnit report shows for bytes b: UTF-8 with U+FFFD for
+    invalid bytes and for characters XML 1.0 does not allow."""
+    s = b.decode("utf-8", "replace")
+    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else "\ufffd" for c in s)
+
+
+def expected_rule_id(verdict, rule):
+    return "error" if verdict == "error" else rule if rule else "no-rule"
+
+
+def setup(d):
+    os.makedirs(os.path.join(d, "files"))
+    for mode in ("enforce", "audit"):
+        with open(os.path.join(d, "policy-%s.yaml" % mode), "w") as f:
+            f.write(POLICY % (mode, RULE_SH))
+    fd = os.open(os.path.join(d, "files").encode(), os.O_RDONLY)
+    try:
+        for name, (kind, _, _, content) in FILES.items():
+            if kind == "file":
+                with open(name, "wb", opener=lambda p, fl: os.open(p, fl, 0o644, dir_fd=fd)) as f:
+                    f.write(content)
+            elif kind == "fifo":
+                os.mkfifo(name, dir_fd=fd)
+            else:
+                os.symlink(b"a.txt", name, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def load_json(path, name):
+    try:
+        with open(path, encoding="utf-8") as f:  # strict UTF-8
+            return json.load(f)
+    except (ValueError, OSError) as e:
+        report(name + ": parses as UTF-8 JSON", False, str(e))
+        return None
+
+
+def check_sarif(path, mode):
+    o = load_json(path, "sarif")
+    if o is None:
+        return
+    report("sarif: parses as UTF-8 JSON", True)
+    expect("sarif: $schema", o.get("$schema"), SCHEMA_URI)
+    expect("sarif: version", o.get("version"), "2.1.0")
+    runs = o.get("runs")
+    expect("sarif: one run", isinstance(runs, list) and len(runs), 1)
+    if not runs:
+        return
+    run = runs[0]
+    driver = run.get("tool", {}).get("driver", {})
+    expect("sarif: driver name", driver.get("name"), "gate")
+    report("sarif: driver version", isinstance(driver.get("version"), str) and driver["version"],
+           repr(driver.get("version")))
+    rules = driver.get("rules", [])
+    ids = [r.get("id") for r in rules]
+    want_ids = {"no-rule", "error", "text files", RULE_SH, "signed-binaries"}
+    expect("sarif: rule ids", sorted(ids), sorted(want_ids))
+    report("sarif: every rule has a short description",
+           all(r.get("shortDescription", {}).get("text") for r in rules), "missing")
+
+    arts = run.get("artifacts", [])
+    expect("sarif: one artifact per file", len(arts), len(FILES))
+    results = run.get("results", [])
+    expect("sarif: one result per denied or undecided file", len(results),
+           COUNTS["deny"] + COUNTS["error"])
+
+    # Every URI is a valid URI reference and decodes to the exact path bytes.
+    uris = [a.get("location", {}).get("uri", "") for a in arts]
+    bad = [u for u in uris if not (REL_RE.match(u) or URI_RE.match(u))]
+    report("sarif: artifact URIs are RFC 3986 URI references", not bad, repr(bad))
+    decoded = {urllib.parse.unquote_to_bytes(u): i for i, u in enumerate(uris)}
+    expect("sarif: artifact URIs decode to the paths", sorted(decoded),
+           sorted(b"files/" + n for n in FILES))
+    report("sarif: relative URIs carry uriBaseId %SRCROOT%",
+           all(a["location"].get("uriBaseId") == "%SRCROOT%" for a in arts), "missing")
+    for name, (kind, verdict, rule, content) in FILES.items():
+        i = decoded.get(b"files/" + name)
+        if i is None or kind != "file":
+            continue
+        a = arts[i]
+        expect("sarif: sha-256 of %r" % name, a.get("hashes", {}).get("sha-256"),
+               hashlib.sha256(content).hexdigest())
+        expect("sarif: length of %r" % name, a.get("length"), len(content))
+
+    seen = set()
+    level = "error" if mode == "enforce" else "warning"
+    for r in results:
+        locs = r.get("locations", [])
+        al = locs[0].get("physicalLocation", {}).get("artifactLocation", {}) if locs else {}
+        key = urllib.parse.unquote_to_bytes(al.get("uri", ""))
+        name = key[len(b"files/"):]
+        tag = "sarif result %r" % name
+        if name not in FILES:
+            report(tag + ": names a checked file", False, repr(key))
+            continue
+        seen.add(name)
+        kind, verdict, rule, content = FILES[name]
+        expect(tag + ": ruleId", r.get("ruleId"), expected_rule_id(verdict, rule))
+        ri = r.get("ruleIndex", -1)
+        expect(tag + ": ruleIndex names its rule", ids[ri] if 0 <= ri < len(ids) else None,
+               r.get("ruleId"))
+        expect(tag + ": artifact index", al.get("index"), decoded.get(key))
+        expect(tag + ": kind", r.get("kind"), "fail")
+        expect(tag + ": level", r.get("level"), level)
+        p = r.get("properties", {})
+        expect(tag + ": verdict", p.get("verdict"), verdict)
+        expect(tag + ": enforced", p.get("enforced"), mode == "enforce")
+        expect(tag + ": mode", p.get("mode"), mode)
+        text = r.get("message", {}).get("text", "")
+        report(tag + ": message", bool(text), "empty")
+        # Message strings: "{" "}" doubled, no embedded link can form.
+        report(tag + ": message braces doubled",
+               all(len(m) % 2 == 0 for m in re.findall(r"\{+|\}+", text)), repr(text))
+        report(tag + ": message has no embedded link", "](" not in text, repr(text))
+        report(tag + ": partialFingerprints", bool(r.get("partialFingerprints")), "missing")
+        if kind == "file":
+            expect(tag + ": properties.sha256", p.get("sha256"),
+                   hashlib.sha256(content).hexdigest())
+        if rule == "signed-binaries":
+            reqs = p.get("requirements", [])
+            report(tag + ": signers requirement not held",
+                   any(q.get("requirement") == "signers" and q.get("held") is False
+                       for q in reqs), repr(reqs))
+        if name.startswith(b"link "):
+            report(tag + ": placeholder in the path is doubled", "{{0}}" in text, repr(text))
+    expect("sarif: results cover exactly the denied and undecided files", sorted(seen),
+           sorted(n for n, f in FILES.items() if f[1] != "allow"))
+    props = run.get("properties", {})
+    expect("sarif: run counts",
+           (props.get("allowed"), props.get("denied"), props.get("errors")),
+           (COUNTS["allow"], COUNTS["deny"], COUNTS["error"]))
+
+
+def check_sarif_abs(path):
+    o = load_json(path, "sarif-abs")
+    if o is None:
+        return
+    arts = o["runs"][0].get("artifacts", [])
+    uris = [a["location"]["uri"] for a in arts]
+    report("sarif-abs: absolute paths become file:/// URIs",
+           bool(uris) and all(u.startswith("file:///") and URI_RE.match(u) for u in uris),
+           repr(uris))
+    report("sarif-abs: no uriBaseId on absolute URIs",
+           all("uriBaseId" not in a["location"] for a in arts), "present")
+    cwd = os.getcwd().encode()
+    got = sorted(urllib.parse.unquote_to_bytes(u[len("file://"):]) for u in uris)
+    want = sorted(cwd + b"/files/" + n for n, f in FILES.items() if f[0] == "file")
+    expect("sarif-abs: URIs decode to the absolute paths", got, want)
+
+
+def check_junit(path, mode):
+    import xml.etree.ElementTree as ET
+
+    raw = open(path, "rb").read()
+    report("junit: no raw control characters",
+           not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", raw), "found")
+    try:
+        raw.decode("utf-8")
+        report("junit: UTF-8", True)
+    except UnicodeDecodeError as e:
+        report("junit: UTF-8", False, str(e))
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as e:
+        report("junit: well-formed XML", False, str(e))
+        return
+    report("junit: well-formed XML", True)
+    n, f, e = len(FILES), COUNTS["deny"], COUNTS["error"]
+    want = {"tests": str(n), "failures": str(f), "errors": str(e)}
+    expect("junit: root", root.tag, "testsuites")
+    expect("junit: testsuites counts", {k: root.get(k) for k in want}, want)
+    suites = root.findall("testsuite")
+    expect("junit: one testsuite", len(suites), 1)
+    if not suites:
+        return
+    s = suites[0]
+    expect("junit: testsuite name", s.get("name"), "gate check")
+    expect("junit: testsuite counts", {k: s.get(k) for k in want}, want)
+    cases = s.findall("testcase")
+    expect("junit: one testcase per file", len(cases), n)
+    expect("junit: failure elements", len(s.findall("testcase/failure")), f)
+    expect("junit: error elements", len(s.findall("testcase/error")), e)
+    expect("junit: no skipped elements", len(s.findall(".//skipped")), 0)
+    byname = {c.get("name"): c for c in cases}
+    expect("junit: testcase names are the paths", sorted(byname),
+           sorted(xml_text(b"files/" + k) for k in FILES))
+    for name, (kind, verdict, rule, content) in FILES.items():
+        c = byname.get(xml_text(b"files/" + name))
+        tag = "junit %r" % name
+        if c is None:
+            continue
+        expect(tag + ": classname", c.get("classname"),
+               "gate." + expected_rule_id(verdict, rule))
+        children = [x.tag for x in c]
+        want_child = {"allow": [], "deny": ["failure"], "error": ["error"]}[verdict]
+        expect(tag + ": outcome", children, want_child)
+        if not want_child:
+            continue
+        x = c[0]
+        expect(tag + ": type", x.get("type"), "deny" if verdict == "deny" else "error")
+        msg = x.get("message") or ""
+        report(tag + ": message", bool(msg), "empty")
+        if mode == "audit":
+            report(tag + ": audit marked", msg.startswith("[audit: not enforced] "), repr(msg))
+        body = x.text or ""
+        report(tag + ": details name the path", "path: " + xml_text(b"files/" + name) in body,
+               repr(body))
+        if kind == "file":
+            report(tag + ": details give the digest",
+                   "sha256: " + hashlib.sha256(content).hexdigest() in body, repr(body))
+
+
+def check_junitparser(path, mode):
+    import junitparser
+
+    xml = junitparser.JUnitXml.fromfile(path)
+    suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
+    expect("junitparser: one suite", len(suites), 1)
+    s = suites[0]
+    expect("junitparser: counts", (s.tests, s.failures, s.errors, s.skipped),
+           (len(FILES), COUNTS["deny"], COUNTS["error"], 0))
+    kinds = {"failure": 0, "error": 0, "pass": 0}
+    for case in s:
+        res = case.result
+        if not res:
+            kinds["pass"] += 1
+        for r in res:
+            if isinstance(r, junitparser.Failure):
+                kinds["failure"] += 1
+            elif isinstance(r, junitparser.Error):
+                kinds["error"] += 1
+    expect("junitparser: outcomes", kinds,
+           {"failure": COUNTS["deny"], "error": COUNTS["error"], "pass": COUNTS["allow"]})
+
+
+def check_jsonschema(schema_path, path):
+    import jsonschema
+
+    schema = json.load(open(schema_path, encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    v = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    errs = sorted(v.iter_errors(json.load(open(path, encoding="utf-8"))), key=str)
+    report("jsonschema: %s valid (%s)" % (os.path.basename(path), cls.__name__), not errs,
+           "; ".join("%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
+                     for e in errs[:3]))
+
+
+def check_ci_yaml(d):
+    import yaml
+
+    def load(name):
+        try:
+            with open(os.path.join(d, name)) as f:
+                doc = yaml.safe_load(f)
+            report("ci-yaml: %s parses" % name, isinstance(doc, dict), type(doc).__name__)
+            return doc if isinstance(doc, dict) else {}
+        except (OSError, yaml.YAMLError) as e:
+            report("ci-yaml: %s parses" % name, False, str(e))
+            return {}
+
+    gh = load("github-actions.yml")
+    # PyYAML reads the key "on" as True (YAML 1.1).
+    report("ci-yaml: workflow has triggers", "on" in gh or True in gh, repr(list(gh)))
+    steps = [s for j in gh.get("jobs", {}).values() for s in j.get("steps", [])]
+    uses = [s.get("uses", "") for s in steps]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    report("ci-yaml: workflow uploads SARIF",
+           any(u.startswith("github/codeql-action/upload-sarif@") for u in uses), repr(uses))
+    report("ci-yaml: workflow uploads the JUnit report",
+           any(u.startswith("actions/upload-artifact@") for u in uses), repr(uses))
+    report("ci-yaml: workflow runs gate check --format sarif --output gate.sarif",
+           re.search(r"gate check .*--format sarif --output gate\.sarif", runs) is not None, runs)
+    perms = [j.get("permissions", {}) for j in gh.get("jobs", {}).values()] + [
+        gh.get("permissions", {})]
+    report("ci-yaml: workflow may write security events",
+           any(isinstance(p, dict) and p.get("security-events") == "write" for p in perms),
+           repr(perms))
+
+    gl = load("gitlab-ci.yml")
+    jobs = {k: v for k, v in gl.items() if isinstance(v, dict) and "script" in v}
+    junit = [v.get("artifacts", {}).get("reports", {}).get("junit") for v in jobs.values()]
+    report("ci-yaml: gitlab job reports junit gate-junit.xml", "gate-junit.xml" in junit,
+           repr(junit))
+    scripts = "\n".join(
+        line for v in jobs.values() for line in (v["script"] if isinstance(v["script"], list)
+                                                 else [v["script"]]))
+    report("ci-yaml: gitlab job writes gate-junit.xml",
+           re.search(r"gate check .*--format junit --output gate-junit\.xml", scripts)
+           is not None, scripts)
+    report("ci-yaml: gitlab keeps the report when the gate fails",
+           any(v.get("artifacts", {}).get("when") == "always" for v in jobs.values()), "")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "setup":
+        setup(args[0])
+    elif cmd == "sarif":
+        check_sarif(*args)
+    elif cmd == "sarif-abs":
+        check_sarif_abs(*args)
+    elif cmd == "junit":
+        check_junit(*args)
+    elif cmd == "junitparser":
+        check_junitparser(*args)
+    elif cmd == "jsonschema":
+        check_jsonschema(*args)
+    elif cmd == "ci-yaml":
+        check_ci_yaml(*args)
+    else:
+        sys.exit("unknown subcommand " + cmd)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

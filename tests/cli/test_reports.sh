@@ -13,7 +13,9 @@ GATE=${GATE:?GATE must name the gate binary}
 SRC=${GATE_SOURCE_DIR:?GATE_SOURCE_DIR must be set}
 BUILD=${GATE_BUILD_DIR:?GATE_BUILD_DIR must be set}
 CHECKS=$SRC/tests/cli/report_checks.py
-NODE_DIR=$BUILD/node
+# Shared by every build folder (the normal and the sanitizer pass), so the
+# tools are fetched once per machine.
+NODE_DIR=${GATE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate-tests/node}
 # The SARIF 2.1.0 JSON schema as the SARIF SDK ships it (draft 2020-12).
 SCHEMA_PKG=@microsoft/sarif-multitool-linux@5.7.0
 SCHEMA_IN_PKG=package/sarif-2.1.0.json

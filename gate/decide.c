@@ -231,11 +231,25 @@ static bool check_file_type(const char *path, struct gate_verdict *v)
 	return true;
 }
 
+/* Path globs cover GATE_GLOB_MAX_SEGS components; a deeper path could slip
+ * past a rule that denies by path, so it is an error, not a non-match. */
+static bool check_depth(const char *path, struct gate_verdict *v)
+{
+	size_t segs = 1;
+	for (const char *p = path; *p; p++)
+		segs += *p == '/';
+	if (segs <= GATE_GLOB_MAX_SEGS)
+		return true;
+	fail_error(v, "%s has %zu path components, more than the %d that path rules can match",
+		   path, segs, GATE_GLOB_MAX_SEGS);
+	return false;
+}
+
 static void decide(struct gate_ctx *c, struct gate_verdict *v)
 {
 	struct gate_artifact *a = NULL;
 	struct gate_error e = {0};
-	if (!check_file_type(v->path, v))
+	if (!check_depth(v->path, v) || !check_file_type(v->path, v))
 		return;
 	if (gate_artifact_open(v->path, &a, &e) != GATE_OK) {
 		fail_error(v, "cannot read %s: %s", v->path, e.msg);

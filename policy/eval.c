@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GLOB_MAX_SEGS 128
+#define GLOB_MAX_SEGS GATE_GLOB_MAX_SEGS
 
 /* Split s at '/' into at most GLOB_MAX_SEGS segments (in buf). */
 static size_t split_segs(char *buf, char **segs)

@@ -126,7 +126,10 @@ const struct gate_rule *gate_policy_select(const struct gate_policy *p,
 					   const struct gate_subject *s);
 
 /* Glob with '*' (within a path segment), '?', '[...]' and '**' (any number
- * of segments). */
+ * of segments). Paths of more than GATE_GLOB_MAX_SEGS components never
+ * match: callers must refuse to decide them (a deny-by-path rule would be
+ * skipped). */
+#define GATE_GLOB_MAX_SEGS 128
 bool gate_glob_match(const char *pattern, const char *path);
 
 /* Does a verified evidence item's signer belong to set entry e? */

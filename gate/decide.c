@@ -163,12 +163,20 @@ static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate
 
 /* ---- the decision ---- */
 
+/* The failed requirement that explains most: a per-signature requirement
+ * (tlog, timestamp, age, window) says why signers did not count, so it
+ * comes before the bare threshold line. */
 static const struct gate_req_result *first_failed(const struct gate_eval *ev)
 {
-	for (size_t i = 0; i < ev->nreqs; i++)
-		if (!ev->reqs[i].held)
+	const struct gate_req_result *threshold = NULL;
+	for (size_t i = 0; i < ev->nreqs; i++) {
+		if (ev->reqs[i].held)
+			continue;
+		if (strcmp(ev->reqs[i].what, "signers") != 0)
 			return &ev->reqs[i];
-	return NULL;
+		threshold = &ev->reqs[i];
+	}
+	return threshold;
 }
 
 static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_verdict *v,

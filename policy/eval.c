@@ -26,6 +26,20 @@ static size_t split_segs(char *buf, char **segs)
 	}
 }
 
+void gate_format_duration(int64_t secs, char *buf, size_t cap)
+{
+	static const struct {
+		int64_t unit;
+		char c;
+	} units[] = {{7 * 86400, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (secs && secs % units[i].unit == 0) {
+			snprintf(buf, cap, "%lld%c", (long long)(secs / units[i].unit), units[i].c);
+			return;
+		}
+	snprintf(buf, cap, "%llds", (long long)secs);
+}
+
 bool gate_glob_match(const char *pattern, const char *path)
 {
 	/* Segment-wise: "**" matches any number of whole segments (none
@@ -318,9 +332,10 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 	if (r->max_age) {
 		struct age_arg a = {r, now};
 		size_t n = count_if(facts, nfacts, in_set, fresh, &a);
+		char age[32];
+		gate_format_duration(r->max_age, age, sizeof age);
 		add_req(ev, "max_age", n > 0 || !members,
-			"signatures must be at most %llds old: %zu of %zu are", (long long)r->max_age,
-			n, members);
+			"signatures must be at most %s old: %zu of %zu are", age, n, members);
 	}
 	if (r->has_not_before || r->has_not_after) {
 		size_t n = count_if(facts, nfacts, in_set, in_window, r);

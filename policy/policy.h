@@ -161,6 +161,8 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 
 /* "90d", "12h", "30m", "45s", "2w" to seconds; false if malformed. */
 bool gate_parse_duration(const char *s, int64_t *out);
+/* Seconds back to the largest exact unit ("13w", "90d", "45s"). */
+void gate_format_duration(int64_t secs, char *buf, size_t cap);
 
 const char *gate_mode_name(enum gate_mode m);
 const char *gate_caller_name(enum gate_caller c);

@@ -345,7 +345,7 @@ static bool mime_ok(const char *m)
 /* index < 0: the location of the artifact object itself. */
 static json_t *artifact_location(const char *path, long index)
 {
-	bool relative;
+	bool relative = false;
 	json_t *loc = json_object();
 	json_object_set_new(loc, "uri", path_uri(path, &relative));
 	if (relative)

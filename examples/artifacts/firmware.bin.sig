@@ -1,0 +1,1 @@
+97afblc9YhiBBudzry3shHXtWM4DYv/GiuEG5dzp9cZPfL7srUWFvfGMiRt/LqoISj7i49XoWkD3jbcpcxrJBQ==

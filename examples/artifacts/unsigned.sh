@@ -1,0 +1,3 @@
+#!/bin/sh
+# No signature at all.
+echo "this should not run either"

@@ -98,7 +98,8 @@ static bool walk(struct files *f, const char *dir, unsigned depth)
 		    !is_evidence_name(de->d_name))
 			ok = files_add(&names, de->d_name);
 	closedir(d);
-	qsort(names.v, names.n, sizeof(char *), cmp_str);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		char *p = NULL;
 		struct stat st;

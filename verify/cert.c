@@ -20,30 +20,6 @@
 #define FULCIO_ARC "1.3.6.1.4.1.57264.1."
 #define FULCIO_MAX_ARC 22
 
-static void fmt_time(int64_t t, char out[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
-/* RFC 5280 validity is a closed interval, but OpenSSL treats a verification
- * time equal to notAfter as expired: accept exactly that case. */
-static int verify_cb(int ok, X509_STORE_CTX *ctx)
-{
-	if (ok || X509_STORE_CTX_get_error(ctx) != X509_V_ERR_CERT_HAS_EXPIRED)
-		return ok;
-	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
-	int64_t na;
-	if (!p || !x || !(X509_VERIFY_PARAM_get_flags(p) & X509_V_FLAG_USE_CHECK_TIME) ||
-	    !gate_asn1_time_to_unix(X509_get0_notAfter(x), &na) ||
-	    na != (int64_t)X509_VERIFY_PARAM_get_time(p))
-		return 0;
-	X509_STORE_CTX_set_error(ctx, X509_V_OK);
-	return 1;
-}
 
 /* ---- S14: chain ---- */
 
@@ -75,7 +51,7 @@ static enum gate_err check_leaf(X509 *leaf, int64_t t, struct gate_error *err)
 	    !gate_asn1_time_to_unix(X509_get0_notAfter(leaf), &na))
 		return gate_fail(err, GATE_E_CERT, "S14", CERT_FIELD, "unreadable leaf validity");
 	if (t < nb || t > na) {
-		fmt_time(t, ts);
+		gate_format_time(t, ts);
 		return gate_fail(err, GATE_E_CERT, "S14", CERT_FIELD,
 				 "time %s outside the leaf's validity", ts);
 	}
@@ -95,7 +71,7 @@ static enum gate_err verify_with_ca(X509 *leaf, STACK_OF(X509) *untrusted,
 	char ts[32];
 	STACK_OF(X509) *cachain = gate_authority_chain(ca);
 	int n = cachain ? sk_X509_num(cachain) : 0;
-	fmt_time(t, ts);
+	gate_format_time(t, ts);
 	if (n <= 0) {
 		rc = gate_fail(err, GATE_E_CERT, "S14", CERT_FIELD,
 			       "certificateAuthorities[%zu] has no certificates", idx);
@@ -123,7 +99,7 @@ static enum gate_err verify_with_ca(X509 *leaf, STACK_OF(X509) *untrusted,
 	X509_VERIFY_PARAM *param = X509_STORE_get0_param(store);
 	X509_VERIFY_PARAM_set_time(param, (time_t)t);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
-	X509_STORE_set_verify_cb(store, verify_cb);
+	X509_STORE_set_verify_cb(store, gate_x509_verify_cb);
 	if (!X509_STORE_CTX_init(ctx, store, leaf, helpers))
 		goto nomem;
 	if (X509_verify_cert(ctx) != 1) {
@@ -183,7 +159,7 @@ enum gate_err gate_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
 					 "bundle chain certificate %d is self-signed", i + 1);
 		}
 	}
-	fmt_time(t, ts);
+	gate_format_time(t, ts);
 	rc = gate_fail(err, GATE_E_CERT, "S14", CERT_FIELD,
 		       "no certificate authority in the trusted root is valid at %s", ts);
 	for (size_t i = 0; i < root->ncas; i++) {

@@ -85,6 +85,10 @@ enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
 				  STACK_OF(X509) **out, const char *field,
 				  struct gate_error *err);
 X509 *gate_x509_from_der(const uint8_t *der, size_t len);
+/* Verify callback for stores checked at a fixed time: RFC 5280 validity is
+ * a closed interval, but OpenSSL treats a time equal to notAfter as
+ * expired; exactly that case is accepted. */
+int gate_x509_verify_cb(int ok, X509_STORE_CTX *ctx);
 /* The DER inside exactly one PEM block with the given label ("CERTIFICATE",
  * "PUBLIC KEY"); anything but whitespace around it is rejected. *der is
  * malloc'd. */

@@ -13,30 +13,6 @@
 
 #define TSA_FIELD "timestampVerificationData.rfc3161Timestamps"
 
-static void fmt_time(int64_t t, char out[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
-/* RFC 5280 validity is a closed interval, but OpenSSL treats a verification
- * time equal to notAfter as expired: accept exactly that case. */
-static int verify_cb(int ok, X509_STORE_CTX *ctx)
-{
-	if (ok || X509_STORE_CTX_get_error(ctx) != X509_V_ERR_CERT_HAS_EXPIRED)
-		return ok;
-	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
-	int64_t na;
-	if (!p || !x || !(X509_VERIFY_PARAM_get_flags(p) & X509_V_FLAG_USE_CHECK_TIME) ||
-	    !gate_asn1_time_to_unix(X509_get0_notAfter(x), &na) ||
-	    na != (int64_t)X509_VERIFY_PARAM_get_time(p))
-		return 0;
-	X509_STORE_CTX_set_error(ctx, X509_V_OK);
-	return 1;
-}
 
 /* The last OpenSSL error as "reason: detail" (TS puts the X509 verify error
  * in the detail), then clear the queue. */
@@ -164,7 +140,7 @@ static enum gate_err check_window(const struct gate_authority *a, int64_t gen, s
 				  struct gate_error *err)
 {
 	char ts[32];
-	fmt_time(gen, ts);
+	gate_format_time(gen, ts);
 	if (!gate_validity_contains(&a->valid, gen))
 		return gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
 				 "genTime %s outside the validity of timestampAuthorities[%zu]",
@@ -222,7 +198,7 @@ static enum gate_err verify_with(PKCS7 *token, const struct gate_authority *a, i
 	X509_VERIFY_PARAM *param = X509_STORE_get0_param(store);
 	X509_VERIFY_PARAM_set_time(param, (time_t)gen);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
-	X509_STORE_set_verify_cb(store, verify_cb);
+	X509_STORE_set_verify_cb(store, gate_x509_verify_cb);
 	if (TS_RESP_verify_signature(token, certs, store, &signer) != 1) {
 		char why[160];
 		ssl_detail(why, sizeof why);

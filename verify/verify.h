@@ -235,6 +235,9 @@ GATE_WUR enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **ou
  * "+00:00") to unix seconds, fraction dropped. False when malformed. */
 bool gate_parse_rfc3339(const char *s, int64_t *out);
 
+/* "2024-03-19T17:26:26Z" (UTC) for a unix time. */
+void gate_format_time(int64_t t, char out[32]);
+
 const char *gate_version(void);
 
 #ifdef __cplusplus

@@ -27,10 +27,9 @@ void gate_cli_put_escaped(FILE *out, const char *s)
 
 void gate_cli_time(int64_t t, char *buf, size_t cap)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, cap, "%lld", (long long)t);
+	char tmp[32];
+	gate_format_time(t, tmp);
+	snprintf(buf, cap, "%s", tmp);
 }
 
 void gate_cli_print_error(const char *what, const struct gate_error *e)

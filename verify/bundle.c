@@ -112,7 +112,7 @@ static enum gate_err parse_proof(json_t *p, struct gate_tlog_entry *e, const cha
 		goto out;
 	}
 	e->checkpoint_len = strlen(env);
-	hashes = json_object_get(p, "hashes");
+	hashes = gate_json_get(p, "hashes");
 	if (hashes && !json_is_array(hashes)) {
 		rc = gate_fail(err, GATE_E_PARSE, "S3", name, "hashes is not an array");
 		goto out;
@@ -203,7 +203,7 @@ out:
 
 static enum gate_err parse_entries(json_t *vm, struct gate_bundle *b, struct gate_error *err)
 {
-	json_t *arr = json_object_get(vm, "tlogEntries");
+	json_t *arr = gate_json_get(vm, "tlogEntries");
 	if (!arr)
 		return GATE_OK;
 	if (!json_is_array(arr))
@@ -280,12 +280,12 @@ static enum gate_err parse_cert_obj(json_t *o, struct gate_bundle *b, const char
 static enum gate_err parse_tsa(json_t *vm, struct gate_bundle *b, struct gate_error *err)
 {
 	const char *field = "verificationMaterial.timestampVerificationData";
-	json_t *tvd = json_object_get(vm, "timestampVerificationData"), *arr;
+	json_t *tvd = gate_json_get(vm, "timestampVerificationData"), *arr;
 	if (!tvd)
 		return GATE_OK;
 	if (!json_is_object(tvd))
 		return gate_fail(err, GATE_E_PARSE, "S1", field, "not an object");
-	arr = json_object_get(tvd, "rfc3161Timestamps");
+	arr = gate_json_get(tvd, "rfc3161Timestamps");
 	if (!arr)
 		return GATE_OK;
 	if (!json_is_array(arr))
@@ -314,9 +314,9 @@ static enum gate_err parse_tsa(json_t *vm, struct gate_bundle *b, struct gate_er
 static enum gate_err parse_material(json_t *vm, struct gate_bundle *b, struct gate_error *err)
 {
 	const char *f = "verificationMaterial";
-	json_t *cert = json_object_get(vm, "certificate");
-	json_t *chain = json_object_get(vm, "x509CertificateChain");
-	json_t *pk = json_object_get(vm, "publicKey");
+	json_t *cert = gate_json_get(vm, "certificate");
+	json_t *chain = gate_json_get(vm, "x509CertificateChain");
+	json_t *pk = gate_json_get(vm, "publicKey");
 	enum gate_err rc;
 	if (!!cert + !!chain + !!pk != 1)
 		return gate_fail(err, GATE_E_PARSE, "S1", f,
@@ -324,7 +324,7 @@ static enum gate_err parse_material(json_t *vm, struct gate_bundle *b, struct ga
 	if (cert) {
 		rc = parse_cert_obj(cert, b, "verificationMaterial.certificate", err);
 	} else if (chain) {
-		json_t *certs = json_is_object(chain) ? json_object_get(chain, "certificates") : NULL;
+		json_t *certs = json_is_object(chain) ? gate_json_get(chain, "certificates") : NULL;
 		if (!json_is_array(certs) || json_array_size(certs) == 0)
 			return gate_fail(err, GATE_E_PARSE, "S1",
 					 "verificationMaterial.x509CertificateChain",
@@ -412,7 +412,7 @@ static enum gate_err parse_dsse(json_t *env, struct gate_bundle *b, struct gate_
 	if (strcmp(type, "application/vnd.in-toto+json") != 0)
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S2", "dsseEnvelope.payloadType",
 				 "payload type '%s' is not application/vnd.in-toto+json", type);
-	sigs = json_object_get(env, "signatures");
+	sigs = gate_json_get(env, "signatures");
 	if (!json_is_array(sigs) || json_array_size(sigs) != 1)
 		return gate_fail(err, GATE_E_PARSE, "S2", "dsseEnvelope.signatures",
 				 "must hold exactly one signature");
@@ -453,8 +453,8 @@ static enum gate_err parse_sigstore(json_t *j, struct gate_bundle *b, struct gat
 	if (!(b->minor = media_minor(mt)))
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S1", "mediaType",
 				 "unsupported bundle media type '%s'", mt);
-	json_t *ms = json_object_get(j, "messageSignature");
-	json_t *dsse = json_object_get(j, "dsseEnvelope");
+	json_t *ms = gate_json_get(j, "messageSignature");
+	json_t *dsse = gate_json_get(j, "dsseEnvelope");
 	if (!!ms + !!dsse != 1)
 		return gate_fail(err, GATE_E_PARSE, "S1", "",
 				 "needs exactly one of messageSignature and dsseEnvelope");
@@ -556,7 +556,7 @@ enum gate_err gate_bundle_parse(const uint8_t *buf, size_t len, struct gate_bund
 		rc = nomem(err);
 		goto out;
 	}
-	if (json_object_get(j, "base64Signature") && !json_object_get(j, "mediaType"))
+	if (gate_json_get(j, "base64Signature") && !gate_json_get(j, "mediaType"))
 		rc = parse_legacy(j, b, err);
 	else
 		rc = parse_sigstore(j, b, err);

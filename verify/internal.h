@@ -97,6 +97,9 @@ bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t 
 
 /* ---- JSON helpers over jansson (json.c) ---- */
 
+/* Member of an object; NULL when absent, when obj is not an object, or when
+ * the value is null (protobuf's JSON mapping writes unset fields as null). */
+json_t *gate_json_get(json_t *obj, const char *key);
 /* Parse with duplicate-key rejection and a depth cap. */
 enum gate_err gate_json_parse(const uint8_t *buf, size_t len, json_t **out,
 			      const char *what, struct gate_error *err);

@@ -50,8 +50,7 @@ enum gate_err gate_json_parse(const uint8_t *buf, size_t len, json_t **out, cons
 	return GATE_OK;
 }
 
-/* protobuf's JSON mapping writes an unset field as null: same as absent. */
-static json_t *member(json_t *obj, const char *key)
+json_t *gate_json_get(json_t *obj, const char *key)
 {
 	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
 	return json_is_null(v) ? NULL : v;
@@ -68,7 +67,7 @@ enum gate_err gate_json_str(json_t *obj, const char *key, bool required, const c
 			    const char *field, struct gate_error *err)
 {
 	char name[128];
-	json_t *v = member(obj, key);
+	json_t *v = gate_json_get(obj, key);
 	*out = NULL;
 	if (!v) {
 		if (required)
@@ -106,7 +105,7 @@ enum gate_err gate_json_i64(json_t *obj, const char *key, bool required, bool *p
 			    int64_t *out, const char *field, struct gate_error *err)
 {
 	char name[128];
-	json_t *v = member(obj, key);
+	json_t *v = gate_json_get(obj, key);
 	if (present)
 		*present = v != NULL;
 	*out = 0;
@@ -149,7 +148,7 @@ enum gate_err gate_json_obj(json_t *obj, const char *key, bool required, json_t 
 			    const char *field, struct gate_error *err)
 {
 	char name[128];
-	json_t *v = member(obj, key);
+	json_t *v = gate_json_get(obj, key);
 	*out = NULL;
 	if (!v) {
 		if (required)

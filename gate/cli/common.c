@@ -42,7 +42,7 @@ void gate_cli_print_error(const char *what, const struct gate_error *e)
 		gate_cli_put_escaped(stderr, what);
 		fputs(": ", stderr);
 	}
-	if (e->field[0]) {
+	if (e->field[0] && strcmp(e->field, e->file) != 0) {
 		gate_cli_put_escaped(stderr, e->field);
 		fputs(": ", stderr);
 	}

@@ -3,6 +3,7 @@
  * duplicate names are errors at file:line:column. */
 #include "ynode.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -132,9 +133,11 @@ static enum gate_err size_val(struct lctx *c, const struct gate_ynode *n, const 
 	if (rc != GATE_OK)
 		return rc;
 	char *end;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	uint64_t mul = 1;
-	if (end == s || s[0] == '-' || s[0] == '+')
+	/* ERANGE: strtoull saturates, which would silently cap the size */
+	if (end == s || s[0] < '0' || s[0] > '9' || errno == ERANGE)
 		return FAILN(c, n, "%s must be a size like 4096, 10K, 5MiB, 2G; not '%s'", what, s);
 	if (*end == 'K' || *end == 'k')
 		mul = 1024;
@@ -200,9 +203,123 @@ static enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const 
 	return GATE_OK;
 }
 
+#define REGEX_MAX_LEN 1024   /* characters of an identity or issuer pattern */
+#define REGEX_MAX_COST 1000  /* elements after unrolling repetitions */
+#define REGEX_MAX_GROUPS 32  /* nesting of ( ) */
+
+/* Where the bracket expression starting at p ('[') ends (its ']'), or NULL. */
+static const char *bracket_end(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++; /* a leading ']' is a member */
+	for (; *p && *p != ']'; p++) {
+		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *close = strchr(p + 2, p[1]);
+			while (close && close[1] != ']')
+				close = strchr(close + 1, p[1]);
+			if (!close)
+				return NULL;
+			p = close + 1;
+		}
+	}
+	return *p ? p : NULL;
+}
+
+/* "{n}", "{n,}", "{,m}" or "{n,m}" at p: how many copies it may unroll to. */
+static bool interval(const char *p, uint64_t *copies)
+{
+	uint64_t lo = 0, hi = 0;
+	bool open = false;
+	/* counts saturate just over the cap, which rejects them anyway */
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		lo = lo > REGEX_MAX_COST ? lo : lo * 10 + (uint64_t)(*p - '0');
+	hi = lo;
+	if (*p == ',') {
+		open = p[1] == '}';
+		for (hi = 0, p++; *p >= '0' && *p <= '9'; p++)
+			hi = hi > REGEX_MAX_COST ? hi : hi * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '}')
+		return false;
+	*copies = (open ? lo : hi > lo ? hi : lo) + 1;
+	return true;
+}
+
+/* An upper bound on the size regcomp unrolls re to. glibc copies a
+ * sub-expression for every repetition it must spell out ("x+" is "xx*",
+ * "x{2,5}" is five copies), so stacked or nested repetitions grow it
+ * exponentially: 'a' followed by fifty '+' exhausts memory while the policy
+ * loads, and again at every decision. Optional copies ("(.*){1,9000}") cost
+ * glibc quadratic time, so the cap is low: about 0.1 s of regcomp at worst.
+ * Malformed syntax is left to regcomp. */
+static bool regex_cost_ok(const char *re)
+{
+	uint64_t sum[REGEX_MAX_GROUPS + 1] = {0}, last = 0;
+	size_t depth = 0;
+	bool repeated = false; /* the previous token was a repetition */
+	if (strlen(re) > REGEX_MAX_LEN)
+		return false;
+	for (const char *p = re; *p; p++) {
+		uint64_t factor = 0; /* copies of the last element a repetition makes */
+		if (*p == '\\') {
+			if (p[1] >= '1' && p[1] <= '9')
+				return false; /* a back-reference: not ERE, exponential to match */
+			p += p[1] != '\0';
+			last = 1;
+		} else if (*p == '[') {
+			const char *e = bracket_end(p);
+			p = e ? e : p;
+			last = 1;
+		} else if (*p == '(') {
+			if (depth == REGEX_MAX_GROUPS)
+				return false;
+			sum[++depth] = 0;
+			last = 0;
+			repeated = false;
+			continue;
+		} else if (*p == ')' && depth > 0) {
+			last = sum[depth--] + 1;
+		} else if (*p == '|') {
+			last = 0;
+			repeated = false;
+			continue;
+		} else if (*p == '*' || *p == '?') {
+			factor = 1;
+		} else if (*p == '+') {
+			factor = 2;
+		} else if (*p == '{' && interval(p, &factor)) {
+			p = strchr(p, '}');
+		} else {
+			last = 1;
+		}
+		/* the last element is replaced by factor copies of itself */
+		if (factor) {
+			/* "a**", "a+?": undefined in POSIX, and glibc's time to
+			 * compile a run of them grows with its length's 4th power */
+			if (repeated || factor > REGEX_MAX_COST || last > REGEX_MAX_COST / factor)
+				return false;
+			sum[depth] -= last;
+			last *= factor;
+		}
+		repeated = factor != 0;
+		sum[depth] += last;
+		if (sum[depth] > REGEX_MAX_COST)
+			return false;
+	}
+	return true;
+}
+
 static enum gate_err check_regex(struct lctx *c, const struct gate_ynode *n, const char *re)
 {
 	struct gate_error e = {0};
+	if (!regex_cost_ok(re))
+		return FAILN(c, n, "regexp is too long or too complex (at most %u characters, no "
+			     "back-references or stacked repetitions such as '+*', repetitions "
+			     "unrolling to at most %u elements): '%.80s%s'",
+			     REGEX_MAX_LEN, REGEX_MAX_COST, re, strlen(re) > 80 ? "..." : "");
 	enum gate_err rc = gate_regex_full_match(re, "", &e);
 	if (rc == GATE_OK || rc == GATE_E_IDENTITY)
 		return GATE_OK;
@@ -381,8 +498,9 @@ static enum gate_err load_callers(struct lctx *c, const struct gate_ynode *n, un
 			*out |= GATE_CALLER_EXEC;
 		else if (strcmp(list[i], "ci") == 0)
 			*out |= GATE_CALLER_CI;
-		else
-			rc = FAILN(c, n, "caller must be apt, exec or ci, not '%s'", list[i]);
+		else /* name the offending element, not the whole list */
+			rc = FAILN(c, n->type == GATE_Y_SEQ ? n->kids[i] : n,
+				   "caller must be apt, exec or ci, not '%s'", list[i]);
 	}
 	for (size_t i = 0; i < cnt; i++)
 		free(list[i]);
@@ -566,7 +684,7 @@ static enum gate_err load_evidence(struct lctx *c, const struct gate_ynode *m)
 	/* Resolve relative directories against the policy's own folder. */
 	for (size_t i = 0; i < c->p->nevidence_dirs; i++) {
 		char *d = c->p->evidence_dirs[i], *abs = NULL;
-		if (d[0] == '/' || !c->dir)
+		if (d[0] == '/' || !c->dir || strstr(d, "://")) /* a URL store */
 			continue;
 		if (asprintf(&abs, "%s/%s", c->dir, d) < 0)
 			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# test_check_cli.sh - `gate check`, `gate policy lint` and `gate policy explain`
+# end to end, with evidence from a private Sigstore instance
+# (tests/tools/sigstore_stack.py) and keys made with openssl: k-of-n distinct
+# signers from sidecars and evidence stores, tampering, missing evidence,
+# type confusion, special files, directory walks, --jobs determinism, default
+# deny, freshness, managed keys, the audit log, and policy diagnostics.
+#
+# Env (set by CTest): GATE, GATE_SOURCE_DIR, GATE_BUILD_DIR.
+# Skips (exit 0) when /usr/bin/python3 has no `cryptography` module.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=${GATE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+gate=${GATE:-${GATE_BUILD_DIR:-$src/build}/gate}
+py=/usr/bin/python3
+stack=$src/tests/tools/sigstore_stack.py
+
+if ! "$py" -c 'import cryptography' 2>/dev/null; then
+	echo "SKIP: $py has no cryptography module (apt-get install python3-cryptography)"
+	exit 0
+fi
+if [ ! -x "$gate" ]; then
+	echo "gate binary not found at $gate (set GATE)" >&2
+	exit 1
+fi
+gate=$(cd "$(dirname "$gate")" && pwd)/$(basename "$gate") # one case runs from /
+
+tmp=$(mktemp -d)
+trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+code=0
+
+pass() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+# fail DESC: count it and show what the last `run` printed.
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL - $1 (last exit $code)"
+	sed 's/^/    out: /' "$tmp/out" 2>/dev/null | head -40
+	sed 's/^/    err: /' "$tmp/err" 2>/dev/null | head -20
+}
+
+# assert DESC TEST...: the tiny assert helper; TEST is any command.
+assert() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# run COMMAND...: stdout in $tmp/out, stderr in $tmp/err, status in $code.
+run() {
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	code=$?
+}
+
+is() { [ "$1" = "$2" ]; }
+has() { grep -qF -- "$2" "$1"; }
+has_re() { grep -qE -- "$2" "$1"; }
+
+# j EXPR [FILE]: evaluate a Python expression over the JSON document d.
+j() {
+	"$py" -c 'import json, sys
+d = json.load(open(sys.argv[2]))
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (list, dict, bool)) or r is None else r)' "$1" "${2:-$tmp/out}" 2>&1
+}
+
+# Everything is signed at a fixed time; "now" is fixed with --current-time.
+T=1750000000 # 2025-06-15T15:06:40Z; the log time (the signing time) is T+1
+rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+NOW=$(rfc $((T + 3600)))
+iss=https://accounts.example.com
+inst=$tmp/instance
+root=$inst/trusted_root.json
+pol=$tmp/pol # policies live here; relative names in them resolve here
+store=$pol/store
+mkdir -p "$pol" "$store" "$tmp/art"
+
+if ! "$py" "$stack" init "$inst" --not-before 2025-01-01T00:00:00Z --days 3650 \
+	>"$tmp/out" 2>"$tmp/err"; then
+	fail "init the private Sigstore instance"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+# sign ARTIFACT IDENTITY BUNDLE [--time N]: a keyless bundle.
+sign() {
+	local art=$1 id=$2 out=$3
+	shift 3
+	"$py" "$stack" sign "$inst" "$art" --identity "$id" --issuer "$iss" --time "$T" \
+		--out "$out" "$@" >/dev/null 2>"$tmp/err" || fail "sign $art as $id"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# stored ARTIFACT: its evidence-store folder.
+stored() {
+	local d=$store/sha256/$(sha "$1")
+	mkdir -p "$d"
+	echo "$d"
+}
+
+# A policy with signer set devs = {alice, bob} and one rule over it.
+# devs_policy FILE REQUIRE-FLOW [EXTRA-TOP-LEVEL-LINES]
+devs_policy() {
+	cat >"$1" <<EOF
+version: 1
+trust:
+  sigstore: {trusted_root: $root}
+signers:
+  devs:
+    - keyless: {issuer: $iss, identity: alice@example.com}
+    - keyless: {issuer: $iss, identity: bob@example.com}
+rules:
+  - name: two devs
+    require: $2
+${3:-}
+EOF
+}
+
+devs_policy "$pol/two.yaml" '{signers: devs, threshold: 2, tlog: required}'
+devs_policy "$pol/two-store.yaml" '{signers: devs, threshold: 2}' 'evidence: {dirs: [store]}'
+devs_policy "$pol/one.yaml" '{signers: devs}'
+devs_policy "$pol/fresh.yaml" '{signers: devs, max_age: 1d}'
+cat >"$pol/allow.yaml" <<EOF
+version: 1
+rules:
+  - name: everything
+    decision: allow
+EOF
+sed 's/^version: 1$/version: 1\nmode: audit/' "$pol/allow.yaml" >"$pol/allow-audit.yaml"
+
+check() { run "$gate" check --current-time "$NOW" "$@"; }
+
+# ---- k of n distinct keyless signers --------------------------------------
+
+a=$tmp/art/app.bin
+head -c 4096 /dev/urandom >"$a"
+sign "$a" alice@example.com "$a.sigstore.json"
+sign "$a" bob@example.com "$(stored "$a")/second.sigstore.json"
+
+check --policy "$pol/two.yaml" --evidence "$store" --format json "$a"
+assert "two signers (sidecar + --evidence store): exit 0" is "$code" 0
+assert "two signers: verdict allow" is "$(j 'd["results"][0]["verdict"]')" allow
+assert "two signers: both bundles verified" is \
+	"$(j '[e["identity"] for e in d["results"][0]["evidence"] if e["verified"]]')" \
+	'["alice@example.com", "bob@example.com"]'
+assert "two signers: the store bundle is named as the source" \
+	has_re "$tmp/out" "\"source\": \".*/sha256/$(sha "$a")/second.sigstore.json\""
+
+check --policy "$pol/two.yaml" --format json "$a"
+assert "without the store: one signer, exit 1" is "$code" 1
+assert "without the store: reason says 1 of 2" has "$tmp/out" "1 of 2 required distinct signers"
+
+# evidence.dirs relative to the policy file, whatever the working directory
+(cd / && "$gate" check --policy "$pol/two-store.yaml" --current-time "$NOW" --format json \
+	"$a" >"$tmp/out" 2>"$tmp/err")
+code=$?
+assert "two signers (policy evidence.dirs, relative to the policy): exit 0" is "$code" 0
+assert "policy evidence.dirs: verdict allow" is "$(j 'd["results"][0]["verdict"]')" allow
+
+# the same identity twice is one signer
+b=$tmp/art/same.bin
+head -c 4096 /dev/urandom >"$b"
+sign "$b" alice@example.com "$b.sigstore.json"
+sign "$b" alice@example.com "$(stored "$b")/second.sigstore.json"
+check --policy "$pol/two.yaml" --evidence "$store" --format json "$b"
+assert "same identity twice: exit 1" is "$code" 1
+assert "same identity twice: verdict deny" is "$(j 'd["results"][0]["verdict"]')" deny
+assert "same identity twice: two bundles verified" is \
+	"$(j 'sum(e["verified"] for e in d["results"][0]["evidence"])')" 2
+assert "same identity twice: 1 of 2 distinct signers" has "$tmp/out" \
+	"1 of 2 required distinct signers of 'devs' verified (2 verified signatures, 2 from the set)"
+
+# ---- tampering and missing evidence ----------------------------------------
+
+c=$tmp/art/tampered.bin
+head -c 4096 /dev/urandom >"$c"
+sign "$c" alice@example.com "$c.sigstore.json"
+check --policy "$pol/one.yaml" "$c"
+assert "untampered artifact: exit 0" is "$code" 0
+"$py" -c 'import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x01
+open(p, "wb").write(b)' "$c"
+check --policy "$pol/one.yaml" --format json "$c"
+assert "one byte changed after signing: exit 1" is "$code" 1
+assert "tampered: verdict deny" is "$(j 'd["results"][0]["verdict"]')" deny
+assert "tampered: the reason names the S-rule" has_re "$tmp/out" \
+	'"reason": "rule .two devs.: 0 of 1 .*\.sigstore\.json: S[0-9]+ '
+assert "tampered: the evidence item carries the rule" \
+	has_re "$tmp/out" '"rule": "S[0-9]+"'
+
+d=$tmp/art/unsigned.bin
+head -c 100 /dev/urandom >"$d"
+check --policy "$pol/one.yaml" --format json "$d"
+assert "no evidence: exit 1" is "$code" 1
+assert "no evidence: 'no signature found'" has "$tmp/out" "no signature found"
+
+# ---- type confusion: the type is what the bytes are, not the name ----------
+
+x=$tmp/art/x.png
+printf '#!/bin/sh\necho pwned\n' >"$x"
+cat >"$pol/png.yaml" <<EOF
+version: 1
+rules:
+  - name: images
+    match: {type: image/png}
+    decision: allow
+EOF
+check --policy "$pol/png.yaml" --format json "$x"
+mime=$(j 'd["results"][0]["mime"]')
+assert "a script named .png: exit 1" is "$code" 1
+assert "a script named .png is not typed image/png" test "$mime" != image/png
+if command -v file >/dev/null; then
+	assert "the mime is libmagic's ($mime)" is "$mime" "$(file -b --mime-type "$x")"
+fi
+assert "a script named .png: no rule matches" has "$tmp/out" "no rule matches ($mime"
+cat >"$pol/types.yaml" <<EOF
+version: 1
+rules:
+  - name: scripts
+    match: {type: "$mime"}
+    decision: deny
+  - name: pngs by name
+    match: {path: "**/*.png"}
+    decision: allow
+EOF
+check --policy "$pol/types.yaml" --format json "$x"
+assert "matched by type first: exit 1" is "$code" 1
+assert "matched by type first: rule scripts" is "$(j 'd["results"][0]["rule"]')" scripts
+
+# ---- special files: an error verdict, fail closed --------------------------
+
+sp=$tmp/special
+mkdir -p "$sp"
+printf 'data\n' >"$sp/target"
+ln -s "$sp/target" "$sp/link"
+mkfifo "$sp/fifo"
+specials=("$sp/link" "$sp/fifo" "$sp/missing")
+if [ "$(id -u)" -ne 0 ]; then
+	printf 'secret\n' >"$sp/unreadable"
+	chmod 000 "$sp/unreadable"
+	specials+=("$sp/unreadable")
+elif [ -f /proc/self/mem ]; then
+	# root reads any mode; its own memory at offset 0 is a regular file
+	# whose read fails (EIO)
+	specials+=(/proc/self/mem)
+fi
+for f in "${specials[@]}"; do
+	n=${f##*/}
+	check --policy "$pol/allow.yaml" --format json "$f"
+	assert "$n: exit 2 in enforce mode" is "$code" 2
+	assert "$n: verdict error, not allowed" is \
+		"$(j '[d["results"][0]["verdict"], d["results"][0]["allowed"]]')" '["error", false]'
+	check --policy "$pol/allow-audit.yaml" --format json "$f"
+	assert "$n: exit 0 in audit mode" is "$code" 0
+	assert "$n: audit mode still reports the error" is \
+		"$(j '[d["results"][0]["verdict"], d["results"][0]["allowed"]]')" '["error", true]'
+done
+check --policy "$pol/allow.yaml" "$sp/link"
+assert "symlink: reason says it is a link" has "$tmp/out" "is a symbolic link"
+
+# ---- directory walk ---------------------------------------------------------
+
+tree=$tmp/tree
+mkdir -p "$tree/sub/deeper"
+head -c 512 /dev/urandom >"$tree/a.bin"
+sign "$tree/a.bin" alice@example.com "$tree/a.bin.sigstore.json"
+head -c 512 /dev/urandom >"$tree/sub/b.bin"
+echo "not a signature" >"$tree/sub/b.bin.sig"
+echo "not a certificate" >"$tree/sub/b.bin.pem"
+printf 'x' >"$tree/sub/deeper/c.txt"
+: >"$tree/sub/deeper/c.txt.bundle"
+: >"$tree/sub/z.p7s"
+check --policy "$pol/one.yaml" --format json "$tree"
+assert "directory: exit 1 (two files without valid evidence)" is "$code" 1
+assert "directory: walked recursively, evidence files not checked, name order" is \
+	"$(j '[r["path"] for r in d["results"]]')" \
+	"[\"$tree/a.bin\", \"$tree/sub/b.bin\", \"$tree/sub/deeper/c.txt\"]"
+assert "directory: a.bin allowed by its sidecar" is \
+	"$(j '[r["verdict"] for r in d["results"]]')" '["allow", "deny", "deny"]'
+
+# ---- --jobs does not change the result -------------------------------------
+
+many=$tmp/many
+mkdir -p "$many/x" "$many/y"
+for i in $(seq 1 12); do
+	f=$many/$([ $((i % 2)) -eq 0 ] && echo x || echo y)/f$i.bin
+	head -c $((i * 100)) /dev/urandom >"$f"
+	[ $((i % 3)) -eq 0 ] && sign "$f" alice@example.com "$f.sigstore.json"
+done
+printf 'changed' >>"$many/x/f6.bin" # signed, then changed
+"$gate" check --policy "$pol/one.yaml" --current-time "$NOW" --format json --jobs 1 "$many" \
+	>"$tmp/jobs1.json" 2>"$tmp/err"
+c1=$?
+"$gate" check --policy "$pol/one.yaml" --current-time "$NOW" --format json --jobs 4 "$many" \
+	>"$tmp/jobs4.json" 2>"$tmp/err"
+c4=$?
+cp "$tmp/jobs4.json" "$tmp/out"
+assert "--jobs 1 and --jobs 4: same exit code" is "$c1" "$c4"
+assert "--jobs 1 and --jobs 4: identical JSON" cmp -s "$tmp/jobs1.json" "$tmp/jobs4.json"
+assert "--jobs 4: results in sorted order" is \
+	"$(j '[r["path"] for r in d["results"]] == sorted(r["path"] for r in d["results"])')" true
+assert "--jobs 4: 12 files, 3 allowed" is "$(j '[len(d["results"]), d["allowed"]]')" '[12, 3]'
+
+# ---- fixed decisions and the default ----------------------------------------
+
+check --policy "$pol/png.yaml" --format json "$d"
+assert "no rule matches: exit 1" is "$code" 1
+assert "no rule matches: rule is null" is "$(j 'd["results"][0]["rule"]')" null
+assert "no rule matches: reason says denied by default" has "$tmp/out" "denied by default"
+
+check --policy "$pol/allow.yaml" "$d"
+assert "decision: allow: exit 0" is "$code" 0
+assert "decision: allow: reason names the rule" has "$tmp/out" "rule 'everything' decides allow"
+
+# ---- freshness: max_age against --current-time ------------------------------
+
+run "$gate" check --policy "$pol/fresh.yaml" --current-time "$(rfc $((T + 1 + 86400)))" "$a"
+assert "max_age 1d: exactly one day after signing: exit 0" is "$code" 0
+run "$gate" check --policy "$pol/fresh.yaml" --current-time "$(rfc $((T + 1 + 86401)))" "$a"
+assert "max_age 1d: one second later: exit 1" is "$code" 1
+assert "max_age 1d: the reason names max_age" has_re "$tmp/out" "must be at most [^ ]+ old"
+GATE_TIME=$(rfc $((T + 1 + 86401))) run "$gate" check --policy "$pol/fresh.yaml" "$a"
+assert "GATE_TIME works like --current-time" is "$code" 1
+
+# ---- managed keys -----------------------------------------------------------
+
+k=$tmp/keys
+mkdir -p "$k"
+for n in release other; do
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k/$n.key" \
+		2>/dev/null && openssl pkey -in "$k/$n.key" -pubout -out "$k/$n.pub" 2>/dev/null ||
+		fail "make the $n key"
+done
+m=$tmp/art/keyed.bin
+head -c 2048 /dev/urandom >"$m"
+"$py" "$stack" sign-key "$inst" "$m" --key "$k/release.key" --time "$T" \
+	--out "$m.sigstore.json" >/dev/null 2>"$tmp/err" || fail "sign with the release key"
+key_policy() {
+	cat >"$1" <<EOF
+version: 1
+trust:
+  sigstore: {trusted_root: $root}
+  keys:
+    release: {file: $2}
+signers:
+  release:
+    - key: release
+rules:
+  - name: release key
+    require: {signers: release, tlog: required}
+EOF
+}
+key_policy "$pol/key.yaml" "$k/release.pub"
+key_policy "$pol/otherkey.yaml" "$k/other.pub"
+check --policy "$pol/key.yaml" --format json "$m"
+assert "managed key pinned by the policy: exit 0" is "$code" 0
+assert "managed key: signer kind key" is "$(j 'd["results"][0]["evidence"][0]["signer"]')" key
+check --policy "$pol/otherkey.yaml" --format json "$m"
+assert "policy pins another key: exit 1" is "$code" 1
+assert "policy pins another key: no pinned key verifies" has "$tmp/out" "no pinned key"
+
+# ---- audit log --------------------------------------------------------------
+
+u=$tmp/art/unexpected.bin
+head -c 300 /dev/urandom >"$u"
+sign "$u" mallory@example.com "$u.sigstore.json"
+devs_policy "$pol/audit.yaml" '{signers: devs}' 'audit: {log: audit.jsonl}'
+check --policy "$pol/audit.yaml" "$a" "$u"
+assert "audit policy: exit 1 (mallory is no dev)" is "$code" 1
+log=$pol/audit.jsonl
+assert "audit log written next to the policy" test -s "$log"
+audit_summary() {
+	"$py" -c 'import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+dec = sorted((e["path"].rsplit("/", 1)[1], e["verdict"]) for e in ev if e["event"] == "decision")
+un = [(e["signer"]["identity"], e["evidence"].rsplit("/", 1)[1]) for e in ev
+      if e["event"] == "unexpected_signer"]
+print(len(ev), dec, un)' "$1" 2>&1
+}
+assert "audit log: one JSON line per decision, one unexpected_signer event" is \
+	"$(audit_summary "$log")" \
+	"3 [('app.bin', 'allow'), ('unexpected.bin', 'deny')] [('mallory@example.com', 'unexpected.bin.sigstore.json')]"
+
+# ---- policy diagnostics -----------------------------------------------------
+
+printf 'version: 1\nrules:\n  - name: r\n    decision: maybe\n' >"$pol/bad.yaml"
+check --policy "$pol/bad.yaml" "$d"
+assert "malformed policy: exit 2" is "$code" 2
+assert "malformed policy: FILE:LINE:COL: on stderr" has "$tmp/err" "$pol/bad.yaml:4:15: "
+assert "malformed policy: says why" has "$tmp/err" "decision must be allow or deny, not 'maybe'"
+assert "malformed policy: no report" is "$(wc -c <"$tmp/out")" 0
+
+run "$gate" policy lint "$pol/two.yaml"
+assert "lint clean: exit 0" is "$code" 0
+assert "lint clean: summary" has "$tmp/out" "1 rule, 1 signer set, 0 warnings"
+cat >"$pol/broad.yaml" <<EOF
+version: 1
+signers:
+  ci:
+    - keyless:
+        issuer: https://token.actions.githubusercontent.com
+        identity_regex: 'https://github.com/org/.*'
+rules:
+  - name: r
+    require: {signers: ci}
+EOF
+run "$gate" policy lint "$pol/broad.yaml"
+assert "lint over-broad: exit 1" is "$code" 1
+assert "lint over-broad: FILE:LINE:COL: warning" has "$tmp/out" "$pol/broad.yaml:4:7: warning: "
+run "$gate" policy lint "$pol/bad.yaml"
+assert "lint malformed: exit 2" is "$code" 2
+assert "lint malformed: FILE:LINE:COL: error" has "$tmp/out" "$pol/bad.yaml:4:15: error: "
+run "$gate" policy lint "$pol/two.yaml" "$pol/broad.yaml" "$pol/bad.yaml"
+assert "lint several: the worst wins (2)" is "$code" 2
+
+run "$gate" policy explain --policy "$pol/two.yaml" --evidence "$store" --current-time "$NOW" "$a"
+assert "explain allowed: exit 0" is "$code" 0
+assert "explain allowed: [held] signers" has "$tmp/out" "[held] signers: 2 of 2"
+assert "explain allowed: [held] tlog" has "$tmp/out" "[held] tlog: "
+assert "explain allowed: each identity shown" has "$tmp/out" "identity: bob@example.com"
+run "$gate" policy explain --policy "$pol/fresh.yaml" --current-time "$(rfc $((T + 86402)))" "$a"
+assert "explain stale: exit 1" is "$code" 1
+assert "explain stale: [FAILED] signers" has "$tmp/out" "[FAILED] signers: 0 of 1"
+assert "explain stale: [FAILED] max_age" has "$tmp/out" "[FAILED] max_age: "
+run "$gate" policy explain --policy "$pol/allow.yaml" "$sp/fifo"
+assert "explain on a FIFO: exit 2" is "$code" 2
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -116,12 +116,16 @@ const struct gate_rule *gate_policy_select(const struct gate_policy *p,
 	return NULL;
 }
 
-static bool str_matches(const char *exact, const char *re, const char *value)
+static bool str_matches(const char *exact, const char *re, const struct gate_regex *compiled,
+			const char *value)
 {
 	if (!value)
 		return false;
 	if (exact)
 		return strcmp(exact, value) == 0;
+	/* Loaded policies carry compiled patterns; hand-built ones may not. */
+	if (compiled)
+		return gate_regex_matches(compiled, value);
 	return re && gate_regex_full_match(re, value, NULL) == GATE_OK;
 }
 
@@ -137,8 +141,8 @@ bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_si
 		gate_pubkey_id(p->keys[e->key].key, id);
 		return strcmp(id, f->key_id) == 0;
 	}
-	return str_matches(e->issuer, e->issuer_regex, f->issuer) &&
-	       str_matches(e->identity, e->identity_regex, f->identity);
+	return str_matches(e->issuer, e->issuer_regex, e->issuer_re, f->issuer) &&
+	       str_matches(e->identity, e->identity_regex, e->identity_re, f->identity);
 }
 
 /* ---- threshold: distinct signers ---- */
@@ -238,6 +242,9 @@ static void add_req(struct gate_eval *ev, const char *what, bool held, const cha
 /* Per-item requirements decide which verified items may count at all. */
 static bool item_ok(const struct gate_rule *r, const struct gate_facts *f, int64_t now)
 {
+	/* A signing time ahead of the clock is not evidence of freshness. */
+	if (r->max_age && f->signing_time > now + GATE_POLICY_CLOCK_SKEW)
+		return false;
 	if (r->tlog == GATE_NEED_REQUIRED && f->n_tlog == 0)
 		return false;
 	if (r->timestamp == GATE_NEED_REQUIRED && f->n_tsa == 0)
@@ -280,7 +287,8 @@ struct age_arg {
 static bool fresh(const struct gate_facts *f, const void *arg)
 {
 	const struct age_arg *a = arg;
-	return f->signing_time && a->now - f->signing_time <= a->r->max_age;
+	return f->signing_time && a->now - f->signing_time <= a->r->max_age &&
+	       f->signing_time <= a->now + GATE_POLICY_CLOCK_SKEW;
 }
 
 static bool in_window(const struct gate_facts *f, const void *arg)

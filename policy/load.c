@@ -415,11 +415,13 @@ static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 		return rc;
 	if ((n = get(m, "issuer_regex")) &&
 	    ((rc = dup_str(c, n, "issuer_regex", &e->issuer_regex)) != GATE_OK ||
-	     (rc = check_regex(c, n, e->issuer_regex)) != GATE_OK))
+	     (rc = check_regex(c, n, e->issuer_regex)) != GATE_OK ||
+	     (rc = gate_regex_compile(e->issuer_regex, &e->issuer_re, c->err)) != GATE_OK))
 		return rc;
 	if ((n = get(m, "identity_regex")) &&
 	    ((rc = dup_str(c, n, "identity_regex", &e->identity_regex)) != GATE_OK ||
-	     (rc = check_regex(c, n, e->identity_regex)) != GATE_OK))
+	     (rc = check_regex(c, n, e->identity_regex)) != GATE_OK ||
+	     (rc = gate_regex_compile(e->identity_regex, &e->identity_re, c->err)) != GATE_OK))
 		return rc;
 	return GATE_OK;
 }
@@ -771,6 +773,8 @@ void gate_policy_free(struct gate_policy *p)
 			free(e->issuer_regex);
 			free(e->identity);
 			free(e->identity_regex);
+			gate_regex_free(e->issuer_re);
+			gate_regex_free(e->identity_re);
 		}
 		free(p->sets[i].entries);
 		free(p->sets[i].name);

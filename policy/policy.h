@@ -17,6 +17,9 @@ extern "C" {
 #define GATE_POLICY_MAX_DEPTH 16		 /* YAML nesting */
 #define GATE_POLICY_MAX_ITEMS 1024		 /* entries in any list or map */
 
+/* How far ahead of the clock a signing time may be and still count. */
+#define GATE_POLICY_CLOCK_SKEW 300
+
 enum gate_mode { GATE_MODE_ENFORCE = 0, GATE_MODE_AUDIT = 1, GATE_MODE_OFF = 2 };
 
 enum gate_caller {
@@ -36,6 +39,7 @@ struct gate_signer_entry {
 	/* keyless: exact values or anchored POSIX ERE (one of each pair) */
 	char *issuer, *issuer_regex;
 	char *identity, *identity_regex;
+	struct gate_regex *issuer_re, *identity_re; /* compiled once at load */
 	/* key: index into policy->keys */
 	size_t key;
 	unsigned line, column;

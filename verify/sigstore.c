@@ -43,6 +43,44 @@ void gate_facts_free(struct gate_facts *f)
 	free(f);
 }
 
+struct gate_regex {
+	regex_t re;
+};
+
+enum gate_err gate_regex_compile(const char *pattern, struct gate_regex **out,
+				 struct gate_error *err)
+{
+	struct gate_regex *r = calloc(1, sizeof(*r));
+	if (!r)
+		return gate_fail(err, GATE_E_NOMEM, NULL, "regexp", "out of memory");
+	int rc = regcomp(&r->re, pattern, REG_EXTENDED);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, &r->re, msg, sizeof msg);
+		free(r);
+		return gate_fail(err, GATE_E_USAGE, NULL, "regexp", "bad regexp '%s': %s", pattern,
+				 msg);
+	}
+	*out = r;
+	return GATE_OK;
+}
+
+bool gate_regex_matches(const struct gate_regex *r, const char *value)
+{
+	/* The match found must span the value (see gate_regex_full_match). */
+	regmatch_t m[1];
+	return regexec(&r->re, value, 1, m, 0) == 0 && m[0].rm_so == 0 &&
+	       (size_t)m[0].rm_eo == strlen(value);
+}
+
+void gate_regex_free(struct gate_regex *r)
+{
+	if (!r)
+		return;
+	regfree(&r->re);
+	free(r);
+}
+
 enum gate_err gate_regex_full_match(const char *pattern, const char *value,
 				    struct gate_error *err)
 {
@@ -51,19 +89,13 @@ enum gate_err gate_regex_full_match(const char *pattern, const char *value,
 	 * "p)|(q" would then become "^(p)|(q)$", an unanchored p. Instead the
 	 * match found must span the value; POSIX matching is leftmost-longest,
 	 * so if any match covers the whole value, the one reported does. */
-	regex_t re;
-	regmatch_t m[1];
-	int rc = regcomp(&re, pattern, REG_EXTENDED);
-	if (rc != 0) {
-		char msg[128];
-		regerror(rc, &re, msg, sizeof msg);
-		return gate_fail(err, GATE_E_USAGE, NULL, "regexp", "bad regexp '%s': %s", pattern,
-				 msg);
-	}
-	rc = regexec(&re, value, 1, m, 0);
-	regfree(&re);
-	bool whole = rc == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == strlen(value);
-	return whole ? GATE_OK : GATE_E_IDENTITY;
+	struct gate_regex *r = NULL;
+	enum gate_err rc = gate_regex_compile(pattern, &r, err);
+	if (rc != GATE_OK)
+		return rc;
+	rc = gate_regex_matches(r, value) ? GATE_OK : GATE_E_IDENTITY;
+	gate_regex_free(r);
+	return rc;
 }
 
 /* ---- S6: the log body must describe this very signature ---- */

@@ -48,6 +48,7 @@ enum gate_err {
 	GATE_E_KEY = 20,	/* public key unusable or not the expected one */
 	GATE_E_POLICY = 21,	/* policy file rejected */
 	GATE_E_DENIED = 22,	/* a policy decision denied */
+	GATE_E_EXPIRED = 23,	/* TUF metadata expired (freeze attack) */
 };
 
 #define GATE_ERR_MSG_MAX 320
@@ -237,6 +238,14 @@ bool gate_parse_rfc3339(const char *s, int64_t *out);
 
 /* "2024-03-19T17:26:26Z" (UTC) for a unix time. */
 void gate_format_time(int64_t t, char out[32]);
+
+/* A compiled anchored regexp, for patterns matched many times. */
+struct gate_regex;
+GATE_WUR enum gate_err gate_regex_compile(const char *pattern, struct gate_regex **out,
+					  struct gate_error *err);
+/* True when the whole value matches. Thread-safe. */
+bool gate_regex_matches(const struct gate_regex *re, const char *value);
+void gate_regex_free(struct gate_regex *re);
 
 const char *gate_version(void);
 

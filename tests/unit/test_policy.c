@@ -1358,6 +1358,24 @@ static void test_eval_max_age(void **state)
 	gate_policy_free(p);
 }
 
+/* A signing time ahead of the clock does not make a signature fresh:
+ * max_age counts only times at most GATE_POLICY_CLOCK_SKEW in the future. */
+static void test_eval_max_age_future(void **state)
+{
+	(void)state;
+	struct facts fs = {0};
+	struct gate_eval ev;
+	struct gate_policy *p = set_policy(KL(MAIL_ISS, "a@example.com"), "      max_age: 1d\n");
+	add(&fs, keyless("a@example.com", MAIL_ISS, NOW + GATE_POLICY_CLOCK_SKEW, 1, 0));
+	assert_int_equal(eval(p, &fs, &ev), GATE_DECISION_ALLOW);
+	clear(&fs);
+	add(&fs, keyless("a@example.com", MAIL_ISS, NOW + GATE_POLICY_CLOCK_SKEW + 1, 1, 0));
+	assert_int_equal(eval(p, &fs, &ev), GATE_DECISION_DENY);
+	assert_false(req(&ev, "max_age")->held);
+	clear(&fs);
+	gate_policy_free(p);
+}
+
 static void test_eval_window(void **state)
 {
 	(void)state;
@@ -1629,6 +1647,7 @@ int main(void)
 		cmocka_unit_test(test_eval_threshold_matching),
 		cmocka_unit_test(test_eval_tlog_timestamp),
 		cmocka_unit_test(test_eval_max_age),
+		cmocka_unit_test(test_eval_max_age_future),
 		cmocka_unit_test(test_eval_window),
 		cmocka_unit_test(test_eval_keyless_fields),
 		cmocka_unit_test(test_lint),

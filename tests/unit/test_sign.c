@@ -71,8 +71,10 @@ static int teardown(void **state)
  * the paths one loop iteration holds. */
 static const char *P(struct env *e, const char *name)
 {
-	char *b = e->buf[e->next++ % 64];
-	snprintf(b, sizeof e->buf[0], "%s/%s", e->dir, name);
+	char *b = e->buf[e->next++ % 64], tmp[sizeof e->buf[0]];
+	/* Through tmp: name may itself be one of the ring's buffers. */
+	snprintf(tmp, sizeof tmp, "%s/%s", e->dir, name);
+	memcpy(b, tmp, sizeof tmp);
 	return b;
 }
 

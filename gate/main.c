@@ -12,6 +12,8 @@ static const char usage[] =
 	"  policy     lint a policy, or explain the decision for one artifact\n"
 	"  keygen     make a key pair for offline signing\n"
 	"  sign       sign an artifact with a managed key (bundle + .sig)\n"
+	"  ledger     the install ledger: packages, files by path or digest, re-verify\n"
+	"  tuf        TUF client: init, refresh metadata, download targets\n"
 	"  version    print the version\n"
 	"\n"
 	"Exit codes: 0 verified/allowed, 1 rejected/denied, 2 usage or input error.\n"
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{"verify", gate_cmd_verify}, {"check", gate_cmd_check},	 {"policy", gate_cmd_policy},
 		{"keygen", gate_cmd_keygen}, {"sign", gate_cmd_sign},
+		{"ledger", gate_cmd_ledger},
+		{"tuf", gate_cmd_tuf},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -30,6 +30,7 @@ static const char *const err_text[] = {
 	[GATE_E_KEY] = "key rejected",
 	[GATE_E_POLICY] = "policy rejected",
 	[GATE_E_DENIED] = "denied",
+	[GATE_E_EXPIRED] = "metadata expired",
 };
 
 const char *gate_err_str(enum gate_err code)

@@ -1,0 +1,485 @@
+/* ledger_cmd.c - `gate ledger`: query the install ledger (what was allowed
+ * at install time, down to every file's digest) and re-verify installed
+ * files against it. `record-deb` records .deb files directly; the apt hook
+ * calls the library instead, this is for tests and repairs. */
+#include "cli.h"
+#include "deb.h"
+#include "ledger.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char ledger_usage[] =
+	"usage: gate ledger [--db PATH] [--format text|json] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  list                      every recorded package\n"
+	"  show PKG[:ARCH]           one package and the digest of each of its files\n"
+	"  lookup PATH|DIGEST        which package installed this path, or a file\n"
+	"                            with this digest (sha256:HEX or 64 hex digits)\n"
+	"  verify [--root DIR] [PATH...]\n"
+	"                            re-hash installed files (all, or those at or\n"
+	"                            under PATH), DIR prepended to every path\n"
+	"  record-deb [--rule NAME] FILE.deb...\n"
+	"                            read each .deb and record it, all in one\n"
+	"                            transaction (tests and repairs; the apt hook\n"
+	"                            records what it allows by itself)\n"
+	"\n"
+	"Options:\n"
+	"  --db PATH                 the ledger (default $GATE_LEDGER, else\n"
+	"                            " GATE_LEDGER_DEFAULT ")\n"
+	"  --format text|json        output format (default text)\n"
+	"\n"
+	"Exit: 0 ok/found/all files match, 1 not found or a file does not match,\n"
+	"2 usage or database error.\n";
+
+struct ledger_args {
+	const char *db, *root, *rule;
+	enum gate_format fmt;
+	const char *cmd;
+	char **args;
+	int nargs;
+};
+
+enum { OPT_DB = 256, OPT_FORMAT, OPT_ROOT, OPT_RULE };
+
+static const struct option ledger_opts[] = {
+	{"db", required_argument, NULL, OPT_DB},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"root", required_argument, NULL, OPT_ROOT},
+	{"rule", required_argument, NULL, OPT_RULE},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "gate ledger: %s\n(see 'gate ledger --help')\n", msg);
+	return GATE_EXIT_USAGE;
+}
+
+static bool set_once(const char **slot, const char *val)
+{
+	if (*slot)
+		return false;
+	*slot = val;
+	return true;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct ledger_args *la)
+{
+	int c;
+	bool fmt_set = false;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", ledger_opts, NULL)) != -1) {
+		const char **slot = NULL;
+		switch (c) {
+		case 'h':
+			fputs(ledger_usage, stdout);
+			return GATE_EXIT_OK;
+		case OPT_DB: slot = &la->db; break;
+		case OPT_ROOT: slot = &la->root; break;
+		case OPT_RULE: slot = &la->rule; break;
+		case OPT_FORMAT:
+			if (fmt_set || !gate_cli_parse_format(optarg, &la->fmt) ||
+			    la->fmt > GATE_FMT_JSON)
+				return usage_error("--format must be text or json, once");
+			fmt_set = true;
+			break;
+		default:
+			return usage_error(optopt ? "option needs a value" : "unknown option");
+		}
+		if (slot && !set_once(slot, optarg))
+			return usage_error("an option was given twice");
+	}
+	if (optind >= argc)
+		return usage_error("a command is required: list, show, lookup, verify, record-deb");
+	la->cmd = argv[optind];
+	la->args = argv + optind + 1;
+	la->nargs = argc - optind - 1;
+	if (!la->db)
+		la->db = getenv("GATE_LEDGER");
+	if (!la->db || !*la->db)
+		la->db = GATE_LEDGER_DEFAULT;
+	if (la->root && strcmp(la->cmd, "verify") != 0)
+		return usage_error("--root goes with verify");
+	if (la->rule && strcmp(la->cmd, "record-deb") != 0)
+		return usage_error("--rule goes with record-deb");
+	if (fmt_set && strcmp(la->cmd, "record-deb") == 0)
+		return usage_error("record-deb has no --format");
+	return -1;
+}
+
+static int db_error(const struct gate_error *e)
+{
+	gate_cli_print_error(NULL, e); /* messages name the file */
+	return GATE_EXIT_USAGE;
+}
+
+static void put_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+static void put_field(const char *label, const char *value)
+{
+	printf("%s: ", label);
+	gate_cli_put_escaped(stdout, value ? value : "-");
+	putchar('\n');
+}
+
+/* ---- JSON of rows ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *pkg_json(const struct gate_ledger_pkg *p, bool with_files)
+{
+	char t[32];
+	json_t *o = json_object();
+	json_object_set_new(o, "name", str_or_null(p->name));
+	json_object_set_new(o, "version", str_or_null(p->version));
+	json_object_set_new(o, "architecture", str_or_null(p->arch));
+	json_object_set_new(o, "deb_sha256", json_string(p->deb_sha256));
+	json_object_set_new(o, "rule", str_or_null(p->rule));
+	json_object_set_new(o, "origin", str_or_null(p->origin));
+	/* Signers were written as JSON by the hook; keep them structured
+	 * when they parse, as a string when they do not. */
+	json_t *s = p->signers ? json_loads(p->signers, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_object_set_new(o, "signers", s ? s : str_or_null(p->signers));
+	gate_cli_time(p->time, t, sizeof t);
+	json_object_set_new(o, "recorded", json_string(t));
+	if (!with_files) {
+		json_object_set_new(o, "files", json_integer((json_int_t)p->nfiles));
+		return o;
+	}
+	json_t *files = json_array();
+	for (size_t i = 0; i < p->nfiles; i++) {
+		json_t *f = json_object();
+		json_object_set_new(f, "path", json_string(p->files[i].path));
+		json_object_set_new(f, "sha256", json_string(p->files[i].sha256));
+		json_object_set_new(f, "size", json_integer((json_int_t)p->files[i].size));
+		json_array_append_new(files, f);
+	}
+	json_object_set_new(o, "files", files);
+	return o;
+}
+
+/* A file row with its package, for lookup and verify. */
+static json_t *file_json(const struct gate_ledger_pkg *p, const struct gate_ledger_file *f)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "path", str_or_null(f->path));
+	json_object_set_new(o, "sha256", json_string(f->sha256));
+	json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+	json_object_set_new(o, "package", str_or_null(p->name));
+	json_object_set_new(o, "version", str_or_null(p->version));
+	json_object_set_new(o, "architecture", str_or_null(p->arch));
+	return o;
+}
+
+/* ---- list ---- */
+
+struct out_ctx {
+	enum gate_format fmt;
+	json_t *arr;
+};
+
+static void list_row(void *ctx, const struct gate_ledger_pkg *p)
+{
+	struct out_ctx *o = ctx;
+	char t[32];
+	if (o->fmt == GATE_FMT_JSON) {
+		json_array_append_new(o->arr, pkg_json(p, false));
+		return;
+	}
+	gate_cli_time(p->time, t, sizeof t);
+	gate_cli_put_escaped(stdout, p->name);
+	putchar(' ');
+	gate_cli_put_escaped(stdout, p->version);
+	putchar(' ');
+	gate_cli_put_escaped(stdout, p->arch);
+	printf("  %zu file%s  rule=", p->nfiles, p->nfiles == 1 ? "" : "s");
+	gate_cli_put_escaped(stdout, p->rule ? p->rule : "-");
+	printf("  %s\n", t);
+}
+
+static int cmd_list(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct out_ctx o = {.fmt = la->fmt, .arr = json_array()};
+	struct gate_error e = {0};
+	if (la->nargs != 0) {
+		json_decref(o.arr);
+		return usage_error("list takes no arguments");
+	}
+	if (gate_ledger_list(l, list_row, &o, &e) != GATE_OK) {
+		json_decref(o.arr);
+		return db_error(&e);
+	}
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_object();
+		json_object_set_new(top, "packages", o.arr);
+		put_json(top);
+	} else {
+		json_decref(o.arr);
+	}
+	return GATE_EXIT_OK;
+}
+
+/* ---- show ---- */
+
+static void show_row(void *ctx, const struct gate_ledger_pkg *p)
+{
+	struct out_ctx *o = ctx;
+	char t[32];
+	if (o->fmt == GATE_FMT_JSON) {
+		json_array_append_new(o->arr, pkg_json(p, true));
+		return;
+	}
+	gate_cli_time(p->time, t, sizeof t);
+	put_field("package", p->name);
+	put_field("version", p->version);
+	put_field("architecture", p->arch);
+	printf("deb: sha256:%s\n", p->deb_sha256);
+	put_field("rule", p->rule);
+	put_field("signers", p->signers);
+	put_field("origin", p->origin);
+	printf("recorded: %s\nfiles: %zu\n", t, p->nfiles);
+	for (size_t i = 0; i < p->nfiles; i++) {
+		printf("  sha256:%s %10llu ", p->files[i].sha256,
+		       (unsigned long long)p->files[i].size);
+		gate_cli_put_escaped(stdout, p->files[i].path);
+		putchar('\n');
+	}
+}
+
+static int cmd_show(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct out_ctx o = {.fmt = la->fmt};
+	struct gate_error e = {0};
+	size_t found = 0;
+	if (la->nargs != 1)
+		return usage_error("show takes one package name");
+	o.arr = json_array();
+	if (gate_ledger_show(l, la->args[0], show_row, &o, &found, &e) != GATE_OK) {
+		json_decref(o.arr);
+		return db_error(&e);
+	}
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_object();
+		json_object_set_new(top, "query", json_string(la->args[0]));
+		json_object_set_new(top, "packages", o.arr);
+		put_json(top);
+	} else {
+		json_decref(o.arr);
+	}
+	if (!found) {
+		fputs("gate: ", stderr);
+		gate_cli_put_escaped(stderr, la->args[0]);
+		fputs(": not in the ledger\n", stderr);
+		return GATE_EXIT_DENY;
+	}
+	return GATE_EXIT_OK;
+}
+
+/* ---- lookup ---- */
+
+static void lookup_row(void *ctx, const struct gate_ledger_pkg *p, const struct gate_ledger_file *f)
+{
+	struct out_ctx *o = ctx;
+	if (o->fmt == GATE_FMT_JSON) {
+		json_array_append_new(o->arr, file_json(p, f));
+		return;
+	}
+	gate_cli_put_escaped(stdout, f->path);
+	printf(" sha256:%s ", f->sha256);
+	gate_cli_put_escaped(stdout, p->name);
+	putchar(' ');
+	gate_cli_put_escaped(stdout, p->version);
+	putchar(' ');
+	gate_cli_put_escaped(stdout, p->arch);
+	putchar('\n');
+}
+
+static int cmd_lookup(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct out_ctx o = {.fmt = la->fmt};
+	struct gate_error e = {0};
+	size_t found = 0;
+	enum gate_err rc;
+	if (la->nargs != 1)
+		return usage_error("lookup takes one absolute path or sha256 digest");
+	o.arr = json_array();
+	if ((rc = gate_ledger_lookup(l, la->args[0], lookup_row, &o, &found, &e)) != GATE_OK) {
+		json_decref(o.arr);
+		if (rc == GATE_E_USAGE)
+			return usage_error(e.msg);
+		return db_error(&e);
+	}
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_object();
+		json_object_set_new(top, "query", json_string(la->args[0]));
+		json_object_set_new(top, "found", json_integer((json_int_t)found));
+		json_object_set_new(top, "files", o.arr);
+		put_json(top);
+	} else {
+		json_decref(o.arr);
+	}
+	if (!found) {
+		fputs("gate: ", stderr);
+		gate_cli_put_escaped(stderr, la->args[0]);
+		fputs(": not in the ledger\n", stderr);
+		return GATE_EXIT_DENY;
+	}
+	return GATE_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static void verify_row(void *ctx, const struct gate_ledger_pkg *p, const struct gate_ledger_file *f,
+		       const char *status)
+{
+	struct out_ctx *o = ctx;
+	if (o->fmt == GATE_FMT_JSON) {
+		json_t *j = file_json(p, f);
+		json_object_set_new(j, "status", json_string(status));
+		json_array_append_new(o->arr, j);
+		return;
+	}
+	printf("%s: ", status);
+	gate_cli_put_escaped(stdout, f->path);
+	fputs(" (", stdout);
+	gate_cli_put_escaped(stdout, p->name);
+	putchar(' ');
+	gate_cli_put_escaped(stdout, p->version);
+	puts(")");
+}
+
+static int cmd_verify(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct out_ctx o = {.fmt = la->fmt, .arr = json_array()};
+	struct gate_error e = {0};
+	size_t checked = 0, bad = 0;
+	enum gate_err rc = gate_ledger_check(l, &e);
+	if (rc == GATE_OK)
+		rc = gate_ledger_verify(l, la->root, (const char *const *)la->args,
+					(size_t)la->nargs, verify_row, &o, &checked, &bad, &e);
+	if (rc != GATE_OK) {
+		json_decref(o.arr);
+		if (rc == GATE_E_USAGE)
+			return usage_error(e.msg);
+		return db_error(&e);
+	}
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_object();
+		json_object_set_new(top, "root", json_string(la->root ? la->root : "/"));
+		json_object_set_new(top, "checked", json_integer((json_int_t)checked));
+		json_object_set_new(top, "problems", o.arr);
+		json_object_set_new(top, "ok", json_boolean(bad == 0));
+		put_json(top);
+	} else {
+		json_decref(o.arr);
+		printf("%zu file%s checked, %zu problem%s\n", checked, checked == 1 ? "" : "s", bad,
+		       bad == 1 ? "" : "s");
+	}
+	return bad ? GATE_EXIT_DENY : GATE_EXIT_OK;
+}
+
+/* ---- record-deb ---- */
+
+static int cmd_record_deb(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct gate_ledger_pkg *pkgs = NULL;
+	struct gate_error e = {0};
+	int code = GATE_EXIT_OK;
+	size_t n = 0;
+	if (la->nargs < 1)
+		return usage_error("record-deb takes one or more .deb files");
+	if (!(pkgs = calloc((size_t)la->nargs, sizeof(*pkgs)))) {
+		fputs("gate: out of memory\n", stderr);
+		return GATE_EXIT_USAGE;
+	}
+	int64_t now = (int64_t)time(NULL);
+	for (; n < (size_t)la->nargs; n++) {
+		const char *path = la->args[n];
+		if (gate_deb_read(path, -1, &pkgs[n], &e) != GATE_OK) {
+			gate_cli_print_error(NULL, &e);
+			code = GATE_EXIT_USAGE;
+			goto out;
+		}
+		pkgs[n].time = now;
+		if ((la->rule && !(pkgs[n].rule = strdup(la->rule))) ||
+		    !(pkgs[n].origin = strdup(path))) {
+			n++;
+			fputs("gate: out of memory\n", stderr);
+			code = GATE_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (gate_ledger_record(l, pkgs, n, &e) != GATE_OK) {
+		code = db_error(&e);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fputs("recorded ", stdout);
+		gate_cli_put_escaped(stdout, pkgs[i].name);
+		putchar(' ');
+		gate_cli_put_escaped(stdout, pkgs[i].version);
+		putchar(' ');
+		gate_cli_put_escaped(stdout, pkgs[i].arch);
+		printf(" (%zu file%s) sha256:%s\n", pkgs[i].nfiles, pkgs[i].nfiles == 1 ? "" : "s",
+		       pkgs[i].deb_sha256);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		gate_ledger_pkg_clear(&pkgs[i]);
+	free(pkgs);
+	return code;
+}
+
+int gate_cmd_ledger(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct gate_ledger *, const struct ledger_args *);
+		bool write;
+		int min, max; /* arguments; max -1: any */
+	} cmds[] = {
+		{"list", cmd_list, false, 0, 0},     {"show", cmd_show, false, 1, 1},
+		{"lookup", cmd_lookup, false, 1, 1}, {"verify", cmd_verify, false, 0, -1},
+		{"record-deb", cmd_record_deb, true, 1, -1},
+	};
+	struct ledger_args la = {0};
+	struct gate_ledger *l = NULL;
+	struct gate_error e = {0};
+	int code = parse_args(argc, argv, &la);
+	if (code >= 0)
+		return code;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(la.cmd, cmds[i].name) != 0)
+			continue;
+		/* Before opening: a usage error must not create a ledger. */
+		if (la.nargs < cmds[i].min || (cmds[i].max >= 0 && la.nargs > cmds[i].max))
+			return usage_error(cmds[i].max == 0   ? "this command takes no arguments"
+					   : cmds[i].max == 1 ? "this command takes one argument"
+							      : "this command needs arguments");
+		if (gate_ledger_open(la.db, !cmds[i].write, &l, &e) != GATE_OK)
+			return db_error(&e);
+		code = cmds[i].fn(l, &la);
+		gate_ledger_close(l);
+		return code;
+	}
+	fputs("gate ledger: unknown command '", stderr);
+	gate_cli_put_escaped(stderr, la.cmd);
+	fputs("'\n(see 'gate ledger --help')\n", stderr);
+	return GATE_EXIT_USAGE;
+}

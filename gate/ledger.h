@@ -1,0 +1,121 @@
+/*
+ * ledger.h - the install ledger (SQLite, WAL): what the gate allowed at
+ * install time, down to the digest of every regular file a package
+ * installed, so that "only run what was verified when installed" can be
+ * answered later by digest or path.
+ *
+ * A struct gate_ledger is one database connection: use it from one thread
+ * at a time (open one per thread, or serialise). Callbacks must not call
+ * back into the same ledger.
+ *
+ * Internal to libgate (hooks and the CLI use it); not installed.
+ */
+#ifndef GATE_LEDGER_H
+#define GATE_LEDGER_H
+
+#include "verify.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GATE_LEDGER_DEFAULT "/var/lib/gate/ledger.db"
+#define GATE_LEDGER_SCHEMA 1		 /* PRAGMA user_version of the schema we write */
+#define GATE_LEDGER_BUSY_MS 5000	 /* default wait for another writer's lock */
+
+struct gate_ledger;
+
+/* One regular file of a package's data archive. */
+struct gate_ledger_file {
+	char *path;	     /* absolute install path, e.g. "/usr/bin/hello" */
+	char sha256[65];     /* hex, lowercase */
+	uint64_t size;
+};
+
+/* One allowed .deb and its files. */
+struct gate_ledger_pkg {
+	char *name, *version, *arch;
+	char deb_sha256[65]; /* hex, lowercase */
+	char *rule;	     /* policy rule that allowed it, may be NULL */
+	char *signers;	     /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
+	char *origin;	     /* where it was vouched for (evidence source), may be NULL */
+	int64_t time;	     /* unix seconds; 0 = "now" when recorded */
+	struct gate_ledger_file *files;
+	size_t nfiles;
+};
+
+/* Open the ledger at path. Read-write: creates a missing file (mode 0600)
+ * and missing directories (mode 0700), sets WAL and creates the schema in
+ * an empty database. Read-only: the file must exist and hold a ledger.
+ * A newer or unknown schema is GATE_E_UNSUPPORTED; a file that is not an
+ * SQLite database, a corrupt one or a lock that does not clear within the
+ * busy timeout is GATE_E_IO. The file is never recreated or truncated.
+ * The caller owns *out (gate_ledger_close). */
+GATE_WUR enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledger **out,
+					struct gate_error *err);
+void gate_ledger_close(struct gate_ledger *l);
+/* How long to wait for another connection's lock before failing with
+ * GATE_E_IO (default GATE_LEDGER_BUSY_MS). */
+void gate_ledger_set_busy_timeout(struct gate_ledger *l, unsigned ms);
+
+/* Record packages in ONE transaction (BEGIN IMMEDIATE): all or nothing. A
+ * package (name, arch) recorded again replaces its earlier row and files.
+ * pkgs are borrowed. Errors: GATE_E_USAGE (a field is empty, a digest is
+ * not 64 lowercase hex digits, a path is not absolute), GATE_E_PARSE (a
+ * constraint failed, e.g. the same path twice in one package), GATE_E_IO
+ * (locked, read-only, disk), GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+					  size_t n, struct gate_error *err);
+
+/* Lookups. Callbacks receive borrowed rows valid only during the call. */
+typedef void (*gate_ledger_pkg_fn)(void *ctx, const struct gate_ledger_pkg *p);
+/* p has no files (files NULL, nfiles 0); f is the matching file. */
+typedef void (*gate_ledger_file_fn)(void *ctx, const struct gate_ledger_pkg *p,
+				    const struct gate_ledger_file *f);
+
+/* Every package, by name then architecture: fn gets nfiles set and files
+ * NULL. Errors: GATE_E_IO, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, void *ctx,
+					struct gate_error *err);
+/* The packages named name ("hello", or "hello:amd64" for one architecture)
+ * with their files sorted by path. *found is the number of packages (0:
+ * not in the ledger, which is not an error). Errors: GATE_E_IO,
+ * GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_show(struct gate_ledger *l, const char *name,
+					gate_ledger_pkg_fn fn, void *ctx, size_t *found,
+					struct gate_error *err);
+/* Files whose digest ("sha256:HEX" or 64 hex digits, either case) or
+ * absolute path equals key. *found is the count. Errors: GATE_E_USAGE (key
+ * neither a digest nor an absolute path), GATE_E_IO. */
+GATE_WUR enum gate_err gate_ledger_lookup(struct gate_ledger *l, const char *key,
+					  gate_ledger_file_fn fn, void *ctx, size_t *found,
+					  struct gate_error *err);
+/* Fast path for the exec daemon: is this digest a file the ledger holds?
+ * Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256[32],
+					      bool *found, struct gate_error *err);
+
+/* Re-hash installed files: all, or those at or under the given absolute
+ * paths, with root prepended to every recorded path (NULL or "" for the
+ * real root). Each file is lstat'ed and opened with O_NOFOLLOW|O_NONBLOCK
+ * and streamed through SHA-256. Every problem is reported through fn with
+ * f->sha256 the recorded digest and status one of "modified", "missing",
+ * "unreadable", "replaced by a link", "not a regular file". *checked
+ * counts files examined, *bad problems. Errors (the walk itself failed):
+ * GATE_E_USAGE (a path not absolute), GATE_E_IO, GATE_E_NOMEM. */
+typedef void (*gate_ledger_verify_fn)(void *ctx, const struct gate_ledger_pkg *p,
+				      const struct gate_ledger_file *f, const char *status);
+GATE_WUR enum gate_err gate_ledger_verify(struct gate_ledger *l, const char *root,
+					  const char *const *paths, size_t npaths,
+					  gate_ledger_verify_fn fn, void *ctx, size_t *checked,
+					  size_t *bad, struct gate_error *err);
+
+/* SQLite's PRAGMA quick_check over the whole database (O(size): seconds on
+ * a large ledger, so not done on open). Errors: GATE_E_IO naming the first
+ * problem. */
+GATE_WUR enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err);
+
+/* Free what a pkg owns (strings and files) and zero it. NULL is fine. */
+void gate_ledger_pkg_clear(struct gate_ledger_pkg *p);
+
+#endif

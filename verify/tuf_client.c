@@ -1,0 +1,1153 @@
+/* tuf_client.c - the TUF client update workflow (spec/TUF.md §4, T1-T25) in
+ * the reference order of python-tuf's ngclient: root rotation, timestamp,
+ * snapshot, targets, then delegated targets on demand and target downloads.
+ *
+ * Persistence rule: a file is written into the metadata or target directory
+ * only after every check on it passed, byte-exact as it was served, through
+ * a temporary file, fsync and rename. */
+#include "tuf.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A role loaded in this updater's life (top-level "targets" or delegated). */
+struct loaded {
+	char *name;
+	struct gate_tuf_md *md;
+};
+
+enum refresh_state { REFRESH_NONE, REFRESH_OK, REFRESH_FAILED };
+
+struct gate_tuf_updater {
+	char *dir;
+	char *mdurl;  /* with a trailing '/'; NULL offline */
+	char *tgturl; /* with a trailing '/'; may be NULL */
+	int64_t now;  /* T0 */
+	struct gate_tuf_caps caps;
+	bool curl_inited;
+	enum refresh_state state;
+	struct gate_tuf_md *root, *timestamp, *snapshot;
+	struct loaded *roles;
+	size_t nroles, aroles;
+	struct gate_tuf_target **found; /* results handed out, freed with u */
+	size_t nfound;
+};
+
+void gate_tuf_caps_default(struct gate_tuf_caps *c)
+{
+	c->root_max = GATE_TUF_ROOT_MAX_LEN;
+	c->timestamp_max = GATE_TUF_TIMESTAMP_MAX_LEN;
+	c->snapshot_max = GATE_TUF_SNAPSHOT_MAX_LEN;
+	c->targets_max = GATE_TUF_TARGETS_MAX_LEN;
+	c->max_root_rotations = GATE_TUF_MAX_ROOT_ROTATIONS;
+	c->max_delegations = GATE_TUF_MAX_DELEGATIONS;
+	c->fetch.connect_timeout = 15;
+	c->fetch.low_speed_limit = 1024;
+	c->fetch.low_speed_time = 30;
+	c->fetch.total_timeout = 600;
+}
+
+/* ---- small helpers ---- */
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	char *s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static char *with_slash(const char *url)
+{
+	size_t n = strlen(url);
+	return xasprintf("%s%s", url, n && url[n - 1] == '/' ? "" : "/");
+}
+
+static size_t cap_of(int64_t signed_len, size_t dflt)
+{
+	/* T12/T17: the signed length when there is one, else the default;
+	 * never more than what we agree to buffer. */
+	uint64_t c = signed_len >= 0 ? (uint64_t)signed_len : (uint64_t)dflt;
+	return c > GATE_TUF_METADATA_HARD_MAX ? GATE_TUF_METADATA_HARD_MAX : (size_t)c;
+}
+
+/* Write data as dir/name: temp file in dir, fsync, rename, fsync dir. */
+static enum gate_err write_atomic(const char *dir, const char *name, const uint8_t *data,
+				  size_t len, struct gate_error *err)
+{
+	enum gate_err rc = GATE_E_IO;
+	char *tmp = xasprintf("%s/.gate-tuf-XXXXXX", dir);
+	char *dst = xasprintf("%s/%s", dir, name);
+	int fd = -1;
+	if (!tmp || !dst) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot create a file: %s", strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = gate_fail(err, GATE_E_IO, NULL, name, "write failed: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		rc = gate_fail(err, GATE_E_IO, NULL, name, "cannot store: %s", strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, dst) != 0) {
+		rc = gate_fail(err, GATE_E_IO, NULL, name, "cannot rename: %s", strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = GATE_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+/* Local copy of a metadata file: dir/<quoted role>.json. */
+static enum gate_err read_local(struct gate_tuf_updater *u, const char *role, size_t cap,
+				uint8_t **buf, size_t *len)
+{
+	char *q = gate_tuf_quote(role);
+	char *path = q ? xasprintf("%s/%s.json", u->dir, q) : NULL;
+	enum gate_err rc = path ? gate_read_file(path, cap, buf, len, NULL) : GATE_E_NOMEM;
+	free(q);
+	free(path);
+	return rc;
+}
+
+static enum gate_err persist(struct gate_tuf_updater *u, const char *role, const uint8_t *data,
+			     size_t len, struct gate_error *err)
+{
+	char *q = gate_tuf_quote(role);
+	char *name = q ? xasprintf("%s.json", q) : NULL;
+	enum gate_err rc = name ? write_atomic(u->dir, name, data, len, err)
+				: gate_fail(err, GATE_E_NOMEM, NULL, role, "out of memory");
+	free(q);
+	free(name);
+	return rc;
+}
+
+/* URL of a metadata file: base + [V.] + quoted role + ".json" (§4 Naming). */
+static char *meta_url(const struct gate_tuf_updater *u, const char *role, int64_t version)
+{
+	char *q = gate_tuf_quote(role);
+	char *url = NULL;
+	if (q && version > 0)
+		url = xasprintf("%s%lld.%s.json", u->mdurl, (long long)version, q);
+	else if (q)
+		url = xasprintf("%s%s.json", u->mdurl, q);
+	free(q);
+	return url;
+}
+
+static enum gate_err fetch_meta(struct gate_tuf_updater *u, const char *role, int64_t version,
+				size_t cap, uint8_t **buf, size_t *len, long *status,
+				struct gate_error *err)
+{
+	char *url = meta_url(u, role, version);
+	if (!url)
+		return gate_fail(err, GATE_E_NOMEM, NULL, role, "out of memory");
+	enum gate_err rc = gate_tuf_fetch_buf(url, cap, &u->caps.fetch, buf, len, status, err);
+	free(url);
+	return rc;
+}
+
+/* Parse as type, verify the threshold with keys/role, then read the signed
+ * fields: nothing signed is used before its signature verified. */
+static enum gate_err verify_load(const uint8_t *buf, size_t len, enum gate_tuf_type type,
+				 const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
+				 const char *what, const char *rule, struct gate_tuf_md **out,
+				 struct gate_error *err)
+{
+	struct gate_tuf_md *md = NULL;
+	enum gate_err rc = gate_tuf_md_parse(buf, len, type, &md, err);
+	if (rc == GATE_OK)
+		rc = gate_tuf_verify_role(md, keys, role, what, rule, err);
+	if (rc == GATE_OK)
+		rc = gate_tuf_md_load(md, err);
+	if (rc != GATE_OK) {
+		gate_tuf_md_free(md);
+		return rc;
+	}
+	*out = md;
+	return GATE_OK;
+}
+
+/* ---- construction ---- */
+
+void gate_tuf_updater_free(struct gate_tuf_updater *u)
+{
+	if (!u)
+		return;
+	gate_tuf_md_free(u->root);
+	gate_tuf_md_free(u->timestamp);
+	gate_tuf_md_free(u->snapshot);
+	for (size_t i = 0; i < u->nroles; i++) {
+		free(u->roles[i].name);
+		gate_tuf_md_free(u->roles[i].md);
+	}
+	free(u->roles);
+	for (size_t i = 0; i < u->nfound; i++)
+		free(u->found[i]);
+	free(u->found);
+	if (u->curl_inited)
+		curl_global_cleanup();
+	free(u->dir);
+	free(u->mdurl);
+	free(u->tgturl);
+	free(u);
+}
+
+enum gate_err gate_tuf_updater_new(const char *metadata_dir, const char *metadata_url,
+				   const char *target_base_url, int64_t now,
+				   const struct gate_tuf_caps *caps, struct gate_tuf_updater **out,
+				   struct gate_error *err)
+{
+	struct gate_tuf_updater *u = calloc(1, sizeof(*u));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum gate_err rc;
+	if (!u)
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	if (caps)
+		u->caps = *caps;
+	else
+		gate_tuf_caps_default(&u->caps);
+	/* T0: one reference time for the whole update. */
+	u->now = now ? now : (int64_t)time(NULL);
+	if (!(u->dir = strdup(metadata_dir)) ||
+	    (metadata_url && !(u->mdurl = with_slash(metadata_url))) ||
+	    (target_base_url && !(u->tgturl = with_slash(target_base_url)))) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		goto out;
+	}
+	/* T1: the trusted root, verified by itself; no network before it. */
+	char *path = xasprintf("%s/root.json", metadata_dir);
+	if (!path) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		goto out;
+	}
+	rc = gate_read_file(path, u->caps.root_max, &buf, &len, err);
+	free(path);
+	if (rc == GATE_OK)
+		rc = gate_tuf_root_load(buf, len, &u->root, err);
+	if (rc != GATE_OK)
+		goto out;
+	if (u->mdurl) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			rc = gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "libcurl init failed");
+			goto out;
+		}
+		u->curl_inited = true;
+	}
+out:
+	free(buf);
+	if (rc != GATE_OK) {
+		gate_tuf_updater_free(u);
+		return rc;
+	}
+	*out = u;
+	return GATE_OK;
+}
+
+enum gate_err gate_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len,
+			    struct gate_error *err)
+{
+	struct gate_tuf_md *md = NULL;
+	enum gate_err rc = gate_tuf_root_load(root, len, &md, err);
+	gate_tuf_md_free(md);
+	if (rc != GATE_OK)
+		return rc;
+	if (mkdir(metadata_dir, 0755) != 0 && errno != EEXIST)
+		return gate_fail(err, GATE_E_IO, NULL, metadata_dir, "cannot create: %s",
+				 strerror(errno));
+	return write_atomic(metadata_dir, "root.json", root, len, err);
+}
+
+int64_t gate_tuf_trusted_version(const struct gate_tuf_updater *u, enum gate_tuf_type t)
+{
+	const struct gate_tuf_md *md = NULL;
+	if (t == GATE_TUF_ROOT)
+		md = u->root;
+	else if (t == GATE_TUF_TIMESTAMP)
+		md = u->timestamp;
+	else if (t == GATE_TUF_SNAPSHOT)
+		md = u->snapshot;
+	for (size_t i = 0; t == GATE_TUF_TARGETS && i < u->nroles; i++)
+		if (strcmp(u->roles[i].name, "targets") == 0)
+			md = u->roles[i].md;
+	return md ? md->version : 0;
+}
+
+/* ---- root (T2-T5) ---- */
+
+static bool same_role(const struct gate_tuf_role *a, const struct gate_tuf_role *b)
+{
+	if (a->threshold != b->threshold || a->nkeyids != b->nkeyids)
+		return false;
+	/* keyids are distinct within a role, so equal sizes + inclusion =
+	 * equal sets. */
+	for (size_t i = 0; i < a->nkeyids; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->nkeyids && !found; j++)
+			found = strcmp(a->keyids[i], b->keyids[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static void forget_local(struct gate_tuf_updater *u, const char *role)
+{
+	char *path = xasprintf("%s/%s.json", u->dir, role);
+	if (path)
+		unlink(path);
+	free(path);
+}
+
+static enum gate_err update_root(struct gate_tuf_updater *u, struct gate_error *err)
+{
+	struct gate_tuf_md *initial = u->root;
+	enum gate_err rc = GATE_OK;
+	for (unsigned i = 0; u->mdurl && i < u->caps.max_root_rotations; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		long status = 0;
+		struct gate_tuf_md *next = NULL;
+		struct gate_error fe = {0};
+		if (u->root->version == INT64_MAX)
+			break;
+		/* T2: always versioned; 404/403 = no newer root. */
+		rc = fetch_meta(u, "root", u->root->version + 1, u->caps.root_max, &buf, &len,
+				&status, &fe);
+		if (rc != GATE_OK && gate_tuf_status_missing(status)) {
+			rc = GATE_OK;
+			break;
+		}
+		if (rc != GATE_OK && err)
+			*err = fe;
+		if (rc == GATE_OK)
+			rc = gate_tuf_root_update(u->root, buf, len, &next, err);
+		if (rc == GATE_OK)
+			rc = persist(u, "root", buf, len, err);
+		free(buf);
+		if (rc != GATE_OK) {
+			gate_tuf_md_free(next);
+			break;
+		}
+		if (u->root != initial)
+			gate_tuf_md_free(u->root);
+		u->root = next;
+	}
+	/* T3: only the final root must be unexpired (after persisting). */
+	if (rc == GATE_OK && gate_tuf_expired(u->root, u->now))
+		rc = gate_fail(err, GATE_E_EXPIRED, "T3", "root.json", "root v%lld has expired",
+			       (long long)u->root->version);
+	/* T4: after a timestamp or snapshot key rotation the cached files can
+	 * no longer serve as rollback baselines (fast-forward recovery). */
+	if (rc == GATE_OK && u->root != initial &&
+	    (!same_role(&initial->roles[GATE_TUF_TIMESTAMP], &u->root->roles[GATE_TUF_TIMESTAMP]) ||
+	     !same_role(&initial->roles[GATE_TUF_SNAPSHOT], &u->root->roles[GATE_TUF_SNAPSHOT]))) {
+		forget_local(u, "timestamp");
+		forget_local(u, "snapshot");
+	}
+	if (u->root != initial)
+		gate_tuf_md_free(initial);
+	return rc;
+}
+
+/* ---- timestamp (T6-T10) ---- */
+
+static enum gate_err update_timestamp(struct gate_tuf_updater *u, struct gate_error *err)
+{
+	const struct gate_tuf_keys *keys = &u->root->keys;
+	const struct gate_tuf_role *role = &u->root->roles[GATE_TUF_TIMESTAMP];
+	struct gate_tuf_md *old = NULL, *cur = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	bool fresh = false;
+	enum gate_err rc;
+	/* T6: the cached timestamp is a baseline once it verifies, expired
+	 * or not. */
+	if (read_local(u, "timestamp", u->caps.timestamp_max, &buf, &len) == GATE_OK)
+		(void)verify_load(buf, len, GATE_TUF_TIMESTAMP, keys, role, "timestamp.json", "T6",
+				  &old, NULL);
+	free(buf);
+	buf = NULL;
+	if (!u->mdurl) {
+		if (!old)
+			return gate_fail(err, GATE_E_IO, "T6", "timestamp.json",
+					 "no valid cached timestamp (offline)");
+		cur = old;
+		old = NULL;
+	} else {
+		/* T7: never versioned. */
+		rc = fetch_meta(u, "timestamp", 0, u->caps.timestamp_max, &buf, &len, NULL, err);
+		if (rc == GATE_OK)
+			rc = verify_load(buf, len, GATE_TUF_TIMESTAMP, keys, role, "timestamp.json",
+					 "T7", &cur, err);
+		if (rc != GATE_OK)
+			goto out;
+		fresh = true;
+		/* T8: rollback checks against the baseline. */
+		if (old && cur->version < old->version) {
+			rc = gate_fail(err, GATE_E_MISMATCH, "T8", "timestamp.json",
+				       "version %lld is older than the trusted %lld",
+				       (long long)cur->version, (long long)old->version);
+			goto out;
+		}
+		if (old && cur->version == old->version) {
+			/* Same version: keep what we had, do not persist. */
+			gate_tuf_md_free(cur);
+			cur = old;
+			old = NULL;
+			fresh = false;
+		} else if (old && cur->snapshot_meta.version < old->snapshot_meta.version) {
+			rc = gate_fail(err, GATE_E_MISMATCH, "T8", "timestamp.json",
+				       "snapshot version %lld is older than the trusted %lld",
+				       (long long)cur->snapshot_meta.version,
+				       (long long)old->snapshot_meta.version);
+			goto out;
+		}
+	}
+	/* T9 */
+	if (gate_tuf_expired(cur, u->now)) {
+		rc = gate_fail(err, GATE_E_EXPIRED, "T9", "timestamp.json",
+			       "timestamp v%lld has expired", (long long)cur->version);
+		goto out;
+	}
+	/* T10 */
+	rc = fresh ? persist(u, "timestamp", buf, len, err) : GATE_OK;
+out:
+	free(buf);
+	gate_tuf_md_free(old);
+	if (rc != GATE_OK) {
+		gate_tuf_md_free(cur);
+		return rc;
+	}
+	u->timestamp = cur;
+	return GATE_OK;
+}
+
+/* ---- snapshot (T11-T16) ---- */
+
+static enum gate_err snapshot_rollback(const struct gate_tuf_md *old, const struct gate_tuf_md *cur,
+				       struct gate_error *err)
+{
+	/* T14: nothing listed before may disappear or go back. */
+	for (size_t i = 0; i < old->nmeta; i++) {
+		const struct gate_tuf_file *n = gate_tuf_find_meta(cur, old->meta[i].name);
+		if (!n)
+			return gate_fail(err, GATE_E_MISMATCH, "T14", "snapshot.json",
+					 "\"%.80s\" was removed", old->meta[i].name);
+		if (n->version < old->meta[i].version)
+			return gate_fail(err, GATE_E_MISMATCH, "T14", "snapshot.json",
+					 "\"%.80s\" went back from version %lld to %lld",
+					 old->meta[i].name, (long long)old->meta[i].version,
+					 (long long)n->version);
+	}
+	return GATE_OK;
+}
+
+static enum gate_err update_snapshot(struct gate_tuf_updater *u, struct gate_error *err)
+{
+	const struct gate_tuf_keys *keys = &u->root->keys;
+	const struct gate_tuf_role *role = &u->root->roles[GATE_TUF_SNAPSHOT];
+	const struct gate_tuf_file *sm = &u->timestamp->snapshot_meta;
+	struct gate_tuf_md *old = NULL, *cur = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	size_t cap = cap_of(sm->length, u->caps.snapshot_max);
+	enum gate_err rc;
+	/* T11: a cached snapshot that verifies (no hash check: the timestamp
+	 * may be newer) is final if unexpired and of the expected version,
+	 * else it is the rollback baseline. */
+	size_t local_cap = cap > u->caps.snapshot_max ? cap : cap_of(-1, u->caps.snapshot_max);
+	if (read_local(u, "snapshot", local_cap, &buf, &len) == GATE_OK)
+		(void)verify_load(buf, len, GATE_TUF_SNAPSHOT, keys, role, "snapshot.json", "T11",
+				  &old, NULL);
+	free(buf);
+	buf = NULL;
+	if (old && !gate_tuf_expired(old, u->now) && old->version == sm->version) {
+		u->snapshot = old;
+		return GATE_OK;
+	}
+	if (!u->mdurl) {
+		gate_tuf_md_free(old);
+		return gate_fail(err, GATE_E_IO, "T11", "snapshot.json",
+				 "no valid cached snapshot v%lld (offline)", (long long)sm->version);
+	}
+	/* T12: exact length and hashes before parsing. */
+	rc = fetch_meta(u, "snapshot", u->root->consistent_snapshot ? sm->version : 0, cap, &buf,
+			&len, NULL, err);
+	if (rc == GATE_OK)
+		rc = gate_tuf_check_file(sm, buf, len, "snapshot.json", "T12", err);
+	/* T13 */
+	if (rc == GATE_OK)
+		rc = verify_load(buf, len, GATE_TUF_SNAPSHOT, keys, role, "snapshot.json", "T13",
+				 &cur, err);
+	/* T14 */
+	if (rc == GATE_OK && old)
+		rc = snapshot_rollback(old, cur, err);
+	/* T15 */
+	if (rc == GATE_OK && gate_tuf_expired(cur, u->now))
+		rc = gate_fail(err, GATE_E_EXPIRED, "T15", "snapshot.json",
+			       "snapshot v%lld has expired", (long long)cur->version);
+	if (rc == GATE_OK && cur->version != sm->version)
+		rc = gate_fail(err, GATE_E_MISMATCH, "T15", "snapshot.json",
+			       "version %lld, the timestamp says %lld", (long long)cur->version,
+			       (long long)sm->version);
+	/* T16 */
+	if (rc == GATE_OK)
+		rc = persist(u, "snapshot", buf, len, err);
+	free(buf);
+	gate_tuf_md_free(old);
+	if (rc != GATE_OK) {
+		gate_tuf_md_free(cur);
+		return rc;
+	}
+	u->snapshot = cur;
+	return GATE_OK;
+}
+
+/* ---- targets and delegated targets (T17-T21, T24) ---- */
+
+static struct gate_tuf_md *find_loaded(const struct gate_tuf_updater *u, const char *name)
+{
+	for (size_t i = 0; i < u->nroles; i++)
+		if (strcmp(u->roles[i].name, name) == 0)
+			return u->roles[i].md;
+	return NULL;
+}
+
+static enum gate_err add_loaded(struct gate_tuf_updater *u, const char *name,
+				struct gate_tuf_md *md, struct gate_error *err)
+{
+	if (u->nroles == u->aroles) {
+		size_t na = u->aroles ? u->aroles * 2 : 8;
+		struct loaded *nr = realloc(u->roles, na * sizeof(*nr));
+		if (!nr)
+			return gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
+		u->roles = nr;
+		u->aroles = na;
+	}
+	char *n = strdup(name);
+	if (!n)
+		return gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
+	u->roles[u->nroles].name = n;
+	u->roles[u->nroles].md = md;
+	u->nroles++;
+	return GATE_OK;
+}
+
+/* T18-T20 over candidate bytes of role (local or downloaded). */
+static enum gate_err check_role(struct gate_tuf_updater *u, const char *name,
+				const struct gate_tuf_file *m, const struct gate_tuf_keys *keys,
+				const struct gate_tuf_role *role, const uint8_t *buf, size_t len,
+				struct gate_tuf_md **out, struct gate_error *err)
+{
+	struct gate_tuf_md *md = NULL;
+	enum gate_err rc = gate_tuf_check_file(m, buf, len, name, "T18", err);
+	if (rc == GATE_OK)
+		rc = verify_load(buf, len, GATE_TUF_TARGETS, keys, role, name, "T19", &md, err);
+	if (rc == GATE_OK && md->version != m->version)
+		rc = gate_fail(err, GATE_E_MISMATCH, "T20", name,
+			       "version %lld, the snapshot says %lld", (long long)md->version,
+			       (long long)m->version);
+	if (rc == GATE_OK && gate_tuf_expired(md, u->now))
+		rc = gate_fail(err, GATE_E_EXPIRED, "T20", name, "v%lld has expired",
+			       (long long)md->version);
+	if (rc != GATE_OK) {
+		gate_tuf_md_free(md);
+		return rc;
+	}
+	*out = md;
+	return GATE_OK;
+}
+
+/* Load role "name" delegated with keys/role (root's for "targets"). */
+static enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
+			       const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
+			       struct gate_tuf_md **out, struct gate_error *err)
+{
+	struct gate_tuf_md *md = find_loaded(u, name);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum gate_err rc;
+	if (md) {
+		/* T24: reached again through another delegator: its keys and
+		 * threshold must hold too; authority is not inherited. */
+		rc = gate_tuf_verify_role(md, keys, role, name, "T24", err);
+		if (rc == GATE_OK)
+			*out = md;
+		return rc;
+	}
+	char *metaname = xasprintf("%s.json", name);
+	if (!metaname)
+		return gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
+	const struct gate_tuf_file *m = gate_tuf_find_meta(u->snapshot, metaname);
+	free(metaname);
+	/* T17: unlisted roles are neither downloaded nor trusted. */
+	if (!m)
+		return gate_fail(err, GATE_E_MISMATCH, "T17", name,
+				 "delegated role is not listed in the snapshot");
+	size_t cap = cap_of(m->length, u->caps.targets_max);
+	if (read_local(u, name, cap, &buf, &len) == GATE_OK &&
+	    check_role(u, name, m, keys, role, buf, len, &md, NULL) == GATE_OK) {
+		free(buf);
+		buf = NULL;
+	} else {
+		free(buf);
+		buf = NULL;
+		if (!u->mdurl)
+			return gate_fail(err, GATE_E_IO, "T17", name,
+					 "no valid cached copy (offline)");
+		rc = fetch_meta(u, name, u->root->consistent_snapshot ? m->version : 0, cap, &buf,
+				&len, NULL, err);
+		if (rc == GATE_OK)
+			rc = check_role(u, name, m, keys, role, buf, len, &md, err);
+		/* T21 */
+		if (rc == GATE_OK)
+			rc = persist(u, name, buf, len, err);
+		free(buf);
+		if (rc != GATE_OK) {
+			gate_tuf_md_free(md);
+			return rc;
+		}
+	}
+	if ((rc = add_loaded(u, name, md, err)) != GATE_OK) {
+		gate_tuf_md_free(md);
+		return rc;
+	}
+	*out = md;
+	return GATE_OK;
+}
+
+enum gate_err gate_tuf_refresh(struct gate_tuf_updater *u, struct gate_error *err)
+{
+	struct gate_tuf_md *targets = NULL;
+	enum gate_err rc;
+	if (u->state != REFRESH_NONE)
+		return gate_fail(err, GATE_E_USAGE, NULL, NULL, "refresh runs once per updater");
+	u->state = REFRESH_FAILED;
+	if ((rc = update_root(u, err)) != GATE_OK || (rc = update_timestamp(u, err)) != GATE_OK ||
+	    (rc = update_snapshot(u, err)) != GATE_OK ||
+	    (rc = load_role(u, "targets", &u->root->keys, &u->root->roles[GATE_TUF_TARGETS],
+			    &targets, err)) != GATE_OK)
+		return rc;
+	u->state = REFRESH_OK;
+	return GATE_OK;
+}
+
+/* ---- target search (T22, T23) ---- */
+
+/* Names on the stack are borrowed: from the delegating metadata (alive as
+ * long as the updater keeps it loaded) or from w->names for computed
+ * hash-bin names, so a large delegation list costs pointers, not copies. */
+struct frame {
+	const char *role;
+	const char *parent; /* NULL: delegated by root */
+};
+
+struct walk {
+	struct frame *stack;
+	size_t n, alloc;
+	const char **visited;
+	size_t nvisited;
+	char **names; /* owned: hash-bin role names */
+	size_t nnames;
+};
+
+static void walk_free(struct walk *w)
+{
+	free(w->stack);
+	free(w->visited);
+	for (size_t i = 0; i < w->nnames; i++)
+		free(w->names[i]);
+	free(w->names);
+}
+
+static bool walk_push(struct walk *w, const char *role, const char *parent)
+{
+	if (w->n == w->alloc) {
+		size_t na = w->alloc ? w->alloc * 2 : 16;
+		struct frame *ns = realloc(w->stack, na * sizeof(*ns));
+		if (!ns)
+			return false;
+		w->stack = ns;
+		w->alloc = na;
+	}
+	w->stack[w->n].role = role;
+	w->stack[w->n].parent = parent;
+	w->n++;
+	return true;
+}
+
+/* Keep a computed name alive for the rest of the walk. */
+static const char *walk_name(struct walk *w, const char *name)
+{
+	char **nn = realloc(w->names, (w->nnames + 1) * sizeof(*nn));
+	if (!nn)
+		return NULL;
+	w->names = nn;
+	if (!(w->names[w->nnames] = strdup(name)))
+		return NULL;
+	return w->names[w->nnames++];
+}
+
+static bool walk_visited(const struct walk *w, const char *role)
+{
+	for (size_t i = 0; i < w->nvisited; i++)
+		if (strcmp(w->visited[i], role) == 0)
+			return true;
+	return false;
+}
+
+/* Keys and role entry with which parent delegates role. */
+static enum gate_err delegation_of(struct gate_tuf_updater *u, const struct frame *f,
+				   const struct gate_tuf_keys **keys,
+				   const struct gate_tuf_role **role, struct gate_error *err)
+{
+	if (!f->parent) {
+		*keys = &u->root->keys;
+		*role = &u->root->roles[GATE_TUF_TARGETS];
+		return GATE_OK;
+	}
+	const struct gate_tuf_md *p = find_loaded(u, f->parent);
+	if (p && p->has_succinct && gate_tuf_succinct_has(&p->succinct, f->role)) {
+		*keys = &p->dkeys;
+		*role = &p->succinct.role;
+		return GATE_OK;
+	}
+	for (size_t i = 0; p && i < p->ndroles; i++) {
+		if (strcmp(p->droles[i].name, f->role) == 0) {
+			*keys = &p->dkeys;
+			*role = &p->droles[i].role;
+			return GATE_OK;
+		}
+	}
+	return gate_fail(err, GATE_E_INTERNAL, "T22", f->role, "delegation vanished");
+}
+
+/* T22: push the delegations of md that match path, in priority order
+ * (pushed reversed so the first is popped first); a terminating match
+ * stops collecting and drops everything still on the stack. */
+static bool push_children(struct walk *w, const struct gate_tuf_md *md, const char *name,
+			  const char *path)
+{
+	size_t base = w->n;
+	if (md->has_succinct) {
+		char bin[GATE_TUF_MAX_NAME + 16];
+		const char *b;
+		if (!gate_tuf_succinct_role(&md->succinct, path, bin, sizeof bin))
+			return true;
+		if (!(b = walk_name(w, bin)))
+			return false;
+		/* Every bin is terminating. */
+		w->n = 0;
+		return walk_push(w, b, name);
+	}
+	for (size_t i = 0; i < md->ndroles; i++) {
+		const struct gate_tuf_delegation *d = &md->droles[i];
+		if (!gate_tuf_delegation_matches(d, path))
+			continue;
+		if (d->terminating) {
+			/* Keep what this role collected so far, drop the rest
+			 * of the stack. */
+			memmove(w->stack, w->stack + base, (w->n - base) * sizeof(*w->stack));
+			w->n -= base;
+			base = 0;
+			if (!walk_push(w, d->name, name))
+				return false;
+			break;
+		}
+		if (!walk_push(w, d->name, name))
+			return false;
+	}
+	/* Reverse the collected run so the first delegation is on top. */
+	for (size_t a = base, b = w->n; b > a + 1; a++, b--) {
+		struct frame t = w->stack[a];
+		w->stack[a] = w->stack[b - 1];
+		w->stack[b - 1] = t;
+	}
+	return true;
+}
+
+static enum gate_err make_target(struct gate_tuf_updater *u, const struct gate_tuf_file *f,
+				 const char *role, const struct gate_tuf_target **out,
+				 struct gate_error *err)
+{
+	struct gate_tuf_target *t = calloc(1, sizeof(*t));
+	struct gate_tuf_target **nf = realloc(u->found, (u->nfound + 1) * sizeof(*nf));
+	if (!t || !nf) {
+		free(t);
+		if (nf)
+			u->found = nf;
+		return gate_fail(err, GATE_E_NOMEM, NULL, f->name, "out of memory");
+	}
+	u->found = nf;
+	t->path = f->name;
+	t->length = (uint64_t)f->length;
+	t->hashes = f->hashes;
+	t->nhashes = f->nhashes;
+	t->custom = f->custom;
+	/* The role name lives as long as the updater (loaded list). */
+	for (size_t i = 0; i < u->nroles; i++)
+		if (strcmp(u->roles[i].name, role) == 0)
+			t->role = u->roles[i].name;
+	u->found[u->nfound++] = t;
+	*out = t;
+	return GATE_OK;
+}
+
+enum gate_err gate_tuf_find_target(struct gate_tuf_updater *u, const char *path,
+				   const struct gate_tuf_target **out, struct gate_error *err)
+{
+	struct walk w = {0};
+	enum gate_err rc = GATE_OK;
+	*out = NULL;
+	if (u->state == REFRESH_NONE && (rc = gate_tuf_refresh(u, err)) != GATE_OK)
+		return rc;
+	if (u->state != REFRESH_OK)
+		return gate_fail(err, GATE_E_USAGE, NULL, path, "the refresh failed");
+	if (!walk_push(&w, "targets", NULL)) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+		goto out;
+	}
+	while (w.n > 0 && w.nvisited <= u->caps.max_delegations) {
+		struct frame f = w.stack[--w.n];
+		const struct gate_tuf_keys *keys = NULL;
+		const struct gate_tuf_role *role = NULL;
+		struct gate_tuf_md *md = NULL;
+		const struct gate_tuf_file *tf = NULL;
+		const char **nv;
+		if (walk_visited(&w, f.role))
+			continue;
+		if ((rc = delegation_of(u, &f, &keys, &role, err)) != GATE_OK ||
+		    (rc = load_role(u, f.role, keys, role, &md, err)) != GATE_OK)
+			goto out;
+		if ((tf = gate_tuf_find_file(md, path))) {
+			rc = make_target(u, tf, f.role, out, err);
+			goto out;
+		}
+		/* Visited after the pre-order check (as the reference). The
+		 * loaded list's copy of the name outlives the walk. */
+		const char *self = NULL;
+		for (size_t i = 0; i < u->nroles && !self; i++)
+			if (u->roles[i].md == md)
+				self = u->roles[i].name;
+		if (!self || !(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv)))) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+			goto out;
+		}
+		w.visited = nv;
+		w.visited[w.nvisited++] = self;
+		if (md->has_delegations && !push_children(&w, md, self, path)) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+			goto out;
+		}
+	}
+out:
+	walk_free(&w);
+	return rc;
+}
+
+/* ---- target files (T25) ---- */
+
+struct hasher {
+	EVP_MD_CTX *ctx[GATE_TUF_MAX_HASHES];
+	size_t n;
+};
+
+static void hasher_free(struct hasher *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		EVP_MD_CTX_free(h->ctx[i]);
+	h->n = 0;
+}
+
+/* Every listed algorithm must be one we know (T25). */
+static enum gate_err hasher_init(struct hasher *h, const struct gate_tuf_target *t,
+				 struct gate_error *err)
+{
+	h->n = 0;
+	if (t->nhashes == 0 || t->nhashes > GATE_TUF_MAX_HASHES)
+		return gate_fail(err, GATE_E_DIGEST, "T25", t->path, "no usable hashes");
+	for (size_t i = 0; i < t->nhashes; i++) {
+		const EVP_MD *md = gate_tuf_hash_md(t->hashes[i].alg);
+		if (!md) {
+			hasher_free(h);
+			return gate_fail(err, GATE_E_DIGEST, "T25", t->path,
+					 "unsupported hash algorithm \"%.32s\"", t->hashes[i].alg);
+		}
+		if (!(h->ctx[h->n] = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(h->ctx[h->n], md, NULL)) {
+			EVP_MD_CTX_free(h->ctx[h->n]);
+			hasher_free(h);
+			return gate_fail(err, GATE_E_INTERNAL, "T25", t->path, "digest failed");
+		}
+		h->n++;
+	}
+	return GATE_OK;
+}
+
+static bool hasher_update(struct hasher *h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (!EVP_DigestUpdate(h->ctx[i], p, n))
+			return false;
+	return true;
+}
+
+static bool hasher_match(struct hasher *h, const struct gate_tuf_target *t)
+{
+	uint8_t got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+	unsigned int glen = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		const char *hex = t->hashes[i].hex;
+		if (!EVP_DigestFinal_ex(h->ctx[i], got, &glen) ||
+		    !gate_hex_decode(hex, strlen(hex), want, glen) || !gate_ct_eq(got, want, glen))
+			return false;
+	}
+	return true;
+}
+
+/* dir/<quoted path>: one flat file per target path, the same name every
+ * time the target changes. */
+static char *target_file(const char *dir, const struct gate_tuf_target *t)
+{
+	char *q = gate_tuf_quote(t->path);
+	char *p = q ? xasprintf("%s/%s", dir, q) : NULL;
+	free(q);
+	return p;
+}
+
+static bool file_matches(const char *path, const struct gate_tuf_target *t)
+{
+	struct hasher h;
+	uint8_t buf[65536];
+	uint64_t total = 0;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != t->length ||
+	    hasher_init(&h, t, NULL) != GATE_OK) {
+		close(fd);
+		return false;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+		if (total > t->length || !hasher_update(&h, buf, (size_t)r))
+			goto out;
+	}
+	ok = total == t->length && hasher_match(&h, t);
+out:
+	hasher_free(&h);
+	close(fd);
+	return ok;
+}
+
+enum gate_err gate_tuf_find_cached_target(struct gate_tuf_updater *u,
+					  const struct gate_tuf_target *t, const char *target_dir,
+					  char **path_out, struct gate_error *err)
+{
+	(void)u;
+	char *p = target_file(target_dir, t);
+	*path_out = NULL;
+	if (!p)
+		return gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
+	if (file_matches(p, t))
+		*path_out = p;
+	else
+		free(p);
+	return GATE_OK;
+}
+
+/* Target URL: base + path, with consistent snapshots dir/HASH.name where
+ * HASH is the first listed hash (T25). Bytes that cannot appear in a URL
+ * path are percent-encoded; '/' separates directories. */
+static char *target_url(const struct gate_tuf_updater *u, const struct gate_tuf_target *t)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	const char *slash = strrchr(t->path, '/');
+	size_t dirlen = slash ? (size_t)(slash - t->path) + 1 : 0;
+	const char *prefix = u->root->consistent_snapshot ? t->hashes[0].hex : NULL;
+	size_t n = strlen(u->tgturl) + 3 * strlen(t->path) + (prefix ? 3 * strlen(prefix) + 1 : 0) + 1;
+	char *url = malloc(n), *o = url;
+	if (!url)
+		return NULL;
+	o += sprintf(o, "%s", u->tgturl);
+	for (size_t pass = 0; pass < 3; pass++) {
+		const char *s = pass == 0 ? t->path : pass == 1 ? prefix : t->path + dirlen;
+		size_t len = pass == 0 ? dirlen : s ? strlen(s) : 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			    strchr("-._~!$&'()*+,;=:@/", c)) {
+				*o++ = (char)c;
+			} else {
+				*o++ = '%';
+				*o++ = hexd[c >> 4];
+				*o++ = hexd[c & 15];
+			}
+		}
+		if (pass == 1 && prefix)
+			*o++ = '.';
+	}
+	*o = '\0';
+	return url;
+}
+
+struct dl {
+	int fd;
+	struct hasher h;
+	bool write_failed;
+};
+
+static bool dl_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	struct dl *d = ctx;
+	if (!hasher_update(&d->h, p, n))
+		return false;
+	while (n) {
+		ssize_t w = write(d->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			d->write_failed = true;
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static enum gate_err download(struct gate_tuf_updater *u, const struct gate_tuf_target *t,
+			      const char *dir, const char *dst, struct gate_error *err)
+{
+	struct dl d = {.fd = -1};
+	char *tmp = xasprintf("%s/.gate-tuf-XXXXXX", dir);
+	char *url = target_url(u, t);
+	enum gate_err rc;
+	struct stat st = {0};
+	if (!tmp || !url) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
+		goto out;
+	}
+	if ((rc = hasher_init(&d.h, t, err)) != GATE_OK)
+		goto out;
+	if ((d.fd = mkstemp(tmp)) < 0) {
+		free(tmp);
+		tmp = NULL;
+		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot create a file: %s", strerror(errno));
+		goto out;
+	}
+	/* At most the signed length; exactly it, and every hash, before the
+	 * file takes its name. */
+	rc = gate_tuf_fetch(url, t->length, &u->caps.fetch, dl_sink, &d, NULL, err);
+	if (rc == GATE_OK && (fstat(d.fd, &st) != 0 || (uint64_t)st.st_size != t->length))
+		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path,
+			       "length %lld, expected %llu", (long long)st.st_size,
+			       (unsigned long long)t->length);
+	if (rc == GATE_OK && !hasher_match(&d.h, t))
+		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "hash mismatch");
+	if (rc == GATE_OK && (fchmod(d.fd, 0644) != 0 || fsync(d.fd) != 0))
+		rc = gate_fail(err, GATE_E_IO, NULL, t->path, "cannot store: %s", strerror(errno));
+	if (rc == GATE_OK && rename(tmp, dst) != 0)
+		rc = gate_fail(err, GATE_E_IO, NULL, t->path, "cannot rename: %s", strerror(errno));
+	if (rc == GATE_OK) {
+		free(tmp);
+		tmp = NULL;
+	}
+out:
+	hasher_free(&d.h);
+	if (d.fd >= 0)
+		close(d.fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(url);
+	return rc;
+}
+
+enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u,
+				       const struct gate_tuf_target *t, const char *target_dir,
+				       char **path_out, bool *downloaded, struct gate_error *err)
+{
+	char *dst = NULL;
+	enum gate_err rc;
+	if (path_out)
+		*path_out = NULL;
+	if (downloaded)
+		*downloaded = false;
+	if ((rc = gate_tuf_find_cached_target(u, t, target_dir, &dst, err)) != GATE_OK)
+		return rc;
+	if (!dst) {
+		if (!u->tgturl)
+			return gate_fail(err, GATE_E_USAGE, "T25", t->path, "no target base URL");
+		if (!(dst = target_file(target_dir, t)))
+			return gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
+		if ((rc = download(u, t, target_dir, dst, err)) != GATE_OK) {
+			free(dst);
+			return rc;
+		}
+		if (downloaded)
+			*downloaded = true;
+	}
+	if (path_out)
+		*path_out = dst;
+	else
+		free(dst);
+	return GATE_OK;
+}

@@ -137,7 +137,8 @@ enum gate_err gate_evidence_find(const char *path, const char *hex, const char *
 	memset(l, 0, sizeof(*l));
 	enum gate_err rc = add_sidecars(l, path);
 	for (size_t i = 0; rc == GATE_OK && i < ndirs; i++)
-		rc = add_store(l, dirs[i], hex);
+		rc = gate_evidence_is_url(dirs[i]) ? gate_evidence_add_url(l, dirs[i], hex)
+						   : add_store(l, dirs[i], hex);
 	return rc;
 }
 
@@ -156,6 +157,8 @@ enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gat
 {
 	if (it->kind == GATE_EV_BUNDLE)
 		return gate_bundle_load(it->file, out, err);
+	if (it->kind == GATE_EV_FAILED)
+		return gate_fail(err, GATE_E_IO, NULL, NULL, "%s", it->cert ? it->cert : "unavailable");
 	uint8_t *sig = NULL, *cert = NULL;
 	size_t sl = 0, cl = 0;
 	enum gate_err rc = gate_read_file(it->file, 64 * 1024, &sig, &sl, err);

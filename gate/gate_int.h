@@ -5,7 +5,9 @@
 #include "gate.h"
 #include "internal.h"
 
-enum gate_evidence_kind { GATE_EV_BUNDLE, GATE_EV_DETACHED };
+/* GATE_EV_FAILED: a store could not be read (evidence_url.c); file names
+ * the source and cert holds the reason, which gate_evidence_load returns. */
+enum gate_evidence_kind { GATE_EV_BUNDLE, GATE_EV_DETACHED, GATE_EV_FAILED };
 
 struct gate_evidence_item {
 	enum gate_evidence_kind kind;
@@ -23,6 +25,15 @@ struct gate_evidence_list {
 enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
 				 size_t ndirs, struct gate_evidence_list *l);
 void gate_evidence_list_clear(struct gate_evidence_list *l);
+/* URL evidence stores (evidence_url.c): whether an evidence.dirs entry is a
+ * URL ("scheme://..."), and the bundle stored for digest hex at
+ * URL/sha256/HEX.sigstore.json (https and file only), fetched into the
+ * cache and added as a bundle item; nothing when the store has none; a
+ * GATE_EV_FAILED item when it cannot be fetched. Returns GATE_OK or
+ * GATE_E_NOMEM. */
+bool gate_evidence_is_url(const char *dir);
+enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *url,
+				    const char *hex);
 enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
 				 struct gate_error *err);
 

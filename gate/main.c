@@ -13,6 +13,7 @@ static const char usage[] =
 	"  keygen     make a key pair for offline signing\n"
 	"  sign       sign an artifact with a managed key (bundle + .sig)\n"
 	"  ledger     the install ledger: packages, files by path or digest, re-verify\n"
+	"  hook       package manager hooks: 'gate hook apt' (run by apt)\n"
 	"  tuf        TUF client: init, refresh metadata, download targets\n"
 	"  version    print the version\n"
 	"\n"
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 		{"verify", gate_cmd_verify}, {"check", gate_cmd_check},	 {"policy", gate_cmd_policy},
 		{"keygen", gate_cmd_keygen}, {"sign", gate_cmd_sign},
 		{"ledger", gate_cmd_ledger},
+		{"hook", gate_cmd_hook},
 		{"tuf", gate_cmd_tuf},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -43,6 +43,7 @@ int gate_cmd_policy(int argc, char **argv);
 int gate_cmd_keygen(int argc, char **argv);
 int gate_cmd_sign(int argc, char **argv);
 int gate_cmd_ledger(int argc, char **argv);
+int gate_cmd_hook(int argc, char **argv); /* hooks/apt/apt_hook.c */
 int gate_cmd_tuf(int argc, char **argv);
 
 #endif

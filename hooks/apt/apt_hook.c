@@ -1,0 +1,767 @@
+/* apt_hook.c - `gate hook apt`: APT's DPkg::Pre-Install-Pkgs hook. apt
+ * writes the transaction on our stdin (apt_proto.h) before dpkg runs; every
+ * .deb about to be unpacked is decided with caller apt, in parallel. Any
+ * deny or error in enforce mode refuses the whole transaction (exit
+ * non-zero: apt stops before dpkg unpacks anything); audit mode allows and
+ * logs. When everything is allowed, the packages the policy allowed are
+ * recorded in the install ledger in one transaction; a failed record in
+ * enforce mode refuses too, so nothing is installed unrecorded.
+ *
+ * `gate hook apt --install|--uninstall` writes or removes the apt.conf
+ * snippet (50gate) that makes apt call us. */
+#include "apt_proto.h"
+#include "cli.h"
+#include "deb.h"
+#include "gate.h"
+#include "ledger.h"
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOOK_MAX_EVIDENCE 16
+#define HOOK_CONF_DIR "/etc/apt/apt.conf.d"
+#define HOOK_CONF_NAME "50gate"
+/* First line of every snippet gate writes (and of the one cmake installs):
+ * --uninstall removes only files that carry it. */
+#define HOOK_MARKER "// gate: apt hook."
+
+static const char hook_usage[] =
+	"usage: gate hook apt [options]           (run by apt, reads stdin)\n"
+	"       gate hook apt --install [--apt-conf-dir DIR] [options]\n"
+	"       gate hook apt --uninstall [--apt-conf-dir DIR]\n"
+	"\n"
+	"APT's DPkg::Pre-Install-Pkgs hook. apt writes the packages of a\n"
+	"transaction on stdin (protocol version 1, 2 or 3) before dpkg runs; every\n"
+	".deb to be unpacked is decided against the policy with caller apt.\n"
+	"Evidence for a .deb: sidecars (X.deb.sigstore.json, X.deb.sig, ...) and\n"
+	"evidence stores by digest (DIR/sha256/HEX/, or URL/sha256/HEX.sigstore.json\n"
+	"for https:// and file:// stores).\n"
+	"\n"
+	"  --policy FILE        policy (default $GATE_POLICY, /etc/gate/policy.yaml,\n"
+	"                       else a built-in policy that denies everything)\n"
+	"  --evidence DIR       an extra evidence store (repeatable)\n"
+	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
+	"  --no-ledger          do not record allowed packages\n"
+	"  --jobs N             parallel decisions (default: number of CPUs)\n"
+	"  --current-time T     decide as of RFC 3339 time T (also $GATE_TIME)\n"
+	"  --install            write DIR/" HOOK_CONF_NAME " so that apt runs this binary\n"
+	"                       with the options given here (absolute paths)\n"
+	"  --uninstall          remove DIR/" HOOK_CONF_NAME " if gate wrote it\n"
+	"  --apt-conf-dir DIR   default " HOOK_CONF_DIR "\n"
+	"\n"
+	"Exit: 0 the transaction may proceed; 1 a package denied, 2 an error (bad\n"
+	"input, broken policy, unreadable .deb, ledger failure) in enforce mode:\n"
+	"apt then stops before dpkg runs and nothing is installed. In audit mode\n"
+	"denials and errors are reported and logged, and apt proceeds.\n";
+
+struct hook_args {
+	const char *policy, *ledger, *now, *conf_dir;
+	const char *dirs[HOOK_MAX_EVIDENCE + 1];
+	size_t ndirs;
+	bool no_ledger, install, uninstall;
+	unsigned jobs;
+};
+
+static int hook_usage_error(const char *msg)
+{
+	fprintf(stderr, "gate hook apt: %s\n(see 'gate hook apt --help')\n", msg);
+	return GATE_EXIT_USAGE;
+}
+
+static int parse_hook_args(int argc, char **argv, struct hook_args *a)
+{
+	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME };
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"evidence", required_argument, NULL, 'e'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"ledger", required_argument, NULL, O_LEDGER},
+		{"no-ledger", no_argument, NULL, O_NO_LEDGER},
+		{"current-time", required_argument, NULL, O_TIME},
+		{"install", no_argument, NULL, O_INSTALL},
+		{"uninstall", no_argument, NULL, O_UNINSTALL},
+		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	a->jobs = gate_cli_ncpus();
+	a->conf_dir = HOOK_CONF_DIR;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+		char *end;
+		long n;
+		switch (c) {
+		case 'h': fputs(hook_usage, stdout); return GATE_EXIT_OK;
+		case 'p': a->policy = optarg; break;
+		case O_LEDGER: a->ledger = optarg; break;
+		case O_NO_LEDGER: a->no_ledger = true; break;
+		case O_TIME: a->now = optarg; break;
+		case O_INSTALL: a->install = true; break;
+		case O_UNINSTALL: a->uninstall = true; break;
+		case O_CONF_DIR: a->conf_dir = optarg; break;
+		case 'e':
+			if (a->ndirs == HOOK_MAX_EVIDENCE)
+				return hook_usage_error("at most 16 --evidence stores");
+			a->dirs[a->ndirs++] = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > GATE_POOL_MAX_JOBS)
+				return hook_usage_error("--jobs must be a number from 1 to 256");
+			a->jobs = (unsigned)n;
+			break;
+		default:
+			return hook_usage_error(optopt ? "option needs a value" : "unknown option");
+		}
+	}
+	if (optind < argc)
+		return hook_usage_error("no arguments are taken (apt writes the packages on stdin)");
+	if (a->install && a->uninstall)
+		return hook_usage_error("--install and --uninstall exclude each other");
+	if (a->no_ledger && a->ledger)
+		return hook_usage_error("--ledger and --no-ledger exclude each other");
+	if (!a->ledger)
+		a->ledger = GATE_LEDGER_DEFAULT;
+	return -1;
+}
+
+/* ---- --install / --uninstall ---- */
+
+/* apt runs the hook through sh -c and the snippet quotes it in "...": keep
+ * every word to characters that mean nothing to either. */
+static bool safe_word(const char *s)
+{
+	if (!*s)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("/._+=:@,%-", *p)))
+			return false;
+	return true;
+}
+
+static bool append(char **buf, const char *opt, const char *val)
+{
+	char *n = NULL;
+	if (asprintf(&n, "%s %s%s%s", *buf, opt, val ? " " : "", val ? val : "") < 0)
+		return false;
+	free(*buf);
+	*buf = n;
+	return true;
+}
+
+/* "EXE hook apt OPTIONS" for the snippet, or NULL with a message. */
+static char *hook_command(const struct hook_args *a, bool ledger_given)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		fprintf(stderr, "gate hook apt: cannot find this binary: %s\n", strerror(errno));
+		return NULL;
+	}
+	exe[n] = '\0';
+	const char *words[HOOK_MAX_EVIDENCE + 3];
+	size_t nw = 0;
+	words[nw++] = exe;
+	if (a->policy)
+		words[nw++] = a->policy;
+	if (ledger_given)
+		words[nw++] = a->ledger;
+	for (size_t i = 0; i < a->ndirs; i++)
+		words[nw++] = a->dirs[i];
+	for (size_t i = 0; i < nw; i++) {
+		bool url = strstr(words[i], "://") != NULL;
+		if (!safe_word(words[i]) || (!url && words[i][0] != '/')) {
+			fprintf(stderr,
+				"gate hook apt: '%s' cannot go into the apt configuration: give "
+				"absolute paths made of letters, digits and /._+=:@,%%-\n",
+				words[i]);
+			return NULL;
+		}
+	}
+	char *cmd = NULL;
+	if (asprintf(&cmd, "%s hook apt", exe) < 0)
+		return NULL;
+	bool ok = (!a->policy || append(&cmd, "--policy", a->policy)) &&
+		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
+		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL));
+	for (size_t i = 0; ok && i < a->ndirs; i++)
+		ok = append(&cmd, "--evidence", a->dirs[i]);
+	if (!ok) {
+		free(cmd);
+		return NULL;
+	}
+	return cmd;
+}
+
+/* 1: a regular file gate wrote; 0: absent; -1: something else (refused). */
+static int snippet_state(const char *path)
+{
+	struct stat st;
+	char line[64] = "";
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(st.st_mode))
+		return -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	bool ours = fgets(line, sizeof line, f) && strncmp(line, HOOK_MARKER, strlen(HOOK_MARKER)) == 0;
+	fclose(f);
+	return ours ? 1 : -1;
+}
+
+/* Write the snippet next to its final name and rename it into place: apt
+ * never reads half of it (the temporary name ends in ".dpkg-tmp", which apt
+ * ignores in apt.conf.d). */
+static int write_snippet(const char *dir, const char *path, const char *cmd)
+{
+	char *tmp = NULL, *text = NULL;
+	int rc = GATE_EXIT_USAGE, fd = -1;
+	size_t sp = strcspn(cmd, " ");
+	if (asprintf(&text,
+		     HOOK_MARKER " Written by `gate hook apt --install`; removed by\n"
+		     "// `gate hook apt --uninstall`. apt runs the gate on every .deb before dpkg\n"
+		     "// unpacks it; a denial stops the whole transaction.\n"
+		     "DPkg::Pre-Install-Pkgs {\"%s\";};\n"
+		     "DPkg::Tools::Options::%.*s::Version \"3\";\n",
+		     cmd, (int)sp, cmd) < 0 ||
+	    asprintf(&tmp, "%s/." HOOK_CONF_NAME ".XXXXXX.dpkg-tmp", dir) < 0)
+		goto out;
+	if ((fd = mkstemps(tmp, 9)) < 0) {
+		fprintf(stderr, "gate hook apt: cannot write in %s: %s\n", dir, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) != 0 || fsync(fd) != 0 ||
+	    close(fd) != 0 || (fd = -1, rename(tmp, path) != 0)) {
+		fprintf(stderr, "gate hook apt: cannot write %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd); /* the rename survives a crash */
+		close(dfd);
+	}
+	rc = GATE_EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp && rc != GATE_EXIT_OK)
+		unlink(tmp);
+	free(tmp);
+	free(text);
+	return rc;
+}
+
+static int install_hook(const struct hook_args *a, bool ledger_given)
+{
+	char *path = NULL, *cmd = NULL;
+	int rc = GATE_EXIT_USAGE;
+	if (asprintf(&path, "%s/" HOOK_CONF_NAME, a->conf_dir) < 0)
+		return rc;
+	int st = snippet_state(path);
+	if (st < 0) {
+		fprintf(stderr,
+			"gate hook apt: %s exists and was not written by gate: not replacing it\n",
+			path);
+	} else if ((cmd = hook_command(a, ledger_given)) &&
+		   (rc = write_snippet(a->conf_dir, path, cmd)) == GATE_EXIT_OK) {
+		printf("gate: %s the apt hook %s: %s\n", st ? "replaced" : "installed", path, cmd);
+	}
+	free(cmd);
+	free(path);
+	return rc;
+}
+
+static int uninstall_hook(const struct hook_args *a)
+{
+	char *path = NULL;
+	int rc = GATE_EXIT_USAGE;
+	if (asprintf(&path, "%s/" HOOK_CONF_NAME, a->conf_dir) < 0)
+		return rc;
+	int st = snippet_state(path);
+	if (st == 0) {
+		printf("gate: no apt hook in %s: nothing to remove\n", a->conf_dir);
+		rc = GATE_EXIT_OK;
+	} else if (st < 0) {
+		fprintf(stderr, "gate hook apt: %s was not written by gate: not removing it\n", path);
+	} else if (unlink(path) != 0) {
+		fprintf(stderr, "gate hook apt: cannot remove %s: %s\n", path, strerror(errno));
+	} else {
+		printf("gate: removed the apt hook %s\n", path);
+		rc = GATE_EXIT_OK;
+	}
+	free(path);
+	return rc;
+}
+
+/* ---- reading the transaction ---- */
+
+/* All of stdin, but never more than GATE_APT_MAX_INPUT + 1 bytes: the
+ * parser refuses an input over its cap, and the extra byte shows it. */
+static bool read_stdin(uint8_t **out, size_t *len)
+{
+	const size_t limit = (size_t)GATE_APT_MAX_INPUT + 1;
+	size_t cap = 65536, n = 0;
+	uint8_t *buf = malloc(cap);
+	while (buf && n < limit) {
+		if (n == cap) {
+			size_t nc = cap * 2 < limit ? cap * 2 : limit;
+			uint8_t *nb = realloc(buf, nc);
+			if (!nb)
+				break;
+			buf = nb;
+			cap = nc;
+		}
+		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "gate hook apt: cannot read stdin: %s\n", strerror(errno));
+			free(buf);
+			return false;
+		}
+		if (r == 0) {
+			*out = buf;
+			*len = n;
+			return true;
+		}
+		n += (size_t)r;
+	}
+	if (buf && n == limit) {
+		*out = buf;
+		*len = n;
+		return true;
+	}
+	fprintf(stderr, "gate hook apt: out of memory reading stdin\n");
+	free(buf);
+	return false;
+}
+
+/* ---- deciding ---- */
+
+struct item {
+	const struct gate_apt_action *act;
+	struct gate_verdict v;
+	struct gate_ledger_pkg pkg; /* filled when have_pkg */
+	bool have_pkg;
+	bool oom;
+	char deb_err[GATE_ERR_MSG_MAX + 96]; /* the .deb could not be read for the ledger */
+};
+
+struct run {
+	struct gate_ctx *ctx;
+	enum gate_mode mode;
+	struct item *items;
+	size_t n;
+	bool read_debs;
+};
+
+static bool same_signer(const struct gate_facts *a, const struct gate_facts *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == GATE_SIGNER_KEY)
+		return strcmp(a->key_id, b->key_id) == 0;
+	return a->identity && b->identity && a->issuer && b->issuer &&
+	       strcmp(a->identity, b->identity) == 0 && strcmp(a->issuer, b->issuer) == 0;
+}
+
+/* JSON array of the distinct verified signers, for the ledger (a bundle
+ * and a .sig by the same key are one signer). */
+static char *signers_json(const struct gate_verdict *v)
+{
+	json_t *a = json_array();
+	char *s = NULL;
+	for (size_t i = 0; a && i < v->nevidence; i++) {
+		const struct gate_facts *f = v->evidence[i].facts;
+		bool seen = false;
+		if (!v->evidence[i].verified || !f)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = v->evidence[k].verified && v->evidence[k].facts &&
+			       same_signer(v->evidence[k].facts, f);
+		if (seen)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY ? "key"
+										 : "keyless"));
+		if (f->identity)
+			json_object_set_new(o, "identity", json_string(f->identity));
+		if (f->issuer)
+			json_object_set_new(o, "issuer", json_string(f->issuer));
+		json_object_set_new(o, "key_id", json_string(f->key_id));
+		json_array_append_new(a, o);
+	}
+	if (a)
+		s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+static const char *first_verified_source(const struct gate_verdict *v)
+{
+	for (size_t i = 0; i < v->nevidence; i++)
+		if (v->evidence[i].verified && v->evidence[i].source)
+			return v->evidence[i].source;
+	return NULL;
+}
+
+/* What the ledger needs of an allowed .deb: its control fields and the
+ * digest of every file. The bytes read must be the bytes decided. */
+static void read_deb(struct item *it)
+{
+	struct gate_error e = {0};
+	const char *origin = first_verified_source(&it->v);
+	memset(&it->pkg, 0, sizeof it->pkg);
+	if (gate_deb_read(it->act->deb, -1, &it->pkg, &e) != GATE_OK) {
+		snprintf(it->deb_err, sizeof it->deb_err, "not a readable .deb: %s",
+			 e.msg[0] ? e.msg : gate_err_str(e.code));
+		gate_ledger_pkg_clear(&it->pkg);
+		return;
+	}
+	if (strcmp(it->pkg.deb_sha256, it->v.digest) != 0) {
+		snprintf(it->deb_err, sizeof it->deb_err,
+			 "the .deb changed while it was checked (sha256 %.16s... decided, %.16s... "
+			 "read)",
+			 it->v.digest, it->pkg.deb_sha256);
+		gate_ledger_pkg_clear(&it->pkg);
+		return;
+	}
+	it->pkg.rule = it->v.rule ? strdup(it->v.rule) : NULL;
+	it->pkg.signers = signers_json(&it->v);
+	it->pkg.origin = origin ? strdup(origin) : NULL;
+	it->pkg.time = it->v.time;
+	if ((it->v.rule && !it->pkg.rule) || !it->pkg.signers || (origin && !it->pkg.origin)) {
+		it->oom = true;
+		gate_ledger_pkg_clear(&it->pkg);
+		return;
+	}
+	it->have_pkg = true;
+}
+
+static void decide_one(void *arg, size_t i)
+{
+	struct run *r = arg;
+	struct item *it = &r->items[i];
+	if (it->act->op == GATE_APT_OP_ERROR) {
+		/* apt names no archive: nothing can be checked. */
+		it->v.kind = GATE_VERDICT_ERROR;
+		it->v.mode = r->mode;
+		it->v.caller = GATE_CALLER_APT;
+		it->v.allowed = r->mode != GATE_MODE_ENFORCE;
+		snprintf(it->v.reason, sizeof it->v.reason,
+			 "apt gave no archive path for this package (**ERROR**)");
+		return;
+	}
+	if (gate_decide(r->ctx, it->act->deb, GATE_CALLER_APT, &it->v) != GATE_OK) {
+		it->oom = true;
+		return;
+	}
+	if (r->read_debs && it->v.kind == GATE_VERDICT_ALLOW)
+		read_deb(it);
+}
+
+/* "name version" (versions 2, 3) or the file name (version 1). */
+static void put_package(FILE *out, const struct gate_apt_action *a)
+{
+	if (a->name) {
+		gate_cli_put_escaped(out, a->name);
+		fputc(' ', out);
+		gate_cli_put_escaped(out, a->new_version ? a->new_version : "-");
+	} else {
+		const char *slash = strrchr(a->deb, '/');
+		gate_cli_put_escaped(out, slash ? slash + 1 : a->deb);
+	}
+	if (a->deb) {
+		fputs(" (", out);
+		gate_cli_put_escaped(out, a->deb);
+		fputc(')', out);
+	}
+}
+
+/* One line per package the policy did not allow: the verdict, the package,
+ * the rule and the reason. The reason of a rule's verdict starts with
+ * "rule 'NAME'" already; "no rule matches" says that none did. */
+static void report_item(const struct run *r, const struct item *it)
+{
+	const struct gate_verdict *v = &it->v;
+	const char *mode = gate_mode_name(r->mode);
+	if (v->kind == GATE_VERDICT_ALLOW && !it->deb_err[0])
+		return;
+	if (v->kind == GATE_VERDICT_ALLOW) /* audit or off: installed, not recorded */
+		fprintf(stderr, "gate: NOT RECORDED (%s mode) ", mode);
+	else if (r->mode != GATE_MODE_ENFORCE)
+		fprintf(stderr, "gate: %s (%s mode: allowed) ", v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR", mode);
+	else
+		fprintf(stderr, "gate: %s ", v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR");
+	put_package(stderr, it->act);
+	fputs(": ", stderr);
+	if (v->kind == GATE_VERDICT_ALLOW) {
+		gate_cli_put_escaped(stderr, it->deb_err);
+	} else {
+		if (v->rule && strncmp(v->reason, "rule '", 6) != 0) {
+			fputs("rule '", stderr);
+			gate_cli_put_escaped(stderr, v->rule);
+			fputs("': ", stderr);
+		}
+		gate_cli_put_escaped(stderr, v->reason);
+	}
+	fputc('\n', stderr);
+}
+
+/* In enforce mode a .deb the policy allowed but that cannot be read for
+ * the ledger is an error: it would be installed unrecorded. */
+static void apply_deb_errors(struct run *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i];
+		if (!it->deb_err[0] || r->mode != GATE_MODE_ENFORCE)
+			continue;
+		it->v.kind = GATE_VERDICT_ERROR;
+		it->v.allowed = false;
+		snprintf(it->v.reason, sizeof it->v.reason, "%s", it->deb_err);
+		it->deb_err[0] = '\0';
+	}
+}
+
+static enum gate_err record(const struct run *r, const char *db, size_t *recorded,
+			    struct gate_error *err)
+{
+	struct gate_ledger_pkg *pkgs = calloc(r->n ? r->n : 1, sizeof(*pkgs));
+	struct gate_ledger *l = NULL;
+	size_t n = 0;
+	enum gate_err rc;
+	if (!pkgs)
+		return GATE_E_NOMEM;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->items[i].have_pkg)
+			pkgs[n++] = r->items[i].pkg; /* shallow: items keep ownership */
+	*recorded = n;
+	rc = n ? gate_ledger_open(db, false, &l, err) : GATE_OK;
+	if (rc == GATE_OK && n)
+		rc = gate_ledger_record(l, pkgs, n, err);
+	gate_ledger_close(l);
+	free(pkgs);
+	return rc;
+}
+
+/* A failure that concerns the whole transaction: refuse in enforce mode,
+ * otherwise say so and let apt go on. */
+static int fail_all(enum gate_mode mode, const char *what)
+{
+	if (mode == GATE_MODE_ENFORCE) {
+		fprintf(stderr, "gate: %s: refusing the transaction (enforce mode): apt stops "
+				"before dpkg runs, nothing is installed\n", what);
+		return GATE_EXIT_USAGE;
+	}
+	fprintf(stderr, "gate: %s (%s mode: apt proceeds)\n", what, gate_mode_name(mode));
+	return GATE_EXIT_OK;
+}
+
+/* Log a failure of the whole transaction as a decision event on the
+ * policy's audit sink, so audit mode leaves a trace of it. */
+static void audit_failure(const struct gate_policy *p, const char *reason)
+{
+	struct gate_audit *a = NULL;
+	char path[] = "(apt hook stdin)";
+	if (!p->audit_log || p->mode == GATE_MODE_OFF ||
+	    gate_audit_open(p->audit_log, &a, NULL) != GATE_OK)
+		return;
+	struct gate_verdict v = {.kind = GATE_VERDICT_ERROR,
+				 .allowed = p->mode != GATE_MODE_ENFORCE,
+				 .mode = p->mode,
+				 .path = path,
+				 .caller = GATE_CALLER_APT,
+				 .time = (int64_t)time(NULL)};
+	snprintf(v.reason, sizeof v.reason, "%s", reason);
+	gate_audit_decision(a, &v);
+	gate_audit_close(a);
+}
+
+static int summarize(const struct run *r, const char *policy, size_t *ndeny, size_t *nerr)
+{
+	*ndeny = *nerr = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		report_item(r, &r->items[i]);
+		if (r->items[i].v.allowed)
+			continue;
+		if (r->items[i].v.kind == GATE_VERDICT_DENY)
+			(*ndeny)++;
+		else
+			(*nerr)++;
+	}
+	if (*ndeny + *nerr == 0)
+		return GATE_EXIT_OK;
+	fprintf(stderr,
+		"gate: %zu of %zu packages refused by %s: apt stops before dpkg runs, nothing "
+		"is installed\n",
+		*ndeny + *nerr, r->n, policy);
+	return *nerr ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
+}
+
+static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
+		      const struct gate_apt_req *req, const char *policy_name)
+{
+	struct run r = {.ctx = ctx, .mode = gate_ctx_policy(ctx)->mode, .read_debs = !a->no_ledger};
+	int code = GATE_EXIT_USAGE;
+	size_t nunpack = 0, ndeny, nerr, recorded = 0;
+	for (size_t i = 0; i < req->nactions; i++)
+		nunpack += req->actions[i].op == GATE_APT_UNPACK ||
+			   req->actions[i].op == GATE_APT_OP_ERROR;
+	if (nunpack == 0)
+		return GATE_EXIT_OK; /* removals and configures: nothing to decide */
+	if (!(r.items = calloc(nunpack, sizeof(*r.items))))
+		return fail_all(r.mode, "out of memory");
+	for (size_t i = 0; i < req->nactions; i++)
+		if (req->actions[i].op == GATE_APT_UNPACK || req->actions[i].op == GATE_APT_OP_ERROR)
+			r.items[r.n++].act = &req->actions[i];
+	gate_cli_pool_run(r.n, a->jobs, "gate: checking packages", decide_one, &r);
+	for (size_t i = 0; i < r.n; i++)
+		if (r.items[i].oom) {
+			code = fail_all(r.mode, "out of memory while deciding");
+			goto out;
+		}
+	apply_deb_errors(&r);
+	if ((code = summarize(&r, policy_name, &ndeny, &nerr)) != GATE_EXIT_OK)
+		goto out;
+	if (r.read_debs) {
+		struct gate_error e = {0};
+		if (record(&r, a->ledger, &recorded, &e) != GATE_OK) {
+			char what[GATE_ERR_MSG_MAX + PATH_MAX];
+			snprintf(what, sizeof what,
+				 "cannot record the packages in the ledger %s: %s", a->ledger,
+				 e.msg[0] ? e.msg : gate_err_str(e.code));
+			code = fail_all(r.mode, what);
+			goto out;
+		}
+	}
+	fprintf(stderr, "gate: %zu package%s allowed by %s (%s)", r.n, r.n == 1 ? "" : "s",
+		policy_name, gate_mode_name(r.mode));
+	if (r.read_debs)
+		fprintf(stderr, ", %zu recorded in %s", recorded, a->ledger);
+	fputc('\n', stderr);
+	code = GATE_EXIT_OK;
+out:
+	for (size_t i = 0; i < r.n; i++) {
+		gate_verdict_clear(&r.items[i].v);
+		if (r.items[i].have_pkg)
+			gate_ledger_pkg_clear(&r.items[i].pkg);
+	}
+	free(r.items);
+	return code;
+}
+
+/* Print every package of an unparsed or undecidable transaction that we
+ * could still name, so the user sees what was refused. */
+static void list_refused(const struct gate_apt_req *req, const char *why)
+{
+	for (size_t i = 0; req && i < req->nactions; i++) {
+		if (req->actions[i].op != GATE_APT_UNPACK)
+			continue;
+		fputs("gate: ERROR ", stderr);
+		put_package(stderr, &req->actions[i]);
+		fprintf(stderr, ": %s\n", why);
+	}
+}
+
+static int run_hook(const struct hook_args *a)
+{
+	uint8_t *in = NULL;
+	size_t len = 0;
+	struct gate_apt_req *req = NULL;
+	struct gate_error perr = {0}, err = {0};
+	struct gate_ctx *ctx = NULL;
+	int code;
+	if (isatty(STDIN_FILENO) == 1)
+		return hook_usage_error("stdin is a terminal: apt runs this hook and writes the "
+					"packages on its stdin (see hooks/apt/README.md)");
+	if (!read_stdin(&in, &len))
+		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
+	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
+	free(in);
+	struct gate_ctx_opts copts = {.evidence_dirs = a->dirs};
+	if (!gate_cli_now(a->now, &copts.now)) {
+		gate_apt_req_free(req);
+		return hook_usage_error("--current-time / GATE_TIME must be RFC 3339");
+	}
+	struct gate_policy *policy = gate_cli_load_policy(a->policy);
+	if (!policy) {
+		/* No mode to read: fail closed. */
+		list_refused(req, "the policy is broken");
+		gate_apt_req_free(req);
+		return fail_all(GATE_MODE_ENFORCE,
+				"the policy is broken (see above; check it with 'gate policy lint')");
+	}
+	if (prc != GATE_OK) {
+		char what[GATE_ERR_MSG_MAX + 64];
+		snprintf(what, sizeof what, "apt's hook input is not the Pre-Install-Pkgs protocol: %s",
+			 perr.msg);
+		audit_failure(policy, what);
+		code = fail_all(policy->mode, what);
+		gate_policy_free(policy);
+		return code;
+	}
+	char *policy_name = strdup(policy->file ? policy->file : "the built-in policy");
+	enum gate_mode mode = policy->mode;
+	if (!policy_name || gate_ctx_new(policy, &copts, &ctx, &err) != GATE_OK) {
+		char what[GATE_ERR_MSG_MAX + 32];
+		snprintf(what, sizeof what, "cannot start deciding: %s", err.msg);
+		if (!ctx)
+			gate_policy_free(policy);
+		code = fail_all(mode, what);
+	} else {
+		code = decide_all(a, ctx, req, policy_name);
+	}
+	gate_ctx_free(ctx);
+	free(policy_name);
+	gate_apt_req_free(req);
+	return code;
+}
+
+static int hook_apt(int argc, char **argv)
+{
+	struct hook_args a = {0};
+	bool ledger_given;
+	int code = parse_hook_args(argc, argv, &a);
+	if (code >= 0)
+		return code;
+	ledger_given = strcmp(a.ledger, GATE_LEDGER_DEFAULT) != 0;
+	if (a.install)
+		return install_hook(&a, ledger_given);
+	if (a.uninstall)
+		return uninstall_hook(&a);
+	return run_hook(&a);
+}
+
+int gate_cmd_hook(int argc, char **argv)
+{
+	static const char usage[] = "usage: gate hook apt [options]   (see 'gate hook apt --help')\n"
+				    "\n"
+				    "Package manager hooks: apt (DPkg::Pre-Install-Pkgs).\n";
+	if (argc >= 2 && strcmp(argv[1], "apt") == 0)
+		return hook_apt(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return GATE_EXIT_OK;
+	}
+	fputs(usage, stderr);
+	return GATE_EXIT_USAGE;
+}

@@ -2,12 +2,12 @@
  * in parallel (CI admission), report, and exit 0 / 1 / 2. */
 #include "cli.h"
 #include "gate.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define CHECK_MAX_FILES 1000000
-#define CHECK_MAX_JOBS 256
+#define CHECK_MAX_JOBS GATE_POOL_MAX_JOBS
 #define CHECK_MAX_DEPTH 64
 
 static const char check_usage[] =
@@ -117,62 +117,19 @@ static bool walk(struct files *f, const char *dir, unsigned depth)
 	return ok;
 }
 
-struct pool {
+struct check_job {
 	struct gate_ctx *ctx;
 	enum gate_caller caller;
 	const struct files *files;
 	struct gate_verdict *out;
-	atomic_size_t next, done;
-	bool progress;
-	pthread_mutex_t plock;
-	bool oom;
+	atomic_bool oom;
 };
 
-static void show_progress(struct pool *p)
+static void decide_one(void *arg, size_t i)
 {
-	size_t done = atomic_fetch_add(&p->done, 1) + 1;
-	if (!p->progress)
-		return;
-	size_t n = p->files->n, w = 30, filled = n ? done * w / n : w;
-	char bar[31];
-	memset(bar, '#', filled);
-	memset(bar + filled, '.', w - filled);
-	bar[w] = '\0';
-	pthread_mutex_lock(&p->plock);
-	fprintf(stderr, "\r[%s] %zu/%zu", bar, done, n);
-	if (done == n)
-		fputs("\r\033[K", stderr);
-	pthread_mutex_unlock(&p->plock);
-}
-
-static void *worker(void *arg)
-{
-	struct pool *p = arg;
-	for (;;) {
-		size_t i = atomic_fetch_add(&p->next, 1);
-		if (i >= p->files->n)
-			break;
-		if (gate_decide(p->ctx, p->files->v[i], p->caller, &p->out[i]) != GATE_OK)
-			p->oom = true;
-		show_progress(p);
-	}
-	return NULL;
-}
-
-static bool run_pool(struct pool *p, unsigned jobs)
-{
-	pthread_t th[CHECK_MAX_JOBS];
-	unsigned started = 0;
-	pthread_mutex_init(&p->plock, NULL);
-	for (; started < jobs; started++)
-		if (pthread_create(&th[started], NULL, worker, p) != 0)
-			break;
-	if (started == 0)
-		worker(p);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p->plock);
-	return !p->oom;
+	struct check_job *j = arg;
+	if (gate_decide(j->ctx, j->files->v[i], j->caller, &j->out[i]) != GATE_OK)
+		atomic_store(&j->oom, true);
 }
 
 /* ---- reports ---- */
@@ -289,8 +246,8 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	int c;
-	long n = (long)sysconf(_SC_NPROCESSORS_ONLN);
-	a->jobs = n > 0 ? (unsigned)n : 1;
+	long n;
+	a->jobs = gate_cli_ncpus();
 	a->caller = GATE_CALLER_CI;
 	optind = 1;
 	opterr = 0;
@@ -385,10 +342,9 @@ int gate_cmd_check(int argc, char **argv)
 	}
 	if (!(verdicts = calloc(files.n ? files.n : 1, sizeof(*verdicts))))
 		goto out;
-	struct pool p = {.ctx = ctx, .caller = a.caller, .files = &files, .out = verdicts,
-			 .progress = isatty(STDERR_FILENO) == 1};
-	unsigned jobs = a.jobs < files.n ? a.jobs : (unsigned)(files.n ? files.n : 1);
-	if (!run_pool(&p, jobs)) {
+	struct check_job job = {.ctx = ctx, .caller = a.caller, .files = &files, .out = verdicts};
+	gate_cli_pool_run(files.n, a.jobs, "checking", decide_one, &job);
+	if (atomic_load(&job.oom)) {
 		fprintf(stderr, "gate check: out of memory\n");
 		goto out;
 	}

@@ -568,9 +568,11 @@ static enum gate_err select_key(struct vctx *c, struct gate_error *err)
 			return gate_fail(err, GATE_E_CERT, "S4", "verificationMaterial",
 					 "bundle has no certificate: verify it with a public key");
 		c->key = X509_get0_pubkey(b->leaf);
-		if (!c->key)
-			return gate_fail(err, GATE_E_CERT, "S1", "certificate",
-					 "unreadable public key");
+		if (!c->key) {
+			gate_fail(err, GATE_E_CERT, "S1", "certificate", "unreadable public key");
+			gate_fail_ssl(err); /* and empties OpenSSL's error queue */
+			return GATE_E_CERT;
+		}
 		c->alg = gate_keyalg_default(c->key);
 		c->f->kind = GATE_SIGNER_KEYLESS;
 		int dl = i2d_X509(b->leaf, &c->leaf_der);

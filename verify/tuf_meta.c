@@ -98,7 +98,8 @@ static enum canon_rc canon_object(struct cbuf *b, const json_t *v, unsigned dept
 			keys[i++] = key;
 	}
 	n = i;
-	qsort(keys, n, sizeof(*keys), cmp_cstr);
+	if (n > 1) /* keys is NULL for {}: qsort's pointer must not be */
+		qsort(keys, n, sizeof(*keys), cmp_cstr);
 	if (!cb_put(b, "{", 1))
 		rc = CANON_BUF;
 	for (i = 0; rc == CANON_OK && i < n; i++) {

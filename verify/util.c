@@ -274,8 +274,12 @@ X509 *gate_x509_from_der(const uint8_t *der, size_t len)
 	X509 *x = d2i_X509(NULL, &p, (long)len);
 	if (x && p != der + len) { /* trailing bytes: not one certificate */
 		X509_free(x);
-		return NULL;
+		x = NULL;
 	}
+	/* A failed decode leaves errors queued; a later gate_fail_ssl() would
+	 * report them as its own reason. */
+	if (!x)
+		ERR_clear_error();
 	return x;
 }
 

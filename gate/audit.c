@@ -76,7 +76,13 @@ static void emit(struct gate_audit *a, json_t *ev)
 static json_t *signer_json(const struct gate_facts *f)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY ? "key" : "keyless"));
+	json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY    ? "key"
+						   : f->kind == GATE_SIGNER_X509 ? "x509"
+										 : "keyless"));
+	if (f->kind == GATE_SIGNER_X509 && f->subject) {
+		json_object_set_new(o, "subject", json_string(f->subject));
+		json_object_set_new(o, "fingerprint", json_string(f->fingerprint));
+	}
 	if (f->identity)
 		json_object_set_new(o, "identity", json_string(f->identity));
 	if (f->issuer)

@@ -1,6 +1,7 @@
 /* decide.c - one decision: identify, select, gather evidence, verify,
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
+#include "policy_tuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -132,13 +133,51 @@ static enum gate_err verify_item(struct gate_ctx *c, const struct gate_bundle *b
 			 err ? err->msg : "rejected");
 }
 
+/* X.509 evidence: a detached .p7s over the artifact, or a signature
+ * embedded in it, read through the artifact's descriptor (never by
+ * re-opening the path). Unsigned JAR entries become a fact the rule's
+ * coverage requirement judges. */
+static enum gate_err verify_x509_item(struct gate_ctx *c, const struct gate_evidence_item *it,
+				      const struct gate_artifact *a, struct gate_facts **facts,
+				      struct gate_error *err)
+{
+	const struct gate_policy *p = c->policy;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	enum gate_err rc;
+	if (!p->x509)
+		return gate_fail(err, GATE_E_CERT, NULL, "trust.x509_roots",
+				 "an X.509 signature, and the policy names no X.509 roots");
+	if (a->fd < 0)
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "known only by its digest");
+	if (it->kind == GATE_EV_P7S &&
+	    (rc = gate_read_file(it->file, 1024 * 1024, &sig, &siglen, err)) != GATE_OK)
+		return rc;
+	struct gate_cs_input in = {
+		.format = it->kind == GATE_EV_P7S ? GATE_CS_CMS
+			  : it->kind == GATE_EV_PE ? GATE_CS_PE
+						   : GATE_CS_JAR,
+		.fd = a->fd,
+		.name = a->path,
+		.sig = sig,
+		.siglen = siglen,
+		.index = it->index,
+		.sha256 = a->sha256,
+	};
+	struct gate_cs_opts o = {.trust = p->x509, .now = c->now, .allow_unsigned_entries = true};
+	rc = gate_verify_codesign(&in, &o, facts, err);
+	free(sig);
+	return rc;
+}
+
 static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
 		   struct gate_facts **ok, size_t *nok)
 {
 	struct gate_evidence_list l;
 	*nok = 0;
 	if (gate_evidence_find(v->path, v->digest, (const char *const *)c->dirs, c->ndirs, &l) !=
-	    GATE_OK) {
+		    GATE_OK ||
+	    gate_evidence_add_embedded(&l, a->fd, v->path) != GATE_OK) {
 		gate_evidence_list_clear(&l);
 		return;
 	}
@@ -150,8 +189,10 @@ static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate
 		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
 		struct gate_bundle *b = NULL;
 		r->source = strdup(l.items[i].file);
-		if (gate_evidence_load(&l.items[i], &b, &r->error) == GATE_OK &&
-		    verify_item(c, b, a, &r->facts, &r->error) == GATE_OK) {
+		if (gate_evidence_is_x509(&l.items[i])
+			    ? verify_x509_item(c, &l.items[i], a, &r->facts, &r->error) == GATE_OK
+			    : gate_evidence_load(&l.items[i], &b, &r->error) == GATE_OK &&
+				      verify_item(c, b, a, &r->facts, &r->error) == GATE_OK) {
 			r->verified = true;
 			r->in_policy = in_any_set(c->policy, r->facts);
 			ok[(*nok)++] = r->facts;
@@ -184,12 +225,17 @@ static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_
 {
 	struct gate_facts *ok[GATE_MAX_EVIDENCE];
 	size_t nok = 0;
-	gather(c, v, a, ok, &nok);
+	if (r->has_signers)
+		gather(c, v, a, ok, &nok);
 	gate_policy_evaluate(c->policy, r, ok, nok, v->time, &v->eval);
+	/* tuf_target is looked up here, where digest and size are known
+	 * (policy/policy_tuf.h). */
+	if (r->has_tuf)
+		gate_policy_evaluate_tuf(c->policy, r, v->digest, v->size, v->time, &v->eval);
 	v->kind = v->eval.decision == GATE_DECISION_ALLOW ? GATE_VERDICT_ALLOW : GATE_VERDICT_DENY;
 	const struct gate_req_result *f = first_failed(&v->eval);
-	if (!f) {
-		say(v, "rule '%s': %s", r->name, v->eval.reqs[0].detail);
+	if (!f || strcmp(f->what, "tuf_target") == 0) {
+		say(v, "rule '%s': %s", r->name, f ? f->detail : v->eval.reqs[0].detail);
 		return;
 	}
 	if (v->nevidence == 0) {
@@ -253,16 +299,10 @@ static bool check_depth(const char *path, struct gate_verdict *v)
 	return false;
 }
 
-static void decide(struct gate_ctx *c, struct gate_verdict *v)
+/* Steps 2-6 over an identified artifact (a is borrowed). */
+static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
+			    const struct gate_artifact *a)
 {
-	struct gate_artifact *a = NULL;
-	struct gate_error e = {0};
-	if (!check_depth(v->path, v) || !check_file_type(v->path, v))
-		return;
-	if (gate_artifact_open(v->path, &a, &e) != GATE_OK) {
-		fail_error(v, "cannot read %s: %s", v->path, e.msg);
-		return;
-	}
 	gate_artifact_sha256_hex(a, v->digest);
 	v->size = gate_artifact_size(a);
 	v->mime = gate_mime_of_fd(a->fd);
@@ -277,7 +317,7 @@ static void decide(struct gate_ctx *c, struct gate_verdict *v)
 		    (unsigned long long)v->size);
 	} else {
 		v->rule = strdup(r->name);
-		if (r->has_signers) {
+		if (r->has_signers || r->has_tuf) {
 			evaluate(c, r, v, a);
 		} else {
 			v->kind = r->decision == GATE_DECISION_ALLOW ? GATE_VERDICT_ALLOW
@@ -286,11 +326,26 @@ static void decide(struct gate_ctx *c, struct gate_verdict *v)
 			    r->decision == GATE_DECISION_ALLOW ? "allow" : "deny");
 		}
 	}
+}
+
+static void decide(struct gate_ctx *c, struct gate_verdict *v)
+{
+	struct gate_artifact *a = NULL;
+	struct gate_error e = {0};
+	if (!check_depth(v->path, v) || !check_file_type(v->path, v))
+		return;
+	if (gate_artifact_open(v->path, &a, &e) != GATE_OK) {
+		fail_error(v, "cannot read %s: %s", v->path, e.msg);
+		return;
+	}
+	decide_artifact(c, v, a);
 	gate_artifact_free(a);
 }
 
-enum gate_err gate_decide(struct gate_ctx *c, const char *path, enum gate_caller caller,
-			  struct gate_verdict *v)
+/* The shared frame of every entry point: the verdict's fixed fields
+ * first, the mode's answer and the audit event last. */
+static enum gate_err begin(struct gate_ctx *c, const char *path, enum gate_caller caller,
+			   struct gate_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->caller = caller;
@@ -298,11 +353,55 @@ enum gate_err gate_decide(struct gate_ctx *c, const char *path, enum gate_caller
 	v->time = c->now ? c->now : (int64_t)time(NULL);
 	if (!(v->path = strdup(path)))
 		return GATE_E_NOMEM;
-	decide(c, v);
+	return GATE_OK;
+}
+
+static void finish(struct gate_ctx *c, struct gate_verdict *v)
+{
 	/* Errors deny in enforce mode (fail closed); audit mode logs and
 	 * allows; off allows. */
 	v->allowed = v->kind == GATE_VERDICT_ALLOW || v->mode != GATE_MODE_ENFORCE;
 	if (c->audit && v->mode != GATE_MODE_OFF)
 		gate_audit_decision(c->audit, v);
+}
+
+enum gate_err gate_decide(struct gate_ctx *c, const char *path, enum gate_caller caller,
+			  struct gate_verdict *v)
+{
+	if (begin(c, path, caller, v) != GATE_OK)
+		return GATE_E_NOMEM;
+	decide(c, v);
+	finish(c, v);
+	return GATE_OK;
+}
+
+enum gate_err gate_decide_artifact(struct gate_ctx *c, const struct gate_artifact *a,
+				   const char *path, enum gate_caller caller, struct gate_verdict *v)
+{
+	if (begin(c, path ? path : "(descriptor)", caller, v) != GATE_OK)
+		return GATE_E_NOMEM;
+	if (check_depth(v->path, v))
+		decide_artifact(c, v, a);
+	finish(c, v);
+	return GATE_OK;
+}
+
+/* No lstat and no open by path: the descriptor is what gets hashed and
+ * typed, so a file swapped under the path after the caller opened it
+ * cannot be decided in its place (the exec daemon's TOCTOU). */
+enum gate_err gate_decide_fd(struct gate_ctx *c, int fd, const char *path, enum gate_caller caller,
+			     struct gate_verdict *v)
+{
+	struct gate_artifact *a = NULL;
+	struct gate_error e = {0};
+	if (gate_artifact_from_fd(fd, path, &a, &e) == GATE_OK) {
+		enum gate_err rc = gate_decide_artifact(c, a, path, caller, v);
+		gate_artifact_free(a);
+		return rc;
+	}
+	if (begin(c, path ? path : "(descriptor)", caller, v) != GATE_OK)
+		return GATE_E_NOMEM;
+	fail_error(v, "cannot read %s: %s", v->path, e.msg);
+	finish(c, v);
 	return GATE_OK;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #define EVIDENCE_MAX_FILE (16u * 1024 * 1024)
+#define EVIDENCE_MAX_P7S (1u * 1024 * 1024) /* a detached CMS signature */
 
 static bool is_regular(const char *path)
 {
@@ -63,6 +64,68 @@ static enum gate_err add_sig(struct gate_evidence_list *l, const char *sig, size
 	return add_item(l, GATE_EV_DETACHED, sig, NULL);
 }
 
+/* X.p7s: a detached CMS signature; one item per signer. The count comes
+ * from parsing it here; a file that does not parse is one item whose
+ * verification says why. */
+static enum gate_err add_p7s_file(struct gate_evidence_list *l, const char *p7s)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, n = 1;
+	if (gate_read_file(p7s, EVIDENCE_MAX_P7S, &buf, &len, NULL) == GATE_OK) {
+		struct gate_cs_input in = {.format = GATE_CS_CMS, .fd = -1, .sig = buf, .siglen = len};
+		if (gate_codesign_count(&in, &n, NULL) != GATE_OK || n == 0)
+			n = 1;
+	}
+	free(buf);
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; rc == GATE_OK && i < n; i++) {
+		size_t at = l->n;
+		rc = add_item(l, GATE_EV_P7S, p7s, NULL);
+		if (rc == GATE_OK && l->n > at)
+			l->items[at].index = i;
+	}
+	return rc;
+}
+
+static enum gate_err add_p7s(struct gate_evidence_list *l, const char *path)
+{
+	char *f = NULL;
+	if (asprintf(&f, "%s.p7s", path) < 0)
+		return GATE_E_NOMEM;
+	enum gate_err rc = is_regular(f) ? add_p7s_file(l, f) : GATE_OK;
+	free(f);
+	return rc;
+}
+
+enum gate_err gate_evidence_add_embedded(struct gate_evidence_list *l, int fd, const char *path)
+{
+	enum gate_cs_format fmt = fd >= 0 ? gate_cs_sniff(fd) : GATE_CS_NONE;
+	if (fmt == GATE_CS_NONE)
+		return GATE_OK;
+	struct gate_cs_input in = {.format = fmt, .fd = fd, .name = path};
+	size_t n = 0;
+	if (gate_codesign_count(&in, &n, NULL) != GATE_OK)
+		n = 1; /* malformed: one item that fails with the reason */
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; rc == GATE_OK && i < n; i++) {
+		char *label = NULL;
+		if (asprintf(&label, "%s (embedded %s signature %zu)", path,
+			     fmt == GATE_CS_PE ? "Authenticode" : "JAR", i + 1) < 0)
+			return GATE_E_NOMEM;
+		size_t at = l->n;
+		rc = add_item(l, fmt == GATE_CS_PE ? GATE_EV_PE : GATE_EV_JAR, label, NULL);
+		if (rc == GATE_OK && l->n > at)
+			l->items[at].index = i;
+		free(label);
+	}
+	return rc;
+}
+
+bool gate_evidence_is_x509(const struct gate_evidence_item *it)
+{
+	return it->kind == GATE_EV_P7S || it->kind == GATE_EV_PE || it->kind == GATE_EV_JAR;
+}
+
 static enum gate_err add_sidecars(struct gate_evidence_list *l, const char *path)
 {
 	static const char *const bundle_ext[] = {".sigstore.json", ".sigstore", ".bundle"};
@@ -81,6 +144,8 @@ static enum gate_err add_sidecars(struct gate_evidence_list *l, const char *path
 	if (rc == GATE_OK && is_regular(sig))
 		rc = add_sig(l, sig, strlen(path));
 	free(sig);
+	if (rc == GATE_OK)
+		rc = add_p7s(l, path);
 	return rc;
 }
 
@@ -122,8 +187,9 @@ static enum gate_err add_store(struct gate_evidence_list *l, const char *dir, co
 		if (rc == GATE_OK && asprintf(&f, "%s/%s", sub, names[i]) < 0)
 			rc = GATE_E_NOMEM;
 		if (rc == GATE_OK && is_regular(f))
-			rc = ends_with(f, ".sig") ? add_sig(l, f, strlen(f) - 4)
-						  : add_item(l, GATE_EV_BUNDLE, f, NULL);
+			rc = ends_with(f, ".sig")   ? add_sig(l, f, strlen(f) - 4)
+			     : ends_with(f, ".p7s") ? add_p7s_file(l, f)
+						    : add_item(l, GATE_EV_BUNDLE, f, NULL);
 		free(f);
 		free(names[i]);
 	}

@@ -68,6 +68,21 @@ const struct gate_policy *gate_ctx_policy(const struct gate_ctx *ctx);
  * gate_verdict_clear. Thread-safe. */
 GATE_WUR enum gate_err gate_decide(struct gate_ctx *ctx, const char *path,
 				   enum gate_caller caller, struct gate_verdict *v);
+/* Decide an already-open regular file: it is hashed and typed through fd
+ * (pread from offset 0; fd stays the caller's and its offset is not
+ * used), never by re-opening path, which only names the file for rule
+ * matching, sidecar evidence and messages (the exec daemon passes the
+ * event's descriptor: no TOCTOU). A descriptor that is not a regular file
+ * or cannot be read is an ERROR verdict. Same return and ownership as
+ * gate_decide. */
+GATE_WUR enum gate_err gate_decide_fd(struct gate_ctx *ctx, int fd, const char *path,
+				      enum gate_caller caller, struct gate_verdict *v);
+/* What gate_decide_fd does once the file is hashed, for a caller that
+ * consults its own allowlist by digest first (gate_artifact_from_fd, then
+ * gate_artifact_sha256) and must not hash twice. a is borrowed. */
+GATE_WUR enum gate_err gate_decide_artifact(struct gate_ctx *ctx, const struct gate_artifact *a,
+					    const char *path, enum gate_caller caller,
+					    struct gate_verdict *v);
 void gate_verdict_clear(struct gate_verdict *v);
 
 const char *gate_verdict_name(enum gate_verdict_kind k);

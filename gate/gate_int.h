@@ -7,12 +7,24 @@
 
 /* GATE_EV_FAILED: a store could not be read (evidence_url.c); file names
  * the source and cert holds the reason, which gate_evidence_load returns. */
-enum gate_evidence_kind { GATE_EV_BUNDLE, GATE_EV_DETACHED, GATE_EV_FAILED };
+/* X.509 kinds: GATE_EV_P7S, a detached CMS signature file (one item per
+ * signer, index); GATE_EV_PE / GATE_EV_JAR, signature index embedded in
+ * the artifact itself (file is a label for messages, the bytes come from
+ * the artifact's descriptor). */
+enum gate_evidence_kind {
+	GATE_EV_BUNDLE,
+	GATE_EV_DETACHED,
+	GATE_EV_FAILED,
+	GATE_EV_P7S,
+	GATE_EV_PE,
+	GATE_EV_JAR,
+};
 
 struct gate_evidence_item {
 	enum gate_evidence_kind kind;
 	char *file; /* bundle, or the .sig */
 	char *cert; /* detached: the .pem/.crt, or NULL for a pinned key */
+	size_t index; /* X.509 kinds: which signature */
 };
 
 struct gate_evidence_list {
@@ -36,6 +48,13 @@ enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *ur
 				    const char *hex);
 enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
 				 struct gate_error *err);
+/* Signatures embedded in the artifact open as fd (Authenticode in a PE,
+ * signed JAR), sniffed by content: one item per signature; a malformed
+ * file gives one item (its verification reports why). path labels them.
+ * Returns GATE_OK or GATE_E_NOMEM. */
+enum gate_err gate_evidence_add_embedded(struct gate_evidence_list *l, int fd, const char *path);
+/* Whether an item is X.509 evidence (verified by gate_verify_codesign). */
+bool gate_evidence_is_x509(const struct gate_evidence_item *it);
 
 /* libmagic MIME type of an open file (thread-safe: one cookie per thread).
  * Returns a malloc'd string, or NULL. */

@@ -8,6 +8,8 @@
 
 /* A magic cookie is not thread-safe and loading the database costs
  * milliseconds, so each thread loads one on first use and keeps it. */
+#define GATE_MAGIC_BYTES_MAX (1024u * 1024)
+
 static pthread_key_t magic_key;
 static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
 
@@ -33,7 +35,13 @@ static magic_t thread_magic(void)
 		       MAGIC_NO_CHECK_ENCODING | MAGIC_ERROR);
 	if (!m)
 		return NULL;
-	if (magic_load(m, NULL) != 0 || pthread_setspecific(magic_key, m) != 0) {
+	/* libmagic 5.44 reads up to 7 MiB of every file; the types we match
+	 * on are decided by the first bytes, and reading (and faulting in)
+	 * 7 MiB costs milliseconds per large file - the exec daemon's budget
+	 * (docs/BENCHMARKS.md). 1 MiB was libmagic's own earlier default. */
+	size_t bytes_max = GATE_MAGIC_BYTES_MAX;
+	if (magic_load(m, NULL) != 0 || magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes_max) != 0 ||
+	    pthread_setspecific(magic_key, m) != 0) {
 		magic_close(m);
 		return NULL;
 	}

@@ -15,6 +15,8 @@ static const char usage[] =
 	"  ledger     the install ledger: packages, files by path or digest, re-verify\n"
 	"  hook       package manager hooks: 'gate hook apt' (run by apt)\n"
 	"  tuf        TUF client: init, refresh metadata, download targets\n"
+	"  trust      Sigstore trusted root and policy TUF repositories: update, show\n"
+	"  status     the exec daemon gated: mode, answer counts, cache and queues\n"
 	"  version    print the version\n"
 	"\n"
 	"Exit codes: 0 verified/allowed, 1 rejected/denied, 2 usage or input error.\n"
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 		{"ledger", gate_cmd_ledger},
 		{"hook", gate_cmd_hook},
 		{"tuf", gate_cmd_tuf},
+		{"trust", gate_cmd_trust},
+		{"status", gate_cmd_status},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

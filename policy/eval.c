@@ -129,6 +129,26 @@ static bool str_matches(const char *exact, const char *re, const struct gate_reg
 	return re && gate_regex_full_match(re, value, NULL) == GATE_OK;
 }
 
+/* X.509: the chain reached an anchor of the named root set, and each
+ * given constraint holds (a SAN constraint: some SAN matches). */
+static bool x509_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
+			 const struct gate_facts *f)
+{
+	if (!e->x509_root || !gate_x509_trust_has_anchor(p->x509, e->x509_root, f->anchor_fingerprint))
+		return false;
+	if ((e->subject || e->subject_regex) &&
+	    !str_matches(e->subject, e->subject_regex, e->subject_re, f->subject))
+		return false;
+	if (e->fingerprint && strcmp(e->fingerprint, f->fingerprint) != 0)
+		return false;
+	if (!e->san && !e->san_regex)
+		return true;
+	for (size_t i = 0; i < f->n_sans; i++)
+		if (str_matches(e->san, e->san_regex, e->san_re, f->sans[i]))
+			return true;
+	return false;
+}
+
 bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
 			       const struct gate_facts *f)
 {
@@ -141,6 +161,8 @@ bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_si
 		gate_pubkey_id(p->keys[e->key].key, id);
 		return strcmp(id, f->key_id) == 0;
 	}
+	if (e->kind == GATE_SIGNER_X509)
+		return x509_matches(p, e, f);
 	return str_matches(e->issuer, e->issuer_regex, e->issuer_re, f->issuer) &&
 	       str_matches(e->identity, e->identity_regex, e->identity_re, f->identity);
 }
@@ -155,6 +177,8 @@ static bool same_signer(const struct gate_facts *a, const struct gate_facts *b)
 		return false;
 	if (a->kind == GATE_SIGNER_KEY)
 		return strcmp(a->key_id, b->key_id) == 0;
+	if (a->kind == GATE_SIGNER_X509) /* the same certificate */
+		return a->fingerprint[0] && strcmp(a->fingerprint, b->fingerprint) == 0;
 	return a->identity && b->identity && strcmp(a->identity, b->identity) == 0 &&
 	       strcmp(a->issuer ? a->issuer : "", b->issuer ? b->issuer : "") == 0;
 }
@@ -255,6 +279,8 @@ static bool item_ok(const struct gate_rule *r, const struct gate_facts *f, int64
 		return false;
 	if (r->has_not_after && (!f->signing_time || f->signing_time > r->not_after))
 		return false;
+	if (!r->partial_coverage && f->n_unsigned > 0)
+		return false;
 	return true;
 }
 
@@ -277,6 +303,12 @@ static bool has_tsa(const struct gate_facts *f, const void *arg)
 {
 	(void)arg;
 	return f->n_tsa > 0;
+}
+
+static bool covers_part(const struct gate_facts *f, const void *arg)
+{
+	(void)arg;
+	return f->n_unsigned > 0;
 }
 
 struct age_arg {
@@ -304,7 +336,8 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 {
 	memset(ev, 0, sizeof(*ev));
 	if (!r->has_signers) {
-		ev->decision = r->decision;
+		/* tuf_target alone: gate_policy_evaluate_tuf() adds its line. */
+		ev->decision = r->has_tuf ? GATE_DECISION_ALLOW : r->decision;
 		return;
 	}
 	ev->decision = GATE_DECISION_ALLOW;
@@ -350,6 +383,11 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 		add_req(ev, "window", n > 0 || !members,
 			"signing time must be inside the rule's window: %zu of %zu are", n, members);
 	}
+	size_t partial = count_if(facts, nfacts, in_set, covers_part, NULL);
+	if (partial && !r->partial_coverage)
+		add_req(ev, "coverage", partial < members,
+			"signatures must cover every entry (coverage: full): %zu of %zu leave "
+			"entries unsigned", partial, members);
 	/* A requirement line may hold while the threshold still fails: the
 	 * decision is ALLOW only if every line held. */
 out:

@@ -2,6 +2,7 @@
  * Unknown keys, wrong types, bad regexps or durations, dangling and
  * duplicate names are errors at file:line:column. */
 #include "ynode.h"
+#include "policy_tuf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct lctx {
 	const char *file;
@@ -381,15 +383,134 @@ static enum gate_err load_sigstore(struct lctx *c, const struct gate_ynode *n)
 	return GATE_OK;
 }
 
+/* ---- trust: classic X.509 code signing ---- */
+
+static enum gate_err x509_trust(struct lctx *c, struct gate_x509_trust **out)
+{
+	if (!c->p->x509 && gate_x509_trust_new(&c->p->x509, c->err) != GATE_OK)
+		return GATE_E_NOMEM;
+	*out = c->p->x509;
+	return GATE_OK;
+}
+
+/* trust.x509_roots / trust.tsa_roots: NAME: {file: PEM}. */
+static enum gate_err load_cert_sets(struct lctx *c, const struct gate_ynode *m, bool tsa)
+{
+	static const char *const set_keys[] = {"file", NULL};
+	const char *what = tsa ? "trust.tsa_roots" : "trust.x509_roots";
+	struct gate_x509_trust *t = NULL;
+	enum gate_err rc = check_map(c, m, what, NULL);
+	if (rc != GATE_OK || (rc = x509_trust(c, &t)) != GATE_OK)
+		return rc;
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct gate_ynode *name = m->kids[i], *v = m->kids[i + 1], *f;
+		struct gate_error e = {0};
+		char *file = NULL;
+		if ((rc = check_map(c, v, what, set_keys)) != GATE_OK)
+			return rc;
+		if (!(f = get(v, "file")))
+			return FAILN(c, v, "%s '%s' needs a file", what, name->s);
+		if ((rc = path_str(c, f, "file", &file)) != GATE_OK)
+			return rc;
+		rc = tsa ? gate_x509_trust_add_tsa_roots(t, name->s, file, &e)
+			 : gate_x509_trust_add_roots(t, name->s, file, &e);
+		/* decoded now, so that a bad certificate is an error here */
+		if (rc == GATE_OK)
+			rc = gate_x509_trust_check(t, &e);
+		if (rc != GATE_OK)
+			rc = FAILN(c, f, "%s '%s': %s: %s", what, name->s, file, e.msg);
+		free(file);
+		if (rc != GATE_OK)
+			return rc;
+	}
+	return GATE_OK;
+}
+
+static enum gate_err load_bool(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       bool *out)
+{
+	const char *s;
+	enum gate_err rc = scalar(c, n, what, &s);
+	if (rc != GATE_OK)
+		return rc;
+	if (strcmp(s, "true") == 0)
+		*out = true;
+	else if (strcmp(s, "false") == 0)
+		*out = false;
+	else
+		return FAILN(c, n, "%s must be true or false, not '%s'", what, s);
+	return GATE_OK;
+}
+
+/* trust.crl: {mode: require|prefer|ignore, files: [...], fetch: BOOL,
+ * cache: DIR}. */
+static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
+{
+	static const char *const keys[] = {"mode", "files", "fetch", "cache", NULL};
+	const struct gate_ynode *n;
+	struct gate_x509_trust *t = NULL;
+	enum gate_crl_mode mode = GATE_CRL_PREFER;
+	bool fetch = false;
+	char *cache = NULL, **files = NULL;
+	size_t nfiles = 0;
+	enum gate_err rc = check_map(c, m, "trust.crl", keys);
+	if (rc == GATE_OK)
+		rc = x509_trust(c, &t);
+	if (rc == GATE_OK && (n = get(m, "mode"))) {
+		const char *s;
+		if ((rc = scalar(c, n, "trust.crl.mode", &s)) == GATE_OK) {
+			if (strcmp(s, "require") == 0)
+				mode = GATE_CRL_REQUIRE;
+			else if (strcmp(s, "ignore") == 0)
+				mode = GATE_CRL_IGNORE;
+			else if (strcmp(s, "prefer") != 0)
+				rc = FAILN(c, n, "trust.crl.mode must be require, prefer or ignore, "
+					   "not '%s'", s);
+		}
+	}
+	if (rc == GATE_OK && (n = get(m, "fetch")))
+		rc = load_bool(c, n, "trust.crl.fetch", &fetch);
+	if (rc == GATE_OK && (n = get(m, "cache")))
+		rc = path_str(c, n, "trust.crl.cache", &cache);
+	if (rc == GATE_OK && (n = get(m, "files")))
+		rc = str_list(c, n, "trust.crl.files", &files, &nfiles);
+	for (size_t i = 0; rc == GATE_OK && i < nfiles; i++) {
+		struct gate_error e = {0};
+		char *f = NULL;
+		const struct gate_ynode *at = n->type == GATE_Y_SEQ ? n->kids[i] : n;
+		if (files[i][0] != '/' && c->dir && asprintf(&f, "%s/%s", c->dir, files[i]) < 0)
+			f = NULL;
+		if (gate_x509_trust_add_crl(t, f ? f : files[i], &e) != GATE_OK)
+			rc = FAILN(c, at, "CRL %s: %s", files[i], e.msg);
+		free(f);
+	}
+	if (rc == GATE_OK)
+		rc = gate_x509_trust_set_revocation(t, mode, fetch, cache, c->err);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	free(cache);
+	return rc;
+}
+
 static enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m)
 {
-	static const char *const keys[] = {"sigstore", "keys", NULL};
+	static const char *const keys[] = {"sigstore", "keys", "x509_roots", "tsa_roots", "crl",
+					   "tuf", NULL};
 	enum gate_err rc = check_map(c, m, "trust", keys);
 	const struct gate_ynode *n;
 	if (rc == GATE_OK && (n = get(m, "sigstore")))
 		rc = load_sigstore(c, n);
 	if (rc == GATE_OK && (n = get(m, "keys")))
 		rc = load_keys(c, n);
+	if (rc == GATE_OK && (n = get(m, "x509_roots")))
+		rc = load_cert_sets(c, n, false);
+	if (rc == GATE_OK && (n = get(m, "tsa_roots")))
+		rc = load_cert_sets(c, n, true);
+	if (rc == GATE_OK && (n = get(m, "crl")))
+		rc = load_crl(c, n);
+	if (rc == GATE_OK && (n = get(m, "tuf")))
+		rc = gate_policy_load_tuf(c->file, c->dir, n, c->p, c->err);
 	return rc;
 }
 
@@ -440,20 +561,96 @@ static enum gate_err find_key(struct lctx *c, const struct gate_ynode *n, size_t
 	return FAILN(c, n, "unknown key '%s' (not defined under trust.keys)", s);
 }
 
+/* A pattern pair: exact value or anchored regexp, at most one. */
+static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m,
+				     const char *key, const char *rekey, char **exact, char **re,
+				     struct gate_regex **compiled)
+{
+	const struct gate_ynode *n;
+	enum gate_err rc = GATE_OK;
+	if (get(m, key) && get(m, rekey))
+		return FAILN(c, m, "x509 takes %s or %s, not both", key, rekey);
+	if ((n = get(m, key)))
+		rc = dup_str(c, n, key, exact);
+	if (rc == GATE_OK && (n = get(m, rekey)) &&
+	    ((rc = dup_str(c, n, rekey, re)) != GATE_OK || (rc = check_regex(c, n, *re)) != GATE_OK ||
+	     (rc = gate_regex_compile(*re, compiled, c->err)) != GATE_OK))
+		return rc;
+	return rc;
+}
+
+/* "sha256:" prefix and ':' separators allowed; stored as 64 lowercase hex. */
+static enum gate_err load_fingerprint(struct lctx *c, const struct gate_ynode *n, char **out)
+{
+	const char *s;
+	char hex[65];
+	size_t k = 0;
+	enum gate_err rc = scalar(c, n, "fingerprint", &s);
+	if (rc != GATE_OK)
+		return rc;
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (; *s; s++) {
+		if (*s == ':')
+			continue;
+		if (k == 64 || !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+				 (*s >= 'A' && *s <= 'F')))
+			return FAILN(c, n, "fingerprint must be 64 hex digits (SHA-256 of the "
+				     "certificate), optionally 'sha256:' and ':' separated");
+		hex[k++] = (char)(*s >= 'A' && *s <= 'F' ? *s - 'A' + 'a' : *s);
+	}
+	if (k != 64)
+		return FAILN(c, n, "fingerprint must be 64 hex digits (SHA-256 of the certificate)");
+	hex[64] = '\0';
+	return (*out = strdup(hex)) ? GATE_OK
+				    : gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+}
+
+/* x509: {root: NAME, subject|subject_regex, san|san_regex, fingerprint}. */
+static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
+				     struct gate_signer_entry *e)
+{
+	static const char *const keys[] = {"root", "subject", "subject_regex", "san", "san_regex",
+					   "fingerprint", NULL};
+	const struct gate_ynode *n;
+	enum gate_err rc = check_map(c, m, "x509", keys);
+	if (rc != GATE_OK)
+		return rc;
+	e->kind = GATE_SIGNER_X509;
+	if (!(n = get(m, "root")))
+		return FAILN(c, m, "x509 needs root: NAME (a set under trust.x509_roots)");
+	if ((rc = dup_str(c, n, "root", &e->x509_root)) != GATE_OK)
+		return rc;
+	if (!gate_x509_trust_has_root_set(c->p->x509, e->x509_root))
+		return FAILN(c, n, "unknown X.509 root '%s' (not defined under trust.x509_roots)",
+			     e->x509_root);
+	if ((rc = load_match_pair(c, m, "subject", "subject_regex", &e->subject, &e->subject_regex,
+				  &e->subject_re)) != GATE_OK ||
+	    (rc = load_match_pair(c, m, "san", "san_regex", &e->san, &e->san_regex, &e->san_re)) !=
+		    GATE_OK)
+		return rc;
+	if ((n = get(m, "fingerprint")) && (rc = load_fingerprint(c, n, &e->fingerprint)) != GATE_OK)
+		return rc;
+	return GATE_OK;
+}
+
 static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 				struct gate_signer_entry *e)
 {
-	static const char *const keys[] = {"keyless", "key", NULL};
+	static const char *const keys[] = {"keyless", "key", "x509", NULL};
 	enum gate_err rc = check_map(c, m, "a signer", keys);
 	if (rc != GATE_OK)
 		return rc;
 	e->line = m->line;
 	e->column = m->column;
 	if (m->n != 2)
-		return FAILN(c, m, "a signer is exactly one of keyless: {...} or key: NAME");
+		return FAILN(c, m, "a signer is exactly one of keyless: {...}, key: NAME or "
+			     "x509: {...}");
 	const struct gate_ynode *n;
 	if ((n = get(m, "keyless")))
 		return load_keyless(c, n, e);
+	if ((n = get(m, "x509")))
+		return load_x509_entry(c, n, e);
 	e->kind = GATE_SIGNER_KEY;
 	return find_key(c, get(m, "key"), &e->key);
 }
@@ -569,13 +766,23 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 				  struct gate_rule *r)
 {
 	static const char *const keys[] = {"signers", "threshold", "tlog", "timestamp",
-					   "max_age", "not_before", "not_after", NULL};
+					   "max_age", "not_before", "not_after", "coverage",
+					   "tuf_target", "tuf_path", NULL};
 	const struct gate_ynode *n;
 	const char *s;
 	enum gate_err rc = check_map(c, m, "require", keys);
 	if (rc != GATE_OK)
 		return rc;
-	if (!(n = get(m, "signers")))
+	if ((rc = gate_policy_load_tuf_req(c->file, m, c->p, r, c->err)) != GATE_OK)
+		return rc;
+	if (!(n = get(m, "signers")) && r->has_tuf) {
+		/* tuf_target alone: every other requirement is about signers. */
+		if (m->n / 2 == 1u + !!get(m, "tuf_path"))
+			return GATE_OK;
+		return FAILN(c, m, "threshold, tlog, timestamp, max_age, not_before, not_after "
+			     "and coverage need signers");
+	}
+	if (!n)
 		return FAILN(c, m, "require needs signers: NAME");
 	if ((rc = scalar(c, n, "signers", &s)) != GATE_OK)
 		return rc;
@@ -611,6 +818,14 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 		if (!gate_parse_duration(s, &r->max_age))
 			return FAILN(c, n, "max_age must be a duration like 90d, 12h, 30m, 2w; "
 				     "not '%s'", s);
+	}
+	if ((n = get(m, "coverage"))) {
+		if ((rc = scalar(c, n, "coverage", &s)) != GATE_OK)
+			return rc;
+		if (strcmp(s, "partial") == 0)
+			r->partial_coverage = true;
+		else if (strcmp(s, "full") != 0)
+			return FAILN(c, n, "coverage must be full or partial, not '%s'", s);
 	}
 	if ((n = get(m, "not_before")) &&
 	    (rc = load_time(c, n, "not_before", &r->not_before)) == GATE_OK)
@@ -757,6 +972,7 @@ void gate_policy_free(struct gate_policy *p)
 {
 	if (!p)
 		return;
+	gate_policy_tuf_free(p);
 	free(p->file);
 	free(p->trusted_root_file);
 	gate_trusted_root_free(p->root);
@@ -775,6 +991,14 @@ void gate_policy_free(struct gate_policy *p)
 			free(e->identity_regex);
 			gate_regex_free(e->issuer_re);
 			gate_regex_free(e->identity_re);
+			free(e->x509_root);
+			free(e->subject);
+			free(e->subject_regex);
+			free(e->san);
+			free(e->san_regex);
+			free(e->fingerprint);
+			gate_regex_free(e->subject_re);
+			gate_regex_free(e->san_re);
 		}
 		free(p->sets[i].entries);
 		free(p->sets[i].name);
@@ -795,6 +1019,7 @@ void gate_policy_free(struct gate_policy *p)
 		free(p->evidence_dirs[i]);
 	free(p->evidence_dirs);
 	free(p->audit_log);
+	gate_x509_trust_free(p->x509);
 	free(p);
 }
 
@@ -816,7 +1041,9 @@ enum gate_err gate_policy_parse(const char *name, const uint8_t *yaml, size_t le
 	if ((rc = gate_yaml_load(name, yaml, len, &root, err)) != GATE_OK ||
 	    (rc = load_top(&c, root)) != GATE_OK)
 		goto out;
-	if (!c.p->root && (rc = gate_trusted_root_default(&c.p->root, err)) != GATE_OK)
+	/* The cached Sigstore root when it verifies offline, else the
+	 * embedded one (tuf_trust.h); never the network. */
+	if (!c.p->root && (rc = gate_trusted_root_best(NULL, 0, &c.p->root, NULL, err)) != GATE_OK)
 		goto out;
 	*out = c.p;
 	c.p = NULL;

@@ -43,6 +43,15 @@ struct gate_signer_entry {
 	/* key: index into policy->keys */
 	size_t key;
 	unsigned line, column;
+	/* x509: a root set of trust.x509_roots, and optionally the leaf's
+	 * subject (RFC 2253 one line), one of its SANs (email, DNS, URI) and
+	 * its SHA-256 fingerprint (64 lowercase hex digits); exact or anchored
+	 * POSIX ERE (one of each pair at most) */
+	char *x509_root;
+	char *subject, *subject_regex;
+	char *san, *san_regex;
+	char *fingerprint;
+	struct gate_regex *subject_re, *san_re;
 };
 
 struct gate_signer_set {
@@ -55,6 +64,20 @@ struct gate_policy_key {
 	char *name;
 	char *file;
 	struct gate_pubkey *key;
+};
+
+/* trust.tuf.NAME: a TUF repository whose targets allow artifacts
+ * (policy_tuf.h). */
+struct gate_policy_tuf {
+	char *name;
+	char *url;	       /* metadata URL */
+	char *root_file;       /* the initial root.json */
+	uint8_t *root;	       /* its bytes (verified by itself at load, T1) */
+	size_t root_len;
+	char *cache_dir;       /* NULL when there is no cache base directory */
+	int64_t max_staleness; /* seconds since the last successful update */
+	bool refresh;	       /* may update over the network in a decision */
+	unsigned line, column;
 };
 
 struct gate_rule {
@@ -78,6 +101,14 @@ struct gate_rule {
 	int64_t max_age; /* seconds; 0 = none */
 	bool has_not_before, has_not_after;
 	int64_t not_before, not_after;
+	/* tuf_target: the artifact must be a target of policy->tufs[tuf];
+	 * tuf_path (a glob, or NULL) limits the target path */
+	bool has_tuf;
+	size_t tuf;
+	char *tuf_path;
+	/* coverage: partial lets a signed JAR's unsigned entries pass; by
+	 * default (full) a signature counts only if it covers every entry */
+	bool partial_coverage;
 };
 
 struct gate_policy {
@@ -94,6 +125,11 @@ struct gate_policy {
 	char **evidence_dirs;
 	size_t nevidence_dirs;
 	char *audit_log; /* NULL, "stderr", "syslog" or a file path */
+	struct gate_policy_tuf *tufs; /* trust.tuf */
+	size_t ntufs;
+	/* trust.x509_roots, trust.tsa_roots, trust.crl: classic code signing;
+	 * NULL when the policy names no X.509 roots */
+	struct gate_x509_trust *x509;
 };
 
 /* Load and validate a policy file. Every problem is an error with

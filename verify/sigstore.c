@@ -40,6 +40,12 @@ void gate_facts_free(struct gate_facts *f)
 	free(f->predicate_type);
 	for (size_t i = 0; i < f->n_exts; i++)
 		free(f->exts[i].value);
+	free(f->cert_issuer);
+	free(f->serial);
+	free(f->anchor_name);
+	for (size_t i = 0; i < f->n_sans; i++)
+		free(f->sans[i]);
+	free(f->sans);
 	free(f);
 }
 

@@ -394,4 +394,35 @@ GATE_WUR enum gate_err gate_tuf_init(const char *metadata_dir, const uint8_t *ro
 /* Version of a trusted top-level role (0 when not loaded). */
 int64_t gate_tuf_trusted_version(const struct gate_tuf_updater *u, enum gate_tuf_type t);
 
+/* "expires" (unix seconds) of a trusted top-level role (0 when not loaded). */
+int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t);
+
+/* ---- enumeration (tuf_client.c): allowlists by digest ---- */
+
+/* Called for every target entry of every visited role (f and role are
+ * borrowed from the updater); return false to stop the walk. */
+typedef bool (*gate_tuf_target_fn)(void *ctx, const struct gate_tuf_file *f, const char *role);
+
+struct gate_tuf_walk_stats {
+	size_t roles;	       /* roles visited (loaded and verified) */
+	size_t targets;	       /* target entries seen */
+	size_t skipped;	       /* delegated roles that did not load */
+	struct gate_error first_skip; /* why the first of them did not */
+	bool truncated;	       /* stopped at max_roles */
+	bool stopped;	       /* fn returned false */
+};
+
+/* Visit "targets" and every delegated role reachable from it, whatever the
+ * path: explicit delegations depth first in priority order, hash bins that
+ * the snapshot lists; each role once, at most max_roles roles, each loaded
+ * and verified as in T17-T21 (online: fetched and persisted; offline: from
+ * the cache). Refreshes first if not done. A delegated role that does not
+ * load is skipped (counted in st); only "targets" failing is an error.
+ * Being listed by some role is NOT being the target for that path: T22
+ * decides which role is authoritative for a path, so callers confirm a
+ * candidate with gate_tuf_find_target(). Errors as gate_tuf_refresh. */
+GATE_WUR enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles,
+					     gate_tuf_target_fn fn, void *ctx,
+					     struct gate_tuf_walk_stats *st, struct gate_error *err);
+
 #endif

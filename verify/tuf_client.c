@@ -215,6 +215,18 @@ static enum gate_err verify_load(const uint8_t *buf, size_t len, enum gate_tuf_t
 	return GATE_OK;
 }
 
+/* T3, T9, T15, T20: one wording for every role, so that a frozen
+ * repository (or a stopped signer) is recognisable as such. */
+static enum gate_err fail_expired(struct gate_error *err, const char *rule, const char *file,
+				  const char *role, const struct gate_tuf_md *md)
+{
+	char t[32];
+	gate_format_time(md->expires, t);
+	return gate_fail(err, GATE_E_EXPIRED, rule, file,
+			 "expired metadata: possible freeze attack: %.64s v%lld expired at %s", role,
+			 (long long)md->version, t);
+}
+
 /* ---- construction ---- */
 
 void gate_tuf_updater_free(struct gate_tuf_updater *u)
@@ -273,8 +285,13 @@ enum gate_err gate_tuf_updater_new(const char *metadata_dir, const char *metadat
 	free(path);
 	if (rc == GATE_OK)
 		rc = gate_tuf_root_load(buf, len, &u->root, err);
-	if (rc != GATE_OK)
+	if (rc != GATE_OK) {
+		/* Whatever went wrong inside (JSON, keys, threshold), the
+		 * step that failed is T1. */
+		if (err)
+			snprintf(err->rule, sizeof err->rule, "T1");
 		goto out;
+	}
 	if (u->mdurl) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			rc = gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "libcurl init failed");
@@ -383,8 +400,7 @@ static enum gate_err update_root(struct gate_tuf_updater *u, struct gate_error *
 	}
 	/* T3: only the final root must be unexpired (after persisting). */
 	if (rc == GATE_OK && gate_tuf_expired(u->root, u->now))
-		rc = gate_fail(err, GATE_E_EXPIRED, "T3", "root.json", "root v%lld has expired",
-			       (long long)u->root->version);
+		rc = fail_expired(err, "T3", "root.json", "root", u->root);
 	/* T4: after a timestamp or snapshot key rotation the cached files can
 	 * no longer serve as rollback baselines (fast-forward recovery). */
 	if (rc == GATE_OK && u->root != initial &&
@@ -454,8 +470,7 @@ static enum gate_err update_timestamp(struct gate_tuf_updater *u, struct gate_er
 	}
 	/* T9 */
 	if (gate_tuf_expired(cur, u->now)) {
-		rc = gate_fail(err, GATE_E_EXPIRED, "T9", "timestamp.json",
-			       "timestamp v%lld has expired", (long long)cur->version);
+		rc = fail_expired(err, "T9", "timestamp.json", "timestamp", cur);
 		goto out;
 	}
 	/* T10 */
@@ -533,8 +548,7 @@ static enum gate_err update_snapshot(struct gate_tuf_updater *u, struct gate_err
 		rc = snapshot_rollback(old, cur, err);
 	/* T15 */
 	if (rc == GATE_OK && gate_tuf_expired(cur, u->now))
-		rc = gate_fail(err, GATE_E_EXPIRED, "T15", "snapshot.json",
-			       "snapshot v%lld has expired", (long long)cur->version);
+		rc = fail_expired(err, "T15", "snapshot.json", "snapshot", cur);
 	if (rc == GATE_OK && cur->version != sm->version)
 		rc = gate_fail(err, GATE_E_MISMATCH, "T15", "snapshot.json",
 			       "version %lld, the timestamp says %lld", (long long)cur->version,
@@ -597,8 +611,7 @@ static enum gate_err check_role(struct gate_tuf_updater *u, const char *name,
 			       "version %lld, the snapshot says %lld", (long long)md->version,
 			       (long long)m->version);
 	if (rc == GATE_OK && gate_tuf_expired(md, u->now))
-		rc = gate_fail(err, GATE_E_EXPIRED, "T20", name, "v%lld has expired",
-			       (long long)md->version);
+		rc = fail_expired(err, "T20", name, name, md);
 	if (rc != GATE_OK) {
 		gate_tuf_md_free(md);
 		return rc;
@@ -1150,4 +1163,130 @@ enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u,
 	else
 		free(dst);
 	return GATE_OK;
+}
+
+/* ---- enumeration (allowlists by digest) ---- */
+
+int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t)
+{
+	const struct gate_tuf_md *md = NULL;
+	if (t == GATE_TUF_ROOT)
+		md = u->root;
+	else if (t == GATE_TUF_TIMESTAMP)
+		md = u->timestamp;
+	else if (t == GATE_TUF_SNAPSHOT)
+		md = u->snapshot;
+	else
+		md = find_loaded(u, "targets");
+	return md ? md->expires : 0;
+}
+
+/* Push the children of md (delegated by role "self") so that the first
+ * delegation is popped first. Hash bins are taken from the snapshot: a bin
+ * it does not list cannot be loaded anyway (T17). */
+static bool walk_push_all(struct gate_tuf_updater *u, struct walk *w, const struct gate_tuf_md *md,
+			  const char *self)
+{
+	if (md->has_succinct) {
+		for (size_t i = u->snapshot->nmeta; i-- > 0;) {
+			const char *n = u->snapshot->meta[i].name;
+			size_t len = strlen(n);
+			char bin[GATE_TUF_MAX_NAME + 1];
+			const char *b;
+			if (len <= 5 || len - 5 > GATE_TUF_MAX_NAME || strcmp(n + len - 5, ".json") != 0)
+				continue;
+			memcpy(bin, n, len - 5);
+			bin[len - 5] = '\0';
+			if (!gate_tuf_succinct_has(&md->succinct, bin))
+				continue;
+			if (!(b = walk_name(w, bin)) || !walk_push(w, b, self))
+				return false;
+		}
+		return true;
+	}
+	for (size_t i = md->ndroles; i-- > 0;)
+		if (!walk_push(w, md->droles[i].name, self))
+			return false;
+	return true;
+}
+
+enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles,
+				    gate_tuf_target_fn fn, void *ctx, struct gate_tuf_walk_stats *st,
+				    struct gate_error *err)
+{
+	struct walk w = {0};
+	enum gate_err rc = GATE_OK;
+	memset(st, 0, sizeof(*st));
+	if (u->state == REFRESH_NONE && (rc = gate_tuf_refresh(u, err)) != GATE_OK)
+		return rc;
+	if (u->state != REFRESH_OK)
+		return gate_fail(err, GATE_E_USAGE, NULL, NULL, "the refresh failed");
+	if (!walk_push(&w, "targets", NULL)) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		goto out;
+	}
+	while (w.n > 0) {
+		struct frame f = w.stack[--w.n];
+		const struct gate_tuf_keys *keys = NULL;
+		const struct gate_tuf_role *role = NULL;
+		struct gate_tuf_md *md = NULL;
+		struct gate_error re = {0};
+		const char **nv;
+		if (walk_visited(&w, f.role))
+			continue;
+		if (w.nvisited >= max_roles) {
+			st->truncated = true;
+			break;
+		}
+		/* A delegated role that does not load (not cached offline, bad
+		 * signature, expired) hides its own targets only; the top-level
+		 * role must load (the refresh already did). */
+		if (delegation_of(u, &f, &keys, &role, &re) != GATE_OK ||
+		    load_role(u, f.role, keys, role, &md, &re) != GATE_OK) {
+			if (!f.parent) {
+				if (err)
+					*err = re;
+				rc = re.code ? re.code : GATE_E_INTERNAL;
+				goto out;
+			}
+			if (st->skipped++ == 0)
+				st->first_skip = re;
+			/* Never retried under another delegator in this walk. */
+			if (!(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv))) ||
+			    !(nv[w.nvisited] = walk_name(&w, f.role))) {
+				if (nv)
+					w.visited = nv;
+				rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+				goto out;
+			}
+			w.visited = nv;
+			w.nvisited++;
+			continue;
+		}
+		const char *self = NULL;
+		for (size_t i = 0; i < u->nroles && !self; i++)
+			if (u->roles[i].md == md)
+				self = u->roles[i].name;
+		if (!self || !(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv)))) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+			goto out;
+		}
+		w.visited = nv;
+		w.visited[w.nvisited++] = self;
+		st->roles++;
+		for (size_t i = 0; i < md->ntargets; i++) {
+			st->targets++;
+			if (!fn(ctx, &md->targets[i], self)) {
+				st->stopped = true;
+				goto out;
+			}
+		}
+		if (md->has_delegations && !walk_push_all(u, &w, md, self)) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+			goto out;
+		}
+	}
+out:
+	walk_free(&w);
+	return rc;
 }

@@ -174,12 +174,14 @@ struct gate_verify_opts {
 enum gate_signer_kind {
 	GATE_SIGNER_KEYLESS = 1, /* Fulcio certificate */
 	GATE_SIGNER_KEY = 2,	 /* managed public key */
+	GATE_SIGNER_X509 = 3,	 /* classic X.509 code signing (CMS, Authenticode, JAR) */
 };
 
 enum gate_time_source {
 	GATE_TIME_NONE = 0,
 	GATE_TIME_TLOG = 1, /* integratedTime of a verified SET */
 	GATE_TIME_TSA = 2,  /* RFC 3161 genTime */
+	GATE_TIME_COUNTERSIG = 3, /* PKCS#9 countersignature signingTime (Authenticode) */
 };
 
 #define GATE_MAX_FACT_EXTS 24
@@ -209,6 +211,18 @@ struct gate_facts {
 	int64_t tsa_time[GATE_MAX_FACT_LOGS];
 	size_t n_exts;
 	struct gate_fact_ext exts[GATE_MAX_FACT_EXTS];
+	/* X.509 code signing (kind GATE_SIGNER_X509; empty otherwise). subject
+	 * above is the leaf's subject. */
+	const char *cs_format;	      /* static: "cms", "authenticode", "jar" */
+	char *cert_issuer;	      /* leaf issuer DN, RFC 2253 */
+	char *serial;		      /* leaf serial number, hex */
+	char fingerprint[65];	      /* hex SHA-256 of the leaf certificate (DER) */
+	char anchor_fingerprint[65];  /* hex SHA-256 of the trust anchor reached */
+	char *anchor_name;	      /* name of the root set the anchor came from */
+	char **sans;		      /* subjectAltName values: email, DNS, URI */
+	size_t n_sans;
+	size_t n_unsigned;	      /* JAR: entries this signature does not cover */
+	size_t n_signatures;	      /* signatures in the same evidence (nested, signers) */
 };
 
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success
@@ -220,6 +234,103 @@ GATE_WUR enum gate_err gate_verify_bundle(const struct gate_bundle *b,
 					  struct gate_facts **out,
 					  struct gate_error *err);
 void gate_facts_free(struct gate_facts *f);
+
+/* ---- Classic X.509 code signing (x509cs.c, cs_signer.c, crl.c, cms.c,
+ * pe.c, jar.c) ---- */
+
+/* Trust for X.509 code signing: named sets of root certificates (each
+ * certificate of a set is an anchor; an intermediate may be pinned), named
+ * sets of timestamp-authority roots, CRL files and the revocation policy.
+ * Immutable after setup and then safe to share between threads. */
+struct gate_x509_trust;
+
+enum gate_crl_mode {
+	GATE_CRL_PREFER = 0,  /* check with what is available; unknown passes (noted) */
+	GATE_CRL_REQUIRE = 1, /* every certificate below the anchor needs a CRL */
+	GATE_CRL_IGNORE = 2,  /* no revocation check */
+};
+
+GATE_WUR enum gate_err gate_x509_trust_new(struct gate_x509_trust **out, struct gate_error *err);
+/* Add every certificate of a PEM (or single DER) file under name. Errors:
+ * GATE_E_IO, GATE_E_PARSE, GATE_E_TOO_LARGE, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_x509_trust_add_roots(struct gate_x509_trust *t, const char *name,
+						 const char *path, struct gate_error *err);
+/* Same for RFC 3161 / Authenticode timestamp authorities. */
+GATE_WUR enum gate_err gate_x509_trust_add_tsa_roots(struct gate_x509_trust *t, const char *name,
+						     const char *path, struct gate_error *err);
+/* Add the CRLs of a PEM or DER file. A CRL counts only once its signature
+ * verifies with the issuer found in a chain. */
+GATE_WUR enum gate_err gate_x509_trust_add_crl(struct gate_x509_trust *t, const char *path,
+					       struct gate_error *err);
+/* Revocation policy. fetch: download CRLs named by the certificates' CRL
+ * distribution points (http/https, size and time capped) and keep them in
+ * memory and, when cache_dir is non-NULL, in that directory. */
+GATE_WUR enum gate_err gate_x509_trust_set_revocation(struct gate_x509_trust *t,
+						      enum gate_crl_mode mode, bool fetch,
+						      const char *cache_dir,
+						      struct gate_error *err);
+/* Certificates are decoded on first use; this decodes them now and reports
+ * the first that does not parse (GATE_E_TRUST_ROOT), for callers that want
+ * errors at load time (the policy loader). */
+GATE_WUR enum gate_err gate_x509_trust_check(const struct gate_x509_trust *t,
+					     struct gate_error *err);
+/* Whether anchor_fp (hex SHA-256 of a certificate) belongs to root set name. */
+bool gate_x509_trust_has_anchor(const struct gate_x509_trust *t, const char *name,
+				const char *anchor_fp);
+/* Whether a root set of that name exists. */
+bool gate_x509_trust_has_root_set(const struct gate_x509_trust *t, const char *name);
+void gate_x509_trust_free(struct gate_x509_trust *t);
+
+enum gate_cs_format {
+	GATE_CS_NONE = 0,
+	GATE_CS_CMS = 1, /* detached CMS/PKCS#7 signature over the artifact */
+	GATE_CS_PE = 2,	 /* Authenticode embedded in a PE32/PE32+ file */
+	GATE_CS_JAR = 3, /* signed JAR (META-INF/ *.SF + *.RSA|*.EC|*.DSA) */
+};
+
+/* One piece of X.509 evidence. fd is the artifact (read with pread only,
+ * never past its size); for GATE_CS_CMS, sig holds the detached signature
+ * (DER or PEM). index picks the signature: the SignerInfo (CMS), the
+ * primary then nested signatures in order (PE), the signature block in
+ * name order (JAR). sha256, when non-NULL, is the artifact's known SHA-256
+ * (saves a pass and fills facts->digest). All pointers are borrowed. */
+struct gate_cs_input {
+	enum gate_cs_format format;
+	int fd;
+	const char *name; /* for messages */
+	const uint8_t *sig;
+	size_t siglen;
+	size_t index;
+	const uint8_t *sha256;
+};
+
+struct gate_cs_opts {
+	const struct gate_x509_trust *trust; /* required */
+	int64_t now;			     /* unix seconds; 0 = the current time */
+	/* JAR: count entries no signature covers in facts->n_unsigned instead
+	 * of rejecting them (a policy then decides). */
+	bool allow_unsigned_entries;
+};
+
+/* What an artifact is, by its first bytes: GATE_CS_PE ("MZ" with a PE
+ * header), GATE_CS_JAR (a ZIP with META-INF/MANIFEST.MF) or GATE_CS_NONE. */
+enum gate_cs_format gate_cs_sniff(int fd);
+/* How many signatures the evidence holds (0 for an unsigned PE or JAR).
+ * Errors: GATE_E_PARSE (with a reason), GATE_E_IO, GATE_E_TOO_LARGE. */
+GATE_WUR enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_t *n,
+					   struct gate_error *err);
+/* Verify signature in->index: its digest over the artifact, the signer's
+ * signature, a timestamp against the TSA roots (the signing time), the
+ * chain to a root at that time (or now, with no timestamp) with the
+ * code-signing profile, and revocation. On success *out holds the facts
+ * (kind GATE_SIGNER_X509; free with gate_facts_free). Errors: GATE_E_PARSE,
+ * GATE_E_UNSUPPORTED, GATE_E_DIGEST, GATE_E_SIGNATURE, GATE_E_CERT,
+ * GATE_E_TIMESTAMP, GATE_E_IO, GATE_E_TOO_LARGE, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_verify_codesign(const struct gate_cs_input *in,
+					    const struct gate_cs_opts *o,
+					    struct gate_facts **out, struct gate_error *err);
+/* The artifact's Authenticode digest (hex, under the signature's digest
+ * algorithm) is in the facts' "authenticode_digest" extension. */
 
 /* Anchored POSIX extended regexp match: the whole of value must match.
  * Returns GATE_OK on match, GATE_E_IDENTITY on no match, GATE_E_USAGE on a

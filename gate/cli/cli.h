@@ -38,6 +38,10 @@ void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const 
 void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
 
 int gate_cmd_verify(int argc, char **argv);
+/* `gate verify` with X.509 flags (--p7s, --ca, --pe, --jar, ...):
+ * verify_x509_cmd.c. */
+bool gate_cli_verify_is_x509(int argc, char **argv);
+int gate_cmd_verify_x509(int argc, char **argv);
 int gate_cmd_check(int argc, char **argv);
 int gate_cmd_policy(int argc, char **argv);
 int gate_cmd_keygen(int argc, char **argv);
@@ -45,5 +49,8 @@ int gate_cmd_sign(int argc, char **argv);
 int gate_cmd_ledger(int argc, char **argv);
 int gate_cmd_hook(int argc, char **argv); /* hooks/apt/apt_hook.c */
 int gate_cmd_tuf(int argc, char **argv);
+int gate_cmd_trust(int argc, char **argv); /* trust_cmd.c */
+int gate_cmd_tuf_repo(int argc, char **argv); /* tuf_repo_cmd.c */
+int gate_cmd_status(int argc, char **argv); /* gated's status file */
 
 #endif

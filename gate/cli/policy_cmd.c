@@ -67,7 +67,16 @@ static void put_line(const char *label, const char *value)
 static void explain_facts(const struct gate_facts *f)
 {
 	char t[32];
-	printf("      signer: %s\n", f->kind == GATE_SIGNER_KEY ? "managed key" : "keyless");
+	printf("      signer: %s\n", f->kind == GATE_SIGNER_KEY    ? "managed key"
+				     : f->kind == GATE_SIGNER_X509 ? "x509"
+								   : "keyless");
+	if (f->kind == GATE_SIGNER_X509) {
+		fputs("      subject: ", stdout);
+		gate_cli_put_escaped(stdout, f->subject ? f->subject : "-");
+		fputs("\n      issuer: ", stdout);
+		gate_cli_put_escaped(stdout, f->cert_issuer ? f->cert_issuer : "-");
+		printf("\n      fingerprint: sha256:%s\n", f->fingerprint);
+	}
 	if (f->identity) {
 		fputs("      identity: ", stdout);
 		gate_cli_put_escaped(stdout, f->identity);
@@ -79,7 +88,9 @@ static void explain_facts(const struct gate_facts *f)
 	if (f->signing_time) {
 		gate_cli_time(f->signing_time, t, sizeof t);
 		printf("      signing time: %s (%s)\n", t,
-		       f->time_source == GATE_TIME_TSA ? "timestamp authority" : "transparency log");
+		       f->time_source == GATE_TIME_TSA		? "timestamp authority"
+		       : f->time_source == GATE_TIME_COUNTERSIG ? "countersignature"
+								: "transparency log");
 	} else {
 		printf("      signing time: none verified\n");
 	}

@@ -316,9 +316,14 @@ static json_t *evidence_json(const struct gate_verdict *v)
 		json_object_set_new(r, "verified", json_boolean(e->verified));
 		if (e->verified && e->facts) {
 			const struct gate_facts *f = e->facts;
-			json_object_set_new(r, "signer", json_string(f->kind == GATE_SIGNER_KEY
-									 ? "key"
-									 : "keyless"));
+			json_object_set_new(r, "signer",
+					    json_string(f->kind == GATE_SIGNER_KEY    ? "key"
+							: f->kind == GATE_SIGNER_X509 ? "x509"
+										      : "keyless"));
+			if (f->kind == GATE_SIGNER_X509) {
+				json_object_set_new(r, "subject", jstr(f->subject));
+				json_object_set_new(r, "fingerprint", jstr(f->fingerprint));
+			}
 			if (f->identity)
 				json_object_set_new(r, "identity", jstr(f->identity));
 			if (f->issuer)
@@ -519,6 +524,9 @@ static void junit_details(FILE *out, const struct gate_verdict *v)
 			if (e->facts->identity) {
 				fputs(", identity ", out);
 				xml_put(out, e->facts->identity, false);
+			} else if (e->facts->kind == GATE_SIGNER_X509 && e->facts->subject) {
+				fputs(", subject ", out);
+				xml_put(out, e->facts->subject, false);
 			}
 			fputs(e->in_policy ? " (in the policy)\n" : " (not in any signer set)\n", out);
 		} else {

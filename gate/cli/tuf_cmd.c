@@ -11,7 +11,7 @@
  * $GATE_TIME (RFC 3339) when set, else time() through libc (so libfaketime
  * works). */
 #include "cli.h"
-#include "tuf.h"
+#include "tuf_trust.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +21,8 @@
 
 static const char tuf_usage[] =
 	"usage: gate tuf [options] init ROOT_FILE | refresh | download\n"
+	"       gate tuf repo init|add|sign ...   (publish a repository; see\n"
+	"                                          'gate tuf repo --help')\n"
 	"\n"
 	"A TUF client (The Update Framework, spec 1.0): keeps verified metadata in\n"
 	"a directory and downloads verified targets.\n"
@@ -38,6 +40,8 @@ static const char tuf_usage[] =
 	"  download         refresh, then find and download every --target-name\n"
 	"\n"
 	"The reference time is $GATE_TIME (RFC 3339) when set, else the clock.\n"
+	"GATE_TUF_CONNECT_TIMEOUT, GATE_TUF_LOW_SPEED_LIMIT, GATE_TUF_LOW_SPEED_TIME\n"
+	"and GATE_TUF_TIMEOUT override the fetcher's limits (seconds, bytes/s).\n"
 	"Exit: 0 success, 1 failure, 2 usage error.\n";
 
 enum { OPT_MDIR = 256, OPT_MURL, OPT_TDIR, OPT_TURL, OPT_TNAME };
@@ -133,7 +137,9 @@ static int cmd_update(const struct tuf_args *a, bool download)
 	struct gate_error e = {0};
 	struct gate_tuf_updater *u = NULL;
 	int ret = GATE_EXIT_OK;
-	enum gate_err rc = gate_tuf_updater_new(a->mdir, a->murl, a->turl, a->now, NULL, &u, &e);
+	struct gate_tuf_caps caps;
+	gate_tuf_caps_env(&caps); /* defaults, or GATE_TUF_* for tests */
+	enum gate_err rc = gate_tuf_updater_new(a->mdir, a->murl, a->turl, a->now, &caps, &u, &e);
 	if (rc == GATE_OK)
 		rc = gate_tuf_refresh(u, &e);
 	if (rc != GATE_OK) {
@@ -190,6 +196,9 @@ int gate_cmd_tuf(int argc, char **argv)
 {
 	struct tuf_args a = {0};
 	int ret;
+	/* The publishing side: gate/cli/tuf_repo_cmd.c. */
+	if (argc > 1 && strcmp(argv[1], "repo") == 0)
+		return gate_cmd_tuf_repo(argc - 1, argv + 1);
 	/* Every --target-name fits: at most one per argument. */
 	if (!(a.names = calloc((size_t)argc + 1, sizeof(*a.names)))) {
 		fputs("gate tuf: out of memory\n", stderr);

@@ -1,6 +1,7 @@
 /* verify_cmd.c - `gate verify`: cosign-style verification of one artifact.
  * Prints facts, never a policy decision. */
 #include "cli.h"
+#include "tuf_trust.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -24,11 +25,26 @@ static const char verify_usage[] =
 	"  --certificate-oidc-issuer-regexp RE  anchored POSIX ERE over the issuer\n"
 	"  --key FILE                         verify with a managed public key\n"
 	"Trust and output:\n"
-	"  --trusted-root FILE                trusted_root.json (default: embedded\n"
-	"                                     Sigstore public-good root)\n"
+	"  --trusted-root FILE                trusted_root.json (default: the one\n"
+	"                                     'gate trust update' cached, when its\n"
+	"                                     TUF metadata verifies and is fresh;\n"
+	"                                     else the embedded public-good root)\n"
 	"  --insecure-ignore-tlog             accept evidence with no log entry\n"
 	"  --current-time RFC3339             verify as of this time (tests, audits)\n"
 	"  --format text|json                 output format (default text)\n"
+	"\n"
+	"Classic X.509 code signing (CMS, Authenticode, JAR):\n"
+	"  gate verify --ca ROOTS.pem [--p7s FILE | --pe | --jar] ARTIFACT\n"
+	"  --p7s FILE                         detached CMS/PKCS#7 signature (DER or PEM)\n"
+	"  --pe, --jar                        embedded signature (default: by content)\n"
+	"  --ca FILE                          trusted root certificates (repeatable)\n"
+	"  --tsa-ca FILE                      timestamp authority roots (repeatable)\n"
+	"  --crl FILE                         CRL file, PEM or DER (repeatable)\n"
+	"  --crl-mode require|prefer|ignore   unknown revocation status fails with\n"
+	"                                     require, is noted with prefer (default)\n"
+	"  --crl-fetch [--crl-cache DIR]      download CRLs from distribution points\n"
+	"  --allow-unsigned-entries           JAR: count entries no signature covers\n"
+	"                                     instead of rejecting them\n"
 	"\n"
 	"Exit: 0 verified, 1 rejected, 2 usage or input error. A rejection names\n"
 	"the rule of the verification spec (S1..S19), the field and the reason.\n";
@@ -302,6 +318,8 @@ static void print_result(const struct verify_args *va, enum gate_err rc,
 
 int gate_cmd_verify(int argc, char **argv)
 {
+	if (gate_cli_verify_is_x509(argc, argv))
+		return gate_cmd_verify_x509(argc, argv);
 	struct verify_args va = {0};
 	struct gate_error err = {0};
 	struct gate_trusted_root *root = NULL;
@@ -326,7 +344,7 @@ int gate_cmd_verify(int argc, char **argv)
 	    (rc = check_regex(va.issuer_re, &err)) != GATE_OK)
 		goto fail;
 	rc = va.root ? gate_trusted_root_load(va.root, &root, &err)
-		     : gate_trusted_root_default(&root, &err);
+		     : gate_trusted_root_best(NULL, 0, &root, NULL, &err);
 	if (rc != GATE_OK)
 		goto fail;
 	opts.root = root;

@@ -511,7 +511,7 @@ static void test_err_signers(void **state)
 	/* a signer entry with both kinds, or none */
 	expect_bad("version: 1\nsigners:\n  s:\n    - {key: k, keyless: {issuer: i, identity: j}}\n"
 		   "rules: []\n",
-		   4, 7, "a signer is exactly one of keyless: {...} or key: NAME");
+		   4, 7, "a signer is exactly one of keyless: {...}, key: NAME or x509: {...}");
 	expect_bad("version: 1\nsigners:\n  s:\n    - {}\nrules: []\n", 4, 7,
 		   "a signer is exactly one of");
 	/* identity and identity_regex together; neither; issuer twice over */

@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# test_gated.sh - gated against the real kernel interface (fanotify
+# FAN_OPEN_EXEC_PERM / FAN_OPEN_PERM), in a private mount and pid namespace
+# on a tmpfs this test mounts, so the host is never marked and everything
+# (daemons included) dies with the namespace. Shows that
+#   - an allowed (signed) binary runs, and is then answered from the cache;
+#   - the same binary modified after it was allowed is denied (appended
+#     to, and overwritten in place at the same size);
+#   - an unknown binary is denied in enforce mode and logged;
+#     in audit mode it runs and is logged;
+#   - a binary allowed through the install ledger (a .deb recorded with
+#     `gate ledger record-deb` and unpacked with dpkg-deb) runs, and a
+#     one-byte change of it is denied;
+#   - a decision that hangs (an evidence store whose bundle is a FIFO that
+#     never delivers) is answered with the default at the deadline, while
+#     other execs keep being answered; its late answer is discarded;
+#   - a full work queue answers the default at once;
+#   - the kernel's side when gated dies (kill -9): the pending exec is
+#     allowed and later execs are not checked (docs/EXEC.md);
+#   - execs keep being answered while the audit sink is blocked (a FIFO
+#     nobody reads), and the dropped log records are counted;
+#   - SIGHUP with a broken policy keeps the old one and says why; a good
+#     one switches atomically (enforce -> audit);
+#   - --interpreter: scripts opened by the configured interpreter are
+#     decided (FAN_OPEN_PERM), other openers pass, and the daemon's own
+#     opens on the marked filesystem are never asked about;
+#   - 10,000 execs: RSS and descriptor counts stay flat, under 60 s;
+#   - `gate status` shows mode, counts and cache figures.
+# Every step has a hard timeout; the daemons are killed and the namespace
+# left on exit, failure or not. Skips (exit 0) unless root with unshare and
+# fanotify permission events available.
+# Env: GATE (the gate binary), GATE_BUILD_DIR (gated is $GATE_BUILD_DIR/gated).
+set -u
+
+GATE=${GATE:?GATE must name the gate binary}
+GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
+GATE_BUILD_DIR=${GATE_BUILD_DIR:-$(dirname "$GATE")}
+GATED=$GATE_BUILD_DIR/gated
+
+skip() {
+    echo "SKIP: $*"
+    exit 0
+}
+
+# ---- outside: check, then re-run inside a private namespace ----
+if [ -z "${GATED_TEST_INNER:-}" ]; then
+    [ "$(id -u)" -eq 0 ] || skip "not root: fanotify permission events need CAP_SYS_ADMIN"
+    [ -x "$GATED" ] || { echo "FAIL: $GATED is not built"; exit 1; }
+    command -v unshare >/dev/null || skip "unshare is missing"
+    command -v python3 >/dev/null || skip "python3 is missing"
+    ns=(unshare -m -p -f --mount-proc --propagation private)
+    if ! "${ns[@]}" true 2>/dev/null; then
+        ns=(unshare -m --propagation private) # no pid namespace: pdeathsig only
+        "${ns[@]}" true 2>/dev/null || skip "cannot make a private mount namespace (unshare -m)"
+    fi
+    export GATE GATE_BUILD_DIR GATED_TEST_INNER=1
+    exec timeout --kill-after=10 540 "${ns[@]}" bash "$0" "$@"
+fi
+
+# ---- inside the namespace ----
+tmp=$(mktemp -d /tmp/gate-gated.XXXXXX) || exit 1
+case $tmp in
+/tmp/gate-gated.?*) ;;
+*) echo "unexpected temporary directory '$tmp'" >&2; exit 1 ;;
+esac
+mnt=$tmp/mnt
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    exec 7>&- 2>/dev/null
+    umount -l "$mnt" "$tmp/run" 2>/dev/null
+    [ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$mnt" "$tmp/run" && mount -t tmpfs -o size=256m,mode=0755 gate-gated-test "$mnt" ||
+    skip "cannot mount a tmpfs in the private namespace"
+# Status files on a tmpfs of their own (not marked): a busy disk must not
+# make them look stale.
+mount -t tmpfs -o size=16m gate-gated-run "$tmp/run" || skip "cannot mount a second tmpfs"
+probe=$("$GATED" --probe --mount "$mnt" 2>&1) || skip "fanotify is unavailable: $probe"
+
+passed=0
+failed=0
+log=$tmp/.log
+check() {
+    local name=$1
+    shift
+    if "$@" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        echo "ok   $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name"
+        echo "  last output: $(tail -c 1500 "$log" 2>/dev/null)"
+        [ -n "${cur:-}" ] && echo "  gated stderr: $(tail -c 1500 "$tmp/$cur.err" 2>/dev/null)"
+    fi
+}
+not() { ! "$@"; }
+
+# ---- fixtures ----
+export GATE_CACHE_DIR=$tmp/cache # URL evidence cache: never /var/cache
+mkdir -p "$mnt/bin" "$mnt/scripts" "$tmp/keys" "$tmp/store/sha256" "$tmp/cache"
+"$GATE" keygen --output-key-prefix "$tmp/keys/test" >/dev/null 2>&1 || { echo "FAIL keygen"; exit 1; }
+mkbin() { # NAME: a copy of /bin/true with a unique tail (another digest)
+    cp /bin/true "$mnt/bin/$1" && printf 'gate-gated-test %s\n' "$1" >>"$mnt/bin/$1"
+}
+sign() { "$GATE" sign --key "$tmp/keys/test.key" "$1" >/dev/null 2>&1; }
+for b in allowed appended overwritten fresh fresh2 loop unknown unknown2 unknown3 slow slow2; do
+    mkbin "$b"
+done
+for b in allowed appended overwritten fresh fresh2 loop; do sign "$mnt/bin/$b"; done
+printf '#!/bin/sh\necho signed-script-ran\n' >"$mnt/scripts/signed.sh"
+printf '#!/bin/sh\necho unsigned-script-ran\n' >"$mnt/scripts/unsigned.sh"
+sign "$mnt/scripts/signed.sh"
+for b in slow slow2; do # their bundles come from a store that never delivers
+    mkfifo "$tmp/store/sha256/$(sha256sum "$mnt/bin/$b" | cut -d' ' -f1).sigstore.json"
+done
+fixtures_made=$(date +%s%N)
+
+policy() { # MODE [extra YAML lines]
+    printf 'version: 1\nmode: %s\ntrust:\n  keys:\n    test: { file: %s }\n' "$1" "$tmp/keys/test.pub"
+    printf 'signers:\n  testers:\n    - key: test\n'
+    printf 'rules:\n  - name: signed programs\n    match: { path: ["%s/**"] }\n' "$mnt"
+    printf '    require: { signers: testers, threshold: 1 }\n'
+    printf '  - name: everything else\n    decision: deny\n'
+    [ $# -gt 1 ] && printf '%s\n' "$2"
+    return 0
+}
+policy enforce >"$tmp/enforce.yaml"
+policy audit >"$tmp/audit.yaml"
+policy enforce "evidence:
+  dirs: [\"file://$tmp/store\"]" >"$tmp/slow.yaml"
+
+# ---- helpers ----
+cur=
+dpid=
+sfile=
+start_gated() { # NAME gated-args...: waits for the first status file ($SFILE or $tmp/NAME.status)
+    cur=$1
+    shift
+    sfile=${SFILE:-$tmp/run/$cur.status}
+    rm -f "$sfile"
+    local pre=()
+    command -v setpriv >/dev/null && pre=(setpriv --pdeathsig KILL)
+    "${pre[@]}" "$GATED" --status "$sfile" "$@" >"$tmp/$cur.out" 2>"$tmp/$cur.err" &
+    dpid=$!
+    pids+=("$dpid")
+    for _ in $(seq 100); do
+        [ -s "$sfile" ] && return 0
+        kill -0 "$dpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL $cur: gated did not start: $(cat "$tmp/$cur.err")"
+    failed=$((failed + 1))
+    return 1
+}
+stop_gated() { # SIGTERM, then SIGKILL after 10 s; the exit status must be 0
+    [ -n "$dpid" ] || return 0
+    local rc
+    kill -TERM "$dpid" 2>/dev/null
+    for _ in $(seq 100); do
+        kill -0 "$dpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$dpid" 2>/dev/null
+    wait "$dpid" 2>/dev/null
+    rc=$?
+    dpid=
+    # Under ASan/LSan a leak or a memory error at exit is a non-zero status.
+    check "$cur: gated stopped cleanly on SIGTERM" test "$rc" -eq 0
+}
+st() { # dotted field of the running daemon's status, as of its next write
+    python3 - "$sfile" "$1" <<'EOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    o = o[k]
+print(o if not isinstance(o, bool) else str(o).lower())
+EOF
+}
+fresh_status() { # wait for the daemon to rewrite its status file
+    local before
+    before=$(stat -c %y "$sfile" 2>/dev/null)
+    for _ in $(seq 30); do
+        sleep 0.1
+        [ "$(stat -c %y "$sfile" 2>/dev/null)" != "$before" ] && return 0
+    done
+    return 0
+}
+runs() { timeout 10 "$@"; }
+denied() { # exits 126 with EPERM, quickly
+    local out rc
+    out=$(timeout 10 "$@" 2>&1)
+    rc=$?
+    [ "$rc" -eq 126 ] && case $out in *"Operation not permitted"*) return 0 ;; esac
+    echo "rc=$rc out=$out"
+    return 1
+}
+# The status file is rewritten every second: wait (up to 10 s, a loaded
+# machine) for it to say so.
+stat_ge() {
+    local v
+    for _ in $(seq 100); do
+        v=$(st "$1" 2>/dev/null) && [ "$v" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "$1=$v, want >= $2 (status: $(cat "$sfile"))"
+    return 1
+}
+stat_eq() { fresh_status; wait_stat "$1" "$2"; }
+audit_has() { # FILE PATH ALLOWED
+    python3 - "$@" <<'EOF'
+import json, sys
+f, path, allowed = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
+for line in open(f):
+    e = json.loads(line)
+    if e.get("event") == "decision" and e.get("path") == path and e.get("allowed") == allowed:
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+wait_stat() { # FIELD VALUE: up to 10 s for the status to say so
+    for _ in $(seq 100); do
+        [ "$(st "$1" 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "$1=$(st "$1"), want $2"
+    return 1
+}
+elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# Answers are cached only for files unchanged for 2 s (vcache.h): let the
+# fixtures age so the cache tests see hits.
+while [ $((($(date +%s%N) - fixtures_made) / 1000000)) -lt 2200 ]; do sleep 0.1; done
+
+# ---- 1. enforce: allowed, modified, unknown ----
+echo "== enforce mode"
+if start_gated enforce --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/enforce.audit"; then
+    check "allowed binary runs" runs "$mnt/bin/allowed"
+    check "allowed binary runs again" runs "$mnt/bin/allowed"
+    check "second run was a cache hit" stat_ge cache.hits 1
+    check "gate status: running, mode enforce" bash -c \
+        "'$GATE' status --status '$sfile' | grep -q 'gated is running.*mode enforce'"
+    check "gate status --format json" bash -c \
+        "'$GATE' status --status '$sfile' --format json | python3 -c 'import json,sys; o=json.load(sys.stdin); assert o[\"stale\"] is False and o[\"cache\"][\"hits\"] >= 1'"
+    check "appended-to binary runs before the change" runs "$mnt/bin/appended"
+    check "overwritten binary runs before the change" runs "$mnt/bin/overwritten"
+    printf 'X' >>"$mnt/bin/appended"
+    printf 'Y' | dd of="$mnt/bin/overwritten" bs=1 seek=100 conv=notrunc status=none
+    check "binary appended to after it was allowed is denied" denied "$mnt/bin/appended"
+    check "binary overwritten in place (same size) is denied" denied "$mnt/bin/overwritten"
+    check "unknown binary is denied in enforce mode" denied "$mnt/bin/unknown"
+    check "unknown binary is denied again (cached)" denied "$mnt/bin/unknown"
+    check "the deny was logged" audit_has "$tmp/enforce.audit" "$mnt/bin/unknown" false
+    check "the full-decision allow was logged" audit_has "$tmp/enforce.audit" "$mnt/bin/allowed" true
+    check "nothing hit a deadline" stat_eq counts.deadline 0
+    stop_gated
+    check "gate status: not running after stop" bash -c \
+        "'$GATE' status --status '$sfile'; [ \$? -eq 1 ]"
+    check "gate status: no status file is 'not running'" bash -c \
+        "'$GATE' status --status '$tmp/none.status'; [ \$? -eq 1 ]"
+    printf '{"version":1,"version":2}' >"$tmp/dup.status"
+    check "gate status: a malformed status file is an error" bash -c \
+        "'$GATE' status --status '$tmp/dup.status'; [ \$? -eq 2 ]"
+    printf '{"version":1,"running":"yes"}' >"$tmp/type.status"
+    check "gate status: a field of the wrong type is an error" bash -c \
+        "'$GATE' status --status '$tmp/type.status'; [ \$? -eq 2 ]"
+fi
+
+# ---- 2. audit mode ----
+echo "== audit mode"
+if start_gated audit --policy "$tmp/audit.yaml" --mount "$mnt" --audit "$tmp/audit.audit"; then
+    check "unknown binary runs in audit mode" runs "$mnt/bin/unknown"
+    check "and is logged as a deny that was allowed" bash -c \
+        "sleep 0.3; python3 - <<'EOF'
+import json
+for l in open('$tmp/audit.audit'):
+    e = json.loads(l)
+    if e.get('path') == '$mnt/bin/unknown' and e['allowed'] is True and e['verdict'] == 'deny' and e['mode'] == 'audit':
+        raise SystemExit(0)
+raise SystemExit(1)
+EOF"
+    check "status says mode audit" stat_eq mode audit
+    stop_gated
+fi
+
+# ---- 3. the install ledger ----
+echo "== install ledger"
+if command -v dpkg-deb >/dev/null; then
+    pkg=$tmp/pkg
+    mkdir -p "$pkg/DEBIAN" "$pkg/usr/bin"
+    printf 'Package: gate-gated-test\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@example.com>\nDescription: test\n' >"$pkg/DEBIAN/control"
+    cp /bin/true "$pkg/usr/bin/fromdeb" && printf 'from a package\n' >>"$pkg/usr/bin/fromdeb"
+    dpkg-deb --build --root-owner-group "$pkg" "$tmp/test.deb" >/dev/null 2>&1
+    check "record the .deb in the ledger" "$GATE" ledger --db "$tmp/ledger.db" record-deb "$tmp/test.deb"
+    dpkg-deb -x "$tmp/test.deb" "$mnt/root" # "installed": unsigned, only the ledger vouches
+    cp "$mnt/root/usr/bin/fromdeb" "$mnt/bin/fromdeb-changed" && printf 'Z' >>"$mnt/bin/fromdeb-changed"
+    if start_gated ledger --policy "$tmp/enforce.yaml" --ledger "$tmp/ledger.db" --mount "$mnt" \
+        --audit "$tmp/ledger.audit"; then
+        check "binary from the recorded package runs (ledger)" runs "$mnt/root/usr/bin/fromdeb"
+        check "status counts a ledger answer" stat_ge counts.ledger 1
+        check "the same file changed by one byte is denied" denied "$mnt/bin/fromdeb-changed"
+        check "a signed binary still runs through the policy" runs "$mnt/bin/fresh"
+        stop_gated
+    fi
+else
+    echo "skip ledger case: dpkg-deb is missing"
+fi
+
+# ---- 4. a decision that hangs: the deadline answers ----
+echo "== deadline"
+if start_gated deadline --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 4000 --workers 2 \
+    --audit "$tmp/deadline.audit"; then
+    t0=$(date +%s%N)
+    (denied "$mnt/bin/slow" >"$tmp/slow.result" 2>&1; echo $? >>"$tmp/slow.result"; elapsed_ms "$t0" >"$tmp/slow.ms") &
+    bgp=$!
+    sleep 0.3
+    t1=$(date +%s%N)
+    check "another exec is answered while one decision hangs" runs "$mnt/bin/fresh2"
+    check "... well before the hanging one's deadline" bash -c "[ $(elapsed_ms "$t1") -lt 3000 ]"
+    check "the hanging decision is still pending" stat_eq in_flight 1
+    wait "$bgp" 2>/dev/null
+    check "the hanging exec is denied (the default) at the deadline" grep -qx 0 "$tmp/slow.result"
+    check "... after about 4 s" bash -c "ms=\$(cat '$tmp/slow.ms'); [ \"\$ms\" -ge 3900 ] && [ \"\$ms\" -lt 10000 ]"
+    check "status counts one deadline default" stat_eq counts.deadline 1
+    check "the default was logged" bash -c "grep -q '\"source\":\"deadline\"' '$tmp/deadline.audit'"
+    # Let the store deliver (EOF): the worker finishes, its answer is late.
+    fifo=$tmp/store/sha256/$(sha256sum "$mnt/bin/slow" | cut -d' ' -f1).sigstore.json
+    timeout 5 bash -c "exec 8>'$fifo'" 2>/dev/null
+    check "the late decision is counted and discarded" bash -c \
+        "for i in \$(seq 50); do [ \"\$(python3 -c 'import json;print(json.load(open(\"$sfile\"))[\"counts\"][\"late\"])')\" = 1 ] && exit 0; sleep 0.1; done; exit 1"
+    check "... and logged as late" bash -c "sleep 0.3; grep '\"late\":true' '$tmp/deadline.audit' | grep -q '/bin/slow'"
+    check "no answer was refused by the kernel (exactly one per event)" stat_eq counts.write_errors 0
+    check "the daemon still answers" runs "$mnt/bin/allowed"
+    stop_gated
+fi
+
+# ---- 5. a full queue answers the default at once ----
+echo "== full queue"
+rm -rf "${tmp:?}/cache/"* # the empty bundle the store delivered above is cached
+if start_gated queue --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 8000 --workers 1 --queue 1 \
+    --audit "$tmp/queue.audit"; then
+    (timeout 15 "$mnt/bin/slow" >/dev/null 2>&1) & # the only worker hangs on it
+    wait_stat in_flight 1
+    (timeout 15 "$mnt/bin/slow2" >/dev/null 2>&1) & # waits in the queue
+    check "one event waits in the queue" wait_stat queue.depth 1
+    t0=$(date +%s%N)
+    check "an exec finding the queue full is denied" denied "$mnt/bin/unknown2"
+    check "... at once" bash -c "[ $(elapsed_ms "$t0") -lt 1000 ]"
+    check "status counts a full queue" stat_ge counts.queue_full 1
+    t0=$(date +%s%N)
+    stop_gated # with a worker stuck for good: must still exit
+    check "gated stops even with a worker stuck in a decision" bash -c "[ $(elapsed_ms "$t0") -lt 8000 ]"
+    wait 2>/dev/null
+fi
+
+# ---- 5b. what the kernel does when gated dies (docs/EXEC.md) ----
+echo "== when the daemon dies"
+rm -rf "${tmp:?}/cache/"*
+if start_gated dies --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 600000 \
+    --audit "$tmp/dies.audit"; then
+    (timeout 20 "$mnt/bin/slow"; echo $? >"$tmp/dies.rc") & # never answered by gated
+    bgp=$!
+    sleep 1
+    check "the exec is still waiting for gated" test ! -s "$tmp/dies.rc"
+    kill -KILL "$dpid"
+    wait "$dpid" 2>/dev/null
+    dpid=
+    wait "$bgp"
+    check "gated killed: the kernel allows the pending exec" grep -qx 0 "$tmp/dies.rc"
+    check "gated killed: later execs are not checked at all" runs "$mnt/bin/unknown2"
+fi
+
+# ---- 6. a blocked log sink blocks nothing ----
+echo "== blocked audit sink"
+mkfifo "$tmp/sink"
+exec 7<>"$tmp/sink" # a "reader" that never reads: writes fill the pipe, then block
+if start_gated sink --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/sink" --log-queue 64; then
+    t0=$(date +%s%N)
+    check "2,000 denied execs are all answered while the sink is blocked" timeout 60 bash -c \
+        "n=0; for i in \$(seq 2000); do '$mnt/bin/unknown3' 2>/dev/null; [ \$? -eq 126 ] && n=\$((n+1)); done; [ \$n -eq 2000 ]"
+    echo "   (2,000 denied execs with the sink blocked: $(elapsed_ms "$t0") ms)"
+    check "log records beyond the queue were dropped and counted" stat_ge log.dropped 1
+    check "an allowed binary still runs" runs "$mnt/bin/allowed"
+    check "gate status still answers" timeout 10 "$GATE" status --status "$sfile"
+    stop_gated
+fi
+exec 7>&-
+
+# ---- 7. SIGHUP reload ----
+echo "== reload"
+cp "$tmp/enforce.yaml" "$tmp/live.yaml"
+if start_gated reload --policy "$tmp/live.yaml" --mount "$mnt" --audit "$tmp/reload.audit"; then
+    check "before: unknown is denied" denied "$mnt/bin/unknown"
+    printf 'version: 1\nmode: audit\nrules:\n  - name: broken\n    decision: maybe\n' >"$tmp/live.yaml"
+    kill -HUP "$dpid"
+    check "a broken policy is refused" stat_eq reloads.failed 1
+    check "... and the reason names file:line" bash -c \
+        "python3 -c 'import json;print(json.load(open(\"$sfile\"))[\"reloads\"][\"last_error\"])' | grep -q 'live.yaml:5:'"
+    check "the old policy stays in force: mode enforce" stat_eq mode enforce
+    check "the old policy stays in force: unknown still denied" denied "$mnt/bin/unknown"
+    check "the old policy stays in force: allowed still runs" runs "$mnt/bin/allowed"
+    check "the reason was logged" bash -c "sleep 0.3; grep -q 'not reloaded' '$tmp/reload.err'"
+    cp "$tmp/audit.yaml" "$tmp/live.yaml"
+    kill -HUP "$dpid"
+    check "a good policy is taken" stat_eq reloads.ok 1
+    check "the new mode is in force" stat_eq mode audit
+    check "the cache was dropped: unknown now runs" runs "$mnt/bin/unknown"
+    stop_gated
+fi
+
+# ---- 8. interpreters (FAN_OPEN_PERM) and our own opens ----
+echo "== interpreters"
+sh_path=$(readlink -f /bin/sh)
+if start_gated interp --policy "$tmp/enforce.yaml" --mount "$mnt" --interpreter /bin/sh \
+    --audit "$tmp/interp.audit"; then
+    check "a signed script run by $sh_path runs" bash -c "timeout 10 /bin/sh '$mnt/scripts/signed.sh' | grep -q signed-script-ran"
+    check "an unsigned script run by $sh_path is refused" not timeout 10 /bin/sh "$mnt/scripts/unsigned.sh"
+    check "another program (bash) may still read it" bash -c "timeout 10 bash '$mnt/scripts/unsigned.sh' | grep -q unsigned-script-ran"
+    check "opens by non-interpreters were passed at once" stat_ge counts.passthrough 1
+    stop_gated
+fi
+# The status file on the marked filesystem: the daemon's own opens.
+if SFILE=$mnt/self.status start_gated self --policy "$tmp/enforce.yaml" --mount "$mnt" \
+    --interpreter /bin/sh --audit "$tmp/self.audit"; then
+    check "the daemon's own opens on the marked filesystem are answered at once" stat_ge counts.self 1
+    check "and execs are still answered" runs "$mnt/bin/allowed"
+    stop_gated
+fi
+
+# ---- 9. 10,000 execs: no leak ----
+echo "== 10,000 execs"
+if start_gated loop --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/loop.audit"; then
+    mem() { awk '/^VmRSS/ {print $2}' "/proc/$dpid/status"; }
+    fds() { ls "/proc/$dpid/fd" | wc -l; }
+    timeout 60 bash -c "for i in \$(seq 500); do '$mnt/bin/loop'; done"
+    sleep 1.2
+    rss0=$(mem)
+    fd0=$(fds)
+    t0=$(date +%s%N)
+    check "10,000 execs of an allowed binary all run" timeout 60 bash -c \
+        "for i in \$(seq 10000); do '$mnt/bin/loop' || exit 1; done"
+    ms=$(elapsed_ms "$t0")
+    sleep 1.2
+    rss1=$(mem)
+    fd1=$(fds)
+    echo "   (10,000 execs in $ms ms; RSS ${rss0} -> ${rss1} kB; fds ${fd0} -> ${fd1})"
+    check "... in under 60 s" bash -c "[ $ms -lt 60000 ]"
+    # ASan's quarantine keeps freed memory (the status writer's) resident;
+    # its leak checker at exit covers real leaks there.
+    limit=1024
+    grep -q __asan_report "$GATED" && limit=4096
+    check "RSS stays flat (grew $((rss1 - rss0)) kB, limit $limit)" bash -c "[ $((rss1 - rss0)) -lt $limit ]"
+    check "descriptor count stays flat" bash -c "[ $fd1 -eq $fd0 ]"
+    check "they were cache hits" stat_ge cache.hits 10000
+    check "nothing is left in flight" stat_eq in_flight 0
+    stop_gated
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,503 @@
+/* cs_signer.c - one PKCS#7/CMS SignerInfo: its digest algorithm, signed
+ * attributes and signature (RFC 5652 §5.4-5.6), and its timestamp: an
+ * RFC 3161 token or a PKCS#9 countersignature (RFC 2985 §5.3.6) verified
+ * against the policy's TSA roots. */
+#include "codesign.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ts.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Microsoft's RFC 3161 timestamp attribute (Authenticode). */
+#define OID_MS_RFC3161 "1.3.6.1.4.1.311.3.3.1"
+
+/* ---- parsing ---- */
+
+static enum gate_err from_pem(const uint8_t *buf, size_t len, const char *field, uint8_t **der,
+			      size_t *dlen, struct gate_error *err)
+{
+	if (gate_pem_decode(buf, len, "PKCS7", der, dlen) ||
+	    gate_pem_decode(buf, len, "CMS", der, dlen))
+		return GATE_OK;
+	return gate_fail(err, GATE_E_PARSE, NULL, field,
+			 "neither DER nor one PEM PKCS7/CMS block");
+}
+
+enum gate_err gate_cs_parse_p7(const uint8_t *buf, size_t len, bool pem_ok, const char *field,
+			       PKCS7 **out, struct gate_error *err)
+{
+	uint8_t *der = NULL;
+	size_t dlen = len;
+	PKCS7 *p7 = NULL;
+	enum gate_err rc = GATE_E_PARSE;
+	const uint8_t *in = buf;
+	if (len > GATE_CS_MAX_SIG)
+		return gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+				 "signature is %zu bytes, over the %u-byte limit", len,
+				 GATE_CS_MAX_SIG);
+	if (pem_ok && len > 0 && buf[0] != 0x30) {
+		if ((rc = from_pem(buf, len, field, &der, &dlen, err)) != GATE_OK)
+			return rc;
+		in = der;
+	}
+	const unsigned char *p = in;
+	if (dlen == 0 || dlen > GATE_CS_MAX_SIG || !(p7 = d2i_PKCS7(NULL, &p, (long)dlen))) {
+		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "not a DER PKCS#7/CMS ContentInfo");
+		goto out;
+	}
+	if (p != in + dlen) {
+		rc = gate_fail(err, GATE_E_PARSE, NULL, field,
+			       "%zu trailing bytes after the signature", (size_t)(in + dlen - p));
+		goto out;
+	}
+	if (!PKCS7_type_is_signed(p7) || !p7->d.sign || !p7->d.sign->contents) {
+		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "not a SignedData");
+		goto out;
+	}
+	if (sk_X509_num(p7->d.sign->cert) > GATE_CS_MAX_CERTS) {
+		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+			       "more than %d certificates in the signature", GATE_CS_MAX_CERTS);
+		goto out;
+	}
+	int ns = sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info);
+	if (ns <= 0 || ns > GATE_CS_MAX_SIGS) {
+		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "%d signers (1 to %d allowed)", ns,
+			       GATE_CS_MAX_SIGS);
+		goto out;
+	}
+	*out = p7;
+	p7 = NULL;
+	rc = GATE_OK;
+out:
+	ERR_clear_error();
+	PKCS7_free(p7);
+	free(der);
+	return rc;
+}
+
+/* ---- algorithms ---- */
+
+static enum gate_err md_of(const X509_ALGOR *alg, const char *what, const char *field,
+			   const EVP_MD **md, struct gate_error *err)
+{
+	const ASN1_OBJECT *obj = NULL;
+	int ptype = V_ASN1_UNDEF;
+	const void *pval = NULL;
+	if (!alg)
+		return gate_fail(err, GATE_E_PARSE, NULL, field, "%s has no algorithm", what);
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	switch (OBJ_obj2nid(obj)) {
+	case NID_sha256: *md = EVP_sha256(); break;
+	case NID_sha384: *md = EVP_sha384(); break;
+	case NID_sha512: *md = EVP_sha512(); break;
+	case NID_sha1:
+	case NID_md5:
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+				 "%s uses %s, which is not accepted (SHA-256, -384 or -512 only)",
+				 what, OBJ_nid2sn(OBJ_obj2nid(obj)));
+	default:
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+				 "%s uses an unsupported digest algorithm", what);
+	}
+	if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
+		return gate_fail(err, GATE_E_PARSE, NULL, field,
+				 "%s digest algorithm has parameters", what);
+	return GATE_OK;
+}
+
+enum gate_err gate_cs_signer_md(PKCS7_SIGNER_INFO *si, const char *field, const EVP_MD **md,
+				struct gate_error *err)
+{
+	return md_of(si->digest_alg, "the signer", field, md, err);
+}
+
+/* The signature algorithm must fit the key (and name the same digest when
+ * it names one). RSASSA-PSS is not supported. */
+static enum gate_err check_sig_alg(const X509_ALGOR *alg, EVP_PKEY *key, const EVP_MD *md,
+				   const char *field, struct gate_error *err)
+{
+	const ASN1_OBJECT *obj = NULL;
+	X509_ALGOR_get0(&obj, NULL, NULL, alg);
+	int nid = OBJ_obj2nid(obj), mdnid = NID_undef, pknid = nid;
+	if (nid != NID_undef && OBJ_find_sigid_algs(nid, &mdnid, &pknid) &&
+	    mdnid != NID_undef && mdnid != EVP_MD_get_type(md))
+		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+				 "signature algorithm's digest differs from the signer's");
+	int kid = EVP_PKEY_get_base_id(key);
+	bool ok = (kid == EVP_PKEY_RSA && pknid == NID_rsaEncryption) ||
+		  (kid == EVP_PKEY_EC && pknid == NID_X9_62_id_ecPublicKey) ||
+		  (kid == EVP_PKEY_DSA && (pknid == NID_dsa || pknid == NID_dsaWithSHA1));
+	if (!ok)
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+				 "signature algorithm %s does not fit the certificate's key",
+				 nid == NID_undef ? "(unknown)" : OBJ_nid2sn(nid));
+	return GATE_OK;
+}
+
+/* Verify sig over a message whose md digest is dgst. */
+static enum gate_err verify_digest(EVP_PKEY *key, const EVP_MD *md, const uint8_t *dgst,
+				   size_t dlen, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(key, NULL);
+	bool ok = pc && EVP_PKEY_verify_init(pc) == 1 &&
+		  EVP_PKEY_CTX_set_signature_md(pc, md) == 1 &&
+		  EVP_PKEY_verify(pc, sig, siglen, dgst, dlen) == 1;
+	EVP_PKEY_CTX_free(pc);
+	ERR_clear_error();
+	return ok ? GATE_OK : GATE_E_SIGNATURE;
+}
+
+static X509 *find_signer(PKCS7 *p7, PKCS7_SIGNER_INFO *si)
+{
+	PKCS7_ISSUER_AND_SERIAL *ias = si->issuer_and_serial;
+	if (!ias || !ias->issuer || !ias->serial)
+		return NULL;
+	return X509_find_by_issuer_and_serial(p7->d.sign->cert, ias->issuer, ias->serial);
+}
+
+/* The signed attributes as the signature covers them: the DER of the SET
+ * OF in the order received (RFC 5652 §5.4). */
+static enum gate_err attrs_digest(PKCS7_SIGNER_INFO *si, const EVP_MD *md, uint8_t *out,
+				  unsigned *outlen, const char *field, struct gate_error *err)
+{
+	unsigned char *abuf = NULL;
+	int alen = ASN1_item_i2d((ASN1_VALUE *)si->auth_attr, &abuf,
+				 ASN1_ITEM_rptr(PKCS7_ATTR_VERIFY));
+	bool ok = alen > 0 && EVP_Digest(abuf, (size_t)alen, out, outlen, md, NULL) == 1;
+	OPENSSL_free(abuf);
+	ERR_clear_error();
+	return ok ? GATE_OK : gate_fail(err, GATE_E_PARSE, NULL, field, "unencodable signed attributes");
+}
+
+enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_OBJECT *ctype,
+				   const uint8_t *digest, size_t dlen, bool attrs_optional,
+				   const char *field, X509 **signer, struct gate_error *err)
+{
+	const EVP_MD *md = NULL;
+	enum gate_err rc = gate_cs_signer_md(si, field, &md, err);
+	if (rc != GATE_OK)
+		return rc;
+	X509 *cert = find_signer(p7, si);
+	if (!cert)
+		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+				 "the signer's certificate is not in the signature");
+	EVP_PKEY *key = X509_get0_pubkey(cert);
+	ERR_clear_error();
+	if (!key)
+		return gate_fail(err, GATE_E_CERT, NULL, field, "signer's public key does not decode");
+	if ((rc = check_sig_alg(si->digest_enc_alg, key, md, field, err)) != GATE_OK)
+		return rc;
+	if (!si->enc_digest || ASN1_STRING_length(si->enc_digest) <= 0)
+		return gate_fail(err, GATE_E_PARSE, NULL, field, "empty signature value");
+	const uint8_t *sig = ASN1_STRING_get0_data(si->enc_digest);
+	size_t siglen = (size_t)ASN1_STRING_length(si->enc_digest);
+	if (sk_X509_ATTRIBUTE_num(si->auth_attr) <= 0) {
+		if (!attrs_optional)
+			return gate_fail(err, GATE_E_PARSE, NULL, field,
+					 "the signer has no signed attributes");
+		if (verify_digest(key, md, digest, dlen, sig, siglen) != GATE_OK)
+			return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+					 "signature does not verify over the content");
+		*signer = cert;
+		return GATE_OK;
+	}
+	ASN1_TYPE *ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
+	if (!ct || ct->type != V_ASN1_OBJECT || OBJ_cmp(ct->value.object, ctype) != 0)
+		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+				 "signed contentType attribute missing or not the content's type");
+	ASN1_TYPE *mdv = PKCS7_get_signed_attribute(si, NID_pkcs9_messageDigest);
+	if (!mdv || mdv->type != V_ASN1_OCTET_STRING ||
+	    (size_t)ASN1_STRING_length(mdv->value.octet_string) != dlen ||
+	    !gate_ct_eq(ASN1_STRING_get0_data(mdv->value.octet_string), digest, dlen))
+		return gate_fail(err, GATE_E_DIGEST, NULL, field,
+				 "messageDigest attribute is not the digest of the signed content");
+	uint8_t ad[EVP_MAX_MD_SIZE];
+	unsigned adlen = 0;
+	if ((rc = attrs_digest(si, md, ad, &adlen, field, err)) != GATE_OK)
+		return rc;
+	if (verify_digest(key, md, ad, adlen, sig, siglen) != GATE_OK)
+		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+				 "signature does not verify over the signed attributes");
+	*signer = cert;
+	return GATE_OK;
+}
+
+/* ---- timestamps ---- */
+
+static X509_STORE *tsa_store(const struct gate_x509_trust *t, int64_t at)
+{
+	X509_STORE *s = X509_STORE_new();
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < t->ntsas; i++)
+		for (int k = 0; k < sk_X509_num(t->tsas[i].certs); k++)
+			if (!X509_STORE_add_cert(s, sk_X509_value(t->tsas[i].certs, k)))
+				ERR_clear_error(); /* a duplicate */
+	X509_VERIFY_PARAM *p = X509_STORE_get0_param(s);
+	X509_VERIFY_PARAM_set_time(p, (time_t)at);
+	X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_set_verify_cb(s, gate_x509_verify_cb);
+	return s;
+}
+
+static void ssl_reason(char *buf, size_t n)
+{
+	const char *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_peek_last_error_data(&data, &flags);
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	bool text = data && (flags & ERR_TXT_STRING) && *data;
+	snprintf(buf, n, "%s%s%s", reason ? reason : "no detail", text ? ": " : "",
+		 text ? data : "");
+	ERR_clear_error();
+}
+
+/* The imprint must be the hash of the signature value, under the
+ * imprint's algorithm. */
+static bool imprint_ok(TS_TST_INFO *tst, const ASN1_OCTET_STRING *sigval, char *why, size_t n)
+{
+	TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(tst);
+	X509_ALGOR *alg = mi ? TS_MSG_IMPRINT_get_algo(mi) : NULL;
+	ASN1_OCTET_STRING *msg = mi ? TS_MSG_IMPRINT_get_msg(mi) : NULL;
+	const EVP_MD *md = NULL;
+	uint8_t want[EVP_MAX_MD_SIZE];
+	unsigned wlen = 0;
+	struct gate_error e = {0};
+	if (!alg || !msg) {
+		snprintf(why, n, "token has no message imprint");
+		return false;
+	}
+	if (md_of(alg, "the timestamp imprint", "timestamp", &md, &e) != GATE_OK) {
+		snprintf(why, n, "%.150s", e.msg);
+		return false;
+	}
+	if (EVP_Digest(ASN1_STRING_get0_data(sigval), (size_t)ASN1_STRING_length(sigval), want,
+		       &wlen, md, NULL) != 1 ||
+	    (size_t)ASN1_STRING_length(msg) != wlen ||
+	    !gate_ct_eq(ASN1_STRING_get0_data(msg), want, wlen)) {
+		ERR_clear_error();
+		snprintf(why, n, "imprint is not the hash of the signature");
+		return false;
+	}
+	return true;
+}
+
+/* An RFC 3161 TimeStampToken (a ContentInfo) in an attribute value. */
+static bool rfc3161(const struct gate_x509_trust *t, const ASN1_TYPE *v,
+		    const ASN1_OCTET_STRING *sigval, int64_t now, struct gate_cs_time *ts)
+{
+	PKCS7 *tok = NULL;
+	TS_TST_INFO *tst = NULL;
+	X509_STORE *store = NULL;
+	X509 *signer = NULL;
+	bool ok = false;
+	int64_t gen = 0;
+	if (!v || v->type != V_ASN1_SEQUENCE) {
+		snprintf(ts->why, sizeof ts->why, "timestamp attribute is not a ContentInfo");
+		goto out;
+	}
+	const unsigned char *p = ASN1_STRING_get0_data(v->value.sequence);
+	long len = ASN1_STRING_length(v->value.sequence);
+	if (!(tok = d2i_PKCS7(NULL, &p, len)) || !PKCS7_type_is_signed(tok) ||
+	    !(tst = PKCS7_to_TS_TST_INFO(tok))) {
+		snprintf(ts->why, sizeof ts->why, "timestamp token does not parse");
+		goto out;
+	}
+	if (sk_X509_num(tok->d.sign->cert) > GATE_CS_MAX_CERTS) {
+		snprintf(ts->why, sizeof ts->why, "too many certificates in the timestamp token");
+		goto out;
+	}
+	if (TS_TST_INFO_get_version(tst) != 1 ||
+	    !gate_asn1_time_to_unix(TS_TST_INFO_get_time(tst), &gen)) {
+		snprintf(ts->why, sizeof ts->why, "unreadable TSTInfo version or genTime");
+		goto out;
+	}
+	if (!imprint_ok(tst, sigval, ts->why, sizeof ts->why))
+		goto out;
+	if (gen > now + 300) {
+		snprintf(ts->why, sizeof ts->why, "genTime is in the future");
+		goto out;
+	}
+	if (t->ntsas == 0) {
+		snprintf(ts->why, sizeof ts->why, "no timestamp authority roots are configured");
+		goto out;
+	}
+	/* Validity at genTime: the TSA's certificate may have expired since. */
+	if (!(store = tsa_store(t, gen))) {
+		snprintf(ts->why, sizeof ts->why, "out of memory");
+		goto out;
+	}
+	if (TS_RESP_verify_signature(tok, NULL, store, &signer) != 1) {
+		char r[150];
+		ssl_reason(r, sizeof r);
+		snprintf(ts->why, sizeof ts->why, "timestamp signature or TSA chain rejected: %s", r);
+		goto out;
+	}
+	ts->verified = true;
+	ts->time = gen;
+	ts->source = GATE_TIME_TSA;
+	ok = true;
+out:
+	ERR_clear_error();
+	X509_free(signer);
+	X509_STORE_free(store);
+	TS_TST_INFO_free(tst);
+	PKCS7_free(tok);
+	return ok;
+}
+
+/* The countersigner's certificate: timeStamping EKU, chain to a TSA root at
+ * the stated time. */
+static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert, STACK_OF(X509) *helpers,
+				int64_t at, struct gate_cs_time *ts)
+{
+	X509_STORE *store = tsa_store(t, at);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
+	if (!store || !ctx || !X509_STORE_CTX_init(ctx, store, cert, helpers)) {
+		snprintf(ts->why, sizeof ts->why, "out of memory");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_TIMESTAMP_SIGN);
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(ts->why, sizeof ts->why, "countersigner's chain rejected: %s",
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	if (!(X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(cert) & XKU_TIMESTAMP)) {
+		snprintf(ts->why, sizeof ts->why, "countersigner lacks extendedKeyUsage timeStamping");
+		goto out;
+	}
+	ok = true;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return ok;
+}
+
+/* A PKCS#9 countersignature: a SignerInfo whose messageDigest is the hash
+ * of the outer signature value and whose signingTime is the time. */
+static bool countersig(const struct gate_x509_trust *t, PKCS7 *p7, const ASN1_TYPE *v,
+		       const ASN1_OCTET_STRING *sigval, int64_t now, struct gate_cs_time *ts)
+{
+	PKCS7_SIGNER_INFO *cs = NULL;
+	bool ok = false;
+	const EVP_MD *md = NULL;
+	struct gate_error e = {0};
+	int64_t at = 0;
+	if (!v || v->type != V_ASN1_SEQUENCE) {
+		snprintf(ts->why, sizeof ts->why, "countersignature is not a SignerInfo");
+		goto out;
+	}
+	const unsigned char *p = ASN1_STRING_get0_data(v->value.sequence);
+	long len = ASN1_STRING_length(v->value.sequence);
+	if (!(cs = d2i_PKCS7_SIGNER_INFO(NULL, &p, len))) {
+		snprintf(ts->why, sizeof ts->why, "countersignature does not parse");
+		goto out;
+	}
+	if (md_of(cs->digest_alg, "the countersignature", "countersignature", &md, &e) != GATE_OK) {
+		snprintf(ts->why, sizeof ts->why, "%.150s", e.msg);
+		goto out;
+	}
+	ASN1_TYPE *st = PKCS7_get_signed_attribute(cs, NID_pkcs9_signingTime);
+	if (!st || (st->type != V_ASN1_UTCTIME && st->type != V_ASN1_GENERALIZEDTIME) ||
+	    !gate_asn1_time_to_unix(st->value.utctime, &at)) {
+		snprintf(ts->why, sizeof ts->why, "countersignature has no signingTime");
+		goto out;
+	}
+	if (at > now + 300) {
+		snprintf(ts->why, sizeof ts->why, "countersignature signingTime is in the future");
+		goto out;
+	}
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned dl = 0;
+	if (EVP_Digest(ASN1_STRING_get0_data(sigval), (size_t)ASN1_STRING_length(sigval), d, &dl,
+		       md, NULL) != 1) {
+		snprintf(ts->why, sizeof ts->why, "digest failed");
+		goto out;
+	}
+	X509 *cert = find_signer(p7, cs);
+	if (!cert) {
+		snprintf(ts->why, sizeof ts->why, "countersigner's certificate is not in the signature");
+		goto out;
+	}
+	EVP_PKEY *key = X509_get0_pubkey(cert);
+	if (!key || check_sig_alg(cs->digest_enc_alg, key, md, "countersignature", &e) != GATE_OK ||
+	    !cs->enc_digest) {
+		snprintf(ts->why, sizeof ts->why, "countersignature algorithm unusable");
+		goto out;
+	}
+	ASN1_TYPE *mdv = PKCS7_get_signed_attribute(cs, NID_pkcs9_messageDigest);
+	if (!mdv || mdv->type != V_ASN1_OCTET_STRING ||
+	    (size_t)ASN1_STRING_length(mdv->value.octet_string) != dl ||
+	    !gate_ct_eq(ASN1_STRING_get0_data(mdv->value.octet_string), d, dl)) {
+		snprintf(ts->why, sizeof ts->why,
+			 "countersignature messageDigest is not the hash of the signature");
+		goto out;
+	}
+	uint8_t ad[EVP_MAX_MD_SIZE];
+	unsigned adl = 0;
+	if (attrs_digest(cs, md, ad, &adl, "countersignature", &e) != GATE_OK ||
+	    verify_digest(key, md, ad, adl, ASN1_STRING_get0_data(cs->enc_digest),
+			  (size_t)ASN1_STRING_length(cs->enc_digest)) != GATE_OK) {
+		snprintf(ts->why, sizeof ts->why, "countersignature does not verify");
+		goto out;
+	}
+	if (t->ntsas == 0) {
+		snprintf(ts->why, sizeof ts->why, "no timestamp authority roots are configured");
+		goto out;
+	}
+	if (!countersigner_chain(t, cert, p7->d.sign->cert, at, ts))
+		goto out;
+	ts->verified = true;
+	ts->time = at;
+	ts->source = GATE_TIME_COUNTERSIG;
+	ok = true;
+out:
+	ERR_clear_error();
+	PKCS7_SIGNER_INFO_free(cs);
+	return ok;
+}
+
+enum gate_err gate_cs_timestamp(const struct gate_x509_trust *t, PKCS7 *p7,
+				PKCS7_SIGNER_INFO *si, int64_t now, struct gate_cs_time *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+	/* Undecodable TSA roots verify nothing; the chain check reports them. */
+	if (gate_x509_trust_ready(t, NULL) != GATE_OK)
+		return GATE_OK;
+	ASN1_OBJECT *ms = OBJ_txt2obj(OID_MS_RFC3161, 1);
+	if (!ms)
+		return GATE_E_NOMEM;
+	int n = sk_X509_ATTRIBUTE_num(si->unauth_attr);
+	/* The first timestamp that verifies is the signing time; a signature
+	 * carries one in practice. */
+	for (int i = 0; i < n && i < 64 && !ts->verified; i++) {
+		X509_ATTRIBUTE *a = sk_X509_ATTRIBUTE_value(si->unauth_attr, i);
+		ASN1_OBJECT *obj = X509_ATTRIBUTE_get0_object(a);
+		int nid = OBJ_obj2nid(obj);
+		bool tok = nid == NID_id_smime_aa_timeStampToken || OBJ_cmp(obj, ms) == 0;
+		if (!tok && nid != NID_pkcs9_countersignature)
+			continue;
+		ts->present = true;
+		if (X509_ATTRIBUTE_count(a) != 1) {
+			snprintf(ts->why, sizeof ts->why, "timestamp attribute holds %d values",
+				 X509_ATTRIBUTE_count(a));
+			continue;
+		}
+		ASN1_TYPE *v = X509_ATTRIBUTE_get0_type(a, 0);
+		if (tok)
+			rfc3161(t, v, si->enc_digest, now, ts);
+		else
+			countersig(t, p7, v, si->enc_digest, now, ts);
+	}
+	ASN1_OBJECT_free(ms);
+	ERR_clear_error();
+	return GATE_OK;
+}

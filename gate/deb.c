@@ -12,8 +12,7 @@
 #include "deb.h"
 #include "internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * a temporary file, fsync and rename. */
 #include "tuf.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

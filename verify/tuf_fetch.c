@@ -4,7 +4,7 @@
  * cross the cap, nothing past it is ever buffered. */
 #include "tuf.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

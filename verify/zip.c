@@ -6,8 +6,7 @@
  * against the central directory. No ZIP64, no encryption. */
 #include "codesign.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "lazy_archive.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -78,7 +78,12 @@ static json_t *signer_json(const struct gate_facts *f)
 	json_t *o = json_object();
 	json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY    ? "key"
 						   : f->kind == GATE_SIGNER_X509 ? "x509"
+						   : f->kind == GATE_SIGNER_APT	 ? "apt_archive"
 										 : "keyless"));
+	if (f->kind == GATE_SIGNER_APT && f->anchor_name) {
+		json_object_set_new(o, "archive", json_string(f->anchor_name));
+		json_object_set_new(o, "fingerprint", json_string(f->fingerprint));
+	}
 	if (f->kind == GATE_SIGNER_X509 && f->subject) {
 		json_object_set_new(o, "subject", json_string(f->subject));
 		json_object_set_new(o, "fingerprint", json_string(f->fingerprint));

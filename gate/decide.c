@@ -1,6 +1,7 @@
 /* decide.c - one decision: identify, select, gather evidence, verify,
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
+#include "apt_origin.h"
 #include "policy_tuf.h"
 
 #include <errno.h>
@@ -170,10 +171,39 @@ static enum gate_err verify_x509_item(struct gate_ctx *c, const struct gate_evid
 	return rc;
 }
 
+/* apt-origin evidence (apt_origin.h): one item per archive of the policy,
+ * when the rule's signer set names an apt_archive. */
+static bool rule_wants_apt(const struct gate_policy *p, const struct gate_rule *r)
+{
+	if (!p->napts || r->signers >= p->nsets)
+		return false;
+	for (size_t i = 0; i < p->sets[r->signers].n; i++)
+		if (p->sets[r->signers].entries[i].kind == GATE_SIGNER_APT)
+			return true;
+	return false;
+}
+
+static void gather_apt(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
+		       struct gate_facts **ok, size_t *nok)
+{
+	for (size_t i = 0; i < c->policy->napts && *nok < GATE_MAX_EVIDENCE; i++) {
+		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
+		if (asprintf(&r->source, "apt:%s", c->policy->apts[i].name) < 0)
+			r->source = NULL;
+		if (gate_apt_origin_verify(c->policy, i, a->sha256, v->size, v->time, &r->facts,
+					   &r->error) == GATE_OK) {
+			r->verified = true;
+			r->in_policy = in_any_set(c->policy, r->facts);
+			ok[(*nok)++] = r->facts;
+		}
+	}
+}
+
 static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
-		   struct gate_facts **ok, size_t *nok)
+		   struct gate_facts **ok, size_t *nok, bool apt)
 {
 	struct gate_evidence_list l;
+	size_t napt = apt ? c->policy->napts : 0;
 	*nok = 0;
 	if (gate_evidence_find(v->path, v->digest, (const char *const *)c->dirs, c->ndirs, &l) !=
 		    GATE_OK ||
@@ -181,11 +211,14 @@ static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate
 		gate_evidence_list_clear(&l);
 		return;
 	}
-	if (l.n && !(v->evidence = calloc(l.n, sizeof(*v->evidence)))) {
+	if ((l.n || napt) && !(v->evidence = calloc(l.n + napt, sizeof(*v->evidence)))) {
 		gate_evidence_list_clear(&l);
 		return;
 	}
-	for (size_t i = 0; i < l.n; i++) {
+	/* for the apt hook, the archives' verdict explains most */
+	if (napt && v->caller == GATE_CALLER_APT)
+		gather_apt(c, v, a, ok, nok);
+	for (size_t i = 0; i < l.n && *nok < GATE_MAX_EVIDENCE; i++) {
 		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
 		struct gate_bundle *b = NULL;
 		r->source = strdup(l.items[i].file);
@@ -199,6 +232,8 @@ static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate
 		}
 		gate_bundle_free(b);
 	}
+	if (napt && v->caller != GATE_CALLER_APT)
+		gather_apt(c, v, a, ok, nok);
 	gate_evidence_list_clear(&l);
 }
 
@@ -226,7 +261,7 @@ static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_
 	struct gate_facts *ok[GATE_MAX_EVIDENCE];
 	size_t nok = 0;
 	if (r->has_signers)
-		gather(c, v, a, ok, &nok);
+		gather(c, v, a, ok, &nok, rule_wants_apt(c->policy, r));
 	gate_policy_evaluate(c->policy, r, ok, nok, v->time, &v->eval);
 	/* tuf_target is looked up here, where digest and size are known
 	 * (policy/policy_tuf.h). */

@@ -163,6 +163,9 @@ bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_si
 	}
 	if (e->kind == GATE_SIGNER_X509)
 		return x509_matches(p, e, f);
+	if (e->kind == GATE_SIGNER_APT) /* the archive's name, set only once verified */
+		return e->apt < p->napts && f->anchor_name &&
+		       strcmp(p->apts[e->apt].name, f->anchor_name) == 0;
 	return str_matches(e->issuer, e->issuer_regex, e->issuer_re, f->issuer) &&
 	       str_matches(e->identity, e->identity_regex, e->identity_re, f->identity);
 }
@@ -177,6 +180,9 @@ static bool same_signer(const struct gate_facts *a, const struct gate_facts *b)
 		return false;
 	if (a->kind == GATE_SIGNER_KEY)
 		return strcmp(a->key_id, b->key_id) == 0;
+	if (a->kind == GATE_SIGNER_APT) /* the same archive */
+		return a->anchor_name && b->anchor_name &&
+		       strcmp(a->anchor_name, b->anchor_name) == 0;
 	if (a->kind == GATE_SIGNER_X509) /* the same certificate */
 		return a->fingerprint[0] && strcmp(a->fingerprint, b->fingerprint) == 0;
 	return a->identity && b->identity && strcmp(a->identity, b->identity) == 0 &&

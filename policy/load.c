@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 struct lctx {
 	const char *file;
@@ -493,10 +494,50 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
 	return rc;
 }
 
+/* trust.apt_archives: NAME: {keyring: FILE, lists: DIR, origin, suite,
+ * component} (gate/apt_origin.h). */
+static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *m)
+{
+	static const char *const keys[] = {"keyring", "lists", "origin", "suite", "component",
+					   NULL};
+	static const char *const strs[] = {"origin", "suite", "component"};
+	enum gate_err rc = check_map(c, m, "trust.apt_archives", NULL);
+	if (rc != GATE_OK)
+		return rc;
+	if (m->n && !(c->p->apts = calloc(m->n / 2, sizeof(*c->p->apts))))
+		return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	for (size_t i = 0; i < m->n; i += 2) {
+		const struct gate_ynode *name = m->kids[i], *v = m->kids[i + 1], *n;
+		struct gate_policy_apt *a = &c->p->apts[c->p->napts++];
+		struct stat st;
+		a->line = name->line;
+		a->column = name->column;
+		if (!(a->name = strdup(name->s)))
+			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		if ((rc = check_map(c, v, "trust.apt_archives", keys)) != GATE_OK)
+			return rc;
+		if (!(n = get(v, "keyring")))
+			return FAILN(c, v, "apt archive '%s' needs a keyring", name->s);
+		if ((rc = path_str(c, n, "keyring", &a->keyring)) != GATE_OK)
+			return rc;
+		errno = 0;
+		if (stat(a->keyring, &st) != 0 || !S_ISREG(st.st_mode))
+			return FAILN(c, n, "apt archive '%s': keyring %s: %s", name->s, a->keyring,
+				     errno ? strerror(errno) : "not a regular file");
+		if ((n = get(v, "lists")) && (rc = path_str(c, n, "lists", &a->lists)) != GATE_OK)
+			return rc;
+		char **dst[] = {&a->origin, &a->suite, &a->component};
+		for (size_t k = 0; k < 3; k++)
+			if ((n = get(v, strs[k])) && (rc = dup_str(c, n, strs[k], dst[k])) != GATE_OK)
+				return rc;
+	}
+	return GATE_OK;
+}
+
 static enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const keys[] = {"sigstore", "keys", "x509_roots", "tsa_roots", "crl",
-					   "tuf", NULL};
+					   "tuf", "apt_archives", NULL};
 	enum gate_err rc = check_map(c, m, "trust", keys);
 	const struct gate_ynode *n;
 	if (rc == GATE_OK && (n = get(m, "sigstore")))
@@ -511,6 +552,8 @@ static enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m)
 		rc = load_crl(c, n);
 	if (rc == GATE_OK && (n = get(m, "tuf")))
 		rc = gate_policy_load_tuf(c->file, c->dir, n, c->p, c->err);
+	if (rc == GATE_OK && (n = get(m, "apt_archives")))
+		rc = load_apt_archives(c, n);
 	return rc;
 }
 
@@ -637,7 +680,7 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 				struct gate_signer_entry *e)
 {
-	static const char *const keys[] = {"keyless", "key", "x509", NULL};
+	static const char *const keys[] = {"keyless", "key", "x509", "apt_archive", NULL};
 	enum gate_err rc = check_map(c, m, "a signer", keys);
 	if (rc != GATE_OK)
 		return rc;
@@ -645,8 +688,19 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 	e->column = m->column;
 	if (m->n != 2)
 		return FAILN(c, m, "a signer is exactly one of keyless: {...}, key: NAME or "
-			     "x509: {...}");
+			     "x509: {...} or apt_archive: NAME");
 	const struct gate_ynode *n;
+	if ((n = get(m, "apt_archive"))) {
+		const char *s;
+		e->kind = GATE_SIGNER_APT;
+		if ((rc = scalar(c, n, "apt_archive", &s)) != GATE_OK)
+			return rc;
+		for (e->apt = 0; e->apt < c->p->napts; e->apt++)
+			if (strcmp(c->p->apts[e->apt].name, s) == 0)
+				return GATE_OK;
+		return FAILN(c, n, "unknown apt archive '%s' (not defined under "
+			     "trust.apt_archives)", s);
+	}
 	if ((n = get(m, "keyless")))
 		return load_keyless(c, n, e);
 	if ((n = get(m, "x509")))
@@ -1018,6 +1072,15 @@ void gate_policy_free(struct gate_policy *p)
 	for (size_t i = 0; i < p->nevidence_dirs; i++)
 		free(p->evidence_dirs[i]);
 	free(p->evidence_dirs);
+	for (size_t i = 0; i < p->napts; i++) {
+		free(p->apts[i].name);
+		free(p->apts[i].keyring);
+		free(p->apts[i].lists);
+		free(p->apts[i].origin);
+		free(p->apts[i].suite);
+		free(p->apts[i].component);
+	}
+	free(p->apts);
 	free(p->audit_log);
 	gate_x509_trust_free(p->x509);
 	free(p);

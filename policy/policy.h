@@ -52,6 +52,8 @@ struct gate_signer_entry {
 	char *san, *san_regex;
 	char *fingerprint;
 	struct gate_regex *subject_re, *san_re;
+	/* apt_archive: index into policy->apts */
+	size_t apt;
 };
 
 struct gate_signer_set {
@@ -77,6 +79,16 @@ struct gate_policy_tuf {
 	char *cache_dir;       /* NULL when there is no cache base directory */
 	int64_t max_staleness; /* seconds since the last successful update */
 	bool refresh;	       /* may update over the network in a decision */
+	unsigned line, column;
+};
+
+/* trust.apt_archives.NAME: an apt archive whose signed InRelease files
+ * vouch for .debs (gate/apt_origin.h). */
+struct gate_policy_apt {
+	char *name;
+	char *keyring;			  /* OpenPGP keyring for gpgv */
+	char *lists;			  /* NULL = /var/lib/apt/lists */
+	char *origin, *suite, *component; /* NULL = any */
 	unsigned line, column;
 };
 
@@ -130,6 +142,8 @@ struct gate_policy {
 	/* trust.x509_roots, trust.tsa_roots, trust.crl: classic code signing;
 	 * NULL when the policy names no X.509 roots */
 	struct gate_x509_trust *x509;
+	struct gate_policy_apt *apts; /* trust.apt_archives */
+	size_t napts;
 };
 
 /* Load and validate a policy file. Every problem is an error with

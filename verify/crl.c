@@ -313,6 +313,19 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 			}
 			snprintf(note, notelen, "certificate at depth %d revoked on %s, after the "
 				 "signing time %s", i, rt, ts);
+		} else if (!fresh(crl, now)) {
+			/* Past its nextUpdate a CRL still proves what it lists,
+			 * but not that nothing else was revoked since. */
+			checked--;
+			snprintf(w, sizeof w, "the CRL for it is past its nextUpdate");
+			if (t->crl_mode == GATE_CRL_REQUIRE) {
+				X509_CRL_free(crl);
+				return gate_fail(err, GATE_E_CERT, NULL, field,
+						 "revocation status of the certificate at depth %d is "
+						 "unknown: %s", i, w);
+			}
+			if (!unknown++)
+				snprintf(why, sizeof why, "depth %d: %.200s", i, w);
 		}
 		X509_CRL_free(crl);
 	}

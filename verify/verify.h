@@ -175,6 +175,7 @@ enum gate_signer_kind {
 	GATE_SIGNER_KEYLESS = 1, /* Fulcio certificate */
 	GATE_SIGNER_KEY = 2,	 /* managed public key */
 	GATE_SIGNER_X509 = 3,	 /* classic X.509 code signing (CMS, Authenticode, JAR) */
+	GATE_SIGNER_APT = 4,	 /* an apt archive: InRelease (OpenPGP) + Packages */
 };
 
 enum gate_time_source {

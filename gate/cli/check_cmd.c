@@ -183,7 +183,16 @@ static json_t *verdict_json(const struct gate_verdict *v)
 			const struct gate_facts *f = e->facts;
 			json_object_set_new(r, "signer", json_string(f->kind == GATE_SIGNER_KEY
 									 ? "key"
+								 : f->kind == GATE_SIGNER_APT
+									 ? "apt_archive"
 									 : "keyless"));
+			if (f->kind == GATE_SIGNER_APT) {
+				json_object_set_new(r, "archive", json_string(f->anchor_name));
+				json_object_set_new(r, "fingerprint", json_string(f->fingerprint));
+				for (size_t k = 0; k < f->n_exts; k++)
+					json_object_set_new(r, f->exts[k].name,
+							    json_string(f->exts[k].value));
+			}
 			if (f->identity)
 				json_object_set_new(r, "identity", json_string(f->identity));
 			if (f->issuer)

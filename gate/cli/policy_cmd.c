@@ -69,7 +69,13 @@ static void explain_facts(const struct gate_facts *f)
 	char t[32];
 	printf("      signer: %s\n", f->kind == GATE_SIGNER_KEY    ? "managed key"
 				     : f->kind == GATE_SIGNER_X509 ? "x509"
+				     : f->kind == GATE_SIGNER_APT  ? "apt archive"
 								   : "keyless");
+	if (f->kind == GATE_SIGNER_APT) {
+		fputs("      archive: ", stdout);
+		gate_cli_put_escaped(stdout, f->anchor_name ? f->anchor_name : "-");
+		printf("\n      InRelease key: %s\n", f->fingerprint);
+	}
 	if (f->kind == GATE_SIGNER_X509) {
 		fputs("      subject: ", stdout);
 		gate_cli_put_escaped(stdout, f->subject ? f->subject : "-");

@@ -319,7 +319,14 @@ static json_t *evidence_json(const struct gate_verdict *v)
 			json_object_set_new(r, "signer",
 					    json_string(f->kind == GATE_SIGNER_KEY    ? "key"
 							: f->kind == GATE_SIGNER_X509 ? "x509"
+							: f->kind == GATE_SIGNER_APT  ? "apt_archive"
 										      : "keyless"));
+			if (f->kind == GATE_SIGNER_APT) {
+				json_object_set_new(r, "archive", jstr(f->anchor_name));
+				json_object_set_new(r, "fingerprint", jstr(f->fingerprint));
+				for (size_t k = 0; k < f->n_exts; k++)
+					json_object_set_new(r, f->exts[k].name, jstr(f->exts[k].value));
+			}
 			if (f->kind == GATE_SIGNER_X509) {
 				json_object_set_new(r, "subject", jstr(f->subject));
 				json_object_set_new(r, "fingerprint", jstr(f->fingerprint));

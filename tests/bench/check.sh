@@ -7,9 +7,12 @@
 #     sidecars); a policy pinning that key, one rule requiring it
 #     (threshold 1) for every file;
 #  2. `gate check --policy P --format json --jobs 1 DIR` and `--jobs $(nproc)`,
-#     best of 3 each (interleaved), page cache warm: files/s for each and the
-#     speed-up (goal >= 1.8x on 2 CPUs). Every run must allow every file
-#     (exit 0 and the JSON summary), so failures are never what is measured;
+#     best of RUNS (3) each, interleaved, page cache warm: files/s for each
+#     and the speed-up (goal >= 1.8x on 2 CPUs), with gate's CPU time and the
+#     CPU time the rest of the machine took meanwhile (/proc/stat), so that a
+#     speed-up lost to other processes is seen as such. Every run must allow
+#     every file (exit 0 and the JSON summary), so failures are never what is
+#     measured;
 #  3. with node and npm: sigstore-js (@sigstore/verify) verifying a sample of
 #     the same files offline with the public key, one process per file,
 #     extrapolated per file (goal: gate --jobs N >= 100x the files/s).

@@ -453,12 +453,13 @@ static void test_profile_and_roots(void **state)
 	gate_x509_trust_free(t);
 }
 
-/* A CRL of the root revoking the leaf at `revoked`. */
-static void write_crl(long revoked)
+/* A CRL of the root revoking the leaf at `revoked` (none when 0), valid
+ * until next. */
+static void write_crl(long revoked, long next)
 {
 	X509_CRL *crl = X509_CRL_new();
 	X509_REVOKED *r = X509_REVOKED_new();
-	ASN1_TIME *tu = ASN1_TIME_set(NULL, T0 - DAY), *nu = ASN1_TIME_set(NULL, T0 + 30 * DAY);
+	ASN1_TIME *tu = ASN1_TIME_set(NULL, next - 31 * DAY), *nu = ASN1_TIME_set(NULL, next);
 	ASN1_TIME *rt = ASN1_TIME_set(NULL, (time_t)revoked);
 	assert_true(crl && r && tu && nu && rt);
 	assert_true(X509_CRL_set_version(crl, 1));
@@ -467,7 +468,10 @@ static void write_crl(long revoked)
 	assert_true(X509_CRL_set1_nextUpdate(crl, nu));
 	assert_true(X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(P.leaf)));
 	assert_true(X509_REVOKED_set_revocationDate(r, rt));
-	assert_true(X509_CRL_add0_revoked(crl, r));
+	if (revoked)
+		assert_true(X509_CRL_add0_revoked(crl, r));
+	else
+		X509_REVOKED_free(r);
 	assert_true(X509_CRL_sort(crl));
 	assert_true(X509_CRL_sign(crl, P.root_key, EVP_sha256()) > 0);
 	if (P.crl_pem[0])
@@ -489,7 +493,7 @@ static void test_revocation(void **state)
 	(void)state;
 	struct gate_facts *f;
 	struct gate_error e;
-	write_crl(T0 - 10 * DAY);
+	write_crl(T0 - 10 * DAY, T0 + 30 * DAY);
 	struct gate_x509_trust *t = trust(true, GATE_CRL_REQUIRE, P.crl_pem);
 	PKCS7 *p7 = sign(P.leaf, 0);
 	assert_int_equal(verify(p7, P.art, t, 0, &f, &e), GATE_E_CERT); /* now: revoked */
@@ -502,6 +506,21 @@ static void test_revocation(void **state)
 	p7 = sign(P.leaf, 0);
 	add_token(p7, T0 - 5 * DAY); /* signed after it */
 	assert_int_equal(verify(p7, P.art, t, 0, &f, &e), GATE_E_CERT);
+	PKCS7_free(p7);
+	gate_x509_trust_free(t);
+	/* a CRL past its nextUpdate proves no absence of revocation */
+	write_crl(0, T0 - DAY);
+	t = trust(false, GATE_CRL_REQUIRE, P.crl_pem);
+	p7 = sign(P.leaf, 0);
+	assert_int_equal(verify(p7, P.art, t, 0, &f, &e), GATE_E_CERT);
+	assert_non_null(strstr(e.msg, "past its nextUpdate"));
+	PKCS7_free(p7);
+	gate_x509_trust_free(t);
+	t = trust(false, GATE_CRL_PREFER, P.crl_pem);
+	p7 = sign(P.leaf, 0);
+	assert_int_equal(verify(p7, P.art, t, 0, &f, &e), GATE_OK);
+	assert_non_null(strstr(ext(f, "revocation"), "past its nextUpdate"));
+	gate_facts_free(f);
 	PKCS7_free(p7);
 	gate_x509_trust_free(t);
 	/* required but no CRL at all */

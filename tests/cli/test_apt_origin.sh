@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# test_apt_origin.sh - apt-origin evidence (gate/apt_origin.c): a local apt
+# archive signed here with a throwaway OpenPGP key (gpg --clearsign for
+# InRelease), .debs built with dpkg-deb, lists laid out as apt names them;
+# then `gate check --caller apt`: a good archive allows; a .deb whose digest
+# differs from Packages, an InRelease signed by a key outside the keyring, a
+# tampered Packages file and an expired Valid-Until deny with the reason; a
+# threshold over mixed signer kinds (archive + managed keys) counts both.
+# Env: GATE (the binary). Needs gpg and gpgv (package gnupg, gpgv) and
+# dpkg-deb (package dpkg); skipped with a message without them.
+set -u
+
+GATE=${GATE:?GATE must name the gate binary}
+GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
+
+for t in gpg gpgv dpkg-deb xz gzip sha256sum; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+        echo "SKIP: $t is missing (install packages gnupg, gpgv, dpkg, xz-utils, gzip)"
+        echo "0 passed, 0 failed"
+        exit 0
+    fi
+done
+[ -x /usr/bin/gpgv ] || { echo "SKIP: /usr/bin/gpgv missing (package gpgv)"; echo "0 passed, 0 failed"; exit 0; }
+
+tmp=$(mktemp -d)
+trap 'gpgconf --homedir "$tmp/gnupg" --kill all >/dev/null 2>&1; rm -rf -- "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+passed=0
+failed=0
+out=$tmp/.stdout
+err=$tmp/.stderr
+
+# run NAME WANT_RC [--out SUBSTR]... [--no-out SUBSTR]... -- CMD ARGS...
+run() {
+    local name=$1 want=$2
+    shift 2
+    local -a outs=() nouts=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        case $1 in
+            --out) outs+=("$2"); shift 2 ;;
+            --no-out) nouts+=("$2"); shift 2 ;;
+            *) echo "bad test spec: $1" >&2; exit 2 ;;
+        esac
+    done
+    shift
+    "$@" </dev/null >"$out" 2>"$err"
+    local rc=$? why=
+    [ -n "${TEST_VERBOSE:-}" ] && { echo "== $name (exit $rc)"; head -c 600 "$out" "$err"; }
+    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
+    local s
+    for s in "${outs[@]+"${outs[@]}"}"; do
+        grep -qF -- "$s" "$out" "$err" || why="${why:+$why; }output lacks '$s'"
+    done
+    for s in "${nouts[@]+"${nouts[@]}"}"; do
+        grep -qF -- "$s" "$out" "$err" && why="${why:+$why; }output has '$s'"
+    done
+    if [ -z "$why" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: $why"
+        echo "  stdout: $(head -c 600 "$out")"
+        echo "  stderr: $(head -c 600 "$err")"
+    fi
+}
+
+# ---- keys -------------------------------------------------------------------
+
+export GNUPGHOME=$tmp/gnupg
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key "Archive Key <archive@example.com>" ed25519 sign never 2>/dev/null
+gpg --batch --quiet --passphrase '' --quick-gen-key "Rogue Key <rogue@example.com>" ed25519 sign never 2>/dev/null
+gpg --batch --export "archive@example.com" >archive.gpg 2>/dev/null
+gpg --batch --export "rogue@example.com" >rogue.gpg
+fpr=$(gpg --batch --with-colons --list-keys archive@example.com 2>/dev/null | awk -F: '/^fpr:/ {print tolower($10); exit}')
+
+# ---- packages ---------------------------------------------------------------
+
+mkdeb() { # NAME VERSION
+    local d=$tmp/src/$1
+    mkdir -p "$d/DEBIAN" "$d/usr/share/$1"
+    printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: test\n' \
+        "$1" "$2" >"$d/DEBIAN/control"
+    echo "$1 $2" >"$d/usr/share/$1/data"
+    dpkg-deb --root-owner-group -Zgzip --build "$d" "$tmp/pool/${1}_${2}_all.deb" >/dev/null
+}
+mkdir -p pool
+mkdeb hello 1.0
+mkdeb other 2.0
+mkdeb unlisted 1.0
+
+stanza() { # DEB
+    local f=$1 n
+    n=$(basename "$f")
+    printf 'Package: %s\nVersion: %s\nArchitecture: all\nFilename: pool/%s\nSize: %s\nSHA256: %s\nDescription: test\n continuation line\n\n' \
+        "${n%%_*}" "$(echo "$n" | cut -d_ -f2)" "$n" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -d' ' -f1)"
+}
+
+# mklists DIR KEY VALID-UNTIL [COMPRESSION]: an apt lists dir for suite stable.
+mklists() {
+    local dir=$1 key=$2 until=$3 comp=${4:-plain} p
+    mkdir -p "$dir"
+    p=$dir/local_dists_stable_main_binary-all_Packages
+    { stanza pool/hello_1.0_all.deb; stanza pool/other_2.0_all.deb; } >"$tmp/Packages.plain"
+    case $comp in
+        plain) cp "$tmp/Packages.plain" "$p"; rel="main/binary-all/Packages" ;;
+        gz) gzip -9nc "$tmp/Packages.plain" >"$p.gz"; p=$p.gz; rel="main/binary-all/Packages.gz" ;;
+        xz) xz -c "$tmp/Packages.plain" >"$p.xz"; p=$p.xz; rel="main/binary-all/Packages.xz" ;;
+    esac
+    {
+        echo "Origin: Local"
+        echo "Label: Local"
+        echo "Suite: stable"
+        echo "Codename: test"
+        echo "Date: $(date -u -R | sed 's/+0000/UTC/')"
+        [ -n "$until" ] && echo "Valid-Until: $until"
+        echo "Components: main"
+        echo "SHA256:"
+        printf ' %s %s %s\n' "$(sha256sum "$p" | cut -d' ' -f1)" "$(stat -c %s "$p")" "$rel"
+    } >"$tmp/Release"
+    gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/local_dists_stable_InRelease" "$tmp/Release"
+}
+
+future=$(date -u -R -d '+30 days' | sed 's/+0000/UTC/')
+past=$(date -u -R -d '-2 days' | sed 's/+0000/UTC/')
+
+mklists good archive@example.com "$future"
+mklists goodgz archive@example.com "" gz
+mklists goodxz archive@example.com "$future" xz
+mklists rogue rogue@example.com "$future"
+mklists stale archive@example.com "$past"
+mklists tampered archive@example.com "$future"
+sed -i 's/^Version: 2.0$/Version: 2.1/' tampered/local_dists_stable_main_binary-all_Packages
+
+# policy NAME LISTS [SUITE]
+policy() {
+    cat >"$1.yaml" <<EOF
+version: 1
+trust:
+  apt_archives:
+    local: {keyring: $tmp/archive.gpg, lists: $tmp/$2${3:+, suite: $3}}
+signers:
+  archive:
+    - apt_archive: local
+rules:
+  - name: debs from the archive
+    match: {caller: [apt]}
+    require: {signers: archive}
+  - name: the rest
+    decision: deny
+EOF
+}
+for l in good goodgz goodxz rogue stale tampered; do policy "$l" "$l"; done
+policy wrongsuite good unstable
+policy codename good test
+
+check() { "$GATE" check --caller apt --policy "$@"; }
+
+run "good archive: allow" 0 --out allow -- check good.yaml pool/hello_1.0_all.deb
+run "good archive: second package" 0 -- check good.yaml pool/other_2.0_all.deb
+run "good archive, Packages.gz" 0 -- check goodgz.yaml pool/hello_1.0_all.deb
+run "good archive, Packages.xz" 0 -- check goodxz.yaml pool/hello_1.0_all.deb
+run "suite by codename" 0 -- check codename.yaml pool/hello_1.0_all.deb
+run "two debs in one run" 0 -- check good.yaml pool/hello_1.0_all.deb pool/other_2.0_all.deb
+run "json names the archive and the key" 0 --out "$fpr" --out '"signer": "apt_archive"' \
+    --out '"archive": "local"' --out '"apt_suite": "stable"' --out '"apt_package": "hello"' -- \
+    check good.yaml --format json pool/hello_1.0_all.deb
+run "policy explain shows the archive" 0 --out "apt archive" --out "InRelease key: $fpr" -- \
+    "$GATE" policy explain --policy good.yaml --caller apt pool/hello_1.0_all.deb
+run "deb not in Packages: deny" 1 --out "not listed" -- check good.yaml pool/unlisted_1.0_all.deb
+cp pool/hello_1.0_all.deb hello-mod.deb
+printf 'x' >>hello-mod.deb
+run "deb digest differs from Packages: deny" 1 --out "not listed" -- check good.yaml hello-mod.deb
+run "InRelease signed by another key: deny" 1 --out "signature does not verify" -- \
+    check rogue.yaml pool/hello_1.0_all.deb
+run "tampered Packages: deny" 1 --out "does not match its SHA256" -- \
+    check tampered.yaml pool/hello_1.0_all.deb
+run "expired Valid-Until: deny, stale" 1 --out "stale since" -- check stale.yaml pool/hello_1.0_all.deb
+run "suite constraint: deny" 1 --out "suite" -- check wrongsuite.yaml pool/hello_1.0_all.deb
+run "not the apt caller: other rule" 1 --out "the rest" -- \
+    "$GATE" check --policy good.yaml pool/hello_1.0_all.deb
+
+# many decisions in parallel share the caches (thread-safe, parsed once)
+mkdir many
+for i in $(seq 1 40); do cp pool/hello_1.0_all.deb "many/h$i.deb"; cp pool/other_2.0_all.deb "many/o$i.deb"; done
+run "80 debs, 4 jobs: all allowed" 0 --out "80 allowed, 0 denied" -- check good.yaml --jobs 4 many
+
+# clearsigned text with unsigned text around it: only the signed part counts
+cp -r good inject
+{ printf 'Origin: Evil\n\n'; cat good/local_dists_stable_InRelease; } >inject/local_dists_stable_InRelease.new
+mv inject/local_dists_stable_InRelease.new inject/local_dists_stable_InRelease
+policy inject inject
+run "text before the signed part is ignored" 0 -- check inject.yaml pool/hello_1.0_all.deb
+policy injectorigin inject
+sed -i 's|lists: \([^}]*\)}|lists: \1, origin: Evil}|' injectorigin.yaml
+run "unsigned Origin is not believed" 1 --out "origin 'Local'" -- check injectorigin.yaml pool/hello_1.0_all.deb
+
+# policy errors
+cat >bad1.yaml <<EOF
+version: 1
+signers:
+  s: [{apt_archive: nope}]
+rules: [{name: r, require: {signers: s}}]
+EOF
+run "unknown archive is a policy error" 2 --out "unknown apt archive" -- check bad1.yaml pool/hello_1.0_all.deb
+cat >bad2.yaml <<EOF
+version: 1
+trust:
+  apt_archives:
+    local: {keyring: $tmp/missing.gpg}
+rules: [{name: r, decision: deny}]
+EOF
+run "missing keyring is a policy error" 2 --out "missing.gpg" -- check bad2.yaml pool/hello_1.0_all.deb
+
+# ---- threshold over mixed kinds: archive + managed keys ---------------------
+
+"$GATE" keygen --output-key-prefix r1 >/dev/null 2>&1
+"$GATE" keygen --output-key-prefix r2 >/dev/null 2>&1
+"$GATE" keygen --output-key-prefix r3 >/dev/null 2>&1
+mkdeb internal 1.0
+sign_into() { # DEB KEY
+    local d=$tmp/store/sha256/$(sha256sum "$1" | cut -d' ' -f1)
+    mkdir -p "$d"
+    "$GATE" sign --key "$2.key" --bundle "$d/$2.sigstore.json" --output-signature "$d/$2.sig" "$1" >/dev/null 2>&1
+}
+sign_into pool/internal_1.0_all.deb r1
+sign_into pool/internal_1.0_all.deb r2
+cp pool/internal_1.0_all.deb one-key.deb
+printf 'y' >>one-key.deb
+sign_into one-key.deb r3
+# threshold 2 over {archive, r1, r2, r3}
+cat >mixed.yaml <<EOF
+version: 1
+trust:
+  apt_archives:
+    local: {keyring: $tmp/archive.gpg, lists: $tmp/good}
+  keys:
+    r1: {file: $tmp/r1.pub}
+    r2: {file: $tmp/r2.pub}
+    r3: {file: $tmp/r3.pub}
+signers:
+  mixed:
+    - apt_archive: local
+    - key: r1
+    - key: r2
+    - key: r3
+rules:
+  - name: two of archive and release keys
+    require: {signers: mixed, threshold: 2}
+evidence: {dirs: [$tmp/store]}
+EOF
+run "mixed: 2 of 3 release keys, not in the archive: allow" 0 -- check mixed.yaml pool/internal_1.0_all.deb
+run "mixed: archive alone is 1 of 2: deny" 1 -- check mixed.yaml pool/hello_1.0_all.deb
+run "mixed: one key alone: deny" 1 -- check mixed.yaml one-key.deb
+sign_into pool/hello_1.0_all.deb r3
+run "mixed: archive + one key: allow" 0 -- check mixed.yaml pool/hello_1.0_all.deb
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

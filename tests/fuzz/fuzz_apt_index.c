@@ -1,0 +1,39 @@
+/* fuzz_apt_index.c - the apt-origin parsers (gate/apt_origin.c) on
+ * untrusted bytes: the signed text of a Release, a Packages index and a
+ * Release date. What parses must hold the parsers' promises: the index is
+ * sorted and every entry can be found by its digest; Release files have
+ * non-empty paths without spaces, within the cap. */
+#include "../../gate/apt_origin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gate_error err = {0};
+	struct gate_apt_release r;
+	struct gate_apt_index ix;
+	int64_t t;
+	if (gate_apt_parse_release((const char *)data, size, &r, &err) == GATE_OK) {
+		if (r.nfiles > GATE_APT_MAX_RELEASE_FILES)
+			abort();
+		for (size_t i = 0; i < r.nfiles; i++)
+			if (!r.files[i].path[0] || strchr(r.files[i].path, ' '))
+				abort();
+		gate_apt_release_clear(&r);
+	}
+	if (gate_apt_parse_packages((const char *)data, size, &ix, &err) == GATE_OK) {
+		for (size_t i = 0; i < ix.n; i++) {
+			const struct gate_apt_pkg *p = gate_apt_index_find(&ix, ix.pkgs[i].sha256);
+			if (!p || memcmp(p->sha256, ix.pkgs[i].sha256, 32) != 0)
+				abort();
+			if (i && memcmp(ix.pkgs[i - 1].sha256, ix.pkgs[i].sha256, 32) > 0)
+				abort();
+		}
+		gate_apt_index_clear(&ix);
+	}
+	(void)gate_apt_parse_date((const char *)data, size, &t);
+	return 0;
+}

@@ -334,13 +334,24 @@ static bool check_depth(const char *path, struct gate_verdict *v)
 	return false;
 }
 
+static bool policy_uses_types(const struct gate_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].ntypes)
+			return true;
+	return false;
+}
+
 /* Steps 2-6 over an identified artifact (a is borrowed). */
 static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 			    const struct gate_artifact *a)
 {
 	gate_artifact_sha256_hex(a, v->digest);
 	v->size = gate_artifact_size(a);
-	v->mime = gate_mime_of_fd(a->fd);
+	/* libmagic is most of the cost of deciding a small file: ask it only
+	 * when some rule matches on the type. */
+	if (policy_uses_types(c->policy))
+		v->mime = gate_mime_of_fd(a->fd);
 	struct gate_subject s = {.path = v->path,
 				 .mime = v->mime ? v->mime : "application/octet-stream",
 				 .size = v->size,
@@ -348,8 +359,8 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 	const struct gate_rule *r = gate_policy_select(c->policy, &s);
 	if (!r) {
 		v->kind = GATE_VERDICT_DENY;
-		say(v, "no rule matches (%s, %llu bytes): denied by default", s.mime,
-		    (unsigned long long)v->size);
+		say(v, "no rule matches (%s%s%llu bytes): denied by default", v->mime ? v->mime : "",
+		    v->mime ? ", " : "", (unsigned long long)v->size);
 	} else {
 		v->rule = strdup(r->name);
 		if (r->has_signers || r->has_tuf) {

@@ -208,9 +208,9 @@ run_check 1 >/dev/null
 best1=(0 0 0)
 bestn=(0 0 0)
 for ((i = 0; i < RUNS; i++)); do # interleaved, best of RUNS each
-	t=($(run_check 1)) || exit 1
+	read -ra t < <(run_check 1) && [ "${#t[@]}" = 3 ] || exit 1
 	{ [ "${best1[0]}" -eq 0 ] || [ "${t[0]}" -lt "${best1[0]}" ]; } && best1=("${t[@]}")
-	t=($(run_check "$JOBS")) || exit 1
+	read -ra t < <(run_check "$JOBS") && [ "${#t[@]}" = 3 ] || exit 1
 	{ [ "${bestn[0]}" -eq 0 ] || [ "${t[0]}" -lt "${bestn[0]}" ]; } && bestn=("${t[@]}")
 done
 b1=${best1[0]} bn=${bestn[0]}

@@ -191,7 +191,8 @@ static void test_decide_artifact_hashed_once(void **state)
 	assert_int_equal(gate_decide_artifact(c, a, path, GATE_CALLER_EXEC, &v), GATE_OK);
 	assert_string_equal(v.digest, hex);
 	assert_int_equal(v.kind, GATE_VERDICT_ALLOW);
-	assert_non_null(v.mime);
+	/* No rule of this policy matches on type, so libmagic is not asked. */
+	assert_null(v.mime);
 	gate_verdict_clear(&v);
 	gate_artifact_free(a);
 	close(fd);

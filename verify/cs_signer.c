@@ -244,18 +244,6 @@ static X509_STORE *tsa_store(const struct gate_x509_trust *t, int64_t at)
 	return s;
 }
 
-static void ssl_reason(char *buf, size_t n)
-{
-	const char *data = NULL;
-	int flags = 0;
-	unsigned long e = ERR_peek_last_error_data(&data, &flags);
-	const char *reason = e ? ERR_reason_error_string(e) : NULL;
-	bool text = data && (flags & ERR_TXT_STRING) && *data;
-	snprintf(buf, n, "%s%s%s", reason ? reason : "no detail", text ? ": " : "",
-		 text ? data : "");
-	ERR_clear_error();
-}
-
 /* The imprint must be the hash of the signature value, under the
  * imprint's algorithm. */
 static bool imprint_ok(TS_TST_INFO *tst, const ASN1_OCTET_STRING *sigval, char *why, size_t n)
@@ -333,7 +321,7 @@ static bool rfc3161(const struct gate_x509_trust *t, const ASN1_TYPE *v,
 	}
 	if (TS_RESP_verify_signature(tok, NULL, store, &signer) != 1) {
 		char r[150];
-		ssl_reason(r, sizeof r);
+		gate_ssl_detail(r, sizeof r);
 		snprintf(ts->why, sizeof ts->why, "timestamp signature or TSA chain rejected: %s", r);
 		goto out;
 	}

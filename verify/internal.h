@@ -30,6 +30,9 @@
 enum gate_err gate_fail(struct gate_error *err, enum gate_err code, const char *rule,
 			const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The last OpenSSL error as "reason: detail" into buf (TS and X509 put the
+ * verify error in the detail), then clear the queue. */
+void gate_ssl_detail(char *buf, size_t n);
 /* Append the first OpenSSL error reason to err->msg (no-op without one). */
 void gate_fail_ssl(struct gate_error *err);
 

@@ -14,20 +14,6 @@
 #define TSA_FIELD "timestampVerificationData.rfc3161Timestamps"
 
 
-/* The last OpenSSL error as "reason: detail" (TS puts the X509 verify error
- * in the detail), then clear the queue. */
-static void ssl_detail(char *buf, size_t n)
-{
-	const char *data = NULL;
-	int flags = 0;
-	unsigned long e = ERR_peek_last_error_data(&data, &flags);
-	const char *reason = e ? ERR_reason_error_string(e) : NULL;
-	bool text = data && (flags & ERR_TXT_STRING) && *data;
-	snprintf(buf, n, "%s%s%s", reason ? reason : "no detail", text ? ": " : "",
-		 text ? data : "");
-	ERR_clear_error();
-}
-
 /* Parse the response: DER with no trailing bytes, status granted or
  * grantedWithMods, a token and its TSTInfo. */
 static enum gate_err parse_resp(const uint8_t *der, size_t len, TS_RESP **out,
@@ -201,7 +187,7 @@ static enum gate_err verify_with(PKCS7 *token, const struct gate_authority *a, i
 	X509_STORE_set_verify_cb(store, gate_x509_verify_cb);
 	if (TS_RESP_verify_signature(token, certs, store, &signer) != 1) {
 		char why[160];
-		ssl_detail(why, sizeof why);
+		gate_ssl_detail(why, sizeof why);
 		gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
 			  "no timestamp authority in the trusted root verified the token "
 			  "(timestampAuthorities[%zu]: %s)",

@@ -243,6 +243,18 @@ void gate_sha256(const void *data, size_t len, uint8_t out[32])
 	SHA256(data, len, out);
 }
 
+void gate_ssl_detail(char *buf, size_t n)
+{
+	const char *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_peek_last_error_data(&data, &flags);
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	bool text = data && (flags & ERR_TXT_STRING) && *data;
+	snprintf(buf, n, "%s%s%s", reason ? reason : "no detail", text ? ": " : "",
+		 text ? data : "");
+	ERR_clear_error();
+}
+
 void gate_format_time(int64_t t, char out[32])
 {
 	struct tm tm;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "conformance_fixture.h"
 
 #include <dirent.h>
 #include <openssl/pem.h>
@@ -18,45 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CONF GATE_SHARED_DIR "/conformance/sigstore/bundle-verify/"
-#define PUBLIC_GOOD GATE_SHARED_DIR "/trust/sigstore-public-good/trusted_root.json"
-#define DEFAULT_IDENTITY                                                                        \
-	"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"      \
-	".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
-#define DEFAULT_ISSUER "https://token.actions.githubusercontent.com"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                            */
-
-static void expect_fail(enum gate_err rc, const struct gate_error *err, enum gate_err code,
-			const char *rule, const char *what)
-{
-	if (rc != code || strcmp(err->rule, rule) != 0)
-		print_message("%s: got rc=%d (%s) rule=%s field=%s msg='%s', want rc=%d rule=%s\n",
-			      what, (int)rc, gate_err_str(rc), err->rule, err->field, err->msg,
-			      (int)code, rule);
-	assert_int_equal(rc, code);
-	assert_int_equal(err->code, code);
-	assert_string_equal(err->rule, rule);
-	assert_true(err->msg[0] != '\0');
-}
-
-static json_t *load_json(const char *path)
-{
-	json_error_t je;
-	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!j)
-		print_message("%s: %s\n", path, je.text);
-	assert_non_null(j);
-	return j;
-}
-
-static json_t *case_json(const char *name)
-{
-	char path[512];
-	snprintf(path, sizeof path, CONF "%s/bundle.sigstore.json", name);
-	return load_json(path);
-}
 
 /* Serialise j and run the parser on it; j is consumed. */
 static enum gate_err parse_json(json_t *j, struct gate_bundle **out, struct gate_error *err)
@@ -77,55 +42,6 @@ static void mutated_fails(json_t *j, enum gate_err code, const char *rule, const
 	enum gate_err rc = parse_json(j, &b, &err);
 	expect_fail(rc, &err, code, rule, what);
 	assert_null(b);
-}
-
-static json_t *vm(json_t *j)
-{
-	json_t *v = json_object_get(j, "verificationMaterial");
-	assert_non_null(v);
-	return v;
-}
-
-static json_t *entry0(json_t *j)
-{
-	json_t *e = json_array_get(json_object_get(vm(j), "tlogEntries"), 0);
-	assert_non_null(e);
-	return e;
-}
-
-static json_t *proof0(json_t *j)
-{
-	json_t *p = json_object_get(entry0(j), "inclusionProof");
-	assert_non_null(p);
-	return p;
-}
-
-static char *b64(const uint8_t *p, size_t n)
-{
-	char *out = malloc((n + 2) / 3 * 4 + 1);
-	assert_non_null(out);
-	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-	return out;
-}
-
-static uint8_t *unb64(const char *s, size_t *len)
-{
-	struct gate_error err = {0};
-	uint8_t *out = NULL;
-	assert_non_null(s);
-	assert_int_equal(gate_b64_decode(s, strlen(s), &out, len, "test", &err), GATE_OK);
-	return out;
-}
-
-static X509 *der_cert(const char *b64der)
-{
-	size_t len = 0;
-	uint8_t *der = unb64(b64der, &len);
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	assert_non_null(x);
-	free(der);
-	return x;
 }
 
 static X509 *leaf_of(json_t *j)

@@ -20,32 +20,109 @@
 #define HASH_CHUNK (64u * 1024)
 #define FIELD "ledger"
 
-/* Schema version 1. The CHECKs repeat what gate_ledger_record validates so
+/* Schema version 2. The CHECKs repeat what gate_ledger_record validates so
  * that a row written by anything else is still well formed. */
-static const char *const schema_v1[] = {
-	"CREATE TABLE packages ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL CHECK (length(name) > 0),"
-	" version TEXT NOT NULL CHECK (length(version) > 0),"
-	" arch TEXT NOT NULL CHECK (length(arch) > 0),"
-	" deb_sha256 TEXT NOT NULL CHECK (length(deb_sha256) = 64),"
-	" rule TEXT, signers TEXT, origin TEXT,"
-	" time INTEGER NOT NULL,"
-	" UNIQUE (name, arch))",
-	"CREATE TABLE files ("
-	" pkg INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
-	" path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"
-	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
-	" size INTEGER NOT NULL CHECK (size >= 0),"
-	" PRIMARY KEY (pkg, path)) WITHOUT ROWID",
-	"CREATE INDEX files_sha256 ON files(sha256)",
-	"CREATE INDEX files_path ON files(path)",
-	"PRAGMA user_version = 1",
+#define PACKAGES_V2                                                                              \
+	" (id INTEGER PRIMARY KEY,"                                                              \
+	" name TEXT NOT NULL CHECK (length(name) > 0),"                                          \
+	" version TEXT NOT NULL CHECK (length(version) > 0),"                                    \
+	" arch TEXT NOT NULL CHECK (length(arch) > 0),"                                          \
+	" deb_sha256 TEXT CHECK (deb_sha256 IS NULL OR length(deb_sha256) = 64),"                \
+	" rule TEXT, signers TEXT, origin TEXT,"                                                 \
+	" time INTEGER NOT NULL,"                                                                \
+	" source TEXT NOT NULL DEFAULT 'install'"                                                \
+	"  CHECK (source IN ('install', 'archive', 'dpkg')),"                                    \
+	" CHECK (source = 'dpkg' OR deb_sha256 IS NOT NULL),"                                    \
+	" UNIQUE (name, arch))"
+#define FILES_V2                                                                                 \
+	" (pkg INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"                      \
+	" path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"                                  \
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"                                     \
+	" size INTEGER NOT NULL CHECK (size >= 0),"                                              \
+	" state TEXT NOT NULL DEFAULT 'ok'"                                                      \
+	"  CHECK (state IN ('ok', 'config', 'changed', 'unverified')),"                          \
+	" PRIMARY KEY (pkg, path)) WITHOUT ROWID"
+#define INDEXES_V2                                                                               \
+	"CREATE INDEX files_sha256 ON files(sha256)", "CREATE INDEX files_path ON files(path)"
+
+static const char *const schema_v2[] = {
+	"CREATE TABLE packages" PACKAGES_V2,
+	"CREATE TABLE files" FILES_V2,
+	INDEXES_V2,
+	"PRAGMA user_version = 2",
 };
 
-#define PKG_COLS "p.name, p.version, p.arch, p.deb_sha256, p.rule, p.signers, p.origin, p.time"
-#define FILE_JOIN " FROM files f JOIN packages p ON p.id = f.pkg"
+/* 1 -> 2: SQLite cannot change a column's constraint in place, so both
+ * tables are rebuilt (foreign keys are off around it: dropping the old
+ * packages table must not cascade). Everything in schema 1 was allowed at
+ * install time. */
+static const char *const upgrade_v1_sql[] = {
+	"CREATE TABLE packages_v2" PACKAGES_V2,
+	"INSERT INTO packages_v2 (id, name, version, arch, deb_sha256, rule, signers, origin,"
+	" time, source) SELECT id, name, version, arch, deb_sha256, rule, signers, origin, time,"
+	" 'install' FROM packages",
+	"CREATE TABLE files_v2" FILES_V2,
+	"INSERT INTO files_v2 (pkg, path, sha256, size, state)"
+	" SELECT pkg, path, sha256, size, 'ok' FROM files",
+	"DROP TABLE files",
+	"DROP TABLE packages",
+	"ALTER TABLE packages_v2 RENAME TO packages",
+	"ALTER TABLE files_v2 RENAME TO files",
+	INDEXES_V2,
+	"PRAGMA user_version = 2",
+};
 
+/* A read-only connection cannot upgrade: it reads schema 1 through
+ * temporary views of the same shape (names resolve to temp first). */
+static const char *const views_v1[] = {
+	"CREATE TEMP VIEW packages AS SELECT id, name, version, arch, deb_sha256, rule, signers,"
+	" origin, time, 'install' AS source FROM main.packages",
+	"CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const source_names[] = {
+	[GATE_LEDGER_INSTALL] = "install",
+	[GATE_LEDGER_ARCHIVE] = "archive",
+	[GATE_LEDGER_DPKG] = "dpkg",
+};
+static const char *const state_names[] = {
+	[GATE_FILE_OK] = "ok",
+	[GATE_FILE_CONFIG] = "config",
+	[GATE_FILE_CHANGED] = "changed",
+	[GATE_FILE_UNVERIFIED] = "unverified",
+};
+
+const char *gate_ledger_source_name(enum gate_ledger_source s)
+{
+	return (size_t)s < NELEM(source_names) ? source_names[s] : "?";
+}
+
+const char *gate_ledger_state_name(enum gate_ledger_state s)
+{
+	return (size_t)s < NELEM(state_names) ? state_names[s] : "?";
+}
+
+/* Name back to value; unknown text (a row nothing of ours wrote) maps to
+ * the value that vouches for nothing. */
+static int name_index(const char *const *names, size_t n, const char *s, int fallback)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return fallback;
+}
+
+#define PKG_COLS                                                                                 \
+	"p.name, p.version, p.arch, p.deb_sha256, p.rule, p.signers, p.origin, p.time, p.source"
+#define NPKG_COLS 9
+#define FILE_COLS "f.path, f.sha256, f.size, f.state"
+#define FILE_JOIN " FROM files f JOIN packages p ON p.id = f.pkg"
+/* What the exec gate may trust (gate_ledger_has_digest). */
+#define VOUCHED "f.state = 'ok' AND p.source IN ('install', 'archive')"
+
+/* Statements up to ST_INS_FILE write. */
 enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -60,37 +137,41 @@ enum stmt_id {
 	ST_BY_DIGEST,
 	ST_BY_PATH,
 	ST_HAS_DIGEST,
+	ST_HAS_VERSION,
 	ST_ALL_FILES,
 	ST_UNDER,
 	ST_COUNT
 };
 
-/* Columns: 0-7 PKG_COLS, then 8 id/nfiles or 8-10 path, sha256, size. */
+/* Columns: PKG_COLS, then id/nfiles, or FILE_COLS. */
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_DEL_PKG] = "DELETE FROM packages WHERE name = ?1 AND arch = ?2",
 	[ST_INS_PKG] = "INSERT INTO packages (name, version, arch, deb_sha256, rule, signers,"
-		       " origin, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_INS_FILE] = "INSERT INTO files (pkg, path, sha256, size) VALUES (?1, ?2, ?3, ?4)",
+		       " origin, time, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_INS_FILE] = "INSERT INTO files (pkg, path, sha256, size, state)"
+			" VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_LIST] = "SELECT " PKG_COLS ", (SELECT count(*) FROM files f WHERE f.pkg = p.id)"
 		    " FROM packages p ORDER BY p.name, p.arch",
 	[ST_SHOW] = "SELECT " PKG_COLS ", p.id FROM packages p WHERE p.name = ?1 ORDER BY p.arch",
 	[ST_SHOW_ARCH] = "SELECT " PKG_COLS ", p.id FROM packages p"
 			 " WHERE p.name = ?1 AND p.arch = ?2",
-	[ST_PKG_FILES] = "SELECT path, sha256, size FROM files WHERE pkg = ?1 ORDER BY path",
-	[ST_BY_DIGEST] = "SELECT " PKG_COLS ", f.path, f.sha256, f.size" FILE_JOIN
+	[ST_PKG_FILES] = "SELECT " FILE_COLS " FROM files f WHERE f.pkg = ?1 ORDER BY f.path",
+	[ST_BY_DIGEST] = "SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN
 			 " WHERE f.sha256 = ?1 ORDER BY f.path, p.name, p.arch",
-	[ST_BY_PATH] = "SELECT " PKG_COLS ", f.path, f.sha256, f.size" FILE_JOIN
+	[ST_BY_PATH] = "SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN
 		       " WHERE f.path = ?1 ORDER BY p.name, p.arch",
-	[ST_HAS_DIGEST] = "SELECT 1 FROM files WHERE sha256 = ?1 LIMIT 1",
-	[ST_ALL_FILES] = "SELECT " PKG_COLS ", f.path, f.sha256, f.size" FILE_JOIN
+	[ST_HAS_DIGEST] = "SELECT 1" FILE_JOIN " WHERE f.sha256 = ?1 AND " VOUCHED " LIMIT 1",
+	[ST_HAS_VERSION] = "SELECT source FROM packages WHERE name = ?1 AND arch = ?2"
+			   " AND version = ?3",
+	[ST_ALL_FILES] = "SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN
 			 " ORDER BY f.path, p.name, p.arch",
 	/* At or under ?1: the path itself, or [?1 "/", ?1 "0") - '0' is the
 	 * byte after '/', so the range is exactly the descendants and the
 	 * path index serves it. */
-	[ST_UNDER] = "SELECT " PKG_COLS ", f.path, f.sha256, f.size" FILE_JOIN
+	[ST_UNDER] = "SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN
 		     " WHERE f.path = ?1 OR (f.path >= ?2 AND f.path < ?3)"
 		     " ORDER BY f.path, p.name, p.arch",
 };
@@ -212,50 +293,73 @@ static enum gate_err create_file(const char *path, struct gate_error *err)
 			 strerror(errno));
 }
 
-static enum gate_err create_schema(struct gate_ledger *l, struct gate_error *err)
+/* Run constant statements in one BEGIN IMMEDIATE transaction, when
+ * PRAGMA user_version still equals from (another process may have done it
+ * while we waited for the lock); from 0 also needs an empty database. */
+static enum gate_err run_schema(struct gate_ledger *l, const char *const *sql, size_t n,
+				int64_t from, const char *what, struct gate_error *err)
 {
 	int64_t version = 0, objects = 0;
 	int rc = exec_one(l->db, "BEGIN IMMEDIATE", NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(l, rc, "creating the schema", err);
-	/* Another process may have created it while we waited for the lock. */
+		return db_fail(l, rc, what, err);
 	if ((rc = exec_one(l->db, "PRAGMA user_version", &version)) != SQLITE_OK ||
 	    (rc = exec_one(l->db, "SELECT count(*) FROM sqlite_master", &objects)) != SQLITE_OK)
 		goto fail;
-	if (version == 0 && objects == 0)
-		for (size_t i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
-			if ((rc = exec_one(l->db, schema_v1[i], NULL)) != SQLITE_OK)
-				goto fail;
+	if (version == from && (from != 0 || objects == 0))
+		for (size_t i = 0; i < n; i++)
+			if ((rc = exec_one(l->db, sql[i], NULL)) != SQLITE_OK) {
+				if ((rc & 0xff) != SQLITE_ERROR && (rc & 0xff) != SQLITE_CONSTRAINT)
+					goto fail;
+				/* No such table or column, or rows that break
+				 * a constraint: not a schema we wrote. */
+				enum gate_err e = gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
+							    "%s: unexpected ledger schema: %s",
+							    l->path, sqlite3_errmsg(l->db));
+				(void)exec_one(l->db, "ROLLBACK", NULL);
+				return e;
+			}
 	if ((rc = exec_one(l->db, "COMMIT", NULL)) != SQLITE_OK)
 		goto fail;
 	return GATE_OK;
 fail:;
-	enum gate_err e = db_fail(l, rc, "creating the schema", err);
+	enum gate_err e = db_fail(l, rc, what, err);
 	(void)exec_one(l->db, "ROLLBACK", NULL);
+	return e;
+}
+
+static enum gate_err upgrade_v1(struct gate_ledger *l, struct gate_error *err)
+{
+	int rc = exec_one(l->db, "PRAGMA foreign_keys = OFF", NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(l, rc, "upgrading the schema", err);
+	enum gate_err e = run_schema(l, upgrade_v1_sql, NELEM(upgrade_v1_sql), 1,
+				     "upgrading the schema from version 1", err);
+	if (e == GATE_OK && (rc = exec_one(l->db, "PRAGMA foreign_keys = ON", NULL)) != SQLITE_OK)
+		e = db_fail(l, rc, "enabling foreign keys", err);
 	return e;
 }
 
 /* Refuse anything but our schema before writing a single byte: even
  * switching to WAL rewrites the header of a database we do not own. */
-static enum gate_err check_schema(struct gate_ledger *l, bool *empty, struct gate_error *err)
+static enum gate_err check_schema(struct gate_ledger *l, int64_t *version, struct gate_error *err)
 {
-	int64_t version = 0, objects = 0;
-	int rc = exec_one(l->db, "PRAGMA user_version", &version);
+	int64_t objects = 0;
+	int rc = exec_one(l->db, "PRAGMA user_version", version);
 	if (rc == SQLITE_OK)
 		rc = exec_one(l->db, "SELECT count(*) FROM sqlite_master", &objects);
 	if (rc != SQLITE_OK)
 		return db_fail(l, rc, "reading the schema version", err);
-	if (version > GATE_LEDGER_SCHEMA)
+	if (*version > GATE_LEDGER_SCHEMA)
 		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
 				 "%s: ledger schema version %lld is newer than this gate "
 				 "understands (%d)",
-				 l->path, (long long)version, GATE_LEDGER_SCHEMA);
-	if (version < 0 || (version == 0 && objects != 0))
+				 l->path, (long long)*version, GATE_LEDGER_SCHEMA);
+	if (*version < 0 || (*version == 0 && objects != 0))
 		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
 				 "%s: not a gate ledger (schema version %lld, %lld objects)",
-				 l->path, (long long)version, (long long)objects);
-	*empty = version == 0;
-	if (*empty && l->readonly)
+				 l->path, (long long)*version, (long long)objects);
+	if (*version == 0 && l->readonly)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: the ledger is empty (never written)",
 				 l->path);
 	return GATE_OK;
@@ -265,6 +369,10 @@ static enum gate_err prepare_all(struct gate_ledger *l, struct gate_error *err)
 {
 	int rc;
 	for (int i = 0; i < ST_COUNT; i++) {
+		/* Writes stay unprepared on a read-only connection: schema 1
+		 * is read there through views, which cannot be written. */
+		if (l->readonly && i <= ST_INS_FILE)
+			continue;
 		rc = sqlite3_prepare_v3(l->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &l->st[i],
 					NULL);
 		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_NOTADB ||
@@ -280,7 +388,7 @@ static enum gate_err prepare_all(struct gate_ledger *l, struct gate_error *err)
 
 static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 {
-	bool empty = false;
+	int64_t version = 0;
 	enum gate_err e;
 	int rc;
 	sqlite3_extended_result_codes(l->db, 1);
@@ -289,14 +397,22 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 	 * functions run from the schema. */
 	sqlite3_db_config(l->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 	sqlite3_db_config(l->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-	if ((e = check_schema(l, &empty, err)) != GATE_OK)
+	if ((e = check_schema(l, &version, err)) != GATE_OK)
 		return e;
+	if (version == 1 && !l->readonly && (e = upgrade_v1(l, err)) != GATE_OK)
+		return e;
+	if (version == 1 && l->readonly)
+		for (size_t i = 0; i < NELEM(views_v1); i++)
+			if ((rc = exec_one(l->db, views_v1[i], NULL)) != SQLITE_OK)
+				return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
+						 "%s: unexpected ledger schema: %s", l->path,
+						 sqlite3_errmsg(l->db));
 	if ((rc = exec_one(l->db, "PRAGMA foreign_keys = ON", NULL)) != SQLITE_OK)
 		return db_fail(l, rc, "enabling foreign keys", err);
 	/* Preparing every statement checks the tables and columns they name:
 	 * done before anything is written to a database that says it is
-	 * version 1. */
-	if (!empty && (e = prepare_all(l, err)) != GATE_OK)
+	 * ours. */
+	if (version != 0 && (e = prepare_all(l, err)) != GATE_OK)
 		return e;
 	if (!l->readonly) {
 		if ((rc = exec_one(l->db, "PRAGMA journal_mode = WAL", NULL)) != SQLITE_OK)
@@ -305,8 +421,10 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 		 * exec gate would later deny what was installed. */
 		if ((rc = exec_one(l->db, "PRAGMA synchronous = FULL", NULL)) != SQLITE_OK)
 			return db_fail(l, rc, "setting synchronous", err);
-		if (empty && ((e = create_schema(l, err)) != GATE_OK ||
-			      (e = prepare_all(l, err)) != GATE_OK))
+		if (version == 0 &&
+		    ((e = run_schema(l, schema_v2, NELEM(schema_v2), 0, "creating the schema", err)) !=
+			     GATE_OK ||
+		     (e = prepare_all(l, err)) != GATE_OK))
 			return e;
 	}
 	return GATE_OK;
@@ -393,7 +511,9 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 	snprintf(field, sizeof field, "packages[%zu]", i);
 	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
 		return gate_fail(err, GATE_E_USAGE, NULL, field, "name, version and arch are required");
-	if (!is_hex64(p->deb_sha256))
+	if ((size_t)p->source >= NELEM(source_names))
+		return gate_fail(err, GATE_E_USAGE, NULL, field, "unknown source");
+	if (!is_hex64(p->deb_sha256) && !(p->source == GATE_LEDGER_DPKG && !p->deb_sha256[0]))
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
 				 "deb_sha256 must be 64 lowercase hex digits");
 	if (p->nfiles && !p->files)
@@ -408,6 +528,9 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 					 "%s: sha256 must be 64 lowercase hex digits", f->path);
 		if (f->size > INT64_MAX)
 			return gate_fail(err, GATE_E_USAGE, NULL, field, "%s: size out of range",
+					 f->path);
+		if ((size_t)f->state >= NELEM(state_names))
+			return gate_fail(err, GATE_E_USAGE, NULL, field, "%s: unknown state",
 					 f->path);
 	}
 	return GATE_OK;
@@ -436,11 +559,12 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	bind_text(s, 1, p->name);
 	bind_text(s, 2, p->version);
 	bind_text(s, 3, p->arch);
-	bind_text(s, 4, p->deb_sha256);
+	bind_text(s, 4, p->deb_sha256[0] ? p->deb_sha256 : NULL);
 	bind_text(s, 5, p->rule);
 	bind_text(s, 6, p->signers);
 	bind_text(s, 7, p->origin);
 	sqlite3_bind_int64(s, 8, p->time ? p->time : now);
+	bind_text(s, 9, source_names[p->source]);
 	if ((rc = step_done(s)) != SQLITE_DONE)
 		return rc;
 	int64_t id = sqlite3_last_insert_rowid(l->db);
@@ -451,6 +575,7 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 		bind_text(s, 2, p->files[j].path);
 		bind_text(s, 3, p->files[j].sha256);
 		sqlite3_bind_int64(s, 4, (int64_t)p->files[j].size);
+		bind_text(s, 5, state_names[p->files[j].state]);
 		if ((rc = step_done(s)) != SQLITE_DONE)
 			return rc;
 	}
@@ -463,6 +588,8 @@ enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger
 	enum gate_err e;
 	const char *what = "starting a transaction";
 	int rc;
+	if (l->readonly)
+		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: opened read-only", l->path);
 	for (size_t i = 0; i < n; i++)
 		if ((e = check_pkg(&pkgs[i], i, err)) != GATE_OK)
 			return e;
@@ -492,7 +619,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 	return (char *)sqlite3_column_text(s, i);
 }
 
-/* Borrowed view of PKG_COLS (columns 0-7). */
+/* Borrowed view of PKG_COLS (columns 0 to NPKG_COLS - 1). */
 static void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
 {
 	const char *d = col_text(s, 3);
@@ -505,9 +632,11 @@ static void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
 	p->signers = col_text(s, 5);
 	p->origin = col_text(s, 6);
 	p->time = sqlite3_column_int64(s, 7);
+	p->source = (enum gate_ledger_source)name_index(source_names, NELEM(source_names),
+							col_text(s, 8), GATE_LEDGER_DPKG);
 }
 
-/* Borrowed view of path, sha256, size starting at column i. */
+/* Borrowed view of FILE_COLS starting at column i. */
 static void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f)
 {
 	const char *d = col_text(s, i + 1);
@@ -515,6 +644,8 @@ static void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f)
 	snprintf(f->sha256, sizeof f->sha256, "%s", d ? d : "");
 	int64_t size = sqlite3_column_int64(s, i + 2);
 	f->size = size < 0 ? 0 : (uint64_t)size;
+	f->state = (enum gate_ledger_state)name_index(state_names, NELEM(state_names),
+						      col_text(s, i + 3), GATE_FILE_UNVERIFIED);
 }
 
 enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, void *ctx,
@@ -525,7 +656,7 @@ enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, voi
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_pkg(s, &p);
-		p.nfiles = (size_t)sqlite3_column_int64(s, 8);
+		p.nfiles = (size_t)sqlite3_column_int64(s, NPKG_COLS);
 		if (fn)
 			fn(ctx, &p);
 	}
@@ -592,7 +723,8 @@ static bool copy_pkg_row(sqlite3_stmt *s, struct show_row *r)
 	memset(r, 0, sizeof(*r));
 	memcpy(r->p.deb_sha256, b.deb_sha256, sizeof b.deb_sha256);
 	r->p.time = b.time;
-	r->id = sqlite3_column_int64(s, 8);
+	r->p.source = b.source;
+	r->id = sqlite3_column_int64(s, NPKG_COLS);
 	return copy_str(&r->p.name, b.name) && copy_str(&r->p.version, b.version) &&
 	       copy_str(&r->p.arch, b.arch) && copy_str(&r->p.rule, b.rule) &&
 	       copy_str(&r->p.signers, b.signers) && copy_str(&r->p.origin, b.origin);
@@ -698,7 +830,7 @@ static int each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t 
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_pkg(s, &p);
-		row_file(s, 8, &f);
+		row_file(s, NPKG_COLS, &f);
 		(*count)++;
 		if (fn)
 			fn(ctx, &p, &f);
@@ -739,6 +871,25 @@ enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, rc, "looking up a digest", err);
 	*found = rc == SQLITE_ROW;
+	return GATE_OK;
+}
+
+enum gate_err gate_ledger_has_version(struct gate_ledger *l, const char *name, const char *arch,
+				      const char *version, bool *found,
+				      enum gate_ledger_source *source, struct gate_error *err)
+{
+	sqlite3_stmt *s = l->st[ST_HAS_VERSION];
+	bind_text(s, 1, name);
+	bind_text(s, 2, arch);
+	bind_text(s, 3, version);
+	int rc = sqlite3_step(s);
+	*found = rc == SQLITE_ROW;
+	if (*found && source)
+		*source = (enum gate_ledger_source)name_index(
+			source_names, NELEM(source_names), col_text(s, 0), GATE_LEDGER_DPKG);
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(l, rc, "looking up a package", err);
 	return GATE_OK;
 }
 
@@ -841,7 +992,7 @@ static int verify_rows(struct verify_run *r, sqlite3_stmt *s)
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		row_pkg(s, &p);
-		row_file(s, 8, &f);
+		row_file(s, NPKG_COLS, &f);
 		(*r->checked)++;
 		const char *status = f.path ? check_one(r, &f) : "missing";
 		if (status) {

@@ -20,22 +20,43 @@
 #include <stdint.h>
 
 #define GATE_LEDGER_DEFAULT "/var/lib/gate/ledger.db"
-#define GATE_LEDGER_SCHEMA 1		 /* PRAGMA user_version of the schema we write */
+#define GATE_LEDGER_SCHEMA 2		 /* PRAGMA user_version of the schema we write */
 #define GATE_LEDGER_BUSY_MS 5000	 /* default wait for another writer's lock */
 
 struct gate_ledger;
+
+/* Why a package is in the ledger. Only INSTALL and ARCHIVE vouch for its
+ * files (gate_ledger_has_digest). */
+enum gate_ledger_source {
+	GATE_LEDGER_INSTALL = 0, /* allowed by the policy when installed (hook, record-deb) */
+	GATE_LEDGER_ARCHIVE,	 /* imported from dpkg; a verified archive lists this version */
+	GATE_LEDGER_DPKG,	 /* imported from dpkg; nothing but dpkg's records vouches */
+};
+
+/* What is known of one recorded file. Only OK files are vouched for. */
+enum gate_ledger_state {
+	GATE_FILE_OK = 0,	/* as shipped (install: from the .deb; import: matches dpkg's md5sum) */
+	GATE_FILE_CONFIG,	/* a conffile: the administrator's to edit */
+	GATE_FILE_CHANGED,	/* import: differs from the md5sum dpkg kept at install */
+	GATE_FILE_UNVERIFIED,	/* import: dpkg kept no md5sum to compare with */
+};
+
+const char *gate_ledger_source_name(enum gate_ledger_source s);
+const char *gate_ledger_state_name(enum gate_ledger_state s);
 
 /* One regular file of a package's data archive. */
 struct gate_ledger_file {
 	char *path;	     /* absolute install path, e.g. "/usr/bin/hello" */
 	char sha256[65];     /* hex, lowercase */
 	uint64_t size;
+	enum gate_ledger_state state;
 };
 
-/* One allowed .deb and its files. */
+/* One allowed or imported package and its files. */
 struct gate_ledger_pkg {
 	char *name, *version, *arch;
-	char deb_sha256[65]; /* hex, lowercase */
+	char deb_sha256[65]; /* hex, lowercase; "" only for source DPKG */
+	enum gate_ledger_source source;
 	char *rule;	     /* policy rule that allowed it, may be NULL */
 	char *signers;	     /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
 	char *origin;	     /* where it was vouched for (evidence source), may be NULL */
@@ -47,6 +68,8 @@ struct gate_ledger_pkg {
 /* Open the ledger at path. Read-write: creates a missing file (mode 0600)
  * and missing directories (mode 0700), sets WAL and creates the schema in
  * an empty database. Read-only: the file must exist and hold a ledger.
+ * A ledger of schema 1 is upgraded in place (one transaction) when opened
+ * read-write and read through views when opened read-only.
  * A newer or unknown schema is GATE_E_UNSUPPORTED; a file that is not an
  * SQLite database, a corrupt one or a lock that does not clear within the
  * busy timeout is GATE_E_IO. The file is never recreated or truncated.
@@ -90,10 +113,19 @@ GATE_WUR enum gate_err gate_ledger_show(struct gate_ledger *l, const char *name,
 GATE_WUR enum gate_err gate_ledger_lookup(struct gate_ledger *l, const char *key,
 					  gate_ledger_file_fn fn, void *ctx, size_t *found,
 					  struct gate_error *err);
-/* Fast path for the exec daemon: is this digest a file the ledger holds?
- * Errors: GATE_E_IO. */
+/* Fast path for the exec daemon: does the ledger vouch for a file with this
+ * digest - state OK, of a package from source INSTALL or ARCHIVE? Config
+ * files, files changed since install and packages only dpkg vouches for
+ * never count. Errors: GATE_E_IO. */
 GATE_WUR enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256[32],
 					      bool *found, struct gate_error *err);
+
+/* Is (name, arch) recorded at this version? *found false when not, or at
+ * another version; *source tells how it was recorded. Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_ledger_has_version(struct gate_ledger *l, const char *name,
+					       const char *arch, const char *version, bool *found,
+					       enum gate_ledger_source *source,
+					       struct gate_error *err);
 
 /* Re-hash installed files: all, or those at or under the given absolute
  * paths, with root prepended to every recorded path (NULL or "" for the

@@ -4,7 +4,9 @@
  * with its bytes unchanged; a lock held by another connection makes a
  * record fail and leaves earlier records; a record failing half-way leaves
  * nothing; re-verification finds modified, missing, linked and non-regular
- * files under a root. */
+ * files under a root; schema 1 upgraded on a read-write open and read
+ * through views read-only; what the exec gate may trust (file state and
+ * package source). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -403,8 +405,12 @@ static void test_newer_schema_refused(void **state)
 	assert_refused(path, GATE_E_UNSUPPORTED, "schema version 99");
 	/* Version 2 of a future gate, no tables yet: still refused. */
 	path = P(e, "newer2.db");
-	make_sqlite(path, "PRAGMA user_version = 2;");
+	make_sqlite(path, "PRAGMA user_version = 3;");
 	assert_refused(path, GATE_E_UNSUPPORTED, "newer");
+	/* Our current version over no tables. */
+	path = P(e, "empty2.db");
+	make_sqlite(path, "PRAGMA user_version = 2;");
+	assert_refused(path, GATE_E_UNSUPPORTED, "unexpected ledger schema");
 	/* Some other application's database (version 0, tables). */
 	path = P(e, "other.db");
 	make_sqlite(path, "CREATE TABLE t (a, b); INSERT INTO t VALUES (1, 2);");
@@ -640,6 +646,179 @@ static void test_verify(void **state)
 	gate_ledger_close(l);
 }
 
+/* ------------------------------------------------------------------ */
+/* schema 1, sources and states                                       */
+
+/* The schema and one row exactly as gate 1 wrote them. */
+static const char schema_v1_sql[] =
+	"CREATE TABLE packages ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL CHECK (length(name) > 0),"
+	" version TEXT NOT NULL CHECK (length(version) > 0),"
+	" arch TEXT NOT NULL CHECK (length(arch) > 0),"
+	" deb_sha256 TEXT NOT NULL CHECK (length(deb_sha256) = 64),"
+	" rule TEXT, signers TEXT, origin TEXT,"
+	" time INTEGER NOT NULL,"
+	" UNIQUE (name, arch));"
+	"CREATE TABLE files ("
+	" pkg INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"
+	" path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+	" size INTEGER NOT NULL CHECK (size >= 0),"
+	" PRIMARY KEY (pkg, path)) WITHOUT ROWID;"
+	"CREATE INDEX files_sha256 ON files(sha256);"
+	"CREATE INDEX files_path ON files(path);"
+	"PRAGMA user_version = 1;"
+	"INSERT INTO packages VALUES (7, 'old', '1.0', 'amd64',"
+	" '1111111111111111111111111111111111111111111111111111111111111111',"
+	" 'r', NULL, NULL, 1600000000);"
+	"INSERT INTO files VALUES (7, '/usr/bin/old',"
+	" '2222222222222222222222222222222222222222222222222222222222222222', 3);";
+
+static int64_t user_version(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void assert_old_row(struct gate_ledger *l)
+{
+	struct gate_error err = {0};
+	struct sink s = {0};
+	size_t found = 0;
+	uint8_t d[32];
+	bool has = false;
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/old", on_file, &s, &found, &err), GATE_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(gate_ledger_show(l, "old", on_pkg, &s, &found, &err), GATE_OK);
+	assert_int_equal(found, 1);
+	memset(d, 0x22, sizeof d);
+	assert_int_equal(gate_ledger_has_digest(l, d, &has, &err), GATE_OK);
+	assert_true(has); /* allowed at install time: still vouched for */
+}
+
+static void test_schema1_upgrade(void **state)
+{
+	struct env *e = *state;
+	const char *path = P(e, "v1.db");
+	struct gate_ledger *l = NULL;
+	struct gate_error err = {0};
+	make_sqlite(path, schema_v1_sql);
+	/* Read-only: served through views, the file untouched. */
+	size_t before_len, after_len;
+	uint8_t *before = slurp(path, &before_len);
+	assert_int_equal(gate_ledger_open(path, true, &l, &err), GATE_OK);
+	assert_old_row(l);
+	gate_ledger_close(l);
+	uint8_t *after = slurp(path, &after_len);
+	assert_int_equal(before_len, after_len);
+	assert_memory_equal(before, after, before_len);
+	free(before);
+	free(after);
+	assert_int_equal(user_version(path), 1);
+	/* Read-write: upgraded in place, rows kept as installs. */
+	assert_int_equal(gate_ledger_open(path, false, &l, &err), GATE_OK);
+	assert_int_equal(user_version(path), 2);
+	assert_old_row(l);
+	/* The new columns work, and the old package still cascades. */
+	struct tpkg t;
+	static const char *const p[] = {"/usr/bin/old"};
+	static const char *const c[] = {"new"};
+	mkpkg(&t, "old", "2.0", "amd64", p, c, 1);
+	t.p.source = GATE_LEDGER_DPKG;
+	t.p.deb_sha256[0] = '\0';
+	assert_int_equal(gate_ledger_record(l, &t.p, 1, &err), GATE_OK);
+	uint8_t d[32];
+	bool has = true;
+	memset(d, 0x22, sizeof d);
+	assert_int_equal(gate_ledger_has_digest(l, d, &has, &err), GATE_OK);
+	assert_false(has);
+	gate_ledger_close(l);
+	/* Opening again is a no-op. */
+	assert_int_equal(gate_ledger_open(path, false, &l, &err), GATE_OK);
+	assert_int_equal(count_list(l), 1);
+	gate_ledger_close(l);
+}
+
+static bool vouched(struct gate_ledger *l, const char *content)
+{
+	uint8_t d[32];
+	bool has = false;
+	struct gate_error err = {0};
+	gate_sha256(content, strlen(content), d);
+	assert_int_equal(gate_ledger_has_digest(l, d, &has, &err), GATE_OK);
+	return has;
+}
+
+static void test_sources_and_states(void **state)
+{
+	struct env *e = *state;
+	struct gate_ledger *l = open_rw(e);
+	struct gate_error err = {0};
+	struct tpkg t[3];
+	static const char *const p[] = {"/usr/bin/a", "/etc/a.conf", "/usr/bin/a-changed",
+					"/usr/bin/a-unverified"};
+	static const char *const ca[] = {"A ok", "A conf", "A changed", "A unverified"};
+	static const char *const cb[] = {"B ok", "B conf", "B changed", "B unverified"};
+	static const char *const cc[] = {"C ok", "C conf", "C changed", "C unverified"};
+	mkpkg(&t[0], "a", "1", "amd64", p, ca, 4);
+	mkpkg(&t[1], "b", "1", "amd64", p, cb, 4);
+	mkpkg(&t[2], "c", "1", "amd64", p, cc, 4);
+	t[1].p.source = GATE_LEDGER_ARCHIVE;
+	t[2].p.source = GATE_LEDGER_DPKG;
+	t[2].p.deb_sha256[0] = '\0'; /* dpkg alone has no .deb digest */
+	for (int i = 0; i < 3; i++) {
+		t[i].f[1].state = GATE_FILE_CONFIG;
+		t[i].f[2].state = GATE_FILE_CHANGED;
+		t[i].f[3].state = GATE_FILE_UNVERIFIED;
+		t[i].p.files = t[i].f;
+		assert_int_equal(gate_ledger_record(l, &t[i].p, 1, &err), GATE_OK);
+	}
+	/* Only OK files of installed or archive-vouched packages. */
+	assert_true(vouched(l, "A ok"));
+	assert_true(vouched(l, "B ok"));
+	assert_false(vouched(l, "C ok"));
+	static const char *const not_ok[] = {"A conf", "A changed", "A unverified", "B conf",
+					     "B changed", "B unverified", "C conf", "C changed"};
+	for (size_t i = 0; i < sizeof not_ok / sizeof not_ok[0]; i++)
+		if (vouched(l, not_ok[i]))
+			fail_msg("'%s' must not be vouched for", not_ok[i]);
+	/* ... but every row can be looked up, with its state and source. */
+	struct sink s = {0};
+	size_t found = 0;
+	assert_int_equal(gate_ledger_lookup(l, "/etc/a.conf", on_file, &s, &found, &err), GATE_OK);
+	assert_int_equal(found, 3);
+	struct gate_ledger_pkg seen;
+	(void)seen;
+	bool has = false;
+	enum gate_ledger_source src = GATE_LEDGER_INSTALL;
+	assert_int_equal(gate_ledger_has_version(l, "c", "amd64", "1", &has, &src, &err), GATE_OK);
+	assert_true(has);
+	assert_int_equal(src, GATE_LEDGER_DPKG);
+	assert_int_equal(gate_ledger_has_version(l, "b", "amd64", "1", &has, &src, &err), GATE_OK);
+	assert_true(has);
+	assert_int_equal(src, GATE_LEDGER_ARCHIVE);
+	assert_int_equal(gate_ledger_has_version(l, "b", "amd64", "2", &has, &src, &err), GATE_OK);
+	assert_false(has);
+	assert_int_equal(gate_ledger_has_version(l, "b", "i386", "1", &has, &src, &err), GATE_OK);
+	assert_false(has);
+	/* Without a .deb digest only a dpkg-only record is valid. */
+	t[1].p.deb_sha256[0] = '\0';
+	assert_int_equal(gate_ledger_record(l, &t[1].p, 1, &err), GATE_E_USAGE);
+	assert_non_null(strstr(err.msg, "deb_sha256"));
+	t[0].p.source = (enum gate_ledger_source)7;
+	assert_int_equal(gate_ledger_record(l, &t[0].p, 1, &err), GATE_E_USAGE);
+	assert_non_null(strstr(err.msg, "source"));
+	gate_ledger_close(l);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -654,6 +833,8 @@ int main(void)
 		T(test_locked),
 		T(test_halfway_rolls_back),
 		T(test_verify),
+		T(test_schema1_upgrade),
+		T(test_sources_and_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,10 @@
 /* apt_origin.c - apt-origin evidence (apt_origin.h). The chain of trust:
  * keyring (policy) -> InRelease (gpgv; only the signed text it outputs is
- * read) -> SHA256 of a Packages index -> SHA256 and Size of the .deb. */
+ * read), or Release + Release.gpg (read once; gpgv checks the bytes that
+ * are then parsed) -> SHA256 of a Packages index -> SHA256 and Size of the
+ * .deb, or its name, version and architecture. */
 #include "apt_origin.h"
+#include "deb822.h"
 #include "gate_int.h"
 
 #include "lazy_archive.h"
@@ -16,92 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- deb822 fields ---- */
-
-struct d822 {
-	const char *p, *end;
-};
-
-/* Next line (without its newline) or false at the end; *bad on an
- * over-long line. */
-static bool next_line(struct d822 *d, const char **l, size_t *ll, bool *bad)
-{
-	if (d->p >= d->end)
-		return false;
-	const char *nl = memchr(d->p, '\n', (size_t)(d->end - d->p));
-	const char *e = nl ? nl : d->end;
-	*l = d->p;
-	*ll = (size_t)(e - d->p);
-	if (*ll && (*l)[*ll - 1] == '\r')
-		(*ll)--;
-	if (*ll > GATE_APT_INDEX_MAX_LINE)
-		*bad = true;
-	d->p = nl ? nl + 1 : d->end;
-	return true;
-}
-
-/* One field of the current stanza: key, and its value with continuation
- * lines (value spans from after "Key:" to the end of the last continuation
- * line). Returns 1 with a field, 0 at the end of the stanza (blank line or
- * end of input; *eof tells which), -1 on malformed input. */
-static int next_field(struct d822 *d, const char **k, size_t *kl, const char **v, size_t *vl,
-		      bool *eof)
-{
-	const char *l;
-	size_t ll;
-	bool bad = false;
-	*eof = false;
-	for (;;) {
-		if (!next_line(d, &l, &ll, &bad)) {
-			*eof = true;
-			return 0;
-		}
-		if (bad)
-			return -1;
-		if (ll == 0)
-			return 0;
-		if (l[0] == '#')
-			continue;
-		break;
-	}
-	if (l[0] == ' ' || l[0] == '\t')
-		return -1; /* continuation without a field */
-	const char *colon = memchr(l, ':', ll);
-	if (!colon || colon == l)
-		return -1;
-	*k = l;
-	*kl = (size_t)(colon - l);
-	*v = colon + 1;
-	const char *vend = l + ll;
-	/* continuation lines */
-	while (d->p < d->end && (*d->p == ' ' || *d->p == '\t')) {
-		if (!next_line(d, &l, &ll, &bad) || bad)
-			return -1;
-		vend = l + ll;
-	}
-	*vl = (size_t)(vend - *v);
-	return 1;
-}
-
-static bool key_is(const char *k, size_t kl, const char *want)
-{
-	return strlen(want) == kl && strncasecmp(k, want, kl) == 0;
-}
-
-static void trim(const char **v, size_t *vl)
-{
-	while (*vl && isspace((unsigned char)**v)) {
-		(*v)++;
-		(*vl)--;
-	}
-	while (*vl && isspace((unsigned char)(*v)[*vl - 1]))
-		(*vl)--;
-}
 
 static bool parse_u64(const char *s, size_t n, uint64_t *out)
 {
@@ -186,12 +110,10 @@ void gate_apt_release_clear(struct gate_apt_release *r)
 static enum gate_err release_files(struct gate_apt_release *r, const char *v, size_t vl,
 				   struct gate_error *err)
 {
-	struct d822 d = {v, v + vl};
-	const char *l;
+	const char *q = v, *l;
 	size_t ll, cap = 0;
-	bool bad = false;
-	while (next_line(&d, &l, &ll, &bad)) {
-		trim(&l, &ll);
+	while (gate_d822_value_line(&q, v + vl, &l, &ll)) {
+		gate_d822_trim(&l, &ll);
 		if (ll == 0)
 			continue;
 		const char *sp1 = memchr(l, ' ', ll);
@@ -199,13 +121,13 @@ static enum gate_err release_files(struct gate_apt_release *r, const char *v, si
 			return gate_fail(err, GATE_E_PARSE, NULL, "SHA256", "malformed line");
 		const char *rest = sp1;
 		size_t rl = ll - (size_t)(rest - l);
-		trim(&rest, &rl);
+		gate_d822_trim(&rest, &rl);
 		const char *sp2 = memchr(rest, ' ', rl);
 		if (!sp2)
 			return gate_fail(err, GATE_E_PARSE, NULL, "SHA256", "malformed line");
 		const char *path = sp2;
 		size_t pl = rl - (size_t)(path - rest);
-		trim(&path, &pl);
+		gate_d822_trim(&path, &pl);
 		struct gate_apt_relfile f = {0};
 		if ((size_t)(sp1 - l) != 64 || !gate_hex_decode(l, 64, f.sha256, 32) ||
 		    !parse_u64(rest, (size_t)(sp2 - rest), &f.size) || pl == 0 ||
@@ -226,15 +148,13 @@ static enum gate_err release_files(struct gate_apt_release *r, const char *v, si
 			return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		r->files[r->nfiles++] = f;
 	}
-	if (bad)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "SHA256", "line too long");
-	return GATE_OK;
+	return GATE_OK; /* lines are bounded: the field reader refused over-long ones */
 }
 
 enum gate_err gate_apt_parse_release(const char *text, size_t len, struct gate_apt_release *r,
 				     struct gate_error *err)
 {
-	struct d822 d = {text, text + len};
+	struct gate_d822 d = {text, text + len};
 	const char *k, *v;
 	size_t kl, vl;
 	bool eof, have_sha = false;
@@ -244,8 +164,8 @@ enum gate_err gate_apt_parse_release(const char *text, size_t len, struct gate_a
 	if (len > GATE_APT_MAX_RELEASE)
 		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "Release", "over %u bytes",
 				 GATE_APT_MAX_RELEASE);
-	while (rc == GATE_OK && (got = next_field(&d, &k, &kl, &v, &vl, &eof)) == 1) {
-		if (key_is(k, kl, "SHA256")) {
+	while (rc == GATE_OK && (got = gate_d822_field(&d, &k, &kl, &v, &vl, &eof)) == 1) {
+		if (gate_d822_key_is(k, kl, "SHA256")) {
 			if (have_sha)
 				rc = gate_fail(err, GATE_E_PARSE, NULL, "SHA256", "given twice");
 			else
@@ -253,18 +173,18 @@ enum gate_err gate_apt_parse_release(const char *text, size_t len, struct gate_a
 			have_sha = true;
 			continue;
 		}
-		trim(&v, &vl);
-		if (key_is(k, kl, "Origin"))
+		gate_d822_trim(&v, &vl);
+		if (gate_d822_key_is(k, kl, "Origin"))
 			rc = dupn(&r->origin, v, vl, err);
-		else if (key_is(k, kl, "Label"))
+		else if (gate_d822_key_is(k, kl, "Label"))
 			rc = dupn(&r->label, v, vl, err);
-		else if (key_is(k, kl, "Suite"))
+		else if (gate_d822_key_is(k, kl, "Suite"))
 			rc = dupn(&r->suite, v, vl, err);
-		else if (key_is(k, kl, "Codename"))
+		else if (gate_d822_key_is(k, kl, "Codename"))
 			rc = dupn(&r->codename, v, vl, err);
-		else if (key_is(k, kl, "Date") && !gate_apt_parse_date(v, vl, &r->date))
+		else if (gate_d822_key_is(k, kl, "Date") && !gate_apt_parse_date(v, vl, &r->date))
 			rc = gate_fail(err, GATE_E_PARSE, NULL, "Date", "malformed date");
-		else if (key_is(k, kl, "Valid-Until") &&
+		else if (gate_d822_key_is(k, kl, "Valid-Until") &&
 			 !gate_apt_parse_date(v, vl, &r->valid_until))
 			rc = gate_fail(err, GATE_E_PARSE, NULL, "Valid-Until", "malformed date");
 	}
@@ -287,6 +207,7 @@ void gate_apt_index_clear(struct gate_apt_index *ix)
 		free(ix->pkgs[i].arch);
 	}
 	free(ix->pkgs);
+	free(ix->byname);
 	memset(ix, 0, sizeof(*ix));
 }
 
@@ -296,10 +217,43 @@ static int cmp_pkg(const void *a, const void *b)
 		      ((const struct gate_apt_pkg *)b)->sha256, 32);
 }
 
+static int cmp_ident(const char *name, const char *version, const char *arch,
+		     const struct gate_apt_pkg *p)
+{
+	int c = strcmp(name, p->name);
+	if (!c)
+		c = strcmp(version, p->version);
+	if (!c)
+		c = strcmp(arch, p->arch);
+	return c;
+}
+
+static int cmp_byname(const void *a, const void *b)
+{
+	const struct gate_apt_pkg *x = *(struct gate_apt_pkg *const *)a;
+	const struct gate_apt_pkg *y = *(struct gate_apt_pkg *const *)b;
+	int c = cmp_ident(x->name, x->version, x->arch, y);
+	return c ? c : memcmp(x->sha256, y->sha256, 32);
+}
+
+/* ix->byname over the (sorted) entries that have a name, version and arch. */
+static enum gate_err index_byname(struct gate_apt_index *ix, struct gate_error *err)
+{
+	if (!ix->n)
+		return GATE_OK;
+	if (!(ix->byname = malloc(ix->n * sizeof(*ix->byname))))
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	for (size_t i = 0; i < ix->n; i++)
+		if (ix->pkgs[i].name && ix->pkgs[i].version && ix->pkgs[i].arch)
+			ix->byname[ix->nbyname++] = &ix->pkgs[i];
+	qsort(ix->byname, ix->nbyname, sizeof(*ix->byname), cmp_byname);
+	return GATE_OK;
+}
+
 enum gate_err gate_apt_parse_packages(const char *text, size_t len, struct gate_apt_index *ix,
 				      struct gate_error *err)
 {
-	struct d822 d = {text, text + len};
+	struct gate_d822 d = {text, text + len};
 	size_t cap = 0;
 	enum gate_err rc = GATE_OK;
 	memset(ix, 0, sizeof(*ix));
@@ -312,23 +266,23 @@ enum gate_err gate_apt_parse_packages(const char *text, size_t len, struct gate_
 		const char *k, *v;
 		size_t kl, vl;
 		int got;
-		while (rc == GATE_OK && (got = next_field(&d, &k, &kl, &v, &vl, &eof)) == 1) {
+		while (rc == GATE_OK && (got = gate_d822_field(&d, &k, &kl, &v, &vl, &eof)) == 1) {
 			any = true;
-			trim(&v, &vl);
-			if (key_is(k, kl, "SHA256")) {
+			gate_d822_trim(&v, &vl);
+			if (gate_d822_key_is(k, kl, "SHA256")) {
 				if (vl != 64 || !gate_hex_decode(v, 64, pk.sha256, 32))
 					rc = gate_fail(err, GATE_E_PARSE, NULL, "SHA256",
 						       "not 64 hex digits");
 				has_sha = true;
-			} else if (key_is(k, kl, "Size")) {
+			} else if (gate_d822_key_is(k, kl, "Size")) {
 				if (!parse_u64(v, vl, &pk.size))
 					rc = gate_fail(err, GATE_E_PARSE, NULL, "Size", "not a number");
 				has_size = true;
-			} else if (key_is(k, kl, "Package")) {
+			} else if (gate_d822_key_is(k, kl, "Package")) {
 				rc = dupn(&pk.name, v, vl, err);
-			} else if (key_is(k, kl, "Version")) {
+			} else if (gate_d822_key_is(k, kl, "Version")) {
 				rc = dupn(&pk.version, v, vl, err);
-			} else if (key_is(k, kl, "Architecture")) {
+			} else if (gate_d822_key_is(k, kl, "Architecture")) {
 				rc = dupn(&pk.arch, v, vl, err);
 			}
 		}
@@ -362,7 +316,10 @@ enum gate_err gate_apt_parse_packages(const char *text, size_t len, struct gate_
 	}
 	if (ix->n)
 		qsort(ix->pkgs, ix->n, sizeof(*ix->pkgs), cmp_pkg);
-	return GATE_OK;
+	rc = index_byname(ix, err);
+	if (rc != GATE_OK)
+		gate_apt_index_clear(ix);
+	return rc;
 }
 
 const struct gate_apt_pkg *gate_apt_index_find(const struct gate_apt_index *ix,
@@ -371,6 +328,25 @@ const struct gate_apt_pkg *gate_apt_index_find(const struct gate_apt_index *ix,
 	struct gate_apt_pkg key;
 	memcpy(key.sha256, sha256, 32);
 	return ix->n ? bsearch(&key, ix->pkgs, ix->n, sizeof(*ix->pkgs), cmp_pkg) : NULL;
+}
+
+struct gate_apt_pkg *const *gate_apt_index_find_version(const struct gate_apt_index *ix,
+							const char *name, const char *version,
+							const char *arch, size_t *n)
+{
+	size_t lo = 0, hi = ix->nbyname;
+	*n = 0;
+	/* the first entry not below the key */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_ident(name, version, arch, ix->byname[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + *n < ix->nbyname && cmp_ident(name, version, arch, ix->byname[lo + *n]) == 0)
+		(*n)++;
+	return *n ? &ix->byname[lo] : NULL;
 }
 
 /* ---- files ---- */
@@ -457,13 +433,20 @@ static enum gate_err read_fd(int fd, size_t cap, uint8_t **out, size_t *len, con
 	return GATE_OK;
 }
 
-/* .gz / .xz through libarchive's raw format; plain data as is. */
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t sl = strlen(s), xl = strlen(suffix);
+	return sl > xl && strcmp(s + sl - xl, suffix) == 0;
+}
+
+/* .gz / .xz (as in the archive) and .lz4 / .zst (apt's own recompressed
+ * copies, Acquire::GzipIndexes) through libarchive's raw format; plain data
+ * as is. */
 static enum gate_err decompress(const char *path, uint8_t *in, size_t inlen, uint8_t **out,
 				size_t *outlen, struct gate_error *err)
 {
-	size_t pl = strlen(path);
-	if (!((pl > 3 && strcmp(path + pl - 3, ".gz") == 0) ||
-	      (pl > 3 && strcmp(path + pl - 3, ".xz") == 0))) {
+	if (!ends_with(path, ".gz") && !ends_with(path, ".xz") && !ends_with(path, ".lz4") &&
+	    !ends_with(path, ".zst")) {
 		*out = in;
 		*outlen = inlen;
 		return GATE_OK;
@@ -480,6 +463,8 @@ static enum gate_err decompress(const char *path, uint8_t *in, size_t inlen, uin
 	}
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_xz(a);
+	archive_read_support_filter_lz4(a);
+	archive_read_support_filter_zstd(a);
 	archive_read_support_format_raw(a);
 	if (archive_read_open_memory(a, in, inlen) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
@@ -553,7 +538,7 @@ static bool append(char **buf, size_t *n, size_t *cap, size_t limit, const char 
 	return true;
 }
 
-/* Move fd above 2..3 so that dup2 onto 0, 1, 3 cannot clobber it. */
+/* Move fd above 0..4 so that dup2 onto 0, 1, 3, 4 cannot clobber it. */
 static int high_fd(int fd)
 {
 	int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
@@ -561,62 +546,46 @@ static int high_fd(int fd)
 	return h;
 }
 
-/* Run gpgv over the InRelease open as in_fd: the signed text on stdout
- * (*text, NUL-terminated), status lines on fd 3. fpr gets the primary key
- * fingerprint of VALIDSIG. */
-static enum gate_err run_gpgv(const char *keyring, int in_fd, const char *label, char **text,
-			      size_t *textlen, char fpr[65], struct gate_error *err)
+/* The child: fds 0 (data), 1 (signed text), 3 (status), 4 (signature) and
+ * 2 on /dev/null, nothing else; its own process group, so that a kill
+ * reaches whatever it started. Only async-signal-safe calls. */
+static void exec_verifier(const char *prog, char *const argv[], int infd, int outfd, int stfd,
+			  int sigfd)
 {
-	int op[2], sp[2];
-	char *out = NULL, *st = NULL;
-	size_t on = 0, oc = 0, sn = 0, sc = 0;
-	enum gate_err rc = GATE_OK;
-	if (lseek(in_fd, 0, SEEK_SET) != 0)
-		return gate_fail(err, GATE_E_IO, NULL, NULL, "%s: %s", label, strerror(errno));
-	if (pipe2(op, O_CLOEXEC) != 0)
-		return gate_fail(err, GATE_E_IO, NULL, NULL, "pipe: %s", strerror(errno));
-	if (pipe2(sp, O_CLOEXEC) != 0) {
-		close(op[0]);
-		close(op[1]);
-		return gate_fail(err, GATE_E_IO, NULL, NULL, "pipe: %s", strerror(errno));
-	}
-	op[1] = high_fd(op[1]);
-	sp[1] = high_fd(sp[1]);
-	int infd = fcntl(in_fd, F_DUPFD_CLOEXEC, 10);
-	char *const argv[] = {"gpgv", "--quiet", "--keyring", (char *)keyring, "--status-fd", "3",
-			      "--output", "-", NULL};
 	char *const envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "GNUPGHOME=/nonexistent", NULL};
-	pid_t pid = (op[1] < 0 || sp[1] < 0 || infd < 0) ? -1 : fork();
-	if (pid == 0) {
-		int dn = open("/dev/null", O_WRONLY);
-		if (dup2(infd, 0) < 0 || dup2(op[1], 1) < 0 || dup2(sp[1], 3) < 0 ||
-		    (dn >= 0 && dup2(dn, 2) < 0))
-			_exit(127);
-		for (int fd = 4; fd < 1024; fd++)
-			close(fd);
-		execve(GATE_APT_GPGV, argv, envp);
+	setpgid(0, 0);
+	/* /dev/null first: it may land on 3 or 4, which the dup2s below
+	 * then replace */
+	int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (dn < 0 || dup2(dn, 2) < 0 || dup2(infd, 0) < 0 || dup2(outfd, 1) < 0 ||
+	    dup2(stfd, 3) < 0 || (sigfd >= 0 && dup2(sigfd, 4) < 0))
 		_exit(127);
-	}
-	if (infd >= 0)
-		close(infd);
-	if (op[1] >= 0)
-		close(op[1]);
-	if (sp[1] >= 0)
-		close(sp[1]);
-	if (pid < 0) {
-		close(op[0]);
-		close(sp[0]);
-		return gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "cannot run gpgv: %s",
-				 strerror(errno));
-	}
-	int64_t deadline = now_ms() + GATE_APT_GPGV_TIMEOUT_MS;
-	struct pollfd pf[2] = {{.fd = op[0], .events = POLLIN}, {.fd = sp[0], .events = POLLIN}};
-	bool timed_out = false, overflow = false;
-	int status = -1; /* not reaped: fails closed */
+	for (int fd = sigfd >= 0 ? 5 : 4; fd < 1024; fd++)
+		close(fd);
+	execve(prog, argv, envp);
+	_exit(127);
+}
+
+/* Kill the child and its group, and reap it (blocking: SIGKILL is sure). */
+static void kill_reap(pid_t pid, int *status)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Read the child's stdout and status fd until both close, an output is
+ * over its cap (*overflow: its name) or the deadline passes (*timed_out). */
+static void collect(int op, int sp, int64_t deadline, char **out, size_t *on, char **st,
+		    size_t *sn, bool *timed_out, const char **overflow)
+{
+	struct pollfd pf[2] = {{.fd = op, .events = POLLIN}, {.fd = sp, .events = POLLIN}};
+	size_t oc = 0, sc = 0;
 	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
 		int64_t left = deadline - now_ms();
 		if (left <= 0) {
-			timed_out = true;
+			*timed_out = true;
 			break;
 		}
 		int r = poll(pf, 2, (int)left);
@@ -629,27 +598,176 @@ static enum gate_err run_gpgv(const char *keyring, int in_fd, const char *label,
 				continue;
 			char buf[65536];
 			ssize_t n = read(pf[i].fd, buf, sizeof buf);
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0) {
 				close(pf[i].fd);
 				pf[i].fd = -1;
 				continue;
 			}
-			bool ok = i == 0 ? append(&out, &on, &oc, GATE_APT_MAX_RELEASE, buf, (size_t)n)
-					 : append(&st, &sn, &sc, 1u << 20, buf, (size_t)n);
+			size_t m = (size_t)n;
+			bool ok = i == 0 ? append(out, on, &oc, GATE_APT_MAX_RELEASE, buf, m)
+					 : append(st, sn, &sc, GATE_APT_MAX_STATUS, buf, m);
 			if (!ok) {
-				overflow = true;
-				close(pf[i].fd);
-				pf[i].fd = -1;
+				*overflow = i == 0 ? "text" : "status lines";
+				break;
 			}
 		}
-		if (overflow)
+		if (*overflow)
 			break;
 	}
 	for (int i = 0; i < 2; i++)
 		if (pf[i].fd >= 0)
 			close(pf[i].fd);
+}
+
+/* The primary-key fingerprint of a VALIDSIG line (fpr date ts expire ver
+ * res pkalgo hashalgo class [primary]) into fpr, lowercase; false if none. */
+static bool validsig_fpr(const char *s, char fpr[65])
+{
+	char f[10][80];
+	int k = 0;
+	while (k < 10 && *s) {
+		size_t l = strcspn(s, " ");
+		if (l >= sizeof f[0])
+			l = sizeof f[0] - 1;
+		memcpy(f[k], s, l);
+		f[k][l] = '\0';
+		k++;
+		s += strcspn(s, " ");
+		s += strspn(s, " ");
+	}
+	const char *pf = k == 10 ? f[9] : k ? f[0] : "";
+	size_t fl = strlen(pf);
+	if (fl < 32 || fl > 64 || strspn(pf, "0123456789ABCDEFabcdef") != fl)
+		return false;
+	for (size_t i = 0; i <= fl; i++)
+		fpr[i] = (char)tolower((unsigned char)pf[i]);
+	return true;
+}
+
+/* gpgv's status lines, one block per signature (NEWSIG). A signature is
+ * good with GOODSIG and VALIDSIG (with a fingerprint) and nothing else
+ * said of it. Returns 0 when some signature is good and none is BADSIG
+ * (archives sign with several keys and a keyring may hold only some of
+ * them: the others say NO_PUBKEY, as apt also accepts), 1 with a BADSIG,
+ * 2 without a good signature; why says which. fpr: the good signature's
+ * primary key. */
+static int read_status(char *st, char fpr[65], char *why, size_t cap)
+{
+	bool any_good = false, badsig = false, good = false, valid = false, spoiled = false;
+	char cur[65] = "";
+	char *save = NULL;
+	why[0] = '\0';
+	fpr[0] = '\0';
+	for (char *line = st ? strtok_r(st, "\n", &save) : NULL;; line = strtok_r(NULL, "\n", &save)) {
+		const char *s = line && strncmp(line, "[GNUPG:] ", 9) == 0 ? line + 9 : NULL;
+		if (!line || (s && strncmp(s, "NEWSIG", 6) == 0)) {
+			/* end of a signature's block */
+			if (good && valid && !spoiled && !any_good) {
+				memcpy(fpr, cur, sizeof cur);
+				any_good = true;
+			}
+			good = valid = spoiled = false;
+			cur[0] = '\0';
+			if (!line)
+				break;
+			continue;
+		}
+		if (!s)
+			continue;
+		if (strncmp(s, "GOODSIG ", 8) == 0) {
+			good = true;
+		} else if (strncmp(s, "VALIDSIG ", 9) == 0) {
+			valid = validsig_fpr(s + 9, cur);
+		} else if (strncmp(s, "BADSIG ", 7) == 0 || strncmp(s, "ERRSIG ", 7) == 0 ||
+			   strncmp(s, "EXPKEYSIG ", 10) == 0 || strncmp(s, "REVKEYSIG ", 10) == 0 ||
+			   strncmp(s, "EXPSIG ", 7) == 0 || strncmp(s, "NO_PUBKEY ", 10) == 0) {
+			spoiled = true;
+			badsig |= strncmp(s, "BADSIG ", 7) == 0;
+			/* BADSIG says most, NO_PUBKEY (with ERRSIG) more than ERRSIG */
+			if (!why[0] || strncmp(s, "BADSIG ", 7) == 0 ||
+			    (strncmp(s, "NO_PUBKEY ", 10) == 0 && strncmp(why, "BADSIG", 6) != 0))
+				snprintf(why, cap, "%.*s", (int)strcspn(s, " "), s);
+		}
+	}
+	if (badsig) {
+		fpr[0] = '\0';
+		return 1;
+	}
+	if (!any_good) {
+		if (!why[0])
+			snprintf(why, cap, "no good signature (GOODSIG and VALIDSIG)");
+		return 2;
+	}
+	return 0;
+}
+
+enum gate_err gate_apt_run_verifier(const char *prog, unsigned timeout_ms, const char *keyring,
+				    int data_fd, int sig_fd, const char *label, char **text,
+				    size_t *textlen, char fpr[65], struct gate_error *err)
+{
+	int op[2], sp[2];
+	char *out = NULL, *st = NULL;
+	size_t on = 0, sn = 0;
+	enum gate_err rc = GATE_OK;
+	bool detached = sig_fd >= 0;
+	fpr[0] = '\0';
+	if (text) {
+		*text = NULL;
+		*textlen = 0;
+	}
+	if (!detached && !text)
+		return gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "%s: nowhere for the text",
+				 label);
+	if (timeout_ms == 0 || timeout_ms > INT32_MAX)
+		return gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "%s: bad timeout", label);
+	if (lseek(data_fd, 0, SEEK_SET) != 0 || (detached && lseek(sig_fd, 0, SEEK_SET) != 0))
+		return gate_fail(err, GATE_E_IO, NULL, NULL, "%s: %s", label, strerror(errno));
+	if (pipe2(op, O_CLOEXEC) != 0)
+		return gate_fail(err, GATE_E_IO, NULL, NULL, "pipe: %s", strerror(errno));
+	if (pipe2(sp, O_CLOEXEC) != 0) {
+		close(op[0]);
+		close(op[1]);
+		return gate_fail(err, GATE_E_IO, NULL, NULL, "pipe: %s", strerror(errno));
+	}
+	op[1] = high_fd(op[1]);
+	sp[1] = high_fd(sp[1]);
+	int infd = fcntl(data_fd, F_DUPFD_CLOEXEC, 10);
+	int sigfd = detached ? fcntl(sig_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	/* Fixed but for the keyring. Detached: the signature first (fd 4),
+	 * then the data, "-": stdin. gpgv refuses a signature file that is
+	 * not a detached signature when data files are given. */
+	char *const argv_clear[] = {"gpgv", "--quiet", "--keyring", (char *)keyring,
+				    "--status-fd", "3", "--output", "-", NULL};
+	char *const argv_detached[] = {"gpgv", "--quiet", "--keyring", (char *)keyring,
+				       "--status-fd", "3", "--", "/dev/fd/4", "-", NULL};
+	pid_t pid = (op[1] < 0 || sp[1] < 0 || infd < 0 || (detached && sigfd < 0)) ? -1 : fork();
+	if (pid == 0)
+		exec_verifier(prog, detached ? argv_detached : argv_clear, infd, op[1], sp[1],
+			      sigfd);
+	int fork_errno = errno;
+	if (pid > 0)
+		setpgid(pid, pid); /* also here: no window where a kill misses the group */
+	if (infd >= 0)
+		close(infd);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (op[1] >= 0)
+		close(op[1]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (pid < 0) {
+		close(op[0]);
+		close(sp[0]);
+		return gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "cannot run %s: %s", prog,
+				 strerror(fork_errno));
+	}
+	int64_t deadline = now_ms() + timeout_ms;
+	bool timed_out = false;
+	const char *overflow = NULL;
+	int status = -1; /* not reaped: fails closed */
+	collect(op[0], sp[0], deadline, &out, &on, &st, &sn, &timed_out, &overflow);
 	/* reap, with the same deadline */
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
@@ -657,76 +775,55 @@ static enum gate_err run_gpgv(const char *keyring, int in_fd, const char *label,
 			break;
 		if (w < 0 && errno != EINTR)
 			break;
-		if (timed_out || overflow || now_ms() > deadline) {
+		if (timed_out || overflow || now_ms() >= deadline) {
 			timed_out = !overflow;
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
+			kill_reap(pid, &status);
 			break;
 		}
-		struct timespec ts = {0, 5 * 1000 * 1000};
+		struct timespec ts = {0, 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	if (timed_out) {
-		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, NULL, "%s: gpgv timed out after %d ms",
-			       label, GATE_APT_GPGV_TIMEOUT_MS);
+		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, NULL, "%s: %s timed out after %u ms",
+			       label, prog, timeout_ms);
 		goto out;
 	}
 	if (overflow) {
-		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL, "%s: over %u bytes of signed text",
-			       label, GATE_APT_MAX_RELEASE);
+		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL,
+			       "%s: %s wrote over %u bytes of %s", label, prog,
+			       overflow[0] == 't' ? GATE_APT_MAX_RELEASE : GATE_APT_MAX_STATUS,
+			       overflow);
 		goto out;
 	}
-	/* status lines */
-	bool good = false, bad = false;
-	fpr[0] = '\0';
-	char *save = NULL;
-	for (char *line = st ? strtok_r(st, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "[GNUPG:] ", 9) != 0)
-			continue;
-		const char *s = line + 9;
-		if (strncmp(s, "GOODSIG ", 8) == 0)
-			good = true;
-		else if (strncmp(s, "BADSIG ", 7) == 0 || strncmp(s, "ERRSIG ", 7) == 0 ||
-			 strncmp(s, "EXPKEYSIG ", 10) == 0 || strncmp(s, "REVKEYSIG ", 10) == 0 ||
-			 strncmp(s, "EXPSIG ", 7) == 0 || strncmp(s, "NO_PUBKEY ", 10) == 0)
-			bad = true;
-		else if (strncmp(s, "VALIDSIG ", 9) == 0) {
-			/* VALIDSIG fpr date ts expire ver res pkalgo hashalgo class [primary] */
-			char f[10][80];
-			int k = 0;
-			const char *p = s + 9;
-			while (k < 10 && *p) {
-				size_t l = strcspn(p, " ");
-				if (l >= sizeof f[0])
-					l = sizeof f[0] - 1;
-				memcpy(f[k], p, l);
-				f[k][l] = '\0';
-				k++;
-				p += strcspn(p, " ");
-				p += strspn(p, " ");
-			}
-			const char *pf2 = k == 10 ? f[9] : k ? f[0] : "";
-			size_t fl = strlen(pf2);
-			if (fl >= 32 && fl <= 64 && strspn(pf2, "0123456789ABCDEFabcdef") == fl) {
-				for (size_t i = 0; i <= fl; i++)
-					fpr[i] = (char)tolower((unsigned char)pf2[i]);
-			}
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !good || bad || !fpr[0]) {
+	char why[64];
+	int res = read_status(st, fpr, why, sizeof why);
+	/* gpgv exits 2 when one of several signatures cannot be checked
+	 * (NO_PUBKEY); read_status decides then. 1 is a bad signature. */
+	bool exit_ok = WIFEXITED(status) &&
+		       (WEXITSTATUS(status) == 0 || (WEXITSTATUS(status) == 2 && res == 0));
+	if (!exit_ok || res) {
+		char how[96];
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+			snprintf(how, sizeof how, "cannot run %s", prog);
+		else if (!WIFEXITED(status))
+			snprintf(how, sizeof how, "killed by a signal");
+		else if (res != 0 && WEXITSTATUS(status) <= 2) /* gpgv's own verdicts */
+			snprintf(how, sizeof how, "%s", why);
+		else
+			snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+		fpr[0] = '\0';
 		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, NULL,
-			       "%s: signature does not verify with keyring %s%s", label, keyring,
-			       WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (cannot run "
-										GATE_APT_GPGV ")"
-									      : "");
+			       "%s: signature does not verify with keyring %s (%s)", label, keyring,
+			       how);
 		goto out;
 	}
-	*text = out ? out : strdup("");
-	*textlen = on;
-	out = NULL;
-	if (!*text)
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	if (text) {
+		*text = out ? out : strdup("");
+		*textlen = on;
+		out = NULL;
+		if (!*text)
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	}
 out:
 	free(out);
 	free(st);
@@ -737,9 +834,11 @@ out:
 
 #define CACHE_MAX 1024
 
+/* path: an InRelease, or a Release (detached: its signature is path.gpg) */
 struct rel_ent {
 	char *path, *keyring;
-	struct fid id, kid;
+	bool detached;
+	struct fid id, sid, kid; /* sid: of the Release.gpg */
 	enum gate_err rc;
 	char msg[sizeof(((struct gate_error *)0)->msg)];
 	char fpr[65];
@@ -751,8 +850,10 @@ struct idx_ent {
 	struct fid id;
 	enum gate_err rc;
 	char msg[sizeof(((struct gate_error *)0)->msg)];
-	uint8_t sha256[32];
+	uint8_t sha256[32]; /* of the file as it is */
 	uint64_t size;
+	uint8_t plain_sha256[32]; /* of the index text, decompressed */
+	uint64_t plain_size;
 	struct gate_apt_index ix;
 };
 
@@ -772,64 +873,158 @@ static enum gate_err keyring_id(const char *keyring, struct fid *id, struct gate
 	return GATE_OK;
 }
 
-static const struct rel_ent *get_release(const char *path, const char *keyring,
+/* A sealed in-memory file holding b: what gpgv reads are the bytes read. */
+static int mem_file(const char *name, const void *b, size_t n, struct gate_error *err)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		gate_fail(err, GATE_E_IO, NULL, NULL, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, (const uint8_t *)b + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			gate_fail(err, GATE_E_IO, NULL, NULL, "memfd: %s",
+				  w < 0 ? strerror(errno) : "short write");
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+}
+
+/* Verify and parse the InRelease open as fd: the signed text gpgv writes. */
+static enum gate_err load_inrelease(struct rel_ent *e, int fd, struct gate_error *le)
+{
+	char *text = NULL;
+	size_t tl = 0;
+	enum gate_err rc = gate_apt_run_verifier(GATE_APT_GPGV, GATE_APT_GPGV_TIMEOUT_MS,
+						 e->keyring, fd, -1, e->path, &text, &tl, e->fpr,
+						 le);
+	if (rc == GATE_OK)
+		rc = gate_apt_parse_release(text, tl, &e->rel, le);
+	free(text);
+	return rc;
+}
+
+/* Verify and parse the Release open as fd with its detached signature
+ * open as sfd (sigpath): both are read once, gpgv gets those bytes, and
+ * the same in-memory copy of the Release is what is parsed. */
+static enum gate_err load_release(struct rel_ent *e, int fd, int sfd, const char *sigpath,
+				  struct gate_error *le)
+{
+	uint8_t *rb = NULL, *sb = NULL;
+	size_t rl = 0, sl = 0;
+	int mfd = -1, msfd = -1;
+	enum gate_err rc = read_fd(fd, GATE_APT_MAX_RELEASE, &rb, &rl, e->path, le);
+	if (rc == GATE_OK)
+		rc = read_fd(sfd, GATE_APT_MAX_SIG, &sb, &sl, sigpath, le);
+	if (rc == GATE_OK && ((mfd = mem_file("Release", rb, rl, le)) < 0 ||
+			      (msfd = mem_file("Release.gpg", sb, sl, le)) < 0))
+		rc = le->code;
+	if (rc == GATE_OK)
+		rc = gate_apt_run_verifier(GATE_APT_GPGV, GATE_APT_GPGV_TIMEOUT_MS, e->keyring, mfd,
+					   msfd, sigpath, NULL, NULL, e->fpr, le);
+	if (rc == GATE_OK)
+		rc = gate_apt_parse_release((const char *)rb, rl, &e->rel, le);
+	if (mfd >= 0)
+		close(mfd);
+	if (msfd >= 0)
+		close(msfd);
+	free(rb);
+	free(sb);
+	return rc;
+}
+
+/* The verified Release at path: an InRelease, or (detached) a Release
+ * with path.gpg beside it. Cached by the identity of the files and of the
+ * keyring; a failure is cached too. */
+static const struct rel_ent *get_release(const char *path, bool detached, const char *keyring,
 					 struct gate_error *err)
 {
-	struct fid id, kid;
-	int fd;
+	struct fid id, sid = {0}, kid;
+	int fd, sfd = -1;
+	char sigpath[4096];
 	struct rel_ent *e = NULL;
-	if (keyring_id(keyring, &kid, err) != GATE_OK || open_regular(path, &fd, &id, err) != GATE_OK)
+	if (keyring_id(keyring, &kid, err) != GATE_OK)
 		return NULL;
+	if (detached) {
+		int w = snprintf(sigpath, sizeof sigpath, "%s.gpg", path);
+		if (w < 0 || (size_t)w >= sizeof sigpath) {
+			gate_fail(err, GATE_E_IO, NULL, NULL, "%.200s: name too long", path);
+			return NULL;
+		}
+		if (access(sigpath, F_OK) != 0 && errno == ENOENT) {
+			gate_fail(err, GATE_E_SIGNATURE, NULL, NULL,
+				  "%s is not signed: no InRelease and no Release.gpg beside it",
+				  path);
+			return NULL;
+		}
+		if (open_regular(sigpath, &sfd, &sid, err) != GATE_OK)
+			return NULL;
+	}
+	if (open_regular(path, &fd, &id, err) != GATE_OK) {
+		if (sfd >= 0)
+			close(sfd);
+		return NULL;
+	}
 	for (size_t i = 0; i < nrel; i++)
 		if (strcmp(rel_cache[i].path, path) == 0 && strcmp(rel_cache[i].keyring, keyring) == 0)
 			e = &rel_cache[i];
-	if (e && fid_eq(&e->id, &id) && fid_eq(&e->kid, &kid)) {
-		close(fd);
+	if (e && e->detached == detached && fid_eq(&e->id, &id) && fid_eq(&e->sid, &sid) &&
+	    fid_eq(&e->kid, &kid))
 		goto done;
-	}
 	if (!e) {
 		if (nrel == CACHE_MAX) {
-			close(fd);
 			gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL, "more than %d Release files",
 				  CACHE_MAX);
-			return NULL;
+			e = NULL;
+			goto fail;
 		}
 		e = &rel_cache[nrel];
 		if (!(e->path = strdup(path)) || !(e->keyring = strdup(keyring))) {
 			free(e->path);
 			e->path = NULL;
-			close(fd);
 			gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-			return NULL;
+			goto fail;
 		}
 		nrel++;
 	} else {
 		gate_apt_release_clear(&e->rel);
 	}
 	e->id = id;
+	e->sid = sid;
 	e->kid = kid;
+	e->detached = detached;
 	struct gate_error le = {0};
-	char *text = NULL;
-	size_t tl = 0;
-	e->rc = run_gpgv(keyring, fd, path, &text, &tl, e->fpr, &le);
-	close(fd);
-	if (e->rc == GATE_OK) {
-		e->rc = gate_apt_parse_release(text, tl, &e->rel, &le);
-		if (e->rc != GATE_OK) {
-			char m[sizeof le.msg];
-			snprintf(m, sizeof m, "%s", le.msg);
-			snprintf(le.msg, sizeof le.msg, "%.120s: %.60s%s%.120s", path, le.field,
-				 le.field[0] ? ": " : "", m);
-		}
+	e->rc = detached ? load_release(e, fd, sfd, sigpath, &le) : load_inrelease(e, fd, &le);
+	if (e->rc != GATE_OK && le.field[0]) {
+		/* a parse error: name the file */
+		char m[sizeof le.msg];
+		snprintf(m, sizeof m, "%s", le.msg);
+		snprintf(le.msg, sizeof le.msg, "%.120s: %.60s: %.120s", path, le.field, m);
 	}
-	free(text);
 	snprintf(e->msg, sizeof e->msg, "%s", e->rc == GATE_OK ? "" : le.msg);
+	if (e->rc != GATE_OK)
+		e->fpr[0] = '\0';
 done:
+	close(fd);
+	if (sfd >= 0)
+		close(sfd);
 	if (e->rc != GATE_OK) {
 		gate_fail(err, e->rc, NULL, NULL, "%s", e->msg);
 		return NULL;
 	}
 	return e;
+fail:
+	close(fd);
+	if (sfd >= 0)
+		close(sfd);
+	return NULL;
 }
 
 static const struct idx_ent *get_index(const char *path, struct gate_error *err)
@@ -874,6 +1069,8 @@ static const struct idx_ent *get_index(const char *path, struct gate_error *err)
 		e->size = rawlen;
 		e->rc = decompress(path, raw, rawlen, &plain, &plainlen, &le);
 		if (e->rc == GATE_OK) {
+			gate_sha256(plain, plainlen, e->plain_sha256);
+			e->plain_size = plainlen;
 			e->rc = gate_apt_parse_packages((const char *)plain, plainlen, &e->ix, &le);
 			free(plain);
 		} else {
@@ -896,16 +1093,27 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* COMPONENT/binary-ARCH/Packages[.gz|.xz]: the component, or false. */
+/* Is path (as a Release lists it) a Packages index, and of which
+ * component? COMPONENT/binary-ARCH/Packages[.gz|.xz] gives COMPONENT; the
+ * top-level Packages[.gz|.xz] of a flat repository ("deb URI DIR/", apt's
+ * list file <prefix>Packages) gives "": apt gives a flat repository's
+ * index targets no Component (apt-get indextargets lists none), so a policy
+ * component constraint never matches a flat repository. */
 static bool packages_path(const char *path, char *comp, size_t cap)
 {
-	const char *b = strstr(path, "/binary-");
 	const char *base = strrchr(path, '/');
-	if (!b || !base || b == path)
-		return false;
-	base++;
+	base = base ? base + 1 : path;
 	if (strcmp(base, "Packages") != 0 && strcmp(base, "Packages.gz") != 0 &&
 	    strcmp(base, "Packages.xz") != 0)
+		return false;
+	if (base == path) {
+		if (!cap)
+			return false;
+		comp[0] = '\0';
+		return true;
+	}
+	const char *b = strstr(path, "/binary-");
+	if (!b || b == path || b >= base)
 		return false;
 	if ((size_t)(b - path) >= cap || strstr(path, "..") || path[0] == '/')
 		return false;
@@ -959,8 +1167,9 @@ static enum gate_err make_facts(const struct gate_policy_apt *a, const struct re
 	if (!(f->anchor_name = strdup(a->name)) ||
 	    !add_ext(f, "apt_origin", re->rel.origin) ||
 	    !add_ext(f, "apt_suite", re->rel.suite ? re->rel.suite : re->rel.codename) ||
-	    !add_ext(f, "apt_component", comp) || !add_ext(f, "apt_package", pk->name) ||
-	    !add_ext(f, "apt_version", pk->version) || !add_ext(f, "apt_architecture", pk->arch)) {
+	    !add_ext(f, "apt_component", comp[0] ? comp : NULL) ||
+	    !add_ext(f, "apt_package", pk->name) || !add_ext(f, "apt_version", pk->version) ||
+	    !add_ext(f, "apt_architecture", pk->arch)) {
 		gate_facts_free(f);
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
@@ -976,57 +1185,135 @@ static void fmt_time(int64_t t, char *buf, size_t cap)
 		snprintf(buf, cap, "%lld", (long long)t);
 }
 
-static enum gate_err verify_locked(const struct gate_policy_apt *a, const uint8_t sha256[32],
-				   uint64_t size, int64_t now, struct gate_facts **out,
-				   struct gate_error *err)
+/* What a walk looks for in one verified index of the archive (local names
+ * its file): the entry, or NULL, after a note in b when the index has
+ * something to say about it. */
+typedef const struct gate_apt_pkg *(*match_fn)(const struct gate_apt_index *ix, const char *local,
+					       const void *ctx, struct best *b);
+
+/* What a walk found: the entry, the Release that vouches for its index,
+ * and the index's component ("" for a flat repository). */
+struct hit {
+	const struct rel_ent *re;
+	const struct gate_apt_pkg *pk;
+	char comp[256];
+};
+
+/* A Release of a lists dir: <prefix>InRelease, or <prefix>Release whose
+ * signature is <prefix>Release.gpg (detached). */
+static bool release_name(const char *name, bool *detached, size_t *prefix)
 {
-	const char *dir = a->lists ? a->lists : GATE_APT_DEFAULT_LISTS;
-	struct best best = {0};
-	char **names = NULL;
-	size_t nn = 0;
-	enum gate_err rc = GATE_OK;
-	bool done = false;
+	size_t l = strlen(name);
+	if (l >= 9 && strcmp(name + l - 9, "InRelease") == 0) {
+		*detached = false;
+		*prefix = l - 9;
+		return true;
+	}
+	if (l >= 7 && strcmp(name + l - 7, "Release") == 0) {
+		*detached = true;
+		*prefix = l - 7;
+		return true;
+	}
+	return false;
+}
+
+/* Is there an InRelease for this prefix among the sorted names? It takes
+ * precedence over the Release + Release.gpg, as for apt. */
+static bool has_inrelease(char *const *names, size_t nn, const char *name, size_t prefix)
+{
+	char want[512];
+	if (prefix + sizeof "InRelease" > sizeof want)
+		return false;
+	memcpy(want, name, prefix);
+	memcpy(want + prefix, "InRelease", sizeof "InRelease");
+	const char *key = want;
+	return bsearch(&key, names, nn, sizeof(*names), cmp_str) != NULL;
+}
+
+/* The Releases of the lists dir, sorted by name (at most
+ * GATE_APT_MAX_INRELEASE). */
+static enum gate_err list_releases(const struct gate_policy_apt *a, const char *dir,
+				   char ***names, size_t *nn, struct gate_error *err)
+{
 	DIR *d = opendir(dir);
+	enum gate_err rc = GATE_OK;
+	*nn = 0;
 	if (!d)
 		return gate_fail(err, GATE_E_IO, NULL, NULL, "archive '%s': %s: %s", a->name, dir,
 				 strerror(errno));
-	if (!(names = calloc(GATE_APT_MAX_INRELEASE, sizeof(*names)))) {
+	if (!(*names = calloc(GATE_APT_MAX_INRELEASE, sizeof(**names)))) {
 		closedir(d);
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
-	for (struct dirent *de; (de = readdir(d)) && nn < GATE_APT_MAX_INRELEASE;) {
-		size_t l = strlen(de->d_name);
-		if (l >= 9 && strcmp(de->d_name + l - 9, "InRelease") == 0 &&
-		    !(names[nn++] = strdup(de->d_name)))
-			nn--;
+	for (struct dirent *de; (de = readdir(d)) && *nn < GATE_APT_MAX_INRELEASE;) {
+		bool detached;
+		size_t prefix;
+		if (!release_name(de->d_name, &detached, &prefix))
+			continue;
+		if (!((*names)[*nn] = strdup(de->d_name))) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+			break;
+		}
+		(*nn)++;
 	}
 	closedir(d);
-	qsort(names, nn, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < nn && !done; i++) {
+	qsort(*names, *nn, sizeof(**names), cmp_str);
+	return rc;
+}
+
+static void free_names(char **names, size_t nn)
+{
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Walk the verified Releases of archive a (per lists prefix its InRelease,
+ * else its Release + Release.gpg; in name order) that pass the policy's
+ * origin and suite, and their Packages indexes of the policy's component
+ * that are there and match their SHA256; the first entry match gives
+ * under a current Release (Valid-Until) ends the walk in *h. GATE_OK with
+ * h->pk NULL: not found, best says why when it can. */
+static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, match_fn match,
+				 const void *ctx, struct hit *h, struct best *best,
+				 struct gate_error *err)
+{
+	const char *dir = a->lists ? a->lists : GATE_APT_DEFAULT_LISTS;
+	char **names = NULL;
+	size_t nn = 0;
+	h->re = NULL;
+	h->pk = NULL;
+	h->comp[0] = '\0';
+	enum gate_err rc = list_releases(a, dir, &names, &nn, err);
+	for (size_t i = 0; rc == GATE_OK && i < nn && !h->pk; i++) {
 		char path[4096];
 		struct gate_error le = {0};
+		bool detached = false;
+		size_t prefix = 0;
+		release_name(names[i], &detached, &prefix);
+		if (detached && has_inrelease(names, nn, names[i], prefix))
+			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		const struct rel_ent *re = get_release(path, a->keyring, &le);
+		const struct rel_ent *re = get_release(path, detached, a->keyring, &le);
 		if (!re) {
-			note(&best, 2, le.code ? le.code : GATE_E_SIGNATURE, "%s", le.msg);
+			note(best, 2, le.code ? le.code : GATE_E_SIGNATURE, "%s", le.msg);
 			continue;
 		}
 		const struct gate_apt_release *r = &re->rel;
 		if (a->origin && !(r->origin && strcmp(a->origin, r->origin) == 0)) {
-			note(&best, 1, GATE_E_IDENTITY, "%s: origin '%s', the policy wants '%s'", path,
+			note(best, 1, GATE_E_IDENTITY, "%s: origin '%s', the policy wants '%s'", path,
 			     r->origin ? r->origin : "", a->origin);
 			continue;
 		}
 		if (a->suite && !(r->suite && strcmp(a->suite, r->suite) == 0) &&
 		    !(r->codename && strcmp(a->suite, r->codename) == 0)) {
-			note(&best, 1, GATE_E_IDENTITY, "%s: suite '%s', the policy wants '%s'", path,
+			note(best, 1, GATE_E_IDENTITY, "%s: suite '%s', the policy wants '%s'", path,
 			     r->suite ? r->suite : "", a->suite);
 			continue;
 		}
-		size_t prefix = strlen(names[i]) - 9;
-		for (size_t k = 0; k < r->nfiles && !done; k++) {
+		for (size_t k = 0; k < r->nfiles && !h->pk; k++) {
 			const struct gate_apt_relfile *rf = &r->files[k];
-			char comp[256], local[4096];
+			char comp[sizeof h->comp], local[4096];
 			if (!packages_path(rf->path, comp, sizeof comp))
 				continue;
 			if (a->component && strcmp(a->component, comp) != 0)
@@ -1038,43 +1325,129 @@ static enum gate_err verify_locked(const struct gate_policy_apt *a, const uint8_
 			for (char *p = local + strlen(dir) + 1 + prefix; *p; p++)
 				if (*p == '/')
 					*p = '_';
-			if (access(local, F_OK) != 0)
+			/* An uncompressed entry of the Release also vouches for
+			 * apt's recompressed copy of it, by the decompressed text. */
+			bool plain = !ends_with(rf->path, ".gz") && !ends_with(rf->path, ".xz");
+			static const char *const apt_copies[] = {"", ".lz4", ".zst", ".gz", ".xz"};
+			size_t ll = strlen(local), c = 0;
+			for (; c < (plain ? 5u : 1u); c++) {
+				if (ll + strlen(apt_copies[c]) >= sizeof local)
+					continue;
+				strcpy(local + ll, apt_copies[c]);
+				if (access(local, F_OK) == 0)
+					break;
+			}
+			if (c == (plain ? 5u : 1u))
 				continue;
 			const struct idx_ent *ix = get_index(local, &le);
 			if (!ix) {
-				note(&best, 3, le.code, "%s", le.msg);
+				note(best, 3, le.code, "%s", le.msg);
 				continue;
 			}
-			if (ix->size != rf->size || memcmp(ix->sha256, rf->sha256, 32) != 0) {
-				note(&best, 3, GATE_E_DIGEST,
+			const uint8_t *got = plain ? ix->plain_sha256 : ix->sha256;
+			if ((plain ? ix->plain_size : ix->size) != rf->size ||
+			    memcmp(got, rf->sha256, 32) != 0) {
+				note(best, 3, GATE_E_DIGEST,
 				     "%s does not match its SHA256 in %s (tampered or out of date)",
 				     local, path);
 				continue;
 			}
-			const struct gate_apt_pkg *pk = gate_apt_index_find(&ix->ix, sha256);
+			const struct gate_apt_pkg *pk = match(&ix->ix, local, ctx, best);
 			if (!pk)
 				continue;
-			if (pk->size != size) {
-				note(&best, 4, GATE_E_DIGEST,
-				     "%s lists this SHA-256 with size %llu, the file has %llu", local,
-				     (unsigned long long)pk->size, (unsigned long long)size);
-				continue;
-			}
 			if (r->valid_until && now > r->valid_until) {
 				char when[64];
 				fmt_time(r->valid_until, when, sizeof when);
-				note(&best, 5, GATE_E_EXPIRED, "Release is stale since %s (%s)", when,
+				note(best, 5, GATE_E_EXPIRED, "Release is stale since %s (%s)", when,
 				     path);
 				continue;
 			}
-			rc = make_facts(a, re, comp, pk, out, err);
-			done = true;
+			h->re = re;
+			h->pk = pk;
+			memcpy(h->comp, comp, sizeof comp);
 		}
 	}
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
-	if (done)
+	free_names(names, nn);
+	return rc;
+}
+
+struct by_digest {
+	const uint8_t *sha256;
+	uint64_t size;
+};
+
+static const struct gate_apt_pkg *match_digest(const struct gate_apt_index *ix,
+					       const char *local, const void *ctx, struct best *b)
+{
+	const struct by_digest *q = ctx;
+	const struct gate_apt_pkg *pk = gate_apt_index_find(ix, q->sha256);
+	if (pk && pk->size != q->size) {
+		note(b, 4, GATE_E_DIGEST, "%s lists this SHA-256 with size %llu, the file has %llu",
+		     local, (unsigned long long)pk->size, (unsigned long long)q->size);
+		return NULL;
+	}
+	return pk;
+}
+
+struct by_version {
+	const char *name, *version, *arch;
+};
+
+static const struct gate_apt_pkg *match_version(const struct gate_apt_index *ix,
+						const char *local, const void *ctx,
+						struct best *b)
+{
+	const struct by_version *q = ctx;
+	size_t n;
+	struct gate_apt_pkg *const *m =
+		gate_apt_index_find_version(ix, q->name, q->version, q->arch, &n);
+	if (!m)
+		return NULL;
+	/* sorted by sha256 within the package: the first and the last differ
+	 * when any do */
+	if (memcmp(m[0]->sha256, m[n - 1]->sha256, 32) != 0) {
+		note(b, 4, GATE_E_DIGEST,
+		     "%s lists %.80s %.80s %.20s more than once with different SHA-256s", local,
+		     q->name, q->version, q->arch);
+		return NULL;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (m[i]->size != m[0]->size) {
+			note(b, 4, GATE_E_DIGEST,
+			     "%s lists %.80s %.80s %.20s more than once with different sizes",
+			     local, q->name, q->version, q->arch);
+			return NULL;
+		}
+	return m[0];
+}
+
+static const struct gate_policy_apt *archive_of(const struct gate_policy *p, size_t archive,
+					       struct gate_error *err)
+{
+	if (archive >= p->napts) {
+		gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "no such archive");
+		return NULL;
+	}
+	return &p->apts[archive];
+}
+
+enum gate_err gate_apt_origin_verify(const struct gate_policy *p, size_t archive,
+				     const uint8_t sha256[32], uint64_t size, int64_t now,
+				     struct gate_facts **out, struct gate_error *err)
+{
+	const struct gate_policy_apt *a = archive_of(p, archive, err);
+	struct by_digest q = {sha256, size};
+	struct best best = {0};
+	struct hit h;
+	*out = NULL;
+	if (!a)
+		return GATE_E_INTERNAL;
+	pthread_mutex_lock(&cache_lock);
+	enum gate_err rc = walk_locked(a, now, match_digest, &q, &h, &best, err);
+	if (rc == GATE_OK && h.pk)
+		rc = make_facts(a, h.re, h.comp, h.pk, out, err);
+	pthread_mutex_unlock(&cache_lock);
+	if (rc != GATE_OK || *out)
 		return rc;
 	if (best.rank)
 		return gate_fail(err, best.rc, NULL, "apt", "archive '%s': %s", a->name, best.msg);
@@ -1082,18 +1455,44 @@ static enum gate_err verify_locked(const struct gate_policy_apt *a, const uint8_
 	gate_hex_encode(sha256, 32, hex);
 	return gate_fail(err, GATE_E_DIGEST, NULL, "apt",
 			 "archive '%s': sha256 %s is not listed in a verified Packages index of %s",
-			 a->name, hex, dir);
+			 a->name, hex, a->lists ? a->lists : GATE_APT_DEFAULT_LISTS);
 }
 
-enum gate_err gate_apt_origin_verify(const struct gate_policy *p, size_t archive,
-				     const uint8_t sha256[32], uint64_t size, int64_t now,
-				     struct gate_facts **out, struct gate_error *err)
+enum gate_err gate_apt_origin_find_version(const struct gate_policy *p, size_t archive,
+					   const char *name, const char *version,
+					   const char *arch, int64_t now,
+					   struct gate_facts **out, uint64_t *size,
+					   struct gate_error *err)
 {
+	const struct gate_policy_apt *a = archive_of(p, archive, err);
+	struct by_version q = {name, version, arch};
+	struct best best = {0};
+	struct hit h;
 	*out = NULL;
-	if (archive >= p->napts)
-		return gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "no such archive");
+	*size = 0;
+	if (!a)
+		return GATE_E_INTERNAL;
+	if (!name || !version || !arch || !name[0] || !version[0] || !arch[0])
+		return gate_fail(err, GATE_E_USAGE, NULL, "apt",
+				 "archive '%s': a package needs a name, version and architecture",
+				 a->name);
 	pthread_mutex_lock(&cache_lock);
-	enum gate_err rc = verify_locked(&p->apts[archive], sha256, size, now, out, err);
+	enum gate_err rc = walk_locked(a, now, match_version, &q, &h, &best, err);
+	if (rc == GATE_OK && h.pk) {
+		rc = make_facts(a, h.re, h.comp, h.pk, out, err);
+		*size = h.pk->size;
+	}
 	pthread_mutex_unlock(&cache_lock);
-	return rc;
+	if (rc != GATE_OK || *out) {
+		if (rc != GATE_OK)
+			*size = 0;
+		return rc;
+	}
+	if (best.rank)
+		return gate_fail(err, best.rc, NULL, "apt", "archive '%s': %s", a->name, best.msg);
+	return gate_fail(err, GATE_E_DIGEST, NULL, "apt",
+			 "archive '%s': %.80s %.80s %.20s is not listed in a verified Packages "
+			 "index of %s",
+			 a->name, name, version, arch,
+			 a->lists ? a->lists : GATE_APT_DEFAULT_LISTS);
 }

@@ -46,8 +46,8 @@
 	"CREATE INDEX files_sha256 ON files(sha256)", "CREATE INDEX files_path ON files(path)"
 
 static const char *const schema_v2[] = {
-	"CREATE TABLE packages" PACKAGES_V2,
-	"CREATE TABLE files" FILES_V2,
+	("CREATE TABLE packages" PACKAGES_V2),
+	("CREATE TABLE files" FILES_V2),
 	INDEXES_V2,
 	"PRAGMA user_version = 2",
 };
@@ -57,13 +57,13 @@ static const char *const schema_v2[] = {
  * packages table must not cascade). Everything in schema 1 was allowed at
  * install time. */
 static const char *const upgrade_v1_sql[] = {
-	"CREATE TABLE packages_v2" PACKAGES_V2,
-	"INSERT INTO packages_v2 (id, name, version, arch, deb_sha256, rule, signers, origin,"
-	" time, source) SELECT id, name, version, arch, deb_sha256, rule, signers, origin, time,"
-	" 'install' FROM packages",
-	"CREATE TABLE files_v2" FILES_V2,
-	"INSERT INTO files_v2 (pkg, path, sha256, size, state)"
-	" SELECT pkg, path, sha256, size, 'ok' FROM files",
+	("CREATE TABLE packages_v2" PACKAGES_V2),
+	("INSERT INTO packages_v2 (id, name, version, arch, deb_sha256, rule, signers, origin,"
+	 " time, source) SELECT id, name, version, arch, deb_sha256, rule, signers, origin, time,"
+	 " 'install' FROM packages"),
+	("CREATE TABLE files_v2" FILES_V2),
+	("INSERT INTO files_v2 (pkg, path, sha256, size, state)"
+	 " SELECT pkg, path, sha256, size, 'ok' FROM files"),
 	"DROP TABLE files",
 	"DROP TABLE packages",
 	"ALTER TABLE packages_v2 RENAME TO packages",
@@ -75,9 +75,9 @@ static const char *const upgrade_v1_sql[] = {
 /* A read-only connection cannot upgrade: it reads schema 1 through
  * temporary views of the same shape (names resolve to temp first). */
 static const char *const views_v1[] = {
-	"CREATE TEMP VIEW packages AS SELECT id, name, version, arch, deb_sha256, rule, signers,"
-	" origin, time, 'install' AS source FROM main.packages",
-	"CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files",
+	("CREATE TEMP VIEW packages AS SELECT id, name, version, arch, deb_sha256, rule, signers,"
+	 " origin, time, 'install' AS source FROM main.packages"),
+	("CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files"),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

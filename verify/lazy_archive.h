@@ -36,6 +36,8 @@
 #define archive_read_open (gate_lazy_archive_tab->archive_read_open)
 #undef archive_read_open_memory
 #define archive_read_open_memory (gate_lazy_archive_tab->archive_read_open_memory)
+#undef archive_read_support_filter_lz4
+#define archive_read_support_filter_lz4 (gate_lazy_archive_tab->archive_read_support_filter_lz4)
 #undef archive_read_support_filter_bzip2
 #define archive_read_support_filter_bzip2 (gate_lazy_archive_tab->archive_read_support_filter_bzip2)
 #undef archive_read_support_filter_gzip

@@ -4,6 +4,7 @@
  * calls the library instead, this is for tests and repairs. */
 #include "cli.h"
 #include "deb.h"
+#include "dpkg_import.h"
 #include "ledger.h"
 
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char ledger_usage[] =
 	"usage: gate ledger [--db PATH] [--format text|json] COMMAND [ARGS]\n"
@@ -27,30 +29,62 @@ static const char ledger_usage[] =
 	"                            read each .deb and record it, all in one\n"
 	"                            transaction (tests and repairs; the apt hook\n"
 	"                            records what it allows by itself)\n"
+	"  import dpkg [--root DIR] [--admindir DIR] [--policy FILE] [--jobs N]\n"
+	"              [--force] [--verbose] [--current-time T] [PKG[:ARCH]...]\n"
+	"                            hash every file dpkg says an installed package\n"
+	"                            installed (all packages, or the named ones),\n"
+	"                            compare with dpkg's md5sums and record them;\n"
+	"                            a package whose version a verified archive of\n"
+	"                            the policy's trust.apt_archives lists is\n"
+	"                            vouched for, config files and changed files\n"
+	"                            never are. Resumable: packages recorded at\n"
+	"                            their version are skipped (unless --force).\n"
+	"                            Prints every file not recorded as shipped\n"
+	"                            (config files with --verbose).\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH                 the ledger (default $GATE_LEDGER, else\n"
 	"                            " GATE_LEDGER_DEFAULT ")\n"
 	"  --format text|json        output format (default text)\n"
 	"\n"
-	"Exit: 0 ok/found/all files match, 1 not found or a file does not match,\n"
-	"2 usage or database error.\n";
+	"Exit: 0 ok/found/all files match, 1 not found or a file does not match\n"
+	"(import: a listed file is missing, unreadable or changed), 2 usage or\n"
+	"database error.\n";
 
 struct ledger_args {
-	const char *db, *root, *rule;
+	const char *db, *root, *rule, *admindir, *policy, *time;
+	unsigned jobs;
+	bool force, verbose;
 	enum gate_format fmt;
 	const char *cmd;
 	char **args;
 	int nargs;
 };
 
-enum { OPT_DB = 256, OPT_FORMAT, OPT_ROOT, OPT_RULE };
+enum {
+	OPT_DB = 256,
+	OPT_FORMAT,
+	OPT_ROOT,
+	OPT_RULE,
+	OPT_ADMINDIR,
+	OPT_POLICY,
+	OPT_JOBS,
+	OPT_FORCE,
+	OPT_VERBOSE,
+	OPT_TIME
+};
 
 static const struct option ledger_opts[] = {
 	{"db", required_argument, NULL, OPT_DB},
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"root", required_argument, NULL, OPT_ROOT},
 	{"rule", required_argument, NULL, OPT_RULE},
+	{"admindir", required_argument, NULL, OPT_ADMINDIR},
+	{"policy", required_argument, NULL, OPT_POLICY},
+	{"jobs", required_argument, NULL, OPT_JOBS},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"current-time", required_argument, NULL, OPT_TIME},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -85,6 +119,19 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 		case OPT_DB: slot = &la->db; break;
 		case OPT_ROOT: slot = &la->root; break;
 		case OPT_RULE: slot = &la->rule; break;
+		case OPT_ADMINDIR: slot = &la->admindir; break;
+		case OPT_POLICY: slot = &la->policy; break;
+		case OPT_TIME: slot = &la->time; break;
+		case OPT_FORCE: la->force = true; break;
+		case OPT_VERBOSE: la->verbose = true; break;
+		case OPT_JOBS: {
+			char *end = NULL;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (la->jobs || !*optarg || *end || n < 1 || n > GATE_DPKG_MAX_JOBS)
+				return usage_error("--jobs must be a number from 1 to 64, once");
+			la->jobs = (unsigned)n;
+			break;
+		}
 		case OPT_FORMAT:
 			if (fmt_set || !gate_cli_parse_format(optarg, &la->fmt) ||
 			    la->fmt > GATE_FMT_JSON)
@@ -98,7 +145,8 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 			return usage_error("an option was given twice");
 	}
 	if (optind >= argc)
-		return usage_error("a command is required: list, show, lookup, verify, record-deb");
+		return usage_error(
+			"a command is required: list, show, lookup, verify, record-deb, import");
 	la->cmd = argv[optind];
 	la->args = argv + optind + 1;
 	la->nargs = argc - optind - 1;
@@ -106,8 +154,13 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 		la->db = getenv("GATE_LEDGER");
 	if (!la->db || !*la->db)
 		la->db = GATE_LEDGER_DEFAULT;
-	if (la->root && strcmp(la->cmd, "verify") != 0)
-		return usage_error("--root goes with verify");
+	bool import = strcmp(la->cmd, "import") == 0;
+	if (la->root && strcmp(la->cmd, "verify") != 0 && !import)
+		return usage_error("--root goes with verify and import");
+	if ((la->admindir || la->policy || la->time || la->jobs || la->force || la->verbose) &&
+	    !import)
+		return usage_error("--admindir, --policy, --jobs, --force, --verbose and "
+				   "--current-time go with import");
 	if (la->rule && strcmp(la->cmd, "record-deb") != 0)
 		return usage_error("--rule goes with record-deb");
 	if (fmt_set && strcmp(la->cmd, "record-deb") == 0)
@@ -149,7 +202,8 @@ static json_t *pkg_json(const struct gate_ledger_pkg *p, bool with_files)
 	json_object_set_new(o, "name", str_or_null(p->name));
 	json_object_set_new(o, "version", str_or_null(p->version));
 	json_object_set_new(o, "architecture", str_or_null(p->arch));
-	json_object_set_new(o, "deb_sha256", json_string(p->deb_sha256));
+	json_object_set_new(o, "deb_sha256", p->deb_sha256[0] ? json_string(p->deb_sha256) : json_null());
+	json_object_set_new(o, "source", json_string(gate_ledger_source_name(p->source)));
 	json_object_set_new(o, "rule", str_or_null(p->rule));
 	json_object_set_new(o, "origin", str_or_null(p->origin));
 	/* Signers were written as JSON by the hook; keep them structured
@@ -168,6 +222,7 @@ static json_t *pkg_json(const struct gate_ledger_pkg *p, bool with_files)
 		json_object_set_new(f, "path", json_string(p->files[i].path));
 		json_object_set_new(f, "sha256", json_string(p->files[i].sha256));
 		json_object_set_new(f, "size", json_integer((json_int_t)p->files[i].size));
+		json_object_set_new(f, "state", json_string(gate_ledger_state_name(p->files[i].state)));
 		json_array_append_new(files, f);
 	}
 	json_object_set_new(o, "files", files);
@@ -181,6 +236,8 @@ static json_t *file_json(const struct gate_ledger_pkg *p, const struct gate_ledg
 	json_object_set_new(o, "path", str_or_null(f->path));
 	json_object_set_new(o, "sha256", json_string(f->sha256));
 	json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+	json_object_set_new(o, "state", json_string(gate_ledger_state_name(f->state)));
+	json_object_set_new(o, "source", json_string(gate_ledger_source_name(p->source)));
 	json_object_set_new(o, "package", str_or_null(p->name));
 	json_object_set_new(o, "version", str_or_null(p->version));
 	json_object_set_new(o, "architecture", str_or_null(p->arch));
@@ -210,7 +267,7 @@ static void list_row(void *ctx, const struct gate_ledger_pkg *p)
 	gate_cli_put_escaped(stdout, p->arch);
 	printf("  %zu file%s  rule=", p->nfiles, p->nfiles == 1 ? "" : "s");
 	gate_cli_put_escaped(stdout, p->rule ? p->rule : "-");
-	printf("  %s\n", t);
+	printf("  %s  source=%s\n", t, gate_ledger_source_name(p->source));
 }
 
 static int cmd_list(struct gate_ledger *l, const struct ledger_args *la)
@@ -249,7 +306,11 @@ static void show_row(void *ctx, const struct gate_ledger_pkg *p)
 	put_field("package", p->name);
 	put_field("version", p->version);
 	put_field("architecture", p->arch);
-	printf("deb: sha256:%s\n", p->deb_sha256);
+	if (p->deb_sha256[0])
+		printf("deb: sha256:%s\n", p->deb_sha256);
+	else
+		puts("deb: -");
+	printf("source: %s\n", gate_ledger_source_name(p->source));
 	put_field("rule", p->rule);
 	put_field("signers", p->signers);
 	put_field("origin", p->origin);
@@ -258,6 +319,8 @@ static void show_row(void *ctx, const struct gate_ledger_pkg *p)
 		printf("  sha256:%s %10llu ", p->files[i].sha256,
 		       (unsigned long long)p->files[i].size);
 		gate_cli_put_escaped(stdout, p->files[i].path);
+		if (p->files[i].state != GATE_FILE_OK)
+			printf(" [%s]", gate_ledger_state_name(p->files[i].state));
 		putchar('\n');
 	}
 }
@@ -307,6 +370,9 @@ static void lookup_row(void *ctx, const struct gate_ledger_pkg *p, const struct 
 	gate_cli_put_escaped(stdout, p->version);
 	putchar(' ');
 	gate_cli_put_escaped(stdout, p->arch);
+	if (f->state != GATE_FILE_OK || p->source != GATE_LEDGER_INSTALL)
+		printf(" [%s, %s]", gate_ledger_state_name(f->state),
+		       gate_ledger_source_name(p->source));
 	putchar('\n');
 }
 
@@ -446,6 +512,144 @@ out:
 	return code;
 }
 
+/* ---- import ---- */
+
+struct import_out {
+	const struct ledger_args *la;
+	json_t *events;
+	bool tty, progress_shown;
+};
+
+static void import_event(void *ctx, const struct gate_import_event *ev)
+{
+	struct import_out *o = ctx;
+	if (!ev->recorded || strcmp(ev->what, "config") != 0 || o->la->verbose) {
+		if (o->la->fmt == GATE_FMT_JSON) {
+			json_t *j = json_object();
+			json_object_set_new(j, "package", json_string(ev->package));
+			json_object_set_new(j, "version", json_string(ev->version));
+			json_object_set_new(j, "architecture", json_string(ev->arch));
+			json_object_set_new(j, "path", str_or_null(ev->path));
+			json_object_set_new(j, "recorded", json_boolean(ev->recorded));
+			json_object_set_new(j, "status", json_string(ev->what));
+			json_object_set_new(j, "detail", json_string(ev->detail));
+			json_array_append_new(o->events, j);
+			return;
+		}
+		if (o->progress_shown) {
+			fputs("\r\033[K", stderr);
+			o->progress_shown = false;
+		}
+		printf("%s: ", ev->what);
+		gate_cli_put_escaped(stdout, ev->path ? ev->path : ev->package);
+		fputs(" (", stdout);
+		gate_cli_put_escaped(stdout, ev->package);
+		putchar(' ');
+		gate_cli_put_escaped(stdout, ev->version);
+		putchar(')');
+		if (ev->detail[0]) {
+			fputs(": ", stdout);
+			gate_cli_put_escaped(stdout, ev->detail);
+		}
+		putchar('\n');
+	}
+}
+
+static void import_progress(void *ctx, const struct gate_import_stats *st)
+{
+	struct import_out *o = ctx;
+	if (!o->tty)
+		return;
+	size_t width = 30, fill = st->packages ? st->done * width / st->packages : width;
+	char bar[32];
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', width - fill);
+	bar[width] = '\0';
+	fflush(stdout);
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu packages, %zu files, %.1f MiB", bar, st->done,
+		st->packages, st->files, (double)st->bytes / (1024.0 * 1024.0));
+	o->progress_shown = true;
+}
+
+static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
+{
+	struct import_out o = {.la = la, .events = json_array()};
+	struct gate_import_stats st;
+	struct gate_error e = {0};
+	struct gate_policy *pol = NULL;
+	struct timespec t0, t1;
+	int64_t now = 0;
+	int code = GATE_EXIT_USAGE;
+	if (strcmp(la->args[0], "dpkg") != 0) {
+		json_decref(o.events);
+		return usage_error("import knows one package database: dpkg");
+	}
+	if (!gate_cli_now(la->time, &now)) {
+		json_decref(o.events);
+		return usage_error("--current-time / GATE_TIME must be RFC 3339");
+	}
+	if (!(pol = gate_cli_load_policy(la->policy)))
+		goto out;
+	o.tty = la->fmt == GATE_FMT_TEXT && isatty(STDERR_FILENO);
+	struct gate_import_opts opts = {
+		.root = la->root,
+		.admindir = la->admindir,
+		.policy = pol,
+		.now = now,
+		.jobs = la->jobs,
+		.force = la->force,
+		.only = (const char *const *)la->args + 1,
+		.nonly = (size_t)la->nargs - 1,
+		.event = import_event,
+		.progress = import_progress,
+		.ctx = &o,
+	};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enum gate_err rc = gate_import_dpkg(l, &opts, &st, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (o.progress_shown)
+		fputs("\r\033[K", stderr);
+	if (rc != GATE_OK) {
+		gate_cli_print_error(NULL, &e);
+		fprintf(stderr, "gate: import stopped; %zu package%s recorded so far are kept\n",
+			st.imported, st.imported == 1 ? "" : "s");
+		code = gate_cli_exit_for(rc) == GATE_EXIT_DENY ? GATE_EXIT_DENY : GATE_EXIT_USAGE;
+		goto out;
+	}
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			"packages", (json_int_t)st.packages, "imported", (json_int_t)st.imported,
+			"skipped", (json_int_t)st.skipped, "archive", (json_int_t)st.archive, "files",
+			(json_int_t)st.files, "ok", (json_int_t)st.ok, "config", (json_int_t)st.config,
+			"changed", (json_int_t)st.changed, "unverified", (json_int_t)st.unverified,
+			"problems", (json_int_t)st.problems, "links", (json_int_t)st.links, "dirs",
+			(json_int_t)st.dirs, "bytes", (json_int_t)st.bytes, "seconds", secs);
+		if (top) {
+			json_object_set(top, "events", o.events);
+			put_json(top);
+		}
+	} else {
+		printf("%zu package%s installed: %zu imported (%zu vouched for by an archive, "
+		       "%zu dpkg only), %zu already recorded\n",
+		       st.packages, st.packages == 1 ? "" : "s", st.imported, st.archive,
+		       st.imported - st.archive, st.skipped);
+		printf("%zu files recorded (%.1f MiB): %zu as shipped, %zu config, %zu changed, "
+		       "%zu without a dpkg md5sum\n",
+		       st.files, (double)st.bytes / (1024.0 * 1024.0), st.ok, st.config, st.changed,
+		       st.unverified);
+		printf("%zu listed file%s not recorded (reasons above); %zu links and %zu "
+		       "directories not hashed; %.1f s\n",
+		       st.problems, st.problems == 1 ? "" : "s", st.links, st.dirs, secs);
+	}
+	code = st.problems || st.changed ? GATE_EXIT_DENY : GATE_EXIT_OK;
+out:
+	json_decref(o.events);
+	gate_policy_free(pol);
+	return code;
+}
+
 int gate_cmd_ledger(int argc, char **argv)
 {
 	static const struct {
@@ -457,6 +661,7 @@ int gate_cmd_ledger(int argc, char **argv)
 		{"list", cmd_list, false, 0, 0},     {"show", cmd_show, false, 1, 1},
 		{"lookup", cmd_lookup, false, 1, 1}, {"verify", cmd_verify, false, 0, -1},
 		{"record-deb", cmd_record_deb, true, 1, -1},
+		{"import", cmd_import, true, 1, -1},
 	};
 	struct ledger_args la = {0};
 	struct gate_ledger *l = NULL;

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # test_apt_origin.sh - apt-origin evidence (gate/apt_origin.c): a local apt
 # archive signed here with a throwaway OpenPGP key (gpg --clearsign for
-# InRelease), .debs built with dpkg-deb, lists laid out as apt names them;
-# then `gate check --caller apt`: a good archive allows; a .deb whose digest
-# differs from Packages, an InRelease signed by a key outside the keyring, a
-# tampered Packages file and an expired Valid-Until deny with the reason; a
-# threshold over mixed signer kinds (archive + managed keys) counts both.
+# InRelease, gpg --detach-sign for Release.gpg), .debs built with dpkg-deb,
+# lists laid out as apt names them; then `gate check --caller apt`: a good
+# archive allows, with an InRelease or with Release + Release.gpg (armored or
+# binary), in dists/ or flat; a .deb whose digest differs from Packages, a
+# Release signed by a key outside the keyring, a Release changed after it was
+# signed, a Release without signature, a tampered Packages file and an
+# expired Valid-Until deny with the reason; an InRelease takes precedence
+# over a Release + Release.gpg; a component constraint never matches a flat
+# repository; a threshold over mixed signer kinds (archive + managed keys)
+# counts both.
 # Env: GATE (the binary). Needs gpg and gpgv (package gnupg, gpgv) and
 # dpkg-deb (package dpkg); skipped with a message without them.
 set -u
@@ -133,6 +138,58 @@ mklists stale archive@example.com "$past"
 mklists tampered archive@example.com "$future"
 sed -i 's/^Version: 2.0$/Version: 2.1/' tampered/local_dists_stable_main_binary-all_Packages
 
+# mkrel DIR KEY SIG LAYOUT [VALID-UNTIL]: an apt lists dir whose Release is
+# signed as SIG: inrelease (clearsigned), armor or binary (Release +
+# Release.gpg); LAYOUT dists (suite stable, main/binary-all/Packages) or
+# flat ("deb file:/srv/flat ./": a top-level Packages, apt's list
+# _srv_flat_._Packages).
+mkrel() {
+    local dir=$1 key=$2 sig=$3 layout=$4 until=${5:-} prefix rel
+    mkdir -p "$dir"
+    case $layout in
+        dists) prefix=local_dists_stable_; rel=main/binary-all/Packages ;;
+        flat) prefix=_srv_flat_._; rel=Packages ;;
+    esac
+    { stanza pool/hello_1.0_all.deb; stanza pool/other_2.0_all.deb; } >"$dir/$prefix${rel//\//_}"
+    {
+        echo "Origin: Local"
+        echo "Suite: stable"
+        echo "Date: $(date -u -R | sed 's/+0000/UTC/')"
+        [ -n "$until" ] && echo "Valid-Until: $until"
+        echo "SHA256:"
+        printf ' %s %s %s\n' "$(sha256sum "$dir/$prefix${rel//\//_}" | cut -d' ' -f1)" \
+            "$(stat -c %s "$dir/$prefix${rel//\//_}")" "$rel"
+    } >"$tmp/Release"
+    case $sig in
+        inrelease) gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/${prefix}InRelease" "$tmp/Release" ;;
+        twokeys) # as Debian does: signed by two keys (the keyring has only the first)
+            gpg --batch --yes --quiet --local-user "$key" --local-user rogue@example.com \
+                --clearsign -o "$dir/${prefix}InRelease" "$tmp/Release" ;;
+        armor) cp "$tmp/Release" "$dir/${prefix}Release"
+            gpg --batch --yes --quiet --local-user "$key" --armor --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
+        binary) cp "$tmp/Release" "$dir/${prefix}Release"
+            gpg --batch --yes --quiet --local-user "$key" --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
+    esac
+}
+
+mkrel detached archive@example.com armor dists "$future"
+mkrel detachedbin archive@example.com binary dists
+mkrel detachedrogue rogue@example.com armor dists
+mkrel detachedstale archive@example.com armor dists "$past"
+mkrel detachedmod archive@example.com armor dists
+sed -i 's/^Origin: Local$/Origin: Lokal/' detachedmod/local_dists_stable_Release
+mkrel unsigned archive@example.com armor dists
+rm unsigned/local_dists_stable_Release.gpg
+mkrel flat archive@example.com inrelease flat
+mkrel twokeys archive@example.com twokeys dists
+mkrel flatdetached archive@example.com armor flat
+# an InRelease and a Release + Release.gpg for one prefix: the InRelease
+# counts, whatever the other says
+mkrel precedence archive@example.com inrelease dists
+cp detachedrogue/local_dists_stable_Release detachedrogue/local_dists_stable_Release.gpg precedence/
+mkrel precedencebad rogue@example.com inrelease dists
+cp detached/local_dists_stable_Release detached/local_dists_stable_Release.gpg precedencebad/
+
 # policy NAME LISTS [SUITE]
 policy() {
     cat >"$1.yaml" <<EOF
@@ -151,7 +208,8 @@ rules:
     decision: deny
 EOF
 }
-for l in good goodgz goodxz rogue stale tampered; do policy "$l" "$l"; done
+for l in good goodgz goodxz rogue stale tampered detached detachedbin detachedrogue detachedstale \
+    detachedmod unsigned flat flatdetached precedence precedencebad twokeys; do policy "$l" "$l"; done
 policy wrongsuite good unstable
 policy codename good test
 
@@ -180,6 +238,43 @@ run "expired Valid-Until: deny, stale" 1 --out "stale since" -- check stale.yaml
 run "suite constraint: deny" 1 --out "suite" -- check wrongsuite.yaml pool/hello_1.0_all.deb
 run "not the apt caller: other rule" 1 --out "the rest" -- \
     "$GATE" check --policy good.yaml pool/hello_1.0_all.deb
+
+# Release + Release.gpg (no InRelease)
+run "Release + Release.gpg (armored): allow" 0 --out allow -- check detached.yaml pool/hello_1.0_all.deb
+run "Release + Release.gpg: json names the key" 0 --out "$fpr" --out '"apt_component": "main"' -- \
+    check detached.yaml --format json pool/other_2.0_all.deb
+run "Release + Release.gpg (binary): allow" 0 -- check detachedbin.yaml pool/hello_1.0_all.deb
+run "Release + Release.gpg: deb not listed: deny" 1 --out "not listed" -- \
+    check detached.yaml pool/unlisted_1.0_all.deb
+run "Release.gpg by another key: deny, names the file and keyring" 1 \
+    --out "local_dists_stable_Release.gpg: signature does not verify with keyring $tmp/archive.gpg" -- \
+    check detachedrogue.yaml pool/hello_1.0_all.deb
+run "Release changed after signing: deny" 1 --out "local_dists_stable_Release.gpg: signature does not verify" \
+    --out BADSIG -- check detachedmod.yaml pool/hello_1.0_all.deb
+run "Release without Release.gpg: deny" 1 --out "local_dists_stable_Release is not signed" -- \
+    check unsigned.yaml pool/hello_1.0_all.deb
+run "Release + Release.gpg, expired Valid-Until: deny" 1 --out "stale since" -- \
+    check detachedstale.yaml pool/hello_1.0_all.deb
+run "InRelease takes precedence over a bad Release.gpg" 0 -- check precedence.yaml pool/hello_1.0_all.deb
+run "a bad InRelease is not rescued by a good Release.gpg" 1 \
+    --out "local_dists_stable_InRelease: signature does not verify" -- \
+    check precedencebad.yaml pool/hello_1.0_all.deb
+
+# flat repositories: Packages at the top level, no component
+run "InRelease by two keys, keyring holds one: allow, names that key" 0 --out "$fpr" -- \
+    check twokeys.yaml --format json pool/hello_1.0_all.deb
+run "flat repository (InRelease): allow" 0 --out allow -- check flat.yaml pool/hello_1.0_all.deb
+run "flat repository: json has no component" 0 --out '"apt_package": "other"' \
+    --no-out apt_component -- check flat.yaml --format json pool/other_2.0_all.deb
+run "flat repository (Release.gpg): allow" 0 -- check flatdetached.yaml pool/hello_1.0_all.deb
+run "flat repository: deb not listed: deny" 1 --out "not listed" -- check flat.yaml pool/unlisted_1.0_all.deb
+policy flatmain flat
+sed -i 's|lists: \([^}]*\)}|lists: \1, component: main}|' flatmain.yaml
+run "flat repository, component constraint: deny" 1 --out "not listed in a verified Packages index" -- \
+    check flatmain.yaml pool/hello_1.0_all.deb
+policy detachedmain detached
+sed -i 's|lists: \([^}]*\)}|lists: \1, component: main}|' detachedmain.yaml
+run "dists repository, component main: allow" 0 -- check detachedmain.yaml pool/hello_1.0_all.deb
 
 # many decisions in parallel share the caches (thread-safe, parsed once)
 mkdir many

@@ -6,8 +6,14 @@
 # root's /var/lib/apt/lists as apt downloaded them). A package of the
 # archive installs; a .deb swapped in the pool after the index was signed
 # is refused by apt itself (hash) or by the gate, and nothing is installed.
+# Then `gate ledger import dpkg --root` of that root: the archive's packages
+# are vouched for (origin, .deb digest from the signed index), a package
+# installed with dpkg alone is not, a stale Valid-Until is said; and gated
+# in a private mount namespace allows a copy of a binary of an imported
+# archive package and denies the dpkg-only one and an unknown one.
 # Never touches the host's package database. Skips (exit 0) when not root
-# or without apt-get, dpkg-deb, gpg, gpgv.
+# or without apt-get, dpkg-deb, gpg, gpgv (the gated part: without unshare
+# or fanotify).
 set -u
 
 GATE=${GATE:?GATE must name the gate binary}
@@ -73,11 +79,12 @@ gpg --batch --export archive@example.com >"$tmp/archive.gpg" 2>/dev/null
 
 REPO=$tmp/repo
 mkdir -p "$REPO/pool" "$REPO/dists/stable/main/binary-all" "$tmp/src"
-mkdeb() { # NAME [CONTENT]
+mkdeb() { # NAME [CONTENT]: a text file and a program (a copy of /bin/true, own digest)
     local d=$tmp/src/$1
     rm -rf "$d"
-    mkdir -p "$d/DEBIAN" "$d/usr/share/$1"
+    mkdir -p "$d/DEBIAN" "$d/usr/share/$1" "$d/usr/bin"
     echo "${2:-hello from $1}" >"$d/usr/share/$1/file.txt"
+    cp /bin/true "$d/usr/bin/$1-tool" && printf 'gate test %s\n' "$1" >>"$d/usr/bin/$1-tool"
     printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: gate test %s\n' \
         "$1" "$1" >"$d/DEBIAN/control"
     dpkg-deb --build --root-owner-group "$d" "$REPO/pool/$1_1.0_all.deb" >/dev/null
@@ -168,6 +175,67 @@ apt_root install swapped
 rc=$?
 check "swapped: apt fails" test $rc -ne 0
 check "swapped: not installed" not installed swapped
+
+# ---- 4. importing what dpkg installed in the root ----
+guard
+dpkg --root="$ROOT" --admindir="$ROOT/var/lib/dpkg" --log="$ROOT/var/log/dpkg.log" \
+    -i "$REPO/pool/stranger_1.0_all.deb" >"$log" 2>&1
+check "stranger installed with dpkg alone" installed stranger
+idb=$tmp/import.db
+imp() { "$GATE" ledger --db "$idb" import dpkg --root "$ROOT" --policy "$tmp/policy.yaml" "$@" >"$log" 2>&1; }
+imp
+check "import: exit 0" test $? -eq 0
+check "import: the archive vouches for good1 and good2" \
+    grep -qF "3 imported (2 vouched for by an archive, 1 dpkg only)" "$log"
+check "import: stranger has no origin, and why" \
+    grep -qE "^no origin: stranger \(stranger 1.0\): archive 'local'.*not listed" "$log"
+"$GATE" ledger --db "$idb" show good1 >"$log" 2>&1
+check "good1: source archive" grep -qxF "source: archive" "$log"
+check "good1: origin names the archive and suite" grep -qxF "origin: apt:local Local/stable/main" "$log"
+check "good1: the .deb digest is the signed index's" \
+    grep -qxF "deb: sha256:$(sha256sum "$REPO/pool/good1_1.0_all.deb" | cut -d' ' -f1)" "$log"
+"$GATE" ledger --db "$idb" show stranger >"$log" 2>&1
+check "stranger: source dpkg" grep -qxF "source: dpkg" "$log"
+imp --force --current-time "$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
+check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 3 dpkg only)" "$log"
+check "stale Release: said" grep -qF "Release is stale since" "$log"
+imp --force # back to the vouched state for gated
+
+# ---- 5. gated allows what the import vouched for ----
+GATED=${GATE_BUILD_DIR:-$(dirname "$GATE")}/gated
+if [ -x "$GATED" ] && command -v unshare >/dev/null && unshare -m --propagation private true 2>/dev/null; then
+    printf 'version: 1\nmode: enforce\nrules:\n  - name: everything else is denied\n    decision: deny\n' \
+        >"$tmp/deny.yaml"
+    cp /bin/true "$tmp/unknown-tool" && printf 'unknown\n' >>"$tmp/unknown-tool"
+    # In a private mount namespace: a tmpfs only this test marks; every
+    # step bounded; the daemon dies with the namespace.
+    cat >"$tmp/inner.sh" <<'EOF'
+set -u
+tmp=$1 root=$2 gated=$3
+mnt=$tmp/mnt
+mkdir -p "$mnt" && mount -t tmpfs -o size=16m gate-import-test "$mnt" || { echo "SKIP tmpfs"; exit 0; }
+"$gated" --probe --mount "$mnt" >/dev/null 2>&1 || { echo "SKIP fanotify"; exit 0; }
+cp "$root/usr/bin/good1-tool" "$root/usr/bin/stranger-tool" "$tmp/unknown-tool" "$mnt/"
+"$gated" --policy "$tmp/deny.yaml" --ledger "$tmp/import.db" --mount "$mnt" \
+    --status "$tmp/gated.status" --audit "$tmp/gated.audit" 2>"$tmp/gated.err" &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/gated.status" ] && break; sleep 0.1; done
+for t in good1-tool stranger-tool unknown-tool; do
+    if timeout 10 "$mnt/$t" 2>/dev/null; then echo "ran $t"; else echo "denied $t ($?)"; fi
+done
+kill -TERM "$pid"; wait "$pid"
+EOF
+    timeout --kill-after=5 60 unshare -m --propagation private bash "$tmp/inner.sh" "$tmp" "$ROOT" "$GATED" >"$log" 2>&1
+    if grep -q '^SKIP' "$log"; then
+        echo "skip gated case: $(cat "$log")"
+    else
+        check "gated: a binary of an imported archive package runs" grep -qxF "ran good1-tool" "$log"
+        check "gated: the dpkg-only package's binary is denied" grep -qxF "denied stranger-tool (126)" "$log"
+        check "gated: an unknown binary is denied" grep -qxF "denied unknown-tool (126)" "$log"
+    fi
+else
+    echo "skip gated case: gated, unshare or a private mount namespace is unavailable"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,8 +5,11 @@
 # that trusts only apt-origin evidence (trust.apt_archives, lists in the
 # root's /var/lib/apt/lists as apt downloaded them). A package of the
 # archive installs; a .deb swapped in the pool after the index was signed
-# is refused by apt itself (hash) or by the gate, and nothing is installed.
-# Then `gate ledger import dpkg --root` of that root: the archive's packages
+# is refused by apt itself (hash) or by the gate, and nothing is installed;
+# so is a package apt accepts when the gate's own check fails: the policy's
+# keyring lacks the archive's key, the Release is stale (Valid-Until) at the
+# time of the decision, the stored InRelease was changed after apt checked
+# it (bad signature). Then `gate ledger import dpkg --root` of that root: the archive's packages
 # are vouched for (origin, .deb digest from the signed index), a package
 # installed with dpkg alone is not, a stale Valid-Until is said; and gated
 # in a private mount namespace allows a copy of a binary of an imported
@@ -91,6 +94,7 @@ mkdeb() { # NAME [CONTENT]: a text file and a program (a copy of /bin/true, own 
 }
 mkdeb good1
 mkdeb good2
+mkdeb extra1
 mkdeb swapped
 for f in "$REPO"/pool/*.deb; do
     dpkg-deb -f "$f"
@@ -176,6 +180,39 @@ rc=$?
 check "swapped: apt fails" test $rc -ne 0
 check "swapped: not installed" not installed swapped
 
+# ---- 3b. the gate re-verifies what apt already accepted ----
+# apt trusts the archive (signed-by) and installs; the gate checks the same
+# lists itself and denies, with the reason, and nothing is installed:
+# (a) the policy's keyring does not hold the archive's key,
+cp "$tmp/policy.yaml" "$tmp/policy.good"
+gpg --batch --quiet --passphrase '' --quick-gen-key "Other <other@example.com>" ed25519 sign never 2>/dev/null
+gpg --batch --export other@example.com >"$tmp/other.gpg" 2>/dev/null
+sed -i "s|keyring: $tmp/archive.gpg|keyring: $tmp/other.gpg|" "$tmp/policy.yaml"
+apt_root install extra1
+rc=$?
+check "key not in the keyring: apt fails" test $rc -ne 0
+check "key not in the keyring: the gate says why" grep -qF "signature does not verify with keyring $tmp/other.gpg" "$log"
+check "key not in the keyring: not installed" not installed extra1
+cp "$tmp/policy.good" "$tmp/policy.yaml"
+# (b) the Release is stale at the time of the decision (Valid-Until),
+GATE_TIME=$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ) apt_root install extra1
+rc=$?
+check "stale Valid-Until: apt fails" test $rc -ne 0
+check "stale Valid-Until: the gate says why" grep -qF "Release is stale since" "$log"
+check "stale Valid-Until: not installed" not installed extra1
+# (c) the InRelease apt stored was changed after apt checked it.
+inrel=$(ls "$ROOT"/var/lib/apt/lists/*InRelease | head -1)
+cp "$inrel" "$tmp/InRelease.good"
+sed -i 's/^Suite: stable$/Suite: stablE/' "$inrel"
+apt_root install extra1
+rc=$?
+check "bad signature: apt fails" test $rc -ne 0
+check "bad signature: the gate says why" grep -qF "signature does not verify" "$log"
+check "bad signature: not installed" not installed extra1
+cp "$tmp/InRelease.good" "$inrel"
+apt_root install extra1
+check "all restored: extra1 installs" installed extra1
+
 # ---- 4. importing what dpkg installed in the root ----
 guard
 dpkg --root="$ROOT" --admindir="$ROOT/var/lib/dpkg" --log="$ROOT/var/log/dpkg.log" \
@@ -185,8 +222,8 @@ idb=$tmp/import.db
 imp() { "$GATE" ledger --db "$idb" import dpkg --root "$ROOT" --policy "$tmp/policy.yaml" "$@" >"$log" 2>&1; }
 imp
 check "import: exit 0" test $? -eq 0
-check "import: the archive vouches for good1 and good2" \
-    grep -qF "3 imported (2 vouched for by an archive, 1 dpkg only)" "$log"
+check "import: the archive vouches for good1, good2, extra1" \
+    grep -qF "4 imported (3 vouched for by an archive, 1 dpkg only)" "$log"
 check "import: stranger has no origin, and why" \
     grep -qE "^no origin: stranger \(stranger 1.0\): archive 'local'.*not listed" "$log"
 "$GATE" ledger --db "$idb" show good1 >"$log" 2>&1
@@ -197,7 +234,7 @@ check "good1: the .deb digest is the signed index's" \
 "$GATE" ledger --db "$idb" show stranger >"$log" 2>&1
 check "stranger: source dpkg" grep -qxF "source: dpkg" "$log"
 imp --force --current-time "$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
-check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 3 dpkg only)" "$log"
+check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 4 dpkg only)" "$log"
 check "stale Release: said" grep -qF "Release is stale since" "$log"
 imp --force # back to the vouched state for gated
 

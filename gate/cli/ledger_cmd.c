@@ -37,7 +37,9 @@ static const char ledger_usage[] =
 	"                            a package whose version a verified archive of\n"
 	"                            the policy's trust.apt_archives lists is\n"
 	"                            vouched for, config files and changed files\n"
-	"                            never are. Resumable: packages recorded at\n"
+	"                            never are (with --root, archives without\n"
+	"                            lists: use DIR/var/lib/apt/lists). Resumable:\n"
+	"                            packages recorded at\n"
 	"                            their version are skipped (unless --force).\n"
 	"                            Prints every file not recorded as shipped\n"
 	"                            (config files with --verbose).\n"
@@ -590,6 +592,17 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 	}
 	if (!(pol = gate_cli_load_policy(la->policy)))
 		goto out;
+	/* Archives whose lists the policy does not name: apt's default
+	 * place, under --root. */
+	for (size_t i = 0; la->root && i < pol->napts; i++) {
+		size_t n = strlen(la->root) + sizeof "/var/lib/apt/lists";
+		if (!pol->apts[i].lists && (pol->apts[i].lists = malloc(n)))
+			snprintf(pol->apts[i].lists, n, "%s/var/lib/apt/lists", la->root);
+		if (!pol->apts[i].lists) {
+			fputs("gate: out of memory\n", stderr);
+			goto out;
+		}
+	}
 	o.tty = la->fmt == GATE_FMT_TEXT && isatty(STDERR_FILENO);
 	struct gate_import_opts opts = {
 		.root = la->root,

@@ -719,9 +719,16 @@ static int run_hook(const struct hook_args *a)
 		gate_policy_free(policy);
 		return code;
 	}
+	/* Archives whose lists the policy does not name: where apt keeps
+	 * them, as its configuration says (e.g. apt -o Dir=/srv/root). */
+	for (size_t i = 0; req->lists_dir && i < policy->napts; i++)
+		if (!policy->apts[i].lists && !(policy->apts[i].lists = strdup(req->lists_dir))) {
+			prc = GATE_E_NOMEM;
+			snprintf(err.msg, sizeof err.msg, "out of memory");
+		}
 	char *policy_name = strdup(policy->file ? policy->file : "the built-in policy");
 	enum gate_mode mode = policy->mode;
-	if (!policy_name || gate_ctx_new(policy, &copts, &ctx, &err) != GATE_OK) {
+	if (!policy_name || prc != GATE_OK || gate_ctx_new(policy, &copts, &ctx, &err) != GATE_OK) {
 		char what[GATE_ERR_MSG_MAX + 32];
 		snprintf(what, sizeof what, "cannot start deciding: %s", err.msg);
 		if (!ctx)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *gate_apt_op_name(enum gate_apt_op op)
 {
@@ -40,7 +41,34 @@ void gate_apt_req_free(struct gate_apt_req *r)
 	for (size_t i = 0; i < r->nactions; i++)
 		action_clear(&r->actions[i]);
 	free(r->actions);
+	free(r->lists_dir);
 	free(r);
+}
+
+char *gate_apt_lists_dir(const char *dir, const char *state, const char *lists)
+{
+	const char *parts[3] = {dir ? dir : "/", state ? state : "var/lib/apt/",
+				lists ? lists : "lists/"};
+	size_t first = 0, len = 1;
+	for (size_t i = 0; i < 3; i++) {
+		if (parts[i][0] == '/')
+			first = i; /* absolute: what came before does not count */
+		len += strlen(parts[i]) + 1;
+	}
+	char *out = malloc(len), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = first; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++)
+			if (!(*p == '/' && o > out && o[-1] == '/'))
+				*o++ = *p;
+		if (o == out || o[-1] != '/')
+			*o++ = '/';
+	}
+	if (o - out > 1)
+		o--; /* no trailing slash */
+	*o = '\0';
+	return out;
 }
 
 /* ---- lines ---- */
@@ -325,8 +353,10 @@ static enum gate_err parse_version(const struct line *l, unsigned *version,
 }
 
 /* Key=Value lines up to the empty line. Values are apt's and the user's:
- * only their shape is checked, never their content. */
-static enum gate_err skip_config(struct cursor *c, struct gate_apt_req *r, struct gate_error *err)
+ * only their shape is checked, and only where apt keeps its lists is read
+ * (into dirs: Dir, Dir::State, Dir::State::lists). */
+static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r, char *dirs[3],
+				       struct gate_error *err)
 {
 	struct line l;
 	enum gate_err rc;
@@ -350,7 +380,43 @@ static enum gate_err skip_config(struct cursor *c, struct gate_apt_req *r, struc
 		if (++r->nconfig > GATE_APT_MAX_CONFIG)
 			return fail_line(err, GATE_E_TOO_LARGE, l.no,
 					 "more than %d configuration lines", GATE_APT_MAX_CONFIG);
+		static const char *const keys[3] = {"Dir", "Dir::State", "Dir::State::lists"};
+		size_t kl = (size_t)(eq - l.p);
+		for (int k = 0; k < 3; k++) {
+			if (strlen(keys[k]) != kl || strncasecmp(l.p, keys[k], kl) != 0)
+				continue;
+			/* apt writes values %XX-quoted (spaces, '=', '"', controls) */
+			const char *v = eq + 1;
+			size_t vl = l.n - kl - 1, o = 0;
+			free(dirs[k]);
+			if (!(dirs[k] = malloc(vl + 1)))
+				return fail_line(err, GATE_E_NOMEM, l.no, "out of memory");
+			for (size_t i = 0; i < vl; i++) {
+				uint8_t b;
+				if (v[i] == '%' && i + 2 < vl && gate_hex_decode(v + i + 1, 2, &b, 1) &&
+				    b != 0) {
+					dirs[k][o++] = (char)b;
+					i += 2;
+				} else {
+					dirs[k][o++] = v[i];
+				}
+			}
+			dirs[k][o] = '\0';
+		}
 	}
+}
+
+static enum gate_err read_config(struct cursor *c, struct gate_apt_req *r,
+				 struct gate_error *err)
+{
+	char *dirs[3] = {NULL, NULL, NULL};
+	enum gate_err rc = read_config_lines(c, r, dirs, err);
+	if (rc == GATE_OK && (dirs[0] || dirs[1] || dirs[2]) &&
+	    !(r->lists_dir = gate_apt_lists_dir(dirs[0], dirs[1], dirs[2])))
+		rc = fail_line(err, GATE_E_NOMEM, 0, "out of memory");
+	for (int k = 0; k < 3; k++)
+		free(dirs[k]);
+	return rc;
 }
 
 static enum gate_err parse_actions(struct cursor *c, struct gate_apt_req *r, struct line *first,
@@ -393,7 +459,7 @@ enum gate_err gate_apt_parse(const uint8_t *buf, size_t len, struct gate_apt_req
 		goto out;
 	if (l.p && l.n >= 7 && memcmp(l.p, "VERSION", 7) == 0) {
 		if ((rc = parse_version(&l, &r->version, err)) != GATE_OK ||
-		    (rc = skip_config(&c, r, err)) != GATE_OK ||
+		    (rc = read_config(&c, r, err)) != GATE_OK ||
 		    (rc = next_line(&c, &l, err)) != GATE_OK)
 			goto out;
 	}

@@ -5,9 +5,10 @@
  *
  * Version 1: one absolute .deb path per line, nothing else.
  * Versions 2 and 3: a "VERSION N" line, apt's configuration as Key=Value
- * lines (opaque to us: they include the hook's own command line and the
- * user's, so nothing is ever matched there), one empty line, then one line
- * per package action:
+ * lines (opaque to us but for where apt keeps its lists: Dir,
+ * Dir::State and Dir::State::lists; they include the hook's own command
+ * line and the user's, so nothing else is ever matched there), one empty
+ * line, then one line per package action:
  *   v2: name oldver cmp newver action
  *   v3: name oldver oldarch oldMA cmp newver newarch newMA action
  * "-" means none; cmp is '<', '>' or '='; action is the .deb to unpack (an
@@ -55,6 +56,9 @@ struct gate_apt_action {
 struct gate_apt_req {
 	unsigned version; /* 1, 2 or 3 */
 	size_t nconfig;	  /* configuration lines seen (versions 2, 3) */
+	char *lists_dir;  /* apt's lists directory (Dir + Dir::State + Dir::State::lists,
+			   * resolved as apt does), NULL when apt's configuration named
+			   * none of them */
 	struct gate_apt_action *actions;
 	size_t nactions;
 };
@@ -69,6 +73,11 @@ struct gate_apt_req {
 GATE_WUR enum gate_err gate_apt_parse(const uint8_t *buf, size_t len, struct gate_apt_req **out,
 				      struct gate_error *err);
 void gate_apt_req_free(struct gate_apt_req *r);
+
+/* apt's lists directory from its Dir, Dir::State and Dir::State::lists
+ * values (NULL: apt's default), each relative to the one before unless
+ * absolute. Malloc'd; NULL on allocation failure. */
+char *gate_apt_lists_dir(const char *dir, const char *state, const char *lists);
 
 /* "unpack", "configure", "remove", "error". */
 const char *gate_apt_op_name(enum gate_apt_op op);

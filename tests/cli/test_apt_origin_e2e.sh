@@ -2,8 +2,9 @@
 # test_apt_origin_e2e.sh - the real apt-get with `gate hook apt` in a
 # throwaway root (recipe of test_apt_e2e.sh), over a local archive signed
 # here with a throwaway OpenPGP key (signed-by, no trusted=yes): a policy
-# that trusts only apt-origin evidence (trust.apt_archives, lists in the
-# root's /var/lib/apt/lists as apt downloaded them). A package of the
+# that trusts only apt-origin evidence (trust.apt_archives without a lists
+# dir: the hook reads where apt keeps them from apt's configuration, here
+# the root's /var/lib/apt/lists). A package of the
 # archive installs; a .deb swapped in the pool after the index was signed
 # is refused by apt itself (hash) or by the gate, and nothing is installed;
 # so is a package apt accepts when the gate's own check fails: the policy's
@@ -140,7 +141,7 @@ version: 1
 mode: enforce
 trust:
   apt_archives:
-    local: {keyring: $tmp/archive.gpg, lists: $ROOT/var/lib/apt/lists, origin: Local}
+    local: {keyring: $tmp/archive.gpg, origin: Local}
 signers:
   archive:
     - apt_archive: local
@@ -165,12 +166,14 @@ check "good: good1 installed" installed good1
 check "good: good2 installed" installed good2
 
 # ---- 2. the gate alone: a .deb not in the index is denied ----
+# (outside apt nothing says where the lists are: the policy names them)
+sed "s|origin: Local}|origin: Local, lists: $ROOT/var/lib/apt/lists}|" "$tmp/policy.yaml" >"$tmp/lists.yaml"
 mkdeb stranger
-"$GATE" check --caller apt --policy "$tmp/policy.yaml" "$REPO/pool/stranger_1.0_all.deb" >"$log" 2>&1
+"$GATE" check --caller apt --policy "$tmp/lists.yaml" "$REPO/pool/stranger_1.0_all.deb" >"$log" 2>&1
 rc=$?
 check "stranger: gate check denies" test $rc -eq 1
 check "stranger: not listed" grep -qF "not listed" "$log"
-"$GATE" check --caller apt --policy "$tmp/policy.yaml" "$REPO/pool/good1_1.0_all.deb" >"$log" 2>&1
+"$GATE" check --caller apt --policy "$tmp/lists.yaml" "$REPO/pool/good1_1.0_all.deb" >"$log" 2>&1
 check "good1 from the pool: gate check allows" test $? -eq 0
 
 # ---- 3. a .deb swapped in the pool after signing: nothing installed ----

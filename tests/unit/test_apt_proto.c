@@ -133,6 +133,46 @@ static void test_v2(void **state)
 	gate_apt_req_free(r);
 }
 
+/* Where apt keeps its lists: from Dir, Dir::State, Dir::State::lists,
+ * each relative to the one before unless absolute; values %XX-quoted. */
+static void test_lists_dir(void **state)
+{
+	(void)state;
+	struct gate_apt_req *r;
+	struct gate_error err;
+	static const struct {
+		const char *d, *s, *l, *want;
+	} cases[] = {
+		{NULL, NULL, NULL, "/var/lib/apt/lists"},
+		{"/srv/root/", NULL, NULL, "/srv/root/var/lib/apt/lists"},
+		{"/srv/root", "var/lib/apt", "lists", "/srv/root/var/lib/apt/lists"},
+		{"/x", "/state/", NULL, "/state/lists"},
+		{"/x", "y", "/abs/lists/", "/abs/lists"},
+		{"/", "/", "/", "/"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = gate_apt_lists_dir(cases[i].d, cases[i].s, cases[i].l);
+		assert_non_null(got);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: '%s', want '%s'", i, got, cases[i].want);
+		free(got);
+	}
+	/* From the protocol; keys case-insensitive, values unquoted. */
+	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir=/srv/my%20root/\n"
+				   "dir::state::Lists=lists%3d2/\n\n",
+				   &r, &err),
+			 GATE_OK);
+	assert_string_equal(r->lists_dir, "/srv/my root/var/lib/apt/lists=2");
+	gate_apt_req_free(r);
+	/* A key that only starts like one does not count; nothing: NULL. */
+	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir::State::lists::x=/evil\n"
+				   "Dirx=/evil\n\n",
+				   &r, &err),
+			 GATE_OK);
+	assert_null(r->lists_dir);
+	gate_apt_req_free(r);
+}
+
 static void test_v3(void **state)
 {
 	(void)state;
@@ -374,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_v1_paths),       cmocka_unit_test(test_v1_empty),
 		cmocka_unit_test(test_v1_errors),      cmocka_unit_test(test_v2),
 		cmocka_unit_test(test_v3),	       cmocka_unit_test(test_v3_no_actions),
+		cmocka_unit_test(test_lists_dir),
 		cmocka_unit_test(test_error_action),   cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_missing_blank_line), cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_action_errors),  cmocka_unit_test(test_overlong),

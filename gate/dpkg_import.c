@@ -845,6 +845,122 @@ static enum gate_err record_all(struct run *r, struct gate_ledger *l, size_t que
 	return rc;
 }
 
+/* ---- forgetting what is no longer installed ---- */
+
+struct stale {
+	struct run *r;
+	char **key;	 /* installed "name\tarch", sorted */
+	size_t nkey;
+	char **name, **arch, **version; /* recorded, not installed */
+	size_t n, cap;
+	bool oom;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *pkg_key(const char *name, const char *arch)
+{
+	size_t nl = strlen(name), al = strlen(arch);
+	char *k = malloc(nl + al + 2);
+	if (k) {
+		memcpy(k, name, nl);
+		k[nl] = '\t';
+		memcpy(k + nl + 1, arch, al + 1);
+	}
+	return k;
+}
+
+static void stale_row(void *ctx, const struct gate_ledger_pkg *p)
+{
+	struct stale *s = ctx;
+	char *k = pkg_key(p->name, p->arch);
+	if (!k) {
+		s->oom = true;
+		return;
+	}
+	bool installed = s->nkey && bsearch(&k, s->key, s->nkey, sizeof(*s->key), cmp_key);
+	free(k);
+	if (installed)
+		return;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		char **a = realloc(s->name, nc * sizeof(char *)), **b, **c;
+		if (a)
+			s->name = a;
+		b = a ? realloc(s->arch, nc * sizeof(char *)) : NULL;
+		if (b)
+			s->arch = b;
+		c = b ? realloc(s->version, nc * sizeof(char *)) : NULL;
+		if (c)
+			s->version = c;
+		if (!c) {
+			s->oom = true;
+			return;
+		}
+		s->cap = nc;
+	}
+	s->name[s->n] = strdup(p->name);
+	s->arch[s->n] = strdup(p->arch);
+	s->version[s->n] = strdup(p->version);
+	if (!s->name[s->n] || !s->arch[s->n] || !s->version[s->n]) {
+		free(s->name[s->n]);
+		free(s->arch[s->n]);
+		free(s->version[s->n]);
+		s->oom = true;
+		return;
+	}
+	s->n++;
+}
+
+/* The ledger mirrors what is installed: packages recorded (by the hook or
+ * an earlier import) that dpkg no longer lists as installed are forgotten,
+ * in one transaction. Only after a whole-database import. */
+static enum gate_err forget_stale(struct run *r, struct gate_ledger *l,
+				  struct gate_import_stats *st, struct gate_error *err)
+{
+	struct stale s = {.r = r};
+	enum gate_err rc = GATE_OK;
+	if (!(s.key = calloc(r->npkgs ? r->npkgs : 1, sizeof(*s.key))))
+		return oom(err);
+	for (; s.nkey < r->npkgs; s.nkey++)
+		if (!(s.key[s.nkey] = pkg_key(r->pkgs[s.nkey].name, r->pkgs[s.nkey].arch))) {
+			rc = oom(err);
+			goto out;
+		}
+	qsort(s.key, s.nkey, sizeof(*s.key), cmp_key);
+	if ((rc = gate_ledger_list(l, stale_row, &s, err)) != GATE_OK)
+		goto out;
+	if (s.oom) {
+		rc = oom(err);
+		goto out;
+	}
+	if (s.n && (rc = gate_ledger_forget(l, (const char *const *)s.name,
+					    (const char *const *)s.arch, s.n, err)) != GATE_OK)
+		goto out;
+	st->forgotten = s.n;
+	for (size_t i = 0; i < s.n && r->o->event; i++) {
+		struct gate_import_event ev = {s.name[i], s.version[i], s.arch[i], NULL, false,
+					       "forgotten", "recorded, but no longer installed"};
+		r->o->event(r->o->ctx, &ev);
+	}
+out:
+	for (size_t i = 0; i < s.nkey; i++)
+		free(s.key[i]);
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.name[i]);
+		free(s.arch[i]);
+		free(s.version[i]);
+	}
+	free(s.key);
+	free(s.name);
+	free(s.arch);
+	free(s.version);
+	return rc;
+}
+
 /* ---- the run ---- */
 
 static void run_free(struct run *r)
@@ -977,6 +1093,8 @@ enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate_import_o
 	}
 	rc = record_all(&r, l, queued, st, err);
 	atomic_store(&r.stop, true);
+	if (rc == GATE_OK && !o->nonly)
+		rc = forget_stale(&r, l, st, err);
 out:
 	for (unsigned i = 0; i < nt; i++)
 		pthread_join(tid[i], NULL);

@@ -29,6 +29,7 @@ struct gate_import_stats {
 	size_t ok, config, changed, unverified; /* their states */
 	size_t problems;	/* listed, not recorded: missing, unreadable, ... */
 	size_t links, dirs;	/* listed, not hashed */
+	size_t forgotten;	/* recorded before, no longer installed: removed */
 	uint64_t bytes;		/* hashed */
 };
 
@@ -102,7 +103,9 @@ bool gate_dpkg_is_conffile(const char *conffiles, const char *path);
  * transaction (in batches of packages), so an interrupted import keeps
  * what it committed and the next run goes on from there: a package already
  * recorded at its installed version is skipped unless force (or it was
- * recorded dpkg-only and the policy now names archives). Errors (the
+ * recorded dpkg-only and the policy now names archives). Packages the
+ * ledger holds that dpkg no longer lists as installed are forgotten (when
+ * every package was selected). Errors (the
  * import stopped): GATE_E_IO (status file, ledger), GATE_E_PARSE (status
  * file malformed: names the line), GATE_E_TOO_LARGE, GATE_E_NOMEM,
  * GATE_E_USAGE (a selected package is not installed). */

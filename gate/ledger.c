@@ -582,34 +582,64 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	return SQLITE_DONE;
 }
 
-enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
-				 size_t n, struct gate_error *err)
+/* Writes: BEGIN IMMEDIATE, then txn_end with the last step's result and
+ * what it was doing: COMMIT after SQLITE_DONE, else (or if COMMIT fails)
+ * ROLLBACK - all or nothing. */
+static enum gate_err txn_begin(struct gate_ledger *l, struct gate_error *err)
 {
-	enum gate_err e;
-	const char *what = "starting a transaction";
-	int rc;
 	if (l->readonly)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: opened read-only", l->path);
-	for (size_t i = 0; i < n; i++)
-		if ((e = check_pkg(&pkgs[i], i, err)) != GATE_OK)
-			return e;
-	if ((rc = step_done(l->st[ST_BEGIN])) != SQLITE_DONE)
-		return db_fail(l, rc, what, err);
-	int64_t now = (int64_t)time(NULL);
-	for (size_t i = 0; i < n; i++)
-		if ((rc = insert_pkg(l, &pkgs[i], now, &what)) != SQLITE_DONE)
-			goto fail;
-	what = "committing";
-	if ((rc = step_done(l->st[ST_COMMIT])) != SQLITE_DONE)
-		goto fail;
-	return GATE_OK;
-fail:
-	e = db_fail(l, rc, what, err);
-	/* All or nothing. A failed COMMIT may already have ended the
-	 * transaction; ROLLBACK then fails harmlessly. */
+	int rc = step_done(l->st[ST_BEGIN]);
+	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "starting a transaction", err);
+}
+
+static enum gate_err txn_end(struct gate_ledger *l, int rc, const char *what,
+			     struct gate_error *err)
+{
+	if (rc == SQLITE_DONE) {
+		what = "committing";
+		if ((rc = step_done(l->st[ST_COMMIT])) == SQLITE_DONE)
+			return GATE_OK;
+	}
+	enum gate_err e = db_fail(l, rc, what, err);
+	/* A failed COMMIT may already have ended the transaction; ROLLBACK
+	 * then fails harmlessly. */
 	if (!sqlite3_get_autocommit(l->db))
 		(void)step_done(l->st[ST_ROLLBACK]);
 	return e;
+}
+
+enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+				 size_t n, struct gate_error *err)
+{
+	const char *what = "";
+	enum gate_err e;
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < n; i++)
+		if ((e = check_pkg(&pkgs[i], i, err)) != GATE_OK)
+			return e;
+	if ((e = txn_begin(l, err)) != GATE_OK)
+		return e;
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++)
+		rc = insert_pkg(l, &pkgs[i], now, &what);
+	return txn_end(l, rc, what, err);
+}
+
+enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names,
+				 const char *const *archs, size_t n, struct gate_error *err)
+{
+	enum gate_err e = txn_begin(l, err);
+	int rc = SQLITE_DONE;
+	if (e != GATE_OK)
+		return e;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_stmt *s = l->st[ST_DEL_PKG];
+		bind_text(s, 1, names[i]);
+		bind_text(s, 2, archs[i]);
+		rc = step_done(s);
+	}
+	return txn_end(l, rc, "forgetting a package", err);
 }
 
 /* ---- reading ---- */

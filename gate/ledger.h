@@ -90,6 +90,12 @@ void gate_ledger_set_busy_timeout(struct gate_ledger *l, unsigned ms);
 GATE_WUR enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
 					  size_t n, struct gate_error *err);
 
+/* Forget packages (name, arch), with their files, in ONE transaction; a
+ * pair not in the ledger is no error. Errors: GATE_E_IO, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names,
+					  const char *const *archs, size_t n,
+					  struct gate_error *err);
+
 /* Lookups. Callbacks receive borrowed rows valid only during the call. */
 typedef void (*gate_ledger_pkg_fn)(void *ctx, const struct gate_ledger_pkg *p);
 /* p has no files (files NULL, nfiles 0); f is the matching file. */

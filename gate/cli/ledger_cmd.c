@@ -632,13 +632,14 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (la->fmt == GATE_FMT_JSON) {
 		json_t *top = json_pack(
-			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 			"packages", (json_int_t)st.packages, "imported", (json_int_t)st.imported,
 			"skipped", (json_int_t)st.skipped, "archive", (json_int_t)st.archive, "files",
 			(json_int_t)st.files, "ok", (json_int_t)st.ok, "config", (json_int_t)st.config,
 			"changed", (json_int_t)st.changed, "unverified", (json_int_t)st.unverified,
 			"problems", (json_int_t)st.problems, "links", (json_int_t)st.links, "dirs",
-			(json_int_t)st.dirs, "bytes", (json_int_t)st.bytes, "seconds", secs);
+			(json_int_t)st.dirs, "bytes", (json_int_t)st.bytes, "forgotten",
+			(json_int_t)st.forgotten, "seconds", secs);
 		if (top) {
 			json_object_set(top, "events", o.events);
 			put_json(top);
@@ -655,6 +656,9 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 		printf("%zu listed file%s not recorded (reasons above); %zu links and %zu "
 		       "directories not hashed; %.1f s\n",
 		       st.problems, st.problems == 1 ? "" : "s", st.links, st.dirs, secs);
+		if (st.forgotten)
+			printf("%zu package%s no longer installed forgotten\n", st.forgotten,
+			       st.forgotten == 1 ? "" : "s");
 	}
 	code = st.problems || st.changed ? GATE_EXIT_DENY : GATE_EXIT_OK;
 out:

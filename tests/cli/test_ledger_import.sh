@@ -7,7 +7,8 @@
 # diverted file recorded where it really is, multi-arch list names, only
 # installed packages; exit 1 when a file is missing or changed; resuming
 # skips what is recorded at its version, --force re-hashes, a new version
-# is imported again; selection by name; refusals (malformed status with
+# is imported again; packages no longer installed (imported or recorded by
+# the hook) are forgotten by a whole import; selection by name; refusals (malformed status with
 # its line, unknown package, usage) with exit 2.
 # Env: GATE (the binary).
 set -u
@@ -76,6 +77,11 @@ printf '/usr/bin/tool\n/usr/bin/tool.distrib\ndiverter\n' >"$ADMIN/diversions"
     stanza nolist 1.0 all "install ok installed"
 } >"$ADMIN/status"
 
+mkdir -p "$tmp/gone/DEBIAN" "$tmp/gone/usr/bin"
+printf 'Package: gone\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n' \
+    >"$tmp/gone/DEBIAN/control"
+echo gone >"$tmp/gone/usr/bin/gone"
+dpkg-deb --root-owner-group --build "$tmp/gone" "$tmp/gone.deb" >/dev/null || exit 1
 db=$tmp/ledger.db
 printf 'version: 1\nrules:\n  - name: nothing\n    decision: deny\n' >"$tmp/empty.yaml"
 imp() { "$GATE" ledger --db "$db" import dpkg --root "$ROOT" --policy "$tmp/empty.yaml" "$@"; }
@@ -116,6 +122,17 @@ run "the ledger has the new version" 0 --out "version: 1.1" -- "$GATE" ledger --
 run "--force re-hashes everything" 1 --out "7 imported" --out "0 already recorded" -- imp --force
 run "--verbose names config files" 1 --out "config: /etc/hello.conf (hello 1.1): config file" \
     -- imp --force --verbose
+
+# ---- the ledger follows removals ----
+"$GATE" ledger --db "$db" record-deb "$tmp/gone.deb" >/dev/null 2>&1 # a package the hook recorded
+sed -i '/^Package: nosums$/,/^$/ s/^Status: install ok installed$/Status: deinstall ok config-files/' "$ADMIN/status"
+run "removed packages are forgotten" 0 --out "2 packages no longer installed forgotten" \
+    --out "forgotten: nosums (nosums 1.0): recorded, but no longer installed" \
+    --out "forgotten: gone (gone 1.0)" -- imp
+run "nosums is gone from the ledger" 1 -- "$GATE" ledger --db "$db" show nosums
+run "the others stay" 0 --out "version: 1.1" -- "$GATE" ledger --db "$db" show hello
+run "a selective import forgets nothing" 0 --no-out forgotten -- imp hello
+sed -i '/^Package: nosums$/,/^$/ s/^Status: deinstall ok config-files$/Status: install ok installed/' "$ADMIN/status"
 
 # ---- selection and JSON ----
 run "selected packages only" 0 --out "2 packages installed: 2 imported" -- \

@@ -795,8 +795,6 @@ static void test_sources_and_states(void **state)
 	size_t found = 0;
 	assert_int_equal(gate_ledger_lookup(l, "/etc/a.conf", on_file, &s, &found, &err), GATE_OK);
 	assert_int_equal(found, 3);
-	struct gate_ledger_pkg seen;
-	(void)seen;
 	bool has = false;
 	enum gate_ledger_source src = GATE_LEDGER_INSTALL;
 	assert_int_equal(gate_ledger_has_version(l, "c", "amd64", "1", &has, &src, &err), GATE_OK);
@@ -816,6 +814,14 @@ static void test_sources_and_states(void **state)
 	t[0].p.source = (enum gate_ledger_source)7;
 	assert_int_equal(gate_ledger_record(l, &t[0].p, 1, &err), GATE_E_USAGE);
 	assert_non_null(strstr(err.msg, "source"));
+	/* Forgetting: the named pairs and their files, absent ones ignored. */
+	const char *names[] = {"a", "zzz", "b"}, *archs[] = {"amd64", "amd64", "i386"};
+	assert_int_equal(gate_ledger_forget(l, names, archs, 3, &err), GATE_OK);
+	assert_int_equal(count_list(l), 2);
+	assert_false(vouched(l, "A ok"));
+	assert_true(vouched(l, "B ok"));
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/a", NULL, NULL, &found, &err), GATE_OK);
+	assert_int_equal(found, 2);
 	gate_ledger_close(l);
 }
 

@@ -350,8 +350,22 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 	v->size = gate_artifact_size(a);
 	/* libmagic is most of the cost of deciding a small file: ask it only
 	 * when some rule matches on the type. */
-	if (policy_uses_types(c->policy))
+	if (policy_uses_types(c->policy)) {
+		/* Fail closed: without libmagic a rule on type could not match
+		 * what it names. */
+		const char *why = gate_mime_unavailable();
+		if (why) {
+			fail_error(v, "cannot tell the file type of %s: %s", v->path, why);
+			return;
+		}
 		v->mime = gate_mime_of_fd(a->fd);
+		if (!v->mime) {
+			fail_error(v, "cannot tell the file type of %s: libmagic failed (its "
+				      "database is missing or the file cannot be read)",
+				   v->path);
+			return;
+		}
+	}
 	struct gate_subject s = {.path = v->path,
 				 .mime = v->mime ? v->mime : "application/octet-stream",
 				 .size = v->size,

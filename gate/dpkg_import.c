@@ -376,6 +376,8 @@ size_t gate_dpkg_parse_md5sums(char *text, size_t len, struct gate_dpkg_md5 **ou
 bool gate_dpkg_is_conffile(const char *conffiles, const char *path)
 {
 	size_t pl = strlen(path);
+	if (!pl)
+		return false; /* strstr would find "" everywhere, forever */
 	for (const char *c = conffiles; c && (c = strstr(c, path)) != NULL; c += pl) {
 		bool start = c == conffiles || c[-1] == ' ' || c[-1] == '\n';
 		if (start && c[pl] == ' ')
@@ -421,9 +423,9 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 		e->pkg = p;
 		e->path = l;
 		e->real = divert(r, p->name, l);
-		if (l[0] != '/') {
+		if (l[0] != '/' || strlen(l) != len) {
 			e->kind = E_PROBLEM;
-			e->problem = "not an absolute path";
+			e->problem = l[0] != '/' ? "not an absolute path" : "contains a NUL byte";
 			continue;
 		}
 		e->conf = gate_dpkg_is_conffile(p->conffiles, l);

@@ -59,5 +59,8 @@ bool gate_evidence_is_x509(const struct gate_evidence_item *it);
 /* libmagic MIME type of an open file (thread-safe: one cookie per thread).
  * Returns a malloc'd string, or NULL. */
 char *gate_mime_of_fd(int fd);
+/* NULL when libmagic is loaded (loading it on first call), otherwise why it
+ * cannot be (static text): file types cannot be known. */
+const char *gate_mime_unavailable(void);
 
 #endif

@@ -1,7 +1,8 @@
-/* identify.c - what an artifact is: libmagic's MIME type of the open file. */
+/* identify.c - what an artifact is: libmagic's MIME type of the open file.
+ * libmagic is loaded on first use (lazylib.h). */
 #include "gate_int.h"
+#include "lazy_magic.h"
 
-#include <magic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,11 @@ static magic_t thread_magic(void)
 		return NULL;
 	}
 	return m;
+}
+
+const char *gate_mime_unavailable(void)
+{
+	return gate_lazy_magic_error();
 }
 
 char *gate_mime_of_fd(int fd)

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sqlite3.h>
+#include "lazy_sqlite.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +436,9 @@ enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledg
 	struct gate_ledger *l = NULL;
 	enum gate_err e;
 	struct stat st;
+	if (!gate_lazy_sqlite())
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD, "%s",
+				 gate_lazy_sqlite_error());
 	if (!path || !*path)
 		return gate_fail(err, GATE_E_USAGE, NULL, FIELD, "no ledger path");
 	if (lstat(path, &st) == 0) {

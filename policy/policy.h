@@ -148,7 +148,8 @@ struct gate_policy {
 
 /* Load and validate a policy file. Every problem is an error with
  * file:line:column in err (GATE_E_POLICY); key files and the trusted root it
- * names are loaded too. *out is owned by the caller. */
+ * names are loaded too. GATE_E_UNSUPPORTED when libyaml cannot be loaded.
+ * *out is owned by the caller. */
 GATE_WUR enum gate_err gate_policy_load(const char *path, struct gate_policy **out,
 					struct gate_error *err);
 /* Same from memory; name is used in messages and to resolve relative paths

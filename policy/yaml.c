@@ -2,12 +2,12 @@
  * Anchors, aliases, tags and multiple documents are rejected, so a policy
  * can never expand (no billion laughs) and every value has one spelling. */
 #include "ynode.h"
+#include "lazy_yaml.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 void gate_ynode_free(struct gate_ynode *n)
 {
@@ -218,6 +218,10 @@ enum gate_err gate_yaml_load(const char *file, const uint8_t *buf, size_t len,
 	enum gate_err rc;
 	if (len > GATE_POLICY_MAX_SIZE)
 		return gate_yfail(err, file, 1, 1, "policy is over %u bytes", GATE_POLICY_MAX_SIZE);
+	/* libyaml is loaded on first use (lazylib.h). */
+	if (!gate_lazy_yaml())
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, NULL, "cannot read policy %s: %s",
+				 file, gate_lazy_yaml_error());
 	if (!yaml_parser_initialize(&c.parser))
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	yaml_parser_set_input_string(&c.parser, buf, len);

@@ -18,7 +18,7 @@ struct gate_ynode {
 };
 
 /* Parse one YAML document into a tree. Errors are GATE_E_POLICY with
- * file:line:column. */
+ * file:line:column, GATE_E_UNSUPPORTED when libyaml cannot be loaded. */
 enum gate_err gate_yaml_load(const char *file, const uint8_t *buf, size_t len,
 			     struct gate_ynode **out, struct gate_error *err);
 void gate_ynode_free(struct gate_ynode *n);

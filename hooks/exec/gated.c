@@ -573,6 +573,10 @@ static int run(struct gated *g, bool probe)
 
 int main(int argc, char **argv)
 {
+	/* File types come from the system's libmagic database, never from
+	 * one the environment names: a rule on type must not be evaded by
+	 * whoever sets $MAGIC. */
+	unsetenv("MAGIC");
 	struct gated g;
 	bool probe = false;
 	memset(&g, 0, sizeof g);

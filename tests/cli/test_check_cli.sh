@@ -236,6 +236,11 @@ EOF
 check --policy "$pol/types.yaml" --format json "$x"
 assert "matched by type first: exit 1" is "$code" 1
 assert "matched by type first: rule scripts" is "$(j 'd["results"][0]["rule"]')" scripts
+# The type database is libmagic's own: $MAGIC (an empty database here,
+# which would type everything application/octet-stream or fail) is ignored.
+: >"$tmp/empty.mgc"
+MAGIC=$tmp/empty.mgc check --policy "$pol/types.yaml" --format json "$x"
+assert "\$MAGIC is ignored: still typed $mime" is "$(j 'd["results"][0]["mime"]')" "$mime"
 
 # ---- special files: an error verdict, fail closed --------------------------
 

@@ -152,6 +152,12 @@ run "--jobs out of range" 2 --err "--jobs must be a number from 1 to 64" -- imp 
 run "import options elsewhere" 2 --err "go with import" -- "$GATE" ledger --db "$db" --force list
 run "no database" 2 --err "$tmp/nowhere/status" -- \
     "$GATE" ledger --db "$tmp/n.db" import dpkg --admindir "$tmp/nowhere" --policy "$tmp/empty.yaml"
+mkdir -p "$tmp/nul/info"
+printf 'Package: n\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nConffiles:\n /etc/n.conf 0123\n\n' >"$tmp/nul/status"
+printf '/etc/n.conf\n/usr\0/bin/n\n' >"$tmp/nul/info/n.list"
+run "a list line with a NUL byte: reported" 1 \
+    --out "contains a NUL byte: /usr (n 1)" -- timeout 20 "$GATE" ledger --db "$tmp/nul.db" import dpkg \
+    --admindir "$tmp/nul" --root "$tmp/nul" --policy "$tmp/empty.yaml"
 mkdir -p "$tmp/bad"
 printf 'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n\n x: y\n' >"$tmp/bad/status"
 run "malformed status: names the line" 2 --err "$tmp/bad/status:7: malformed field" -- \

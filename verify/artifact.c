@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CHUNK (256u * 1024)
 
 static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 				  struct gate_error *err)
@@ -36,33 +35,22 @@ static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64_t *total,
 			       struct gate_error *err)
 {
-	uint8_t *buf = malloc(READ_CHUNK);
-	enum gate_err rc = GATE_OK;
 	uint64_t n = 0;
-	if (!buf)
-		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	int e = 0;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		ssize_t r = pread(fd, buf, READ_CHUNK, (off_t)n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", path,
-				       strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
-			rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
-			break;
-		}
-		n += (uint64_t)r;
-	}
-	free(buf);
+	enum gate_hash_rc rc = gate_hash_fd(fd, ctx, 0, UINT64_MAX, &n, &e);
 	if (total)
 		*total = n;
-	return rc;
+	switch (rc) {
+	case GATE_HASH_OK:
+		return GATE_OK;
+	case GATE_HASH_READ:
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", path, strerror(e));
+	case GATE_HASH_NOMEM:
+		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	default:
+		return gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
+	}
 }
 
 static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md, uint8_t *out,

@@ -65,6 +65,17 @@ static inline bool gate_rd_uint(struct gate_rd *r, size_t width, uint64_t *out)
 	return true;
 }
 
+/* ---- hashing a file (hashfd.c) ---- */
+
+enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NOMEM };
+/* Feed [from, to) of fd through ctx with pread (the fd's offset is left
+ * alone), stopping early at the end of the file; *done is what was hashed
+ * (less than to - from: the file is shorter; to may be UINT64_MAX for "to
+ * the end"). Ranges of 8 MiB and more are read ahead by a second thread.
+ * GATE_HASH_READ sets *err_no. */
+enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+			       uint64_t *done, int *err_no);
+
 /* ---- bytes and text helpers (util.c) ---- */
 
 /* Strict standard base64 (padded, no whitespace). Returns a malloc'd buffer

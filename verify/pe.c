@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #define PE_FIELD "authenticode"
-#define PE_CHUNK (1u * 1024 * 1024)
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
@@ -168,44 +167,45 @@ bool gate_pe_sniff(int fd)
 }
 
 /* Hash [from, to) of fd into ctx. */
-static enum gate_err hash_range(int fd, EVP_MD_CTX *ctx, uint8_t *buf, uint64_t from,
-				uint64_t to, struct gate_error *err)
+static enum gate_err hash_range(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+				struct gate_error *err)
 {
-	while (from < to) {
-		size_t want = to - from < PE_CHUNK ? (size_t)(to - from) : PE_CHUNK;
-		ssize_t r = pread(fd, buf, want, (off_t)from);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return gate_fail(err, GATE_E_IO, NULL, "pe", "read at %llu: %s",
-					 (unsigned long long)from, r < 0 ? strerror(errno) : "short file");
-		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1)
-			return gate_fail(err, GATE_E_INTERNAL, NULL, "pe", "digest failed");
-		from += (uint64_t)r;
+	uint64_t done = 0;
+	int e = 0;
+	switch (gate_hash_fd(fd, ctx, from, to, &done, &e)) {
+	case GATE_HASH_OK:
+		if (to > from && done < to - from)
+			return gate_fail(err, GATE_E_IO, NULL, "pe", "read at %llu: short file",
+					 (unsigned long long)(from + done));
+		return GATE_OK;
+	case GATE_HASH_READ:
+		return gate_fail(err, GATE_E_IO, NULL, "pe", "read at %llu: %s",
+				 (unsigned long long)(from + done), strerror(e));
+	case GATE_HASH_NOMEM:
+		return gate_fail(err, GATE_E_NOMEM, NULL, "pe", "out of memory");
+	default:
+		return gate_fail(err, GATE_E_INTERNAL, NULL, "pe", "digest failed");
 	}
-	return GATE_OK;
 }
 
 enum gate_err gate_pe_digest(int fd, const struct gate_pe *pe, const EVP_MD *md, uint8_t *out,
 			     unsigned *outlen, struct gate_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t *buf = malloc(PE_CHUNK);
 	enum gate_err rc = GATE_OK;
 	uint64_t end = pe->cert_len ? pe->cert_off : pe->size;
-	if (!ctx || !buf || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, "pe", "out of memory");
 		goto out;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((rc = hash_range(fd, ctx, buf, 0, pe->checksum_off, err)) != GATE_OK ||
-	    (rc = hash_range(fd, ctx, buf, pe->checksum_off + 4, pe->certdir_off, err)) != GATE_OK ||
-	    (rc = hash_range(fd, ctx, buf, pe->certdir_off + 8, end, err)) != GATE_OK)
+	if ((rc = hash_range(fd, ctx, 0, pe->checksum_off, err)) != GATE_OK ||
+	    (rc = hash_range(fd, ctx, pe->checksum_off + 4, pe->certdir_off, err)) != GATE_OK ||
+	    (rc = hash_range(fd, ctx, pe->certdir_off + 8, end, err)) != GATE_OK)
 		goto out;
 	if (EVP_DigestFinal_ex(ctx, out, outlen) != 1)
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "pe", "digest failed");
 out:
-	free(buf);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }

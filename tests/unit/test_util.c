@@ -705,9 +705,66 @@ static void test_fail_escapes(void **state)
 	assert_int_equal(strlen(err.rule), sizeof err.rule - 1);
 }
 
+/* gate_hash_fd: the same digest as one EVP_Digest over the bytes, on the
+ * read-ahead path (>= 8 MiB) and the plain one, for whole files and inner
+ * ranges; a range past the end stops at the end; a read error says so. */
+static void hash_expect(int fd, const uint8_t *data, uint64_t from, uint64_t to, uint64_t size)
+{
+	uint8_t want[32], got[32];
+	unsigned len = 0;
+	uint64_t done = 0, end = to < size ? to : size;
+	int e = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	assert_int_equal(gate_hash_fd(fd, ctx, from, to, &done, &e), GATE_HASH_OK);
+	assert_int_equal(EVP_DigestFinal_ex(ctx, got, &len), 1);
+	EVP_MD_CTX_free(ctx);
+	assert_true(done == (end > from ? end - from : 0));
+	gate_sha256(data + from, (size_t)(end > from ? end - from : 0), want);
+	assert_memory_equal(got, want, 32);
+}
+
+static void test_hash_fd(void **state)
+{
+	(void)state;
+	const size_t big = 20u * 1024 * 1024 + 12345, small = 70000;
+	uint8_t *data = malloc(big);
+	char path[] = "/tmp/gate-test-hashfd.XXXXXX";
+	assert_non_null(data);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, data, big), (ssize_t)big);
+	hash_expect(fd, data, 0, UINT64_MAX, big);		/* read ahead, to the end */
+	hash_expect(fd, data, 3, big - 5, big);			/* read ahead, inner range */
+	hash_expect(fd, data, 1u << 20, (9u << 20) + 1, big);	/* just over 8 MiB */
+	hash_expect(fd, data, 5, 5 + small, big);		/* plain */
+	hash_expect(fd, data, big - 10, big + 100, big);	/* past the end: stops there */
+	hash_expect(fd, data, 7, 7, big);			/* empty */
+	/* a file shorter than the range it should have */
+	assert_int_equal(ftruncate(fd, (off_t)small), 0);
+	hash_expect(fd, data, 0, big, small);
+	close(fd);
+	/* a read error: a directory */
+	int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	uint64_t done = 0;
+	int e = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	assert_int_equal(gate_hash_fd(dfd, ctx, 0, 100, &done, &e), GATE_HASH_READ);
+	assert_int_equal(e, EISDIR);
+	EVP_MD_CTX_free(ctx);
+	close(dfd);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash_fd),
 		cmocka_unit_test(test_b64_decode_valid),
 		cmocka_unit_test(test_b64_decode_rejects),
 		cmocka_unit_test(test_b64_encode_roundtrip),

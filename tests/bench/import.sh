@@ -38,7 +38,7 @@ with open(sys.argv[2], "wb") as f:
         f.write(p.encode("utf-8", "surrogateescape") + b"\0")
 PY
 nfiles=$(tr -cd '\0' <"$work/files" | wc -c)
-bytes=$(xargs -0 stat -c %s <"$work/files" | awk '{ s += $1 } END { printf "%d", s }')
+bytes=$(xargs -0 stat -c %s <"$work/files" | awk '{ s += $1 } END { printf "%.0f", s }')
 npkgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"])' "$work/warm.json")
 xargs -0 cat <"$work/files" >/dev/null 2>&1 # page cache
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SLOT_SIZE (1u * 1024 * 1024)
+#define SLOT_SIZE (256u * 1024) /* 4 of them: 1 MiB, within the RSS budget */
 #define SLOTS 4
 #define PIPE_MIN (8u * 1024 * 1024) /* below: one thread, no ring */
 

@@ -18,17 +18,23 @@
 struct slot {
 	uint8_t *buf;
 	ssize_t len; /* > 0 data, 0 end of file, -1 error (err_no) */
-	bool full;
 };
 
+/* A ring of SLOTS buffers: the reader fills them in order, the hasher
+ * empties them in order; filled counts the full ones. Each side sleeps
+ * only when it must, and is woken only when the other is asleep - the
+ * reader once half the ring is free again - so a 1 GiB file costs a few
+ * thousand wake-ups, not one per buffer. */
 struct ring {
 	int fd;
 	uint64_t from, to;
 	struct slot s[SLOTS];
+	unsigned filled;
+	bool reader_waits, hasher_waits;
 	int err_no;
 	bool stop;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t to_reader, to_hasher;
 };
 
 /* pread [off, off + want), retrying EINTR: bytes read, 0 at the end, -1. */
@@ -48,8 +54,11 @@ static void *reader(void *arg)
 	for (unsigned i = 0;; i = (i + 1) % SLOTS) {
 		struct slot *s = &g->s[i];
 		pthread_mutex_lock(&g->lock);
-		while (s->full && !g->stop)
-			pthread_cond_wait(&g->cond, &g->lock);
+		while (g->filled == SLOTS && !g->stop) {
+			g->reader_waits = true;
+			pthread_cond_wait(&g->to_reader, &g->lock);
+		}
+		g->reader_waits = false;
 		bool stop = g->stop;
 		pthread_mutex_unlock(&g->lock);
 		if (stop)
@@ -59,10 +68,11 @@ static void *reader(void *arg)
 		int e = errno;
 		pthread_mutex_lock(&g->lock);
 		s->len = r;
-		s->full = true;
+		g->filled++;
 		if (r < 0)
 			g->err_no = e;
-		pthread_cond_broadcast(&g->cond);
+		if (g->hasher_waits)
+			pthread_cond_signal(&g->to_hasher);
 		pthread_mutex_unlock(&g->lock);
 		if (r <= 0)
 			return NULL;
@@ -119,7 +129,8 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	if (span < PIPE_MIN)
 		return hash_plain(fd, ctx, from, to, done, err_no);
 	pthread_mutex_init(&g.lock, NULL);
-	pthread_cond_init(&g.cond, NULL);
+	pthread_cond_init(&g.to_reader, NULL);
+	pthread_cond_init(&g.to_hasher, NULL);
 	for (int i = 0; i < SLOTS; i++)
 		if (!(g.s[i].buf = malloc(SLOT_SIZE)))
 			goto fallback;
@@ -129,10 +140,13 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	for (unsigned i = 0;; i = (i + 1) % SLOTS) {
 		struct slot *s = &g.s[i];
 		pthread_mutex_lock(&g.lock);
-		while (!s->full)
-			pthread_cond_wait(&g.cond, &g.lock);
-		ssize_t len = s->len;
+		while (g.filled == 0) {
+			g.hasher_waits = true;
+			pthread_cond_wait(&g.to_hasher, &g.lock);
+		}
+		g.hasher_waits = false;
 		pthread_mutex_unlock(&g.lock);
+		ssize_t len = s->len; /* the reader leaves a full slot alone */
 		if (len < 0) {
 			*err_no = g.err_no;
 			rc = GATE_HASH_READ;
@@ -146,13 +160,14 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 		}
 		*done += (uint64_t)len;
 		pthread_mutex_lock(&g.lock);
-		s->full = false;
-		pthread_cond_broadcast(&g.cond);
+		g.filled--;
+		if (g.reader_waits && g.filled <= SLOTS / 2)
+			pthread_cond_signal(&g.to_reader);
 		pthread_mutex_unlock(&g.lock);
 	}
 	pthread_mutex_lock(&g.lock);
 	g.stop = true;
-	pthread_cond_broadcast(&g.cond);
+	pthread_cond_signal(&g.to_reader);
 	pthread_mutex_unlock(&g.lock);
 	pthread_join(tid, NULL);
 fallback:
@@ -161,6 +176,7 @@ fallback:
 	for (int i = 0; i < SLOTS; i++)
 		free(g.s[i].buf);
 	pthread_mutex_destroy(&g.lock);
-	pthread_cond_destroy(&g.cond);
+	pthread_cond_destroy(&g.to_reader);
+	pthread_cond_destroy(&g.to_hasher);
 	return rc;
 }

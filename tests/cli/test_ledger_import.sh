@@ -144,6 +144,16 @@ check "json: counts" json_field j.json 'o["packages"] == 7 and o["files"] == 8 a
 check "json: events name path, status and reason" json_field j.json \
     '{"path": "/usr/share/broken/gone", "status": "missing", "recorded": False} .items() <= [e for e in o["events"] if e["path"] == "/usr/share/broken/gone"][0].items()'
 
+# ---- progress: on a terminal only ----
+if command -v script >/dev/null; then
+    script -qec "$GATE ledger --db $tmp/tty.db import dpkg --root $ROOT --policy $tmp/empty.yaml" \
+        /dev/null >"$tmp/tty.out" 2>&1
+    check "a terminal gets a progress bar" grep -qF "] 7/7 packages, 8 files" "$tmp/tty.out"
+fi
+run "no terminal, no progress bar" 1 --no-out "packages, 8 files" -- \
+    "$GATE" ledger --db "$tmp/notty.db" import dpkg --root "$ROOT" --policy "$tmp/empty.yaml"
+check "no progress bar on stderr either" not grep -qF "packages, 8 files" "$tmp/.stderr"
+
 # ---- refusals ----
 run "unknown package" 2 --err "nothere: not installed" -- imp nothere
 run "unknown database" 2 --err "import knows one package database: dpkg" -- \

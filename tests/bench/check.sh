@@ -27,7 +27,8 @@
 # under the build directory and removed at the end.
 set -u
 
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+src=$bench_src
 build=${GATE_BENCH_BUILD:-$src/build-bench}
 gate=$build/gate
 FILES=${FILES:-10000}
@@ -37,42 +38,12 @@ RUNS=${RUNS:-3}
 IDLE_WAIT=${IDLE_WAIT:-0}
 NDIRS=100
 
-die() {
-	echo "check.sh: $*" >&2
-	exit 1
-}
-
-# ---- build (as tests/bench/verify.sh) ----
-
-cache_value() {
-	sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" 2>/dev/null
-}
-
-build_gate() {
-	local log=$build/bench-build.log
-	mkdir -p "$build"
-	if [ "$(cache_value CMAKE_BUILD_TYPE)" != Release ]; then
-		cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 ||
-			die "cmake failed, see $log"
-	fi
-	if ! make -C "$build" -j2 gate >>"$log" 2>&1; then
-		echo "note: Release build failed under -Werror (see $log);" \
-			"rebuilding with -DGATE_WERROR=OFF" >&2
-		if ! cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATE_WERROR=OFF \
-			>>"$log" 2>&1 || ! make -C "$build" -j2 gate >>"$log" 2>&1; then
-			die "build failed, see $log"
-		fi
-	fi
-	[ -x "$gate" ] || die "no gate binary at $gate"
-}
-
 # ---- helpers ----
 
 now_ns() { date +%s%N; }
 secs() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e9 }'; }
 ms() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e6 }'; }
 rate() { awk -v f="$1" -v n="$2" 'BEGIN { printf "%.0f", f / (n / 1e9) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 verdict() { if [ "$1" = 1 ]; then echo "met"; else echo "MISSED"; fi; }
 
@@ -113,7 +84,7 @@ run_check() {
 	times=$(tail -1 "$work/time")
 	s=$(summary "$work/report.json")
 	if [ "$rc" != 0 ] || [ "$s" != "$FILES 0 0 $FILES" ]; then
-		die "gate check --jobs $j did not allow all $FILES files (exit $rc;" \
+		bench_die "gate check --jobs $j did not allow all $FILES files (exit $rc;" \
 			"allowed denied errors results: ${s:-unparsable report});" \
 			"$(head -c 600 "$work/check.err")"
 	fi
@@ -123,8 +94,8 @@ run_check() {
 
 # ---- setup ----
 
-build_gate
-command -v python3 >/dev/null || die "python3 is needed to generate the files"
+bench_build "$build" gate
+command -v python3 >/dev/null || bench_die "python3 is needed to generate the files"
 
 work=$(mktemp -d "$build/bench-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -132,12 +103,12 @@ trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "gate: $gate (Release, GATE_WERROR=$(cache_value GATE_WERROR))"
+echo "gate: $gate (Release, GATE_WERROR=$(bench_cache "$build" GATE_WERROR))"
 
 # Files: text (libmagic says text/plain), 1-4 KiB, each line carries the
 # file's number so that no two files are alike.
 t0=$(now_ns)
-python3 - "$work" "$FILES" "$NDIRS" <<'EOF' || die "could not generate the files"
+python3 - "$work" "$FILES" "$NDIRS" <<'EOF' || bench_die "could not generate the files"
 import os, random, sys
 work, n, ndirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(20261125)
@@ -157,12 +128,12 @@ with open(os.path.join(work, "list"), "w") as lst:
             f.write("".join(out)[:size - 1] + "\n")
         lst.write(rel + "\n")
 EOF
-"$gate" keygen --output-key-prefix "$work/bench" >/dev/null 2>&1 || die "gate keygen failed"
+"$gate" keygen --output-key-prefix "$work/bench" >/dev/null 2>&1 || bench_die "gate keygen failed"
 # Sign in parallel (not what is measured). The cosign-style .sig goes to a
 # separate tree: beside the file it would be a second piece of evidence.
 (cd "$work" && xargs -P "$(nproc)" -I{} "$gate" sign --key bench.key \
 	--bundle "files/{}.sigstore.json" --output-signature "sigs/{}.sig" "files/{}" \
-	<list >/dev/null 2>"$work/sign.err") || die "gate sign failed: $(head -3 "$work/sign.err")"
+	<list >/dev/null 2>"$work/sign.err") || bench_die "gate sign failed: $(head -3 "$work/sign.err")"
 rm -rf "$work/sigs"
 t1=$(now_ns)
 policy=$work/policy.yaml
@@ -290,7 +261,7 @@ while read -r rel; do
 done <"$work/sample"
 t1=$(now_ns)
 ns=$(wc -l <"$work/sample")
-[ "$fails" = 0 ] || die "sigstore-js rejected $fails of $ns sample files"
+[ "$fails" = 0 ] || bench_die "sigstore-js rejected $fails of $ns sample files"
 per=$(((t1 - t0) / ns))
 rj=$(awk -v p="$per" 'BEGIN { printf "%.1f", 1e9 / p }')
 jsver=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$nodedir/node_modules/@sigstore/verify/package.json" | head -1)

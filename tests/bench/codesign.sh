@@ -13,39 +13,21 @@
 # Builds gate in Release into build-bench-codesign if needed.
 set -u
 
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+src=$bench_src
 build=$src/build-bench-codesign
 gate=$build/gate
 R=${R:-5}
 SIZE_MB=${SIZE_MB:-50}
 
-die() {
-	echo "codesign.sh: $*" >&2
-	exit 1
-}
-
-command -v osslsigncode >/dev/null || die "osslsigncode is missing (Debian package osslsigncode)"
+command -v osslsigncode >/dev/null || bench_die "osslsigncode is missing (Debian package osslsigncode)"
 command -v x86_64-w64-mingw32-gcc >/dev/null ||
-	die "x86_64-w64-mingw32-gcc is missing (Debian package gcc-mingw-w64-x86-64)"
-
-mkdir -p "$build"
-if [ ! -f "$build/CMakeCache.txt" ]; then
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATE_TESTS=OFF \
-		>"$build/bench-build.log" 2>&1 || die "cmake failed, see $build/bench-build.log"
-fi
-if ! make -C "$build" -j2 gate >>"$build/bench-build.log" 2>&1; then
-	# -O3 brings warnings the default build type does not; they must not
-	# keep us from measuring. Reported, not hidden.
-	echo "note: Release build failed under -Werror (see $build/bench-build.log);" \
-		"rebuilding with -DGATE_WERROR=OFF" >&2
-	cmake -S "$src" -B "$build" -DGATE_WERROR=OFF >>"$build/bench-build.log" 2>&1 &&
-		make -C "$build" -j2 gate >>"$build/bench-build.log" 2>&1 ||
-		die "build failed, see $build/bench-build.log"
-fi
+	bench_die "x86_64-w64-mingw32-gcc is missing (Debian package gcc-mingw-w64-x86-64)"
+bench_build "$build" gate
 
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
-bash "$src/tests/tools/codesign_pki.sh" "$work/pki" >/dev/null 2>&1 || die "cannot make the PKI"
+bash "$src/tests/tools/codesign_pki.sh" "$work/pki" >/dev/null 2>&1 || bench_die "cannot make the PKI"
 cd "$work/pki" || exit 1
 
 # A PE with SIZE_MB of initialized data (a deterministic pattern, so the
@@ -55,38 +37,25 @@ cat >big.c <<EOF
 __attribute__((used)) static const unsigned char blob[N] = {1, 2, 3, 4, 5, 6, 7, 8};
 int start(void) { return blob[42]; }
 EOF
-x86_64-w64-mingw32-gcc -O1 -s -nostdlib -e start -o big.exe big.c || die "cannot build the PE"
+x86_64-w64-mingw32-gcc -O1 -s -nostdlib -e start -o big.exe big.c || bench_die "cannot build the PE"
 osslsigncode sign -certs leaf-chain.pem -key leaf.key -h sha256 -TSA-certs tsa-chain.pem \
 	-TSA-key tsa.key -TSA-time "$(($(date +%s) - 3600))" -in big.exe -out signed.exe >/dev/null ||
-	die "osslsigncode sign failed"
+	bench_die "osslsigncode sign failed"
 size=$(stat -c %s signed.exe)
 
 gate_cmd=("$gate" verify --ca root.pem --tsa-ca tsa-root.pem --crl all.crl signed.exe)
 ossl_cmd=(osslsigncode verify -CAfile root.pem -TSA-CAfile tsa-root.pem -CRLfile all.crl -in signed.exe)
 dgst_cmd=(openssl dgst -sha256 signed.exe)
 
-"${gate_cmd[@]}" >gate.out 2>&1 || die "gate verify failed: $(cat gate.out)"
-"${ossl_cmd[@]}" >ossl.out 2>&1 || die "osslsigncode verify failed: $(tail -5 ossl.out)"
+"${gate_cmd[@]}" >gate.out 2>&1 || bench_die "gate verify failed: $(cat gate.out)"
+"${ossl_cmd[@]}" >ossl.out 2>&1 || bench_die "osslsigncode verify failed: $(tail -5 ossl.out)"
 cat signed.exe signed.exe >/dev/null # page cache
 
-# best NAME CMD...: best wall time of R runs, in ms
-best() {
-	local b=999999999 t0 t1 d
-	for _ in $(seq "$R"); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		d=$(((t1 - t0) / 1000))
-		[ "$d" -lt "$b" ] && b=$d
-	done
-	awk -v u="$b" 'BEGIN { printf "%.2f", u / 1000 }'
-}
-
-g=$(best "${gate_cmd[@]}")
-o=$(best "${ossl_cmd[@]}")
-d=$(best "${dgst_cmd[@]}")
-vs_ossl=$(awk -v g="$g" -v o="$o" 'BEGIN { printf "%.2f", o / g }')
-vs_dgst=$(awk -v g="$g" -v d="$d" 'BEGIN { printf "%.2f", g / d }')
+g=$(best_ms "$R" "${gate_cmd[@]}")
+o=$(best_ms "$R" "${ossl_cmd[@]}")
+d=$(best_ms "$R" "${dgst_cmd[@]}")
+vs_ossl=$(ratio "$o" "$g")
+vs_dgst=$(ratio "$g" "$d")
 ok1=$(awk -v r="$vs_ossl" 'BEGIN { print (r >= 2) ? "met" : "MISSED" }')
 ok2=$(awk -v r="$vs_dgst" 'BEGIN { print (r <= 1.1) ? "met" : "MISSED" }')
 echo "signed PE: $size bytes (${SIZE_MB} MiB section, RFC 3161 timestamp, CRL), best of $R runs"

@@ -1,8 +1,10 @@
 # lib.sh - shared by the benchmark scripts (sourced; never a test).
 #   bench_build DIR TARGET...   configure DIR as a Release build of the
-#       source tree (tests off) if needed and build TARGETs; when -O3
-#       brings a warning -Werror turns into an error, rebuild without
-#       -Werror and say so (the warning is reported, not hidden).
+#       source tree (tests off) unless its cache already says Release, and
+#       build TARGETs; when -O3 brings a warning -Werror turns into an
+#       error, rebuild without -Werror and say so (the warning is reported,
+#       not hidden). Dies unless each DIR/TARGET is then executable.
+#   bench_cache DIR NAME        NAME's value in DIR's CMake cache, or empty.
 #   best_ms R CMD...            best wall time of R runs of CMD, in ms.
 #   ratio A B                   A / B with two decimals.
 bench_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -12,11 +14,15 @@ bench_die() {
 	exit 1
 }
 
+bench_cache() {
+	sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt" 2>/dev/null
+}
+
 bench_build() {
-	local build=$1
+	local build=$1 t
 	shift
 	mkdir -p "$build"
-	if [ ! -f "$build/CMakeCache.txt" ]; then
+	if [ "$(bench_cache "$build" CMAKE_BUILD_TYPE)" != Release ]; then
 		cmake -S "$bench_src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATE_TESTS=OFF \
 			>"$build/bench-build.log" 2>&1 || bench_die "cmake failed, see $build/bench-build.log"
 	fi
@@ -27,6 +33,9 @@ bench_build() {
 			make -C "$build" -j2 "$@" >>"$build/bench-build.log" 2>&1 ||
 			bench_die "build failed, see $build/bench-build.log"
 	fi
+	for t in "$@"; do
+		[ -x "$build/$t" ] || bench_die "no $t binary at $build/$t"
+	done
 }
 
 best_ms() {

@@ -25,7 +25,8 @@
 # or its Python libraries the comparison is skipped with a message.
 set -u
 
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+src=$bench_src
 build=$src/build-tuf2-bench
 gate=$build/gate
 shared=${GATE_SHARED_DIR:-$src/../shared}
@@ -36,19 +37,9 @@ py=/usr/bin/python3
 N=${N:-20}
 T=${T:-200}
 
-die() {
-	echo "tuf.sh: $*" >&2
-	exit 1
-}
-
 # ---- build ----
 
-mkdir -p "$build"
-if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" 2>/dev/null; then
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATE_TESTS=OFF \
-		>"$build/bench-build.log" 2>&1 || die "cmake failed, see $build/bench-build.log"
-fi
-make -C "$build" -j2 gate >>"$build/bench-build.log" 2>&1 || die "build failed, see $build/bench-build.log"
+bench_build "$build" gate
 
 tmp=$(mktemp -d)
 srv=
@@ -60,24 +51,24 @@ unset GATE_TIME
 
 mkdir -p "$tmp/keys" "$tmp/files"
 for k in root ts sn tg; do
-	"$gate" keygen --alg ed25519 --output-key-prefix "$tmp/keys/$k" >/dev/null 2>&1 || die keygen
+	"$gate" keygen --alg ed25519 --output-key-prefix "$tmp/keys/$k" >/dev/null 2>&1 || bench_die keygen
 done
 keys=(--key "root=$tmp/keys/root.key" --key "timestamp=$tmp/keys/ts.key"
 	--key "snapshot=$tmp/keys/sn.key" --key "targets=$tmp/keys/tg.key")
 "$gate" tuf repo init --repo "$tmp/repo" --consistent-snapshot "${keys[@]}" >/dev/null ||
-	die "repo init"
+	bench_die "repo init"
 tr=$shared/tuf/sigstore-production/targets/trusted_root.json
 [ -f "$tr" ] || tr=$src/verify/data/trusted_root.json
 cp "$tr" "$tmp/files/trusted_root.json"
 for i in $(seq 2 "$T"); do
 	head -c $((1000 + i)) /dev/urandom >"$tmp/files/file-$i.bin"
 done
-"$gate" tuf repo add --repo "$tmp/repo" "${keys[@]}" --from "$tmp/files" >/dev/null || die "repo add"
+"$gate" tuf repo add --repo "$tmp/repo" "${keys[@]}" --from "$tmp/files" >/dev/null || bench_die "repo add"
 "$py" "$src/tests/tools/tuf_server.py" --root "$tmp/repo" --port-file "$tmp/port" \
 	--log "$tmp/requests.log" &
 srv=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || die "server did not start"
+[ -s "$tmp/port" ] || bench_die "server did not start"
 base=http://127.0.0.1:$(cat "$tmp/port")
 murl=$base/metadata/
 root=$tmp/repo/metadata/1.root.json
@@ -115,10 +106,10 @@ time_case() {
 		d=$tmp/md-$name-$i
 		rm -rf "$d"
 		mkdir -p "$d"
-		$setup "$d" || die "$name: setup failed"
+		$setup "$d" || bench_die "$name: setup failed"
 		: >"$tmp/requests.log"
 		t0=$(now_ns)
-		$runf "$d" || die "$name: run failed"
+		$runf "$d" || bench_die "$name: run failed"
 		total=$((total + $(now_ns) - t0))
 		rm -rf "$d"
 	done
@@ -140,12 +131,12 @@ log_same=$(cat "$tmp/requests.log")
 # gate trust update with nothing new (the Sigstore cache path: also checks
 # the cached trusted_root.json).
 "$gate" trust update --url "$murl" --targets-url "$base/targets/" --root "$root" >/dev/null ||
-	die "trust update"
+	bench_die "trust update"
 total=0
 for i in $(seq "$N"); do
 	: >"$tmp/requests.log"
 	t0=$(now_ns)
-	"$gate" trust update --url "$murl" --targets-url "$base/targets/" >/dev/null || die "trust update"
+	"$gate" trust update --url "$murl" --targets-url "$base/targets/" >/dev/null || bench_die "trust update"
 	total=$((total + $(now_ns) - t0))
 done
 t_same=$(awk -v t="$total" -v n="$N" 'BEGIN { printf "%.2f", t / n / 1e6 }')

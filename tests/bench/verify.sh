@@ -16,7 +16,8 @@
 # Builds gate in Release into build-bench if needed.
 set -u
 
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+src=$bench_src
 build=$src/build-bench
 gate=$build/gate
 shared=${GATE_SHARED_DIR:-$src/../shared}
@@ -24,37 +25,6 @@ py=/usr/bin/python3
 stack=$src/tests/tools/sigstore_stack.py
 N=${N:-200}
 NODE_N=${NODE_N:-20}
-
-die() {
-	echo "verify.sh: $*" >&2
-	exit 1
-}
-
-# ---- build ----
-
-cache_value() {
-	sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" 2>/dev/null
-}
-
-build_gate() {
-	local log=$build/bench-build.log
-	mkdir -p "$build"
-	if [ "$(cache_value CMAKE_BUILD_TYPE)" != Release ]; then
-		cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 ||
-			die "cmake failed, see $log"
-	fi
-	if ! make -C "$build" -j2 gate >>"$log" 2>&1; then
-		# -O3 brings warnings the default build type does not; they must
-		# not keep us from measuring. Reported, not hidden.
-		echo "note: Release build failed under -Werror (see $log);" \
-			"rebuilding with -DGATE_WERROR=OFF" >&2
-		if ! cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATE_WERROR=OFF \
-			>>"$log" 2>&1 || ! make -C "$build" -j2 gate >>"$log" 2>&1; then
-			die "build failed, see $log"
-		fi
-	fi
-	[ -x "$gate" ] || die "no gate binary at $gate"
-}
 
 # ---- timing helpers ----
 
@@ -71,7 +41,6 @@ loop_ns() {
 }
 
 ms() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # mean_pair N: mean ns per run of cmd_a and cmd_b (global arrays), N runs
@@ -115,7 +84,7 @@ have_crypto() { "$py" -c 'import cryptography' 2>/dev/null; }
 
 # ---- setup ----
 
-build_gate
+bench_build "$build" gate
 if [ ! -x /usr/bin/time ]; then
 	echo "note: /usr/bin/time missing; installing package 'time'" >&2
 	{ apt-get install -y time >/dev/null 2>&1 || sudo apt-get install -y time >/dev/null 2>&1; } ||
@@ -128,7 +97,7 @@ trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "gate: $gate (Release, GATE_WERROR=$(cache_value GATE_WERROR))"
+echo "gate: $gate (Release, GATE_WERROR=$(bench_cache "$build" GATE_WERROR))"
 echo "openssl: $(openssl version)"
 
 # The small case: the public-good conformance bundle and the embedded root,
@@ -143,21 +112,21 @@ if [ -f "$case_dir/bundle.sigstore.json" ] && [ -f "$case_dir/../a.txt" ]; then
 	small_root_file=$shared/trust/sigstore-public-good/trusted_root.json
 	echo "small case: happy-path-v0.3 (public-good), embedded default trusted root"
 else
-	have_crypto || die "no shared conformance data and no python3-cryptography for the stack"
-	"$py" "$stack" init "$work/stack" >/dev/null || die "stack init failed"
+	have_crypto || bench_die "no shared conformance data and no python3-cryptography for the stack"
+	"$py" "$stack" init "$work/stack" >/dev/null || bench_die "stack init failed"
 	small_art=$work/small.txt
 	small_bundle=$work/small.sigstore.json
 	small_id=https://github.com/example/bench/.github/workflows/release.yml@refs/heads/main
 	echo "gate benchmark artifact" >"$small_art"
 	"$py" "$stack" sign "$work/stack" "$small_art" --identity "$small_id" --issuer "$small_iss" \
-		--out "$small_bundle" >/dev/null || die "stack sign failed"
+		--out "$small_bundle" >/dev/null || bench_die "stack sign failed"
 	small_root_file=$work/stack/trusted_root.json
 	small_root_flags=(--trusted-root "$small_root_file")
 	echo "small case: stack-generated keyless bundle (shared data absent)"
 fi
 small_verify=("$gate" verify --bundle "$small_bundle" --certificate-identity "$small_id"
 	--certificate-oidc-issuer "$small_iss" "${small_root_flags[@]}" "$small_art")
-"${small_verify[@]}" >/dev/null 2>&1 || die "gate does not verify the small case: $("${small_verify[@]}" 2>&1 | tail -3)"
+"${small_verify[@]}" >/dev/null 2>&1 || bench_die "gate does not verify the small case: $("${small_verify[@]}" 2>&1 | tail -3)"
 echo
 
 # ---- 1. small file ----
@@ -187,14 +156,14 @@ else
 	if ! "$py" "$stack" init "$work/bigstack" >/dev/null ||
 		! "$py" "$stack" sign "$work/bigstack" "$big" --identity "$big_id" \
 			--issuer "$small_iss" --out "$work/big.sigstore.json" >/dev/null; then
-		die "stack could not sign the 1 GiB file"
+		bench_die "stack could not sign the 1 GiB file"
 	fi
 	big_verify=("$gate" verify --bundle "$work/big.sigstore.json" --certificate-identity "$big_id"
 		--certificate-oidc-issuer "$small_iss" --trusted-root "$work/bigstack/trusted_root.json"
 		"$big")
 	cat "$big" >/dev/null
 	cat "$big" >/dev/null # warm: the file is in the page cache from here on
-	"${big_verify[@]}" >/dev/null 2>&1 || die "gate does not verify the 1 GiB case"
+	"${big_verify[@]}" >/dev/null 2>&1 || bench_die "gate does not verify the 1 GiB case"
 	bg=0 bo=0
 	for _ in 1 2 3; do # interleaved, best of 3 each
 		t=$(best_of 1 "${big_verify[@]}")

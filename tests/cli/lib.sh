@@ -2,31 +2,42 @@
 # $tmp to the test's own temporary directory). Every assertion counts into
 # $passed / $failed and prints the evidence of a failure; finish prints the
 # tally and returns non-zero when anything failed.
-#   run NAME WANT_RC [--out S]... [--err S]... [--no-out S]... -- CMD ARGS...
-#       CMD's exit status must be WANT_RC, its stdout contain each --out S
-#       and none of --no-out S, its stderr each --err S (fixed strings).
+#   run NAME WANT_RC [--in FILE] [--out S]... [--err S]... [--any S]...
+#           [--no-out S]... [--no-err S]... [--no-any S]... -- CMD ARGS...
+#       CMD (stdin from FILE, else /dev/null) must exit WANT_RC; its stdout
+#       contain each --out S and none of --no-out S, its stderr each --err S
+#       and none of --no-err S, stdout or stderr each --any S and neither
+#       any --no-any S (fixed strings). Its stdout stays in $tmp/.stdout and
+#       its stderr in $tmp/.stderr until the next run. With $TEST_VERBOSE
+#       set, every run prints its name, exit status and output.
 #   check NAME CMD ARGS...   CMD must succeed.
 #   not CMD ARGS...          inverts CMD.
 #   json_field FILE EXPR     a Python expression over the JSON object o.
+#   finish [LABEL]           "[LABEL: ]N passed, M failed"; fails if M > 0.
 passed=0
 failed=0
 
 run() {
-    local name=$1 want=$2
+    local name=$1 want=$2 in=/dev/null
     shift 2
-    local -a outs=() errs=() nouts=()
+    local -a outs=() errs=() anys=() nouts=() nerrs=() nanys=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do
         case $1 in
+            --in) in=$2; shift 2 ;;
             --out) outs+=("$2"); shift 2 ;;
             --err) errs+=("$2"); shift 2 ;;
+            --any) anys+=("$2"); shift 2 ;;
             --no-out) nouts+=("$2"); shift 2 ;;
+            --no-err) nerrs+=("$2"); shift 2 ;;
+            --no-any) nanys+=("$2"); shift 2 ;;
             *) echo "bad test spec: $1" >&2; exit 2 ;;
         esac
     done
     shift
     local out=$tmp/.stdout err=$tmp/.stderr
-    "$@" </dev/null >"$out" 2>"$err"
+    "$@" <"$in" >"$out" 2>"$err"
     local rc=$? why= s
+    [ -n "${TEST_VERBOSE:-}" ] && { echo "== $name (exit $rc)"; head -c 600 "$out" "$err"; }
     [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
     for s in "${outs[@]+"${outs[@]}"}"; do
         grep -qF -- "$s" "$out" || why="${why:+$why; }stdout lacks '$s'"
@@ -36,6 +47,15 @@ run() {
     done
     for s in "${errs[@]+"${errs[@]}"}"; do
         grep -qF -- "$s" "$err" || why="${why:+$why; }stderr lacks '$s'"
+    done
+    for s in "${nerrs[@]+"${nerrs[@]}"}"; do
+        grep -qF -- "$s" "$err" && why="${why:+$why; }stderr has '$s'"
+    done
+    for s in "${anys[@]+"${anys[@]}"}"; do
+        grep -qF -- "$s" "$out" "$err" || why="${why:+$why; }output lacks '$s'"
+    done
+    for s in "${nanys[@]+"${nanys[@]}"}"; do
+        grep -qF -- "$s" "$out" "$err" && why="${why:+$why; }output has '$s'"
     done
     if [ -z "$why" ]; then
         passed=$((passed + 1))
@@ -66,6 +86,6 @@ json_field() {
 }
 
 finish() {
-    echo "$passed passed, $failed failed"
+    echo "${1:+$1: }$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }

@@ -14,68 +14,10 @@ set -u
 GATE=${GATE:?GATE must name the gate binary}
 GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 tmp=$(mktemp -d /tmp/gate-apt-hook.XXXXXX)
 trap 'rm -rf -- "$tmp"' EXIT
 cd "$tmp" || exit 1
-
-passed=0
-failed=0
-out=$tmp/.stdout
-err=$tmp/.stderr
-
-# run NAME WANT_RC [--in FILE] [--out S]... [--err S]... [--no-err S]... -- CMD...
-run() {
-    local name=$1 want=$2 in=/dev/null
-    shift 2
-    local -a outs=() errs=() noerrs=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        case $1 in
-            --in) in=$2; shift 2 ;;
-            --out) outs+=("$2"); shift 2 ;;
-            --err) errs+=("$2"); shift 2 ;;
-            --no-err) noerrs+=("$2"); shift 2 ;;
-            *) echo "bad test spec: $1" >&2; exit 2 ;;
-        esac
-    done
-    shift
-    "$@" <"$in" >"$out" 2>"$err"
-    local rc=$? why= s
-    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
-    for s in "${outs[@]+"${outs[@]}"}"; do
-        grep -qF -- "$s" "$out" || why="${why:+$why; }stdout lacks '$s'"
-    done
-    for s in "${errs[@]+"${errs[@]}"}"; do
-        grep -qF -- "$s" "$err" || why="${why:+$why; }stderr lacks '$s'"
-    done
-    for s in "${noerrs[@]+"${noerrs[@]}"}"; do
-        grep -qF -- "$s" "$err" && why="${why:+$why; }stderr has '$s'"
-    done
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: $why"
-        echo "  stdout: $(head -c 600 "$out")"
-        echo "  stderr: $(head -c 900 "$err")"
-    fi
-}
-
-check() {
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-    fi
-}
-
-finish() {
-    echo "test_apt_hook_cli: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
 
 # ---- usage ----
 run "help" 0 --out "DPkg::Pre-Install-Pkgs" --out "--install" -- "$GATE" hook apt --help
@@ -175,7 +117,8 @@ run "broken policy, garbage stdin" 2 --in "$tmp/garbage" --err "the policy is br
 
 if ! command -v dpkg-deb >/dev/null; then
     echo "SKIP (partly): dpkg-deb is missing: no tests on real .deb files"
-    finish
+    finish test_apt_hook_cli
+    exit
 fi
 
 # ---- real .deb files ----
@@ -377,4 +320,4 @@ fi
 run "no progress bar without a TTY" 0 --in "$tmp/t-big" --no-err "checking packages" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --no-ledger
 
-finish
+finish test_apt_hook_cli

@@ -18,57 +18,19 @@ set -u
 GATE=${GATE:?GATE must name the gate binary}
 GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 for t in gpg gpgv dpkg-deb xz gzip sha256sum; do
     if ! command -v "$t" >/dev/null 2>&1; then
         echo "SKIP: $t is missing (install packages gnupg, gpgv, dpkg, xz-utils, gzip)"
-        echo "0 passed, 0 failed"
+        finish
         exit 0
     fi
 done
-[ -x /usr/bin/gpgv ] || { echo "SKIP: /usr/bin/gpgv missing (package gpgv)"; echo "0 passed, 0 failed"; exit 0; }
+[ -x /usr/bin/gpgv ] || { echo "SKIP: /usr/bin/gpgv missing (package gpgv)"; finish; exit 0; }
 
 tmp=$(mktemp -d)
 trap 'gpgconf --homedir "$tmp/gnupg" --kill all >/dev/null 2>&1; rm -rf -- "$tmp"' EXIT
 cd "$tmp" || exit 1
-
-passed=0
-failed=0
-out=$tmp/.stdout
-err=$tmp/.stderr
-
-# run NAME WANT_RC [--out SUBSTR]... [--no-out SUBSTR]... -- CMD ARGS...
-run() {
-    local name=$1 want=$2
-    shift 2
-    local -a outs=() nouts=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        case $1 in
-            --out) outs+=("$2"); shift 2 ;;
-            --no-out) nouts+=("$2"); shift 2 ;;
-            *) echo "bad test spec: $1" >&2; exit 2 ;;
-        esac
-    done
-    shift
-    "$@" </dev/null >"$out" 2>"$err"
-    local rc=$? why=
-    [ -n "${TEST_VERBOSE:-}" ] && { echo "== $name (exit $rc)"; head -c 600 "$out" "$err"; }
-    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
-    local s
-    for s in "${outs[@]+"${outs[@]}"}"; do
-        grep -qF -- "$s" "$out" "$err" || why="${why:+$why; }output lacks '$s'"
-    done
-    for s in "${nouts[@]+"${nouts[@]}"}"; do
-        grep -qF -- "$s" "$out" "$err" && why="${why:+$why; }output has '$s'"
-    done
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: $why"
-        echo "  stdout: $(head -c 600 "$out")"
-        echo "  stderr: $(head -c 600 "$err")"
-    fi
-}
 
 # ---- keys -------------------------------------------------------------------
 
@@ -213,64 +175,65 @@ for l in good goodgz goodxz rogue stale tampered detached detachedbin detachedro
 policy wrongsuite good unstable
 policy codename good test
 
+# `gate check` as apt calls it (here in place of lib.sh's check, unused).
 check() { "$GATE" check --caller apt --policy "$@"; }
 
-run "good archive: allow" 0 --out allow -- check good.yaml pool/hello_1.0_all.deb
+run "good archive: allow" 0 --any allow -- check good.yaml pool/hello_1.0_all.deb
 run "good archive: second package" 0 -- check good.yaml pool/other_2.0_all.deb
 run "good archive, Packages.gz" 0 -- check goodgz.yaml pool/hello_1.0_all.deb
 run "good archive, Packages.xz" 0 -- check goodxz.yaml pool/hello_1.0_all.deb
 run "suite by codename" 0 -- check codename.yaml pool/hello_1.0_all.deb
 run "two debs in one run" 0 -- check good.yaml pool/hello_1.0_all.deb pool/other_2.0_all.deb
-run "json names the archive and the key" 0 --out "$fpr" --out '"signer": "apt_archive"' \
-    --out '"archive": "local"' --out '"apt_suite": "stable"' --out '"apt_package": "hello"' -- \
+run "json names the archive and the key" 0 --any "$fpr" --any '"signer": "apt_archive"' \
+    --any '"archive": "local"' --any '"apt_suite": "stable"' --any '"apt_package": "hello"' -- \
     check good.yaml --format json pool/hello_1.0_all.deb
-run "policy explain shows the archive" 0 --out "apt archive" --out "InRelease key: $fpr" -- \
+run "policy explain shows the archive" 0 --any "apt archive" --any "InRelease key: $fpr" -- \
     "$GATE" policy explain --policy good.yaml --caller apt pool/hello_1.0_all.deb
-run "deb not in Packages: deny" 1 --out "not listed" -- check good.yaml pool/unlisted_1.0_all.deb
+run "deb not in Packages: deny" 1 --any "not listed" -- check good.yaml pool/unlisted_1.0_all.deb
 cp pool/hello_1.0_all.deb hello-mod.deb
 printf 'x' >>hello-mod.deb
-run "deb digest differs from Packages: deny" 1 --out "not listed" -- check good.yaml hello-mod.deb
-run "InRelease signed by another key: deny" 1 --out "signature does not verify" -- \
+run "deb digest differs from Packages: deny" 1 --any "not listed" -- check good.yaml hello-mod.deb
+run "InRelease signed by another key: deny" 1 --any "signature does not verify" -- \
     check rogue.yaml pool/hello_1.0_all.deb
-run "tampered Packages: deny" 1 --out "does not match its SHA256" -- \
+run "tampered Packages: deny" 1 --any "does not match its SHA256" -- \
     check tampered.yaml pool/hello_1.0_all.deb
-run "expired Valid-Until: deny, stale" 1 --out "stale since" -- check stale.yaml pool/hello_1.0_all.deb
-run "suite constraint: deny" 1 --out "suite" -- check wrongsuite.yaml pool/hello_1.0_all.deb
-run "not the apt caller: other rule" 1 --out "the rest" -- \
+run "expired Valid-Until: deny, stale" 1 --any "stale since" -- check stale.yaml pool/hello_1.0_all.deb
+run "suite constraint: deny" 1 --any "suite" -- check wrongsuite.yaml pool/hello_1.0_all.deb
+run "not the apt caller: other rule" 1 --any "the rest" -- \
     "$GATE" check --policy good.yaml pool/hello_1.0_all.deb
 
 # Release + Release.gpg (no InRelease)
-run "Release + Release.gpg (armored): allow" 0 --out allow -- check detached.yaml pool/hello_1.0_all.deb
-run "Release + Release.gpg: json names the key" 0 --out "$fpr" --out '"apt_component": "main"' -- \
+run "Release + Release.gpg (armored): allow" 0 --any allow -- check detached.yaml pool/hello_1.0_all.deb
+run "Release + Release.gpg: json names the key" 0 --any "$fpr" --any '"apt_component": "main"' -- \
     check detached.yaml --format json pool/other_2.0_all.deb
 run "Release + Release.gpg (binary): allow" 0 -- check detachedbin.yaml pool/hello_1.0_all.deb
-run "Release + Release.gpg: deb not listed: deny" 1 --out "not listed" -- \
+run "Release + Release.gpg: deb not listed: deny" 1 --any "not listed" -- \
     check detached.yaml pool/unlisted_1.0_all.deb
 run "Release.gpg by another key: deny, names the file and keyring" 1 \
-    --out "local_dists_stable_Release.gpg: signature does not verify with keyring $tmp/archive.gpg" -- \
+    --any "local_dists_stable_Release.gpg: signature does not verify with keyring $tmp/archive.gpg" -- \
     check detachedrogue.yaml pool/hello_1.0_all.deb
-run "Release changed after signing: deny" 1 --out "local_dists_stable_Release.gpg: signature does not verify" \
-    --out BADSIG -- check detachedmod.yaml pool/hello_1.0_all.deb
-run "Release without Release.gpg: deny" 1 --out "local_dists_stable_Release is not signed" -- \
+run "Release changed after signing: deny" 1 --any "local_dists_stable_Release.gpg: signature does not verify" \
+    --any BADSIG -- check detachedmod.yaml pool/hello_1.0_all.deb
+run "Release without Release.gpg: deny" 1 --any "local_dists_stable_Release is not signed" -- \
     check unsigned.yaml pool/hello_1.0_all.deb
-run "Release + Release.gpg, expired Valid-Until: deny" 1 --out "stale since" -- \
+run "Release + Release.gpg, expired Valid-Until: deny" 1 --any "stale since" -- \
     check detachedstale.yaml pool/hello_1.0_all.deb
 run "InRelease takes precedence over a bad Release.gpg" 0 -- check precedence.yaml pool/hello_1.0_all.deb
 run "a bad InRelease is not rescued by a good Release.gpg" 1 \
-    --out "local_dists_stable_InRelease: signature does not verify" -- \
+    --any "local_dists_stable_InRelease: signature does not verify" -- \
     check precedencebad.yaml pool/hello_1.0_all.deb
 
 # flat repositories: Packages at the top level, no component
-run "InRelease by two keys, keyring holds one: allow, names that key" 0 --out "$fpr" -- \
+run "InRelease by two keys, keyring holds one: allow, names that key" 0 --any "$fpr" -- \
     check twokeys.yaml --format json pool/hello_1.0_all.deb
-run "flat repository (InRelease): allow" 0 --out allow -- check flat.yaml pool/hello_1.0_all.deb
-run "flat repository: json has no component" 0 --out '"apt_package": "other"' \
-    --no-out apt_component -- check flat.yaml --format json pool/other_2.0_all.deb
+run "flat repository (InRelease): allow" 0 --any allow -- check flat.yaml pool/hello_1.0_all.deb
+run "flat repository: json has no component" 0 --any '"apt_package": "other"' \
+    --no-any apt_component -- check flat.yaml --format json pool/other_2.0_all.deb
 run "flat repository (Release.gpg): allow" 0 -- check flatdetached.yaml pool/hello_1.0_all.deb
-run "flat repository: deb not listed: deny" 1 --out "not listed" -- check flat.yaml pool/unlisted_1.0_all.deb
+run "flat repository: deb not listed: deny" 1 --any "not listed" -- check flat.yaml pool/unlisted_1.0_all.deb
 policy flatmain flat
 sed -i 's|lists: \([^}]*\)}|lists: \1, component: main}|' flatmain.yaml
-run "flat repository, component constraint: deny" 1 --out "not listed in a verified Packages index" -- \
+run "flat repository, component constraint: deny" 1 --any "not listed in a verified Packages index" -- \
     check flatmain.yaml pool/hello_1.0_all.deb
 policy detachedmain detached
 sed -i 's|lists: \([^}]*\)}|lists: \1, component: main}|' detachedmain.yaml
@@ -279,7 +242,7 @@ run "dists repository, component main: allow" 0 -- check detachedmain.yaml pool/
 # many decisions in parallel share the caches (thread-safe, parsed once)
 mkdir many
 for i in $(seq 1 40); do cp pool/hello_1.0_all.deb "many/h$i.deb"; cp pool/other_2.0_all.deb "many/o$i.deb"; done
-run "80 debs, 4 jobs: all allowed" 0 --out "80 allowed, 0 denied" -- check good.yaml --jobs 4 many
+run "80 debs, 4 jobs: all allowed" 0 --any "80 allowed, 0 denied" -- check good.yaml --jobs 4 many
 
 # clearsigned text with unsigned text around it: only the signed part counts
 cp -r good inject
@@ -289,7 +252,7 @@ policy inject inject
 run "text before the signed part is ignored" 0 -- check inject.yaml pool/hello_1.0_all.deb
 policy injectorigin inject
 sed -i 's|lists: \([^}]*\)}|lists: \1, origin: Evil}|' injectorigin.yaml
-run "unsigned Origin is not believed" 1 --out "origin 'Local'" -- check injectorigin.yaml pool/hello_1.0_all.deb
+run "unsigned Origin is not believed" 1 --any "origin 'Local'" -- check injectorigin.yaml pool/hello_1.0_all.deb
 
 # policy errors
 cat >bad1.yaml <<EOF
@@ -298,7 +261,7 @@ signers:
   s: [{apt_archive: nope}]
 rules: [{name: r, require: {signers: s}}]
 EOF
-run "unknown archive is a policy error" 2 --out "unknown apt archive" -- check bad1.yaml pool/hello_1.0_all.deb
+run "unknown archive is a policy error" 2 --any "unknown apt archive" -- check bad1.yaml pool/hello_1.0_all.deb
 cat >bad2.yaml <<EOF
 version: 1
 trust:
@@ -306,7 +269,7 @@ trust:
     local: {keyring: $tmp/missing.gpg}
 rules: [{name: r, decision: deny}]
 EOF
-run "missing keyring is a policy error" 2 --out "missing.gpg" -- check bad2.yaml pool/hello_1.0_all.deb
+run "missing keyring is a policy error" 2 --any "missing.gpg" -- check bad2.yaml pool/hello_1.0_all.deb
 
 # ---- threshold over mixed kinds: archive + managed keys ---------------------
 
@@ -351,5 +314,4 @@ run "mixed: one key alone: deny" 1 -- check mixed.yaml one-key.deb
 sign_into pool/hello_1.0_all.deb r3
 run "mixed: archive + one key: allow" 0 -- check mixed.yaml pool/hello_1.0_all.deb
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

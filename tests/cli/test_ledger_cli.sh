@@ -11,66 +11,12 @@ set -u
 GATE=${GATE:?GATE must name the gate binary}
 GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 cd "$tmp" || exit 1
+out=$tmp/.stdout # the last run's stdout (lib.sh)
 
-passed=0
-failed=0
-out=$tmp/.stdout
-err=$tmp/.stderr
-
-# run NAME WANT_RC [--out SUBSTR]... [--err SUBSTR]... [--no-out SUBSTR]... -- CMD ARGS...
-run() {
-    local name=$1 want=$2
-    shift 2
-    local -a outs=() errs=() nouts=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        case $1 in
-            --out) outs+=("$2"); shift 2 ;;
-            --err) errs+=("$2"); shift 2 ;;
-            --no-out) nouts+=("$2"); shift 2 ;;
-            *) echo "bad test spec: $1" >&2; exit 2 ;;
-        esac
-    done
-    shift
-    "$@" </dev/null >"$out" 2>"$err"
-    local rc=$? why=
-    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
-    local s
-    for s in "${outs[@]+"${outs[@]}"}"; do
-        grep -qF -- "$s" "$out" || why="${why:+$why; }stdout lacks '$s'"
-    done
-    for s in "${nouts[@]+"${nouts[@]}"}"; do
-        grep -qF -- "$s" "$out" && why="${why:+$why; }stdout has '$s'"
-    done
-    for s in "${errs[@]+"${errs[@]}"}"; do
-        grep -qF -- "$s" "$err" || why="${why:+$why; }stderr lacks '$s'"
-    done
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: $why"
-        echo "  stdout: $(head -c 400 "$out")"
-        echo "  stderr: $(head -c 400 "$err")"
-    fi
-}
-
-check() {
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-    fi
-}
-
-json_field() { # json_field FILE PYTHON-EXPR-ON-o
-    python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
-}
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
 
 if ! command -v dpkg-deb >/dev/null; then
@@ -218,5 +164,4 @@ run "show needs a name" 2 -- "$GATE" ledger --db "$db" show
 run "help" 0 --out "record-deb" --out "lookup PATH|DIGEST" -- "$GATE" ledger --help
 run "in the top-level usage" 0 --out "ledger" -- "$GATE" --help
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -10,69 +10,16 @@ set -u
 GATE=${GATE:?GATE must name the gate binary}
 GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 cd "$tmp" || exit 1
-
-passed=0
-failed=0
-out=$tmp/.stdout
-err=$tmp/.stderr
-
-# run NAME WANT_RC [--out SUBSTR]... [--err SUBSTR]... -- CMD ARGS...
-# Runs CMD with stdin from /dev/null and checks the exit code and that
-# each SUBSTR occurs (fixed string) in stdout or stderr.
-run() {
-    local name=$1 want=$2
-    shift 2
-    local -a outs=() errs=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        case $1 in
-            --out) outs+=("$2"); shift 2 ;;
-            --err) errs+=("$2"); shift 2 ;;
-            *) echo "bad test spec: $1" >&2; exit 2 ;;
-        esac
-    done
-    shift
-    "$@" </dev/null >"$out" 2>"$err"
-    local rc=$? why=
-    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
-    local s
-    for s in "${outs[@]+"${outs[@]}"}"; do
-        grep -qF -- "$s" "$out" || why="${why:+$why; }stdout lacks '$s'"
-    done
-    for s in "${errs[@]+"${errs[@]}"}"; do
-        grep -qF -- "$s" "$err" || why="${why:+$why; }stderr lacks '$s'"
-    done
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: $why"
-        echo "  stdout: $(head -c 400 "$out")"
-        echo "  stderr: $(head -c 400 "$err")"
-    fi
-}
-
-# check NAME COMMAND...: a plain assertion (exit 0 = pass).
-check() {
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-    fi
-}
+err=$tmp/.stderr # the last run's stderr (lib.sh)
 
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
 no_newline() { [ -s "$1" ] && [ -z "$(tail -c 1 "$1" | tr -d -c '\n')" ]; }
 not_exists() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
 no_temp_files() { [ -z "$(find "$tmp" -name '.gate-sign.*' -print -quit)" ]; }
-json_field() { # json_field FILE PYTHON-EXPR-ON-o
-    python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
-}
 
 # The signature checked without gate: ECDSA with the curve's hash, Ed25519
 # over the raw file.
@@ -248,5 +195,4 @@ run "sign a directory" 2 --err "not a regular file" -- "$GATE" sign --key k-ed25
 run "sign passphrase variable unset" 2 --err "not set" -- \
     env -u GATE_TEST_UNSET "$GATE" sign --key enc.key --passphrase-env GATE_TEST_UNSET art.txt
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -19,7 +19,11 @@ head -c 3000 /dev/urandom >"$art/pool/foo_1.0_amd64.deb"
 head -c 5000 /dev/urandom >"$art/tools/bar"
 cp "$art/tools/bar" "$art/pool/bar-as.deb"
 cp "$art/pool/foo_1.0_amd64.deb" "$art/pool/foo-flipped.deb"
-printf '\x01' | dd of="$art/pool/foo-flipped.deb" bs=1 seek=1500 conv=notrunc 2>/dev/null
+# flip one bit of byte 1500 (setting it to a fixed value would leave the
+# file unchanged when the random byte already had that value)
+b=$(od -An -tu1 -j1500 -N1 "$art/pool/foo-flipped.deb" | tr -d ' ')
+printf "\\$(printf '%03o' $((b ^ 1)))" | dd of="$art/pool/foo-flipped.deb" bs=1 seek=1500 conv=notrunc 2>/dev/null
+cmp -s "$art/pool/foo_1.0_amd64.deb" "$art/pool/foo-flipped.deb" && { echo "FAIL: the flip changed nothing"; exit 1; }
 
 if ! make_repo "$repo"; then
 	fail "gate tuf repo init"

@@ -13,64 +13,10 @@ ISS='https://token.actions.githubusercontent.com'
 BUNDLE=$CONF/happy-path-v0.3/bundle.sigstore.json
 ART=$CONF/a.txt
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
-
-passed=0
-failed=0
-out=$tmp/stdout
-err=$tmp/stderr
-
-# run NAME WANT_RC [--out SUBSTR]... [--err SUBSTR]... -- CMD ARGS...
-# Runs CMD with stdin from /dev/null and checks the exit code and that
-# each SUBSTR occurs (fixed string) in stdout or stderr.
-run() {
-    local name=$1 want=$2
-    shift 2
-    local -a outs=() errs=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        case $1 in
-            --out) outs+=("$2"); shift 2 ;;
-            --err) errs+=("$2"); shift 2 ;;
-            *) echo "bad test spec: $1" >&2; exit 2 ;;
-        esac
-    done
-    shift
-    "$@" </dev/null >"$out" 2>"$err"
-    local rc=$? why=
-    [ "$rc" -eq "$want" ] || why="exit $rc, want $want"
-    local s
-    for s in "${outs[@]+"${outs[@]}"}"; do
-        grep -qF -- "$s" "$out" || why="${why:+$why; }stdout lacks '$s'"
-    done
-    for s in "${errs[@]+"${errs[@]}"}"; do
-        grep -qF -- "$s" "$err" || why="${why:+$why; }stderr lacks '$s'"
-    done
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name: $why"
-        echo "  stdout: $(head -c 400 "$out")"
-        echo "  stderr: $(head -c 400 "$err")"
-    fi
-}
-
-# check NAME COMMAND...: a plain assertion (exit 0 = pass).
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-    fi
-}
-
-json_field() { # json_field FILE PYTHON-EXPR-ON-o
-    python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
-}
+out=$tmp/.stdout # the last run's stdout (lib.sh)
 
 keyless=(--certificate-identity "$ID" --certificate-oidc-issuer "$ISS")
 
@@ -297,5 +243,4 @@ else
     echo "SKIP detached signatures: openssl not found"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -423,9 +423,11 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 		e->pkg = p;
 		e->path = l;
 		e->real = divert(r, p->name, l);
-		if (l[0] != '/' || strlen(l) != len) {
+		if (l[0] != '/' || strlen(l) != len || e->real[0] != '/') {
 			e->kind = E_PROBLEM;
-			e->problem = l[0] != '/' ? "not an absolute path" : "contains a NUL byte";
+			e->problem = l[0] != '/'	   ? "not an absolute path"
+				     : strlen(l) != len ? "contains a NUL byte"
+							: "diverted to a relative path";
 			continue;
 		}
 		e->conf = gate_dpkg_is_conffile(p->conffiles, l);

@@ -164,9 +164,11 @@ run "no database" 2 --err "$tmp/nowhere/status" -- \
     "$GATE" ledger --db "$tmp/n.db" import dpkg --admindir "$tmp/nowhere" --policy "$tmp/empty.yaml"
 mkdir -p "$tmp/nul/info"
 printf 'Package: n\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nConffiles:\n /etc/n.conf 0123\n\n' >"$tmp/nul/status"
-printf '/etc/n.conf\n/usr\0/bin/n\n' >"$tmp/nul/info/n.list"
+printf '/etc/n.conf\n/usr\0/bin/n\n/usr/bin/m\n' >"$tmp/nul/info/n.list"
+printf '/usr/bin/m\nusr/bin/m.distrib\nother\n' >"$tmp/nul/diversions"
 run "a list line with a NUL byte: reported" 1 \
-    --out "contains a NUL byte: /usr (n 1)" -- timeout 20 "$GATE" ledger --db "$tmp/nul.db" import dpkg \
+    --out "contains a NUL byte: /usr (n 1)" \
+    --out "diverted to a relative path: /usr/bin/m (n 1): diverted to usr/bin/m.distrib" -- timeout 20 "$GATE" ledger --db "$tmp/nul.db" import dpkg \
     --admindir "$tmp/nul" --root "$tmp/nul" --policy "$tmp/empty.yaml"
 mkdir -p "$tmp/bad"
 printf 'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n\n x: y\n' >"$tmp/bad/status"

@@ -1230,8 +1230,8 @@ static bool has_inrelease(char *const *names, size_t nn, const char *name, size_
 	return bsearch(&key, names, nn, sizeof(*names), cmp_str) != NULL;
 }
 
-/* The Releases of the lists dir, sorted by name (at most
- * GATE_APT_MAX_INRELEASE). */
+/* The Releases of the lists dir, sorted by name (more than
+ * GATE_APT_MAX_INRELEASE is an error). */
 static enum gate_err list_releases(const struct gate_policy_apt *a, const char *dir,
 				   char ***names, size_t *nn, struct gate_error *err)
 {
@@ -1245,11 +1245,18 @@ static enum gate_err list_releases(const struct gate_policy_apt *a, const char *
 		closedir(d);
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
-	for (struct dirent *de; (de = readdir(d)) && *nn < GATE_APT_MAX_INRELEASE;) {
+	for (struct dirent *de; (de = readdir(d));) {
 		bool detached;
 		size_t prefix;
 		if (!release_name(de->d_name, &detached, &prefix))
 			continue;
+		if (*nn == GATE_APT_MAX_INRELEASE) {
+			/* Never decide on a part of the lists chosen by readdir. */
+			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL,
+				       "archive '%s': %s holds more than %u Release files", a->name,
+				       dir, GATE_APT_MAX_INRELEASE);
+			break;
+		}
 		if (!((*names)[*nn] = strdup(de->d_name))) {
 			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 			break;

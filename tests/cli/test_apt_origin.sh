@@ -242,6 +242,11 @@ run "dists repository, component main: allow" 0 -- check detachedmain.yaml pool/
 # many decisions in parallel share the caches (thread-safe, parsed once)
 mkdir many
 for i in $(seq 1 40); do cp pool/hello_1.0_all.deb "many/h$i.deb"; cp pool/other_2.0_all.deb "many/o$i.deb"; done
+mkdir -p crowded
+for i in $(seq 4097); do : >"crowded/p${i}_InRelease"; done
+policy crowded crowded
+run "more than 4096 Release files: deny, said" 1 --any "holds more than 4096 Release files" -- \
+    check crowded.yaml pool/hello_1.0_all.deb
 run "80 debs, 4 jobs: all allowed" 0 --any "80 allowed, 0 denied" -- check good.yaml --jobs 4 many
 
 # clearsigned text with unsigned text around it: only the signed part counts

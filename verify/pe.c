@@ -496,6 +496,34 @@ static void hash_join(struct hash_job *j)
 	j->joined = true;
 }
 
+struct gate_pe_prehash {
+	struct hash_job job;
+};
+
+struct gate_pe_prehash *gate_pe_prehash(int fd)
+{
+	struct gate_pe early;
+	memset(&early, 0, sizeof early); /* compared whole (padding too) */
+	if (gate_pe_parse(fd, &early, NULL) != GATE_OK || !early.cert_len)
+		return NULL;
+	struct gate_pe_prehash *p = calloc(1, sizeof(*p));
+	if (p)
+		hash_start(&p->job, fd, &early);
+	if (p && !p->job.started) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+void gate_pe_prehash_free(struct gate_pe_prehash *p)
+{
+	if (!p)
+		return;
+	hash_join(&p->job);
+	free(p);
+}
+
 /* The image digest under md: the job's when it hashed that, else now. */
 static enum gate_err image_digest(const struct gate_cs_input *in, const struct gate_pe *pe,
 				  const EVP_MD *md, struct hash_job *job, uint8_t *img,
@@ -592,11 +620,12 @@ enum gate_err gate_pe_verify(const struct gate_cs_input *in, const struct gate_c
 	struct gate_pe pe, early;
 	memset(&early, 0, sizeof early); /* compared whole (padding too) */
 	struct sigs s = {0};
-	struct hash_job *job = calloc(1, sizeof(*job));
+	/* The caller's hash when it started one (gate_pe_prehash), else ours. */
+	struct hash_job *job = in->prehash ? &in->prehash->job : calloc(1, sizeof(*job));
 	char field[48];
 	if (!job)
 		return gate_fail(err, GATE_E_NOMEM, NULL, "authenticode", "out of memory");
-	if (gate_pe_parse(in->fd, &early, NULL) == GATE_OK && early.cert_len)
+	if (!in->prehash && gate_pe_parse(in->fd, &early, NULL) == GATE_OK && early.cert_len)
 		hash_start(job, in->fd, &early);
 	enum gate_err rc = load_sigs(in->fd, &pe, &s, err);
 	if (rc == GATE_OK && pe.cert_len == 0)
@@ -615,7 +644,8 @@ enum gate_err gate_pe_verify(const struct gate_cs_input *in, const struct gate_c
 			(*out)->n_signatures = s.n;
 	}
 	hash_join(job);
-	free(job);
+	if (!in->prehash)
+		free(job);
 	sigs_clear(&s);
 	return rc;
 }

@@ -295,6 +295,8 @@ enum gate_cs_format {
  * primary then nested signatures in order (PE), the signature block in
  * name order (JAR). sha256, when non-NULL, is the artifact's known SHA-256
  * (saves a pass and fills facts->digest). All pointers are borrowed. */
+struct gate_pe_prehash;
+
 struct gate_cs_input {
 	enum gate_cs_format format;
 	int fd;
@@ -303,7 +305,17 @@ struct gate_cs_input {
 	size_t siglen;
 	size_t index;
 	const uint8_t *sha256;
+	struct gate_pe_prehash *prehash; /* PE: from gate_pe_prehash(fd), or NULL */
 };
+
+/* Start the Authenticode image hash (SHA-256) of the PE open as fd on a
+ * second thread now, while the caller does other work (loading its trust,
+ * say); verifying with it in gate_cs_input.prehash uses the result when the
+ * file's layout is still what was hashed, and hashes again otherwise. NULL
+ * when fd is not a signed PE or no thread could start: nothing to free.
+ * The fd must stay open until gate_pe_prehash_free. */
+struct gate_pe_prehash *gate_pe_prehash(int fd);
+void gate_pe_prehash_free(struct gate_pe_prehash *p);
 
 struct gate_cs_opts {
 	const struct gate_x509_trust *trust; /* required */

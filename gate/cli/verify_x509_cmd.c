@@ -334,6 +334,7 @@ int gate_cmd_verify_x509(int argc, char **argv)
 	size_t siglen = 0, n = 0;
 	int fd = -1, code = parse_args(argc, argv, &va);
 	struct results *r = NULL;
+	struct gate_pe_prehash *prehash = NULL;
 	enum gate_err rc;
 	if (code >= 0)
 		return code;
@@ -344,16 +345,22 @@ int gate_cmd_verify_x509(int argc, char **argv)
 		rc = set_err(&err, GATE_E_NOMEM, NULL, "out of memory");
 		goto fail;
 	}
+	/* A PE's image hash is the bulk of the work: started before the
+	 * trust is read and parsed, it runs while that happens. */
+	if ((rc = open_artifact(&va, &art, &fd, &err)) != GATE_OK)
+		goto fail;
+	enum gate_cs_format format =
+		va.p7s ? GATE_CS_CMS : va.pe ? GATE_CS_PE : va.jar ? GATE_CS_JAR : gate_cs_sniff(fd);
+	if (format == GATE_CS_PE)
+		prehash = gate_pe_prehash(fd);
 	if ((rc = load_trust(&va, &trust, &err)) != GATE_OK)
 		goto fail;
 	o.trust = trust;
 	if (va.p7s && (rc = gate_read_file(va.p7s, 1024 * 1024, &sig, &siglen, &err)) != GATE_OK)
 		goto fail;
-	if ((rc = open_artifact(&va, &art, &fd, &err)) != GATE_OK)
-		goto fail;
 	struct gate_cs_input in = {.fd = fd, .name = va.artifact, .sig = sig, .siglen = siglen,
-				   .sha256 = art ? gate_artifact_sha256(art) : NULL};
-	in.format = va.p7s ? GATE_CS_CMS : va.pe ? GATE_CS_PE : va.jar ? GATE_CS_JAR : gate_cs_sniff(fd);
+				   .sha256 = art ? gate_artifact_sha256(art) : NULL,
+				   .format = format, .prehash = prehash};
 	if (in.format == GATE_CS_NONE) {
 		rc = set_err(&err, GATE_E_UNSUPPORTED, "artifact",
 			       "neither a PE file nor a JAR: give --p7s FILE for a detached signature");
@@ -410,6 +417,7 @@ out:
 	for (size_t i = 0; r && i < r->n; i++)
 		gate_facts_free(r->f[i]);
 	free(r);
+	gate_pe_prehash_free(prehash); /* before the fd it reads is closed */
 	if (fd >= 0)
 		close(fd);
 	gate_artifact_free(art);

@@ -118,6 +118,8 @@ static void test_parse_both_kinds(void **state)
 		size_t n = 9;
 		assert_int_equal(gate_codesign_count(&in, &n, NULL), GATE_OK);
 		assert_int_equal(n, 0);
+		/* nothing signed, nothing to hash ahead */
+		assert_null(gate_pe_prehash(fd));
 		close(fd);
 	}
 }

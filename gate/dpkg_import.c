@@ -228,18 +228,22 @@ static enum gate_err take_stanza(void *ctx, struct gate_dpkg_stanza *s, struct g
 	return GATE_OK;
 }
 
+static enum gate_err read_status_file(struct run *r, const char *path, struct gate_error *err)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	enum gate_err rc = gate_read_file(path, GATE_DPKG_MAX_STATUS, &text, &len, err);
+	if (rc == GATE_OK)
+		rc = gate_dpkg_parse_status((const char *)text, len, path, take_stanza, r, err);
+	free(text);
+	return rc;
+}
+
 static enum gate_err read_status(struct run *r, const char *admindir, struct gate_error *err)
 {
 	char path[PATH_MAX];
-	uint8_t *text = NULL;
-	size_t len = 0;
-	enum gate_err rc;
-	if ((rc = admin_path(path, admindir, "status", err)) != GATE_OK ||
-	    (rc = gate_read_file(path, GATE_DPKG_MAX_STATUS, &text, &len, err)) != GATE_OK)
-		return rc;
-	rc = gate_dpkg_parse_status((const char *)text, len, path, take_stanza, r, err);
-	free(text);
-	return rc;
+	enum gate_err rc = admin_path(path, admindir, "status", err);
+	return rc == GATE_OK ? read_status_file(r, path, err) : rc;
 }
 
 void gate_dpkg_diversions_free(struct gate_dpkg_diversion *d, size_t n)
@@ -985,6 +989,22 @@ static void run_free(struct run *r)
 	EVP_MD_free((EVP_MD *)r->md5);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
+}
+
+enum gate_err gate_ledger_prune_dpkg(struct gate_ledger *l, const char *status,
+				     size_t *forgotten, struct gate_error *err)
+{
+	static const struct gate_import_opts all = {0};
+	struct run r = {.o = &all};
+	struct gate_import_stats st = {0};
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	enum gate_err rc = read_status_file(&r, status ? status : GATE_DPKG_ADMINDIR "/status", err);
+	if (rc == GATE_OK)
+		rc = forget_stale(&r, l, &st, err);
+	*forgotten = st.forgotten;
+	run_free(&r);
+	return rc;
 }
 
 /* Skip what is already recorded at this version; load the rest. Returns

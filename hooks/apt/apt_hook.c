@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "deb.h"
 #include "gate.h"
+#include "dpkg_import.h"
 #include "ledger.h"
 #include "pool.h"
 
@@ -542,8 +543,14 @@ static void apply_deb_errors(struct run *r)
 	}
 }
 
-static enum gate_err record(const struct run *r, const char *db, size_t *recorded,
-			    struct gate_error *err)
+/* Forget what dpkg (status: the file apt's configuration names; NULL:
+ * apt did not say, nothing is forgotten) no longer lists as installed -
+ * removed by an earlier transaction: the hook runs before dpkg - then
+ * record the allowed packages in one transaction (those of this one are
+ * not installed yet, so they are recorded after the pruning). A failed
+ * pruning is said, not fatal: the transaction is decided and recorded. */
+static enum gate_err record(const struct run *r, const char *db, const char *status,
+			    size_t *recorded, size_t *forgotten, struct gate_error *err)
 {
 	struct gate_ledger_pkg *pkgs = calloc(r->n ? r->n : 1, sizeof(*pkgs));
 	struct gate_ledger *l = NULL;
@@ -556,6 +563,11 @@ static enum gate_err record(const struct run *r, const char *db, size_t *recorde
 			pkgs[n++] = r->items[i].pkg; /* shallow: items keep ownership */
 	*recorded = n;
 	rc = n ? gate_ledger_open(db, false, &l, err) : GATE_OK;
+	struct gate_error perr = {0};
+	if (rc == GATE_OK && n && status &&
+	    gate_ledger_prune_dpkg(l, status, forgotten, &perr) != GATE_OK)
+		fprintf(stderr, "gate: warning: the ledger still holds removed packages: %s\n",
+			perr.msg);
 	if (rc == GATE_OK && n)
 		rc = gate_ledger_record(l, pkgs, n, err);
 	gate_ledger_close(l);
@@ -622,7 +634,7 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 {
 	struct run r = {.ctx = ctx, .mode = gate_ctx_policy(ctx)->mode, .read_debs = !a->no_ledger};
 	int code = GATE_EXIT_USAGE;
-	size_t nunpack = 0, ndeny, nerr, recorded = 0;
+	size_t nunpack = 0, ndeny, nerr, recorded = 0, forgotten = 0;
 	for (size_t i = 0; i < req->nactions; i++)
 		nunpack += req->actions[i].op == GATE_APT_UNPACK ||
 			   req->actions[i].op == GATE_APT_OP_ERROR;
@@ -644,7 +656,7 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		goto out;
 	if (r.read_debs) {
 		struct gate_error e = {0};
-		if (record(&r, a->ledger, &recorded, &e) != GATE_OK) {
+		if (record(&r, a->ledger, req->status_file, &recorded, &forgotten, &e) != GATE_OK) {
 			char what[GATE_ERR_MSG_MAX + PATH_MAX];
 			snprintf(what, sizeof what,
 				 "cannot record the packages in the ledger %s: %s", a->ledger,
@@ -657,6 +669,9 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		policy_name, gate_mode_name(r.mode));
 	if (r.read_debs)
 		fprintf(stderr, ", %zu recorded in %s", recorded, a->ledger);
+	if (forgotten)
+		fprintf(stderr, " (%zu removed package%s forgotten)", forgotten,
+			forgotten == 1 ? "" : "s");
 	fputc('\n', stderr);
 	code = GATE_EXIT_OK;
 out:

@@ -42,6 +42,7 @@ void gate_apt_req_free(struct gate_apt_req *r)
 		action_clear(&r->actions[i]);
 	free(r->actions);
 	free(r->lists_dir);
+	free(r->status_file);
 	free(r);
 }
 
@@ -353,9 +354,10 @@ static enum gate_err parse_version(const struct line *l, unsigned *version,
 }
 
 /* Key=Value lines up to the empty line. Values are apt's and the user's:
- * only their shape is checked, and only where apt keeps its lists is read
- * (into dirs: Dir, Dir::State, Dir::State::lists). */
-static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r, char *dirs[3],
+ * only their shape is checked, and only where apt keeps its lists and
+ * dpkg's status is read (into dirs: Dir, Dir::State, Dir::State::lists,
+ * Dir::State::status). */
+static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r, char *dirs[4],
 				       struct gate_error *err)
 {
 	struct line l;
@@ -380,9 +382,10 @@ static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r,
 		if (++r->nconfig > GATE_APT_MAX_CONFIG)
 			return fail_line(err, GATE_E_TOO_LARGE, l.no,
 					 "more than %d configuration lines", GATE_APT_MAX_CONFIG);
-		static const char *const keys[3] = {"Dir", "Dir::State", "Dir::State::lists"};
+		static const char *const keys[4] = {"Dir", "Dir::State", "Dir::State::lists",
+						    "Dir::State::status"};
 		size_t kl = (size_t)(eq - l.p);
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 4; k++) {
 			if (strlen(keys[k]) != kl || strncasecmp(l.p, keys[k], kl) != 0)
 				continue;
 			/* apt writes values %XX-quoted (spaces, '=', '"', controls) */
@@ -409,12 +412,17 @@ static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r,
 static enum gate_err read_config(struct cursor *c, struct gate_apt_req *r,
 				 struct gate_error *err)
 {
-	char *dirs[3] = {NULL, NULL, NULL};
+	char *dirs[4] = {NULL, NULL, NULL, NULL};
 	enum gate_err rc = read_config_lines(c, r, dirs, err);
 	if (rc == GATE_OK && (dirs[0] || dirs[1] || dirs[2]) &&
 	    !(r->lists_dir = gate_apt_lists_dir(dirs[0], dirs[1], dirs[2])))
 		rc = fail_line(err, GATE_E_NOMEM, 0, "out of memory");
-	for (int k = 0; k < 3; k++)
+	/* dpkg's status file: resolved the same way (apt's own default is
+	 * absolute, /var/lib/dpkg/status) */
+	if (rc == GATE_OK && dirs[3] &&
+	    !(r->status_file = gate_apt_lists_dir(dirs[0], dirs[1], dirs[3])))
+		rc = fail_line(err, GATE_E_NOMEM, 0, "out of memory");
+	for (int k = 0; k < 4; k++)
 		free(dirs[k]);
 	return rc;
 }

@@ -5,8 +5,8 @@
  *
  * Version 1: one absolute .deb path per line, nothing else.
  * Versions 2 and 3: a "VERSION N" line, apt's configuration as Key=Value
- * lines (opaque to us but for where apt keeps its lists: Dir,
- * Dir::State and Dir::State::lists; they include the hook's own command
+ * lines (opaque to us but for where apt keeps its lists and dpkg's status:
+ * Dir, Dir::State, Dir::State::lists and ::status; they include the hook's own command
  * line and the user's, so nothing else is ever matched there), one empty
  * line, then one line per package action:
  *   v2: name oldver cmp newver action
@@ -59,6 +59,8 @@ struct gate_apt_req {
 	char *lists_dir;  /* apt's lists directory (Dir + Dir::State + Dir::State::lists,
 			   * resolved as apt does), NULL when apt's configuration named
 			   * none of them */
+	char *status_file; /* dpkg's status file as apt's Dir::State::status says, resolved
+			    * the same way; NULL when not given */
 	struct gate_apt_action *actions;
 	size_t nactions;
 };

@@ -96,6 +96,7 @@ mkdeb() { # NAME [CONTENT]: a text file and a program (a copy of /bin/true, own 
 mkdeb good1
 mkdeb good2
 mkdeb extra1
+mkdeb late1
 mkdeb swapped
 for f in "$REPO"/pool/*.deb; do
     dpkg-deb -f "$f"
@@ -216,6 +217,18 @@ cp "$tmp/InRelease.good" "$inrel"
 apt_root install extra1
 check "all restored: extra1 installs" installed extra1
 
+# ---- 3c. the hook's ledger follows removals ----
+apt_root remove good2
+check "good2 removed" not installed good2
+apt_root install late1
+check "the next transaction forgets the removed package" grep -qF "(1 removed package forgotten)" "$log"
+"$GATE" ledger --db "$ROOT/ledger.db" list >"$log" 2>&1
+check "ledger: late1 recorded" grep -q "^late1 " "$log"
+check "ledger: good2 no longer there" not grep -q "^good2 " "$log"
+check "ledger: good1 still there" grep -q "^good1 " "$log"
+apt_root install good2
+check "good2 back" installed good2
+
 # ---- 4. importing what dpkg installed in the root ----
 guard
 dpkg --root="$ROOT" --admindir="$ROOT/var/lib/dpkg" --log="$ROOT/var/log/dpkg.log" \
@@ -225,8 +238,8 @@ idb=$tmp/import.db
 imp() { "$GATE" ledger --db "$idb" import dpkg --root "$ROOT" --policy "$tmp/policy.yaml" "$@" >"$log" 2>&1; }
 imp
 check "import: exit 0" test $? -eq 0
-check "import: the archive vouches for good1, good2, extra1" \
-    grep -qF "4 imported (3 vouched for by an archive, 1 dpkg only)" "$log"
+check "import: the archive vouches for good1, good2, extra1, late1" \
+    grep -qF "5 imported (4 vouched for by an archive, 1 dpkg only)" "$log"
 check "import: stranger has no origin, and why" \
     grep -qE "^no origin: stranger \(stranger 1.0\): archive 'local'.*not listed" "$log"
 "$GATE" ledger --db "$idb" show good1 >"$log" 2>&1
@@ -237,7 +250,7 @@ check "good1: the .deb digest is the signed index's" \
 "$GATE" ledger --db "$idb" show stranger >"$log" 2>&1
 check "stranger: source dpkg" grep -qxF "source: dpkg" "$log"
 imp --force --current-time "$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
-check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 4 dpkg only)" "$log"
+check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 5 dpkg only)" "$log"
 check "stale Release: said" grep -qF "Release is stale since" "$log"
 imp --force # back to the vouched state for gated
 

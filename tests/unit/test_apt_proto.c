@@ -163,6 +163,19 @@ static void test_lists_dir(void **state)
 				   &r, &err),
 			 GATE_OK);
 	assert_string_equal(r->lists_dir, "/srv/my root/var/lib/apt/lists=2");
+	assert_null(r->status_file); /* apt did not say */
+	gate_apt_req_free(r);
+	/* dpkg's status file: absolute as apt's default, or under Dir::State */
+	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir::State::status=/var/lib/dpkg/status\n\n",
+				   &r, &err),
+			 GATE_OK);
+	assert_string_equal(r->status_file, "/var/lib/dpkg/status");
+	assert_null(r->lists_dir);
+	gate_apt_req_free(r);
+	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir=/r/\nDir::State::status=st\n\n",
+				   &r, &err),
+			 GATE_OK);
+	assert_string_equal(r->status_file, "/r/var/lib/apt/st");
 	gate_apt_req_free(r);
 	/* A key that only starts like one does not count; nothing: NULL. */
 	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir::State::lists::x=/evil\n"

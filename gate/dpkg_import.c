@@ -835,8 +835,12 @@ static enum gate_err record_all(struct run *r, struct gate_ledger *l, size_t que
 		}
 		if (rc != GATE_OK)
 			atomic_store(&r->stop, true);
-		if (nb && mono_ns() - first >= BATCH_NS) {
-			rc = rc == GATE_OK ? commit(r, l, batch, bp, nb, st, err) : rc;
+		if (nb && (rc != GATE_OK || mono_ns() - first >= BATCH_NS)) {
+			if (rc == GATE_OK)
+				rc = commit(r, l, batch, bp, nb, st, err);
+			else
+				for (size_t i = 0; i < nb; i++)
+					row_free(&batch[i]);
 			nb = nfiles = 0;
 		}
 		if (mono_ns() - last_progress >= PROGRESS_NS) {

@@ -9,6 +9,7 @@
  * calling thread. */
 #include "dpkg_import.h"
 #include "apt_origin.h"
+#include "deb.h"
 #include "deb822.h"
 #include "gate_int.h"
 
@@ -50,6 +51,7 @@ struct ient {
 	char sha256[65];
 	const char *problem; /* static text */
 	int err_no;
+	bool by_deb; /* state decided against the archive's .deb, not dpkg's md5sum */
 };
 
 struct ipkg {
@@ -658,19 +660,88 @@ static enum gate_err find_origin(struct run *r, struct ipkg *p, struct gate_ledg
 	return GATE_OK;
 }
 
+/* apt's cache names a .deb NAME_VERSION_ARCH.deb, the epoch's ':' as %3a. */
+static bool deb_name(const struct run *r, const struct ipkg *p, char *out, size_t cap)
+{
+	int w = snprintf(out, cap, "%s/%s_", r->o->debs, p->name);
+	if (w < 0 || (size_t)w >= cap)
+		return false;
+	size_t n = (size_t)w;
+	for (const char *v = p->version; *v; v++) {
+		if (n + 4 >= cap)
+			return false;
+		if (*v == ':') {
+			memcpy(out + n, "%3a", 3);
+			n += 3;
+		} else {
+			out[n++] = *v;
+		}
+	}
+	w = snprintf(out + n, cap - n, "_%s.deb", p->arch);
+	return w >= 0 && (size_t)w < cap - n;
+}
+
+static int cmp_ledger_file(const void *a, const void *b)
+{
+	return strcmp(((const struct gate_ledger_file *)a)->path,
+		      ((const struct gate_ledger_file *)b)->path);
+}
+
+/* With a .deb in the cache that is exactly the one the verified index
+ * lists (same SHA-256), compare every hashed file with the .deb's own
+ * content: SHA-256 against a signed chain, where dpkg's md5sums are
+ * neither signed nor collision-resistant. A match vouches even without an
+ * md5sum; a difference is a change, whatever the md5sum said. */
+static enum gate_err check_with_deb(struct run *r, struct ipkg *p, struct gate_ledger_pkg *lp,
+				    struct gate_import_stats *st, struct gate_error *err)
+{
+	char path[PATH_MAX];
+	struct gate_ledger_pkg deb = {0};
+	struct gate_error le = {0};
+	if (!deb_name(r, p, path, sizeof path) || access(path, F_OK) != 0)
+		return GATE_OK; /* not cached: dpkg's md5sums are all there is */
+	enum gate_err rc = gate_deb_read(path, -1, &deb, &le);
+	if (rc == GATE_E_NOMEM)
+		return oom(err);
+	if (rc != GATE_OK || strcmp(deb.deb_sha256, lp->deb_sha256) != 0 ||
+	    strcmp(deb.name, p->name) != 0 || strcmp(deb.version, p->version) != 0 ||
+	    strcmp(deb.arch, p->arch) != 0) {
+		emit(r, p, NULL, true, "not checked against its .deb",
+		     rc != GATE_OK ? le.msg : "the cached .deb is not the one the archive lists");
+		gate_ledger_pkg_clear(&deb);
+		return GATE_OK;
+	}
+	for (size_t i = 0; i < p->nents; i++) {
+		struct ient *e = &p->ents[i];
+		struct gate_ledger_file key = {.path = (char *)e->path}, *f;
+		if (e->kind != E_FILE || e->conf)
+			continue;
+		f = bsearch(&key, deb.files, deb.nfiles, sizeof(*deb.files), cmp_ledger_file);
+		if (!f)
+			continue; /* not shipped in the .deb: as dpkg's records say */
+		e->by_deb = true;
+		e->state = f->size == e->size && strcmp(f->sha256, e->sha256) == 0 ? GATE_FILE_OK
+										: GATE_FILE_CHANGED;
+	}
+	st->deb_checked++;
+	gate_ledger_pkg_clear(&deb);
+	return GATE_OK;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
 	return strcmp(((const struct gate_ledger_file *)a)->path,
 		      ((const struct gate_ledger_file *)b)->path);
 }
 
-static const char *state_detail(enum gate_ledger_state s)
+static const char *state_detail(const struct ient *e)
 {
-	switch (s) {
+	switch (e->state) {
 	case GATE_FILE_CONFIG:
 		return "config file: recorded, not vouched for";
 	case GATE_FILE_CHANGED:
-		return "changed since install: differs from the md5sum dpkg kept";
+		return e->by_deb ? "changed since install: differs from the archive's .deb"
+				 : "changed since install: differs from the md5sum dpkg kept";
 	case GATE_FILE_UNVERIFIED:
 		return "dpkg kept no md5sum for it: recorded, not vouched for";
 	default:
@@ -687,8 +758,14 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 	lp->version = p->version;
 	lp->arch = p->arch;
 	lp->source = GATE_LEDGER_DPKG;
+	enum gate_err rc;
 	if (p->list_problem)
 		emit(r, p, NULL, true, "no file list", p->list_problem);
+	if ((rc = find_origin(r, p, lp, err)) != GATE_OK)
+		return rc;
+	if (r->o->debs && lp->source == GATE_LEDGER_ARCHIVE &&
+	    (rc = check_with_deb(r, p, lp, st, err)) != GATE_OK)
+		return rc;
 	if (!(lp->files = calloc(p->nents ? p->nents : 1, sizeof(*lp->files))))
 		return oom(err);
 	for (size_t i = 0; i < p->nents; i++) {
@@ -727,8 +804,7 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 				   [GATE_FILE_UNVERIFIED] = &st->unverified};
 		(*count[e->state])++;
 		if (e->state != GATE_FILE_OK)
-			emit(r, p, e->real, true, gate_ledger_state_name(e->state),
-			     state_detail(e->state));
+			emit(r, p, e->real, true, gate_ledger_state_name(e->state), state_detail(e));
 	}
 	/* Two listed paths diverted onto one file: record it once. */
 	qsort(lp->files, lp->nfiles, sizeof(*lp->files), cmp_file);
@@ -737,7 +813,7 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 		if (!k || strcmp(lp->files[k - 1].path, lp->files[i].path) != 0)
 			lp->files[k++] = lp->files[i];
 	lp->nfiles = k;
-	return find_origin(r, p, lp, err);
+	return GATE_OK;
 }
 
 static void row_free(struct gate_ledger_pkg *lp)

@@ -30,6 +30,7 @@ struct gate_import_stats {
 	size_t problems;	/* listed, not recorded: missing, unreadable, ... */
 	size_t links, dirs;	/* listed, not hashed */
 	size_t forgotten;	/* recorded before, no longer installed: removed */
+	size_t deb_checked;	/* archive packages whose files were compared with their .deb */
 	uint64_t bytes;		/* hashed */
 };
 
@@ -51,6 +52,10 @@ struct gate_import_opts {
 	int64_t now;		/* for Valid-Until; 0: the clock */
 	unsigned jobs;		/* hashing threads; 0: online CPUs */
 	bool force;		/* re-hash packages already recorded at their version */
+	const char *debs;	/* a directory of .debs (apt's cache): an archive package's
+				 * files are compared with its .deb there, when it is the one
+				 * the verified index lists (slower: every such .deb is read);
+				 * NULL: dpkg's md5sums only */
 	const char *const *only; /* "name" or "name:arch"; nonly 0: every package */
 	size_t nonly;
 	/* Called from the calling thread only. */

@@ -30,7 +30,8 @@ static const char ledger_usage[] =
 	"                            transaction (tests and repairs; the apt hook\n"
 	"                            records what it allows by itself)\n"
 	"  import dpkg [--root DIR] [--admindir DIR] [--policy FILE] [--jobs N]\n"
-	"              [--force] [--verbose] [--current-time T] [PKG[:ARCH]...]\n"
+	"              [--force] [--verbose] [--debs DIR] [--current-time T]\n"
+	"              [PKG[:ARCH]...]\n"
 	"                            hash every file dpkg says an installed package\n"
 	"                            installed (all packages, or the named ones),\n"
 	"                            compare with dpkg's md5sums and record them;\n"
@@ -42,7 +43,10 @@ static const char ledger_usage[] =
 	"                            packages recorded at\n"
 	"                            their version are skipped (unless --force).\n"
 	"                            Prints every file not recorded as shipped\n"
-	"                            (config files with --verbose).\n"
+	"                            (config files with --verbose). --debs DIR\n"
+	"                            (e.g. /var/cache/apt/archives): compare each\n"
+	"                            file with the package's .deb there, when it is\n"
+	"                            the one the signed index lists (slower).\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH                 the ledger (default $GATE_LEDGER, else\n"
@@ -54,7 +58,7 @@ static const char ledger_usage[] =
 	"database error.\n";
 
 struct ledger_args {
-	const char *db, *root, *rule, *admindir, *policy, *time;
+	const char *db, *root, *rule, *admindir, *policy, *time, *debs;
 	unsigned jobs;
 	bool force, verbose;
 	enum gate_format fmt;
@@ -73,7 +77,8 @@ enum {
 	OPT_JOBS,
 	OPT_FORCE,
 	OPT_VERBOSE,
-	OPT_TIME
+	OPT_TIME,
+	OPT_DEBS
 };
 
 static const struct option ledger_opts[] = {
@@ -87,6 +92,7 @@ static const struct option ledger_opts[] = {
 	{"force", no_argument, NULL, OPT_FORCE},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"current-time", required_argument, NULL, OPT_TIME},
+	{"debs", required_argument, NULL, OPT_DEBS},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -124,6 +130,7 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 		case OPT_ADMINDIR: slot = &la->admindir; break;
 		case OPT_POLICY: slot = &la->policy; break;
 		case OPT_TIME: slot = &la->time; break;
+		case OPT_DEBS: slot = &la->debs; break;
 		case OPT_FORCE: la->force = true; break;
 		case OPT_VERBOSE: la->verbose = true; break;
 		case OPT_JOBS: {
@@ -159,9 +166,10 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 	bool import = strcmp(la->cmd, "import") == 0;
 	if (la->root && strcmp(la->cmd, "verify") != 0 && !import)
 		return usage_error("--root goes with verify and import");
-	if ((la->admindir || la->policy || la->time || la->jobs || la->force || la->verbose) &&
+	if ((la->admindir || la->policy || la->time || la->jobs || la->force || la->verbose ||
+	     la->debs) &&
 	    !import)
-		return usage_error("--admindir, --policy, --jobs, --force, --verbose and "
+		return usage_error("--admindir, --policy, --jobs, --force, --verbose, --debs and "
 				   "--current-time go with import");
 	if (la->rule && strcmp(la->cmd, "record-deb") != 0)
 		return usage_error("--rule goes with record-deb");
@@ -611,6 +619,7 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 		.now = now,
 		.jobs = la->jobs,
 		.force = la->force,
+		.debs = la->debs,
 		.only = (const char *const *)la->args + 1,
 		.nonly = (size_t)la->nargs - 1,
 		.event = import_event,
@@ -632,14 +641,15 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (la->fmt == GATE_FMT_JSON) {
 		json_t *top = json_pack(
-			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 			"packages", (json_int_t)st.packages, "imported", (json_int_t)st.imported,
 			"skipped", (json_int_t)st.skipped, "archive", (json_int_t)st.archive, "files",
 			(json_int_t)st.files, "ok", (json_int_t)st.ok, "config", (json_int_t)st.config,
 			"changed", (json_int_t)st.changed, "unverified", (json_int_t)st.unverified,
 			"problems", (json_int_t)st.problems, "links", (json_int_t)st.links, "dirs",
 			(json_int_t)st.dirs, "bytes", (json_int_t)st.bytes, "forgotten",
-			(json_int_t)st.forgotten, "seconds", secs);
+			(json_int_t)st.forgotten, "deb_checked", (json_int_t)st.deb_checked, "seconds",
+			secs);
 		if (top) {
 			json_object_set(top, "events", o.events);
 			put_json(top);
@@ -649,6 +659,9 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 		       "%zu dpkg only), %zu already recorded\n",
 		       st.packages, st.packages == 1 ? "" : "s", st.imported, st.archive,
 		       st.imported - st.archive, st.skipped);
+		if (la->debs)
+			printf("%zu package%s checked file by file against their .deb in %s\n",
+			       st.deb_checked, st.deb_checked == 1 ? "" : "s", la->debs);
 		printf("%zu files recorded (%.1f MiB): %zu as shipped, %zu config, %zu changed, "
 		       "%zu without a dpkg md5sum\n",
 		       st.files, (double)st.bytes / (1024.0 * 1024.0), st.ok, st.config, st.changed,

@@ -14,7 +14,9 @@
 # are vouched for (origin, .deb digest from the signed index), a package
 # installed with dpkg alone is not, a stale Valid-Until is said; and gated
 # in a private mount namespace allows a copy of a binary of an imported
-# archive package and denies the dpkg-only one and an unknown one.
+# archive package and denies the dpkg-only one and an unknown one. A file
+# changed together with its md5sum fools dpkg's records but not --debs (the
+# package's .deb from the cache, checked against the signed index).
 # Never touches the host's package database. Skips (exit 0) when not root
 # or without apt-get, dpkg-deb, gpg, gpgv (the gated part: without unshare
 # or fanotify).
@@ -252,7 +254,30 @@ check "stranger: source dpkg" grep -qxF "source: dpkg" "$log"
 imp --force --current-time "$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
 check "stale Release: nothing vouched for" grep -qF "(0 vouched for by an archive, 5 dpkg only)" "$log"
 check "stale Release: said" grep -qF "Release is stale since" "$log"
+# dpkg's md5sums are not signed: a file changed together with its md5sum
+# passes them, but not the comparison with the archive's .deb (--debs)
+cache=$tmp/debcache
+mkdir -p "$cache"
+cp "$REPO/pool/good1_1.0_all.deb" "$REPO/pool/extra1_1.0_all.deb" "$cache/"
+cp "$REPO/pool/swapped_1.0_all.deb" "$cache/late1_1.0_all.deb" # not the one the index lists
+cp "$ROOT/usr/share/good1/file.txt" "$ROOT/var/lib/dpkg/info/good1.md5sums" "$tmp/"
+echo "changed by an intruder" >"$ROOT/usr/share/good1/file.txt"
+sum=$(md5sum "$ROOT/usr/share/good1/file.txt" | cut -d' ' -f1)
+sed -i "s|^[0-9a-f]*  usr/share/good1/file.txt\$|$sum  usr/share/good1/file.txt|" "$ROOT/var/lib/dpkg/info/good1.md5sums"
+imp --force
+check "md5sums rewritten too: dpkg's records are fooled" not grep -qF "changed:" "$log"
+imp --force --debs "$cache"
+check "--debs: the change is found" \
+    grep -qF "changed: /usr/share/good1/file.txt (good1 1.0): changed since install: differs from the archive's .deb" "$log"
+check "--debs: two packages checked against their .deb" grep -qF "2 packages checked file by file" "$log"
+check "--debs: a cached .deb that is not the listed one is said" \
+    grep -qF "not checked against its .deb: late1 (late1 1.0): the cached .deb is not the one the archive lists" "$log"
+"$GATE" ledger --db "$idb" lookup /usr/share/good1/file.txt >"$log" 2>&1
+check "--debs: recorded as changed" grep -qF "[changed, archive]" "$log"
+cp "$tmp/file.txt" "$ROOT/usr/share/good1/file.txt"
+cp "$tmp/good1.md5sums" "$ROOT/var/lib/dpkg/info/good1.md5sums"
 imp --force # back to the vouched state for gated
+check "restored: nothing changed" not grep -qF "changed:" "$log"
 
 # ---- 5. gated allows what the import vouched for ----
 GATED=${GATE_BUILD_DIR:-$(dirname "$GATE")}/gated

@@ -194,6 +194,18 @@ enum gate_err gate_dpkg_parse_status(const char *text, size_t len, const char *l
 					       label, line, s.name);
 				break;
 			}
+			/* They name files (info/NAME:ARCH.list, NAME_VERSION_ARCH.deb):
+			 * Debian's own character sets only, never a '/'. */
+			if (strspn(s.name, "abcdefghijklmnopqrstuvwxyz0123456789+-.") !=
+				    strlen(s.name) ||
+			    strspn(s.arch, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s.arch) ||
+			    strchr(s.version, '/') || s.name[0] == '.') {
+				rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
+					       "%s:%zu: installed package '%s': not a valid package "
+					       "name, version or architecture",
+					       label, line, s.name);
+				break;
+			}
 			if ((rc = fn(ctx, &s, err)) != GATE_OK)
 				break;
 		}

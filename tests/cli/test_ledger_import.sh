@@ -177,6 +177,9 @@ run "malformed status: names the line" 2 --err "$tmp/bad/status:7: malformed fie
 printf 'Package: a\nStatus: install ok installed\n\n' >"$tmp/bad/status"
 run "installed without a version" 2 --err "installed package 'a' without a version" -- \
     "$GATE" ledger --db "$tmp/b.db" import dpkg --admindir "$tmp/bad" --policy "$tmp/empty.yaml"
+printf 'Package: ../../x\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n' >"$tmp/bad/status"
+run "a package name that could name another file" 2 --err "installed package '../../x': not a valid package name" -- \
+    "$GATE" ledger --db "$tmp/b.db" import dpkg --admindir "$tmp/bad" --policy "$tmp/empty.yaml"
 printf '/a\n/b\n' >"$tmp/bad/diversions"
 printf 'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n' >"$tmp/bad/status"
 run "diversions not in triples" 2 --err "not a whole number of (from, to, package) triples" -- \

@@ -13,6 +13,8 @@
 #   check NAME CMD ARGS...   CMD must succeed.
 #   not CMD ARGS...          inverts CMD.
 #   json_field FILE EXPR     a Python expression over the JSON object o.
+#   cli_setup [TEMPLATE]     $GATE (required) made absolute; $tmp a new
+#       temporary directory (mktemp -d [TEMPLATE]) removed on exit.
 #   finish [LABEL]           "[LABEL: ]N passed, M failed"; fails if M > 0.
 passed=0
 failed=0
@@ -88,4 +90,11 @@ json_field() {
 finish() {
     echo "${1:+$1: }$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
+}
+
+cli_setup() {
+    GATE=${GATE:?GATE must name the gate binary}
+    GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
+    tmp=$(mktemp -d ${1:+"$1"}) || exit 1
+    trap 'rm -rf -- "$tmp"' EXIT
 }

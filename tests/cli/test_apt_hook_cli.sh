@@ -11,12 +11,8 @@
 # Env: GATE (the binary).
 set -u
 
-GATE=${GATE:?GATE must name the gate binary}
-GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
-
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
-tmp=$(mktemp -d /tmp/gate-apt-hook.XXXXXX)
-trap 'rm -rf -- "$tmp"' EXIT
+cli_setup /tmp/gate-apt-hook.XXXXXX
 cd "$tmp" || exit 1
 
 # ---- usage ----

@@ -194,27 +194,29 @@ cp "$tmp/policy.yaml" "$tmp/policy.good"
 gpg --batch --quiet --passphrase '' --quick-gen-key "Other <other@example.com>" ed25519 sign never 2>/dev/null
 gpg --batch --export other@example.com >"$tmp/other.gpg" 2>/dev/null
 sed -i "s|keyring: $tmp/archive.gpg|keyring: $tmp/other.gpg|" "$tmp/policy.yaml"
-apt_root install extra1
-rc=$?
-check "key not in the keyring: apt fails" test $rc -ne 0
-check "key not in the keyring: the gate says why" grep -qF "signature does not verify with keyring $tmp/other.gpg" "$log"
-check "key not in the keyring: not installed" not installed extra1
+# refused WHAT REASON [VAR=VALUE...]: apt-get install extra1 (with those
+# variables) fails with the gate's REASON and leaves extra1 uninstalled
+refused() {
+    local what=$1 reason=$2
+    shift 2
+    (
+        [ $# -gt 0 ] && export "$@"
+        apt_root install extra1
+    )
+    check "$what: apt fails" test $? -ne 0
+    check "$what: the gate says why" grep -qF "$reason" "$log"
+    check "$what: not installed" not installed extra1
+}
+refused "key not in the keyring" "signature does not verify with keyring $tmp/other.gpg"
 cp "$tmp/policy.good" "$tmp/policy.yaml"
 # (b) the Release is stale at the time of the decision (Valid-Until),
-GATE_TIME=$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ) apt_root install extra1
-rc=$?
-check "stale Valid-Until: apt fails" test $rc -ne 0
-check "stale Valid-Until: the gate says why" grep -qF "Release is stale since" "$log"
-check "stale Valid-Until: not installed" not installed extra1
+refused "stale Valid-Until" "Release is stale since" \
+    GATE_TIME="$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
 # (c) the InRelease apt stored was changed after apt checked it.
 inrel=$(ls "$ROOT"/var/lib/apt/lists/*InRelease | head -1)
 cp "$inrel" "$tmp/InRelease.good"
 sed -i 's/^Suite: stable$/Suite: stablE/' "$inrel"
-apt_root install extra1
-rc=$?
-check "bad signature: apt fails" test $rc -ne 0
-check "bad signature: the gate says why" grep -qF "signature does not verify" "$log"
-check "bad signature: not installed" not installed extra1
+refused "bad signature" "signature does not verify"
 cp "$tmp/InRelease.good" "$inrel"
 apt_root install extra1
 check "all restored: extra1 installs" installed extra1

@@ -13,12 +13,8 @@
 # Env: GATE (the binary).
 set -u
 
-GATE=${GATE:?GATE must name the gate binary}
-GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
-
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf -- "$tmp"' EXIT
+cli_setup
 cd "$tmp" || exit 1
 
 ROOT=$tmp/root

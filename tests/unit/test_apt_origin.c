@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "../../gate/apt_origin.h"
 #include "internal.h"
 
@@ -44,14 +46,6 @@ static char g_fpr[65];	   /* of the archive key, lowercase */
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static void write_file(const char *path, const char *data, size_t len, mode_t mode)
 {
@@ -701,7 +695,7 @@ static int group_teardown(void **state)
 	(void)state;
 	if (g_have_gpg)
 		sh("gpgconf --homedir %s/gnupg --kill all >/dev/null 2>&1", g_dir);
-	nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(g_dir);
 	return 0;
 }
 

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "../../gate/deb.h"
 #include "internal.h"
 
@@ -32,17 +34,13 @@
 
 struct env {
 	char dir[64];
-	char buf[16][512];
-	int next;
+	struct test_paths paths;
 };
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -1;
-	snprintf(e->dir, sizeof e->dir, "/tmp/gate-test-deb.XXXXXX");
-	if (!mkdtemp(e->dir)) {
+	if (!e || !test_mkdtemp(e->dir, sizeof e->dir, "deb")) {
 		free(e);
 		return -1;
 	}
@@ -50,43 +48,17 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(e->dir);
 	free(e);
 	return 0;
 }
 
 static const char *P(struct env *e, const char *name)
 {
-	char *b = e->buf[e->next++ % 16];
-	size_t dl = strlen(e->dir), nl = strlen(name);
-	assert_true(dl + 1 + nl < sizeof e->buf[0]);
-	/* Not snprintf: name may be another of these buffers (-Wrestrict). */
-	memcpy(b, e->dir, dl);
-	b[dl] = '/';
-	memcpy(b + dl + 1, name, nl + 1);
-	return b;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	/* A new file, not a truncated one: ext4 flushes on close after a
-	 * truncate, which made this test take seconds. */
-	(void)unlink(path);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	return test_path(&e->paths, e->dir, name);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -150,7 +122,7 @@ static void make_tree(struct env *e)
 		 "ln -s gate-tool pkg/usr/bin/gate-tool-symlink",
 		 e->dir);
 	assert_int_equal(system(cmd), 0);
-	write_file(P(e, "pkg/DEBIAN/control"), control_text, sizeof control_text - 1);
+	test_write_file(P(e, "pkg/DEBIAN/control"), control_text, sizeof control_text - 1);
 }
 
 /* Build pkg/ with compression z into NAME; false when dpkg-deb lacks z. */
@@ -370,7 +342,7 @@ static void write_ar(const char *path, const struct member *m, size_t n, const c
 	}
 	if (trailer)
 		buf_add(&b, trailer, strlen(trailer));
-	write_file(path, b.p, b.n);
+	test_write_file(path, b.p, b.n);
 	free(b.p);
 }
 
@@ -473,15 +445,15 @@ static void test_not_a_deb(void **state)
 {
 	struct env *e = *state;
 	const char *path = P(e, "x.deb");
-	write_file(path, "hello, world\n", 13);
+	test_write_file(path, "hello, world\n", 13);
 	expect(path, GATE_E_PARSE, NULL);
-	write_file(path, "", 0);
+	test_write_file(path, "", 0);
 	expect(path, GATE_E_PARSE, NULL);
-	write_file(path, "!<arch>\n", 8);
+	test_write_file(path, "!<arch>\n", 8);
 	expect(path, GATE_E_PARSE, "empty");
 	/* A tar is not a .deb either. */
 	struct buf t = make_tar(good_data, NDATA, false, GNU);
-	write_file(path, t.p, t.n);
+	test_write_file(path, t.p, t.n);
 	free(t.p);
 	expect(path, GATE_E_PARSE, NULL);
 	/* Missing, a directory, a FIFO. */

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "../../gate/ledger.h"
 #include "internal.h"
 
@@ -34,17 +36,13 @@
 struct env {
 	char dir[64];
 	char db[128];
-	char buf[16][512];
-	int next;
+	struct test_paths paths;
 };
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -1;
-	snprintf(e->dir, sizeof e->dir, "/tmp/gate-test-ledger.XXXXXX");
-	if (!mkdtemp(e->dir)) {
+	if (!e || !test_mkdtemp(e->dir, sizeof e->dir, "ledger")) {
 		free(e);
 		return -1;
 	}
@@ -53,40 +51,17 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(e->dir);
 	free(e);
 	return 0;
 }
 
 static const char *P(struct env *e, const char *name)
 {
-	char *b = e->buf[e->next++ % 16];
-	size_t dl = strlen(e->dir), nl = strlen(name);
-	assert_true(dl + 1 + nl < sizeof e->buf[0]);
-	/* Not snprintf: name may be another of these buffers (-Wrestrict). */
-	memcpy(b, e->dir, dl);
-	b[dl] = '/';
-	memcpy(b + dl + 1, name, nl + 1);
-	return b;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	return test_path(&e->paths, e->dir, name);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -437,7 +412,7 @@ static void test_corrupt_refused(void **state)
 	assert_refused(e->db, GATE_E_IO, "not an SQLite database");
 	/* Plain text where the ledger should be. */
 	const char *txt = P(e, "text.db");
-	write_file(txt, "hello, world\n", 13);
+	test_write_file(txt, "hello, world\n", 13);
 	assert_refused(txt, GATE_E_IO, "not an SQLite database");
 	(void)err;
 }
@@ -578,7 +553,7 @@ static void test_verify(void **state)
 	char rel[64];
 	for (size_t i = 0; i < 6; i++) {
 		snprintf(rel, sizeof rel, "root%s", paths[i]);
-		write_file(P(e, rel), contents[i], strlen(contents[i]));
+		test_write_file(P(e, rel), contents[i], strlen(contents[i]));
 	}
 	mkpkg(&t, "tools", "1", "amd64", paths, contents, 6);
 	assert_int_equal(gate_ledger_record(l, &t.p, 1, &err), GATE_OK);
@@ -594,14 +569,14 @@ static void test_verify(void **state)
 	/* Break it: longer content, deleted, a link to a file with the same
 	 * content (the digest would match: the link itself is the finding),
 	 * a directory, and same-size different content. */
-	write_file(P(e, "root/usr/bin/modified"), "tampered!\n", 10);
+	test_write_file(P(e, "root/usr/bin/modified"), "tampered!\n", 10);
 	assert_int_equal(unlink(P(e, "root/usr/bin/gone")), 0);
-	write_file(P(e, "copy"), "linked\n", 7);
+	test_write_file(P(e, "copy"), "linked\n", 7);
 	assert_int_equal(unlink(P(e, "root/usr/bin/linked")), 0);
 	assert_int_equal(symlink(P(e, "copy"), P(e, "root/usr/bin/linked")), 0);
 	assert_int_equal(unlink(P(e, "root/usr/bin/dir")), 0);
 	assert_int_equal(mkdir(P(e, "root/usr/bin/dir"), 0755), 0);
-	write_file(P(e, "root/etc/same-size"), "54321\n", 6);
+	test_write_file(P(e, "root/etc/same-size"), "54321\n", 6);
 	assert_int_equal(gate_ledger_verify(l, P(e, "root"), NULL, 0, on_bad, &s, &checked, &bad,
 					    &err),
 			 GATE_OK);

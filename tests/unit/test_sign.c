@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "../../gate/sign.h"
 #include "internal.h"
 
@@ -32,17 +34,13 @@ static const enum gate_keyalg alg_ids[] = {GATE_ALG_ECDSA_P256_SHA256,
 
 struct env {
 	char dir[64];
-	char buf[64][512]; /* scratch paths, see P() */
-	int next;
+	struct test_paths paths;
 };
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -1;
-	snprintf(e->dir, sizeof e->dir, "/tmp/gate-test-sign.XXXXXX");
-	if (!mkdtemp(e->dir)) {
+	if (!e || !test_mkdtemp(e->dir, sizeof e->dir, "sign")) {
 		free(e);
 		return -1;
 	}
@@ -51,44 +49,23 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(e->dir);
 	free(e);
 	return 0;
 }
 
-/* A path inside the test directory, in a ring of 64 buffers: enough for
- * the paths one loop iteration holds. */
+/* A path inside the test directory (tmpdir.h). */
 static const char *P(struct env *e, const char *name)
 {
-	char *b = e->buf[e->next++ % 64], tmp[sizeof e->buf[0]];
-	/* Through tmp: name may itself be one of the ring's buffers. */
-	snprintf(tmp, sizeof tmp, "%s/%s", e->dir, name);
-	memcpy(b, tmp, sizeof tmp);
-	return b;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	return test_path(&e->paths, e->dir, name);
 }
 
 static void write_str(const char *path, const char *s)
 {
-	write_file(path, s, strlen(s));
+	test_write_file(path, s, strlen(s));
 }
 
 static char *read_str(const char *path)
@@ -577,7 +554,7 @@ static void test_empty_artifact(void **state)
 {
 	struct env *e = *state;
 	keygen_all(e);
-	write_file(P(e, "empty"), "", 0);
+	test_write_file(P(e, "empty"), "", 0);
 	for (size_t i = 0; i < NALGS; i++) {
 		sign_ok(key_of(e, i, "key"), NULL, P(e, "empty"), P(e, "empty.bundle"),
 			P(e, "empty.sig"));
@@ -597,7 +574,7 @@ static void test_large_artifact(void **state)
 	assert_non_null(buf);
 	for (size_t k = 0; k < n; k++)
 		buf[k] = (uint8_t)(k * 131 + 7);
-	write_file(P(e, "big"), buf, n);
+	test_write_file(P(e, "big"), buf, n);
 	free(buf);
 	keygen_all(e);
 	for (size_t i = 0; i < NALGS; i++) {

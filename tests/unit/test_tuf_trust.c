@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "sign.h"
 #include "tuf_repo.h"
 #include "tuf_trust.h"
@@ -51,14 +53,6 @@ static void expect_rc(enum gate_err rc, const struct gate_error *err, enum gate_
 	assert_int_equal(rc, want);
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -72,7 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(g_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(g_tmp);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "policy_tuf.h"
 
 #include <ftw.h>
@@ -31,14 +33,6 @@ static char g_dir[64];
 static EVP_PKEY *g_key;
 static char g_keyid[65];
 static json_t *g_keyobj;
-
-static int rm_cb(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -67,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(g_dir);
 	EVP_PKEY_free(g_key);
 	json_decref(g_keyobj);
 	return 0;

@@ -54,8 +54,7 @@ GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
 tmp=$(mktemp -d /tmp/gate-apt-bench.XXXXXX) || exit 1
 case $tmp in /tmp/gate-apt-bench.?*) ;; *) die "unexpected temporary directory" ;; esac
 trap 'rm -rf -- "$tmp"' EXIT
-ROOT=
-APT_CONFIG=
+log=$tmp/apt.log
 
 # ---- repository ----
 EV=$tmp/evidence
@@ -120,39 +119,10 @@ audit:
   log: $tmp/audit.log
 EOF
 
-# ---- throwaway roots (the recipe of tests/cli/test_apt_e2e.sh) ----
-guard() {
-    : "${ROOT:?ROOT is unset}" "${APT_CONFIG:?APT_CONFIG is unset}"
-    case $ROOT in "$tmp"/?*) ;; *) die "ROOT outside $tmp" ;; esac
-    grep -qxF "Dir \"$ROOT/\";" "$APT_CONFIG" || die "APT_CONFIG is not for $ROOT"
-}
-apt_root() {
-    guard
-    APT_CONFIG=$APT_CONFIG apt-get -q -y "$@" >"$tmp/apt.log" 2>&1
-}
+# ---- throwaway roots (tests/cli/apt_root.sh) ----
+. "$(dirname "${BASH_SOURCE[0]}")/../cli/apt_root.sh"
 new_root() { # new_root NAME with|without
-    ROOT=$tmp/$1
-    APT_CONFIG=$tmp/$1.apt.conf
-    : "${ROOT:?}" "${APT_CONFIG:?}"
-    rm -rf -- "$ROOT"
-    mkdir -p "$ROOT"/etc/apt/apt.conf.d "$ROOT"/etc/apt/sources.list.d \
-        "$ROOT"/etc/apt/preferences.d "$ROOT"/var/lib/apt/lists/partial \
-        "$ROOT"/var/cache/apt/archives/partial "$ROOT"/var/lib/dpkg/info \
-        "$ROOT"/var/lib/dpkg/updates "$ROOT"/var/lib/dpkg/triggers "$ROOT"/var/log "$ROOT"/bin
-    : >"$ROOT/var/lib/dpkg/status"
-    cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
-    local lib
-    for lib in $(ldd "$(readlink -f /bin/sh)" | grep -o '/[^ ]*'); do
-        mkdir -p "$ROOT$(dirname "$lib")"
-        cp -L "$lib" "$ROOT$lib"
-    done
-    echo "deb [trusted=yes] file:$REPO ./" >"$ROOT/etc/apt/sources.list"
-    cat >"$APT_CONFIG" <<EOF
-Dir "$ROOT/";
-Dir::State::status "$ROOT/var/lib/dpkg/status";
-APT::Sandbox::User "root";
-DPkg::Options {"--root=$ROOT"; "--admindir=$ROOT/var/lib/dpkg"; "--log=$ROOT/var/log/dpkg.log";};
-EOF
+    make_root "$1" "deb [trusted=yes] file:$REPO ./"
     if [ "$2" = with ]; then
         "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" \
             --policy "$tmp/policy.yaml" --ledger "$ROOT/ledger.db" >/dev/null || die "hook --install"

@@ -38,8 +38,6 @@ trap '[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
 passed=0
 failed=0
 log=$tmp/.log
-ROOT=
-APT_CONFIG=
 
 check() {
     local name=$1
@@ -54,29 +52,9 @@ check() {
 }
 not() { ! "$@"; }
 
-# ---- guards: nothing runs against the host ----
+# ---- a throwaway root: nothing runs against the host ----
 
-guard() {
-    : "${ROOT:?ROOT is unset}" "${APT_CONFIG:?APT_CONFIG is unset}"
-    case $ROOT in "$tmp"/?*) ;; *) echo "refusing: ROOT=$ROOT is outside $tmp" >&2; exit 1 ;; esac
-    case $APT_CONFIG in "$tmp"/?*) ;; *) echo "refusing: APT_CONFIG outside $tmp" >&2; exit 1 ;; esac
-    grep -qxF "Dir \"$ROOT/\";" "$APT_CONFIG" || { echo "refusing: $APT_CONFIG is not for $ROOT" >&2; exit 1; }
-}
-# apt_root ARGS...: apt-get in the current throwaway root; output in $log,
-# exit code returned.
-apt_root() {
-    guard
-    APT_CONFIG=$APT_CONFIG apt-get -q -y "$@" >"$log" 2>&1
-}
-dpkg_root() {
-    guard
-    dpkg --root="$ROOT" --admindir="$ROOT/var/lib/dpkg" "$@"
-}
-installed() { # installed PKG: dpkg in the root says "install ok installed"
-    guard
-    [ "$(dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Status}' "$1" 2>/dev/null)" = \
-        "install ok installed" ]
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
 ledger() { # ledger ARGS...: gate ledger on the current root's ledger
     guard
     "$GATE" ledger --db "$ROOT/ledger.db" "$@"
@@ -167,28 +145,7 @@ printf 'version: 1\nmode: enforce\nrules: [\n' >"$tmp/broken.yaml"
 # new_root NAME POLICY [PROTOCOL-VERSION]: a fresh root with the hook
 # installed by `gate hook apt --install`; sets ROOT and APT_CONFIG.
 new_root() {
-    ROOT=$tmp/$1
-    APT_CONFIG=$tmp/$1.apt.conf
-    : "${ROOT:?}" "${APT_CONFIG:?}"
-    mkdir -p "$ROOT"/etc/apt/apt.conf.d "$ROOT"/etc/apt/sources.list.d \
-        "$ROOT"/etc/apt/preferences.d "$ROOT"/var/lib/apt/lists/partial \
-        "$ROOT"/var/cache/apt/archives/partial "$ROOT"/var/lib/dpkg/info \
-        "$ROOT"/var/lib/dpkg/updates "$ROOT"/var/lib/dpkg/triggers "$ROOT"/var/log "$ROOT"/bin
-    : >"$ROOT/var/lib/dpkg/status"
-    # maintainer scripts run chrooted into ROOT: /bin/sh and its libraries
-    cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
-    local lib
-    for lib in $(ldd "$(readlink -f /bin/sh)" | grep -o '/[^ ]*'); do
-        mkdir -p "$ROOT$(dirname "$lib")"
-        cp -L "$lib" "$ROOT$lib"
-    done
-    echo "deb [trusted=yes] file:$REPO ./" >"$ROOT/etc/apt/sources.list"
-    cat >"$APT_CONFIG" <<EOF
-Dir "$ROOT/";
-Dir::State::status "$ROOT/var/lib/dpkg/status";
-APT::Sandbox::User "root";
-DPkg::Options {"--root=$ROOT"; "--admindir=$ROOT/var/lib/dpkg"; "--log=$ROOT/var/log/dpkg.log";};
-EOF
+    make_root "$1" "deb [trusted=yes] file:$REPO ./"
     "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" --policy "$2" \
         --ledger "$ROOT/ledger.db" >"$log" 2>&1 || { echo "FAIL hook --install"; cat "$log"; exit 1; }
     if [ "${3:-3}" != 3 ]; then
@@ -262,8 +219,8 @@ rc=$?
 check "remove: apt exits 0" test $rc -eq 0
 check "remove: good2 gone" not installed good2
 check "remove: good1 stays" installed good1
-# (the ledger has no removal yet: good2's rows stay, and verify would now
-# report its files as missing)
+# (the hook runs before dpkg: good2's rows go at the next install
+# transaction, test_apt_origin_e2e.sh checks that)
 
 # ---- 6. audit mode: installs everything, logs the denials ----
 new_root r2 "$tmp/audit.yaml"

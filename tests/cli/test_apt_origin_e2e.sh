@@ -45,8 +45,6 @@ trap 'gpgconf --homedir "$tmp/gnupg" --kill all >/dev/null 2>&1; [ -n "${KEEP_TM
 passed=0
 failed=0
 log=$tmp/.log
-ROOT=
-APT_CONFIG=
 
 check() {
     local name=$1
@@ -61,21 +59,7 @@ check() {
 }
 not() { ! "$@"; }
 
-guard() {
-    : "${ROOT:?ROOT is unset}" "${APT_CONFIG:?APT_CONFIG is unset}"
-    case $ROOT in "$tmp"/?*) ;; *) echo "refusing: ROOT=$ROOT is outside $tmp" >&2; exit 1 ;; esac
-    case $APT_CONFIG in "$tmp"/?*) ;; *) echo "refusing: APT_CONFIG outside $tmp" >&2; exit 1 ;; esac
-    grep -qxF "Dir \"$ROOT/\";" "$APT_CONFIG" || { echo "refusing: $APT_CONFIG is not for $ROOT" >&2; exit 1; }
-}
-apt_root() {
-    guard
-    APT_CONFIG=$APT_CONFIG apt-get -q -y "$@" >"$log" 2>&1
-}
-installed() {
-    guard
-    [ "$(dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Status}' "$1" 2>/dev/null)" = \
-        "install ok installed" ]
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
 
 # ---- a signed archive: dists/stable/main/binary-all ----
 export GNUPGHOME=$tmp/gnupg
@@ -119,26 +103,7 @@ done >"$REPO/dists/stable/main/binary-all/Packages"
 } >"$tmp/Release"
 gpg --batch --yes --quiet --clearsign -o "$REPO/dists/stable/InRelease" "$tmp/Release"
 
-ROOT=$tmp/root
-APT_CONFIG=$tmp/root.apt.conf
-mkdir -p "$ROOT"/etc/apt/apt.conf.d "$ROOT"/etc/apt/sources.list.d \
-    "$ROOT"/etc/apt/preferences.d "$ROOT"/var/lib/apt/lists/partial \
-    "$ROOT"/var/cache/apt/archives/partial "$ROOT"/var/lib/dpkg/info \
-    "$ROOT"/var/lib/dpkg/updates "$ROOT"/var/lib/dpkg/triggers "$ROOT"/var/log "$ROOT"/bin
-: >"$ROOT/var/lib/dpkg/status"
-cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
-for lib in $(ldd "$(readlink -f /bin/sh)" | grep -o '/[^ ]*'); do
-    mkdir -p "$ROOT$(dirname "$lib")"
-    cp -L "$lib" "$ROOT$lib"
-done
-echo "deb [signed-by=$tmp/archive.gpg] file:$REPO stable main" >"$ROOT/etc/apt/sources.list"
-cat >"$APT_CONFIG" <<EOF
-Dir "$ROOT/";
-Dir::State::status "$ROOT/var/lib/dpkg/status";
-APT::Sandbox::User "root";
-APT::Architectures { "all"; };
-DPkg::Options {"--root=$ROOT"; "--admindir=$ROOT/var/lib/dpkg"; "--log=$ROOT/var/log/dpkg.log";};
-EOF
+make_root root "deb [signed-by=$tmp/archive.gpg] file:$REPO stable main" 'APT::Architectures { "all"; };'
 cat >"$tmp/policy.yaml" <<EOF
 version: 1
 mode: enforce
@@ -234,9 +199,7 @@ apt_root install good2
 check "good2 back" installed good2
 
 # ---- 4. importing what dpkg installed in the root ----
-guard
-dpkg --root="$ROOT" --admindir="$ROOT/var/lib/dpkg" --log="$ROOT/var/log/dpkg.log" \
-    -i "$REPO/pool/stranger_1.0_all.deb" >"$log" 2>&1
+dpkg_root --log="$ROOT/var/log/dpkg.log" -i "$REPO/pool/stranger_1.0_all.deb" >"$log" 2>&1
 check "stranger installed with dpkg alone" installed stranger
 idb=$tmp/import.db
 imp() { "$GATE" ledger --db "$idb" import dpkg --root "$ROOT" --policy "$tmp/policy.yaml" "$@" >"$log" 2>&1; }

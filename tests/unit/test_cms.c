@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "pki_fixture.h"
+
 #include "codesign.h"
 
 #include <openssl/err.h>
@@ -25,10 +27,6 @@
 #define T0 1750000000 /* 2025-06-15 */
 #define DAY 86400
 
-struct ext {
-	int nid;
-	const char *value;
-};
 
 static const struct ext ca_exts[] = {
 	{NID_basic_constraints, "critical,CA:TRUE"},
@@ -55,40 +53,6 @@ static const struct ext tsa_exts[] = {
 	{0, NULL},
 };
 
-static EVP_PKEY *new_key(void)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	assert_non_null(k);
-	return k;
-}
-
-static X509 *make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key, const char *cn,
-		       int64_t nb, int64_t na, long serial, const struct ext *exts)
-{
-	X509 *x = X509_new();
-	X509V3_CTX v3;
-	assert_non_null(x);
-	assert_true(X509_set_version(x, X509_VERSION_3));
-	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), serial));
-	X509_NAME *name = X509_NAME_new();
-	assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-					       (const unsigned char *)cn, -1, -1, 0));
-	assert_true(X509_set_subject_name(x, name));
-	assert_true(X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name));
-	X509_NAME_free(name);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
-	assert_true(X509_set_pubkey(x, key));
-	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	for (size_t i = 0; exts && exts[i].nid; i++) {
-		X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, exts[i].nid, exts[i].value);
-		assert_non_null(e);
-		assert_true(X509_add_ext(x, e, -1));
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-	return x;
-}
 
 struct pki {
 	EVP_PKEY *root_key, *leaf_key, *tsa_root_key, *tsa_key, *other_key;
@@ -128,21 +92,21 @@ static int setup(void **state)
 	P.tsa_key = new_key();
 	P.other_key = new_key();
 	P.root = make_cert(NULL, P.root_key, P.root_key, "cms root", T0 - 100 * DAY,
-			   T0 + 1000 * DAY, 1, ca_exts);
+			   T0 + 1000 * DAY, 1, ca_exts, NULL);
 	P.leaf = make_cert(P.root, P.root_key, P.leaf_key, "cms signer", T0 - 30 * DAY,
-			   T0 + 365 * DAY, 10, leaf_exts);
+			   T0 + 365 * DAY, 10, leaf_exts, NULL);
 	P.expired = make_cert(P.root, P.root_key, P.leaf_key, "cms old signer", T0 - 60 * DAY,
-			      T0 - 30 * DAY, 11, leaf_exts);
+			      T0 - 30 * DAY, 11, leaf_exts, NULL);
 	P.noeku = make_cert(P.root, P.root_key, P.leaf_key, "cms mail", T0 - 30 * DAY,
-			    T0 + 365 * DAY, 12, noeku_exts);
+			    T0 + 365 * DAY, 12, noeku_exts, NULL);
 	P.tsa_root = make_cert(NULL, P.tsa_root_key, P.tsa_root_key, "tsa root", T0 - 100 * DAY,
-			       T0 + 1000 * DAY, 1, ca_exts);
+			       T0 + 1000 * DAY, 1, ca_exts, NULL);
 	P.tsa = make_cert(P.tsa_root, P.tsa_root_key, P.tsa_key, "tsa", T0 - 100 * DAY,
-			  T0 + 1000 * DAY, 2, tsa_exts);
+			  T0 + 1000 * DAY, 2, tsa_exts, NULL);
 	P.other_root = make_cert(NULL, P.other_key, P.other_key, "other root", T0 - 100 * DAY,
-				 T0 + 1000 * DAY, 1, ca_exts);
+				 T0 + 1000 * DAY, 1, ca_exts, NULL);
 	P.other = make_cert(P.other_root, P.other_key, P.leaf_key, "cms signer", T0 - 30 * DAY,
-			    T0 + 365 * DAY, 10, leaf_exts);
+			    T0 + 365 * DAY, 10, leaf_exts, NULL);
 	write_pem(P.root_pem, P.root);
 	write_pem(P.tsa_pem, P.tsa_root);
 	write_pem(P.other_pem, P.other_root);

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "pki_fixture.h"
+
 #include "internal.h"
 
 #include <openssl/err.h>
@@ -323,45 +325,6 @@ static void test_garbage(void **state)
 
 /* ---- a throwaway TSA ---- */
 
-struct ext {
-	int nid;
-	const char *value;
-};
-
-static EVP_PKEY *new_key(void)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	assert_non_null(k);
-	return k;
-}
-
-static X509 *make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key, const char *cn,
-		       int64_t nb, int64_t na, long serial, const struct ext *exts)
-{
-	X509 *x = X509_new();
-	X509V3_CTX v3;
-	assert_non_null(x);
-	assert_true(X509_set_version(x, X509_VERSION_3));
-	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), serial));
-	X509_NAME *name = X509_NAME_new();
-	assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-					       (const unsigned char *)cn, -1, -1, 0));
-	assert_true(X509_set_subject_name(x, name));
-	assert_true(X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name));
-	X509_NAME_free(name);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
-	assert_true(X509_set_pubkey(x, key));
-	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	for (size_t i = 0; exts && exts[i].nid; i++) {
-		X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, exts[i].nid, exts[i].value);
-		assert_non_null(e);
-		assert_true(X509_add_ext(x, e, -1));
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-	return x;
-}
 
 static const struct ext ca_exts[] = {
 	{NID_basic_constraints, "critical,CA:TRUE"},
@@ -396,12 +359,12 @@ static void pki_make(struct pki *p)
 	p->ca_key = new_key();
 	p->tsa_key = new_key();
 	p->ca = make_cert(NULL, p->ca_key, p->ca_key, "test tsa root", T0 - 100 * DAY,
-			  T0 + 100 * DAY, 1, ca_exts);
+			  T0 + 100 * DAY, 1, ca_exts, NULL);
 	p->tsa = make_cert(p->ca, p->ca_key, p->tsa_key, "test tsa", T0 - DAY, T0 + DAY, 2,
-			   tsa_exts);
+			   tsa_exts, NULL);
 	/* same issuer, serial and key, but a code-signing EKU */
 	p->bad_tsa = make_cert(p->ca, p->ca_key, p->tsa_key, "test tsa", T0 - DAY, T0 + DAY, 2,
-			       signing_exts);
+			       signing_exts, NULL);
 }
 
 static void pki_free(struct pki *p)

@@ -827,31 +827,15 @@ out:
 	return e;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "sha256:HEX" or bare HEX (either case) into lowercase hex. */
 static bool parse_digest(const char *key, char hex[65])
 {
+	uint8_t d[32];
 	if (strncmp(key, "sha256:", 7) == 0)
 		key += 7;
-	if (strlen(key) != 64)
+	if (!gate_hex_decode(key, strlen(key), d, sizeof d))
 		return false;
-	for (size_t i = 0; i < 64; i++) {
-		int v = hexval(key[i]);
-		if (v < 0)
-			return false;
-		hex[i] = "0123456789abcdef"[v];
-	}
-	hex[64] = '\0';
+	gate_hex_encode(d, sizeof d, hex);
 	return true;
 }
 

@@ -255,6 +255,30 @@ static json_t *file_json(const struct gate_ledger_pkg *p, const struct gate_ledg
 	return o;
 }
 
+/* The end of show and lookup: the JSON document (the query, the count for
+ * files, the rows under key; takes rows) and the verdict - exit 1 with a
+ * message when nothing was found. */
+static int query_done(const struct ledger_args *la, const char *key, json_t *rows, size_t found)
+{
+	if (la->fmt == GATE_FMT_JSON) {
+		json_t *top = json_object();
+		json_object_set_new(top, "query", json_string(la->args[0]));
+		if (strcmp(key, "files") == 0)
+			json_object_set_new(top, "found", json_integer((json_int_t)found));
+		json_object_set_new(top, key, rows);
+		put_json(top);
+	} else {
+		json_decref(rows);
+	}
+	if (!found) {
+		fputs("gate: ", stderr);
+		gate_cli_put_escaped(stderr, la->args[0]);
+		fputs(": not in the ledger\n", stderr);
+		return GATE_EXIT_DENY;
+	}
+	return GATE_EXIT_OK;
+}
+
 /* ---- list ---- */
 
 struct out_ctx {
@@ -348,21 +372,7 @@ static int cmd_show(struct gate_ledger *l, const struct ledger_args *la)
 		json_decref(o.arr);
 		return db_error(&e);
 	}
-	if (la->fmt == GATE_FMT_JSON) {
-		json_t *top = json_object();
-		json_object_set_new(top, "query", json_string(la->args[0]));
-		json_object_set_new(top, "packages", o.arr);
-		put_json(top);
-	} else {
-		json_decref(o.arr);
-	}
-	if (!found) {
-		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, la->args[0]);
-		fputs(": not in the ledger\n", stderr);
-		return GATE_EXIT_DENY;
-	}
-	return GATE_EXIT_OK;
+	return query_done(la, "packages", o.arr, found);
 }
 
 /* ---- lookup ---- */
@@ -402,22 +412,7 @@ static int cmd_lookup(struct gate_ledger *l, const struct ledger_args *la)
 			return usage_error(e.msg);
 		return db_error(&e);
 	}
-	if (la->fmt == GATE_FMT_JSON) {
-		json_t *top = json_object();
-		json_object_set_new(top, "query", json_string(la->args[0]));
-		json_object_set_new(top, "found", json_integer((json_int_t)found));
-		json_object_set_new(top, "files", o.arr);
-		put_json(top);
-	} else {
-		json_decref(o.arr);
-	}
-	if (!found) {
-		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, la->args[0]);
-		fputs(": not in the ledger\n", stderr);
-		return GATE_EXIT_DENY;
-	}
-	return GATE_EXIT_OK;
+	return query_done(la, "files", o.arr, found);
 }
 
 /* ---- verify ---- */

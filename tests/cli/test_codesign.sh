@@ -2,10 +2,13 @@
 # test_codesign.sh - classic X.509 code signing end to end, with the real
 # signing tools: a throwaway CA hierarchy and TSA (tests/tools/
 # codesign_pki.sh, openssl ca), Authenticode signed by osslsigncode and
-# cross-checked with `osslsigncode verify` on the same roots, JARs signed by
-# jarsigner, detached CMS made by `openssl cms -sign`; then policies that
-# trust them (gate check). Parts whose tools are missing are skipped with a
-# message naming the Debian package.
+# time-stamped over HTTP by an RFC 3161 server on 127.0.0.1 (tests/tools/
+# tsa_server.py: `openssl ts -reply`, back-dated with faketime), cross-checked
+# with `osslsigncode verify` on the same roots, JARs signed by jarsigner,
+# detached CMS made by `openssl cms -sign`; then policies that trust them
+# (gate check). Parts whose tools are missing are skipped with a message
+# naming the Debian package; a step that makes a fixture and fails stops the
+# test there with the tool's own message.
 # Env: GATE (the binary), GATE_SOURCE_DIR.
 set -u
 
@@ -15,8 +18,10 @@ SRC=${GATE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 tmp=$(mktemp -d)
 server=
+tsa_pid=
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null
+    [ -n "$tsa_pid" ] && kill "$tsa_pid" 2>/dev/null
     rm -rf -- "$tmp"
 }
 trap cleanup EXIT
@@ -31,8 +36,7 @@ skip() {
 # ---- the PKI, with the intermediate's CRL served on 127.0.0.1 ----
 pki=$tmp/pki
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-CRL_URL=http://127.0.0.1:$port/int.crl bash "$SRC/tests/tools/codesign_pki.sh" "$pki" ||
-    { echo "FAIL: cannot make the test PKI"; exit 1; }
+CRL_URL=http://127.0.0.1:$port/int.crl fixture bash "$SRC/tests/tools/codesign_pki.sh" "$pki"
 mkdir -p "$tmp/www"
 cp "$pki/int.crl.der" "$tmp/www/int.crl"
 python3 -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$port" >/dev/null 2>&1 &
@@ -52,14 +56,14 @@ printf 'payload\n' >a.txt
 cms() { # cms OUT SIGNER [extra openssl flags]
     local o=$1 s=$2
     shift 2
-    openssl cms -sign -binary -in a.txt -signer "$s.pem" -inkey "$s.key" -certfile int.pem "$@" -out "$o"
+    fixture openssl cms -sign -binary -in a.txt -signer "$s.pem" -inkey "$s.key" -certfile int.pem "$@" -out "$o"
 }
 cms a.der.p7s leaf -outform DER
 cms a.pem.p7s leaf -outform PEM
 cms a.noattr.p7s leaf -outform DER -noattr
 cms a.noeku.p7s noeku -outform DER
 cms a.revold.p7s revold -outform DER
-openssl cms -sign -binary -in a.txt -signer other.pem -inkey other.key -outform DER -out a.other.p7s
+fixture openssl cms -sign -binary -in a.txt -signer other.pem -inkey other.key -outform DER -out a.other.p7s
 run "cms DER with signed attributes" 0 --out "verified: a.txt (cms" --out "signed_attributes: yes" \
     --out "subject: O=Gate Test,CN=Release Signer" --out "san: release@example.com" \
     --out "not revoked (2 CRLs checked)" -- "$GATE" verify "${ROOTS[@]}" --p7s a.der.p7s a.txt
@@ -109,7 +113,8 @@ run "plain file without --p7s" 2 --err "neither a PE file nor a JAR" -- "$GATE" 
 pe_src=
 if command -v x86_64-w64-mingw32-gcc >/dev/null; then
     printf 'int start(void) { return 42; }\n' >tiny.c
-    x86_64-w64-mingw32-gcc -Os -s -nostdlib -e start -o prog.exe tiny.c && pe_src=prog.exe
+    fixture x86_64-w64-mingw32-gcc -Os -s -nostdlib -e start -o prog.exe tiny.c
+    pe_src=prog.exe
 else
     # A PE shipped in a Debian package, if the machine has one.
     for f in /usr/lib/shim/*.efi /usr/lib/grub/x86_64-efi/monolithic/*.efi /usr/share/nsis/Stubs/*; do
@@ -121,12 +126,23 @@ if ! command -v osslsigncode >/dev/null; then
 elif [ -z "$pe_src" ]; then
     skip "Authenticode: no PE compiler (Debian package gcc-mingw-w64-x86-64) and no PE file found"
 else
+    # The time-stamping server: `openssl ts` on 127.0.0.1, reached by
+    # osslsigncode's own HTTP client (-ts URL), as users reach a real TSA.
+    python3 "$SRC/tests/tools/tsa_server.py" "$pki" "$tmp/tsa.port" 2>"$tmp/tsa.log" &
+    tsa_pid=$!
+    for _ in $(seq 300); do
+        [ -s "$tmp/tsa.port" ] && break
+        kill -0 "$tsa_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$tmp/tsa.port" ] || { echo "FAIL: the TSA server did not start:"; cat "$tmp/tsa.log"; exit 1; }
+    tsa_url=http://127.0.0.1:$(cat "$tmp/tsa.port")
     sign() { # sign OUT SIGNER [osslsigncode flags]
         local o=$1 s=$2
         shift 2
-        osslsigncode sign -certs "$s-chain.pem" -key "$s.key" -h sha256 "$@" -in prog.exe -out "$o" >/dev/null
+        fixture osslsigncode sign -certs "$s-chain.pem" -key "$s.key" -h sha256 "$@" -in prog.exe -out "$o"
     }
-    tsa() { echo -TSA-certs tsa-chain.pem -TSA-key tsa.key -TSA-time "$1"; }
+    tsa() { echo -ts "$tsa_url/at/$1"; }
     sign signed.exe leaf
     # shellcheck disable=SC2046
     sign ts.exe leaf $(tsa "$(ago 1)")
@@ -140,9 +156,9 @@ else
     # shellcheck disable=SC2046
     sign revoked-before.exe revold $(tsa "$(ago 5)")
     sign ph.exe leaf -ph
-    osslsigncode sign -nest -certs other-chain.pem -key other.key -h sha384 -in ts.exe \
-        -out nested.exe >/dev/null
-    python3 - <<'EOF'
+    fixture osslsigncode sign -nest -certs other-chain.pem -key other.key -h sha384 -in ts.exe \
+        -out nested.exe
+    cat >mutate.py <<'EOF'
 import struct
 b = bytearray(open('ts.exe', 'rb').read())
 pe = struct.unpack_from('<I', b, 0x3c)[0]
@@ -170,6 +186,7 @@ w('m-overlap.exe', t)
 t = bytearray(b); struct.pack_into('<I', t, 0x3c, len(b) + 100); w('m-lfanew.exe', t)
 w('m-truncated.exe', bytes(b[:pe + 40]))
 EOF
+    fixture python3 mutate.py
     # xcheck NAME GATE_RC OSSL_RC FILE [--out SUBSTR]...: gate's verdict and
     # osslsigncode's on the same roots, TSA roots and CRL. osslsigncode
     # exits 0 verified, 1 not.
@@ -242,30 +259,30 @@ else
     mkdir -p jarsrc/com/example
     printf 'class bytes\n' >jarsrc/com/example/Main.class
     printf 'hello\n' >jarsrc/data.txt
-    (cd jarsrc && jar cf ../app.jar com data.txt)
-    openssl pkcs12 -export -inkey leaf.key -in leaf.pem -certfile int.pem -name signer \
+    fixture sh -c 'cd jarsrc && jar cf ../app.jar com data.txt'
+    fixture openssl pkcs12 -export -inkey leaf.key -in leaf.pem -certfile int.pem -name signer \
         -out leaf.p12 -passout pass:changeit
-    jarsigner -keystore leaf.p12 -storetype PKCS12 -storepass changeit -signedjar signed.jar \
-        app.jar signer >/dev/null 2>&1
+    fixture jarsigner -keystore leaf.p12 -storetype PKCS12 -storepass changeit -signedjar signed.jar \
+        app.jar signer
     run "jar signed" 0 --out "verified: signed.jar (jar" --out "signature_file: META-INF/SIGNER.SF" -- \
         "$GATE" verify "${ROOTS[@]}" signed.jar
     cp signed.jar tampered.jar
     mkdir -p tamper && printf 'HELLO\n' >tamper/data.txt
-    (cd tamper && zip -q ../tampered.jar data.txt)
+    fixture sh -c "cd tamper && zip -q ../tampered.jar data.txt"
     run "jar entry changed" 1 --out "entry 'data.txt' does not match its manifest digest" -- \
         "$GATE" verify "${ROOTS[@]}" tampered.jar
     cp signed.jar added.jar
     printf 'new\n' >tamper/extra.txt
-    (cd tamper && zip -q ../added.jar extra.txt)
+    fixture sh -c "cd tamper && zip -q ../added.jar extra.txt"
     run "jar unsigned entry added" 1 --out "not covered by the signature (first: 'extra.txt')" -- \
         "$GATE" verify "${ROOTS[@]}" added.jar
     run "jar unsigned entry allowed" 0 --out "unsigned_entries: 1 (first: extra.txt)" -- \
         "$GATE" verify "${ROOTS[@]}" --allow-unsigned-entries added.jar
     cp signed.jar nosf.jar
-    zip -q -d nosf.jar META-INF/SIGNER.SF
+    fixture zip -q -d nosf.jar META-INF/SIGNER.SF
     run "jar signature file removed" 1 --out "not signed" -- "$GATE" verify "${ROOTS[@]}" nosf.jar
     cp signed.jar noblock.jar
-    zip -q -d noblock.jar 'META-INF/SIGNER.EC'
+    fixture zip -q -d noblock.jar 'META-INF/SIGNER.EC'
     run "jar signature block removed" 1 --out "no signature block" -- \
         "$GATE" verify "${ROOTS[@]}" noblock.jar
     run "jar other CA" 1 --out "does not verify to a trusted root" -- \
@@ -275,11 +292,11 @@ else
 fi
 
 # ---- policies: X.509 signers in sets, thresholds across kinds, MIME rules ----
-"$GATE" keygen --output-key-prefix "$tmp/rel" >/dev/null 2>&1
+fixture "$GATE" keygen --output-key-prefix "$tmp/rel"
 mkdir -p art
 cp a.txt art/two.txt
 cp a.der.p7s art/two.txt.p7s
-"$GATE" sign --key "$tmp/rel.key" art/two.txt >/dev/null 2>&1
+fixture "$GATE" sign --key "$tmp/rel.key" art/two.txt
 cp a.txt art/one.txt
 cp a.der.p7s art/one.txt.p7s
 cat >pol.yaml <<EOF

@@ -82,7 +82,7 @@ authorityKeyIdentifier = keyid
 CNF
 mkdir -p newcerts
 
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"; }
 # csr NAME CN
 csr() { key "$1"; openssl req -new -key "$1.key" -subj "/O=Gate Test/CN=$2" -out "$1.csr" -config ca.cnf; }
 # selfsign NAME CN FROM TO
@@ -92,14 +92,14 @@ selfsign() {
 	echo 1000 >"serial-$1"
 	CANAME=$1 openssl ca -batch -config ca.cnf -selfsign -keyfile "$1.key" -in "$1.csr" \
 		-out "$1.pem" -extensions root_ext -startdate "$(d "$3")" -enddate "$(d "$4")" \
-		-notext 2>/dev/null
+		-notext
 }
 # issue CANAME NAME CN EXT FROM TO
 issue() {
 	csr "$2" "$3"
 	CANAME=$1 openssl ca -batch -config ca.cnf -cert "$1.pem" -keyfile "$1.key" -in "$2.csr" \
 		-out "$2.pem" -extensions "$4" -startdate "$(d "$5")" -enddate "$(d "$6")" \
-		-notext 2>/dev/null
+		-notext
 	if [ "$4" != int_ext ] && [ "$4" != tlsca_ext ]; then
 		: >"db-$2.txt"
 		echo 2000 >"serial-$2"
@@ -129,16 +129,16 @@ cat tlsleaf.pem tlsca.pem >tlsleaf-chain.pem
 # Revoke revold ten days ago: the CA database records the date, openssl ca
 # only ever writes "now", so the line is edited.
 CANAME=int openssl ca -config ca.cnf -cert int.pem -keyfile int.key -revoke revold.pem \
-	-crl_reason keyCompromise 2>/dev/null
+	-crl_reason keyCompromise
 rev=$(date -u -d "@$((now - 10 * 86400))" +%y%m%d%H%M%SZ)
 awk -v rev="$rev" 'BEGIN { FS = OFS = "\t" } $1 == "R" { split($3, a, ","); $3 = rev "," a[2] } { print }' \
 	db-int.txt >db-int.new && mv db-int.new db-int.txt
 echo 01 >crlnumber-int
 CANAME=int openssl ca -config ca.cnf -cert int.pem -keyfile int.key -gencrl -out int.crl \
-	-crlexts '' 2>/dev/null || CANAME=int openssl ca -config ca.cnf -cert int.pem \
-	-keyfile int.key -gencrl -out int.crl 2>/dev/null
+	-crlexts '' || CANAME=int openssl ca -config ca.cnf -cert int.pem \
+	-keyfile int.key -gencrl -out int.crl
 openssl crl -in int.crl -outform DER -out int.crl.der
 # An empty CRL of the root (for the intermediate), for --crl-mode require.
-CANAME=root openssl ca -config ca.cnf -cert root.pem -keyfile root.key -gencrl -out root.crl 2>/dev/null
+CANAME=root openssl ca -config ca.cnf -cert root.pem -keyfile root.key -gencrl -out root.crl
 cat int.crl root.crl >all.crl
 cat tsa.pem >tsa-chain.pem

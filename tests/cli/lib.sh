@@ -11,6 +11,10 @@
 #       its stderr in $tmp/.stderr until the next run. With $TEST_VERBOSE
 #       set, every run prints its name, exit status and output.
 #   check NAME CMD ARGS...   CMD must succeed.
+#   fixture CMD ARGS...      a step that makes what later checks need: its
+#       output is kept, and when it fails the test stops there with a FAIL
+#       line, the tool's own output and the tally (exit 1), labelled with
+#       $TEST_LABEL when set.
 #   not CMD ARGS...          inverts CMD.
 #   json_field FILE EXPR     a Python expression over the JSON object o.
 #   cli_setup [TEMPLATE]     $GATE (required) made absolute; $tmp a new
@@ -82,6 +86,16 @@ check() {
 }
 
 not() { ! "$@"; }
+
+fixture() {
+    "$@" >"$tmp/.fixture" 2>&1 && return 0
+    local rc=$?
+    failed=$((failed + 1))
+    echo "FAIL fixture step (exit $rc): $*"
+    tail -c 3000 "$tmp/.fixture" | sed 's/^/  /'
+    echo "${TEST_LABEL:+$TEST_LABEL: }$passed passed, $failed failed"
+    exit 1
+}
 
 json_field() {
     python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"

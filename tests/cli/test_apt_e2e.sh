@@ -35,6 +35,8 @@ case $tmp in
 esac
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh" # fixture; check is this test's own
+TEST_LABEL=test_apt_e2e
 passed=0
 failed=0
 log=$tmp/.log
@@ -50,7 +52,6 @@ check() {
         echo "  last command output: $(tail -c 1500 "$log" 2>/dev/null)"
     fi
 }
-not() { ! "$@"; }
 
 # ---- a throwaway root: nothing runs against the host ----
 
@@ -66,7 +67,7 @@ logs() { grep -qF -- "$1" "$log"; }
 REPO=$tmp/repo
 EV=$tmp/evidence
 mkdir -p "$REPO" "$EV" "$tmp/src"
-"$GATE" keygen --output-key-prefix "$tmp/repo" >/dev/null 2>&1 || { echo "FAIL keygen"; exit 1; }
+fixture "$GATE" keygen --output-key-prefix "$tmp/repo"
 
 mkdeb() { # mkdeb NAME [CONTENT]: $REPO/NAME_1.0_all.deb with /usr/share/NAME/file.txt
     local d=$tmp/src/$1
@@ -75,14 +76,14 @@ mkdeb() { # mkdeb NAME [CONTENT]: $REPO/NAME_1.0_all.deb with /usr/share/NAME/fi
     echo "${2:-hello from $1}" >"$d/usr/share/$1/file.txt"
     printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: gate test %s\n' \
         "$1" "$1" >"$d/DEBIAN/control"
-    dpkg-deb --build --root-owner-group "$d" "$REPO/$1_1.0_all.deb" >/dev/null
+    fixture dpkg-deb --build --root-owner-group "$d" "$REPO/$1_1.0_all.deb"
 }
 store() { # store FILE: bundle signed with the repo key, in $EV by digest
     local hex
     hex=$(sha256sum "$1" | cut -d' ' -f1)
     mkdir -p "$EV/sha256/$hex"
-    "$GATE" sign --key "$tmp/repo.key" --bundle "$EV/sha256/$hex/repo.sigstore.json" \
-        --output-signature "$EV/sha256/$hex/repo.sig" "$1" >/dev/null
+    fixture "$GATE" sign --key "$tmp/repo.key" --bundle "$EV/sha256/$hex/repo.sigstore.json" \
+        --output-signature "$EV/sha256/$hex/repo.sig" "$1"
 }
 for p in good1 good2 good3 good4; do
     mkdeb $p
@@ -92,8 +93,8 @@ mkdeb unsigned
 # tampered: signed (sidecar bundle in the repository), then rebuilt with
 # other content under the same name, as a compromised mirror would
 mkdeb tampered
-"$GATE" sign --key "$tmp/repo.key" --bundle "$REPO/tampered_1.0_all.deb.sigstore.json" \
-    --output-signature "$tmp/.unused.sig" "$REPO/tampered_1.0_all.deb" >/dev/null
+fixture "$GATE" sign --key "$tmp/repo.key" --bundle "$REPO/tampered_1.0_all.deb.sigstore.json" \
+    --output-signature "$tmp/.unused.sig" "$REPO/tampered_1.0_all.deb"
 mkdeb tampered "evil payload"
 
 write_packages() { # Packages without dpkg-dev or apt-utils
@@ -105,9 +106,9 @@ write_packages() { # Packages without dpkg-dev or apt-utils
     done
 }
 if command -v dpkg-scanpackages >/dev/null; then
-    (cd "$REPO" && dpkg-scanpackages . /dev/null >Packages 2>/dev/null)
+    fixture sh -c 'cd "$0" && dpkg-scanpackages . /dev/null >Packages' "$REPO"
 elif command -v apt-ftparchive >/dev/null; then
-    (cd "$REPO" && apt-ftparchive packages . >Packages 2>/dev/null)
+    fixture sh -c 'cd "$0" && apt-ftparchive packages . >Packages' "$REPO"
 else
     write_packages >"$REPO/Packages"
 fi

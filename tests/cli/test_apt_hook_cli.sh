@@ -118,8 +118,8 @@ if ! command -v dpkg-deb >/dev/null; then
 fi
 
 # ---- real .deb files ----
-"$GATE" keygen --output-key-prefix "$tmp/repo" >/dev/null 2>&1 || { echo "FAIL keygen"; exit 1; }
-"$GATE" keygen --output-key-prefix "$tmp/other" >/dev/null 2>&1 || { echo "FAIL keygen"; exit 1; }
+fixture "$GATE" keygen --output-key-prefix "$tmp/repo"
+fixture "$GATE" keygen --output-key-prefix "$tmp/other"
 mkdir -p "$tmp/debs" "$tmp/evidence" "$tmp/src"
 
 # mkdeb NAME VERSION: a tiny package with one file /usr/share/NAME/file.txt
@@ -130,15 +130,15 @@ mkdeb() {
     echo "hello from $1 $2" >"$d/usr/share/$1/file.txt"
     printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test %s\n' \
         "$1" "$2" "$1" >"$d/DEBIAN/control"
-    dpkg-deb --build --root-owner-group "$d" "$tmp/debs/$1_$2_all.deb" >/dev/null
+    fixture dpkg-deb --build --root-owner-group "$d" "$tmp/debs/$1_$2_all.deb"
 }
 # store KEY FILE: sign FILE into the evidence store by its digest
 store() {
     local hex
     hex=$(sha256sum "$2" | cut -d' ' -f1)
     mkdir -p "$tmp/evidence/sha256/$hex"
-    "$GATE" sign --key "$1" --bundle "$tmp/evidence/sha256/$hex/sig.sigstore.json" \
-        --output-signature "$tmp/.unused.sig" "$2" >/dev/null
+    fixture "$GATE" sign --key "$1" --bundle "$tmp/evidence/sha256/$hex/sig.sigstore.json" \
+        --output-signature "$tmp/.unused.sig" "$2"
 }
 for p in alpha beta gamma; do mkdeb $p 1.0; store "$tmp/repo.key" "$tmp/debs/${p}_1.0_all.deb"; done
 mkdeb unsigned 1.0

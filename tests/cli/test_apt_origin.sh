@@ -36,10 +36,10 @@ cd "$tmp" || exit 1
 
 export GNUPGHOME=$tmp/gnupg
 mkdir -m 700 "$GNUPGHOME"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Archive Key <archive@example.com>" ed25519 sign never 2>/dev/null
-gpg --batch --quiet --passphrase '' --quick-gen-key "Rogue Key <rogue@example.com>" ed25519 sign never 2>/dev/null
-gpg --batch --export "archive@example.com" >archive.gpg 2>/dev/null
-gpg --batch --export "rogue@example.com" >rogue.gpg
+fixture gpg --batch --quiet --passphrase '' --quick-gen-key "Archive Key <archive@example.com>" ed25519 sign never
+fixture gpg --batch --quiet --passphrase '' --quick-gen-key "Rogue Key <rogue@example.com>" ed25519 sign never
+fixture gpg --batch --output archive.gpg --export "archive@example.com"
+fixture gpg --batch --output rogue.gpg --export "rogue@example.com"
 fpr=$(gpg --batch --with-colons --list-keys archive@example.com 2>/dev/null | awk -F: '/^fpr:/ {print tolower($10); exit}')
 
 # ---- packages ---------------------------------------------------------------
@@ -50,7 +50,7 @@ mkdeb() { # NAME VERSION
     printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: test\n' \
         "$1" "$2" >"$d/DEBIAN/control"
     echo "$1 $2" >"$d/usr/share/$1/data"
-    dpkg-deb --root-owner-group -Zgzip --build "$d" "$tmp/pool/${1}_${2}_all.deb" >/dev/null
+    fixture dpkg-deb --root-owner-group -Zgzip --build "$d" "$tmp/pool/${1}_${2}_all.deb"
 }
 mkdir -p pool
 mkdeb hello 1.0
@@ -86,7 +86,7 @@ mklists() {
         echo "SHA256:"
         printf ' %s %s %s\n' "$(sha256sum "$p" | cut -d' ' -f1)" "$(stat -c %s "$p")" "$rel"
     } >"$tmp/Release"
-    gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/local_dists_stable_InRelease" "$tmp/Release"
+    fixture gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/local_dists_stable_InRelease" "$tmp/Release"
 }
 
 future=$(date -u -R -d '+30 days' | sed 's/+0000/UTC/')
@@ -123,14 +123,14 @@ mkrel() {
             "$(stat -c %s "$dir/$prefix${rel//\//_}")" "$rel"
     } >"$tmp/Release"
     case $sig in
-        inrelease) gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/${prefix}InRelease" "$tmp/Release" ;;
+        inrelease) fixture gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$dir/${prefix}InRelease" "$tmp/Release" ;;
         twokeys) # as Debian does: signed by two keys (the keyring has only the first)
-            gpg --batch --yes --quiet --local-user "$key" --local-user rogue@example.com \
+            fixture gpg --batch --yes --quiet --local-user "$key" --local-user rogue@example.com \
                 --clearsign -o "$dir/${prefix}InRelease" "$tmp/Release" ;;
         armor) cp "$tmp/Release" "$dir/${prefix}Release"
-            gpg --batch --yes --quiet --local-user "$key" --armor --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
+            fixture gpg --batch --yes --quiet --local-user "$key" --armor --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
         binary) cp "$tmp/Release" "$dir/${prefix}Release"
-            gpg --batch --yes --quiet --local-user "$key" --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
+            fixture gpg --batch --yes --quiet --local-user "$key" --detach-sign -o "$dir/${prefix}Release.gpg" "$tmp/Release" ;;
     esac
 }
 
@@ -278,14 +278,14 @@ run "missing keyring is a policy error" 2 --any "missing.gpg" -- check bad2.yaml
 
 # ---- threshold over mixed kinds: archive + managed keys ---------------------
 
-"$GATE" keygen --output-key-prefix r1 >/dev/null 2>&1
-"$GATE" keygen --output-key-prefix r2 >/dev/null 2>&1
-"$GATE" keygen --output-key-prefix r3 >/dev/null 2>&1
+fixture "$GATE" keygen --output-key-prefix r1
+fixture "$GATE" keygen --output-key-prefix r2
+fixture "$GATE" keygen --output-key-prefix r3
 mkdeb internal 1.0
 sign_into() { # DEB KEY
     local d=$tmp/store/sha256/$(sha256sum "$1" | cut -d' ' -f1)
     mkdir -p "$d"
-    "$GATE" sign --key "$2.key" --bundle "$d/$2.sigstore.json" --output-signature "$d/$2.sig" "$1" >/dev/null 2>&1
+    fixture "$GATE" sign --key "$2.key" --bundle "$d/$2.sigstore.json" --output-signature "$d/$2.sig" "$1"
 }
 sign_into pool/internal_1.0_all.deb r1
 sign_into pool/internal_1.0_all.deb r2

@@ -42,6 +42,7 @@ case $tmp in
 esac
 trap 'gpgconf --homedir "$tmp/gnupg" --kill all >/dev/null 2>&1; [ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh" # fixture; check is this test's own
 passed=0
 failed=0
 log=$tmp/.log
@@ -57,15 +58,14 @@ check() {
         echo "  last command output: $(tail -c 1500 "$log" 2>/dev/null)"
     fi
 }
-not() { ! "$@"; }
 
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
 
 # ---- a signed archive: dists/stable/main/binary-all ----
 export GNUPGHOME=$tmp/gnupg
 mkdir -m 700 "$GNUPGHOME"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Archive <archive@example.com>" ed25519 sign never 2>/dev/null
-gpg --batch --export archive@example.com >"$tmp/archive.gpg" 2>/dev/null
+fixture gpg --batch --quiet --passphrase '' --quick-gen-key "Archive <archive@example.com>" ed25519 sign never
+fixture gpg --batch --output "$tmp/archive.gpg" --export archive@example.com
 
 REPO=$tmp/repo
 mkdir -p "$REPO/pool" "$REPO/dists/stable/main/binary-all" "$tmp/src"
@@ -77,7 +77,7 @@ mkdeb() { # NAME [CONTENT]: a text file and a program (a copy of /bin/true, own 
     cp /bin/true "$d/usr/bin/$1-tool" && printf 'gate test %s\n' "$1" >>"$d/usr/bin/$1-tool"
     printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: gate test %s\n' \
         "$1" "$1" >"$d/DEBIAN/control"
-    dpkg-deb --build --root-owner-group "$d" "$REPO/pool/$1_1.0_all.deb" >/dev/null
+    fixture dpkg-deb --build --root-owner-group "$d" "$REPO/pool/$1_1.0_all.deb"
 }
 mkdeb good1
 mkdeb good2
@@ -101,7 +101,7 @@ done >"$REPO/dists/stable/main/binary-all/Packages"
     p=$REPO/dists/stable/main/binary-all/Packages
     printf ' %s %s %s\n' "$(sha256sum "$p" | cut -d' ' -f1)" "$(stat -c %s "$p")" main/binary-all/Packages
 } >"$tmp/Release"
-gpg --batch --yes --quiet --clearsign -o "$REPO/dists/stable/InRelease" "$tmp/Release"
+fixture gpg --batch --yes --quiet --clearsign -o "$REPO/dists/stable/InRelease" "$tmp/Release"
 
 make_root root "deb [signed-by=$tmp/archive.gpg] file:$REPO stable main" 'APT::Architectures { "all"; };'
 cat >"$tmp/policy.yaml" <<EOF
@@ -156,8 +156,8 @@ check "swapped: not installed" not installed swapped
 # lists itself and denies, with the reason, and nothing is installed:
 # (a) the policy's keyring does not hold the archive's key,
 cp "$tmp/policy.yaml" "$tmp/policy.good"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Other <other@example.com>" ed25519 sign never 2>/dev/null
-gpg --batch --export other@example.com >"$tmp/other.gpg" 2>/dev/null
+fixture gpg --batch --quiet --passphrase '' --quick-gen-key "Other <other@example.com>" ed25519 sign never
+fixture gpg --batch --output "$tmp/other.gpg" --export other@example.com
 sed -i "s|keyring: $tmp/archive.gpg|keyring: $tmp/other.gpg|" "$tmp/policy.yaml"
 # refused WHAT REASON [VAR=VALUE...]: apt-get install extra1 (with those
 # variables) fails with the gate's REASON and leaves extra1 uninstalled
@@ -263,6 +263,7 @@ cp "$root/usr/bin/good1-tool" "$root/usr/bin/stranger-tool" "$tmp/unknown-tool" 
     --status "$tmp/gated.status" --audit "$tmp/gated.audit" 2>"$tmp/gated.err" &
 pid=$!
 for _ in $(seq 100); do [ -s "$tmp/gated.status" ] && break; sleep 0.1; done
+[ -s "$tmp/gated.status" ] || { echo "FAIL gated did not start:"; cat "$tmp/gated.err"; kill "$pid" 2>/dev/null; exit 1; }
 for t in good1-tool stranger-tool unknown-tool; do
     if timeout 10 "$mnt/$t" 2>/dev/null; then echo "ran $t"; else echo "denied $t ($?)"; fi
 done
@@ -271,6 +272,9 @@ EOF
     timeout --kill-after=5 60 unshare -m --propagation private bash "$tmp/inner.sh" "$tmp" "$ROOT" "$GATED" >"$log" 2>&1
     if grep -q '^SKIP' "$log"; then
         echo "skip gated case: $(cat "$log")"
+    elif grep -q '^FAIL' "$log"; then
+        failed=$((failed + 1))
+        cat "$log"
     else
         check "gated: a binary of an imported archive package runs" grep -qxF "ran good1-tool" "$log"
         check "gated: the dpkg-only package's binary is denied" grep -qxF "denied stranger-tool (126)" "$log"

@@ -59,6 +59,18 @@ run() {
 	code=$?
 }
 
+# fixture DESC COMMAND...: a step that makes what later checks need; when it
+# fails, the test stops there with the tool's own output and the tally.
+fixture() {
+	local desc=$1
+	shift
+	run "$@"
+	[ "$code" -eq 0 ] && return 0
+	fail "$desc"
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+
 is() { [ "$1" = "$2" ]; }
 has() { grep -qF -- "$2" "$1"; }
 has_re() { grep -qE -- "$2" "$1"; }
@@ -93,8 +105,8 @@ fi
 sign() {
 	local art=$1 id=$2 out=$3
 	shift 3
-	"$py" "$stack" sign "$inst" "$art" --identity "$id" --issuer "$iss" --time "$T" \
-		--out "$out" "$@" >/dev/null 2>"$tmp/err" || fail "sign $art as $id"
+	fixture "sign $art as $id" "$py" "$stack" sign "$inst" "$art" --identity "$id" \
+		--issuer "$iss" --time "$T" --out "$out" "$@"
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -342,14 +354,14 @@ assert "GATE_TIME works like --current-time" is "$code" 1
 k=$tmp/keys
 mkdir -p "$k"
 for n in release other; do
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k/$n.key" \
-		2>/dev/null && openssl pkey -in "$k/$n.key" -pubout -out "$k/$n.pub" 2>/dev/null ||
-		fail "make the $n key"
+	fixture "make the $n key" openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$k/$n.key"
+	fixture "make the $n public key" openssl pkey -in "$k/$n.key" -pubout -out "$k/$n.pub"
 done
 m=$tmp/art/keyed.bin
 head -c 2048 /dev/urandom >"$m"
-"$py" "$stack" sign-key "$inst" "$m" --key "$k/release.key" --time "$T" \
-	--out "$m.sigstore.json" >/dev/null 2>"$tmp/err" || fail "sign with the release key"
+fixture "sign with the release key" "$py" "$stack" sign-key "$inst" "$m" --key "$k/release.key" \
+	--time "$T" --out "$m.sigstore.json"
 key_policy() {
 	cat >"$1" <<EOF
 version: 1

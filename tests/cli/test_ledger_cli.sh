@@ -39,8 +39,8 @@ echo "an example" >hello/usr/share/doc/hello/examples/ex.txt
 mkpkg greet libgreet1 1.0-1
 mkdir -p greet/usr/lib
 head -c 5000 /dev/urandom >greet/usr/lib/libgreet.so.1
-dpkg-deb --root-owner-group -Zxz --build hello hello.deb >/dev/null || exit 1
-dpkg-deb --root-owner-group -Zgzip --build greet greet.deb >/dev/null || exit 1
+fixture dpkg-deb --root-owner-group -Zxz --build hello hello.deb
+fixture dpkg-deb --root-owner-group -Zgzip --build greet greet.deb
 
 db=$tmp/state/gate/ledger.db
 hello_sha=$(sha256sum hello/usr/bin/hello | cut -d' ' -f1)
@@ -98,8 +98,8 @@ run "lookup short digest" 2 -- "$GATE" ledger --db "$db" lookup sha256:abcd
 
 # ---- verify under a root
 mkdir root
-dpkg-deb -x hello.deb root
-dpkg-deb -x greet.deb root
+fixture dpkg-deb -x hello.deb root
+fixture dpkg-deb -x greet.deb root
 run "verify clean root" 0 --out "4 files checked, 0 problems" -- \
     "$GATE" ledger --db "$db" verify --root root
 run "verify clean root json" 0 -- "$GATE" ledger --db "$db" verify --root root --format json
@@ -123,14 +123,17 @@ run "verify missing and linked" 1 --out "missing: /usr/lib/libgreet.so.1 (libgre
 run "verify relative path" 2 --err "not an absolute path" -- \
     "$GATE" ledger --db "$db" verify --root root usr/bin
 # Restore and pass again.
-rm -rf root && mkdir root && dpkg-deb -x hello.deb root && dpkg-deb -x greet.deb root
+rm -rf root && mkdir root
+fixture dpkg-deb -x hello.deb root
+fixture dpkg-deb -x greet.deb root
 run "verify restored root" 0 --out "0 problems" -- "$GATE" ledger --db "$db" verify --root root
 
 # ---- re-record replaces
 mkpkg hello hello 2.11-1
 echo "new doc" >hello/usr/share/doc/hello/examples/ex.txt
+# zstd where this dpkg has it (a probe: failing means the default compressor)
 dpkg-deb --root-owner-group -Zzstd --build hello hello2.deb >/dev/null 2>&1 ||
-    dpkg-deb --root-owner-group --build hello hello2.deb >/dev/null
+    fixture dpkg-deb --root-owner-group --build hello hello2.deb
 run "re-record" 0 --out "recorded hello 2.11-1" -- "$GATE" ledger --db "$db" record-deb hello2.deb
 run "old digest gone" 1 -- "$GATE" ledger --db "$db" lookup "$ex_sha"
 run "one hello" 0 --out "hello 2.11-1 amd64" --no-out "2.10-3" -- "$GATE" ledger --db "$db" list

@@ -77,7 +77,7 @@ mkdir -p "$tmp/gone/DEBIAN" "$tmp/gone/usr/bin"
 printf 'Package: gone\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n' \
     >"$tmp/gone/DEBIAN/control"
 echo gone >"$tmp/gone/usr/bin/gone"
-dpkg-deb --root-owner-group --build "$tmp/gone" "$tmp/gone.deb" >/dev/null || exit 1
+fixture dpkg-deb --root-owner-group --build "$tmp/gone" "$tmp/gone.deb"
 db=$tmp/ledger.db
 printf 'version: 1\nrules:\n  - name: nothing\n    decision: deny\n' >"$tmp/empty.yaml"
 imp() { "$GATE" ledger --db "$db" import dpkg --root "$ROOT" --policy "$tmp/empty.yaml" "$@"; }
@@ -120,7 +120,7 @@ run "--verbose names config files" 1 --out "config: /etc/hello.conf (hello 1.1):
     -- imp --force --verbose
 
 # ---- the ledger follows removals ----
-"$GATE" ledger --db "$db" record-deb "$tmp/gone.deb" >/dev/null 2>&1 # a package the hook recorded
+fixture "$GATE" ledger --db "$db" record-deb "$tmp/gone.deb" # a package the hook recorded
 sed -i '/^Package: nosums$/,/^$/ s/^Status: install ok installed$/Status: deinstall ok config-files/' "$ADMIN/status"
 run "removed packages are forgotten" 0 --out "2 packages no longer installed forgotten" \
     --out "forgotten: nosums (nosums 1.0): recorded, but no longer installed" \

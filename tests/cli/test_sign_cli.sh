@@ -138,7 +138,7 @@ for alg in ecdsa-p256 ecdsa-p384 ed25519; do
         verify_bundle "k-$other.pub" art.txt.sigstore.json art.txt
     # one byte changed in the artifact
     cp art.txt tampered.txt
-    printf 'H' | dd of=tampered.txt bs=1 count=1 conv=notrunc 2>/dev/null
+    fixture sh -c "printf H | dd of=tampered.txt bs=1 count=1 conv=notrunc"
     run "tampered artifact rejected (bundle, $alg)" 1 --out "rejected" --out "S17" -- \
         verify_bundle "k-$alg.pub" art.txt.sigstore.json tampered.txt
     run "tampered artifact rejected (signature, $alg)" 1 --out "rejected" -- \

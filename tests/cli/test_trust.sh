@@ -105,9 +105,9 @@ if ! make_repo "$repo" --consistent-snapshot; then
 	finish
 fi
 have_stack=false
-if "$py" -c 'import cryptography' 2>/dev/null &&
-	"$py" "$src/tests/tools/sigstore_stack.py" init "$tmp/stack" --not-before 2025-01-01T00:00:00Z \
-		--days 3650 >/dev/null 2>&1; then
+if "$py" -c 'import cryptography' 2>/dev/null; then
+	fixture "$py" "$src/tests/tools/sigstore_stack.py" init "$tmp/stack" \
+		--not-before 2025-01-01T00:00:00Z --days 3650
 	have_stack=true
 	tr=$tmp/stack/trusted_root.json
 else
@@ -160,9 +160,9 @@ if $have_stack; then
 	assert "show: the cached root's log is listed" has "$tmp/out" "$rekor"
 	art=$tmp/artifact.bin
 	head -c 1000 /dev/urandom >"$art"
-	"$py" "$src/tests/tools/sigstore_stack.py" sign "$tmp/stack" "$art" --identity dev@example.com \
-		--issuer https://accounts.example.com --time 1750000000 --out "$art.sigstore.json" \
-		>/dev/null 2>&1
+	fixture "$py" "$src/tests/tools/sigstore_stack.py" sign "$tmp/stack" "$art" \
+		--identity dev@example.com --issuer https://accounts.example.com --time 1750000000 \
+		--out "$art.sigstore.json"
 	vflags=(--bundle "$art.sigstore.json" --certificate-identity dev@example.com
 		--certificate-oidc-issuer https://accounts.example.com --current-time 2025-06-16T00:00:00Z)
 	run "$gate" verify "${vflags[@]}" "$art"
@@ -193,7 +193,7 @@ assert "timestamp expired: show says why" has "$tmp/out" "expired metadata: poss
 
 # Expired timestamp on the server: the update fails, the cache stays.
 before=$(state_of "$cache")
-run "$gate" tuf repo sign --repo "$repo" "${sign_keys[@]}" --expires timestamp=2020-01-01T00:00:00Z timestamp
+fixture "$gate" tuf repo sign --repo "$repo" "${sign_keys[@]}" --expires timestamp=2020-01-01T00:00:00Z timestamp
 run "$gate" trust update --url "$murl" --targets-url "$turl"
 assert "server timestamp expired: exit 1" is "$code" 1
 assert "server timestamp expired: freeze attack error" has "$tmp/err" "expired metadata: possible freeze attack: timestamp v3"
@@ -218,7 +218,7 @@ cp "$tmp/tr.save" "$cache/targets/trusted_root.json"
 head -c 40 "$cache/metadata/snapshot.json" >"$tmp/sn" && cp "$tmp/sn" "$cache/metadata/snapshot.json"
 run "$gate" trust show
 assert "truncated cached snapshot: embedded used" has "$tmp/out" "Sigstore trusted root: embedded"
-run "$gate" tuf repo sign --repo "$repo" "${sign_keys[@]}" timestamp
+fixture "$gate" tuf repo sign --repo "$repo" "${sign_keys[@]}" timestamp
 run "$gate" trust update --url "$murl" --targets-url "$turl"
 assert "truncated cached snapshot: the next update repairs it" is "$code" 0
 run "$gate" trust show
@@ -226,7 +226,7 @@ assert "repaired: the cache is used again" has "$tmp/out" "Sigstore trusted root
 
 # A new trusted root published: the update brings it.
 if [ -f "$sc" ]; then
-	run "$gate" tuf repo add --repo "$repo" "${sign_keys[@]}" "$src/verify/data/trusted_root.json=trusted_root.json"
+	fixture "$gate" tuf repo add --repo "$repo" "${sign_keys[@]}" "$src/verify/data/trusted_root.json=trusted_root.json"
 	run "$gate" trust update --url "$murl" --targets-url "$turl"
 	assert "new trusted_root.json: exit 0" is "$code" 0
 	assert "new trusted_root.json: cached" same "$cache/targets/trusted_root.json" "$src/verify/data/trusted_root.json"

@@ -22,7 +22,8 @@ cp "$art/pool/foo_1.0_amd64.deb" "$art/pool/foo-flipped.deb"
 # flip one bit of byte 1500 (setting it to a fixed value would leave the
 # file unchanged when the random byte already had that value)
 b=$(od -An -tu1 -j1500 -N1 "$art/pool/foo-flipped.deb" | tr -d ' ')
-printf "\\$(printf '%03o' $((b ^ 1)))" | dd of="$art/pool/foo-flipped.deb" bs=1 seek=1500 conv=notrunc 2>/dev/null
+printf "\\$(printf '%03o' $((b ^ 1)))" >"$tmp/flip.byte"
+fixture dd if="$tmp/flip.byte" of="$art/pool/foo-flipped.deb" bs=1 seek=1500 conv=notrunc
 cmp -s "$art/pool/foo_1.0_amd64.deb" "$art/pool/foo-flipped.deb" && { echo "FAIL: the flip changed nothing"; exit 1; }
 
 if ! make_repo "$repo"; then
@@ -120,7 +121,7 @@ assert "refreshed cache: the plain policy allows again" is "$code" 0
 
 # A replaced target: the old bytes are no longer allowed after the update.
 head -c 3000 /dev/urandom >"$art/pool/foo_1.1.deb"
-run "$gate" tuf repo add --repo "$repo" "${sign_keys[@]}" "$art/pool/foo_1.1.deb=debs/foo_1.0_amd64.deb"
+fixture "$gate" tuf repo add --repo "$repo" "${sign_keys[@]}" "$art/pool/foo_1.1.deb=debs/foo_1.0_amd64.deb"
 GATE_TIME=$(at $((4 * 3600))) run "$gate" trust update --policy "$P"
 assert "update after a replaced target: exit 0" is "$code" 0
 check --current-time "$(at $((4 * 3600 + 60)))" "$art/pool/foo_1.0_amd64.deb"
@@ -157,9 +158,9 @@ assert "trust show --policy json: verified" is "$(j 'd["tuf_repositories"][0]["v
 # The cache is keyed on the root: another root, another (empty) cache.
 make_keys
 mkkey other ed25519
-"$gate" tuf repo init --repo "$tmp/other" --key "root=$tmp/keys/other.key" \
+fixture "$gate" tuf repo init --repo "$tmp/other" --key "root=$tmp/keys/other.key" \
 	--key "timestamp=$tmp/keys/other.key" --key "snapshot=$tmp/keys/other.key" \
-	--key "targets=$tmp/keys/other.key" >/dev/null 2>&1
+	--key "targets=$tmp/keys/other.key"
 sed "s|corp-root.json|$tmp/other/metadata/root.json|" "$pol/p.yaml" >"$pol/other.yaml"
 run "$gate" check --policy "$pol/other.yaml" --current-time "$(at $((4 * 3600 + 60)))" "$art/pool/foo_1.1.deb"
 assert "another root: its own cache, never updated: deny" has "$tmp/out" "never updated"

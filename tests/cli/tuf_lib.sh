@@ -88,6 +88,18 @@ run() {
 	code=$?
 }
 
+# fixture COMMAND...: a step that makes what later checks need: its output
+# is kept in $tmp/fixture.log, and when it fails the test stops there with a
+# FAIL line, the tool's own output and the tally.
+fixture() {
+	"$@" </dev/null >"$tmp/fixture.log" 2>&1 && return 0
+	local rc=$?
+	failed=$((failed + 1))
+	echo "FAIL - fixture step (exit $rc): $*"
+	tail -n 40 "$tmp/fixture.log" | sed 's/^/    /'
+	finish
+}
+
 is() { [ "$1" = "$2" ]; }
 has() { grep -qF -- "$2" "$1"; }
 hasnt() { ! grep -qF -- "$2" "$1"; }
@@ -143,7 +155,7 @@ clear_log() { : >"$tmp/$1.log"; }
 # the others Ed25519; made with gate keygen), plus spare keys on demand.
 mkkey() { # mkkey NAME ALG
 	[ -e "$tmp/keys/$1.key" ] ||
-		"$gate" keygen --alg "$2" --output-key-prefix "$tmp/keys/$1" >/dev/null 2>&1
+		fixture "$gate" keygen --alg "$2" --output-key-prefix "$tmp/keys/$1"
 }
 make_keys() {
 	mkdir -p "$tmp/keys"

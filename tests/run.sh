@@ -5,6 +5,10 @@
 set -eu
 top=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$top"
+# The suite runs on the Debian packages .ci/deps.sh installs (python3 with
+# python3-cryptography and python3-yaml among them), ahead of any other
+# interpreter a PATH may put first.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}
 bash .ci/deps.sh test
 jobs=$(nproc)
 

@@ -24,10 +24,12 @@
 #   - --interpreter: scripts opened by the configured interpreter are
 #     decided (FAN_OPEN_PERM), other openers pass, and the daemon's own
 #     opens on the marked filesystem are never asked about;
-#   - 10,000 execs: RSS and descriptor counts stay flat, under 60 s;
+#   - 10,000 execs: RSS and descriptor counts stay flat;
 #   - `gate status` shows mode, counts and cache figures.
-# Every step has a hard timeout; the daemons are killed and the namespace
-# left on exit, failure or not. Skips (exit 0) unless root with unshare and
+# Every step has a hard timeout; deadlines are asserted by the order of
+# events or against the configured deadline with a wide margin, never by
+# how long the test took (it must pass with every CPU busy). The daemons are
+# killed and the namespace left on exit, failure or not. Skips (exit 0) unless root with unshare and
 # fanotify permission events available.
 # Env: GATE (the gate binary), GATE_BUILD_DIR (gated is $GATE_BUILD_DIR/gated).
 set -u
@@ -81,6 +83,7 @@ mkdir -p "$mnt" "$tmp/run" && mount -t tmpfs -o size=256m,mode=0755 gate-gated-t
 mount -t tmpfs -o size=16m gate-gated-run "$tmp/run" || skip "cannot mount a second tmpfs"
 probe=$("$GATED" --probe --mount "$mnt" 2>&1) || skip "fanotify is unavailable: $probe"
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh" # fixture; check is this test's own
 passed=0
 failed=0
 log=$tmp/.log
@@ -97,16 +100,22 @@ check() {
         [ -n "${cur:-}" ] && echo "  gated stderr: $(tail -c 1500 "$tmp/$cur.err" 2>/dev/null)"
     fi
 }
-not() { ! "$@"; }
+eventually() { # CMD...: polled until it succeeds, for up to 30 s (a loaded machine)
+    local end=$((SECONDS + 30))
+    until "$@"; do
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
 
 # ---- fixtures ----
 export GATE_CACHE_DIR=$tmp/cache # URL evidence cache: never /var/cache
 mkdir -p "$mnt/bin" "$mnt/scripts" "$tmp/keys" "$tmp/store/sha256" "$tmp/cache"
-"$GATE" keygen --output-key-prefix "$tmp/keys/test" >/dev/null 2>&1 || { echo "FAIL keygen"; exit 1; }
+fixture "$GATE" keygen --output-key-prefix "$tmp/keys/test"
 mkbin() { # NAME: a copy of /bin/true with a unique tail (another digest)
-    cp /bin/true "$mnt/bin/$1" && printf 'gate-gated-test %s\n' "$1" >>"$mnt/bin/$1"
+    fixture cp /bin/true "$mnt/bin/$1" && printf 'gate-gated-test %s\n' "$1" >>"$mnt/bin/$1"
 }
-sign() { "$GATE" sign --key "$tmp/keys/test.key" "$1" >/dev/null 2>&1; }
+sign() { fixture "$GATE" sign --key "$tmp/keys/test.key" "$1"; }
 for b in allowed appended overwritten fresh fresh2 loop unknown unknown2 unknown3 slow slow2; do
     mkbin "$b"
 done
@@ -147,23 +156,16 @@ start_gated() { # NAME gated-args...: waits for the first status file ($SFILE or
     "${pre[@]}" "$GATED" --status "$sfile" "$@" >"$tmp/$cur.out" 2>"$tmp/$cur.err" &
     dpid=$!
     pids+=("$dpid")
-    for _ in $(seq 100); do
-        [ -s "$sfile" ] && return 0
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-    done
+    eventually started && [ -s "$sfile" ] && return 0
     echo "FAIL $cur: gated did not start: $(cat "$tmp/$cur.err")"
     failed=$((failed + 1))
     return 1
 }
-stop_gated() { # SIGTERM, then SIGKILL after 10 s; the exit status must be 0
+stop_gated() { # SIGTERM, then SIGKILL after 30 s; the exit status must be 0
     [ -n "$dpid" ] || return 0
     local rc
     kill -TERM "$dpid" 2>/dev/null
-    for _ in $(seq 100); do
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-    done
+    eventually not kill -0 "$dpid" 2>/dev/null
     kill -KILL "$dpid" 2>/dev/null
     wait "$dpid" 2>/dev/null
     rc=$?
@@ -171,6 +173,7 @@ stop_gated() { # SIGTERM, then SIGKILL after 10 s; the exit status must be 0
     # Under ASan/LSan a leak or a memory error at exit is a non-zero status.
     check "$cur: gated stopped cleanly on SIGTERM" test "$rc" -eq 0
 }
+started() { [ -s "$sfile" ] || ! kill -0 "$dpid" 2>/dev/null; }
 st() { # dotted field of the running daemon's status, as of its next write
     python3 - "$sfile" "$1" <<'EOF'
 import json, sys
@@ -183,32 +186,31 @@ EOF
 fresh_status() { # wait for the daemon to rewrite its status file
     local before
     before=$(stat -c %y "$sfile" 2>/dev/null)
-    for _ in $(seq 30); do
+    local end=$((SECONDS + 3))
+    while [ "$SECONDS" -lt "$end" ]; do
         sleep 0.1
         [ "$(stat -c %y "$sfile" 2>/dev/null)" != "$before" ] && return 0
     done
     return 0
 }
-runs() { timeout 10 "$@"; }
+runs() { timeout 30 "$@"; }
 denied() { # exits 126 with EPERM, quickly
     local out rc
-    out=$(timeout 10 "$@" 2>&1)
+    out=$(timeout 30 "$@" 2>&1)
     rc=$?
     [ "$rc" -eq 126 ] && case $out in *"Operation not permitted"*) return 0 ;; esac
     echo "rc=$rc out=$out"
     return 1
 }
-# The status file is rewritten every second: wait (up to 10 s, a loaded
+# The status file is rewritten every second: wait (up to 30 s, a loaded
 # machine) for it to say so.
 stat_ge() {
-    local v
-    for _ in $(seq 100); do
-        v=$(st "$1" 2>/dev/null) && [ "$v" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "$1=$v, want >= $2 (status: $(cat "$sfile"))"
+    eventually stat_ge_now "$1" "$2" && return 0
+    echo "$1=$(st "$1"), want >= $2 (status: $(cat "$sfile"))"
     return 1
 }
+stat_ge_now() { local v; v=$(st "$1" 2>/dev/null) && [ "$v" -ge "$2" ]; }
+stat_is_now() { [ "$(st "$1" 2>/dev/null)" = "$2" ]; }
 stat_eq() { fresh_status; wait_stat "$1" "$2"; }
 audit_has() { # FILE PATH ALLOWED
     python3 - "$@" <<'EOF'
@@ -221,11 +223,8 @@ for line in open(f):
 sys.exit(1)
 EOF
 }
-wait_stat() { # FIELD VALUE: up to 10 s for the status to say so
-    for _ in $(seq 100); do
-        [ "$(st "$1" 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
+wait_stat() { # FIELD VALUE: up to 30 s for the status to say so
+    eventually stat_is_now "$1" "$2" && return 0
     echo "$1=$(st "$1"), want $2"
     return 1
 }
@@ -273,8 +272,8 @@ fi
 echo "== audit mode"
 if start_gated audit --policy "$tmp/audit.yaml" --mount "$mnt" --audit "$tmp/audit.audit"; then
     check "unknown binary runs in audit mode" runs "$mnt/bin/unknown"
-    check "and is logged as a deny that was allowed" bash -c \
-        "sleep 0.3; python3 - <<'EOF'
+    check "and is logged as a deny that was allowed" eventually bash -c \
+        "python3 - <<'EOF'
 import json
 for l in open('$tmp/audit.audit'):
     e = json.loads(l)
@@ -311,27 +310,25 @@ fi
 
 # ---- 4. a decision that hangs: the deadline answers ----
 echo "== deadline"
-if start_gated deadline --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 4000 --workers 2 \
+if start_gated deadline --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 10000 --workers 2 \
     --audit "$tmp/deadline.audit"; then
     t0=$(date +%s%N)
     (denied "$mnt/bin/slow" >"$tmp/slow.result" 2>&1; echo $? >>"$tmp/slow.result"; elapsed_ms "$t0" >"$tmp/slow.ms") &
     bgp=$!
-    sleep 0.3
-    t1=$(date +%s%N)
+    check "the hanging decision is pending" wait_stat in_flight 1
     check "another exec is answered while one decision hangs" runs "$mnt/bin/fresh2"
-    check "... well before the hanging one's deadline" bash -c "[ $(elapsed_ms "$t1") -lt 3000 ]"
+    check "... before the hanging one is answered" test ! -s "$tmp/slow.result"
     check "the hanging decision is still pending" stat_eq in_flight 1
     wait "$bgp" 2>/dev/null
     check "the hanging exec is denied (the default) at the deadline" grep -qx 0 "$tmp/slow.result"
-    check "... after about 4 s" bash -c "ms=\$(cat '$tmp/slow.ms'); [ \"\$ms\" -ge 3900 ] && [ \"\$ms\" -lt 10000 ]"
+    check "... not before the 10 s deadline" bash -c "[ \$(cat '$tmp/slow.ms') -ge 9900 ]"
     check "status counts one deadline default" stat_eq counts.deadline 1
     check "the default was logged" bash -c "grep -q '\"source\":\"deadline\"' '$tmp/deadline.audit'"
     # Let the store deliver (EOF): the worker finishes, its answer is late.
     fifo=$tmp/store/sha256/$(sha256sum "$mnt/bin/slow" | cut -d' ' -f1).sigstore.json
     timeout 5 bash -c "exec 8>'$fifo'" 2>/dev/null
-    check "the late decision is counted and discarded" bash -c \
-        "for i in \$(seq 50); do [ \"\$(python3 -c 'import json;print(json.load(open(\"$sfile\"))[\"counts\"][\"late\"])')\" = 1 ] && exit 0; sleep 0.1; done; exit 1"
-    check "... and logged as late" bash -c "sleep 0.3; grep '\"late\":true' '$tmp/deadline.audit' | grep -q '/bin/slow'"
+    check "the late decision is counted and discarded" wait_stat counts.late 1
+    check "... and logged as late" eventually bash -c "grep '\"late\":true' '$tmp/deadline.audit' | grep -q '/bin/slow'"
     check "no answer was refused by the kernel (exactly one per event)" stat_eq counts.write_errors 0
     check "the daemon still answers" runs "$mnt/bin/allowed"
     stop_gated
@@ -340,19 +337,17 @@ fi
 # ---- 5. a full queue answers the default at once ----
 echo "== full queue"
 rm -rf "${tmp:?}/cache/"* # the empty bundle the store delivered above is cached
-if start_gated queue --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 8000 --workers 1 --queue 1 \
+if start_gated queue --policy "$tmp/slow.yaml" --mount "$mnt" --deadline-ms 600000 --workers 1 --queue 1 \
     --audit "$tmp/queue.audit"; then
-    (timeout 15 "$mnt/bin/slow" >/dev/null 2>&1) & # the only worker hangs on it
+    (timeout 90 "$mnt/bin/slow" >/dev/null 2>&1) & # the only worker hangs on it
     wait_stat in_flight 1
-    (timeout 15 "$mnt/bin/slow2" >/dev/null 2>&1) & # waits in the queue
+    (timeout 90 "$mnt/bin/slow2" >/dev/null 2>&1) & # waits in the queue
     check "one event waits in the queue" wait_stat queue.depth 1
-    t0=$(date +%s%N)
     check "an exec finding the queue full is denied" denied "$mnt/bin/unknown2"
-    check "... at once" bash -c "[ $(elapsed_ms "$t0") -lt 1000 ]"
+    check "... before the deadline: both earlier events are still pending" stat_eq in_flight 2
     check "status counts a full queue" stat_ge counts.queue_full 1
-    t0=$(date +%s%N)
-    stop_gated # with a worker stuck for good: must still exit
-    check "gated stops even with a worker stuck in a decision" bash -c "[ $(elapsed_ms "$t0") -lt 8000 ]"
+    check "status counts no deadline default yet" stat_eq counts.deadline 0
+    stop_gated # with a worker stuck for good: must still exit on SIGTERM (status 0)
     wait 2>/dev/null
 fi
 
@@ -379,7 +374,7 @@ mkfifo "$tmp/sink"
 exec 7<>"$tmp/sink" # a "reader" that never reads: writes fill the pipe, then block
 if start_gated sink --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/sink" --log-queue 64; then
     t0=$(date +%s%N)
-    check "2,000 denied execs are all answered while the sink is blocked" timeout 60 bash -c \
+    check "2,000 denied execs are all answered while the sink is blocked" timeout 240 bash -c \
         "n=0; for i in \$(seq 2000); do '$mnt/bin/unknown3' 2>/dev/null; [ \$? -eq 126 ] && n=\$((n+1)); done; [ \$n -eq 2000 ]"
     echo "   (2,000 denied execs with the sink blocked: $(elapsed_ms "$t0") ms)"
     check "log records beyond the queue were dropped and counted" stat_ge log.dropped 1
@@ -402,7 +397,7 @@ if start_gated reload --policy "$tmp/live.yaml" --mount "$mnt" --audit "$tmp/rel
     check "the old policy stays in force: mode enforce" stat_eq mode enforce
     check "the old policy stays in force: unknown still denied" denied "$mnt/bin/unknown"
     check "the old policy stays in force: allowed still runs" runs "$mnt/bin/allowed"
-    check "the reason was logged" bash -c "sleep 0.3; grep -q 'not reloaded' '$tmp/reload.err'"
+    check "the reason was logged" eventually grep -q 'not reloaded' "$tmp/reload.err"
     cp "$tmp/audit.yaml" "$tmp/live.yaml"
     kill -HUP "$dpid"
     check "a good policy is taken" stat_eq reloads.ok 1
@@ -435,19 +430,18 @@ echo "== 10,000 execs"
 if start_gated loop --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/loop.audit"; then
     mem() { awk '/^VmRSS/ {print $2}' "/proc/$dpid/status"; }
     fds() { ls "/proc/$dpid/fd" | wc -l; }
-    timeout 60 bash -c "for i in \$(seq 500); do '$mnt/bin/loop'; done"
+    timeout 240 bash -c "for i in \$(seq 500); do '$mnt/bin/loop'; done"
     sleep 1.2
     rss0=$(mem)
     fd0=$(fds)
     t0=$(date +%s%N)
-    check "10,000 execs of an allowed binary all run" timeout 60 bash -c \
+    check "10,000 execs of an allowed binary all run" timeout 240 bash -c \
         "for i in \$(seq 10000); do '$mnt/bin/loop' || exit 1; done"
     ms=$(elapsed_ms "$t0")
     sleep 1.2
     rss1=$(mem)
     fd1=$(fds)
     echo "   (10,000 execs in $ms ms; RSS ${rss0} -> ${rss1} kB; fds ${fd0} -> ${fd1})"
-    check "... in under 60 s" bash -c "[ $ms -lt 60000 ]"
     # ASan's quarantine keeps freed memory (the status writer's) resident;
     # its leak checker at exit covers real leaks there.
     limit=1024

@@ -76,11 +76,8 @@ run "malformed bundle" 2 --err "invalid JSON" --err "[S1]" -- \
 run "conformance malformed bundle" 2 --err "S1" -- \
     "$GATE" verify --bundle "$CONF/bundle-malformed-json_fail/bundle.sigstore.json" "${keyless[@]}" "$ART"
 truncate -s 100M "$tmp/huge.json"
-start=$(date +%s%N)
 run "100 MB bundle" 2 --err "limit" -- \
     "$GATE" verify --bundle "$tmp/huge.json" "${keyless[@]}" "$ART"
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-check "100 MB bundle rejected quickly (${elapsed_ms} ms)" test "$elapsed_ms" -lt 3000
 # Peak RSS of the child, in KiB: reading the file whole would show ~100 MB.
 maxrss=$(python3 -c '
 import resource, subprocess, sys
@@ -196,11 +193,11 @@ detached() {
 
 if command -v openssl >/dev/null 2>&1; then
     # P-256 ECDSA
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ec.pem" 2>/dev/null
-    openssl pkey -in "$tmp/ec.pem" -pubout -out "$tmp/ec.pub"
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ec2.pem" 2>/dev/null
-    openssl pkey -in "$tmp/ec2.pem" -pubout -out "$tmp/ec2.pub"
-    openssl dgst -sha256 -sign "$tmp/ec.pem" -out "$tmp/ec.der" "$tmp/file"
+    fixture openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ec.pem"
+    fixture openssl pkey -in "$tmp/ec.pem" -pubout -out "$tmp/ec.pub"
+    fixture openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ec2.pem"
+    fixture openssl pkey -in "$tmp/ec2.pem" -pubout -out "$tmp/ec2.pub"
+    fixture openssl dgst -sha256 -sign "$tmp/ec.pem" -out "$tmp/ec.der" "$tmp/file"
     base64 -w0 "$tmp/ec.der" >"$tmp/ec.sig"
     detached "P-256" "$tmp/ec.pem" "$tmp/ec.pub" "$tmp/ec2.pub" "$tmp/ec.sig"
     # cosign writes the signature with a trailing newline
@@ -222,11 +219,11 @@ if command -v openssl >/dev/null 2>&1; then
         "$GATE" verify --signature "$tmp/ec.sig" --insecure-ignore-tlog "${keyless[@]}" "$tmp/file"
 
     # Ed25519 (signs the raw message)
-    openssl genpkey -algorithm ED25519 -out "$tmp/ed.pem"
-    openssl pkey -in "$tmp/ed.pem" -pubout -out "$tmp/ed.pub"
-    openssl genpkey -algorithm ED25519 -out "$tmp/ed2.pem"
-    openssl pkey -in "$tmp/ed2.pem" -pubout -out "$tmp/ed2.pub"
-    openssl pkeyutl -sign -rawin -inkey "$tmp/ed.pem" -in "$tmp/file" -out "$tmp/ed.der"
+    fixture openssl genpkey -algorithm ED25519 -out "$tmp/ed.pem"
+    fixture openssl pkey -in "$tmp/ed.pem" -pubout -out "$tmp/ed.pub"
+    fixture openssl genpkey -algorithm ED25519 -out "$tmp/ed2.pem"
+    fixture openssl pkey -in "$tmp/ed2.pem" -pubout -out "$tmp/ed2.pub"
+    fixture openssl pkeyutl -sign -rawin -inkey "$tmp/ed.pem" -in "$tmp/file" -out "$tmp/ed.der"
     base64 -w0 "$tmp/ed.der" >"$tmp/ed.sig"
     detached "Ed25519" "$tmp/ed.pem" "$tmp/ed.pub" "$tmp/ed2.pub" "$tmp/ed.sig"
     run "Ed25519: digest is not enough" 2 --err "Ed25519" -- \
@@ -234,9 +231,9 @@ if command -v openssl >/dev/null 2>&1; then
         "sha256:$(sha256sum "$tmp/file" | cut -c1-64)"
 
     # RSA PKCS#1 v1.5 SHA-256
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/rsa.pem" 2>/dev/null
-    openssl pkey -in "$tmp/rsa.pem" -pubout -out "$tmp/rsa.pub"
-    openssl dgst -sha256 -sign "$tmp/rsa.pem" -out "$tmp/rsa.der" "$tmp/file"
+    fixture openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/rsa.pem"
+    fixture openssl pkey -in "$tmp/rsa.pem" -pubout -out "$tmp/rsa.pub"
+    fixture openssl dgst -sha256 -sign "$tmp/rsa.pem" -out "$tmp/rsa.der" "$tmp/file"
     base64 -w0 "$tmp/rsa.der" >"$tmp/rsa.sig"
     detached "RSA" "$tmp/rsa.pem" "$tmp/rsa.pub" "$tmp/ec.pub" "$tmp/rsa.sig"
 else

@@ -94,8 +94,8 @@ static void test_pop_timeout(void **state)
 	int64_t t0 = gate_now_ns();
 	assert_null(gate_bqueue_pop(q, 100));
 	int64_t took = gate_now_ns() - t0;
-	assert_true(took >= 95 * 1000000LL);
-	assert_true(took < 2000 * 1000000LL);
+	assert_true(took >= 95 * 1000000LL);	    /* not before the 100 ms asked */
+	assert_true(took < 10000 * 1000000LL); /* a wide margin: CPUs may be busy */
 	gate_bqueue_free(q);
 }
 
@@ -148,12 +148,11 @@ static void test_stuck_consumer_never_blocks_producer(void **state)
 	pthread_t t;
 	pthread_mutex_lock(&stuck);
 	assert_int_equal(pthread_create(&t, NULL, stuck_consumer, q), 0);
-	int64_t t0 = gate_now_ns();
+	/* A push that waited for the consumer would wait forever here: the
+	 * consumer is released only after the loop. */
 	unsigned ok = 0;
 	for (uintptr_t i = 0; i < 100000; i++)
 		ok += gate_bqueue_push(q, item(i));
-	int64_t took = gate_now_ns() - t0;
-	assert_true(took < 1000 * 1000000LL);
 	gate_bqueue_get_stats(q, &s);
 	assert_true(ok >= 16 && ok <= 17); /* the consumer may have taken one */
 	assert_int_equal(s.dropped, 100000 - ok);

@@ -12,6 +12,7 @@
 #include "deb.h"
 #include "deb822.h"
 #include "gate_int.h"
+#include "signer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -614,14 +615,6 @@ static void emit(const struct run *r, const struct ipkg *p, const char *path, bo
 	r->o->event(r->o->ctx, &ev);
 }
 
-static bool add_ext_json(json_t *o, const struct gate_facts *f, const char *name)
-{
-	for (size_t i = 0; i < f->n_exts; i++)
-		if (strcmp(f->exts[i].name, name) == 0)
-			return json_object_set_new(o, name + 4, json_string(f->exts[i].value)) == 0;
-	return true;
-}
-
 static const char *ext_of(const struct gate_facts *f, const char *name)
 {
 	for (size_t i = 0; i < f->n_exts; i++)
@@ -648,17 +641,12 @@ static enum gate_err find_origin(struct run *r, struct ipkg *p, struct gate_ledg
 				snprintf(why, sizeof why, "%s", le.msg);
 			continue;
 		}
-		json_t *sj = json_object(), *arr = json_array();
+		const struct gate_facts *signer = f;
+		json_t *arr = gate_facts_signers_json(&signer, 1);
 		char origin[512];
 		snprintf(origin, sizeof origin, "apt:%s %s/%s/%s", pol->apts[i].name,
 			 ext_of(f, "apt_origin"), ext_of(f, "apt_suite"), ext_of(f, "apt_component"));
-		bool ok = sj && arr && json_object_set_new(sj, "kind", json_string("apt_archive")) == 0 &&
-			  json_object_set_new(sj, "archive", json_string(pol->apts[i].name)) == 0 &&
-			  json_object_set_new(sj, "fingerprint", json_string(f->fingerprint)) == 0 &&
-			  add_ext_json(sj, f, "apt_origin") && add_ext_json(sj, f, "apt_suite") &&
-			  add_ext_json(sj, f, "apt_component") && json_array_append(arr, sj) == 0;
-		lp->signers = ok ? json_dumps(arr, JSON_COMPACT) : NULL;
-		json_decref(sj);
+		lp->signers = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
 		json_decref(arr);
 		lp->origin = strdup(origin);
 		memcpy(lp->deb_sha256, f->digest, sizeof lp->deb_sha256);

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "gate: unknown command '");
-	gate_cli_put_escaped(stderr, cmd);
+	gate_put_escaped(stderr, cmd);
 	fprintf(stderr, "'\n%s", usage);
 	return GATE_EXIT_USAGE;
 }

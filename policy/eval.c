@@ -1,6 +1,7 @@
 /* eval.c - rule selection and requirement evaluation over verified facts. */
 #include "internal.h"
 #include "policy.h"
+#include "signer.h"
 
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -172,23 +173,6 @@ bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_si
 
 /* ---- threshold: distinct signers ---- */
 
-/* Two facts come from the same signer when they have the same key (managed)
- * or the same issuer and identity (keyless). */
-static bool same_signer(const struct gate_facts *a, const struct gate_facts *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == GATE_SIGNER_KEY)
-		return strcmp(a->key_id, b->key_id) == 0;
-	if (a->kind == GATE_SIGNER_APT) /* the same archive */
-		return a->anchor_name && b->anchor_name &&
-		       strcmp(a->anchor_name, b->anchor_name) == 0;
-	if (a->kind == GATE_SIGNER_X509) /* the same certificate */
-		return a->fingerprint[0] && strcmp(a->fingerprint, b->fingerprint) == 0;
-	return a->identity && b->identity && strcmp(a->identity, b->identity) == 0 &&
-	       strcmp(a->issuer ? a->issuer : "", b->issuer ? b->issuer : "") == 0;
-}
-
 #define MAX_SIGNERS 64
 
 struct match {
@@ -230,7 +214,7 @@ static unsigned count_distinct(const struct gate_policy *p, const struct gate_si
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < m->nsig && !dup; k++)
-			dup = same_signer(sig[k], facts[i]);
+			dup = gate_signer_same(sig[k], facts[i]);
 		if (!dup)
 			sig[m->nsig++] = facts[i];
 	}

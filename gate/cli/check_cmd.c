@@ -3,6 +3,8 @@
 #include "cli.h"
 #include "gate.h"
 #include "pool.h"
+#include "signer.h"
+#include "verdict_json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -143,11 +145,11 @@ static void print_text(FILE *out, const struct gate_verdict *v, size_t n)
 								    : "ERROR";
 		counts[v[i].kind]++;
 		fprintf(out, "%s  ", tag);
-		gate_cli_put_escaped(out, v[i].path);
+		gate_put_escaped(out, v[i].path);
 		fputs(v[i].allowed && v[i].kind != GATE_VERDICT_ALLOW ? "  (audit: allowed)\n       "
 								       : "\n       ",
 		      out);
-		gate_cli_put_escaped(out, v[i].reason);
+		gate_put_escaped(out, v[i].reason);
 		fputc('\n', out);
 	}
 	fprintf(out, "%zu allowed, %zu denied, %zu errors\n", counts[0], counts[1], counts[2]);
@@ -155,58 +157,9 @@ static void print_text(FILE *out, const struct gate_verdict *v, size_t n)
 
 static json_t *verdict_json(const struct gate_verdict *v)
 {
-	json_t *o = json_object(), *reqs = json_array(), *ev = json_array();
-	json_object_set_new(o, "path", json_string(v->path));
-	json_object_set_new(o, "verdict", json_string(gate_verdict_name(v->kind)));
-	json_object_set_new(o, "allowed", json_boolean(v->allowed));
-	json_object_set_new(o, "rule", v->rule ? json_string(v->rule) : json_null());
-	json_object_set_new(o, "reason", json_string(v->reason));
-	if (v->digest[0])
-		json_object_set_new(o, "sha256", json_string(v->digest));
-	if (v->mime)
-		json_object_set_new(o, "mime", json_string(v->mime));
-	json_object_set_new(o, "size", json_integer((json_int_t)v->size));
-	for (size_t i = 0; i < v->eval.nreqs; i++) {
-		json_t *r = json_object();
-		json_object_set_new(r, "requirement", json_string(v->eval.reqs[i].what));
-		json_object_set_new(r, "held", json_boolean(v->eval.reqs[i].held));
-		json_object_set_new(r, "detail", json_string(v->eval.reqs[i].detail));
-		json_array_append_new(reqs, r);
-	}
-	json_object_set_new(o, "requirements", reqs);
-	for (size_t i = 0; i < v->nevidence; i++) {
-		const struct gate_evidence_result *e = &v->evidence[i];
-		json_t *r = json_object();
-		json_object_set_new(r, "source", json_string(e->source ? e->source : ""));
-		json_object_set_new(r, "verified", json_boolean(e->verified));
-		if (e->verified) {
-			const struct gate_facts *f = e->facts;
-			json_object_set_new(r, "signer", json_string(f->kind == GATE_SIGNER_KEY
-									 ? "key"
-								 : f->kind == GATE_SIGNER_APT
-									 ? "apt_archive"
-									 : "keyless"));
-			if (f->kind == GATE_SIGNER_APT) {
-				json_object_set_new(r, "archive", json_string(f->anchor_name));
-				json_object_set_new(r, "fingerprint", json_string(f->fingerprint));
-				for (size_t k = 0; k < f->n_exts; k++)
-					json_object_set_new(r, f->exts[k].name,
-							    json_string(f->exts[k].value));
-			}
-			if (f->identity)
-				json_object_set_new(r, "identity", json_string(f->identity));
-			if (f->issuer)
-				json_object_set_new(r, "issuer", json_string(f->issuer));
-			json_object_set_new(r, "key_id", json_string(f->key_id));
-			json_object_set_new(r, "in_policy", json_boolean(e->in_policy));
-		} else {
-			json_object_set_new(r, "rule", json_string(e->error.rule));
-			json_object_set_new(r, "field", json_string(e->error.field));
-			json_object_set_new(r, "message", json_string(e->error.msg));
-		}
-		json_array_append_new(ev, r);
-	}
-	json_object_set_new(o, "evidence", ev);
+	json_t *o = json_object();
+	json_object_set_new(o, "path", gate_json_text(v->path));
+	gate_verdict_put_json(o, v, GATE_VJ_DETAIL);
 	return o;
 }
 

@@ -2,6 +2,7 @@
 #ifndef GATE_CLI_H
 #define GATE_CLI_H
 
+#include "signer.h"
 #include "verify.h"
 
 #include <stdio.h>
@@ -16,9 +17,6 @@ struct gate_verdict;
 /* Exit code for an error code: input and usage problems are 2, a rejection
  * after verification is 1. */
 int gate_cli_exit_for(enum gate_err rc);
-/* Print text from untrusted input with control and non-ASCII bytes shown
- * as \xNN, so it can never forge lines or terminal escapes. */
-void gate_cli_put_escaped(FILE *out, const char *s);
 /* "2024-03-19T17:26:26Z" into buf (at least 21 bytes). */
 void gate_cli_time(int64_t t, char *buf, size_t cap);
 /* Print an error as "gate: FILE: FIELD: MESSAGE [RULE]" on stderr. */

@@ -15,16 +15,6 @@ int gate_cli_exit_for(enum gate_err rc)
 	return gate_err_is_input(rc) ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
 }
 
-void gate_cli_put_escaped(FILE *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
-			fputc(*p, out);
-		else
-			fprintf(out, "\\x%02x", *p);
-	}
-}
-
 void gate_cli_time(int64_t t, char *buf, size_t cap)
 {
 	char tmp[32];
@@ -36,17 +26,17 @@ void gate_cli_print_error(const char *what, const struct gate_error *e)
 {
 	fputs("gate: ", stderr);
 	if (e->file[0]) {
-		gate_cli_put_escaped(stderr, e->file);
+		gate_put_escaped(stderr, e->file);
 		fputs(": ", stderr);
 	} else if (what) {
-		gate_cli_put_escaped(stderr, what);
+		gate_put_escaped(stderr, what);
 		fputs(": ", stderr);
 	}
 	if (e->field[0] && strcmp(e->field, e->file) != 0) {
-		gate_cli_put_escaped(stderr, e->field);
+		gate_put_escaped(stderr, e->field);
 		fputs(": ", stderr);
 	}
-	gate_cli_put_escaped(stderr, e->msg[0] ? e->msg : gate_err_str(e->code));
+	gate_put_escaped(stderr, e->msg[0] ? e->msg : gate_err_str(e->code));
 	if (e->rule[0])
 		fprintf(stderr, " [%s]", e->rule);
 	fputc('\n', stderr);
@@ -84,7 +74,7 @@ struct gate_policy *gate_cli_load_policy(const char *path)
 		fprintf(stderr, "%s:%u:%u: ", e.file, e.line, e.column);
 	else if (e.file[0])
 		fprintf(stderr, "%s: ", e.file);
-	gate_cli_put_escaped(stderr, e.msg);
+	gate_put_escaped(stderr, e.msg);
 	fputc('\n', stderr);
 	return NULL;
 }

@@ -195,7 +195,7 @@ static void put_json(json_t *o)
 static void put_field(const char *label, const char *value)
 {
 	printf("%s: ", label);
-	gate_cli_put_escaped(stdout, value ? value : "-");
+	gate_put_escaped(stdout, value ? value : "-");
 	putchar('\n');
 }
 
@@ -272,7 +272,7 @@ static int query_done(const struct ledger_args *la, const char *key, json_t *row
 	}
 	if (!found) {
 		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, la->args[0]);
+		gate_put_escaped(stderr, la->args[0]);
 		fputs(": not in the ledger\n", stderr);
 		return GATE_EXIT_DENY;
 	}
@@ -295,13 +295,13 @@ static void list_row(void *ctx, const struct gate_ledger_pkg *p)
 		return;
 	}
 	gate_cli_time(p->time, t, sizeof t);
-	gate_cli_put_escaped(stdout, p->name);
+	gate_put_escaped(stdout, p->name);
 	putchar(' ');
-	gate_cli_put_escaped(stdout, p->version);
+	gate_put_escaped(stdout, p->version);
 	putchar(' ');
-	gate_cli_put_escaped(stdout, p->arch);
+	gate_put_escaped(stdout, p->arch);
 	printf("  %zu file%s  rule=", p->nfiles, p->nfiles == 1 ? "" : "s");
-	gate_cli_put_escaped(stdout, p->rule ? p->rule : "-");
+	gate_put_escaped(stdout, p->rule ? p->rule : "-");
 	printf("  %s  source=%s\n", t, gate_ledger_source_name(p->source));
 }
 
@@ -353,7 +353,7 @@ static void show_row(void *ctx, const struct gate_ledger_pkg *p)
 	for (size_t i = 0; i < p->nfiles; i++) {
 		printf("  sha256:%s %10llu ", p->files[i].sha256,
 		       (unsigned long long)p->files[i].size);
-		gate_cli_put_escaped(stdout, p->files[i].path);
+		gate_put_escaped(stdout, p->files[i].path);
 		if (p->files[i].state != GATE_FILE_OK)
 			printf(" [%s]", gate_ledger_state_name(p->files[i].state));
 		putchar('\n');
@@ -384,13 +384,13 @@ static void lookup_row(void *ctx, const struct gate_ledger_pkg *p, const struct 
 		json_array_append_new(o->arr, file_json(p, f));
 		return;
 	}
-	gate_cli_put_escaped(stdout, f->path);
+	gate_put_escaped(stdout, f->path);
 	printf(" sha256:%s ", f->sha256);
-	gate_cli_put_escaped(stdout, p->name);
+	gate_put_escaped(stdout, p->name);
 	putchar(' ');
-	gate_cli_put_escaped(stdout, p->version);
+	gate_put_escaped(stdout, p->version);
 	putchar(' ');
-	gate_cli_put_escaped(stdout, p->arch);
+	gate_put_escaped(stdout, p->arch);
 	if (f->state != GATE_FILE_OK || p->source != GATE_LEDGER_INSTALL)
 		printf(" [%s, %s]", gate_ledger_state_name(f->state),
 		       gate_ledger_source_name(p->source));
@@ -428,11 +428,11 @@ static void verify_row(void *ctx, const struct gate_ledger_pkg *p, const struct 
 		return;
 	}
 	printf("%s: ", status);
-	gate_cli_put_escaped(stdout, f->path);
+	gate_put_escaped(stdout, f->path);
 	fputs(" (", stdout);
-	gate_cli_put_escaped(stdout, p->name);
+	gate_put_escaped(stdout, p->name);
 	putchar(' ');
-	gate_cli_put_escaped(stdout, p->version);
+	gate_put_escaped(stdout, p->version);
 	puts(")");
 }
 
@@ -503,11 +503,11 @@ static int cmd_record_deb(struct gate_ledger *l, const struct ledger_args *la)
 	}
 	for (size_t i = 0; i < n; i++) {
 		fputs("recorded ", stdout);
-		gate_cli_put_escaped(stdout, pkgs[i].name);
+		gate_put_escaped(stdout, pkgs[i].name);
 		putchar(' ');
-		gate_cli_put_escaped(stdout, pkgs[i].version);
+		gate_put_escaped(stdout, pkgs[i].version);
 		putchar(' ');
-		gate_cli_put_escaped(stdout, pkgs[i].arch);
+		gate_put_escaped(stdout, pkgs[i].arch);
 		printf(" (%zu file%s) sha256:%s\n", pkgs[i].nfiles, pkgs[i].nfiles == 1 ? "" : "s",
 		       pkgs[i].deb_sha256);
 	}
@@ -547,15 +547,15 @@ static void import_event(void *ctx, const struct gate_import_event *ev)
 			o->progress_shown = false;
 		}
 		printf("%s: ", ev->what);
-		gate_cli_put_escaped(stdout, ev->path ? ev->path : ev->package);
+		gate_put_escaped(stdout, ev->path ? ev->path : ev->package);
 		fputs(" (", stdout);
-		gate_cli_put_escaped(stdout, ev->package);
+		gate_put_escaped(stdout, ev->package);
 		putchar(' ');
-		gate_cli_put_escaped(stdout, ev->version);
+		gate_put_escaped(stdout, ev->version);
 		putchar(')');
 		if (ev->detail[0]) {
 			fputs(": ", stdout);
-			gate_cli_put_escaped(stdout, ev->detail);
+			gate_put_escaped(stdout, ev->detail);
 		}
 		putchar('\n');
 	}
@@ -710,7 +710,7 @@ int gate_cmd_ledger(int argc, char **argv)
 		return code;
 	}
 	fputs("gate ledger: unknown command '", stderr);
-	gate_cli_put_escaped(stderr, la.cmd);
+	gate_put_escaped(stderr, la.cmd);
 	fputs("'\n(see 'gate ledger --help')\n", stderr);
 	return GATE_EXIT_USAGE;
 }

@@ -22,7 +22,7 @@ static void lint_print(void *ctx, const char *file, unsigned line, unsigned colu
 {
 	(void)ctx;
 	printf("%s:%u:%u: warning: ", file, line, column);
-	gate_cli_put_escaped(stdout, msg);
+	gate_put_escaped(stdout, msg);
 	putchar('\n');
 }
 
@@ -41,7 +41,7 @@ static int cmd_lint(int argc, char **argv)
 				printf("%s:%u:%u: error: ", e.file, e.line, e.column);
 			else
 				printf("%s: error: ", argv[i]);
-			gate_cli_put_escaped(stdout, e.msg);
+			gate_put_escaped(stdout, e.msg);
 			putchar('\n');
 			code = GATE_EXIT_USAGE;
 			continue;
@@ -60,47 +60,8 @@ static int cmd_lint(int argc, char **argv)
 static void put_line(const char *label, const char *value)
 {
 	printf("  %s: ", label);
-	gate_cli_put_escaped(stdout, value ? value : "-");
+	gate_put_escaped(stdout, value ? value : "-");
 	putchar('\n');
-}
-
-static void explain_facts(const struct gate_facts *f)
-{
-	char t[32];
-	printf("      signer: %s\n", f->kind == GATE_SIGNER_KEY    ? "managed key"
-				     : f->kind == GATE_SIGNER_X509 ? "x509"
-				     : f->kind == GATE_SIGNER_APT  ? "apt archive"
-								   : "keyless");
-	if (f->kind == GATE_SIGNER_APT) {
-		fputs("      archive: ", stdout);
-		gate_cli_put_escaped(stdout, f->anchor_name ? f->anchor_name : "-");
-		printf("\n      InRelease key: %s\n", f->fingerprint);
-	}
-	if (f->kind == GATE_SIGNER_X509) {
-		fputs("      subject: ", stdout);
-		gate_cli_put_escaped(stdout, f->subject ? f->subject : "-");
-		fputs("\n      issuer: ", stdout);
-		gate_cli_put_escaped(stdout, f->cert_issuer ? f->cert_issuer : "-");
-		printf("\n      fingerprint: sha256:%s\n", f->fingerprint);
-	}
-	if (f->identity) {
-		fputs("      identity: ", stdout);
-		gate_cli_put_escaped(stdout, f->identity);
-		fputs("\n      issuer: ", stdout);
-		gate_cli_put_escaped(stdout, f->issuer ? f->issuer : "-");
-		putchar('\n');
-	}
-	printf("      key id: sha256:%s\n", f->key_id);
-	if (f->signing_time) {
-		gate_cli_time(f->signing_time, t, sizeof t);
-		printf("      signing time: %s (%s)\n", t,
-		       f->time_source == GATE_TIME_TSA		? "timestamp authority"
-		       : f->time_source == GATE_TIME_COUNTERSIG ? "countersignature"
-								: "transparency log");
-	} else {
-		printf("      signing time: none verified\n");
-	}
-	printf("      log entries: %zu, timestamps: %zu\n", f->n_tlog, f->n_tsa);
 }
 
 static void explain(const struct gate_verdict *v)
@@ -108,7 +69,7 @@ static void explain(const struct gate_verdict *v)
 	char t[32];
 	printf("%s: ", v->kind == GATE_VERDICT_ALLOW ? "ALLOW" :
 		       v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR");
-	gate_cli_put_escaped(stdout, v->path);
+	gate_put_escaped(stdout, v->path);
 	printf("%s\n", v->allowed && v->kind != GATE_VERDICT_ALLOW ? " (allowed: audit mode)" : "");
 	gate_cli_time(v->time, t, sizeof t);
 	printf("  mode: %s, caller: %s, time: %s\n", gate_mode_name(v->mode),
@@ -121,19 +82,19 @@ static void explain(const struct gate_verdict *v)
 	for (size_t i = 0; i < v->nevidence; i++) {
 		const struct gate_evidence_result *e = &v->evidence[i];
 		fputs("    - ", stdout);
-		gate_cli_put_escaped(stdout, e->source ? e->source : "?");
+		gate_put_escaped(stdout, e->source ? e->source : "?");
 		if (e->verified) {
 			printf(": verified%s\n", e->in_policy ? "" : " (signer named by no signer set)");
-			explain_facts(e->facts);
+			gate_facts_put_text(stdout, "      ", e->facts, GATE_FACTS_DETAIL);
 		} else {
 			fputs(": rejected: ", stdout);
 			if (e->error.rule[0])
 				printf("[%s] ", e->error.rule);
 			if (e->error.field[0]) {
-				gate_cli_put_escaped(stdout, e->error.field);
+				gate_put_escaped(stdout, e->error.field);
 				fputs(": ", stdout);
 			}
-			gate_cli_put_escaped(stdout, e->error.msg);
+			gate_put_escaped(stdout, e->error.msg);
 			putchar('\n');
 		}
 	}
@@ -142,7 +103,7 @@ static void explain(const struct gate_verdict *v)
 	for (size_t i = 0; i < v->eval.nreqs; i++) {
 		printf("    [%s] %s: ", v->eval.reqs[i].held ? "held" : "FAILED",
 		       v->eval.reqs[i].what);
-		gate_cli_put_escaped(stdout, v->eval.reqs[i].detail);
+		gate_put_escaped(stdout, v->eval.reqs[i].detail);
 		putchar('\n');
 	}
 	put_line("reason", v->reason);

@@ -7,6 +7,8 @@
  * references by percent-encoding in SARIF. */
 #include "cli.h"
 #include "gate.h"
+#include "signer.h"
+#include "verdict_json.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -86,27 +88,6 @@ static size_t utf8_put(uint32_t cp, char *out)
 	return 4;
 }
 
-/* A JSON string of s with invalid UTF-8 replaced by U+FFFD (jansson refuses
- * invalid UTF-8, which would silently drop the member). */
-static json_t *jstr(const char *s)
-{
-	if (!s)
-		s = "";
-	size_t n = strlen(s);
-	char *buf = malloc(n * 3 + 1); /* one byte grows to at most 3 */
-	if (!buf)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-	while (*p) {
-		uint32_t cp;
-		p += utf8_next(p, &cp);
-		o += utf8_put(cp, buf + o);
-	}
-	json_t *j = json_stringn(buf, o);
-	free(buf);
-	return j;
-}
 
 /* A URI reference (RFC 3986) for a file path: a relative path stays
  * relative, an absolute one becomes a file: URI. Every byte that is not
@@ -202,10 +183,10 @@ static size_t rule_index(const struct rule_ids *r, const struct gate_verdict *v)
 static json_t *policy_rule_id(const char *name)
 {
 	if (strcmp(name, RULE_NO_RULE) && strcmp(name, RULE_ERROR))
-		return jstr(name);
+		return gate_json_text(name);
 	char buf[64];
 	snprintf(buf, sizeof buf, "policy:%s", name);
-	return jstr(buf);
+	return gate_json_text(buf);
 }
 
 static json_t *rule_id_of(const struct rule_ids *r, size_t idx)
@@ -236,7 +217,7 @@ static json_t *text_obj(const char *text)
 		buf[k] = '\0';
 	}
 	/* The text of a message must not be empty. */
-	json_object_set_new(o, "text", jstr(buf ? buf : n ? text : "-"));
+	json_object_set_new(o, "text", gate_json_text(buf ? buf : n ? text : "-"));
 	free(buf);
 	return o;
 }
@@ -286,63 +267,9 @@ static json_t *sarif_rules(const struct rule_ids *r)
 				       "error");
 		free(s);
 		json_t *props = json_object();
-		json_object_set_new(props, "policyRule", jstr(r->names[i]));
+		json_object_set_new(props, "policyRule", gate_json_text(r->names[i]));
 		json_object_set_new(d, "properties", props);
 		json_array_append_new(a, d);
-	}
-	return a;
-}
-
-static json_t *requirements_json(const struct gate_eval *ev)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < ev->nreqs && i < GATE_MAX_REQS; i++) {
-		json_t *r = json_object();
-		json_object_set_new(r, "requirement", jstr(ev->reqs[i].what));
-		json_object_set_new(r, "held", json_boolean(ev->reqs[i].held));
-		json_object_set_new(r, "detail", jstr(ev->reqs[i].detail));
-		json_array_append_new(a, r);
-	}
-	return a;
-}
-
-static json_t *evidence_json(const struct gate_verdict *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < v->nevidence; i++) {
-		const struct gate_evidence_result *e = &v->evidence[i];
-		json_t *r = json_object();
-		json_object_set_new(r, "source", jstr(e->source));
-		json_object_set_new(r, "verified", json_boolean(e->verified));
-		if (e->verified && e->facts) {
-			const struct gate_facts *f = e->facts;
-			json_object_set_new(r, "signer",
-					    json_string(f->kind == GATE_SIGNER_KEY    ? "key"
-							: f->kind == GATE_SIGNER_X509 ? "x509"
-							: f->kind == GATE_SIGNER_APT  ? "apt_archive"
-										      : "keyless"));
-			if (f->kind == GATE_SIGNER_APT) {
-				json_object_set_new(r, "archive", jstr(f->anchor_name));
-				json_object_set_new(r, "fingerprint", jstr(f->fingerprint));
-				for (size_t k = 0; k < f->n_exts; k++)
-					json_object_set_new(r, f->exts[k].name, jstr(f->exts[k].value));
-			}
-			if (f->kind == GATE_SIGNER_X509) {
-				json_object_set_new(r, "subject", jstr(f->subject));
-				json_object_set_new(r, "fingerprint", jstr(f->fingerprint));
-			}
-			if (f->identity)
-				json_object_set_new(r, "identity", jstr(f->identity));
-			if (f->issuer)
-				json_object_set_new(r, "issuer", jstr(f->issuer));
-			json_object_set_new(r, "keyId", jstr(f->key_id));
-			json_object_set_new(r, "inPolicy", json_boolean(e->in_policy));
-		} else {
-			json_object_set_new(r, "rule", jstr(e->error.rule));
-			json_object_set_new(r, "field", jstr(e->error.field));
-			json_object_set_new(r, "message", jstr(e->error.msg));
-		}
-		json_array_append_new(a, r);
 	}
 	return a;
 }
@@ -380,7 +307,7 @@ static json_t *sarif_artifact(const struct gate_verdict *v)
 		json_object_set_new(a, "length", json_integer((json_int_t)v->size));
 	}
 	if (mime_ok(v->mime))
-		json_object_set_new(a, "mimeType", jstr(v->mime));
+		json_object_set_new(a, "mimeType", gate_json_text(v->mime));
 	return a;
 }
 
@@ -407,7 +334,7 @@ static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict 
 	const char *uri = json_string_value(json_object_get(
 		json_object_get(phys, "artifactLocation"), "uri"));
 	if (asprintf(&key, "%s|%s", ids ? ids : "", uri ? uri : "") >= 0) {
-		json_object_set_new(fp, "gatePathRule/v1", jstr(key));
+		json_object_set_new(fp, "gatePathRule/v1", gate_json_text(key));
 		free(key);
 	}
 	json_object_set_new(res, "partialFingerprints", fp);
@@ -415,15 +342,14 @@ static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict 
 	json_object_set_new(props, "enforced", json_boolean(!v->allowed));
 	json_object_set_new(props, "mode", json_string(gate_mode_name(v->mode)));
 	if (v->rule)
-		json_object_set_new(props, "policyRule", jstr(v->rule));
+		json_object_set_new(props, "policyRule", gate_json_text(v->rule));
 	if (v->digest[0])
 		json_object_set_new(props, "sha256", json_string(v->digest));
 	if (v->mime)
-		json_object_set_new(props, "mime", jstr(v->mime));
+		json_object_set_new(props, "mime", gate_json_text(v->mime));
 	if (v->digest[0])
 		json_object_set_new(props, "size", json_integer((json_int_t)v->size));
-	json_object_set_new(props, "requirements", requirements_json(&v->eval));
-	json_object_set_new(props, "evidence", evidence_json(v));
+	gate_verdict_put_detail_json(props, v);
 	json_object_set_new(res, "properties", props);
 	return res;
 }
@@ -471,7 +397,7 @@ void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const 
 	}
 	json_object_set_new(run, "artifacts", artifacts);
 	json_object_set_new(run, "results", results);
-	json_object_set_new(props, "policy", jstr(policy));
+	json_object_set_new(props, "policy", gate_json_text(policy));
 	if (n)
 		json_object_set_new(props, "mode", json_string(gate_mode_name(v[0].mode)));
 	json_object_set_new(props, "allowed", json_integer((json_int_t)counts[0]));
@@ -527,7 +453,8 @@ static void junit_details(FILE *out, const struct gate_verdict *v)
 		fputs("evidence ", out);
 		xml_put(out, e->source, false);
 		if (e->verified && e->facts) {
-			fputs(": verified", out);
+			fputs(": verified, ", out);
+			fputs(gate_signer_name(e->facts->kind), out);
 			if (e->facts->identity) {
 				fputs(", identity ", out);
 				xml_put(out, e->facts->identity, false);

@@ -119,13 +119,13 @@ static int take_passphrase(const char *cmd, const char *var, char **out)
 	char *val = getenv(var);
 	if (!val) {
 		fprintf(stderr, "gate %s: environment variable ", cmd);
-		gate_cli_put_escaped(stderr, var);
+		gate_put_escaped(stderr, var);
 		fputs(" (--passphrase-env) is not set\n", stderr);
 		return GATE_EXIT_USAGE;
 	}
 	if (!*val) {
 		fprintf(stderr, "gate %s: environment variable ", cmd);
-		gate_cli_put_escaped(stderr, var);
+		gate_put_escaped(stderr, var);
 		fputs(" (--passphrase-env) is empty\n", stderr);
 		return GATE_EXIT_USAGE;
 	}
@@ -155,7 +155,7 @@ static char *join(const char *a, const char *b)
 static void print_wrote(const char *what, const char *path)
 {
 	printf("wrote %s: ", what);
-	gate_cli_put_escaped(stdout, path);
+	gate_put_escaped(stdout, path);
 	fputc('\n', stdout);
 }
 

@@ -77,7 +77,7 @@ static const char *str(struct st *s, const char *path)
 static void put(const char *label, const char *s)
 {
 	fputs(label, stdout);
-	gate_cli_put_escaped(stdout, s);
+	gate_put_escaped(stdout, s);
 }
 
 static void duration(long long s, char *buf, size_t cap)
@@ -211,7 +211,7 @@ static int load(const char *path, struct st *s)
 	enum gate_err rc = gate_read_file(path, STATUS_MAX, &buf, &len, &e);
 	if (rc == GATE_E_IO && access(path, F_OK) != 0) {
 		fputs("gated is not running (no status file ", stdout);
-		gate_cli_put_escaped(stdout, path);
+		gate_put_escaped(stdout, path);
 		fputs(")\n", stdout);
 		return GATE_EXIT_DENY;
 	}
@@ -223,7 +223,7 @@ static int load(const char *path, struct st *s)
 	free(buf);
 	if (!json_is_object(s->o) || num(s, "version") != 1) {
 		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, path);
+		gate_put_escaped(stderr, path);
 		fputs(s->o ? ": not a gated status file (version 1)\n"
 			   : ": malformed status file (not JSON)\n",
 		      stderr);
@@ -231,7 +231,7 @@ static int load(const char *path, struct st *s)
 	}
 	if (!validate(s)) {
 		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, path);
+		gate_put_escaped(stderr, path);
 		fprintf(stderr, ": field '%s' is missing or not of its type\n", s->bad);
 		return GATE_EXIT_USAGE;
 	}

@@ -163,7 +163,7 @@ static int update_sigstore(const struct trust_args *a)
 	}
 	gate_trusted_root_free(tr);
 	printf("Sigstore trusted root updated in ");
-	gate_cli_put_escaped(stdout, dir);
+	gate_put_escaped(stdout, dir);
 	printf("%s\n", st.downloaded ? "" : " (targets unchanged)");
 	print_versions(stdout, &st, gate_tuf_now(a->now));
 	ret = GATE_EXIT_OK;
@@ -192,10 +192,10 @@ static int update_policy(const struct trust_args *a)
 		if (rc != GATE_OK) {
 			fprintf(stderr, "gate: TUF repository '%s': ", t->name);
 			if (e.field[0]) {
-				gate_cli_put_escaped(stderr, e.field);
+				gate_put_escaped(stderr, e.field);
 				fputs(": ", stderr);
 			}
-			gate_cli_put_escaped(stderr, e.msg[0] ? e.msg : gate_err_str(e.code));
+			gate_put_escaped(stderr, e.msg[0] ? e.msg : gate_err_str(e.code));
 			fprintf(stderr, "%s%s%s\n", e.rule[0] ? " [" : "", e.rule, e.rule[0] ? "]" : "");
 			ret = GATE_EXIT_DENY;
 			continue;
@@ -206,7 +206,7 @@ static int update_policy(const struct trust_args *a)
 	}
 	if (a->repo && !done) {
 		fputs("gate trust: no such repository under trust.tuf: ", stderr);
-		gate_cli_put_escaped(stderr, a->repo);
+		gate_put_escaped(stderr, a->repo);
 		fputc('\n', stderr);
 		ret = GATE_EXIT_USAGE;
 	} else if (!done) {
@@ -261,7 +261,7 @@ static void show_logs(const char *title, const struct gate_log *l, size_t n, int
 	printf("%s: %zu\n", title, n);
 	for (size_t i = 0; i < n; i++) {
 		fputs("  ", stdout);
-		gate_cli_put_escaped(stdout, l[i].base_url ? l[i].base_url : "(no URL)");
+		gate_put_escaped(stdout, l[i].base_url ? l[i].base_url : "(no URL)");
 		fputs("  ", stdout);
 		show_validity(&l[i].valid, now);
 	}
@@ -272,7 +272,7 @@ static void show_auths(const char *title, const struct gate_authority *a, size_t
 	printf("%s: %zu\n", title, n);
 	for (size_t i = 0; i < n; i++) {
 		fputs("  ", stdout);
-		gate_cli_put_escaped(stdout, a[i].uri ? a[i].uri : "(no URI)");
+		gate_put_escaped(stdout, a[i].uri ? a[i].uri : "(no URI)");
 		printf("  %zu certificate%s, ", a[i].nraw, a[i].nraw == 1 ? "" : "s");
 		show_validity(&a[i].valid, now);
 	}
@@ -327,7 +327,7 @@ static void show_sigstore_text(const struct gate_trust_info *info,
 {
 	if (info->source == GATE_TRUST_CACHE) {
 		fputs("Sigstore trusted root: cache ", stdout);
-		gate_cli_put_escaped(stdout, info->dir);
+		gate_put_escaped(stdout, info->dir);
 		fputs("\n  verified offline over TUF; metadata:\n", stdout);
 		print_versions(stdout, &info->state, now);
 		if (info->state.last_update) {
@@ -343,9 +343,9 @@ static void show_sigstore_text(const struct gate_trust_info *info,
 							 : "\n", stdout);
 		if (info->dir[0]) {
 			fputs("  cache ", stdout);
-			gate_cli_put_escaped(stdout, info->dir);
+			gate_put_escaped(stdout, info->dir);
 			fputs(" not used: ", stdout);
-			gate_cli_put_escaped(stdout, info->why);
+			gate_put_escaped(stdout, info->why);
 			fputc('\n', stdout);
 		}
 	}
@@ -411,16 +411,16 @@ static json_t *show_repo(const struct gate_policy_tuf *t, int64_t now, bool json
 		return o;
 	}
 	printf("TUF repository '%s': ", t->name);
-	gate_cli_put_escaped(stdout, t->url);
+	gate_put_escaped(stdout, t->url);
 	fputs("\n  cache ", stdout);
-	gate_cli_put_escaped(stdout, t->cache_dir ? t->cache_dir : "(none)");
+	gate_put_escaped(stdout, t->cache_dir ? t->cache_dir : "(none)");
 	fputc('\n', stdout);
 	if (rc == GATE_OK) {
 		fputs("  verified offline; metadata:\n", stdout);
 		print_versions(stdout, &st, now);
 	} else {
 		fputs("  not usable: ", stdout);
-		gate_cli_put_escaped(stdout, e.msg[0] ? e.msg : gate_err_str(e.code));
+		gate_put_escaped(stdout, e.msg[0] ? e.msg : gate_err_str(e.code));
 		if (e.rule[0])
 			printf(" [%s]", e.rule);
 		fputc('\n', stdout);

@@ -87,7 +87,7 @@ static int cmd_init(const struct tuf_args *a, const char *root_file)
 	if (rc != GATE_OK)
 		return fail(root_file, &e);
 	printf("trusted root installed in ");
-	gate_cli_put_escaped(stdout, a->mdir);
+	gate_put_escaped(stdout, a->mdir);
 	putchar('\n');
 	return GATE_EXIT_OK;
 }
@@ -112,21 +112,21 @@ static int download_one(struct gate_tuf_updater *u, const struct tuf_args *a, co
 		return fail(name, &e);
 	if (!t) {
 		fputs("gate: ", stderr);
-		gate_cli_put_escaped(stderr, name);
+		gate_put_escaped(stderr, name);
 		fputs(": no such target in the trusted metadata [T22]\n", stderr);
 		return GATE_EXIT_DENY;
 	}
 	if (mkdir(a->tdir, 0755) != 0 && errno != EEXIST) {
 		fputs("gate: cannot create ", stderr);
-		gate_cli_put_escaped(stderr, a->tdir);
+		gate_put_escaped(stderr, a->tdir);
 		fprintf(stderr, ": %s\n", strerror(errno));
 		return GATE_EXIT_DENY;
 	}
 	if ((rc = gate_tuf_download_target(u, t, a->tdir, &path, &fetched, &e)) != GATE_OK)
 		return fail(name, &e);
-	gate_cli_put_escaped(stdout, name);
+	gate_put_escaped(stdout, name);
 	fputs(fetched ? " downloaded to " : " already present in ", stdout);
-	gate_cli_put_escaped(stdout, path);
+	gate_put_escaped(stdout, path);
 	putchar('\n');
 	free(path);
 	return GATE_EXIT_OK;

@@ -284,7 +284,7 @@ static int cmd_add(struct repo_args *a, int argc, char **argv, int first)
 		goto out;
 	}
 	printf("%zu target%s published in ", l.n, l.n == 1 ? "" : "s");
-	gate_cli_put_escaped(stdout, a->p.dir);
+	gate_put_escaped(stdout, a->p.dir);
 	putchar('\n');
 out:
 	flist_free(&l);
@@ -330,7 +330,7 @@ int gate_cmd_tuf_repo(int argc, char **argv)
 			ret = e.code == GATE_E_USAGE ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
 		} else {
 			fputs("TUF repository created in ", stdout);
-			gate_cli_put_escaped(stdout, a.p.dir);
+			gate_put_escaped(stdout, a.p.dir);
 			puts("/metadata (root.json is the root to give clients)");
 			ret = GATE_EXIT_OK;
 		}

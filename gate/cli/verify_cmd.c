@@ -193,87 +193,18 @@ static enum gate_err check_regex(const char *re, struct gate_error *err)
 	return rc == GATE_E_IDENTITY ? GATE_OK : rc;
 }
 
-static const char *time_source_name(enum gate_time_source s)
-{
-	return s == GATE_TIME_TLOG ? "tlog" : s == GATE_TIME_TSA ? "tsa" : "none";
-}
-
 static void print_text(const struct verify_args *va, const struct gate_facts *f)
 {
-	char t[32];
 	fputs("verified: ", stdout);
-	gate_cli_put_escaped(stdout, va->artifact);
-	printf("\n  signer: %s\n", f->kind == GATE_SIGNER_KEY ? "managed key" : "keyless");
-	if (f->identity) {
-		fputs("  identity: ", stdout);
-		gate_cli_put_escaped(stdout, f->identity);
-		fputs("\n  issuer: ", stdout);
-		gate_cli_put_escaped(stdout, f->issuer ? f->issuer : "");
-		fputc('\n', stdout);
-	}
-	printf("  key id: sha256:%s\n  digest: sha256:%s\n", f->key_id, f->digest);
-	if (f->signing_time) {
-		gate_cli_time(f->signing_time, t, sizeof t);
-		printf("  signing time: %s (%s)\n", t, time_source_name(f->time_source));
-	} else {
-		printf("  signing time: none\n");
-	}
-	printf("  log entries: %zu", f->n_tlog);
-	for (size_t i = 0; i < f->n_tlog && i < GATE_MAX_FACT_LOGS; i++)
-		printf("%s%lld", i ? ", " : " (index ", (long long)f->log_index[i]);
-	printf("%s\n  timestamps: %zu\n", f->n_tlog ? ")" : "", f->n_tsa);
-	if (f->predicate_type) {
-		fputs("  predicate: ", stdout);
-		gate_cli_put_escaped(stdout, f->predicate_type);
-		fputc('\n', stdout);
-	}
-	for (size_t i = 0; i < f->n_exts; i++) {
-		printf("  %s: ", f->exts[i].name);
-		gate_cli_put_escaped(stdout, f->exts[i].value);
-		fputc('\n', stdout);
-	}
+	gate_put_escaped(stdout, va->artifact);
+	fputc('\n', stdout);
+	gate_facts_put_text(stdout, "  ", f, GATE_FACTS_DETAIL);
 }
 
 static json_t *facts_json(const struct gate_facts *f)
 {
-	char t[32];
-	json_t *o = json_object(), *logs = json_array(), *tsa = json_array(), *ext = json_object();
-	json_object_set_new(o, "signer", json_string(f->kind == GATE_SIGNER_KEY ? "key" : "keyless"));
-	if (f->identity)
-		json_object_set_new(o, "identity", json_string(f->identity));
-	if (f->issuer)
-		json_object_set_new(o, "issuer", json_string(f->issuer));
-	if (f->subject && *f->subject)
-		json_object_set_new(o, "subject", json_string(f->subject));
-	json_object_set_new(o, "key_id", json_sprintf("sha256:%s", f->key_id));
-	json_object_set_new(o, "digest", json_sprintf("sha256:%s", f->digest));
-	if (f->signing_time) {
-		gate_cli_time(f->signing_time, t, sizeof t);
-		json_object_set_new(o, "signing_time", json_string(t));
-	} else {
-		json_object_set_new(o, "signing_time", json_null());
-	}
-	json_object_set_new(o, "time_source", json_string(time_source_name(f->time_source)));
-	for (size_t i = 0; i < f->n_tlog && i < GATE_MAX_FACT_LOGS; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "log_index", json_integer(f->log_index[i]));
-		if (f->integrated_time[i])
-			json_object_set_new(e, "integrated_time", json_integer(f->integrated_time[i]));
-		json_array_append_new(logs, e);
-	}
-	json_object_set_new(o, "tlog_entries", logs);
-	for (size_t i = 0; i < f->n_tsa && i < GATE_MAX_FACT_LOGS; i++) {
-		gate_cli_time(f->tsa_time[i], t, sizeof t);
-		json_array_append_new(tsa, json_string(t));
-	}
-	json_object_set_new(o, "timestamps", tsa);
-	if (f->payload_type)
-		json_object_set_new(o, "payload_type", json_string(f->payload_type));
-	if (f->predicate_type)
-		json_object_set_new(o, "predicate_type", json_string(f->predicate_type));
-	for (size_t i = 0; i < f->n_exts; i++)
-		json_object_set_new(ext, f->exts[i].name, json_string(f->exts[i].value));
-	json_object_set_new(o, "extensions", ext);
+	json_t *o = json_object();
+	gate_facts_put_json(o, "signer", f, GATE_FACTS_DETAIL);
 	return o;
 }
 
@@ -308,11 +239,11 @@ static void print_result(const struct verify_args *va, enum gate_err rc,
 		return;
 	}
 	printf("rejected: ");
-	gate_cli_put_escaped(stdout, va->artifact);
+	gate_put_escaped(stdout, va->artifact);
 	printf("\n  rule: %s\n  field: ", e->rule[0] ? e->rule : "-");
-	gate_cli_put_escaped(stdout, e->field[0] ? e->field : "-");
+	gate_put_escaped(stdout, e->field[0] ? e->field : "-");
 	fputs("\n  reason: ", stdout);
-	gate_cli_put_escaped(stdout, e->msg[0] ? e->msg : gate_err_str(e->code));
+	gate_put_escaped(stdout, e->msg[0] ? e->msg : gate_err_str(e->code));
 	fputc('\n', stdout);
 }
 

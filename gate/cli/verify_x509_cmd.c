@@ -173,74 +173,15 @@ static enum gate_err load_trust(const struct x509_args *va, struct gate_x509_tru
 	return GATE_OK;
 }
 
-static const char *source_name(enum gate_time_source s)
-{
-	return s == GATE_TIME_TSA		? "rfc3161 timestamp"
-	       : s == GATE_TIME_COUNTERSIG ? "pkcs9 countersignature"
-	       : s == GATE_TIME_TLOG	   ? "tlog"
-					   : "none";
-}
-
-static void put_kv(const char *k, const char *v)
-{
-	printf("  %s: ", k);
-	gate_cli_put_escaped(stdout, v ? v : "");
-	fputc('\n', stdout);
-}
-
 static void print_facts(const struct gate_facts *f)
 {
-	char t[32];
-	printf("  signer: x509 (%s)\n", f->cs_format ? f->cs_format : "?");
-	put_kv("subject", f->subject);
-	put_kv("issuer", f->cert_issuer);
-	put_kv("serial", f->serial);
-	printf("  fingerprint: sha256:%s\n", f->fingerprint);
-	put_kv("root", f->anchor_name);
-	for (size_t i = 0; i < f->n_sans; i++)
-		put_kv("san", f->sans[i]);
-	if (f->signing_time) {
-		gate_cli_time(f->signing_time, t, sizeof t);
-		printf("  signing time: %s (%s)\n", t, source_name(f->time_source));
-	} else {
-		printf("  signing time: none (no verified timestamp: certificate checked at the "
-		       "current time)\n");
-	}
-	if (f->digest[0])
-		printf("  digest: sha256:%s\n", f->digest);
-	for (size_t i = 0; i < f->n_exts; i++)
-		put_kv(f->exts[i].name, f->exts[i].value);
+	gate_facts_put_text(stdout, "  ", f, GATE_FACTS_DETAIL);
 }
 
 static json_t *facts_json(const struct gate_facts *f)
 {
-	char t[32];
-	json_t *o = json_object(), *sans = json_array(), *ext = json_object();
-	json_object_set_new(o, "signer", json_string("x509"));
-	json_object_set_new(o, "format", json_string(f->cs_format ? f->cs_format : ""));
-	json_object_set_new(o, "subject", json_string(f->subject ? f->subject : ""));
-	json_object_set_new(o, "issuer", json_string(f->cert_issuer ? f->cert_issuer : ""));
-	json_object_set_new(o, "serial", json_string(f->serial ? f->serial : ""));
-	json_object_set_new(o, "fingerprint", json_sprintf("sha256:%s", f->fingerprint));
-	json_object_set_new(o, "key_id", json_sprintf("sha256:%s", f->key_id));
-	if (f->anchor_name)
-		json_object_set_new(o, "root", json_string(f->anchor_name));
-	for (size_t i = 0; i < f->n_sans; i++)
-		json_array_append_new(sans, json_string(f->sans[i]));
-	json_object_set_new(o, "sans", sans);
-	if (f->signing_time) {
-		gate_cli_time(f->signing_time, t, sizeof t);
-		json_object_set_new(o, "signing_time", json_string(t));
-	} else {
-		json_object_set_new(o, "signing_time", json_null());
-	}
-	json_object_set_new(o, "time_source", json_string(source_name(f->time_source)));
-	if (f->digest[0])
-		json_object_set_new(o, "digest", json_sprintf("sha256:%s", f->digest));
-	json_object_set_new(o, "unsigned_entries", json_integer((json_int_t)f->n_unsigned));
-	for (size_t i = 0; i < f->n_exts; i++)
-		json_object_set_new(ext, f->exts[i].name, json_string(f->exts[i].value));
-	json_object_set_new(o, "notes", ext);
+	json_t *o = json_object();
+	gate_facts_put_json(o, "signer", f, GATE_FACTS_DETAIL);
 	return o;
 }
 
@@ -307,7 +248,7 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 		return;
 	}
 	printf("%s: ", r->ok ? "verified" : "rejected");
-	gate_cli_put_escaped(stdout, va->artifact);
+	gate_put_escaped(stdout, va->artifact);
 	printf(" (%s, %zu signature%s)\n", format_name(fmt), r->n, r->n == 1 ? "" : "s");
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->n > 1)
@@ -317,9 +258,9 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 			continue;
 		}
 		fputs("  field: ", stdout);
-		gate_cli_put_escaped(stdout, r->e[i].field[0] ? r->e[i].field : "-");
+		gate_put_escaped(stdout, r->e[i].field[0] ? r->e[i].field : "-");
 		fputs("\n  reason: ", stdout);
-		gate_cli_put_escaped(stdout, r->e[i].msg[0] ? r->e[i].msg : gate_err_str(r->rc[i]));
+		gate_put_escaped(stdout, r->e[i].msg[0] ? r->e[i].msg : gate_err_str(r->rc[i]));
 		fputc('\n', stdout);
 	}
 }

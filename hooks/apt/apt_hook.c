@@ -16,6 +16,7 @@
 #include "dpkg_import.h"
 #include "ledger.h"
 #include "pool.h"
+#include "signer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,44 +376,17 @@ struct run {
 	bool read_debs;
 };
 
-static bool same_signer(const struct gate_facts *a, const struct gate_facts *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == GATE_SIGNER_KEY)
-		return strcmp(a->key_id, b->key_id) == 0;
-	return a->identity && b->identity && a->issuer && b->issuer &&
-	       strcmp(a->identity, b->identity) == 0 && strcmp(a->issuer, b->issuer) == 0;
-}
-
 /* JSON array of the distinct verified signers, for the ledger (a bundle
  * and a .sig by the same key are one signer). */
 static char *signers_json(const struct gate_verdict *v)
 {
-	json_t *a = json_array();
-	char *s = NULL;
-	for (size_t i = 0; a && i < v->nevidence; i++) {
-		const struct gate_facts *f = v->evidence[i].facts;
-		bool seen = false;
-		if (!v->evidence[i].verified || !f)
-			continue;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = v->evidence[k].verified && v->evidence[k].facts &&
-			       same_signer(v->evidence[k].facts, f);
-		if (seen)
-			continue;
-		json_t *o = json_object();
-		json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY ? "key"
-										 : "keyless"));
-		if (f->identity)
-			json_object_set_new(o, "identity", json_string(f->identity));
-		if (f->issuer)
-			json_object_set_new(o, "issuer", json_string(f->issuer));
-		json_object_set_new(o, "key_id", json_string(f->key_id));
-		json_array_append_new(a, o);
-	}
-	if (a)
-		s = json_dumps(a, JSON_COMPACT);
+	const struct gate_facts *f[GATE_MAX_EVIDENCE];
+	size_t n = 0;
+	for (size_t i = 0; i < v->nevidence && n < GATE_MAX_EVIDENCE; i++)
+		if (v->evidence[i].verified && v->evidence[i].facts)
+			f[n++] = v->evidence[i].facts;
+	json_t *a = gate_facts_signers_json(f, n);
+	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
 	json_decref(a);
 	return s;
 }
@@ -484,16 +458,16 @@ static void decide_one(void *arg, size_t i)
 static void put_package(FILE *out, const struct gate_apt_action *a)
 {
 	if (a->name) {
-		gate_cli_put_escaped(out, a->name);
+		gate_put_escaped(out, a->name);
 		fputc(' ', out);
-		gate_cli_put_escaped(out, a->new_version ? a->new_version : "-");
+		gate_put_escaped(out, a->new_version ? a->new_version : "-");
 	} else {
 		const char *slash = strrchr(a->deb, '/');
-		gate_cli_put_escaped(out, slash ? slash + 1 : a->deb);
+		gate_put_escaped(out, slash ? slash + 1 : a->deb);
 	}
 	if (a->deb) {
 		fputs(" (", out);
-		gate_cli_put_escaped(out, a->deb);
+		gate_put_escaped(out, a->deb);
 		fputc(')', out);
 	}
 }
@@ -516,14 +490,14 @@ static void report_item(const struct run *r, const struct item *it)
 	put_package(stderr, it->act);
 	fputs(": ", stderr);
 	if (v->kind == GATE_VERDICT_ALLOW) {
-		gate_cli_put_escaped(stderr, it->deb_err);
+		gate_put_escaped(stderr, it->deb_err);
 	} else {
 		if (v->rule && strncmp(v->reason, "rule '", 6) != 0) {
 			fputs("rule '", stderr);
-			gate_cli_put_escaped(stderr, v->rule);
+			gate_put_escaped(stderr, v->rule);
 			fputs("': ", stderr);
 		}
-		gate_cli_put_escaped(stderr, v->reason);
+		gate_put_escaped(stderr, v->reason);
 	}
 	fputc('\n', stderr);
 }

@@ -16,6 +16,8 @@
  * Every deny is logged, and every allow that came from a full decision;
  * ledger allows and cached allows are only counted. */
 #include "gated.h"
+#include "signer.h"
+#include "verdict_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,57 +124,18 @@ void gated_log_msg(struct gated *g, const char *event, const char *fmt, ...)
 
 /* ---- JSON ---- */
 
-/* A JSON string for bytes that may not be UTF-8 (paths): invalid bytes
- * become \xNN, so the line stays valid JSON and cannot be forged. */
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s ? s : "");
-	if (j)
-		return j;
-	size_t n = strlen(s);
-	char *e = malloc(n * 4 + 1), *o = e;
-	if (!e)
-		return json_string("");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x80)
-			*o++ = (char)*p;
-		else
-			o += sprintf(o, "\\x%02x", *p);
-	}
-	*o = '\0';
-	j = json_string(e);
-	free(e);
-	return j ? j : json_string("");
-}
-
 static const char *src_name(enum gated_src s)
 {
 	static const char *const names[] = {"policy", "ledger", "cache", "deadline", "queue_full"};
 	return names[s];
 }
 
-static json_t *signer_json(const struct gate_facts *f)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(f->kind == GATE_SIGNER_KEY ? "key" : "keyless"));
-	if (f->identity)
-		json_object_set_new(o, "identity", jstr(f->identity));
-	if (f->issuer)
-		json_object_set_new(o, "issuer", jstr(f->issuer));
-	json_object_set_new(o, "key_id", jstr(f->key_id));
-	return o;
-}
-
 static json_t *base(const char *type, const struct gated_rec *r)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "event", json_string(type));
+	json_t *o = gate_verdict_event_json(type, &r->v);
 	json_object_set_new(o, "daemon", json_string("gated"));
 	json_object_set_new(o, "time", json_integer(r->time));
 	json_object_set_new(o, "pid", json_integer(r->pid));
-	json_object_set_new(o, "path", jstr(r->v.path));
-	json_object_set_new(o, "sha256", json_string(r->v.digest));
-	json_object_set_new(o, "caller", json_string("exec"));
 	return o;
 }
 
@@ -183,18 +146,7 @@ static json_t *decision_json(const struct gated_rec *r)
 	json_object_set_new(o, "source", json_string(src_name(r->src)));
 	if (r->late) /* the kernel got the deadline's default, not this */
 		json_object_set_new(o, "late", json_true());
-	json_object_set_new(o, "verdict", json_string(gate_verdict_name(v->kind)));
-	json_object_set_new(o, "allowed", json_boolean(v->allowed));
-	json_object_set_new(o, "mode", json_string(gate_mode_name(v->mode)));
-	json_object_set_new(o, "rule", v->rule ? jstr(v->rule) : json_null());
-	json_object_set_new(o, "reason", jstr(v->reason));
-	if (v->mime)
-		json_object_set_new(o, "mime", jstr(v->mime));
-	json_t *signers = json_array();
-	for (size_t i = 0; i < v->nevidence; i++)
-		if (v->evidence[i].verified)
-			json_array_append_new(signers, signer_json(v->evidence[i].facts));
-	json_object_set_new(o, "signers", signers);
+	gate_verdict_put_json(o, v, GATE_VJ_MODE | GATE_VJ_SIGNERS);
 	return o;
 }
 
@@ -258,10 +210,10 @@ static void write_rec(struct gated *g, struct sink *s, const struct gated_rec *r
 		if (s->fd == STDERR_FILENO)
 			return;
 		json_t *o = json_object();
-		json_object_set_new(o, "event", jstr(r->event));
+		json_object_set_new(o, "event", gate_json_text(r->event));
 		json_object_set_new(o, "daemon", json_string("gated"));
 		json_object_set_new(o, "time", json_integer(r->time));
-		json_object_set_new(o, "message", jstr(r->msg));
+		json_object_set_new(o, "message", gate_json_text(r->msg));
 		sink_write(g, s, o);
 		json_decref(o);
 		return;
@@ -275,8 +227,8 @@ static void write_rec(struct gated *g, struct sink *s, const struct gated_rec *r
 		if (!e->verified || e->in_policy)
 			continue;
 		json_t *u = base("unexpected_signer", r);
-		json_object_set_new(u, "signer", signer_json(e->facts));
-		json_object_set_new(u, "evidence", jstr(e->source ? e->source : ""));
+		json_object_set_new(u, "signer", gate_facts_signer_json(e->facts));
+		json_object_set_new(u, "evidence", gate_json_text(e->source ? e->source : ""));
 		sink_write(g, s, u);
 		json_decref(u);
 	}

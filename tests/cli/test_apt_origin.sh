@@ -11,12 +11,13 @@
 # over a Release + Release.gpg; a component constraint never matches a flat
 # repository; a threshold over mixed signer kinds (archive + managed keys)
 # counts both.
-# Env: GATE (the binary). Needs gpg and gpgv (package gnupg, gpgv) and
+# Env: GATE (the binary), GATE_SOURCE_DIR. Needs gpg and gpgv (package gnupg, gpgv) and
 # dpkg-deb (package dpkg); skipped with a message without them.
 set -u
 
 GATE=${GATE:?GATE must name the gate binary}
 GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
+SRC=${GATE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 for t in gpg gpgv dpkg-deb xz gzip sha256sum; do
@@ -318,5 +319,91 @@ run "mixed: archive alone is 1 of 2: deny" 1 -- check mixed.yaml pool/hello_1.0_
 run "mixed: one key alone: deny" 1 -- check mixed.yaml one-key.deb
 sign_into pool/hello_1.0_all.deb r3
 run "mixed: archive + one key: allow" 0 -- check mixed.yaml pool/hello_1.0_all.deb
+
+# ---- every signer kind, one label in every output ---------------------------
+# A file signed by each kind (apt archive, managed key, X.509 CMS, keyless
+# Sigstore), each denied for want of a second signer, so that every output
+# shows its signer: gate check's JSON, SARIF and JUnit, the audit log,
+# policy explain. Each output must name each kind by its own label.
+fixture bash "$SRC/tests/tools/codesign_pki.sh" "$tmp/pki"
+fixture python3 "$SRC/tests/tools/sigstore_stack.py" init "$tmp/stack" \
+    --not-before "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" --days 30
+mkdir -p kinds
+cp pool/hello_1.0_all.deb kinds/apt_archive.deb
+for k in key x509 keyless; do printf '%s\n' "$k" >"kinds/$k.txt"; done
+fixture "$GATE" sign --key r1.key kinds/key.txt
+fixture openssl cms -sign -binary -in kinds/x509.txt -signer pki/leaf.pem -inkey pki/leaf.key \
+    -certfile pki/int.pem -outform DER -out kinds/x509.txt.p7s
+fixture python3 "$SRC/tests/tools/sigstore_stack.py" sign "$tmp/stack" kinds/keyless.txt \
+    --identity dev@example.com --issuer https://issuer.example.com
+cat >kinds.yaml <<EOF
+version: 1
+trust:
+  apt_archives:
+    local: {keyring: $tmp/archive.gpg, lists: $tmp/good}
+  keys:
+    r1: {file: $tmp/r1.pub}
+  x509_roots:
+    corp: {file: $tmp/pki/root.pem}
+  sigstore: {trusted_root: $tmp/stack/trusted_root.json}
+signers:
+  every-kind:
+    - apt_archive: local
+    - key: r1
+    - x509: {root: corp}
+    - keyless: {issuer: "https://issuer.example.com", identity: dev@example.com}
+rules:
+  - name: two signers
+    require: {signers: every-kind, threshold: 2}
+audit: {log: $tmp/kinds.jsonl}
+EOF
+kinds=(apt_archive key x509 keyless)
+files=(kinds/apt_archive.deb kinds/key.txt kinds/x509.txt kinds/keyless.txt)
+for fmt in json sarif junit; do
+    run "kinds: check --format $fmt denies all four" 1 -- check kinds.yaml --format "$fmt" "${files[@]}"
+    cp "$tmp/.stdout" "kinds.$fmt"
+done
+# labels FORMAT: for each file, the kind labels its output gives the file's
+# verified signers, one line "FILE LABEL...".
+labels() {
+    python3 - "$1" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+fmt = sys.argv[1]
+out = {}
+if fmt == "json":
+    for r in json.load(open("kinds.json"))["results"]:
+        out[r["path"]] = [e["signer"] for e in r["evidence"] if e["verified"]]
+elif fmt == "sarif":
+    run = json.load(open("kinds.sarif"))["runs"][0]
+    for r in run["results"]:
+        p = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        out[p] = [e["signer"] for e in r["properties"]["evidence"] if e["verified"]]
+elif fmt == "junit":
+    for tc in ET.parse("kinds.junit").getroot().iter("testcase"):
+        text = "".join(x.text or "" for x in tc)
+        out[tc.get("name")] = [l.split(": verified, ")[1].split(",")[0].split(" ")[0]
+                               for l in text.splitlines() if ": verified, " in l]
+elif fmt == "audit":
+    for line in open(sys.argv[2] if len(sys.argv) > 2 else "kinds.jsonl"):
+        e = json.loads(line)
+        if e["event"] == "decision":
+            out[e["path"]] = [s["kind"] for s in e["signers"]]
+for p in sorted(out):
+    print(p.rsplit("/", 1)[-1], *out[p])
+PY
+}
+# (gate sign leaves a bundle and a .sig: two pieces of evidence by one key)
+want=$(printf '%s\n' "apt_archive.deb apt_archive" "key.txt key key" "keyless.txt keyless" \
+    "x509.txt x509")
+for fmt in json sarif junit audit; do
+    got=$(labels "$fmt" 2>&1)
+    run "kinds: $fmt labels every signer by its kind" 0 -- test "$got" = "$want"
+    [ "$got" = "$want" ] || printf '  got:\n%s\n  want:\n%s\n' "$got" "$want"
+done
+titles=("apt archive" "managed key" "x509" "keyless")
+for i in 0 1 2 3; do
+    run "kinds: policy explain names the ${kinds[$i]} signer" 1 --out "signer: ${titles[$i]}" -- \
+        "$GATE" policy explain --caller apt --policy kinds.yaml "${files[$i]}"
+done
 
 finish

@@ -195,6 +195,9 @@ check "the next transaction forgets the removed package" grep -qF "(1 removed pa
 check "ledger: late1 recorded" grep -q "^late1 " "$log"
 check "ledger: good2 no longer there" not grep -q "^good2 " "$log"
 check "ledger: good1 still there" grep -q "^good1 " "$log"
+"$GATE" ledger --db "$ROOT/ledger.db" show late1 >"$log" 2>&1
+check "ledger row of the hook: the signer is labelled apt_archive" \
+    grep -qF '"kind":"apt_archive","archive":"local"' "$log"
 apt_root install good2
 check "good2 back" installed good2
 
@@ -211,6 +214,8 @@ check "import: stranger has no origin, and why" \
     grep -qE "^no origin: stranger \(stranger 1.0\): archive 'local'.*not listed" "$log"
 "$GATE" ledger --db "$idb" show good1 >"$log" 2>&1
 check "good1: source archive" grep -qxF "source: archive" "$log"
+check "good1: the import labels the signer apt_archive" \
+    grep -qF '"kind":"apt_archive","archive":"local"' "$log"
 check "good1: origin names the archive and suite" grep -qxF "origin: apt:local Local/stable/main" "$log"
 check "good1: the .deb digest is the signed index's" \
     grep -qxF "deb: sha256:$(sha256sum "$REPO/pool/good1_1.0_all.deb" | cut -d' ' -f1)" "$log"

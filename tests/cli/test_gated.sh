@@ -223,6 +223,18 @@ for line in open(f):
 sys.exit(1)
 EOF
 }
+signer_kinds_are() { # FILE PATH KIND: every signer of PATH's allow is of KIND
+    python3 - "$@" <<'EOF'
+import json, sys
+f, path, kind = sys.argv[1:4]
+for line in open(f):
+    e = json.loads(line)
+    if e.get("event") == "decision" and e.get("path") == path and e.get("allowed"):
+        kinds = {s.get("kind") for s in e.get("signers", [])}
+        sys.exit(0 if kinds == {kind} else 1)
+sys.exit(1)
+EOF
+}
 wait_stat() { # FIELD VALUE: up to 30 s for the status to say so
     eventually stat_is_now "$1" "$2" && return 0
     echo "$1=$(st "$1"), want $2"
@@ -254,6 +266,8 @@ if start_gated enforce --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp
     check "unknown binary is denied again (cached)" denied "$mnt/bin/unknown"
     check "the deny was logged" audit_has "$tmp/enforce.audit" "$mnt/bin/unknown" false
     check "the full-decision allow was logged" audit_has "$tmp/enforce.audit" "$mnt/bin/allowed" true
+    check "... its signers labelled with their kind (key)" eventually signer_kinds_are \
+        "$tmp/enforce.audit" "$mnt/bin/allowed" key
     check "nothing hit a deadline" stat_eq counts.deadline 0
     stop_gated
     check "gate status: not running after stop" bash -c \

@@ -1,0 +1,67 @@
+/*
+ * signer.h - one table entry per signer kind, and the one encoder of
+ * verified facts. Shared by every layer above verify/; never installed.
+ *
+ * A signer kind is: its name (the label in every machine-readable output:
+ * JSON, SARIF, JUnit, audit events, the daemon's log, ledger rows), its
+ * title (text for people), what makes two signers of that kind the same
+ * signer (thresholds count distinct signers through it), and the fields
+ * its facts add to the common ones. Adding a kind is one entry in
+ * signer.c's table (docs/ARCHITECTURE.md).
+ */
+#ifndef GATE_VERIFY_SIGNER_H
+#define GATE_VERIFY_SIGNER_H
+
+#include "verify.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct gate_signer_kind_ops {
+	enum gate_signer_kind kind;
+	const char *name;  /* "keyless", "key", "x509", "apt_archive" */
+	const char *title; /* "keyless", "managed key", "x509", "apt archive" */
+	/* Whether two facts of this kind come from the same signer. */
+	bool (*same)(const struct gate_facts *a, const struct gate_facts *b);
+	/* The kind's own fields: into o (JSON), or as "indent+label: value"
+	 * lines (text, values escaped). */
+	void (*json)(const struct gate_facts *f, json_t *o);
+	void (*text)(const struct gate_facts *f, FILE *out, const char *indent);
+};
+
+/* The entry of kind k; NULL for a value no entry has. */
+const struct gate_signer_kind_ops *gate_signer_kind_get(enum gate_signer_kind k);
+/* The kind's name, "unknown" for a value no entry has. */
+const char *gate_signer_name(enum gate_signer_kind k);
+/* Same signer: same kind and the kind says so. */
+bool gate_signer_same(const struct gate_facts *a, const struct gate_facts *b);
+
+/* Which facts the encoder writes. */
+enum {
+	GATE_FACTS_SIGNER = 0,	   /* who signed: kind, identity, key, the kind's fields */
+	GATE_FACTS_DETAIL = 1u << 0, /* also digest, times, log entries, timestamps, extensions */
+};
+
+/* Set the facts' fields in o: the kind's name under label_key ("kind" in a
+ * signer object, "signer" in an evidence or facts object), then the
+ * fields. Digests, key ids and fingerprints are "sha256:HEX". */
+void gate_facts_put_json(json_t *o, const char *label_key, const struct gate_facts *f,
+			 unsigned what);
+/* A new signer object: {"kind": NAME, ...}; NULL when out of memory. */
+json_t *gate_facts_signer_json(const struct gate_facts *f);
+/* JSON array of the distinct signers among facts[0..n) (NULLs skipped),
+ * each a signer object, in first-seen order. */
+json_t *gate_facts_signers_json(const struct gate_facts *const *facts, size_t n);
+/* The facts as text lines "INDENTlabel: value", starting with
+ * "INDENTsigner: TITLE"; untrusted values are escaped. */
+void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f,
+			 unsigned what);
+/* A JSON string of s (NULL: ""); bytes of invalid UTF-8 become the text
+ * \xNN, so that the member is never dropped (jansson refuses them). */
+json_t *gate_json_text(const char *s);
+/* Print text from untrusted input with control and non-ASCII bytes shown
+ * as \xNN, so it can never forge lines or terminal escapes. */
+void gate_put_escaped(FILE *out, const char *s);
+
+#endif

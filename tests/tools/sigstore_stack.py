@@ -34,6 +34,8 @@ import tempfile
 import time
 
 from cryptography import x509
+
+import tsa_server  # tests/tools: the `openssl ts` configuration
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -510,25 +512,8 @@ def dsse_body(envelope, payload, sig, verifier_pem):
 # ---- RFC 3161 ----
 
 def tsa_config(st):
-    p = lambda n: os.path.abspath(st.path(n))  # noqa: E731
-    return "\n".join([
-        "[ tsa ]",
-        "default_tsa = tsa_config1",
-        "[ tsa_config1 ]",
-        "serial = %s" % p("tsa.serial"),
-        "crypto_device = builtin",
-        "signer_cert = %s" % p("tsa.pem"),
-        "signer_key = %s" % p("tsa.key"),
-        "signer_digest = sha256",
-        "default_policy = 1.3.6.1.4.1.57264.2",
-        "digests = sha256, sha384, sha512",
-        "accuracy = secs:1",
-        "ordering = yes",
-        "tsa_name = yes",
-        "ess_cert_id_chain = no",
-        "ess_cert_id_alg = sha256",
-        "",
-    ]).encode()
+    return tsa_server.config(st.dir, policy="1.3.6.1.4.1.57264.2", chain=False,
+                             digests="sha256, sha384, sha512").encode()
 
 
 def rfc3161(st, sig):

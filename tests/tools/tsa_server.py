@@ -28,7 +28,10 @@ import time
 MAX_QUERY = 1 << 20
 
 
-def config(d):
+def config(d, policy="1.3.6.1.4.1.4146.2.3", chain=True,
+           digests="sha1, sha256, sha384, sha512"):
+    """The `openssl ts -reply` configuration for the TSA whose tsa.pem,
+    tsa.key and tsa.serial (and, with chain, tsa-chain.pem) are in d."""
     p = lambda n: os.path.abspath(os.path.join(d, n))  # noqa: E731
     return "\n".join([
         "[ tsa ]",
@@ -38,10 +41,10 @@ def config(d):
         "crypto_device = builtin",
         "signer_cert = %s" % p("tsa.pem"),
         "signer_key = %s" % p("tsa.key"),
-        "certs = %s" % p("tsa-chain.pem"),
+    ] + (["certs = %s" % p("tsa-chain.pem")] if chain else []) + [
         "signer_digest = sha256",
-        "default_policy = 1.3.6.1.4.1.4146.2.3",
-        "digests = sha1, sha256, sha384, sha512",
+        "default_policy = %s" % policy,
+        "digests = %s" % digests,
         "accuracy = secs:1",
         "ordering = yes",
         "tsa_name = yes",

@@ -1,5 +1,4 @@
 /* eval.c - rule selection and requirement evaluation over verified facts. */
-#include "internal.h"
 #include "policy.h"
 
 #include <fnmatch.h>

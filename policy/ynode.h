@@ -2,7 +2,7 @@
 #ifndef GATE_YNODE_H
 #define GATE_YNODE_H
 
-#include "internal.h"
+#include "gate_util.h"
 #include "policy.h"
 
 enum gate_ynode_type { GATE_Y_SCALAR, GATE_Y_MAP, GATE_Y_SEQ };

@@ -3,6 +3,7 @@
 #define GATE_GATE_INT_H
 
 #include "gate.h"
+#include "policy_model.h"
 #include "gate_util.h"
 
 /* GATE_EV_FAILED: a store could not be read (evidence_url.c); file names

@@ -1,5 +1,5 @@
 /* eval.c - rule selection and requirement evaluation over verified facts. */
-#include "policy.h"
+#include "policy_model.h"
 
 #include <fnmatch.h>
 #include <stdarg.h>

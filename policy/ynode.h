@@ -3,7 +3,7 @@
 #define GATE_YNODE_H
 
 #include "gate_util.h"
-#include "policy.h"
+#include "policy_model.h"
 
 enum gate_ynode_type { GATE_Y_SCALAR, GATE_Y_MAP, GATE_Y_SEQ };
 

@@ -42,23 +42,24 @@ struct gate_rule;
  * file:line:column in err (GATE_E_POLICY); key files and the trusted root it
  * names are loaded too. GATE_E_UNSUPPORTED when libyaml cannot be loaded.
  * *out is owned by the caller. */
-GATE_WUR enum gate_err gate_policy_load(const char *path, struct gate_policy **out,
-					struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_policy_load(const char *path, struct gate_policy **out,
+						 struct gate_error *err);
 /* Same from memory; name is used in messages and to resolve relative paths
  * (relative to the directory of name). */
-GATE_WUR enum gate_err gate_policy_parse(const char *name, const uint8_t *yaml, size_t len,
-					 struct gate_policy **out, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_policy_parse(const char *name, const uint8_t *yaml, size_t len,
+						  struct gate_policy **out, struct gate_error *err);
 /* The built-in default: enforce, the embedded root, no signers, one rule
  * that denies everything. */
-GATE_WUR enum gate_err gate_policy_default(struct gate_policy **out, struct gate_error *err);
-void gate_policy_free(struct gate_policy *p);
+GATE_API GATE_WUR enum gate_err gate_policy_default(struct gate_policy **out,
+						    struct gate_error *err);
+GATE_API void gate_policy_free(struct gate_policy *p);
 
 /* Warnings of `gate policy lint`: over-broad identity patterns and the like.
  * Calls fn once per warning with file:line:column and a message. Returns the
  * number of warnings. */
 typedef void (*gate_lint_fn)(void *ctx, const char *file, unsigned line, unsigned column,
 			     const char *msg);
-size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx);
+GATE_API size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx);
 
 /* What an artifact looks like to rule matching. */
 struct gate_subject {
@@ -69,15 +70,15 @@ struct gate_subject {
 };
 
 /* First rule whose match fits, or NULL (default: deny). */
-const struct gate_rule *gate_policy_select(const struct gate_policy *p,
-					   const struct gate_subject *s);
+GATE_API const struct gate_rule *gate_policy_select(const struct gate_policy *p,
+						    const struct gate_subject *s);
 
 /* Glob with '*' (within a path segment), '?', '[...]' and '**' (any number
  * of segments). Paths of more than GATE_GLOB_MAX_SEGS components never
  * match: callers must refuse to decide them (a deny-by-path rule would be
  * skipped). */
 #define GATE_GLOB_MAX_SEGS 128
-bool gate_glob_match(const char *pattern, const char *path);
+GATE_API bool gate_glob_match(const char *pattern, const char *path);
 
 /* Outcome of evaluating one requirement. */
 struct gate_req_result {
@@ -98,17 +99,17 @@ struct gate_eval {
 /* Evaluate rule r over the facts of every evidence item that verified
  * (nfacts may be 0). now is unix seconds. Fills ev; ev->decision is ALLOW
  * only if every requirement held. */
-void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
-			  struct gate_facts *const *facts, size_t nfacts, int64_t now,
-			  struct gate_eval *ev);
+GATE_API void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
+				   struct gate_facts *const *facts, size_t nfacts, int64_t now,
+				   struct gate_eval *ev);
 
 /* "90d", "12h", "30m", "45s", "2w" to seconds; false if malformed. */
-bool gate_parse_duration(const char *s, int64_t *out);
+GATE_API bool gate_parse_duration(const char *s, int64_t *out);
 /* Seconds back to the largest exact unit ("13w", "90d", "45s"). */
-void gate_format_duration(int64_t secs, char *buf, size_t cap);
+GATE_API void gate_format_duration(int64_t secs, char *buf, size_t cap);
 
-const char *gate_mode_name(enum gate_mode m);
-const char *gate_caller_name(enum gate_caller c);
+GATE_API const char *gate_mode_name(enum gate_mode m);
+GATE_API const char *gate_caller_name(enum gate_caller c);
 
 #ifdef __cplusplus
 }

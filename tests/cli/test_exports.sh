@@ -27,10 +27,11 @@ for h in "${headers[@]}"; do
 done | sort -u >"$tmp/declared.map"
 cut -d' ' -f1 "$tmp/declared.map" | sort -u >"$tmp/declared"
 
-# Exported: defined dynamic symbols, without the version node (type A) or
-# a version suffix.
+# Exported: defined dynamic symbols, without the version node (type A), a
+# version suffix, or the section bounds the linker adds for coverage
+# instrumentation in a -DGATE_FUZZ=ON build (__start___sancov_pcs, ...).
 nm -D --defined-only "$lib" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' |
-    sort -u >"$tmp/exported"
+    grep -vE '^__(start|stop)___sancov_' | sort -u >"$tmp/exported"
 
 fail=0
 if [ ! -s "$tmp/declared" ]; then

@@ -10,11 +10,12 @@
  * pax headers, sparse files, trailing bytes) we refuse: a difference between
  * what we hash and what dpkg installs would be a hole in the ledger. */
 #include "deb.h"
-#include "internal.h"
+#include "gate_util.h"
 
 #include "lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

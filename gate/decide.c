@@ -2,6 +2,7 @@
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
 #include "apt_origin.h"
+#include "gate_keys.h"
 #include "policy_tuf.h"
 
 #include <errno.h>
@@ -117,7 +118,7 @@ static enum gate_err verify_item(struct gate_ctx *c, const struct gate_bundle *b
 {
 	const struct gate_policy *p = c->policy;
 	struct gate_verify_opts o = {.root = p->root, .now = c->now};
-	if (!b->has_pubkey_material)
+	if (!gate_bundle_has_pubkey_material(b))
 		return gate_verify_bundle(b, a, &o, facts, err);
 	if (p->nkeys == 0)
 		return gate_fail(err, GATE_E_KEY, "S19", "key",

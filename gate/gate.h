@@ -58,16 +58,17 @@ struct gate_ctx_opts {
 /* A context owns the policy (taken over on success) and the audit sink; it
  * may be shared by threads calling gate_decide. Errors: GATE_E_IO (audit
  * log), GATE_E_NOMEM. */
-GATE_WUR enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opts *opts,
-				    struct gate_ctx **out, struct gate_error *err);
-void gate_ctx_free(struct gate_ctx *ctx);
-const struct gate_policy *gate_ctx_policy(const struct gate_ctx *ctx);
+GATE_API GATE_WUR enum gate_err gate_ctx_new(struct gate_policy *policy,
+					     const struct gate_ctx_opts *opts,
+					     struct gate_ctx **out, struct gate_error *err);
+GATE_API void gate_ctx_free(struct gate_ctx *ctx);
+GATE_API const struct gate_policy *gate_ctx_policy(const struct gate_ctx *ctx);
 
 /* Decide one file. Always fills *v (an ERROR verdict carries the reason);
  * returns GATE_OK unless memory ran out. The caller frees v's contents with
  * gate_verdict_clear. Thread-safe. */
-GATE_WUR enum gate_err gate_decide(struct gate_ctx *ctx, const char *path,
-				   enum gate_caller caller, struct gate_verdict *v);
+GATE_API GATE_WUR enum gate_err gate_decide(struct gate_ctx *ctx, const char *path,
+					    enum gate_caller caller, struct gate_verdict *v);
 /* Decide an already-open regular file: it is hashed and typed through fd
  * (pread from offset 0; fd stays the caller's and its offset is not
  * used), never by re-opening path, which only names the file for rule
@@ -75,27 +76,28 @@ GATE_WUR enum gate_err gate_decide(struct gate_ctx *ctx, const char *path,
  * event's descriptor: no TOCTOU). A descriptor that is not a regular file
  * or cannot be read is an ERROR verdict. Same return and ownership as
  * gate_decide. */
-GATE_WUR enum gate_err gate_decide_fd(struct gate_ctx *ctx, int fd, const char *path,
-				      enum gate_caller caller, struct gate_verdict *v);
+GATE_API GATE_WUR enum gate_err gate_decide_fd(struct gate_ctx *ctx, int fd, const char *path,
+					       enum gate_caller caller, struct gate_verdict *v);
 /* What gate_decide_fd does once the file is hashed, for a caller that
  * consults its own allowlist by digest first (gate_artifact_from_fd, then
  * gate_artifact_sha256) and must not hash twice. a is borrowed. */
-GATE_WUR enum gate_err gate_decide_artifact(struct gate_ctx *ctx, const struct gate_artifact *a,
-					    const char *path, enum gate_caller caller,
-					    struct gate_verdict *v);
-void gate_verdict_clear(struct gate_verdict *v);
+GATE_API GATE_WUR enum gate_err gate_decide_artifact(struct gate_ctx *ctx,
+						     const struct gate_artifact *a,
+						     const char *path, enum gate_caller caller,
+						     struct gate_verdict *v);
+GATE_API void gate_verdict_clear(struct gate_verdict *v);
 
-const char *gate_verdict_name(enum gate_verdict_kind k);
+GATE_API const char *gate_verdict_name(enum gate_verdict_kind k);
 
 /* Audit events as JSON lines (audit.c). A sink is "stderr", "syslog" or a
  * file path (appended). */
 struct gate_audit;
-GATE_WUR enum gate_err gate_audit_open(const char *sink, struct gate_audit **out,
-				       struct gate_error *err);
-void gate_audit_close(struct gate_audit *a);
+GATE_API GATE_WUR enum gate_err gate_audit_open(const char *sink, struct gate_audit **out,
+						struct gate_error *err);
+GATE_API void gate_audit_close(struct gate_audit *a);
 /* One decision event, plus one "unexpected_signer" event for every verified
  * signature whose signer no signer set names. */
-void gate_audit_decision(struct gate_audit *a, const struct gate_verdict *v);
+GATE_API void gate_audit_decision(struct gate_audit *a, const struct gate_verdict *v);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,8 @@
 #define GATE_GATE_INT_H
 
 #include "gate.h"
-#include "internal.h"
+#include "policy_model.h"
+#include "gate_util.h"
 
 /* GATE_EV_FAILED: a store could not be read (evidence_url.c); file names
  * the source and cert holds the reason, which gate_evidence_load returns. */

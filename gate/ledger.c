@@ -4,11 +4,12 @@
  * a database we did not create (not SQLite, a newer or foreign schema) is
  * refused without being touched. */
 #include "ledger.h"
-#include "internal.h"
+#include "gate_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include "lazy_sqlite.h"
 #include <stdio.h>
 #include <stdlib.h>

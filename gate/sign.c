@@ -2,10 +2,11 @@
  * the shapes that `gate verify` and cosign read (a Sigstore bundle v0.3
  * with publicKey material, and a detached base64 .sig). */
 #include "sign.h"
-#include "internal.h"
+#include "gate_keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -1,6 +1,5 @@
 /* eval.c - rule selection and requirement evaluation over verified facts. */
-#include "internal.h"
-#include "policy.h"
+#include "policy_model.h"
 #include "signer.h"
 
 #include <fnmatch.h>

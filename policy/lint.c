@@ -1,6 +1,6 @@
 /* lint.c - warnings about policies that load but probably do not mean what
  * they say: over-broad identity patterns above all. */
-#include "policy.h"
+#include "policy_model.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -35,7 +35,7 @@
 #ifndef GATE_POLICY_TUF_H
 #define GATE_POLICY_TUF_H
 
-#include "policy.h"
+#include "policy_model.h"
 #include "tuf_trust.h"
 
 struct gate_ynode;

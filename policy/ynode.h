@@ -2,8 +2,8 @@
 #ifndef GATE_YNODE_H
 #define GATE_YNODE_H
 
-#include "internal.h"
-#include "policy.h"
+#include "gate_util.h"
+#include "policy_model.h"
 
 enum gate_ynode_type { GATE_Y_SCALAR, GATE_Y_MAP, GATE_Y_SEQ };
 

@@ -41,6 +41,11 @@ void gate_bundle_free(struct gate_bundle *b)
 	free(b);
 }
 
+bool gate_bundle_has_pubkey_material(const struct gate_bundle *b)
+{
+	return b->has_pubkey_material;
+}
+
 static enum gate_err nomem(struct gate_error *err)
 {
 	return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");

@@ -1,40 +1,19 @@
 /*
- * internal.h - shared internals of the verifier core. Never installed.
+ * internal.h - shared internals of the verifier core. Never installed, and
+ * for verify/ only: what the layers above may use is in gate_util.h,
+ * gate_keys.h and gate_trustroot.h (the build gives them no other way in).
  */
 #ifndef GATE_VERIFY_INTERNAL_H
 #define GATE_VERIFY_INTERNAL_H
 
 #include "verify.h"
+#include "gate_keys.h"
+#include "gate_trustroot.h"
+#include "gate_util.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
-
-/* Named caps on untrusted input. */
-#define GATE_MAX_BUNDLE (16u * 1024 * 1024)	/* bundle JSON file */
-#define GATE_MAX_TRUST_ROOT (4u * 1024 * 1024)	/* trusted_root.json */
-#define GATE_MAX_SMALL_FILE (1u * 1024 * 1024)	/* keys, certs, signatures */
-#define GATE_MAX_JSON_DEPTH 32
-#define GATE_MAX_CHAIN 10			/* certificates in a chain */
-#define GATE_MAX_TLOG_ENTRIES 16
-#define GATE_MAX_TSA_TOKENS 16
-#define GATE_MAX_PROOF_HASHES 64
-#define GATE_MAX_ROOT_ENTRIES 64		/* per trusted-root array */
-#define GATE_MAX_CHECKPOINT 16384
-#define GATE_MAX_SIG 4096			/* one signature, decoded */
-
-/* ---- errors ---- */
-
-/* Fill err (if non-NULL) and return code. fmt is printf-style; the result is
- * escaped so that untrusted text can be passed through %s safely. */
-enum gate_err gate_fail(struct gate_error *err, enum gate_err code, const char *rule,
-			const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-/* The last OpenSSL error as "reason: detail" into buf (TS and X509 put the
- * verify error in the detail), then clear the queue. */
-void gate_ssl_detail(char *buf, size_t n);
-/* Append the first OpenSSL error reason to err->msg (no-op without one). */
-void gate_fail_ssl(struct gate_error *err);
 
 /* ---- bounded reader over untrusted bytes ---- */
 
@@ -76,24 +55,10 @@ enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NO
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
 			       uint64_t *done, int *err_no);
 
-/* ---- bytes and text helpers (util.c) ---- */
+/* ---- X.509 and PEM helpers (util.c) ---- */
 
-/* Strict standard base64 (padded, no whitespace). Returns a malloc'd buffer
- * in *out (NUL-terminated for convenience, not counted in *outlen). */
-enum gate_err gate_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen,
-			      const char *field, struct gate_error *err);
-/* Malloc'd, NUL-terminated standard padded base64. NULL on OOM. */
-char *gate_b64_encode(const uint8_t *in, size_t len);
-/* Lowercase hex into out (2*len+1 bytes). */
-void gate_hex_encode(const uint8_t *in, size_t len, char *out);
-/* Exactly 2*outlen hex digits (either case). */
-bool gate_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
-/* Constant-time equality of two equal-length buffers. */
-bool gate_ct_eq(const void *a, const void *b, size_t len);
 /* ASN1_TIME to unix seconds. */
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out);
-/* SHA-256 of a buffer. */
-void gate_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Parse every certificate from PEM text (or a single DER certificate). */
 enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
 				  STACK_OF(X509) **out, const char *field,
@@ -130,117 +95,6 @@ enum gate_err gate_json_i64(json_t *obj, const char *key, bool required, bool *p
 /* Object member (optional). */
 enum gate_err gate_json_obj(json_t *obj, const char *key, bool required, json_t **out,
 			    const char *field, struct gate_error *err);
-
-/* ---- keys and signatures (keys.c) ---- */
-
-/* Signature algorithm of a key as the trusted root's keyDetails names it. */
-enum gate_keyalg {
-	GATE_ALG_UNKNOWN = 0,
-	GATE_ALG_ECDSA_P256_SHA256,
-	GATE_ALG_ECDSA_P384_SHA384,
-	GATE_ALG_ECDSA_P521_SHA512,
-	GATE_ALG_ED25519,
-	GATE_ALG_RSA_PKCS1_SHA256,
-	GATE_ALG_RSA_PKCS1_SHA384,
-	GATE_ALG_RSA_PKCS1_SHA512,
-	GATE_ALG_RSA_PSS_SHA256,
-	GATE_ALG_RSA_PSS_SHA384,
-	GATE_ALG_RSA_PSS_SHA512,
-};
-
-struct gate_pubkey {
-	EVP_PKEY *pkey;
-	enum gate_keyalg alg;
-	uint8_t *spki; /* DER SubjectPublicKeyInfo */
-	size_t spki_len;
-};
-
-/* keyDetails name → algorithm; GATE_ALG_UNKNOWN when not recognised. */
-enum gate_keyalg gate_keyalg_from_name(const char *name);
-/* Default algorithm for a bare key: ECDSA curve's hash, Ed25519,
- * RSA PKCS#1 v1.5 SHA-256. */
-enum gate_keyalg gate_keyalg_default(EVP_PKEY *pkey);
-/* The message digest an algorithm uses (NULL for Ed25519). */
-const EVP_MD *gate_keyalg_md(enum gate_keyalg alg);
-/* Take ownership of pkey; fills spki. */
-enum gate_err gate_pubkey_wrap(EVP_PKEY *pkey, enum gate_keyalg alg, struct gate_pubkey **out,
-			       struct gate_error *err);
-/* Verify sig over msg (the whole message; hashed inside as alg says).
- * Returns GATE_OK or GATE_E_SIGNATURE. */
-enum gate_err gate_sig_verify_msg(EVP_PKEY *key, enum gate_keyalg alg, const uint8_t *msg,
-				  size_t msglen, const uint8_t *sig, size_t siglen);
-/* Verify sig given the message's digest under gate_keyalg_md(alg) (not for
- * Ed25519). Returns GATE_OK or GATE_E_SIGNATURE. */
-enum gate_err gate_sig_verify_digest(EVP_PKEY *key, enum gate_keyalg alg, const uint8_t *dgst,
-				     size_t dlen, const uint8_t *sig, size_t siglen);
-/* DER SPKI of a key (malloc'd). */
-enum gate_err gate_pkey_spki(EVP_PKEY *key, uint8_t **out, size_t *len);
-
-/* ---- trusted root model (trustroot.c) ---- */
-
-struct gate_validity {
-	int64_t start;
-	int64_t end;
-	bool has_end;
-};
-
-static inline bool gate_validity_contains(const struct gate_validity *v, int64_t t)
-{
-	/* Closed interval; an absent end is open (spec §2). */
-	return t >= v->start && (!v->has_end || t <= v->end);
-}
-
-/* A transparency log (tlogs[]) or a CT log (ctlogs[]). Keys and
- * certificates of a trusted root are decoded on first use (OpenSSL's
- * decoders dominate a one-shot verification otherwise): read them through
- * gate_log_key() and gate_authority_chain(), never the cache fields. */
-struct gate_log {
-	char *base_url;
-	char *key_name; /* baseUrl without scheme: the checkpoint key name */
-	struct gate_pubkey *key; /* cache; or set directly by hand-built roots */
-	uint8_t *raw_key;	 /* as in the root: DER SPKI (or bare PKCS#1) */
-	size_t raw_key_len;
-	char *key_details;
-	bool key_tried;
-	uint8_t log_id[32];
-	struct gate_validity valid;
-};
-
-/* A certificate authority or a timestamp authority. */
-struct gate_authority {
-	char *uri;
-	STACK_OF(X509) *chain; /* cache: leaf/intermediates first, anchor last */
-	uint8_t **raw;	       /* the chain's DER certificates */
-	size_t *raw_len;
-	size_t nraw;
-	bool chain_tried;
-	struct gate_validity valid;
-};
-
-struct gate_trusted_root {
-	struct gate_log *tlogs;
-	size_t ntlogs;
-	struct gate_log *ctlogs;
-	size_t nctlogs;
-	struct gate_authority *cas;
-	size_t ncas;
-	struct gate_authority *tsas;
-	size_t ntsas;
-};
-
-/* The log's key, decoded on first use; NULL when the root's key is unusable
- * (entries naming that log then fail). Thread-safe. */
-const struct gate_pubkey *gate_log_key(const struct gate_log *l);
-/* The authority's chain, decoded on first use; NULL if a certificate is
- * malformed. Thread-safe. */
-STACK_OF(X509) *gate_authority_chain(const struct gate_authority *a);
-/* Wrap pkey (taken over) keeping der as its SPKI. */
-enum gate_err gate_pubkey_wrap_der(EVP_PKEY *pkey, enum gate_keyalg alg, const uint8_t *der,
-				   size_t len, struct gate_pubkey **out, struct gate_error *err);
-
-/* Find the log whose logId equals id (S5). NULL if none. */
-const struct gate_log *gate_root_find_log(const struct gate_log *logs, size_t n,
-					  const uint8_t id[32]);
 
 /* ---- bundle model (bundle.c) ---- */
 
@@ -295,25 +149,6 @@ struct gate_bundle {
 };
 
 void gate_tlog_entry_clear(struct gate_tlog_entry *e);
-
-/* ---- artifact (artifact.c) ---- */
-
-struct gate_artifact {
-	int fd;	    /* the one open descriptor every pass reads; -1 digest-only */
-	char *path; /* for messages */
-	bool digest_only;
-	uint8_t sha256[32];
-	uint64_t size;
-};
-
-/* Digest of the artifact under md (SHA-256 cached; others streamed again). */
-enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *md,
-				   uint8_t *out, size_t *outlen, struct gate_error *err);
-/* Verify sig over the raw artifact with key/alg (streams for prehash
- * algorithms, maps the file for Ed25519). */
-enum gate_err gate_artifact_verify_sig(const struct gate_artifact *a, EVP_PKEY *key,
-				       enum gate_keyalg alg, const uint8_t *sig,
-				       size_t siglen, struct gate_error *err);
 
 /* ---- transparency log (tlog.c) ---- */
 

@@ -32,7 +32,7 @@
 #ifndef GATE_VERIFY_TUF_H
 #define GATE_VERIFY_TUF_H
 
-#include "internal.h"
+#include "gate_keys.h"
 
 #include <jansson.h>
 #include <stdbool.h>

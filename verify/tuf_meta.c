@@ -2,6 +2,7 @@
  * and keyids, the signed envelope, thresholds over distinct keys, the typed
  * model of root/timestamp/snapshot/targets, and the pure helpers of the
  * client workflow (expiry, hashes, path patterns, hash bins, quoting). */
+#include "internal.h"
 #include "tuf.h"
 
 #include <openssl/err.h>

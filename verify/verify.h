@@ -23,6 +23,16 @@ extern "C" {
 #define GATE_WUR
 #endif
 
+/* The API of libgate.so: the library is built with -fvisibility=hidden, so
+ * a function is exported only when declared GATE_API, and only the installed
+ * headers (verify.h, policy.h, gate.h) declare it (tests/cli/test_exports.sh
+ * checks both ways). */
+#if defined(__GNUC__)
+#define GATE_API __attribute__((visibility("default")))
+#else
+#define GATE_API
+#endif
+
 /* Stable error codes: values are only ever appended. */
 enum gate_err {
 	GATE_OK = 0,
@@ -67,10 +77,10 @@ struct gate_error {
 };
 
 /* Fixed text for a code; never NULL. */
-const char *gate_err_str(enum gate_err code);
+GATE_API const char *gate_err_str(enum gate_err code);
 /* True for codes that mean "bad input or usage" (exit 2) rather than
  * "verified and rejected" (exit 1). */
-bool gate_err_is_input(enum gate_err code);
+GATE_API bool gate_err_is_input(enum gate_err code);
 
 /* ---- Trusted root (spec/SIGSTORE.md §2) ---- */
 
@@ -78,17 +88,17 @@ struct gate_trusted_root;
 
 /* Parse a trusted_root.json document. Errors: GATE_E_PARSE, GATE_E_TRUST_ROOT,
  * GATE_E_TOO_LARGE, GATE_E_NOMEM. The caller owns *out. */
-GATE_WUR enum gate_err gate_trusted_root_parse(const uint8_t *json, size_t len,
-					       struct gate_trusted_root **out,
-					       struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_trusted_root_parse(const uint8_t *json, size_t len,
+							struct gate_trusted_root **out,
+							struct gate_error *err);
 /* Load from a file (capped at GATE_MAX_TRUST_ROOT bytes). */
-GATE_WUR enum gate_err gate_trusted_root_load(const char *path,
-					      struct gate_trusted_root **out,
-					      struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_trusted_root_load(const char *path,
+						       struct gate_trusted_root **out,
+						       struct gate_error *err);
 /* The embedded Sigstore public-good production root. */
-GATE_WUR enum gate_err gate_trusted_root_default(struct gate_trusted_root **out,
-						 struct gate_error *err);
-void gate_trusted_root_free(struct gate_trusted_root *root);
+GATE_API GATE_WUR enum gate_err gate_trusted_root_default(struct gate_trusted_root **out,
+							  struct gate_error *err);
+GATE_API void gate_trusted_root_free(struct gate_trusted_root *root);
 
 /* ---- Public keys ---- */
 
@@ -96,15 +106,15 @@ struct gate_pubkey;
 
 /* Parse a PEM "PUBLIC KEY" (SPKI) or DER SPKI. Errors: GATE_E_PARSE,
  * GATE_E_UNSUPPORTED (key type not ECDSA P-256/384/521, Ed25519, RSA). */
-GATE_WUR enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len,
-					 struct gate_pubkey **out,
-					 struct gate_error *err);
-GATE_WUR enum gate_err gate_pubkey_load(const char *path,
-					struct gate_pubkey **out,
-					struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len,
+						  struct gate_pubkey **out,
+						  struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_pubkey_load(const char *path,
+						 struct gate_pubkey **out,
+						 struct gate_error *err);
 /* Hex SHA-256 of the key's DER SPKI (65 bytes with NUL). */
-void gate_pubkey_id(const struct gate_pubkey *key, char hex[65]);
-void gate_pubkey_free(struct gate_pubkey *key);
+GATE_API void gate_pubkey_id(const struct gate_pubkey *key, char hex[65]);
+GATE_API void gate_pubkey_free(struct gate_pubkey *key);
 
 /* ---- Artifacts ---- */
 
@@ -112,25 +122,25 @@ struct gate_artifact;
 
 /* Open a file and stream its SHA-256 (no whole-file read). The path is kept
  * for algorithms that need the raw message (Ed25519). Errors: GATE_E_IO. */
-GATE_WUR enum gate_err gate_artifact_open(const char *path,
-					  struct gate_artifact **out,
-					  struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path,
+						   struct gate_artifact **out,
+						   struct gate_error *err);
 /* Same over an open regular file (the descriptor is duplicated; the
  * caller keeps fd). Hashing reads from offset 0 with pread, never by
  * re-opening a path, so what is verified is what the caller opened. */
-GATE_WUR enum gate_err gate_artifact_from_fd(int fd, const char *path,
-					     struct gate_artifact **out,
-					     struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_artifact_from_fd(int fd, const char *path,
+						      struct gate_artifact **out,
+						      struct gate_error *err);
 /* An artifact known only by its digest: "sha256:" + 64 hex digits.
  * Errors: GATE_E_USAGE (bad prefix, length or hex). */
-GATE_WUR enum gate_err gate_artifact_from_digest(const char *spec,
-						 struct gate_artifact **out,
-						 struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_artifact_from_digest(const char *spec,
+							  struct gate_artifact **out,
+							  struct gate_error *err);
 /* Hex SHA-256 (65 bytes with NUL). */
-void gate_artifact_sha256_hex(const struct gate_artifact *a, char hex[65]);
-const uint8_t *gate_artifact_sha256(const struct gate_artifact *a);
-uint64_t gate_artifact_size(const struct gate_artifact *a);
-void gate_artifact_free(struct gate_artifact *a);
+GATE_API void gate_artifact_sha256_hex(const struct gate_artifact *a, char hex[65]);
+GATE_API const uint8_t *gate_artifact_sha256(const struct gate_artifact *a);
+GATE_API uint64_t gate_artifact_size(const struct gate_artifact *a);
+GATE_API void gate_artifact_free(struct gate_artifact *a);
 
 /* ---- Evidence: what a signer left beside an artifact ---- */
 
@@ -139,21 +149,21 @@ struct gate_bundle;
 /* Parse a Sigstore bundle (v0.1-v0.3) or a legacy `cosign sign-blob
  * --bundle` document. Errors: GATE_E_PARSE, GATE_E_UNSUPPORTED,
  * GATE_E_TOO_LARGE. Rule S1-S3 shape checks happen here. */
-GATE_WUR enum gate_err gate_bundle_parse(const uint8_t *json, size_t len,
-					 struct gate_bundle **out,
-					 struct gate_error *err);
-GATE_WUR enum gate_err gate_bundle_load(const char *path,
-					struct gate_bundle **out,
-					struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_bundle_parse(const uint8_t *json, size_t len,
+						  struct gate_bundle **out,
+						  struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_bundle_load(const char *path,
+						 struct gate_bundle **out,
+						 struct gate_error *err);
 /* Build evidence from cosign's detached outputs: a base64 signature file's
  * content, and optionally a PEM certificate and a PEM chain (intermediates).
  * With no certificate the signature is checked against a --key. */
-GATE_WUR enum gate_err gate_bundle_from_detached(const uint8_t *sig, size_t siglen,
-						 const uint8_t *cert_pem, size_t certlen,
-						 const uint8_t *chain_pem, size_t chainlen,
-						 struct gate_bundle **out,
-						 struct gate_error *err);
-void gate_bundle_free(struct gate_bundle *b);
+GATE_API GATE_WUR enum gate_err gate_bundle_from_detached(const uint8_t *sig, size_t siglen,
+							  const uint8_t *cert_pem, size_t certlen,
+							  const uint8_t *chain_pem, size_t chainlen,
+							  struct gate_bundle **out,
+							  struct gate_error *err);
+GATE_API void gate_bundle_free(struct gate_bundle *b);
 
 /* ---- Verification ---- */
 
@@ -229,12 +239,12 @@ struct gate_facts {
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success
  * *out holds the facts (caller frees with gate_facts_free). On failure err
  * names the rule, field and reason. */
-GATE_WUR enum gate_err gate_verify_bundle(const struct gate_bundle *b,
-					  const struct gate_artifact *a,
-					  const struct gate_verify_opts *opts,
-					  struct gate_facts **out,
-					  struct gate_error *err);
-void gate_facts_free(struct gate_facts *f);
+GATE_API GATE_WUR enum gate_err gate_verify_bundle(const struct gate_bundle *b,
+						   const struct gate_artifact *a,
+						   const struct gate_verify_opts *opts,
+						   struct gate_facts **out,
+						   struct gate_error *err);
+GATE_API void gate_facts_free(struct gate_facts *f);
 
 /* ---- Classic X.509 code signing (x509cs.c, cs_signer.c, crl.c, cms.c,
  * pe.c, jar.c) ---- */
@@ -251,36 +261,40 @@ enum gate_crl_mode {
 	GATE_CRL_IGNORE = 2,  /* no revocation check */
 };
 
-GATE_WUR enum gate_err gate_x509_trust_new(struct gate_x509_trust **out, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_new(struct gate_x509_trust **out,
+						    struct gate_error *err);
 /* Add every certificate of a PEM (or single DER) file under name. Errors:
  * GATE_E_IO, GATE_E_PARSE, GATE_E_TOO_LARGE, GATE_E_NOMEM. */
-GATE_WUR enum gate_err gate_x509_trust_add_roots(struct gate_x509_trust *t, const char *name,
-						 const char *path, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_add_roots(struct gate_x509_trust *t,
+							  const char *name, const char *path,
+							  struct gate_error *err);
 /* Same for RFC 3161 / Authenticode timestamp authorities. */
-GATE_WUR enum gate_err gate_x509_trust_add_tsa_roots(struct gate_x509_trust *t, const char *name,
-						     const char *path, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_add_tsa_roots(struct gate_x509_trust *t,
+							      const char *name,
+							      const char *path,
+							      struct gate_error *err);
 /* Add the CRLs of a PEM or DER file. A CRL counts only once its signature
  * verifies with the issuer found in a chain. */
-GATE_WUR enum gate_err gate_x509_trust_add_crl(struct gate_x509_trust *t, const char *path,
-					       struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_add_crl(struct gate_x509_trust *t, const char *path,
+							struct gate_error *err);
 /* Revocation policy. fetch: download CRLs named by the certificates' CRL
  * distribution points (http/https, size and time capped) and keep them in
  * memory and, when cache_dir is non-NULL, in that directory. */
-GATE_WUR enum gate_err gate_x509_trust_set_revocation(struct gate_x509_trust *t,
-						      enum gate_crl_mode mode, bool fetch,
-						      const char *cache_dir,
-						      struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_set_revocation(struct gate_x509_trust *t,
+							       enum gate_crl_mode mode, bool fetch,
+							       const char *cache_dir,
+							       struct gate_error *err);
 /* Certificates are decoded on first use; this decodes them now and reports
  * the first that does not parse (GATE_E_TRUST_ROOT), for callers that want
  * errors at load time (the policy loader). */
-GATE_WUR enum gate_err gate_x509_trust_check(const struct gate_x509_trust *t,
-					     struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_x509_trust_check(const struct gate_x509_trust *t,
+						      struct gate_error *err);
 /* Whether anchor_fp (hex SHA-256 of a certificate) belongs to root set name. */
-bool gate_x509_trust_has_anchor(const struct gate_x509_trust *t, const char *name,
-				const char *anchor_fp);
+GATE_API bool gate_x509_trust_has_anchor(const struct gate_x509_trust *t, const char *name,
+					 const char *anchor_fp);
 /* Whether a root set of that name exists. */
-bool gate_x509_trust_has_root_set(const struct gate_x509_trust *t, const char *name);
-void gate_x509_trust_free(struct gate_x509_trust *t);
+GATE_API bool gate_x509_trust_has_root_set(const struct gate_x509_trust *t, const char *name);
+GATE_API void gate_x509_trust_free(struct gate_x509_trust *t);
 
 enum gate_cs_format {
 	GATE_CS_NONE = 0,
@@ -314,8 +328,8 @@ struct gate_cs_input {
  * file's layout is still what was hashed, and hashes again otherwise. NULL
  * when fd is not a signed PE or no thread could start: nothing to free.
  * The fd must stay open until gate_pe_prehash_free. */
-struct gate_pe_prehash *gate_pe_prehash(int fd);
-void gate_pe_prehash_free(struct gate_pe_prehash *p);
+GATE_API struct gate_pe_prehash *gate_pe_prehash(int fd);
+GATE_API void gate_pe_prehash_free(struct gate_pe_prehash *p);
 
 struct gate_cs_opts {
 	const struct gate_x509_trust *trust; /* required */
@@ -327,11 +341,11 @@ struct gate_cs_opts {
 
 /* What an artifact is, by its first bytes: GATE_CS_PE ("MZ" with a PE
  * header), GATE_CS_JAR (a ZIP with META-INF/MANIFEST.MF) or GATE_CS_NONE. */
-enum gate_cs_format gate_cs_sniff(int fd);
+GATE_API enum gate_cs_format gate_cs_sniff(int fd);
 /* How many signatures the evidence holds (0 for an unsigned PE or JAR).
  * Errors: GATE_E_PARSE (with a reason), GATE_E_IO, GATE_E_TOO_LARGE. */
-GATE_WUR enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_t *n,
-					   struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_t *n,
+						    struct gate_error *err);
 /* Verify signature in->index: its digest over the artifact, the signer's
  * signature, a timestamp against the TSA roots (the signing time), the
  * chain to a root at that time (or now, with no timestamp) with the
@@ -339,39 +353,40 @@ GATE_WUR enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_
  * (kind GATE_SIGNER_X509; free with gate_facts_free). Errors: GATE_E_PARSE,
  * GATE_E_UNSUPPORTED, GATE_E_DIGEST, GATE_E_SIGNATURE, GATE_E_CERT,
  * GATE_E_TIMESTAMP, GATE_E_IO, GATE_E_TOO_LARGE, GATE_E_NOMEM. */
-GATE_WUR enum gate_err gate_verify_codesign(const struct gate_cs_input *in,
-					    const struct gate_cs_opts *o,
-					    struct gate_facts **out, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_verify_codesign(const struct gate_cs_input *in,
+						     const struct gate_cs_opts *o,
+						     struct gate_facts **out,
+						     struct gate_error *err);
 /* The artifact's Authenticode digest (hex, under the signature's digest
  * algorithm) is in the facts' "authenticode_digest" extension. */
 
 /* Anchored POSIX extended regexp match: the whole of value must match.
  * Returns GATE_OK on match, GATE_E_IDENTITY on no match, GATE_E_USAGE on a
  * bad pattern (err says why). */
-GATE_WUR enum gate_err gate_regex_full_match(const char *pattern, const char *value,
-					     struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_regex_full_match(const char *pattern, const char *value,
+						      struct gate_error *err);
 
 /* Read a whole file (regular or not), refusing more than cap bytes. *out is
  * malloc'd and NUL-terminated (not counted in *len). Errors: GATE_E_IO,
  * GATE_E_TOO_LARGE, GATE_E_NOMEM; err->field names the path. */
-GATE_WUR enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
-				      struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out,
+					       size_t *len, struct gate_error *err);
 /* RFC 3339 UTC ("2022-10-31T23:59:59.999Z"; fraction optional; "Z" or
  * "+00:00") to unix seconds, fraction dropped. False when malformed. */
-bool gate_parse_rfc3339(const char *s, int64_t *out);
+GATE_API bool gate_parse_rfc3339(const char *s, int64_t *out);
 
 /* "2024-03-19T17:26:26Z" (UTC) for a unix time. */
-void gate_format_time(int64_t t, char out[32]);
+GATE_API void gate_format_time(int64_t t, char out[32]);
 
 /* A compiled anchored regexp, for patterns matched many times. */
 struct gate_regex;
-GATE_WUR enum gate_err gate_regex_compile(const char *pattern, struct gate_regex **out,
-					  struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_regex_compile(const char *pattern, struct gate_regex **out,
+						   struct gate_error *err);
 /* True when the whole value matches. Thread-safe. */
-bool gate_regex_matches(const struct gate_regex *re, const char *value);
-void gate_regex_free(struct gate_regex *re);
+GATE_API bool gate_regex_matches(const struct gate_regex *re, const char *value);
+GATE_API void gate_regex_free(struct gate_regex *re);
 
-const char *gate_version(void);
+GATE_API const char *gate_version(void);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * in parallel (CI admission), report, and exit 0 / 1 / 2. */
 #include "cli.h"
 #include "gate.h"
+#include "policy_model.h"
 #include "pool.h"
 #include "signer.h"
 #include "verdict_json.h"

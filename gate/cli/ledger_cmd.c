@@ -6,6 +6,7 @@
 #include "deb.h"
 #include "dpkg_import.h"
 #include "ledger.h"
+#include "policy_model.h"
 
 #include <getopt.h>
 #include <jansson.h>

@@ -1,6 +1,7 @@
 /* policy_cmd.c - `gate policy lint FILE...` and `gate policy explain`. */
 #include "cli.h"
 #include "gate.h"
+#include "policy_model.h"
 
 #include <getopt.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * offline. Passphrases come only from a named environment variable: on the
  * command line they would show in ps. */
 #include "cli.h"
-#include "../sign.h"
+#include "sign.h"
 
 #include <getopt.h>
 #include <stdio.h>

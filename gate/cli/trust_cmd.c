@@ -5,6 +5,7 @@
  * names under trust.tuf. Only `update` uses the network. */
 #include "cli.h"
 #include "gate.h"
+#include "gate_trustroot.h"
 #include "policy_tuf.h"
 
 #include <getopt.h>

@@ -15,6 +15,7 @@
 #include "gate.h"
 #include "dpkg_import.h"
 #include "ledger.h"
+#include "policy_model.h"
 #include "pool.h"
 #include "signer.h"
 

@@ -2,7 +2,7 @@
  * input is split into lines with a bounded cursor; each line is checked
  * before anything is copied out of it. */
 #include "apt_proto.h"
-#include "internal.h"
+#include "gate_util.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * for the consumers. Producers only ever take the mutex for a few
  * instructions; nothing waits on a producer. */
 #include "bqueue.h"
-#include "internal.h"
+#include "gate_util.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,6 +6,7 @@
  * the policy, SIGTERM/SIGINT stop), the status file and systemd's
  * readiness and watchdog notifications. */
 #include "gated.h"
+#include "policy_model.h"
 
 #include <errno.h>
 #include <fcntl.h>

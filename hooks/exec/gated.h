@@ -22,7 +22,7 @@
 
 #include "bqueue.h"
 #include "gate.h"
-#include "internal.h"
+#include "gate_util.h"
 #include "ledger.h"
 #include "pending.h"
 #include "vcache.h"

@@ -3,7 +3,7 @@
  * are array indices, so the table never allocates after creation and its
  * memory use is fixed by its capacity. */
 #include "vcache.h"
-#include "internal.h"
+#include "gate_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * then linted, matched and evaluated as a decision would, so the model the
  * loader builds is exercised too. */
 #include "internal.h"
-#include "policy.h"
+#include "policy_model.h"
 
 #include <stdlib.h>
 #include <string.h>

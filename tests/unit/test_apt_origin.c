@@ -20,6 +20,7 @@
 
 #include "../../gate/apt_origin.h"
 #include "internal.h"
+#include "policy_model.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy_model.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -15,6 +15,7 @@
 
 #include "tmpdir.h"
 
+#include "internal.h"
 #include "sign.h"
 #include "tuf_repo.h"
 #include "tuf_trust.h"

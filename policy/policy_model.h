@@ -1,0 +1,129 @@
+/*
+ * policy_model.h - the in-memory model of a loaded policy: what the policy
+ * loader builds and the decision pipeline, the CLI and the hooks read.
+ * Internal to gate (never installed): outside callers see struct
+ * gate_policy and struct gate_rule as opaque handles (policy.h).
+ */
+#ifndef GATE_POLICY_MODEL_H
+#define GATE_POLICY_MODEL_H
+
+#include "policy.h"
+
+/* One member of a signer set. */
+struct gate_signer_entry {
+	enum gate_signer_kind kind;
+	/* keyless: exact values or anchored POSIX ERE (one of each pair) */
+	char *issuer, *issuer_regex;
+	char *identity, *identity_regex;
+	struct gate_regex *issuer_re, *identity_re; /* compiled once at load */
+	/* key: index into policy->keys */
+	size_t key;
+	unsigned line, column;
+	/* x509: a root set of trust.x509_roots, and optionally the leaf's
+	 * subject (RFC 2253 one line), one of its SANs (email, DNS, URI) and
+	 * its SHA-256 fingerprint (64 lowercase hex digits); exact or anchored
+	 * POSIX ERE (one of each pair at most) */
+	char *x509_root;
+	char *subject, *subject_regex;
+	char *san, *san_regex;
+	char *fingerprint;
+	struct gate_regex *subject_re, *san_re;
+	/* apt_archive: index into policy->apts */
+	size_t apt;
+};
+
+struct gate_signer_set {
+	char *name;
+	struct gate_signer_entry *entries;
+	size_t n;
+};
+
+struct gate_policy_key {
+	char *name;
+	char *file;
+	struct gate_pubkey *key;
+};
+
+/* trust.tuf.NAME: a TUF repository whose targets allow artifacts
+ * (policy_tuf.h). */
+struct gate_policy_tuf {
+	char *name;
+	char *url;	       /* metadata URL */
+	char *root_file;       /* the initial root.json */
+	uint8_t *root;	       /* its bytes (verified by itself at load, T1) */
+	size_t root_len;
+	char *cache_dir;       /* NULL when there is no cache base directory */
+	int64_t max_staleness; /* seconds since the last successful update */
+	bool refresh;	       /* may update over the network in a decision */
+	unsigned line, column;
+};
+
+/* trust.apt_archives.NAME: an apt archive whose signed InRelease files
+ * vouch for .debs (gate/apt_origin.h). */
+struct gate_policy_apt {
+	char *name;
+	char *keyring;			  /* OpenPGP keyring for gpgv */
+	char *lists;			  /* NULL = /var/lib/apt/lists */
+	char *origin, *suite, *component; /* NULL = any */
+	unsigned line, column;
+};
+
+struct gate_rule {
+	char *name;
+	unsigned line;
+	/* match: an empty list matches anything */
+	char **types;
+	size_t ntypes;
+	char **paths; /* globs; "**" crosses directories */
+	size_t npaths;
+	unsigned callers; /* bit set of enum gate_caller; 0 = any */
+	bool has_min_size, has_max_size;
+	uint64_t min_size, max_size;
+	/* either a fixed decision... */
+	enum gate_decision decision;
+	/* ...or requirements over the evidence */
+	bool has_signers;
+	size_t signers; /* index into policy->sets */
+	unsigned threshold;
+	enum gate_need tlog, timestamp;
+	int64_t max_age; /* seconds; 0 = none */
+	bool has_not_before, has_not_after;
+	int64_t not_before, not_after;
+	/* tuf_target: the artifact must be a target of policy->tufs[tuf];
+	 * tuf_path (a glob, or NULL) limits the target path */
+	bool has_tuf;
+	size_t tuf;
+	char *tuf_path;
+	/* coverage: partial lets a signed JAR's unsigned entries pass; by
+	 * default (full) a signature counts only if it covers every entry */
+	bool partial_coverage;
+};
+
+struct gate_policy {
+	char *file;
+	enum gate_mode mode;
+	char *trusted_root_file; /* NULL = embedded public-good root */
+	struct gate_trusted_root *root;
+	struct gate_policy_key *keys;
+	size_t nkeys;
+	struct gate_signer_set *sets;
+	size_t nsets;
+	struct gate_rule *rules;
+	size_t nrules;
+	char **evidence_dirs;
+	size_t nevidence_dirs;
+	char *audit_log; /* NULL, "stderr", "syslog" or a file path */
+	struct gate_policy_tuf *tufs; /* trust.tuf */
+	size_t ntufs;
+	/* trust.x509_roots, trust.tsa_roots, trust.crl: classic code signing;
+	 * NULL when the policy names no X.509 roots */
+	struct gate_x509_trust *x509;
+	struct gate_policy_apt *apts; /* trust.apt_archives */
+	size_t napts;
+};
+
+/* Does a verified evidence item's signer belong to set entry e? */
+bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
+			       const struct gate_facts *f);
+
+#endif

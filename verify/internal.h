@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <sys/types.h>
 
 /* Named caps on untrusted input. */
 #define GATE_MAX_BUNDLE (16u * 1024 * 1024)	/* bundle JSON file */
@@ -108,6 +109,62 @@ int gate_x509_verify_cb(int ok, X509_STORE_CTX *ctx);
  * malloc'd. */
 bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t **der,
 		     size_t *dlen);
+
+/* ---- replacing a file atomically (util.c) ---- */
+
+/* gate_atomic_open() flags. */
+enum gate_atomic_flags {
+	/* The file is volatile state rewritten often (gated's status file,
+	 * every second): its directory is not fsynced after the rename, so a
+	 * crash may bring back the previous version, never a torn one. Only
+	 * for files whose loss of the last update is harmless. */
+	GATE_ATOMIC_VOLATILE = 1u << 0,
+	/* Let the umask narrow mode, as open(2) does; without it the file
+	 * gets exactly mode. */
+	GATE_ATOMIC_UMASK = 1u << 1,
+};
+
+/* A file being replaced: written under a temporary name in the target's
+ * directory, then renamed over the target, so a reader sees the old or the
+ * new content, never part of it, and a symlink planted at the target is
+ * replaced, never written through. Between open and commit the caller may
+ * write through fd itself (a download sink) or with gate_atomic_write(). */
+struct gate_atomic {
+	int fd;		  /* the temporary file; -1 once synced or discarded */
+	char *tmp;	  /* its name (malloc'd); NULL once renamed or removed */
+	const char *path; /* the target; borrowed until commit or discard */
+	unsigned flags;
+};
+
+/* Create the temporary file beside path: tmpl is its base name with six
+ * 'X' replaced at random (".gate-tuf-XXXXXX", "x.XXXXXX.dpkg-tmp"; NULL =
+ * ".gate-tmp.XXXXXX"), opened O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC with mode
+ * (exactly, unless GATE_ATOMIC_UMASK). *a is initialised even on failure,
+ * so gate_atomic_discard(a) is always safe. Every gate_atomic_* failure
+ * removes the temporary file and sets err->field and err->file to path and
+ * err->msg to the failing step. Errors: GATE_E_IO, GATE_E_NOMEM,
+ * GATE_E_USAGE (tmpl without "XXXXXX"). */
+GATE_WUR enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path,
+					const char *tmpl, mode_t mode, unsigned flags,
+					struct gate_error *err);
+/* Write all of data to the temporary file. Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_write(struct gate_atomic *a, const void *data, size_t len,
+					 struct gate_error *err);
+/* fsync and close the temporary file (commit does it when not done yet):
+ * for staging several files before renaming any. Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_sync(struct gate_atomic *a, struct gate_error *err);
+/* Sync, rename over the target, then fsync the directory (unless
+ * GATE_ATOMIC_VOLATILE) so the rename survives a crash. A directory fsync
+ * failure is reported although the target was replaced; a file system that
+ * cannot sync directories (EINVAL) is not an error. Releases a either way.
+ * Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_commit(struct gate_atomic *a, struct gate_error *err);
+/* Remove the temporary file and release a; no-op after commit or discard. */
+void gate_atomic_discard(struct gate_atomic *a);
+/* Open, write data, commit: the whole file at once. */
+GATE_WUR enum gate_err gate_atomic_write_file(const char *path, const char *tmpl,
+					      const void *data, size_t len, mode_t mode,
+					      unsigned flags, struct gate_error *err);
 
 /* ---- JSON helpers over jansson (json.c) ---- */
 

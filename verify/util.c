@@ -9,8 +9,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +237,181 @@ enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t
 out:
 	free(buf);
 	close(fd);
+	return rc;
+}
+
+/* The failing step of an atomic replacement, with the target as both the
+ * field and the file (field alone is too short for long paths). */
+static enum gate_err atomic_fail(struct gate_error *err, const char *path, const char *step,
+				 int e)
+{
+	gate_fail(err, GATE_E_IO, NULL, path, "%s: %s", step, strerror(e));
+	if (err) {
+		size_t j = 0;
+		for (const char *c = path; *c && j + 1 < sizeof err->file; c++)
+			err->file[j++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+		err->file[j] = '\0';
+	}
+	return GATE_E_IO;
+}
+
+/* dir/tmpl with the six 'X' still in place; tmpl alone without a dir. */
+static char *atomic_tmp_name(const char *path, const char *tmpl)
+{
+	const char *slash = strrchr(path, '/');
+	char *out = NULL;
+	if (!slash)
+		return strdup(tmpl);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - path), path, tmpl) < 0)
+		return NULL;
+	return out;
+}
+
+static int atomic_create(char *name, char *x, mode_t mode)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return -1;
+		for (size_t i = 0; i < sizeof r; i++)
+			x[i] = chars[r[i] % (sizeof chars - 1)];
+		int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path, const char *tmpl,
+			       mode_t mode, unsigned flags, struct gate_error *err)
+{
+	*a = (struct gate_atomic){.fd = -1, .path = path, .flags = flags};
+	if (!tmpl)
+		tmpl = ".gate-tmp.XXXXXX";
+	if (!strstr(tmpl, "XXXXXX") || strchr(tmpl, '/'))
+		return gate_fail(err, GATE_E_USAGE, NULL, path,
+				 "temporary name \"%s\" is not a base name with XXXXXX", tmpl);
+	if (!(a->tmp = atomic_tmp_name(path, tmpl)))
+		return gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+	char *x = strstr(a->tmp + strlen(a->tmp) - strlen(tmpl), "XXXXXX");
+	a->fd = atomic_create(a->tmp, x, mode);
+	if (a->fd < 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, path, "cannot create a temporary file beside it", e);
+	}
+	if (!(flags & GATE_ATOMIC_UMASK) && fchmod(a->fd, mode) != 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, path, "cannot set the temporary file's mode", e);
+	}
+	return GATE_OK;
+}
+
+enum gate_err gate_atomic_write(struct gate_atomic *a, const void *data, size_t len,
+				struct gate_error *err)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		ssize_t w = a->fd >= 0 ? write(a->fd, p, len) : (errno = EBADF, -1);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			gate_atomic_discard(a);
+			return atomic_fail(err, a->path, "cannot write the temporary file", e);
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return GATE_OK;
+}
+
+enum gate_err gate_atomic_sync(struct gate_atomic *a, struct gate_error *err)
+{
+	if (!a->tmp) /* discarded after an earlier failure */
+		return atomic_fail(err, a->path, "nothing to commit", EBADF);
+	if (a->fd < 0)
+		return GATE_OK;
+	const char *step = NULL;
+	int e = 0;
+	if (fsync(a->fd) != 0) {
+		step = "cannot fsync the temporary file";
+		e = errno;
+	}
+	/* close() can report a delayed write error (NFS). */
+	if (close(a->fd) != 0 && !step) {
+		step = "cannot close the temporary file";
+		e = errno;
+	}
+	a->fd = -1;
+	if (step) {
+		gate_atomic_discard(a);
+		return atomic_fail(err, a->path, step, e);
+	}
+	return GATE_OK;
+}
+
+/* A rename is durable only once its directory is synced. */
+static int atomic_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
+							  : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return ENOMEM;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+	free(dir);
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+enum gate_err gate_atomic_commit(struct gate_atomic *a, struct gate_error *err)
+{
+	enum gate_err rc = gate_atomic_sync(a, err);
+	if (rc != GATE_OK)
+		return rc;
+	if (rename(a->tmp, a->path) != 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, a->path, "cannot rename the temporary file over it", e);
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	int e = (a->flags & GATE_ATOMIC_VOLATILE) ? 0 : atomic_sync_dir(a->path);
+	if (e)
+		return atomic_fail(err, a->path, "replaced, but cannot fsync its directory", e);
+	return GATE_OK;
+}
+
+void gate_atomic_discard(struct gate_atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	if (a->tmp)
+		(void)unlink(a->tmp);
+	free(a->tmp);
+	a->tmp = NULL;
+}
+
+enum gate_err gate_atomic_write_file(const char *path, const char *tmpl, const void *data,
+				     size_t len, mode_t mode, unsigned flags,
+				     struct gate_error *err)
+{
+	struct gate_atomic a;
+	enum gate_err rc = gate_atomic_open(&a, path, tmpl, mode, flags, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_write(&a, data, len, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_commit(&a, err);
+	gate_atomic_discard(&a);
 	return rc;
 }
 

@@ -91,6 +91,20 @@ void gate_hex_encode(const uint8_t *in, size_t len, char *out);
 bool gate_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 /* Constant-time equality of two equal-length buffers. */
 bool gate_ct_eq(const void *a, const void *b, size_t len);
+/* gate_rfc3339_parse() flags; none: gate_parse_rfc3339() (UTC only, "Z"
+ * or "+00:00", 't'/'z' in either case, a fraction dropped). */
+enum gate_rfc3339_flags {
+	GATE_RFC3339_OFFSET = 1u << 0, /* any numeric offset "+hh:mm" / "-hh:mm" */
+	GATE_RFC3339_CEIL = 1u << 1,   /* a non-zero fraction rounds up a second */
+	GATE_RFC3339_UPPER = 1u << 2,  /* only 'T' and 'Z', as TUF writes them */
+	/* TUF "expires" (see verify/tuf.h): "expired iff now >= expires" stays
+	 * exact on whole seconds. */
+	GATE_RFC3339_TUF = GATE_RFC3339_OFFSET | GATE_RFC3339_CEIL | GATE_RFC3339_UPPER,
+};
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm)" to unix seconds, as flags
+ * allow. Dates that do not exist and leap seconds are refused. False when
+ * malformed; *out is set only on success. */
+bool gate_rfc3339_parse(const char *s, unsigned flags, int64_t *out);
 /* ASN1_TIME to unix seconds. */
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out);
 /* SHA-256 of a buffer. */

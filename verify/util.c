@@ -118,42 +118,74 @@ static bool digits(const char *s, int n, int *out)
 	return true;
 }
 
-bool gate_parse_rfc3339(const char *s, int64_t *out)
+static bool leap_year(int y)
 {
-	struct tm tm = {0};
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), without time_t. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* "Z", "+00:00" or (GATE_RFC3339_OFFSET) any "+hh:mm"/"-hh:mm": the offset
+ * in seconds east of UTC. */
+static bool rfc3339_offset(const char *p, unsigned flags, int64_t *off)
+{
+	int oh, om;
+	*off = 0;
+	if (strcmp(p, "Z") == 0 || (strcmp(p, "z") == 0 && !(flags & GATE_RFC3339_UPPER)))
+		return true;
+	if ((p[0] != '+' && p[0] != '-') || strlen(p) != 6 || !digits(p + 1, 2, &oh) ||
+	    p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+		return false;
+	/* "-00:00" means "offset unknown" (RFC 3339 4.3): not UTC. */
+	if (!(flags & GATE_RFC3339_OFFSET) && (p[0] == '-' || oh || om))
+		return false;
+	*off = (p[0] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+	return true;
+}
+
+bool gate_rfc3339_parse(const char *s, unsigned flags, int64_t *out)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec;
+	bool upper = flags & GATE_RFC3339_UPPER, fraction = false;
+	int64_t off;
 	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && (upper || s[10] != 't')) ||
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    !digits(s + 17, 2, &sec))
 		return false;
+	/* 31 February does not exist, nor does a leap second (:60) in unix
+	 * time. */
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return false;
 	const char *p = s + 19;
 	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
+		if (p[1] < '0' || p[1] > '9')
 			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			fraction |= *p != '0';
 	}
-	if (!(strcmp(p, "Z") == 0 || strcmp(p, "z") == 0 || strcmp(p, "+00:00") == 0))
+	if (!rfc3339_offset(p, flags, &off))
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	struct tm back;
-	/* timegm normalises 31 February into March: a date that does not come
-	 * back unchanged did not exist. (A leap second, :60, is refused too.) */
-	if (!gmtime_r(&t, &back) || back.tm_year != y - 1900 || back.tm_mon != mo - 1 ||
-	    back.tm_mday != d || back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
-		return false;
-	*out = (int64_t)t;
+	/* Local time = UTC + offset. */
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	*out = t + (fraction && (flags & GATE_RFC3339_CEIL) ? 1 : 0);
 	return true;
+}
+
+bool gate_parse_rfc3339(const char *s, int64_t *out)
+{
+	return gate_rfc3339_parse(s, 0, out);
 }
 
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out)

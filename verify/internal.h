@@ -158,9 +158,8 @@ struct gate_atomic {
  * removes the temporary file and sets err->field and err->file to path and
  * err->msg to the failing step. Errors: GATE_E_IO, GATE_E_NOMEM,
  * GATE_E_USAGE (tmpl without "XXXXXX"). */
-GATE_WUR enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path,
-					const char *tmpl, mode_t mode, unsigned flags,
-					struct gate_error *err);
+GATE_WUR enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path, const char *tmpl,
+					mode_t mode, unsigned flags, struct gate_error *err);
 /* Write all of data to the temporary file. Errors: GATE_E_IO. */
 GATE_WUR enum gate_err gate_atomic_write(struct gate_atomic *a, const void *data, size_t len,
 					 struct gate_error *err);
@@ -176,9 +175,9 @@ GATE_WUR enum gate_err gate_atomic_commit(struct gate_atomic *a, struct gate_err
 /* Remove the temporary file and release a; no-op after commit or discard. */
 void gate_atomic_discard(struct gate_atomic *a);
 /* Open, write data, commit: the whole file at once. */
-GATE_WUR enum gate_err gate_atomic_write_file(const char *path, const char *tmpl,
-					      const void *data, size_t len, mode_t mode,
-					      unsigned flags, struct gate_error *err);
+GATE_WUR enum gate_err gate_atomic_write_file(const char *path, const char *tmpl, const void *data,
+					      size_t len, mode_t mode, unsigned flags,
+					      struct gate_error *err);
 
 /* ---- JSON helpers over jansson (json.c) ---- */
 

@@ -126,10 +126,10 @@ static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *
 	char *dst = path_in(dir, "last-update");
 	char text[32];
 	int n = snprintf(text, sizeof text, "%lld\n", (long long)t);
+	if (!dst)
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	enum gate_err rc =
-		dst ? gate_atomic_write_file(dst, ".last-update-XXXXXX", text, (size_t)n, 0644, 0,
-					     err)
-		    : gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		gate_atomic_write_file(dst, ".last-update-XXXXXX", text, (size_t)n, 0644, 0, err);
 	free(dst);
 	return rc;
 }

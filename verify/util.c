@@ -165,8 +165,8 @@ bool gate_rfc3339_parse(const char *s, unsigned flags, int64_t *out)
 		return false;
 	/* 31 February does not exist, nor does a leap second (:60) in unix
 	 * time. */
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)) ||
-	    h > 23 || mi > 59 || sec > 59)
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)) || h > 23 ||
+	    mi > 59 || sec > 59)
 		return false;
 	const char *p = s + 19;
 	if (*p == '.') {
@@ -274,8 +274,7 @@ out:
 
 /* The failing step of an atomic replacement, with the target as both the
  * field and the file (field alone is too short for long paths). */
-static enum gate_err atomic_fail(struct gate_error *err, const char *path, const char *step,
-				 int e)
+static enum gate_err atomic_fail(struct gate_error *err, const char *path, const char *step, int e)
 {
 	gate_fail(err, GATE_E_IO, NULL, path, "%s: %s", step, strerror(e));
 	if (err) {
@@ -301,7 +300,8 @@ static char *atomic_tmp_name(const char *path, const char *tmpl)
 
 static int atomic_create(char *name, char *x, mode_t mode)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned char r[6];
 		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -390,8 +390,8 @@ enum gate_err gate_atomic_sync(struct gate_atomic *a, struct gate_error *err)
 static int atomic_sync_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
-							  : strndup(path, (size_t)(slash - path));
+	/* "/x": the root, kept as "/" */
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 	if (!dir)
 		return ENOMEM;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;

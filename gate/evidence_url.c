@@ -137,19 +137,9 @@ static bool fresh(const char *path, bool *exists)
 	       st.st_mtime <= time(NULL) + 60;
 }
 
-static bool fd_sink(void *ctx, const uint8_t *p, size_t n)
+static bool atomic_sink(void *ctx, const uint8_t *p, size_t n)
 {
-	int fd = *(int *)ctx;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
+	return gate_atomic_write(ctx, p, n, NULL) == GATE_OK;
 }
 
 /* GET url into dst atomically (gate_atomic): a reader never sees half a
@@ -164,7 +154,7 @@ static enum gate_err fetch_to(const char *url, const char *dst, long *status,
 	struct gate_atomic a;
 	enum gate_err rc = gate_atomic_open(&a, dst, NULL, 0600, 0, err);
 	if (rc == GATE_OK)
-		rc = gate_tuf_fetch(url, GATE_EVIDENCE_URL_MAX, &o, fd_sink, &a.fd, status, err);
+		rc = gate_tuf_fetch(url, GATE_EVIDENCE_URL_MAX, &o, atomic_sink, &a, status, err);
 	if (rc == GATE_OK)
 		rc = gate_atomic_commit(&a, err);
 	gate_atomic_discard(&a);

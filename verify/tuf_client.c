@@ -1025,18 +1025,7 @@ struct dl {
 static bool dl_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	struct dl *d = ctx;
-	if (!hasher_update(&d->h, p, n))
-		return false;
-	while (n) {
-		ssize_t w = write(d->out.fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
+	return hasher_update(&d->h, p, n) && gate_atomic_write(&d->out, p, n, NULL) == GATE_OK;
 }
 
 /* Download t into dst (a name in its target directory). */

@@ -137,23 +137,13 @@ static bool fresh(const char *path, bool *exists)
 	       st.st_mtime <= time(NULL) + 60;
 }
 
-static bool fd_sink(void *ctx, const uint8_t *p, size_t n)
+static bool atomic_sink(void *ctx, const uint8_t *p, size_t n)
 {
-	int fd = *(int *)ctx;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
+	return gate_atomic_write(ctx, p, n, NULL) == GATE_OK;
 }
 
-/* GET url into dst atomically (temp file in the same directory, fsync,
- * rename): a reader never sees half a bundle. */
+/* GET url into dst atomically (gate_atomic): a reader never sees half a
+ * bundle. */
 static enum gate_err fetch_to(const char *url, const char *dst, long *status,
 			      struct gate_error *err)
 {
@@ -161,30 +151,13 @@ static enum gate_err fetch_to(const char *url, const char *dst, long *status,
 					.low_speed_limit = 1024,
 					.low_speed_time = 15,
 					.total_timeout = GATE_EVIDENCE_URL_TOTAL};
-	char *tmp = NULL;
-	enum gate_err rc;
-	if (asprintf(&tmp, "%s.XXXXXX", dst) < 0)
-		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, NULL, "cannot write the cache: %s",
-			       strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	rc = gate_tuf_fetch(url, GATE_EVIDENCE_URL_MAX, &o, fd_sink, &fd, status, err);
-	if (rc == GATE_OK && (fsync(fd) != 0 || fchmod(fd, 0600) != 0))
-		rc = gate_fail(err, GATE_E_IO, NULL, NULL, "cannot write the cache: %s",
-			       strerror(errno));
-	if (close(fd) != 0 && rc == GATE_OK)
-		rc = gate_fail(err, GATE_E_IO, NULL, NULL, "cannot write the cache: %s",
-			       strerror(errno));
-	if (rc == GATE_OK && rename(tmp, dst) != 0)
-		rc = gate_fail(err, GATE_E_IO, NULL, NULL, "cannot write the cache: %s",
-			       strerror(errno));
-	if (rc != GATE_OK)
-		unlink(tmp);
-	free(tmp);
+	struct gate_atomic a;
+	enum gate_err rc = gate_atomic_open(&a, dst, NULL, 0600, 0, err);
+	if (rc == GATE_OK)
+		rc = gate_tuf_fetch(url, GATE_EVIDENCE_URL_MAX, &o, atomic_sink, &a, status, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_commit(&a, err);
+	gate_atomic_discard(&a);
 	return rc;
 }
 

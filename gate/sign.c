@@ -79,21 +79,6 @@ static enum gate_err nomem(struct gate_error *err)
 	return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 }
 
-static bool write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
 /* The directory part of path ("." when there is none); malloc'd. */
 static char *parent_dir(const char *path)
 {
@@ -536,69 +521,28 @@ static enum gate_err check_outputs(const char *bundle_out, const char *sig_out,
 	return GATE_OK;
 }
 
-/* Write data to a new temporary file beside path and fsync it; *tmp is the
- * malloc'd name, to be renamed over path by commit_output. A fixed short
- * name keeps it within NAME_MAX whatever path's base name is. */
-static enum gate_err stage_output(const char *path, const char *data, size_t len,
-				  const char *field, char **tmp, struct gate_error *err)
+/* The helper's error names the path as the field; say which output it was. */
+static enum gate_err as_output(enum gate_err rc, const char *field, struct gate_error *err)
 {
-	char *dir = parent_dir(path), *name = NULL;
-	int fd = -1;
-	bool created = false;
-	enum gate_err rc = GATE_E_IO;
-	if (!dir || asprintf(&name, "%s/.gate-sign.XXXXXX", dir) < 0) {
-		name = NULL;
-		rc = nomem(err);
-		goto out;
-	}
-	if ((fd = mkostemp(name, O_CLOEXEC)) < 0) {
-		rc = fail_path(err, GATE_E_IO, path, field,
-			       "cannot create a temporary file in %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	created = true;
-	if (fchmod(fd, 0644) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
-		rc = fail_path(err, GATE_E_IO, path, field, "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = fail_path(err, GATE_E_IO, path, field, "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	*tmp = name;
-	name = NULL;
-	rc = GATE_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (name && created)
-		unlink(name);
-	free(name);
-	free(dir);
+	if (rc != GATE_OK && err)
+		snprintf(err->field, sizeof err->field, "%s", field);
 	return rc;
 }
 
-/* rename(2) replaces the name itself: a symlink swapped in after
- * check_output is replaced, never written through. */
-static enum gate_err commit_output(char **tmp, const char *path, const char *field,
-				   struct gate_error *err)
+/* Write data to a new temporary file beside path and fsync it, to be renamed
+ * over path by gate_atomic_commit. A fixed short name keeps it within
+ * NAME_MAX whatever path's base name is. rename(2) replaces the name itself:
+ * a symlink swapped in after check_output is replaced, never written
+ * through. */
+static enum gate_err stage_output(struct gate_atomic *a, const char *path, const char *data,
+				  size_t len, const char *field, struct gate_error *err)
 {
-	if (rename(*tmp, path) != 0)
-		return fail_path(err, GATE_E_IO, path, field, "cannot replace: %s",
-				 strerror(errno));
-	free(*tmp);
-	*tmp = NULL;
-	sync_parent(path);
-	return GATE_OK;
-}
-
-static void drop_staged(char *tmp)
-{
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	enum gate_err rc = gate_atomic_open(a, path, ".gate-sign.XXXXXX", 0644, 0, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_write(a, data, len, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_sync(a, err);
+	return as_output(rc, field, err);
 }
 
 /* Stage both outputs before renaming either, so a failure leaves both
@@ -606,18 +550,18 @@ static void drop_staged(char *tmp)
 static enum gate_err write_outputs(const char *bundle_out, const char *bundle,
 				   const char *sig_out, const char *sig64, struct gate_error *err)
 {
-	char *tb = NULL, *ts = NULL;
+	struct gate_atomic tb = {.fd = -1}, ts = {.fd = -1};
 	enum gate_err rc = GATE_OK;
 	if (bundle_out)
-		rc = stage_output(bundle_out, bundle, strlen(bundle), "bundle", &tb, err);
+		rc = stage_output(&tb, bundle_out, bundle, strlen(bundle), "bundle", err);
 	if (rc == GATE_OK && sig_out)
-		rc = stage_output(sig_out, sig64, strlen(sig64), "signature", &ts, err);
-	if (rc == GATE_OK && tb)
-		rc = commit_output(&tb, bundle_out, "bundle", err);
-	if (rc == GATE_OK && ts)
-		rc = commit_output(&ts, sig_out, "signature", err);
-	drop_staged(tb);
-	drop_staged(ts);
+		rc = stage_output(&ts, sig_out, sig64, strlen(sig64), "signature", err);
+	if (rc == GATE_OK && bundle_out)
+		rc = as_output(gate_atomic_commit(&tb, err), "bundle", err);
+	if (rc == GATE_OK && sig_out)
+		rc = as_output(gate_atomic_commit(&ts, err), "signature", err);
+	gate_atomic_discard(&tb);
+	gate_atomic_discard(&ts);
 	return rc;
 }
 

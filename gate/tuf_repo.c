@@ -204,43 +204,10 @@ static enum gate_err write_file(const char *path, const uint8_t *data, size_t le
 				struct gate_error *err)
 {
 	const char *slash = strrchr(path, '/');
-	char *tmp = NULL;
-	int fd = -1;
-	enum gate_err rc = GATE_E_IO;
 	if (slash && slash != path && mkdirs(path, (size_t)(slash - path)) != 0)
 		return gate_fail(err, GATE_E_IO, NULL, path, "cannot create its directory: %s",
 				 strerror(errno));
-	if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
-		return nomem(err);
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, path, "cannot write: %s", strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	free(tmp);
-	return GATE_OK;
-fail:
-	rc = gate_fail(err, GATE_E_IO, NULL, path, "cannot write: %s", strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return rc;
+	return gate_atomic_write_file(path, NULL, data, len, 0644, 0, err);
 }
 
 /* ---- the repository ---- */

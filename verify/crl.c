@@ -143,19 +143,13 @@ static X509_CRL *disk_get(const char *dir, const char *url)
 
 static void disk_put(const char *dir, const char *url, const uint8_t *b, size_t n)
 {
-	char *p = cache_path(dir, url), *tmp = NULL;
-	if (!p || asprintf(&tmp, "%s.%ld.tmp", p, (long)getpid()) < 0) {
-		free(p);
+	char *p = cache_path(dir, url);
+	if (!p)
 		return;
-	}
 	(void)mkdir(dir, 0755);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	bool ok = fd >= 0 && write(fd, b, n) == (ssize_t)n;
-	if (fd >= 0 && close(fd) != 0)
-		ok = false;
-	if (!ok || rename(tmp, p) != 0)
-		(void)unlink(tmp);
-	free(tmp);
+	/* Best effort: a CRL that could not be cached is fetched again. */
+	enum gate_err rc = gate_atomic_write_file(p, NULL, b, n, 0644, GATE_ATOMIC_UMASK, NULL);
+	(void)rc;
 	free(p);
 }
 

@@ -8,6 +8,8 @@
 
 #include "verify.h"
 
+#include <sys/types.h>
+
 /* Named caps on untrusted input. */
 #define GATE_MAX_BUNDLE (16u * 1024 * 1024)	/* bundle JSON file */
 #define GATE_MAX_TRUST_ROOT (4u * 1024 * 1024)	/* trusted_root.json */
@@ -50,5 +52,75 @@ bool gate_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 bool gate_ct_eq(const void *a, const void *b, size_t len);
 /* SHA-256 of a buffer. */
 void gate_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* gate_rfc3339_parse() flags; none: gate_parse_rfc3339() (UTC only, "Z"
+ * or "+00:00", 't'/'z' in either case, a fraction dropped). */
+enum gate_rfc3339_flags {
+	GATE_RFC3339_OFFSET = 1u << 0, /* any numeric offset "+hh:mm" / "-hh:mm" */
+	GATE_RFC3339_CEIL = 1u << 1,   /* a non-zero fraction rounds up a second */
+	GATE_RFC3339_UPPER = 1u << 2,  /* only 'T' and 'Z', as TUF writes them */
+	/* TUF "expires" (see verify/tuf.h): "expired iff now >= expires" stays
+	 * exact on whole seconds. */
+	GATE_RFC3339_TUF = GATE_RFC3339_OFFSET | GATE_RFC3339_CEIL | GATE_RFC3339_UPPER,
+};
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm)" to unix seconds, as flags
+ * allow. Dates that do not exist and leap seconds are refused. False when
+ * malformed; *out is set only on success. */
+bool gate_rfc3339_parse(const char *s, unsigned flags, int64_t *out);
+
+/* ---- replacing a file atomically (util.c) ---- */
+
+/* gate_atomic_open() flags. */
+enum gate_atomic_flags {
+	/* The file is volatile state rewritten often (gated's status file,
+	 * every second): its directory is not fsynced after the rename, so a
+	 * crash may bring back the previous version, never a torn one. Only
+	 * for files whose loss of the last update is harmless. */
+	GATE_ATOMIC_VOLATILE = 1u << 0,
+	/* Let the umask narrow mode, as open(2) does; without it the file
+	 * gets exactly mode. */
+	GATE_ATOMIC_UMASK = 1u << 1,
+};
+
+/* A file being replaced: written under a temporary name in the target's
+ * directory, then renamed over the target, so a reader sees the old or the
+ * new content, never part of it, and a symlink planted at the target is
+ * replaced, never written through. Between open and commit the caller may
+ * write through fd itself (a download sink) or with gate_atomic_write(). */
+struct gate_atomic {
+	int fd;		  /* the temporary file; -1 once synced or discarded */
+	char *tmp;	  /* its name (malloc'd); NULL once renamed or removed */
+	const char *path; /* the target; borrowed until commit or discard */
+	unsigned flags;
+};
+
+/* Create the temporary file beside path: tmpl is its base name with six
+ * 'X' replaced at random (".gate-tuf-XXXXXX", "x.XXXXXX.dpkg-tmp"; NULL =
+ * ".gate-tmp.XXXXXX"), opened O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC with mode
+ * (exactly, unless GATE_ATOMIC_UMASK). *a is initialised even on failure,
+ * so gate_atomic_discard(a) is always safe. Every gate_atomic_* failure
+ * removes the temporary file and sets err->field and err->file to path and
+ * err->msg to the failing step. Errors: GATE_E_IO, GATE_E_NOMEM,
+ * GATE_E_USAGE (tmpl without "XXXXXX"). */
+GATE_WUR enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path, const char *tmpl,
+					mode_t mode, unsigned flags, struct gate_error *err);
+/* Write all of data to the temporary file. Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_write(struct gate_atomic *a, const void *data, size_t len,
+					 struct gate_error *err);
+/* fsync and close the temporary file (commit does it when not done yet):
+ * for staging several files before renaming any. Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_sync(struct gate_atomic *a, struct gate_error *err);
+/* Sync, rename over the target, then fsync the directory (unless
+ * GATE_ATOMIC_VOLATILE) so the rename survives a crash. A directory fsync
+ * failure is reported although the target was replaced; a file system that
+ * cannot sync directories (EINVAL) is not an error. Releases a either way.
+ * Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_atomic_commit(struct gate_atomic *a, struct gate_error *err);
+/* Remove the temporary file and release a; no-op after commit or discard. */
+void gate_atomic_discard(struct gate_atomic *a);
+/* Open, write data, commit: the whole file at once. */
+GATE_WUR enum gate_err gate_atomic_write_file(const char *path, const char *tmpl, const void *data,
+					      size_t len, mode_t mode, unsigned flags,
+					      struct gate_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <sys/types.h>
 
 /* ---- bounded reader over untrusted bytes ---- */
 

@@ -14,7 +14,8 @@
  *   - "expires" also accepts RFC 3339 with a fraction and a numeric offset
  *     (Sigstore root v1-v3 carry "2021-12-18T13:28:12.99008-06:00"); a
  *     fraction rounds the instant up to the next second, so "expired iff
- *     now >= expires" stays exact on whole seconds.
+ *     now >= expires" stays exact on whole seconds (gate_rfc3339_parse with
+ *     GATE_RFC3339_TUF).
  *   - keytype/scheme pairs: besides the spec's ed25519, ecdsa-sha2-nistp256
  *     and rsassa-pss-sha256 we accept ecdsa-sha2-nistp384 and rsassa-pss /
  *     rsa-pkcs1v15 with sha256/384/512 (what securesystemslib registers);
@@ -227,8 +228,6 @@ GATE_WUR enum gate_err gate_tuf_verify_role(const struct gate_tuf_md *md,
 
 /* Expired iff now >= expires (spec §1). md must be loaded. */
 bool gate_tuf_expired(const struct gate_tuf_md *md, int64_t now);
-/* The "expires" string to unix seconds (see the deviation above). */
-bool gate_tuf_parse_expires(const char *s, int64_t *out);
 
 /* Snapshot "meta" entry for "name" ("targets.json"), or NULL. */
 const struct gate_tuf_file *gate_tuf_find_meta(const struct gate_tuf_md *snapshot,

@@ -89,58 +89,14 @@ static size_t cap_of(int64_t signed_len, size_t dflt)
 	return c > GATE_TUF_METADATA_HARD_MAX ? GATE_TUF_METADATA_HARD_MAX : (size_t)c;
 }
 
-/* Write data as dir/name: temp file in dir, fsync, rename, fsync dir. */
+/* Write data as dir/name, atomically and durably. */
 static enum gate_err write_atomic(const char *dir, const char *name, const uint8_t *data,
 				  size_t len, struct gate_error *err)
 {
-	enum gate_err rc = GATE_E_IO;
-	char *tmp = xasprintf("%s/.gate-tuf-XXXXXX", dir);
 	char *dst = xasprintf("%s/%s", dir, name);
-	int fd = -1;
-	if (!tmp || !dst) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
-		goto out;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot create a file: %s", strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = gate_fail(err, GATE_E_IO, NULL, name, "write failed: %s", strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		rc = gate_fail(err, GATE_E_IO, NULL, name, "cannot store: %s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, dst) != 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, name, "cannot rename: %s", strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = GATE_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	enum gate_err rc =
+		dst ? gate_atomic_write_file(dst, ".gate-tuf-XXXXXX", data, len, 0644, 0, err)
+		    : gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
 	free(dst);
 	return rc;
 }
@@ -1062,74 +1018,45 @@ static char *target_url(const struct gate_tuf_updater *u, const struct gate_tuf_
 }
 
 struct dl {
-	int fd;
+	struct gate_atomic out;
 	struct hasher h;
-	bool write_failed;
 };
 
 static bool dl_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	struct dl *d = ctx;
-	if (!hasher_update(&d->h, p, n))
-		return false;
-	while (n) {
-		ssize_t w = write(d->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			d->write_failed = true;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
+	return hasher_update(&d->h, p, n) && gate_atomic_write(&d->out, p, n, NULL) == GATE_OK;
 }
 
+/* Download t into dst (a name in its target directory). */
 static enum gate_err download(struct gate_tuf_updater *u, const struct gate_tuf_target *t,
-			      const char *dir, const char *dst, struct gate_error *err)
+			      const char *dst, struct gate_error *err)
 {
-	struct dl d = {.fd = -1};
-	char *tmp = xasprintf("%s/.gate-tuf-XXXXXX", dir);
+	struct dl d = {.out = {.fd = -1}};
 	char *url = target_url(u, t);
 	enum gate_err rc;
 	struct stat st = {0};
-	if (!tmp || !url) {
+	if (!url) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
 		goto out;
 	}
-	if ((rc = hasher_init(&d.h, t, err)) != GATE_OK)
+	if ((rc = hasher_init(&d.h, t, err)) != GATE_OK ||
+	    (rc = gate_atomic_open(&d.out, dst, ".gate-tuf-XXXXXX", 0644, 0, err)) != GATE_OK)
 		goto out;
-	if ((d.fd = mkstemp(tmp)) < 0) {
-		free(tmp);
-		tmp = NULL;
-		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot create a file: %s", strerror(errno));
-		goto out;
-	}
 	/* At most the signed length; exactly it, and every hash, before the
 	 * file takes its name. */
 	rc = gate_tuf_fetch(url, t->length, &u->caps.fetch, dl_sink, &d, NULL, err);
-	if (rc == GATE_OK && (fstat(d.fd, &st) != 0 || (uint64_t)st.st_size != t->length))
+	if (rc == GATE_OK && (fstat(d.out.fd, &st) != 0 || (uint64_t)st.st_size != t->length))
 		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path,
 			       "length %lld, expected %llu", (long long)st.st_size,
 			       (unsigned long long)t->length);
 	if (rc == GATE_OK && !hasher_match(&d.h, t))
 		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "hash mismatch");
-	if (rc == GATE_OK && (fchmod(d.fd, 0644) != 0 || fsync(d.fd) != 0))
-		rc = gate_fail(err, GATE_E_IO, NULL, t->path, "cannot store: %s", strerror(errno));
-	if (rc == GATE_OK && rename(tmp, dst) != 0)
-		rc = gate_fail(err, GATE_E_IO, NULL, t->path, "cannot rename: %s", strerror(errno));
-	if (rc == GATE_OK) {
-		free(tmp);
-		tmp = NULL;
-	}
+	if (rc == GATE_OK)
+		rc = gate_atomic_commit(&d.out, err);
 out:
 	hasher_free(&d.h);
-	if (d.fd >= 0)
-		close(d.fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	gate_atomic_discard(&d.out);
 	free(url);
 	return rc;
 }
@@ -1151,7 +1078,7 @@ enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u,
 			return gate_fail(err, GATE_E_USAGE, "T25", t->path, "no target base URL");
 		if (!(dst = target_file(target_dir, t)))
 			return gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
-		if ((rc = download(u, t, target_dir, dst, err)) != GATE_OK) {
+		if ((rc = download(u, t, dst, err)) != GATE_OK) {
 			free(dst);
 			return rc;
 		}

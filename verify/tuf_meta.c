@@ -751,68 +751,6 @@ static bool spec_version_ok(const char *s, bool *major_ok)
 	return parts >= 2;
 }
 
-static bool leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static bool num(const char *s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-bool gate_tuf_parse_expires(const char *s, int64_t *out)
-{
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, oh = 0, om = 0;
-	bool round_up = false;
-	if (strlen(s) < 20 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) ||
-	    s[7] != '-' || !num(s + 8, 2, &d) || s[10] != 'T' || !num(s + 11, 2, &h) ||
-	    s[13] != ':' || !num(s + 14, 2, &mi) || s[16] != ':' || !num(s + 17, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 ||
-	    mi > 59 || sec > 59)
-		return false;
-	const char *p = s + 19;
-	if (*p == '.') {
-		/* A fraction makes the instant later than the whole second. */
-		if (p[1] < '0' || p[1] > '9')
-			return false;
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			round_up |= *p != '0';
-	}
-	int sign = 0;
-	if (strcmp(p, "Z") != 0) {
-		if ((p[0] != '+' && p[0] != '-') || strlen(p) != 6 || !num(p + 1, 2, &oh) ||
-		    p[3] != ':' || !num(p + 4, 2, &om) || oh > 23 || om > 59)
-			return false;
-		sign = p[0] == '+' ? 1 : -1;
-	}
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	/* Local time = UTC + offset. */
-	t -= sign * (oh * 3600 + om * 60);
-	*out = t + (round_up ? 1 : 0);
-	return true;
-}
-
 static enum gate_err common_load(struct gate_tuf_md *md, struct gate_error *err)
 {
 	const char *exp;
@@ -829,7 +767,7 @@ static enum gate_err common_load(struct gate_tuf_md *md, struct gate_error *err)
 	if (!major_ok)
 		return gate_fail(err, GATE_E_UNSUPPORTED, "TUF-1", "signed.spec_version",
 				 "unsupported major version \"%.32s\"", md->spec_version);
-	if (!gate_tuf_parse_expires(exp, &md->expires))
+	if (!gate_rfc3339_parse(exp, GATE_RFC3339_TUF, &md->expires))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", "signed.expires",
 				 "not YYYY-MM-DDTHH:MM:SSZ: \"%.40s\"", exp);
 	return GATE_OK;

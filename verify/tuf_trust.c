@@ -123,35 +123,13 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 
 static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *err)
 {
-	char *tmp = path_in(dir, ".last-update-XXXXXX"), *dst = path_in(dir, "last-update");
+	char *dst = path_in(dir, "last-update");
 	char text[32];
-	enum gate_err rc = GATE_OK;
-	int fd = -1, n = snprintf(text, sizeof text, "%lld\n", (long long)t);
-	if (!tmp || !dst) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		goto out;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot write the update time: %s",
-			       strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (write(fd, text, (size_t)n) != n || fchmod(fd, 0644) != 0 || fsync(fd) != 0 ||
-	    rename(tmp, dst) != 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, dir, "cannot write the update time: %s",
-			       strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	int n = snprintf(text, sizeof text, "%lld\n", (long long)t);
+	if (!dst)
+		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+	enum gate_err rc =
+		gate_atomic_write_file(dst, ".last-update-XXXXXX", text, (size_t)n, 0644, 0, err);
 	free(dst);
 	return rc;
 }

@@ -9,8 +9,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,42 +118,74 @@ static bool digits(const char *s, int n, int *out)
 	return true;
 }
 
-bool gate_parse_rfc3339(const char *s, int64_t *out)
+static bool leap_year(int y)
 {
-	struct tm tm = {0};
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), without time_t. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* "Z", "+00:00" or (GATE_RFC3339_OFFSET) any "+hh:mm"/"-hh:mm": the offset
+ * in seconds east of UTC. */
+static bool rfc3339_offset(const char *p, unsigned flags, int64_t *off)
+{
+	int oh, om;
+	*off = 0;
+	if (strcmp(p, "Z") == 0 || (strcmp(p, "z") == 0 && !(flags & GATE_RFC3339_UPPER)))
+		return true;
+	if ((p[0] != '+' && p[0] != '-') || strlen(p) != 6 || !digits(p + 1, 2, &oh) ||
+	    p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+		return false;
+	/* "-00:00" means "offset unknown" (RFC 3339 4.3): not UTC. */
+	if (!(flags & GATE_RFC3339_OFFSET) && (p[0] == '-' || oh || om))
+		return false;
+	*off = (p[0] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+	return true;
+}
+
+bool gate_rfc3339_parse(const char *s, unsigned flags, int64_t *out)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec;
+	bool upper = flags & GATE_RFC3339_UPPER, fraction = false;
+	int64_t off;
 	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && (upper || s[10] != 't')) ||
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    !digits(s + 17, 2, &sec))
 		return false;
+	/* 31 February does not exist, nor does a leap second (:60) in unix
+	 * time. */
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)) || h > 23 ||
+	    mi > 59 || sec > 59)
+		return false;
 	const char *p = s + 19;
 	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
+		if (p[1] < '0' || p[1] > '9')
 			return false;
-		while (*p >= '0' && *p <= '9')
-			p++;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			fraction |= *p != '0';
 	}
-	if (!(strcmp(p, "Z") == 0 || strcmp(p, "z") == 0 || strcmp(p, "+00:00") == 0))
+	if (!rfc3339_offset(p, flags, &off))
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	struct tm back;
-	/* timegm normalises 31 February into March: a date that does not come
-	 * back unchanged did not exist. (A leap second, :60, is refused too.) */
-	if (!gmtime_r(&t, &back) || back.tm_year != y - 1900 || back.tm_mon != mo - 1 ||
-	    back.tm_mday != d || back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
-		return false;
-	*out = (int64_t)t;
+	/* Local time = UTC + offset. */
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	*out = t + (fraction && (flags & GATE_RFC3339_CEIL) ? 1 : 0);
 	return true;
+}
+
+bool gate_parse_rfc3339(const char *s, int64_t *out)
+{
+	return gate_rfc3339_parse(s, 0, out);
 }
 
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out)
@@ -235,6 +269,181 @@ enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t
 out:
 	free(buf);
 	close(fd);
+	return rc;
+}
+
+/* The failing step of an atomic replacement, with the target as both the
+ * field and the file (field alone is too short for long paths). */
+static enum gate_err atomic_fail(struct gate_error *err, const char *path, const char *step, int e)
+{
+	gate_fail(err, GATE_E_IO, NULL, path, "%s: %s", step, strerror(e));
+	if (err) {
+		size_t j = 0;
+		for (const char *c = path; *c && j + 1 < sizeof err->file; c++)
+			err->file[j++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+		err->file[j] = '\0';
+	}
+	return GATE_E_IO;
+}
+
+/* dir/tmpl with the six 'X' still in place; tmpl alone without a dir. */
+static char *atomic_tmp_name(const char *path, const char *tmpl)
+{
+	const char *slash = strrchr(path, '/');
+	char *out = NULL;
+	if (!slash)
+		return strdup(tmpl);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - path), path, tmpl) < 0)
+		return NULL;
+	return out;
+}
+
+static int atomic_create(char *name, char *x, mode_t mode)
+{
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return -1;
+		for (size_t i = 0; i < sizeof r; i++)
+			x[i] = chars[r[i] % (sizeof chars - 1)];
+		int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+enum gate_err gate_atomic_open(struct gate_atomic *a, const char *path, const char *tmpl,
+			       mode_t mode, unsigned flags, struct gate_error *err)
+{
+	*a = (struct gate_atomic){.fd = -1, .path = path, .flags = flags};
+	if (!tmpl)
+		tmpl = ".gate-tmp.XXXXXX";
+	if (!strstr(tmpl, "XXXXXX") || strchr(tmpl, '/'))
+		return gate_fail(err, GATE_E_USAGE, NULL, path,
+				 "temporary name \"%s\" is not a base name with XXXXXX", tmpl);
+	if (!(a->tmp = atomic_tmp_name(path, tmpl)))
+		return gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
+	char *x = strstr(a->tmp + strlen(a->tmp) - strlen(tmpl), "XXXXXX");
+	a->fd = atomic_create(a->tmp, x, mode);
+	if (a->fd < 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, path, "cannot create a temporary file beside it", e);
+	}
+	if (!(flags & GATE_ATOMIC_UMASK) && fchmod(a->fd, mode) != 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, path, "cannot set the temporary file's mode", e);
+	}
+	return GATE_OK;
+}
+
+enum gate_err gate_atomic_write(struct gate_atomic *a, const void *data, size_t len,
+				struct gate_error *err)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		ssize_t w = a->fd >= 0 ? write(a->fd, p, len) : (errno = EBADF, -1);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			gate_atomic_discard(a);
+			return atomic_fail(err, a->path, "cannot write the temporary file", e);
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return GATE_OK;
+}
+
+enum gate_err gate_atomic_sync(struct gate_atomic *a, struct gate_error *err)
+{
+	if (!a->tmp) /* discarded after an earlier failure */
+		return atomic_fail(err, a->path, "nothing to commit", EBADF);
+	if (a->fd < 0)
+		return GATE_OK;
+	const char *step = NULL;
+	int e = 0;
+	if (fsync(a->fd) != 0) {
+		step = "cannot fsync the temporary file";
+		e = errno;
+	}
+	/* close() can report a delayed write error (NFS). */
+	if (close(a->fd) != 0 && !step) {
+		step = "cannot close the temporary file";
+		e = errno;
+	}
+	a->fd = -1;
+	if (step) {
+		gate_atomic_discard(a);
+		return atomic_fail(err, a->path, step, e);
+	}
+	return GATE_OK;
+}
+
+/* A rename is durable only once its directory is synced. */
+static int atomic_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	/* "/x": the root, kept as "/" */
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return ENOMEM;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+	free(dir);
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+enum gate_err gate_atomic_commit(struct gate_atomic *a, struct gate_error *err)
+{
+	enum gate_err rc = gate_atomic_sync(a, err);
+	if (rc != GATE_OK)
+		return rc;
+	if (rename(a->tmp, a->path) != 0) {
+		int e = errno;
+		gate_atomic_discard(a);
+		return atomic_fail(err, a->path, "cannot rename the temporary file over it", e);
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	int e = (a->flags & GATE_ATOMIC_VOLATILE) ? 0 : atomic_sync_dir(a->path);
+	if (e)
+		return atomic_fail(err, a->path, "replaced, but cannot fsync its directory", e);
+	return GATE_OK;
+}
+
+void gate_atomic_discard(struct gate_atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	if (a->tmp)
+		(void)unlink(a->tmp);
+	free(a->tmp);
+	a->tmp = NULL;
+}
+
+enum gate_err gate_atomic_write_file(const char *path, const char *tmpl, const void *data,
+				     size_t len, mode_t mode, unsigned flags,
+				     struct gate_error *err)
+{
+	struct gate_atomic a;
+	enum gate_err rc = gate_atomic_open(&a, path, tmpl, mode, flags, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_write(&a, data, len, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_commit(&a, err);
+	gate_atomic_discard(&a);
 	return rc;
 }
 

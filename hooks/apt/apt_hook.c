@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "deb.h"
 #include "gate.h"
+#include "gate_util.h"
 #include "dpkg_import.h"
 #include "ledger.h"
 #include "policy_model.h"
@@ -230,10 +231,11 @@ static int snippet_state(const char *path)
 /* Write the snippet next to its final name and rename it into place: apt
  * never reads half of it (the temporary name ends in ".dpkg-tmp", which apt
  * ignores in apt.conf.d). */
-static int write_snippet(const char *dir, const char *path, const char *cmd)
+static int write_snippet(const char *path, const char *cmd)
 {
-	char *tmp = NULL, *text = NULL;
-	int rc = GATE_EXIT_USAGE, fd = -1;
+	char *text = NULL;
+	struct gate_error e = {0};
+	int rc = GATE_EXIT_USAGE;
 	size_t sp = strcspn(cmd, " ");
 	if (asprintf(&text,
 		     HOOK_MARKER " Written by `gate hook apt --install`; removed by\n"
@@ -241,34 +243,17 @@ static int write_snippet(const char *dir, const char *path, const char *cmd)
 		     "// unpacks it; a denial stops the whole transaction.\n"
 		     "DPkg::Pre-Install-Pkgs {\"%s\";};\n"
 		     "DPkg::Tools::Options::%.*s::Version \"3\";\n",
-		     cmd, (int)sp, cmd) < 0 ||
-	    asprintf(&tmp, "%s/." HOOK_CONF_NAME ".XXXXXX.dpkg-tmp", dir) < 0)
-		goto out;
-	if ((fd = mkstemps(tmp, 9)) < 0) {
-		fprintf(stderr, "gate hook apt: cannot write in %s: %s\n", dir, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+		     cmd, (int)sp, cmd) < 0) {
+		text = NULL;
 		goto out;
 	}
-	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) != 0 || fsync(fd) != 0 ||
-	    close(fd) != 0 || (fd = -1, rename(tmp, path) != 0)) {
-		fprintf(stderr, "gate hook apt: cannot write %s: %s\n", path, strerror(errno));
+	if (gate_atomic_write_file(path, "." HOOK_CONF_NAME ".XXXXXX.dpkg-tmp", text, strlen(text),
+				   0644, 0, &e) != GATE_OK) {
+		fprintf(stderr, "gate hook apt: cannot write %s: %s\n", path, e.msg);
 		goto out;
-	}
-	fd = -1;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd); /* the rename survives a crash */
-		close(dfd);
 	}
 	rc = GATE_EXIT_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp && rc != GATE_EXIT_OK)
-		unlink(tmp);
-	free(tmp);
 	free(text);
 	return rc;
 }
@@ -285,7 +270,7 @@ static int install_hook(const struct hook_args *a, bool ledger_given)
 			"gate hook apt: %s exists and was not written by gate: not replacing it\n",
 			path);
 	} else if ((cmd = hook_command(a, ledger_given)) &&
-		   (rc = write_snippet(a->conf_dir, path, cmd)) == GATE_EXIT_OK) {
+		   (rc = write_snippet(path, cmd)) == GATE_EXIT_OK) {
 		printf("gate: %s the apt hook %s: %s\n", st ? "replaced" : "installed", path, cmd);
 	}
 	free(cmd);

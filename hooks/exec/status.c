@@ -1,6 +1,7 @@
 /* status.c - the status file `gate status` reads: one JSON object,
- * rewritten every second by the control thread through a temporary file
- * and rename(), so a reader sees the old or the new file, never half. */
+ * rewritten every second by the control thread through gate_atomic (a
+ * temporary file and rename()), so a reader sees the old or the new file,
+ * never half. */
 #include "gated.h"
 
 #include <errno.h>
@@ -70,34 +71,21 @@ static json_t *status_json(struct gated *g, bool running)
 
 enum gate_err gated_status_write(struct gated *g, bool running, struct gate_error *err)
 {
-	char *tmp = NULL;
+	struct gate_error e = {0};
 	enum gate_err rc = GATE_OK;
 	json_t *o = status_json(g, running);
 	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
-	if (!text || asprintf(&tmp, "%s.tmp", g->cfg.status) < 0) {
-		free(text);
+	if (!text)
 		return gate_fail(err, GATE_E_NOMEM, NULL, "status", "out of memory");
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	size_t len = strlen(text);
 	text[len] = '\n';
-	bool ok = fd >= 0 && write(fd, text, len + 1) == (ssize_t)(len + 1);
-	int e = errno;
-	if (fd >= 0 && close(fd) != 0 && ok) {
-		ok = false;
-		e = errno;
-	}
-	if (ok && rename(tmp, g->cfg.status) != 0) {
-		ok = false;
-		e = errno;
-	}
-	if (!ok) {
+	/* Rewritten every second: volatile state whose last update may be lost
+	 * in a crash, so its directory is not fsynced each time. */
+	if (gate_atomic_write_file(g->cfg.status, NULL, text, len + 1, 0644,
+				   GATE_ATOMIC_VOLATILE | GATE_ATOMIC_UMASK, &e) != GATE_OK)
 		rc = gate_fail(err, GATE_E_IO, NULL, "status", "cannot write %s: %s", g->cfg.status,
-			       strerror(e));
-		unlink(tmp);
-	}
-	free(tmp);
+			       e.msg);
 	free(text);
 	return rc;
 }

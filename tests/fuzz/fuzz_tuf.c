@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	int64_t t = 0;
-	(void)gate_tuf_parse_expires(s, &t);
+	for (unsigned flags = 0; flags <= GATE_RFC3339_TUF; flags++)
+		(void)gate_rfc3339_parse(s, flags, &t);
 	free(gate_tuf_quote(s));
 	char *nl = strchr(s, '\n');
 	if (nl) {

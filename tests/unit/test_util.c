@@ -344,6 +344,62 @@ static void test_rfc3339_rejects_impossible_dates(void **state)
 	t3339_bad("2100-02-29T00:00:00Z"); /* century, not a leap year */
 }
 
+/* s parsed with flags: ok and, when ok, the value. */
+static void t3339f(const char *s, unsigned flags, bool ok, int64_t want)
+{
+	int64_t got = 42;
+	bool r = gate_rfc3339_parse(s, flags, &got);
+	if (r != ok)
+		print_message("'%s' with flags %#x: %s\n", s, flags, r ? "accepted" : "rejected");
+	assert_int_equal(r, ok);
+	assert_int_equal(got, ok ? want : 42);
+}
+
+/* One parser for both former behaviours: no flags is gate_parse_rfc3339
+ * (UTC only, either case, fraction dropped), GATE_RFC3339_TUF the TUF
+ * "expires" one (any offset, uppercase only, fraction rounded up); each
+ * flag alone changes only its own part. */
+static void test_rfc3339_flags(void **state)
+{
+	(void)state;
+	const unsigned tuf = GATE_RFC3339_TUF, off = GATE_RFC3339_OFFSET;
+	const unsigned ceil = GATE_RFC3339_CEIL, up = GATE_RFC3339_UPPER;
+	const int64_t z = 1639855692; /* 2021-12-18T19:28:12Z */
+	/* Offsets. */
+	t3339f("2021-12-18T13:28:12-06:00", 0, false, 0);
+	t3339f("2021-12-18T13:28:12-06:00", off, true, z);
+	t3339f("2021-12-19T00:58:12+05:30", off, true, z);
+	t3339f("2021-12-18T19:28:12+00:00", 0, true, z);
+	t3339f("2021-12-18T19:28:12-00:00", 0, false, 0); /* offset unknown */
+	t3339f("2021-12-18T19:28:12-00:00", off, true, z);
+	t3339f("2021-12-18T19:28:12+24:00", tuf, false, 0);
+	t3339f("2021-12-18T19:28:12+01:60", tuf, false, 0);
+	t3339f("2021-12-18T19:28:12+0100", tuf, false, 0);
+	/* Fractions. */
+	t3339f("2021-12-18T19:28:12.5Z", 0, true, z);
+	t3339f("2021-12-18T19:28:12.5Z", ceil, true, z + 1);
+	t3339f("2021-12-18T19:28:12.000Z", ceil, true, z);
+	t3339f("2021-12-18T19:28:12.Z", ceil, false, 0);
+	/* Case. */
+	t3339f("2021-12-18t19:28:12z", 0, true, z);
+	t3339f("2021-12-18t19:28:12Z", up, false, 0);
+	t3339f("2021-12-18T19:28:12z", up, false, 0);
+	t3339f("2021-12-18T19:28:12Z", up, true, z);
+	/* Sigstore root v1's "expires". */
+	t3339f("2021-12-18T13:28:12.99008-06:00", tuf, true, z + 1);
+	t3339f("2021-12-18T13:28:12.99008-06:00", 0, false, 0);
+	/* What no combination accepts; what every one reads the same. */
+	for (unsigned f = 0; f <= tuf; f++) {
+		t3339f("2024-12-31T23:59:60Z", f, false, 0);
+		t3339f("2023-02-29T00:00:00Z", f, false, 0);
+		t3339f("2024-02-29T12:00:00 Z", f, false, 0);
+		t3339f("1970-01-01T00:00:00Z", f, true, 0);
+		t3339f("1969-12-31T23:59:59Z", f, true, -1);
+		t3339f("0000-01-01T00:00:00Z", f, true, -62167219200LL);
+		t3339f("9999-12-31T23:59:59Z", f, true, 253402300799LL);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* gate_read_file                                                     */
 
@@ -773,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_rfc3339_values),
 		cmocka_unit_test(test_rfc3339_rejects),
 		cmocka_unit_test(test_rfc3339_rejects_impossible_dates),
+		cmocka_unit_test(test_rfc3339_flags),
 		cmocka_unit_test(test_read_file_errors),
 		cmocka_unit_test(test_read_file_dev_zero),
 		cmocka_unit_test(test_read_file_fifo),

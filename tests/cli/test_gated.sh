@@ -56,7 +56,7 @@ if [ -z "${GATED_TEST_INNER:-}" ]; then
         "${ns[@]}" true 2>/dev/null || skip "cannot make a private mount namespace (unshare -m)"
     fi
     export GATE GATE_BUILD_DIR GATED_TEST_INNER=1
-    exec timeout --kill-after=10 540 "${ns[@]}" bash "$0" "$@"
+    exec timeout --kill-after=10 840 "${ns[@]}" bash "$0" "$@"
 fi
 
 # ---- inside the namespace ----
@@ -444,12 +444,12 @@ echo "== 10,000 execs"
 if start_gated loop --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/loop.audit"; then
     mem() { awk '/^VmRSS/ {print $2}' "/proc/$dpid/status"; }
     fds() { ls "/proc/$dpid/fd" | wc -l; }
-    timeout 240 bash -c "for i in \$(seq 500); do '$mnt/bin/loop'; done"
+    timeout 300 bash -c "for i in \$(seq 500); do '$mnt/bin/loop'; done"
     sleep 1.2
     rss0=$(mem)
     fd0=$(fds)
     t0=$(date +%s%N)
-    check "10,000 execs of an allowed binary all run" timeout 240 bash -c \
+    check "10,000 execs of an allowed binary all run" timeout 600 bash -c \
         "for i in \$(seq 10000); do '$mnt/bin/loop' || exit 1; done"
     ms=$(elapsed_ms "$t0")
     sleep 1.2

@@ -10,16 +10,15 @@
  * pax headers, sparse files, trailing bytes) we refuse: a difference between
  * what we hash and what dpkg installs would be a hole in the ledger. */
 #include "deb.h"
+#include "deb_int.h"
 #include "gate_util.h"
 
 #include "lazy_archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,60 +27,11 @@
 #define AR_MAGIC_LEN 8
 #define AR_HDR_LEN 60
 #define DEB_MAX_MEMBERS 16		   /* ar members, "_" ones included */
-#define DEB_MAX_PATH 4096		   /* one installed path */
-#define DEB_MAX_CONTROL_ENTRIES 1024	   /* entries of control.tar */
-#define DEB_MAX_CONTROL_TAR (256u << 20)   /* bytes of control.tar content */
-#define DEB_MAX_FIELDS 256		   /* fields of the control file */
-#define DEB_MAX_NAME 256		   /* Package, Version values */
-#define DEB_MAX_ARCH 64
-#define FIELD "deb"
-
-/* The outer stream: pread from our own offset (the caller's file offset is
- * left alone), hashing every byte in order. */
-struct src {
-	int fd;
-	uint64_t off;
-	EVP_MD_CTX *md;
-	uint8_t *buf;
-	int read_errno; /* an I/O error, as opposed to a malformed archive */
-};
-
-/* A nested archive reads its member's data through the outer archive. */
-struct nest {
-	struct archive *outer;
-	int64_t next; /* expected offset of the next block */
-};
-
-/* One entry of data.tar, before the sort. */
-enum ent_kind { ENT_REG, ENT_LINK, ENT_OTHER };
-
-struct ent {
-	char *path;
-	char *target; /* ENT_LINK: normalised target */
-	size_t idx;   /* position in the archive */
-	uint64_t size;
-	uint8_t sha256[32];
-	enum ent_kind kind;
-};
-
-struct deb {
-	const char *path; /* for messages */
-	struct src src;
-	struct archive *outer;
-	uint64_t next_hdr; /* where the next ar header must start */
-	struct ent *ents;
-	size_t nents, cap;
-	uint64_t data_total;
-	uint64_t control_total;
-	char *name, *version, *arch;
-	struct gate_ledger_file *files;
-	size_t nfiles;
-};
 
 /* ---- errors ---- */
 
-static enum gate_err fail_archive(struct deb *d, struct archive *a, const char *what,
-				  struct gate_error *err)
+enum gate_err fail_archive(struct deb *d, struct archive *a, const char *what,
+			   struct gate_error *err)
 {
 	if (d->src.read_errno)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: read: %s", d->path,
@@ -219,8 +169,8 @@ static const char *const data_exts[] = {"", ".gz", ".xz", ".zst", ".bz2", NULL};
 
 /* ---- nested tar ---- */
 
-static enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n,
-				 struct archive **out, int *filter, struct gate_error *err)
+enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n, struct archive **out,
+			  int *filter, struct gate_error *err)
 {
 	struct archive *a = archive_read_new();
 	int r = ARCHIVE_OK;
@@ -259,9 +209,8 @@ static enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n,
 
 /* Next header of a nested tar, refusing what dpkg's tar reader refuses.
  * *e is NULL at the end. */
-static enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter,
-				    const char *member, struct archive_entry **e,
-				    struct gate_error *err)
+enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter, const char *member,
+			     struct archive_entry **e, struct gate_error *err)
 {
 	int r = archive_read_next_header(a, e);
 	if (r == ARCHIVE_EOF) {
@@ -290,56 +239,6 @@ static enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter
 	return GATE_OK;
 }
 
-/* ---- paths ---- */
-
-/* A tar name as dpkg installs it: "./usr/bin/x" or "usr/bin/x" becomes
- * "/usr/bin/x". Refused: absolute names, empty, "." and ".." components,
- * control bytes (dpkg refuses newlines), over DEB_MAX_PATH. A directory may
- * end in one '/'. "." and "./" give "/" (only a directory may be that). */
-static enum gate_err norm_path(struct deb *d, const char *raw, bool is_dir, char **out,
-			       struct gate_error *err)
-{
-	const char *p = raw;
-	if (p[0] == '.' && (p[1] == '/' || p[1] == '\0'))
-		p += p[1] ? 2 : 1;
-	size_t len = strlen(p);
-	if (is_dir && len > 0 && p[len - 1] == '/')
-		len--;
-	if (len > DEB_MAX_PATH)
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: data.tar: a path is longer than %u",
-				 d->path, DEB_MAX_PATH);
-	if (len == 0 && !is_dir)
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				 "%s: data.tar: an entry has an empty name", d->path);
-	if (p[0] == '/')
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				 "%s: data.tar: absolute path '%s'", d->path, raw);
-	for (size_t i = 0, start = 0; i <= len; i++) {
-		if (i < len && ((unsigned char)p[i] < 0x20 || p[i] == 0x7f))
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: control character in path '%s'", d->path,
-					 raw);
-		if (len == 0 || (i < len && p[i] != '/'))
-			continue;
-		size_t cl = i - start;
-		if (cl == 0 || (cl == 1 && p[start] == '.') ||
-		    (cl == 2 && p[start] == '.' && p[start + 1] == '.'))
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: path '%s' has an empty, '.' or '..' "
-					 "component",
-					 d->path, raw);
-		start = i + 1;
-	}
-	char *s = malloc(len + 2);
-	if (!s)
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	s[0] = '/';
-	memcpy(s + 1, p, len);
-	s[len + 1] = '\0';
-	*out = s;
-	return GATE_OK;
-}
-
 /* ---- debian-binary ---- */
 
 static enum gate_err read_version(struct deb *d, int64_t size, struct gate_error *err)
@@ -359,432 +258,6 @@ static enum gate_err read_version(struct deb *d, int64_t size, struct gate_error
 				 "%s: unsupported package format (debian-binary is not "
 				 "\"2.0\\n\")",
 				 d->path);
-	return GATE_OK;
-}
-
-/* ---- control ---- */
-
-struct field_seen {
-	const char *name;
-	size_t len;
-};
-
-static bool ascii_ieq(const char *a, size_t al, const char *b)
-{
-	size_t bl = strlen(b);
-	if (al != bl)
-		return false;
-	for (size_t i = 0; i < al; i++) {
-		char x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
-static bool valid_chars(const char *s, size_t len, const char *extra, bool upper)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    (upper && c >= 'A' && c <= 'Z') || (c && strchr(extra, c)))
-			continue;
-		return false;
-	}
-	return true;
-}
-
-/* Policy 5.6.1 says [a-z0-9][a-z0-9+.-]+; dpkg also installs one-letter
- * names, so those pass. Upper case does not: dpkg folds it, and the ledger
- * would then name a package dpkg does not know by that name. */
-static bool valid_package(const char *s, size_t len)
-{
-	return len >= 1 && len <= DEB_MAX_NAME && s[0] != '+' && s[0] != '-' && s[0] != '.' &&
-	       valid_chars(s, len, "+.-", false);
-}
-
-/* Policy 5.6.12: [epoch:]upstream[-revision], upstream starting with a
- * digit. */
-static bool valid_version(const char *s, size_t len)
-{
-	if (len == 0 || len > DEB_MAX_NAME || !valid_chars(s, len, ".+~:-", true))
-		return false;
-	const char *colon = memchr(s, ':', len);
-	if (colon) {
-		if (colon == s)
-			return false;
-		for (const char *p = s; p < colon; p++)
-			if (*p < '0' || *p > '9')
-				return false;
-		len -= (size_t)(colon + 1 - s);
-		s = colon + 1;
-	}
-	return len > 0 && s[0] >= '0' && s[0] <= '9';
-}
-
-static bool valid_arch(const char *s, size_t len)
-{
-	return len > 0 && len <= DEB_MAX_ARCH && valid_chars(s, len, "-", false);
-}
-
-static enum gate_err set_field(struct deb *d, char **slot, const char *v, size_t len,
-			       const char *name, bool ok, struct gate_error *err)
-{
-	if (!ok)
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: control: invalid %s '%.*s'",
-				 d->path, name, (int)(len > 80 ? 80 : len), v);
-	if (!(*slot = strndup(v, len)))
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	return GATE_OK;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* One "Name: value" line (continuations already told apart). */
-static enum gate_err control_line(struct deb *d, const char *line, size_t len,
-				  struct field_seen *seen, size_t *nseen, int *last,
-				  struct gate_error *err)
-{
-	static const char *const wanted[] = {"Package", "Version", "Architecture"};
-	const char *colon = memchr(line, ':', len);
-	size_t nl = colon ? (size_t)(colon - line) : 0;
-	if (!colon || nl == 0 || line[0] == '#' || line[0] == '-')
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				 "%s: control: a line is not 'Field: value'", d->path);
-	for (size_t i = 0; i < nl; i++)
-		if ((unsigned char)line[i] <= 0x20 || (unsigned char)line[i] >= 0x7f)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: control: invalid field name", d->path);
-	for (size_t i = 0; i < *nseen; i++)
-		if (seen[i].len == nl && strncasecmp(seen[i].name, line, nl) == 0)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: control: duplicate field '%.*s'", d->path, (int)nl,
-					 line);
-	if (*nseen == DEB_MAX_FIELDS)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				 "%s: control: more than %d fields", d->path, DEB_MAX_FIELDS);
-	seen[(*nseen)++] = (struct field_seen){line, nl};
-	const char *v = colon + 1, *end = line + len;
-	while (v < end && is_blank(*v))
-		v++;
-	while (end > v && is_blank(end[-1]))
-		end--;
-	size_t vl = (size_t)(end - v);
-	*last = -1;
-	for (int i = 0; i < 3; i++) {
-		if (!ascii_ieq(line, nl, wanted[i]))
-			continue;
-		*last = i;
-		if (i == 0)
-			return set_field(d, &d->name, v, vl, "Package", valid_package(v, vl), err);
-		if (i == 1)
-			return set_field(d, &d->version, v, vl, "Version", valid_version(v, vl),
-					 err);
-		return set_field(d, &d->arch, v, vl, "Architecture", valid_arch(v, vl), err);
-	}
-	return GATE_OK;
-}
-
-/* deb822, one paragraph (deb-control(5)): fields, continuation lines
- * starting with a space or tab, blank lines only around the paragraph. */
-static enum gate_err parse_control(struct deb *d, const char *buf, size_t len,
-				   struct gate_error *err)
-{
-	struct field_seen *seen = calloc(DEB_MAX_FIELDS, sizeof(*seen));
-	size_t nseen = 0;
-	int last = -2; /* -2: no field yet; -1: a field we do not use */
-	bool ended = false;
-	enum gate_err e = GATE_OK;
-	if (!seen)
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	if (memchr(buf, '\0', len)) {
-		e = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: control: NUL byte", d->path);
-		goto out;
-	}
-	for (size_t pos = 0; pos < len && e == GATE_OK;) {
-		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - line) : len - pos;
-		pos += ll + (nl ? 1 : 0);
-		if (ll == 0) {
-			ended = last != -2;
-			continue;
-		}
-		if (ended) {
-			e = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				      "%s: control: more than one paragraph", d->path);
-		} else if (is_blank(line[0])) {
-			/* Package, Version and Architecture are single-line. */
-			if (last != -1)
-				e = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					      "%s: control: unexpected continuation line", d->path);
-		} else {
-			e = control_line(d, line, ll, seen, &nseen, &last, err);
-		}
-	}
-	if (e == GATE_OK && (!d->name || !d->version || !d->arch))
-		e = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-			      "%s: control: Package, Version and Architecture are required",
-			      d->path);
-out:
-	free(seen);
-	return e;
-}
-
-static enum gate_err read_control_file(struct deb *d, struct archive *a, int64_t size,
-				       struct gate_error *err)
-{
-	if (size < 0 || (uint64_t)size > GATE_DEB_MAX_CONTROL)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				 "%s: control file over %u bytes", d->path, GATE_DEB_MAX_CONTROL);
-	char *buf = malloc((size_t)size + 1);
-	size_t got = 0;
-	enum gate_err e;
-	if (!buf)
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf + got, (size_t)size + 1 - got);
-		if (n < 0) {
-			e = fail_archive(d, a, "control", err);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > (size_t)size) {
-			e = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				      "%s: control is longer than its header says", d->path);
-			goto out;
-		}
-	}
-	if (got != (size_t)size) {
-		e = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: control is truncated", d->path);
-		goto out;
-	}
-	e = parse_control(d, buf, got, err);
-out:
-	free(buf);
-	return e;
-}
-
-static enum gate_err read_control_tar(struct deb *d, const char *ext, struct gate_error *err)
-{
-	struct nest n;
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	int filter;
-	size_t count = 0;
-	bool have = false;
-	enum gate_err rc = open_nested(d, ext, &n, &a, &filter, err);
-	while (rc == GATE_OK) {
-		if ((rc = next_tar_entry(d, a, filter, "control.tar", &e, err)) != GATE_OK || !e)
-			break;
-		int64_t size = archive_entry_size(e);
-		if (++count > DEB_MAX_CONTROL_ENTRIES || size < 0 ||
-		    (d->control_total += (uint64_t)size) > DEB_MAX_CONTROL_TAR) {
-			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				       "%s: control.tar is over its limits (%u entries, %u bytes)",
-				       d->path, DEB_MAX_CONTROL_ENTRIES, DEB_MAX_CONTROL_TAR);
-			break;
-		}
-		const char *name = archive_entry_pathname(e);
-		if (strcmp(name, "./control") != 0 && strcmp(name, "control") != 0)
-			continue; /* libarchive skips the data */
-		/* Two control files: dpkg would use the last, we the first. */
-		if (have || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
-			rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				       "%s: control.tar: 'control' is %s", d->path,
-				       have ? "there twice" : "not a regular file");
-			break;
-		}
-		have = true;
-		rc = read_control_file(d, a, size, err);
-	}
-	if (rc == GATE_OK && !have)
-		rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-			       "%s: control.tar has no control file", d->path);
-	archive_read_free(a);
-	return rc;
-}
-
-/* ---- data ---- */
-
-static enum gate_err ent_add(struct deb *d, struct ent **out, struct gate_error *err)
-{
-	if (d->nents == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 256;
-		struct ent *v = realloc(d->ents, nc * sizeof(*v));
-		if (!v)
-			return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-		d->ents = v;
-		d->cap = nc;
-	}
-	*out = &d->ents[d->nents];
-	memset(*out, 0, sizeof(**out));
-	(*out)->idx = d->nents++;
-	return GATE_OK;
-}
-
-static enum gate_err hash_entry(struct deb *d, struct archive *a, struct ent *t, int64_t size,
-				struct gate_error *err)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	const void *b;
-	size_t len;
-	la_int64_t off;
-	uint64_t total = 0;
-	enum gate_err rc = GATE_OK;
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest init failed");
-		goto out;
-	}
-	for (;;) {
-		int r = archive_read_data_block(a, &b, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK) {
-			rc = fail_archive(d, a, "data.tar", err);
-			goto out;
-		}
-		if (off < 0 || (uint64_t)off != total) {
-			rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				       "%s: data.tar: '%s' has holes", d->path, t->path);
-			goto out;
-		}
-		total += len;
-		if (total > (uint64_t)size) {
-			rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				       "%s: data.tar: '%s' is longer than its header says", d->path,
-				       t->path);
-			goto out;
-		}
-		if (len && EVP_DigestUpdate(md, b, len) != 1) {
-			rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");
-			goto out;
-		}
-	}
-	if (total != (uint64_t)size) {
-		rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: data.tar: '%s' is truncated",
-			       d->path, t->path);
-		goto out;
-	}
-	if (EVP_DigestFinal_ex(md, t->sha256, NULL) != 1)
-		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");
-	t->size = total;
-out:
-	EVP_MD_CTX_free(md);
-	return rc;
-}
-
-static enum gate_err data_entry(struct deb *d, struct archive *a, struct archive_entry *e,
-				struct gate_error *err)
-{
-	struct ent *t = NULL;
-	enum gate_err rc;
-	const char *link = archive_entry_hardlink(e);
-	mode_t type = archive_entry_filetype(e);
-	int64_t size = archive_entry_size(e);
-	if (d->nents >= GATE_DEB_MAX_FILES)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				 "%s: data.tar has more than %u entries", d->path,
-				 GATE_DEB_MAX_FILES);
-	if ((rc = ent_add(d, &t, err)) != GATE_OK ||
-	    (rc = norm_path(d, archive_entry_pathname(e), !link && type == AE_IFDIR, &t->path,
-			    err)) != GATE_OK)
-		return rc;
-	if (link) {
-		/* A hard link installs its target's content; a body on it
-		 * (pax) would be a second opinion on that content. */
-		t->kind = ENT_LINK;
-		if (size != 0)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: hard link '%s' carries data", d->path,
-					 t->path);
-		return norm_path(d, link, false, &t->target, err);
-	}
-	if (type != AE_IFREG) {
-		t->kind = ENT_OTHER; /* directories, symlinks, devices, FIFOs */
-		return GATE_OK;
-	}
-	t->kind = ENT_REG;
-	if (!archive_entry_size_is_set(e) || size < 0 ||
-	    (uint64_t)size > GATE_DEB_MAX_TOTAL - d->data_total)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				 "%s: data.tar holds more than %llu bytes", d->path,
-				 (unsigned long long)GATE_DEB_MAX_TOTAL);
-	d->data_total += (uint64_t)size;
-	return hash_entry(d, a, t, size, err);
-}
-
-static enum gate_err read_data_tar(struct deb *d, const char *ext, struct gate_error *err)
-{
-	struct nest n;
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	int filter;
-	enum gate_err rc = open_nested(d, ext, &n, &a, &filter, err);
-	while (rc == GATE_OK) {
-		if ((rc = next_tar_entry(d, a, filter, "data.tar", &e, err)) != GATE_OK || !e)
-			break;
-		rc = data_entry(d, a, e, err);
-	}
-	archive_read_free(a);
-	return rc;
-}
-
-static int ent_cmp(const void *x, const void *y)
-{
-	return strcmp(((const struct ent *)x)->path, ((const struct ent *)y)->path);
-}
-
-/* Sort, refuse duplicate paths, resolve hard links to earlier regular
- * files, and turn regular files and links into ledger files. */
-static enum gate_err build_files(struct deb *d, struct gate_error *err)
-{
-	size_t nfiles = 0;
-	if (d->nents > 1)
-		qsort(d->ents, d->nents, sizeof(*d->ents), ent_cmp);
-	for (size_t i = 0; i < d->nents; i++) {
-		if (i > 0 && strcmp(d->ents[i].path, d->ents[i - 1].path) == 0)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: '%s' is there twice", d->path,
-					 d->ents[i].path);
-		nfiles += d->ents[i].kind != ENT_OTHER;
-	}
-	/* Resolve links first: the lookup needs every path in place. */
-	for (size_t i = 0; i < d->nents; i++) {
-		struct ent *t = &d->ents[i];
-		if (t->kind != ENT_LINK)
-			continue;
-		struct ent key = {.path = t->target};
-		const struct ent *src = bsearch(&key, d->ents, d->nents, sizeof(*d->ents), ent_cmp);
-		if (!src || src->kind != ENT_REG || src->idx > t->idx)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: hard link '%s' does not point to an earlier "
-					 "regular file",
-					 d->path, t->path);
-		t->size = src->size;
-		memcpy(t->sha256, src->sha256, sizeof t->sha256);
-	}
-	d->files = calloc(nfiles ? nfiles : 1, sizeof(*d->files));
-	if (!d->files)
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	for (size_t i = 0; i < d->nents; i++) {
-		struct ent *t = &d->ents[i];
-		if (t->kind == ENT_OTHER)
-			continue;
-		struct gate_ledger_file *f = &d->files[d->nfiles++];
-		f->path = t->path;
-		t->path = NULL; /* moved */
-		f->size = t->size;
-		gate_hex_encode(t->sha256, 32, f->sha256);
-	}
 	return GATE_OK;
 }
 

@@ -2,14 +2,14 @@
  * statement is prepared once at open from constant text (nothing is ever
  * built from strings), every write is one BEGIN IMMEDIATE transaction, and
  * a database we did not create (not SQLite, a newer or foreign schema) is
- * refused without being touched. */
-#include "ledger.h"
+ * refused without being touched. Reading is in ledger_read.c, checking
+ * recorded files on disk in ledger_verify.c (ledger_int.h). */
+#include "ledger_int.h"
 #include "gate_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include "lazy_sqlite.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define HASH_CHUNK (64u * 1024)
-#define FIELD "ledger"
 
 /* Schema version 2. The CHECKs repeat what gate_ledger_record validates so
  * that a row written by anything else is still well formed. */
@@ -81,14 +78,13 @@ static const char *const views_v1[] = {
 	("CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files"),
 };
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const source_names[] = {
+const char *const source_names[] = {
 	[GATE_LEDGER_INSTALL] = "install",
 	[GATE_LEDGER_ARCHIVE] = "archive",
 	[GATE_LEDGER_DPKG] = "dpkg",
 };
-static const char *const state_names[] = {
+const char *const state_names[] = {
 	[GATE_FILE_OK] = "ok",
 	[GATE_FILE_CONFIG] = "config",
 	[GATE_FILE_CHANGED] = "changed",
@@ -107,7 +103,7 @@ const char *gate_ledger_state_name(enum gate_ledger_state s)
 
 /* Name back to value; unknown text (a row nothing of ours wrote) maps to
  * the value that vouches for nothing. */
-static int name_index(const char *const *names, size_t n, const char *s, int fallback)
+int name_index(const char *const *names, size_t n, const char *s, int fallback)
 {
 	for (size_t i = 0; s && i < n; i++)
 		if (strcmp(names[i], s) == 0)
@@ -115,34 +111,10 @@ static int name_index(const char *const *names, size_t n, const char *s, int fal
 	return fallback;
 }
 
-#define PKG_COLS                                                                                 \
-	"p.name, p.version, p.arch, p.deb_sha256, p.rule, p.signers, p.origin, p.time, p.source"
-#define NPKG_COLS 9
 #define FILE_COLS "f.path, f.sha256, f.size, f.state"
 #define FILE_JOIN " FROM files f JOIN packages p ON p.id = f.pkg"
 /* What the exec gate may trust (gate_ledger_has_digest). */
 #define VOUCHED "f.state = 'ok' AND p.source IN ('install', 'archive')"
-
-/* Statements up to ST_INS_FILE write. */
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_DEL_PKG,
-	ST_INS_PKG,
-	ST_INS_FILE,
-	ST_LIST,
-	ST_SHOW,
-	ST_SHOW_ARCH,
-	ST_PKG_FILES,
-	ST_BY_DIGEST,
-	ST_BY_PATH,
-	ST_HAS_DIGEST,
-	ST_HAS_VERSION,
-	ST_ALL_FILES,
-	ST_UNDER,
-	ST_COUNT
-};
 
 /* Columns: PKG_COLS, then id/nfiles, or FILE_COLS. */
 static const char *const stmt_sql[ST_COUNT] = {
@@ -177,18 +149,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     " ORDER BY f.path, p.name, p.arch",
 };
 
-struct gate_ledger {
-	sqlite3 *db;
-	char *path;
-	bool readonly;
-	unsigned busy_ms;
-	sqlite3_stmt *st[ST_COUNT];
-};
-
 /* ---- errors ---- */
 
-static enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what,
-			     struct gate_error *err)
+enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what,
+		      struct gate_error *err)
 {
 	const char *msg = l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
 	switch (rc & 0xff) {
@@ -222,7 +186,7 @@ static int step_done(sqlite3_stmt *s)
 	return rc == SQLITE_ROW ? SQLITE_DONE : rc;
 }
 
-static void stmt_done(sqlite3_stmt *s)
+void stmt_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -540,7 +504,7 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 	return GATE_OK;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
@@ -644,489 +608,6 @@ enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names
 		rc = step_done(s);
 	}
 	return txn_end(l, rc, "forgetting a package", err);
-}
-
-/* ---- reading ---- */
-
-static char *col_text(sqlite3_stmt *s, int i)
-{
-	return (char *)sqlite3_column_text(s, i);
-}
-
-/* Borrowed view of PKG_COLS (columns 0 to NPKG_COLS - 1). */
-static void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
-{
-	const char *d = col_text(s, 3);
-	memset(p, 0, sizeof(*p));
-	p->name = col_text(s, 0);
-	p->version = col_text(s, 1);
-	p->arch = col_text(s, 2);
-	snprintf(p->deb_sha256, sizeof p->deb_sha256, "%s", d ? d : "");
-	p->rule = col_text(s, 4);
-	p->signers = col_text(s, 5);
-	p->origin = col_text(s, 6);
-	p->time = sqlite3_column_int64(s, 7);
-	p->source = (enum gate_ledger_source)name_index(source_names, NELEM(source_names),
-							col_text(s, 8), GATE_LEDGER_DPKG);
-}
-
-/* Borrowed view of FILE_COLS starting at column i. */
-static void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f)
-{
-	const char *d = col_text(s, i + 1);
-	f->path = col_text(s, i);
-	snprintf(f->sha256, sizeof f->sha256, "%s", d ? d : "");
-	int64_t size = sqlite3_column_int64(s, i + 2);
-	f->size = size < 0 ? 0 : (uint64_t)size;
-	f->state = (enum gate_ledger_state)name_index(state_names, NELEM(state_names),
-						      col_text(s, i + 3), GATE_FILE_UNVERIFIED);
-}
-
-enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, void *ctx,
-			       struct gate_error *err)
-{
-	sqlite3_stmt *s = l->st[ST_LIST];
-	struct gate_ledger_pkg p;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
-		p.nfiles = (size_t)sqlite3_column_int64(s, NPKG_COLS);
-		if (fn)
-			fn(ctx, &p);
-	}
-	stmt_done(s);
-	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "listing packages", err);
-}
-
-/* Files of package id into a malloc'd array of borrowed-then-copied rows. */
-static int load_files(struct gate_ledger *l, int64_t id, struct gate_ledger_file **out,
-		      size_t *n)
-{
-	sqlite3_stmt *s = l->st[ST_PKG_FILES];
-	struct gate_ledger_file *v = NULL;
-	size_t cap = 0, len = 0;
-	int rc;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct gate_ledger_file *nv = realloc(v, nc * sizeof(*v));
-			if (!nv) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		struct gate_ledger_file f;
-		row_file(s, 0, &f);
-		if (!(f.path = strdup(f.path ? f.path : ""))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v[len++] = f;
-	}
-	stmt_done(s);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < len; i++)
-			free(v[i].path);
-		free(v);
-		return rc;
-	}
-	*out = v;
-	*n = len;
-	return SQLITE_DONE;
-}
-
-/* One show row, copied: loading its files runs another statement. */
-struct show_row {
-	struct gate_ledger_pkg p;
-	int64_t id;
-};
-
-static bool copy_str(char **dst, const char *src)
-{
-	*dst = NULL;
-	return !src || (*dst = strdup(src)) != NULL;
-}
-
-static bool copy_pkg_row(sqlite3_stmt *s, struct show_row *r)
-{
-	struct gate_ledger_pkg b;
-	row_pkg(s, &b);
-	memset(r, 0, sizeof(*r));
-	memcpy(r->p.deb_sha256, b.deb_sha256, sizeof b.deb_sha256);
-	r->p.time = b.time;
-	r->p.source = b.source;
-	r->id = sqlite3_column_int64(s, NPKG_COLS);
-	return copy_str(&r->p.name, b.name) && copy_str(&r->p.version, b.version) &&
-	       copy_str(&r->p.arch, b.arch) && copy_str(&r->p.rule, b.rule) &&
-	       copy_str(&r->p.signers, b.signers) && copy_str(&r->p.origin, b.origin);
-}
-
-static int collect_show(struct gate_ledger *l, const char *name, struct show_row **out,
-			size_t *n)
-{
-	const char *colon = strchr(name, ':');
-	sqlite3_stmt *s = l->st[colon ? ST_SHOW_ARCH : ST_SHOW];
-	struct show_row *v = NULL;
-	size_t len = 0;
-	int rc;
-	if (colon) {
-		sqlite3_bind_text(s, 1, name, (int)(colon - name), SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, colon + 1, -1, SQLITE_TRANSIENT);
-	} else {
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-	}
-	/* (name, arch) is unique, so rows are few: one per architecture. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct show_row *nv = realloc(v, (len + 1) * sizeof(*v));
-		if (!nv) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		bool ok = copy_pkg_row(s, &v[len]);
-		len++;
-		if (!ok) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	stmt_done(s);
-	*out = v;
-	*n = len;
-	return rc;
-}
-
-enum gate_err gate_ledger_show(struct gate_ledger *l, const char *name, gate_ledger_pkg_fn fn,
-			       void *ctx, size_t *found, struct gate_error *err)
-{
-	struct show_row *rows = NULL;
-	size_t n = 0;
-	enum gate_err e = GATE_OK;
-	*found = 0;
-	int rc = collect_show(l, name, &rows, &n);
-	if (rc != SQLITE_DONE) {
-		e = db_fail(l, rc, "reading a package", err);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		rc = load_files(l, rows[i].id, &rows[i].p.files, &rows[i].p.nfiles);
-		if (rc != SQLITE_DONE) {
-			e = db_fail(l, rc, "reading files", err);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n && fn; i++)
-		fn(ctx, &rows[i].p);
-	*found = n;
-out:
-	for (size_t i = 0; i < n; i++)
-		gate_ledger_pkg_clear(&rows[i].p);
-	free(rows);
-	return e;
-}
-
-/* "sha256:HEX" or bare HEX (either case) into lowercase hex. */
-static bool parse_digest(const char *key, char hex[65])
-{
-	uint8_t d[32];
-	if (strncmp(key, "sha256:", 7) == 0)
-		key += 7;
-	if (!gate_hex_decode(key, strlen(key), d, sizeof d))
-		return false;
-	gate_hex_encode(d, sizeof d, hex);
-	return true;
-}
-
-/* Run a file query (PKG_COLS then path, sha256, size) through fn. */
-static int each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t *count)
-{
-	struct gate_ledger_pkg p;
-	struct gate_ledger_file f;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
-		row_file(s, NPKG_COLS, &f);
-		(*count)++;
-		if (fn)
-			fn(ctx, &p, &f);
-	}
-	stmt_done(s);
-	return rc;
-}
-
-enum gate_err gate_ledger_lookup(struct gate_ledger *l, const char *key, gate_ledger_file_fn fn,
-				 void *ctx, size_t *found, struct gate_error *err)
-{
-	char hex[65];
-	sqlite3_stmt *s;
-	*found = 0;
-	if (parse_digest(key, hex)) {
-		s = l->st[ST_BY_DIGEST];
-		sqlite3_bind_text(s, 1, hex, 64, SQLITE_TRANSIENT);
-	} else if (key[0] == '/') {
-		s = l->st[ST_BY_PATH];
-		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	} else {
-		return gate_fail(err, GATE_E_USAGE, NULL, "key",
-				 "'%s' is neither an absolute path nor a sha256 digest", key);
-	}
-	int rc = each_file(s, fn, ctx, found);
-	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "looking up", err);
-}
-
-enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256[32], bool *found,
-				     struct gate_error *err)
-{
-	char hex[65];
-	sqlite3_stmt *s = l->st[ST_HAS_DIGEST];
-	gate_hex_encode(sha256, 32, hex);
-	sqlite3_bind_text(s, 1, hex, 64, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(l, rc, "looking up a digest", err);
-	*found = rc == SQLITE_ROW;
-	return GATE_OK;
-}
-
-enum gate_err gate_ledger_has_version(struct gate_ledger *l, const char *name, const char *arch,
-				      const char *version, bool *found,
-				      enum gate_ledger_source *source, struct gate_error *err)
-{
-	sqlite3_stmt *s = l->st[ST_HAS_VERSION];
-	bind_text(s, 1, name);
-	bind_text(s, 2, arch);
-	bind_text(s, 3, version);
-	int rc = sqlite3_step(s);
-	*found = rc == SQLITE_ROW;
-	if (*found && source)
-		*source = (enum gate_ledger_source)name_index(
-			source_names, NELEM(source_names), col_text(s, 0), GATE_LEDGER_DPKG);
-	stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(l, rc, "looking up a package", err);
-	return GATE_OK;
-}
-
-enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(l->db, "PRAGMA quick_check", -1, &s, NULL);
-	enum gate_err e = GATE_OK;
-	if (rc != SQLITE_OK)
-		return db_fail(l, rc, "checking the database", err);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(s, 0);
-		if (!r || strcmp(r, "ok") != 0)
-			e = gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: ledger database is corrupt: %s",
-				      l->path, r ? r : "(no detail)");
-	} else {
-		e = db_fail(l, rc, "checking the database", err);
-	}
-	sqlite3_finalize(s);
-	return e;
-}
-
-/* ---- verification ---- */
-
-struct verify_run {
-	const char *root;
-	size_t rootlen;
-	gate_ledger_verify_fn fn;
-	void *ctx;
-	size_t *checked, *bad;
-	EVP_MD_CTX *md;
-	uint8_t *buf;
-};
-
-/* Hash an open regular file; NULL when it matches, else a status. */
-static const char *hash_matches(struct verify_run *r, int fd, const struct gate_ledger_file *f)
-{
-	uint8_t dig[32];
-	char hex[65];
-	uint64_t total = 0;
-	if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
-		return "unreadable";
-	for (;;) {
-		ssize_t n = read(fd, r->buf, HASH_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return "unreadable";
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (total > f->size)
-			return "modified"; /* grew while we read */
-		if (EVP_DigestUpdate(r->md, r->buf, (size_t)n) != 1)
-			return "unreadable";
-	}
-	if (EVP_DigestFinal_ex(r->md, dig, NULL) != 1)
-		return "unreadable";
-	gate_hex_encode(dig, 32, hex);
-	return total == f->size && strcmp(hex, f->sha256) == 0 ? NULL : "modified";
-}
-
-static const char *check_one(struct verify_run *r, const struct gate_ledger_file *f)
-{
-	char full[PATH_MAX];
-	struct stat st;
-	if (snprintf(full, sizeof full, "%s%s", r->root, f->path) >= (int)sizeof full)
-		return "unreadable";
-	if (lstat(full, &st) != 0)
-		return errno == ENOENT || errno == ENOTDIR ? "missing" : "unreadable";
-	if (S_ISLNK(st.st_mode))
-		return "replaced by a link";
-	if (!S_ISREG(st.st_mode))
-		return "not a regular file";
-	/* O_NOFOLLOW closes the race with a link swapped in after lstat;
-	 * O_NONBLOCK keeps a FIFO swapped in from blocking the walk. */
-	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno == ELOOP ? "replaced by a link"
-		       : errno == ENOENT ? "missing"
-					 : "unreadable";
-	const char *status = NULL;
-	if (fstat(fd, &st) != 0)
-		status = "unreadable";
-	else if (!S_ISREG(st.st_mode))
-		status = "not a regular file";
-	else if ((uint64_t)st.st_size != f->size)
-		status = "modified";
-	else
-		status = hash_matches(r, fd, f);
-	close(fd);
-	return status;
-}
-
-static int verify_rows(struct verify_run *r, sqlite3_stmt *s)
-{
-	struct gate_ledger_pkg p;
-	struct gate_ledger_file f;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
-		row_file(s, NPKG_COLS, &f);
-		(*r->checked)++;
-		const char *status = f.path ? check_one(r, &f) : "missing";
-		if (status) {
-			(*r->bad)++;
-			if (r->fn)
-				r->fn(r->ctx, &p, &f, status);
-		}
-	}
-	stmt_done(s);
-	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Absolute, without trailing slashes ("" is the whole tree), sorted and
- * with paths under an earlier one dropped, so no file is checked twice. */
-static enum gate_err norm_paths(const char *const *paths, size_t n, char ***out, size_t *nout,
-				struct gate_error *err)
-{
-	char **v = calloc(n ? n : 1, sizeof(*v));
-	size_t k = 0;
-	if (!v)
-		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		if (paths[i][0] != '/') {
-			for (size_t j = 0; j < i; j++)
-				free(v[j]);
-			free(v);
-			return gate_fail(err, GATE_E_USAGE, NULL, "path",
-					 "'%s' is not an absolute path", paths[i]);
-		}
-		if (!(v[i] = strdup(paths[i]))) {
-			for (size_t j = 0; j < i; j++)
-				free(v[j]);
-			free(v);
-			return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-		}
-		size_t len = strlen(v[i]);
-		while (len > 0 && v[i][len - 1] == '/')
-			v[i][--len] = '\0';
-	}
-	qsort(v, n, sizeof(*v), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		size_t pl = k ? strlen(v[k - 1]) : 0;
-		if (k && strncmp(v[i], v[k - 1], pl) == 0 && (v[i][pl] == '\0' || v[i][pl] == '/')) {
-			free(v[i]);
-			continue;
-		}
-		v[k++] = v[i];
-	}
-	*out = v;
-	*nout = k;
-	return GATE_OK;
-}
-
-static int verify_under(struct verify_run *r, sqlite3_stmt *s, const char *p)
-{
-	size_t len = strlen(p);
-	char *lo = malloc(len + 2), *hi = malloc(len + 2);
-	int rc = SQLITE_NOMEM;
-	if (lo && hi) {
-		memcpy(lo, p, len);
-		memcpy(hi, p, len);
-		lo[len] = '/';
-		hi[len] = '0';
-		lo[len + 1] = hi[len + 1] = '\0';
-		sqlite3_bind_text(s, 1, p, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, lo, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, hi, -1, SQLITE_STATIC);
-		rc = verify_rows(r, s);
-	}
-	free(lo);
-	free(hi);
-	return rc;
-}
-
-enum gate_err gate_ledger_verify(struct gate_ledger *l, const char *root, const char *const *paths,
-				 size_t npaths, gate_ledger_verify_fn fn, void *ctx, size_t *checked,
-				 size_t *bad, struct gate_error *err)
-{
-	struct verify_run r = {.root = root ? root : "", .fn = fn, .ctx = ctx,
-			       .checked = checked, .bad = bad};
-	char **v = NULL, *rootcopy = NULL;
-	size_t nv = 0;
-	enum gate_err e;
-	int rc = SQLITE_DONE;
-	*checked = *bad = 0;
-	if ((e = norm_paths(paths, npaths, &v, &nv, err)) != GATE_OK)
-		return e;
-	/* "/srv/root/" + "/usr/bin/x": drop the root's trailing slashes. */
-	if (!(rootcopy = strdup(r.root)) || !(r.md = EVP_MD_CTX_new()) ||
-	    !(r.buf = malloc(HASH_CHUNK))) {
-		e = gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-		goto out;
-	}
-	r.rootlen = strlen(rootcopy);
-	while (r.rootlen > 0 && rootcopy[r.rootlen - 1] == '/')
-		rootcopy[--r.rootlen] = '\0';
-	r.root = rootcopy;
-	if (npaths == 0 || (nv > 0 && v[0][0] == '\0'))
-		rc = verify_rows(&r, l->st[ST_ALL_FILES]);
-	else
-		for (size_t i = 0; i < nv && rc == SQLITE_DONE; i++)
-			rc = verify_under(&r, l->st[ST_UNDER], v[i]);
-	e = rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "reading files", err);
-out:
-	for (size_t i = 0; i < nv; i++)
-		free(v[i]);
-	free(v);
-	free(rootcopy);
-	free(r.buf);
-	EVP_MD_CTX_free(r.md);
-	return e;
 }
 
 void gate_ledger_pkg_clear(struct gate_ledger_pkg *p)

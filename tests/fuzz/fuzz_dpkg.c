@@ -1,4 +1,4 @@
-/* fuzz_dpkg.c - the parsers of dpkg's database (gate/dpkg_import.c) on
+/* fuzz_dpkg.c - the parsers of dpkg's database (gate/dpkg_parse.c) on
  * untrusted bytes: the same input as a status file, a diversions file and
  * a .md5sums file, and each parsed path looked up among the Conffiles it
  * came with. Promises checked: every installed stanza handed over has a

@@ -1,0 +1,67 @@
+/* ledger_int.h - what the files of the install ledger share: ledger.c
+ * (the schema and its statements, opening, recording), ledger_read.c
+ * (reading) and ledger_verify.c (checking recorded files on disk). Never
+ * installed. */
+#ifndef GATE_LEDGER_INT_H
+#define GATE_LEDGER_INT_H
+
+#include "ledger.h"
+#include "lazy_sqlite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FIELD "ledger"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define PKG_COLS                                                                                 \
+	"p.name, p.version, p.arch, p.deb_sha256, p.rule, p.signers, p.origin, p.time, p.source"
+#define NPKG_COLS 9
+
+/* Statements up to ST_INS_FILE write. */
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_DEL_PKG,
+	ST_INS_PKG,
+	ST_INS_FILE,
+	ST_LIST,
+	ST_SHOW,
+	ST_SHOW_ARCH,
+	ST_PKG_FILES,
+	ST_BY_DIGEST,
+	ST_BY_PATH,
+	ST_HAS_DIGEST,
+	ST_HAS_VERSION,
+	ST_ALL_FILES,
+	ST_UNDER,
+	ST_COUNT
+};
+
+struct gate_ledger {
+	sqlite3 *db;
+	char *path;
+	bool readonly;
+	unsigned busy_ms;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* The stored text of each source and state, by value (ledger.c). */
+extern const char *const source_names[GATE_LEDGER_DPKG + 1];
+extern const char *const state_names[GATE_FILE_UNVERIFIED + 1];
+
+/* ledger.c */
+int name_index(const char *const *names, size_t n, const char *s, int fallback);
+enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what,
+		      struct gate_error *err);
+void stmt_done(sqlite3_stmt *s);
+void bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* ledger_read.c */
+void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p);
+void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f);
+
+#endif

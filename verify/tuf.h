@@ -5,8 +5,11 @@
  * Sigstore trusted-root update and TUF targets in the policy) use it.
  *
  * Layers, bottom up:
+ *   tuf_canon.c   canonical JSON and keyids.
+ *   tuf_keys.c    keys, and thresholds over distinct keys.
  *   tuf_meta.c    bytes -> envelope (signatures + canonical bytes of "signed")
  *                 -> verified threshold -> typed metadata. Pure, no I/O.
+ *   tuf_paths.c   path patterns, hash bins, quoting. Pure.
  *   tuf_fetch.c   libcurl GET with a hard byte cap enforced while receiving.
  *   tuf_client.c  the updater: T1-T25, persistence, delegations, downloads.
  *

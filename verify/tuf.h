@@ -5,10 +5,15 @@
  * Sigstore trusted-root update and TUF targets in the policy) use it.
  *
  * Layers, bottom up:
+ *   tuf_canon.c   canonical JSON and keyids.
+ *   tuf_keys.c    keys, and thresholds over distinct keys.
  *   tuf_meta.c    bytes -> envelope (signatures + canonical bytes of "signed")
  *                 -> verified threshold -> typed metadata. Pure, no I/O.
+ *   tuf_paths.c   path patterns, hash bins, quoting. Pure.
  *   tuf_fetch.c   libcurl GET with a hard byte cap enforced while receiving.
- *   tuf_client.c  the updater: T1-T25, persistence, delegations, downloads.
+ *   tuf_client.c  the updater: T1-T21, T24, persistence.
+ *   tuf_walk.c    the delegation search (T22, T23) and the walk of every role.
+ *   tuf_download.c  target files (T25).
  *
  * Deviations from spec/TUF.md, on purpose:
  *   - "expires" also accepts RFC 3339 with a fraction and a numeric offset
@@ -305,7 +310,7 @@ GATE_WUR enum gate_err gate_tuf_fetch_buf(const char *url, size_t cap,
 /* Whether a failed fetch means "the file is not there" (HTTP 403/404). */
 bool gate_tuf_status_missing(long status);
 
-/* ---- the updater (tuf_client.c) ---- */
+/* ---- the updater (tuf_client.c, tuf_walk.c, tuf_download.c) ---- */
 
 struct gate_tuf_caps {
 	size_t root_max;	/* bytes, T2 */
@@ -396,7 +401,7 @@ int64_t gate_tuf_trusted_version(const struct gate_tuf_updater *u, enum gate_tuf
 /* "expires" (unix seconds) of a trusted top-level role (0 when not loaded). */
 int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t);
 
-/* ---- enumeration (tuf_client.c): allowlists by digest ---- */
+/* ---- enumeration (tuf_walk.c): allowlists by digest ---- */
 
 /* Called for every target entry of every visited role (f and role are
  * borrowed from the updater); return false to stop the walk. */

@@ -1,15 +1,16 @@
-/* tuf_client.c - the TUF client update workflow (spec/TUF.md §4, T1-T25) in
- * the reference order of python-tuf's ngclient: root rotation, timestamp,
- * snapshot, targets, then delegated targets on demand and target downloads.
+/* tuf_client.c - the TUF client update workflow (spec/TUF.md §4, T1-T21,
+ * T24) in the reference order of python-tuf's ngclient: root rotation,
+ * timestamp, snapshot, targets, then delegated targets on demand. The
+ * delegation search (T22, T23) and the enumeration of every role are in
+ * tuf_walk.c, target files (T25) in tuf_download.c.
  *
  * Persistence rule: a file is written into the metadata or target directory
  * only after every check on it passed, byte-exact as it was served, through
  * a temporary file, fsync and rename. */
-#include "tuf.h"
+#include "tuf_client_int.h"
 
 #include "lazy_curl.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,29 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* A role loaded in this updater's life (top-level "targets" or delegated). */
-struct loaded {
-	char *name;
-	struct gate_tuf_md *md;
-};
-
-enum refresh_state { REFRESH_NONE, REFRESH_OK, REFRESH_FAILED };
-
-struct gate_tuf_updater {
-	char *dir;
-	char *mdurl;  /* with a trailing '/'; NULL offline */
-	char *tgturl; /* with a trailing '/'; may be NULL */
-	int64_t now;  /* T0 */
-	struct gate_tuf_caps caps;
-	bool curl_inited;
-	enum refresh_state state;
-	struct gate_tuf_md *root, *timestamp, *snapshot;
-	struct loaded *roles;
-	size_t nroles, aroles;
-	struct gate_tuf_target **found; /* results handed out, freed with u */
-	size_t nfound;
-};
 
 void gate_tuf_caps_default(struct gate_tuf_caps *c)
 {
@@ -57,8 +35,7 @@ void gate_tuf_caps_default(struct gate_tuf_caps *c)
 
 /* ---- small helpers ---- */
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
+char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -294,6 +271,20 @@ int64_t gate_tuf_trusted_version(const struct gate_tuf_updater *u, enum gate_tuf
 	return md ? md->version : 0;
 }
 
+int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t)
+{
+	const struct gate_tuf_md *md = NULL;
+	if (t == GATE_TUF_ROOT)
+		md = u->root;
+	else if (t == GATE_TUF_TIMESTAMP)
+		md = u->timestamp;
+	else if (t == GATE_TUF_SNAPSHOT)
+		md = u->snapshot;
+	else
+		md = find_loaded(u, "targets");
+	return md ? md->expires : 0;
+}
+
 /* ---- root (T2-T5) ---- */
 
 static bool same_role(const struct gate_tuf_role *a, const struct gate_tuf_role *b)
@@ -524,7 +515,7 @@ static enum gate_err update_snapshot(struct gate_tuf_updater *u, struct gate_err
 
 /* ---- targets and delegated targets (T17-T21, T24) ---- */
 
-static struct gate_tuf_md *find_loaded(const struct gate_tuf_updater *u, const char *name)
+struct gate_tuf_md *find_loaded(const struct gate_tuf_updater *u, const char *name)
 {
 	for (size_t i = 0; i < u->nroles; i++)
 		if (strcmp(u->roles[i].name, name) == 0)
@@ -577,9 +568,9 @@ static enum gate_err check_role(struct gate_tuf_updater *u, const char *name,
 }
 
 /* Load role "name" delegated with keys/role (root's for "targets"). */
-static enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
-			       const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
-			       struct gate_tuf_md **out, struct gate_error *err)
+enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
+			const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
+			struct gate_tuf_md **out, struct gate_error *err)
 {
 	struct gate_tuf_md *md = find_loaded(u, name);
 	uint8_t *buf = NULL;
@@ -648,572 +639,4 @@ enum gate_err gate_tuf_refresh(struct gate_tuf_updater *u, struct gate_error *er
 		return rc;
 	u->state = REFRESH_OK;
 	return GATE_OK;
-}
-
-/* ---- target search (T22, T23) ---- */
-
-/* Names on the stack are borrowed: from the delegating metadata (alive as
- * long as the updater keeps it loaded) or from w->names for computed
- * hash-bin names, so a large delegation list costs pointers, not copies. */
-struct frame {
-	const char *role;
-	const char *parent; /* NULL: delegated by root */
-};
-
-struct walk {
-	struct frame *stack;
-	size_t n, alloc;
-	const char **visited;
-	size_t nvisited;
-	char **names; /* owned: hash-bin role names */
-	size_t nnames;
-};
-
-static void walk_free(struct walk *w)
-{
-	free(w->stack);
-	free(w->visited);
-	for (size_t i = 0; i < w->nnames; i++)
-		free(w->names[i]);
-	free(w->names);
-}
-
-static bool walk_push(struct walk *w, const char *role, const char *parent)
-{
-	if (w->n == w->alloc) {
-		size_t na = w->alloc ? w->alloc * 2 : 16;
-		struct frame *ns = realloc(w->stack, na * sizeof(*ns));
-		if (!ns)
-			return false;
-		w->stack = ns;
-		w->alloc = na;
-	}
-	w->stack[w->n].role = role;
-	w->stack[w->n].parent = parent;
-	w->n++;
-	return true;
-}
-
-/* Keep a computed name alive for the rest of the walk. */
-static const char *walk_name(struct walk *w, const char *name)
-{
-	char **nn = realloc(w->names, (w->nnames + 1) * sizeof(*nn));
-	if (!nn)
-		return NULL;
-	w->names = nn;
-	if (!(w->names[w->nnames] = strdup(name)))
-		return NULL;
-	return w->names[w->nnames++];
-}
-
-static bool walk_visited(const struct walk *w, const char *role)
-{
-	for (size_t i = 0; i < w->nvisited; i++)
-		if (strcmp(w->visited[i], role) == 0)
-			return true;
-	return false;
-}
-
-/* Keys and role entry with which parent delegates role. */
-static enum gate_err delegation_of(struct gate_tuf_updater *u, const struct frame *f,
-				   const struct gate_tuf_keys **keys,
-				   const struct gate_tuf_role **role, struct gate_error *err)
-{
-	if (!f->parent) {
-		*keys = &u->root->keys;
-		*role = &u->root->roles[GATE_TUF_TARGETS];
-		return GATE_OK;
-	}
-	const struct gate_tuf_md *p = find_loaded(u, f->parent);
-	if (p && p->has_succinct && gate_tuf_succinct_has(&p->succinct, f->role)) {
-		*keys = &p->dkeys;
-		*role = &p->succinct.role;
-		return GATE_OK;
-	}
-	for (size_t i = 0; p && i < p->ndroles; i++) {
-		if (strcmp(p->droles[i].name, f->role) == 0) {
-			*keys = &p->dkeys;
-			*role = &p->droles[i].role;
-			return GATE_OK;
-		}
-	}
-	return gate_fail(err, GATE_E_INTERNAL, "T22", f->role, "delegation vanished");
-}
-
-/* T22: push the delegations of md that match path, in priority order
- * (pushed reversed so the first is popped first); a terminating match
- * stops collecting and drops everything still on the stack. */
-static bool push_children(struct walk *w, const struct gate_tuf_md *md, const char *name,
-			  const char *path)
-{
-	size_t base = w->n;
-	if (md->has_succinct) {
-		char bin[GATE_TUF_MAX_NAME + 16];
-		const char *b;
-		if (!gate_tuf_succinct_role(&md->succinct, path, bin, sizeof bin))
-			return true;
-		if (!(b = walk_name(w, bin)))
-			return false;
-		/* Every bin is terminating. */
-		w->n = 0;
-		return walk_push(w, b, name);
-	}
-	for (size_t i = 0; i < md->ndroles; i++) {
-		const struct gate_tuf_delegation *d = &md->droles[i];
-		if (!gate_tuf_delegation_matches(d, path))
-			continue;
-		if (d->terminating) {
-			/* Keep what this role collected so far, drop the rest
-			 * of the stack. */
-			memmove(w->stack, w->stack + base, (w->n - base) * sizeof(*w->stack));
-			w->n -= base;
-			base = 0;
-			if (!walk_push(w, d->name, name))
-				return false;
-			break;
-		}
-		if (!walk_push(w, d->name, name))
-			return false;
-	}
-	/* Reverse the collected run so the first delegation is on top. */
-	for (size_t a = base, b = w->n; b > a + 1; a++, b--) {
-		struct frame t = w->stack[a];
-		w->stack[a] = w->stack[b - 1];
-		w->stack[b - 1] = t;
-	}
-	return true;
-}
-
-static enum gate_err make_target(struct gate_tuf_updater *u, const struct gate_tuf_file *f,
-				 const char *role, const struct gate_tuf_target **out,
-				 struct gate_error *err)
-{
-	struct gate_tuf_target *t = calloc(1, sizeof(*t));
-	struct gate_tuf_target **nf = realloc(u->found, (u->nfound + 1) * sizeof(*nf));
-	if (!t || !nf) {
-		free(t);
-		if (nf)
-			u->found = nf;
-		return gate_fail(err, GATE_E_NOMEM, NULL, f->name, "out of memory");
-	}
-	u->found = nf;
-	t->path = f->name;
-	t->length = (uint64_t)f->length;
-	t->hashes = f->hashes;
-	t->nhashes = f->nhashes;
-	t->custom = f->custom;
-	/* The role name lives as long as the updater (loaded list). */
-	for (size_t i = 0; i < u->nroles; i++)
-		if (strcmp(u->roles[i].name, role) == 0)
-			t->role = u->roles[i].name;
-	u->found[u->nfound++] = t;
-	*out = t;
-	return GATE_OK;
-}
-
-enum gate_err gate_tuf_find_target(struct gate_tuf_updater *u, const char *path,
-				   const struct gate_tuf_target **out, struct gate_error *err)
-{
-	struct walk w = {0};
-	enum gate_err rc = GATE_OK;
-	*out = NULL;
-	if (u->state == REFRESH_NONE && (rc = gate_tuf_refresh(u, err)) != GATE_OK)
-		return rc;
-	if (u->state != REFRESH_OK)
-		return gate_fail(err, GATE_E_USAGE, NULL, path, "the refresh failed");
-	if (!walk_push(&w, "targets", NULL)) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
-		goto out;
-	}
-	while (w.n > 0 && w.nvisited <= u->caps.max_delegations) {
-		struct frame f = w.stack[--w.n];
-		const struct gate_tuf_keys *keys = NULL;
-		const struct gate_tuf_role *role = NULL;
-		struct gate_tuf_md *md = NULL;
-		const struct gate_tuf_file *tf = NULL;
-		const char **nv;
-		if (walk_visited(&w, f.role))
-			continue;
-		if ((rc = delegation_of(u, &f, &keys, &role, err)) != GATE_OK ||
-		    (rc = load_role(u, f.role, keys, role, &md, err)) != GATE_OK)
-			goto out;
-		if ((tf = gate_tuf_find_file(md, path))) {
-			rc = make_target(u, tf, f.role, out, err);
-			goto out;
-		}
-		/* Visited after the pre-order check (as the reference). The
-		 * loaded list's copy of the name outlives the walk. */
-		const char *self = NULL;
-		for (size_t i = 0; i < u->nroles && !self; i++)
-			if (u->roles[i].md == md)
-				self = u->roles[i].name;
-		if (!self || !(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv)))) {
-			rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
-			goto out;
-		}
-		w.visited = nv;
-		w.visited[w.nvisited++] = self;
-		if (md->has_delegations && !push_children(&w, md, self, path)) {
-			rc = gate_fail(err, GATE_E_NOMEM, NULL, path, "out of memory");
-			goto out;
-		}
-	}
-out:
-	walk_free(&w);
-	return rc;
-}
-
-/* ---- target files (T25) ---- */
-
-struct hasher {
-	EVP_MD_CTX *ctx[GATE_TUF_MAX_HASHES];
-	size_t n;
-};
-
-static void hasher_free(struct hasher *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		EVP_MD_CTX_free(h->ctx[i]);
-	h->n = 0;
-}
-
-/* Every listed algorithm must be one we know (T25). */
-static enum gate_err hasher_init(struct hasher *h, const struct gate_tuf_target *t,
-				 struct gate_error *err)
-{
-	h->n = 0;
-	if (t->nhashes == 0 || t->nhashes > GATE_TUF_MAX_HASHES)
-		return gate_fail(err, GATE_E_DIGEST, "T25", t->path, "no usable hashes");
-	for (size_t i = 0; i < t->nhashes; i++) {
-		const EVP_MD *md = gate_tuf_hash_md(t->hashes[i].alg);
-		if (!md) {
-			hasher_free(h);
-			return gate_fail(err, GATE_E_DIGEST, "T25", t->path,
-					 "unsupported hash algorithm \"%.32s\"", t->hashes[i].alg);
-		}
-		if (!(h->ctx[h->n] = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(h->ctx[h->n], md, NULL)) {
-			EVP_MD_CTX_free(h->ctx[h->n]);
-			hasher_free(h);
-			return gate_fail(err, GATE_E_INTERNAL, "T25", t->path, "digest failed");
-		}
-		h->n++;
-	}
-	return GATE_OK;
-}
-
-static bool hasher_update(struct hasher *h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (!EVP_DigestUpdate(h->ctx[i], p, n))
-			return false;
-	return true;
-}
-
-static bool hasher_match(struct hasher *h, const struct gate_tuf_target *t)
-{
-	uint8_t got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
-	unsigned int glen = 0;
-	for (size_t i = 0; i < h->n; i++) {
-		const char *hex = t->hashes[i].hex;
-		if (!EVP_DigestFinal_ex(h->ctx[i], got, &glen) ||
-		    !gate_hex_decode(hex, strlen(hex), want, glen) || !gate_ct_eq(got, want, glen))
-			return false;
-	}
-	return true;
-}
-
-/* dir/<quoted path>: one flat file per target path, the same name every
- * time the target changes. */
-static char *target_file(const char *dir, const struct gate_tuf_target *t)
-{
-	char *q = gate_tuf_quote(t->path);
-	char *p = q ? xasprintf("%s/%s", dir, q) : NULL;
-	free(q);
-	return p;
-}
-
-static bool file_matches(const char *path, const struct gate_tuf_target *t)
-{
-	struct hasher h;
-	uint8_t buf[65536];
-	uint64_t total = 0;
-	bool ok = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != t->length ||
-	    hasher_init(&h, t, NULL) != GATE_OK) {
-		close(fd);
-		return false;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof buf);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		total += (uint64_t)r;
-		if (total > t->length || !hasher_update(&h, buf, (size_t)r))
-			goto out;
-	}
-	ok = total == t->length && hasher_match(&h, t);
-out:
-	hasher_free(&h);
-	close(fd);
-	return ok;
-}
-
-enum gate_err gate_tuf_find_cached_target(struct gate_tuf_updater *u,
-					  const struct gate_tuf_target *t, const char *target_dir,
-					  char **path_out, struct gate_error *err)
-{
-	(void)u;
-	char *p = target_file(target_dir, t);
-	*path_out = NULL;
-	if (!p)
-		return gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
-	if (file_matches(p, t))
-		*path_out = p;
-	else
-		free(p);
-	return GATE_OK;
-}
-
-/* Target URL: base + path, with consistent snapshots dir/HASH.name where
- * HASH is the first listed hash (T25). Bytes that cannot appear in a URL
- * path are percent-encoded; '/' separates directories. */
-static char *target_url(const struct gate_tuf_updater *u, const struct gate_tuf_target *t)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	const char *slash = strrchr(t->path, '/');
-	size_t dirlen = slash ? (size_t)(slash - t->path) + 1 : 0;
-	const char *prefix = u->root->consistent_snapshot ? t->hashes[0].hex : NULL;
-	size_t n = strlen(u->tgturl) + 3 * strlen(t->path) + (prefix ? 3 * strlen(prefix) + 1 : 0) + 1;
-	char *url = malloc(n), *o = url;
-	if (!url)
-		return NULL;
-	o += sprintf(o, "%s", u->tgturl);
-	for (size_t pass = 0; pass < 3; pass++) {
-		const char *s = pass == 0 ? t->path : pass == 1 ? prefix : t->path + dirlen;
-		size_t len = pass == 0 ? dirlen : s ? strlen(s) : 0;
-		for (size_t i = 0; i < len; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    strchr("-._~!$&'()*+,;=:@/", c)) {
-				*o++ = (char)c;
-			} else {
-				*o++ = '%';
-				*o++ = hexd[c >> 4];
-				*o++ = hexd[c & 15];
-			}
-		}
-		if (pass == 1 && prefix)
-			*o++ = '.';
-	}
-	*o = '\0';
-	return url;
-}
-
-struct dl {
-	struct gate_atomic out;
-	struct hasher h;
-};
-
-static bool dl_sink(void *ctx, const uint8_t *p, size_t n)
-{
-	struct dl *d = ctx;
-	return hasher_update(&d->h, p, n) && gate_atomic_write(&d->out, p, n, NULL) == GATE_OK;
-}
-
-/* Download t into dst (a name in its target directory). */
-static enum gate_err download(struct gate_tuf_updater *u, const struct gate_tuf_target *t,
-			      const char *dst, struct gate_error *err)
-{
-	struct dl d = {.out = {.fd = -1}};
-	char *url = target_url(u, t);
-	enum gate_err rc;
-	struct stat st = {0};
-	if (!url) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
-		goto out;
-	}
-	if ((rc = hasher_init(&d.h, t, err)) != GATE_OK ||
-	    (rc = gate_atomic_open(&d.out, dst, ".gate-tuf-XXXXXX", 0644, 0, err)) != GATE_OK)
-		goto out;
-	/* At most the signed length; exactly it, and every hash, before the
-	 * file takes its name. */
-	rc = gate_tuf_fetch(url, t->length, &u->caps.fetch, dl_sink, &d, NULL, err);
-	if (rc == GATE_OK && (fstat(d.out.fd, &st) != 0 || (uint64_t)st.st_size != t->length))
-		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path,
-			       "length %lld, expected %llu", (long long)st.st_size,
-			       (unsigned long long)t->length);
-	if (rc == GATE_OK && !hasher_match(&d.h, t))
-		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "hash mismatch");
-	if (rc == GATE_OK)
-		rc = gate_atomic_commit(&d.out, err);
-out:
-	hasher_free(&d.h);
-	gate_atomic_discard(&d.out);
-	free(url);
-	return rc;
-}
-
-enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u,
-				       const struct gate_tuf_target *t, const char *target_dir,
-				       char **path_out, bool *downloaded, struct gate_error *err)
-{
-	char *dst = NULL;
-	enum gate_err rc;
-	if (path_out)
-		*path_out = NULL;
-	if (downloaded)
-		*downloaded = false;
-	if ((rc = gate_tuf_find_cached_target(u, t, target_dir, &dst, err)) != GATE_OK)
-		return rc;
-	if (!dst) {
-		if (!u->tgturl)
-			return gate_fail(err, GATE_E_USAGE, "T25", t->path, "no target base URL");
-		if (!(dst = target_file(target_dir, t)))
-			return gate_fail(err, GATE_E_NOMEM, NULL, t->path, "out of memory");
-		if ((rc = download(u, t, dst, err)) != GATE_OK) {
-			free(dst);
-			return rc;
-		}
-		if (downloaded)
-			*downloaded = true;
-	}
-	if (path_out)
-		*path_out = dst;
-	else
-		free(dst);
-	return GATE_OK;
-}
-
-/* ---- enumeration (allowlists by digest) ---- */
-
-int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t)
-{
-	const struct gate_tuf_md *md = NULL;
-	if (t == GATE_TUF_ROOT)
-		md = u->root;
-	else if (t == GATE_TUF_TIMESTAMP)
-		md = u->timestamp;
-	else if (t == GATE_TUF_SNAPSHOT)
-		md = u->snapshot;
-	else
-		md = find_loaded(u, "targets");
-	return md ? md->expires : 0;
-}
-
-/* Push the children of md (delegated by role "self") so that the first
- * delegation is popped first. Hash bins are taken from the snapshot: a bin
- * it does not list cannot be loaded anyway (T17). */
-static bool walk_push_all(struct gate_tuf_updater *u, struct walk *w, const struct gate_tuf_md *md,
-			  const char *self)
-{
-	if (md->has_succinct) {
-		for (size_t i = u->snapshot->nmeta; i-- > 0;) {
-			const char *n = u->snapshot->meta[i].name;
-			size_t len = strlen(n);
-			char bin[GATE_TUF_MAX_NAME + 1];
-			const char *b;
-			if (len <= 5 || len - 5 > GATE_TUF_MAX_NAME || strcmp(n + len - 5, ".json") != 0)
-				continue;
-			memcpy(bin, n, len - 5);
-			bin[len - 5] = '\0';
-			if (!gate_tuf_succinct_has(&md->succinct, bin))
-				continue;
-			if (!(b = walk_name(w, bin)) || !walk_push(w, b, self))
-				return false;
-		}
-		return true;
-	}
-	for (size_t i = md->ndroles; i-- > 0;)
-		if (!walk_push(w, md->droles[i].name, self))
-			return false;
-	return true;
-}
-
-enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles,
-				    gate_tuf_target_fn fn, void *ctx, struct gate_tuf_walk_stats *st,
-				    struct gate_error *err)
-{
-	struct walk w = {0};
-	enum gate_err rc = GATE_OK;
-	memset(st, 0, sizeof(*st));
-	if (u->state == REFRESH_NONE && (rc = gate_tuf_refresh(u, err)) != GATE_OK)
-		return rc;
-	if (u->state != REFRESH_OK)
-		return gate_fail(err, GATE_E_USAGE, NULL, NULL, "the refresh failed");
-	if (!walk_push(&w, "targets", NULL)) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		goto out;
-	}
-	while (w.n > 0) {
-		struct frame f = w.stack[--w.n];
-		const struct gate_tuf_keys *keys = NULL;
-		const struct gate_tuf_role *role = NULL;
-		struct gate_tuf_md *md = NULL;
-		struct gate_error re = {0};
-		const char **nv;
-		if (walk_visited(&w, f.role))
-			continue;
-		if (w.nvisited >= max_roles) {
-			st->truncated = true;
-			break;
-		}
-		/* A delegated role that does not load (not cached offline, bad
-		 * signature, expired) hides its own targets only; the top-level
-		 * role must load (the refresh already did). */
-		if (delegation_of(u, &f, &keys, &role, &re) != GATE_OK ||
-		    load_role(u, f.role, keys, role, &md, &re) != GATE_OK) {
-			if (!f.parent) {
-				if (err)
-					*err = re;
-				rc = re.code ? re.code : GATE_E_INTERNAL;
-				goto out;
-			}
-			if (st->skipped++ == 0)
-				st->first_skip = re;
-			/* Never retried under another delegator in this walk. */
-			if (!(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv))) ||
-			    !(nv[w.nvisited] = walk_name(&w, f.role))) {
-				if (nv)
-					w.visited = nv;
-				rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-				goto out;
-			}
-			w.visited = nv;
-			w.nvisited++;
-			continue;
-		}
-		const char *self = NULL;
-		for (size_t i = 0; i < u->nroles && !self; i++)
-			if (u->roles[i].md == md)
-				self = u->roles[i].name;
-		if (!self || !(nv = realloc(w.visited, (w.nvisited + 1) * sizeof(*nv)))) {
-			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-			goto out;
-		}
-		w.visited = nv;
-		w.visited[w.nvisited++] = self;
-		st->roles++;
-		for (size_t i = 0; i < md->ntargets; i++) {
-			st->targets++;
-			if (!fn(ctx, &md->targets[i], self)) {
-				st->stopped = true;
-				goto out;
-			}
-		}
-		if (md->has_delegations && !walk_push_all(u, &w, md, self)) {
-			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-			goto out;
-		}
-	}
-out:
-	walk_free(&w);
-	return rc;
 }

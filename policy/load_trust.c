@@ -176,7 +176,7 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
 }
 
 /* trust.apt_archives: NAME: {keyring: FILE, lists: DIR, origin, suite,
- * component} (gate/apt_origin.h). */
+ * component} (gate/debian/apt_origin.h). */
 static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const keys[] = {"keyring", "lists", "origin", "suite", "component",

@@ -59,7 +59,7 @@ struct gate_policy_tuf {
 };
 
 /* trust.apt_archives.NAME: an apt archive whose signed InRelease files
- * vouch for .debs (gate/apt_origin.h). */
+ * vouch for .debs (gate/debian/apt_origin.h). */
 struct gate_policy_apt {
 	char *name;
 	char *keyring;			  /* OpenPGP keyring for gpgv */

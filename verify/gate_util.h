@@ -59,7 +59,7 @@ enum gate_rfc3339_flags {
 	GATE_RFC3339_OFFSET = 1u << 0, /* any numeric offset "+hh:mm" / "-hh:mm" */
 	GATE_RFC3339_CEIL = 1u << 1,   /* a non-zero fraction rounds up a second */
 	GATE_RFC3339_UPPER = 1u << 2,  /* only 'T' and 'Z', as TUF writes them */
-	/* TUF "expires" (see verify/tuf.h): "expired iff now >= expires" stays
+	/* TUF "expires" (see verify/tuf/tuf.h): "expired iff now >= expires" stays
 	 * exact on whole seconds. */
 	GATE_RFC3339_TUF = GATE_RFC3339_OFFSET | GATE_RFC3339_CEIL | GATE_RFC3339_UPPER,
 };

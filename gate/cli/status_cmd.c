@@ -1,6 +1,6 @@
 /* status_cmd.c - `gate status`: what the exec daemon gated is doing, read
  * from the status file it rewrites atomically every second
- * (hooks/exec/status.c). The file is checked like any input: size cap,
+ * (gate/daemon/status.c). The file is checked like any input: size cap,
  * duplicate keys, types; strings are escaped when printed. */
 #include "cli.h"
 

@@ -1,5 +1,5 @@
 /* trust_cmd.c - `gate trust update|show`: the trust material gate keeps
- * fresh over TUF (verify/tuf_trust.h): the Sigstore trusted root (embedded
+ * fresh over TUF (verify/tuf/tuf_trust.h): the Sigstore trusted root (embedded
  * TUF root as bootstrap, cache in /var/lib/gate/tuf/sigstore as root or
  * $XDG_CACHE_HOME/gate/tuf/sigstore) and the TUF repositories a policy
  * names under trust.tuf. Only `update` uses the network. */

@@ -1,5 +1,5 @@
 /* tuf_repo_cmd.c - `gate tuf repo init|add|sign`: publish a static TUF
- * repository (gate/tuf_repo.h) from a directory of files, e.g. an
+ * repository (gate/tuf/tuf_repo.h) from a directory of files, e.g. an
  * allowlist for `trust.tuf` in the policy. */
 #include "cli.h"
 #include "policy.h"

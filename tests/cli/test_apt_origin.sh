@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_apt_origin.sh - apt-origin evidence (gate/apt_origin.c): a local apt
+# test_apt_origin.sh - apt-origin evidence (gate/debian/apt_origin.c): a local apt
 # archive signed here with a throwaway OpenPGP key (gpg --clearsign for
 # InRelease, gpg --detach-sign for Release.gpg), .debs built with dpkg-deb,
 # lists laid out as apt names them; then `gate check --caller apt`: a good

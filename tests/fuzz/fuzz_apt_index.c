@@ -1,10 +1,10 @@
-/* fuzz_apt_index.c - the apt-origin parsers (gate/apt_origin.c) on
+/* fuzz_apt_index.c - the apt-origin parsers (gate/debian/apt_origin.c) on
  * untrusted bytes: the signed text of a Release, a Packages index and a
  * Release date. What parses must hold the parsers' promises: the index is
  * sorted and every entry can be found by its digest and, when it has a
  * name, version and arch, by those (byname sorted, every match equal);
  * Release files have non-empty paths without spaces, within the cap. */
-#include "../../gate/apt_origin.h"
+#include "../../gate/debian/apt_origin.h"
 
 #include <stdlib.h>
 #include <string.h>

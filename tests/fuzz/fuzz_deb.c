@@ -2,7 +2,7 @@
  * tars (through libarchive's decompressors), the control file and the
  * data paths. The input goes to a memfd so the descriptor path (pread from
  * offset 0) is what is exercised. Seeds: tiny real .debs (gzip, xz). */
-#include "../../gate/deb.h"
+#include "../../gate/debian/deb.h"
 #include "internal.h"
 
 #include <stdlib.h>

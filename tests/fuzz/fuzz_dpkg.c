@@ -1,11 +1,11 @@
-/* fuzz_dpkg.c - the parsers of dpkg's database (gate/dpkg_parse.c) on
+/* fuzz_dpkg.c - the parsers of dpkg's database (gate/debian/dpkg_parse.c) on
  * untrusted bytes: the same input as a status file, a diversions file and
  * a .md5sums file, and each parsed path looked up among the Conffiles it
  * came with. Promises checked: every installed stanza handed over has a
  * non-empty name, version and architecture; diversions come in whole
  * triples; md5sums entries are sorted by path and each is found again by
  * bsearch. */
-#include "../../gate/dpkg_import.h"
+#include "../../gate/debian/dpkg_import.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* fuzz_tuf_walk.c - what an allowlist lookup does with a repository's
- * cached metadata once it verifies (verify/tuf_trust.c, the enumeration in
+ * cached metadata once it verifies (verify/tuf/tuf_trust.c, the enumeration in
  * tuf_client.c, policy/tuf.c): the input is the "signed" part of the
  * top-level targets role, of a delegated role "d", and the text of the
  * cache's last-update stamp, separated by NUL bytes. The harness signs the

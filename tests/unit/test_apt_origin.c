@@ -1,4 +1,4 @@
-/* test_apt_origin.c - gate/apt_origin.c: the deb822 parsers (Release,
+/* test_apt_origin.c - gate/debian/apt_origin.c: the deb822 parsers (Release,
  * Packages, dates) on good and bad input with their error codes and
  * fields; the gpgv runner (gate_apt_run_verifier) with scripts in place of
  * gpgv: a deadline that kills the child and its group and reaps it, output
@@ -18,7 +18,7 @@
 
 #include "tmpdir.h"
 
-#include "../../gate/apt_origin.h"
+#include "../../gate/debian/apt_origin.h"
 #include "internal.h"
 #include "policy_model.h"
 

@@ -1,4 +1,4 @@
-/* test_bundle.c - verify/bundle.c: Sigstore bundle shape rules (S1-S3) on
+/* test_bundle.c - verify/sigstore/bundle.c: Sigstore bundle shape rules (S1-S3) on
  * every conformance bundle and on mutations of happy-path bundles built here
  * with jansson; cosign's detached outputs; a legacy `cosign --bundle`
  * document verified end to end. */

@@ -1,4 +1,4 @@
-/* test_cms.c - detached CMS/PKCS#7 code signatures (verify/cms.c,
+/* test_cms.c - detached CMS/PKCS#7 code signatures (verify/x509/cms.c,
  * cs_signer.c, x509cs.c, crl.c) over a PKI built here: signed attributes or
  * none, RFC 3161 tokens and PKCS#9 countersignatures against TSA roots,
  * expiry kept by a timestamp, the code-signing profile, CRLs revoking

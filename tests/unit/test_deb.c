@@ -1,4 +1,4 @@
-/* test_deb.c - gate/deb.c on real packages built by dpkg-deb (xz, gzip,
+/* test_deb.c - gate/debian/deb.c on real packages built by dpkg-deb (xz, gzip,
  * none and zstd; regular files, a hard link, a symlink, nested and odd
  * names), every digest checked against sha256sum; and on crafted packages
  * (libarchive's writer for the tars, the ar container by hand): not ar,
@@ -15,7 +15,7 @@
 
 #include "tmpdir.h"
 
-#include "../../gate/deb.h"
+#include "../../gate/debian/deb.h"
 #include "internal.h"
 
 #include <archive.h>

@@ -1,4 +1,4 @@
-/* test_gated_cache.c - gated's LRU verdict cache (hooks/exec/vcache.c):
+/* test_gated_cache.c - gated's LRU verdict cache (gate/daemon/vcache.c):
  * hits and misses, every key field counts (a file changed in any way is
  * re-checked), least-recently-used eviction at a fixed capacity, replace
  * in place, invalidation and stale generations (a decision made under the
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../hooks/exec/vcache.c"
+#include "../../gate/daemon/vcache.c"
 
 #include <pthread.h>
 #include <stdio.h>

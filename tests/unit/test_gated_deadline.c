@@ -1,4 +1,4 @@
-/* test_gated_deadline.c - gated's deadline handling (hooks/exec/pending.c):
+/* test_gated_deadline.c - gated's deadline handling (gate/daemon/pending.c):
  * exactly one answer per event whoever races for it (worker or deadline),
  * the descriptor released exactly once and only after every holder is
  * done, expiry in deadline order and only of what is due, the reader's
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../hooks/exec/pending.c"
+#include "../../gate/daemon/pending.c"
 
 #include <pthread.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 /* test_gated_queue.c - gated's bounded drop-and-count queue
- * (hooks/exec/bqueue.c): FIFO order across wrap-around, a full queue
+ * (gate/daemon/bqueue.c): FIFO order across wrap-around, a full queue
  * refuses at once and counts the drop (the producer never waits, even
  * with a consumer that is stuck for good - the blocked log sink), pop
  * timeouts, close waking a waiting consumer and draining what is left,
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "../../hooks/exec/bqueue.c"
-#include "../../hooks/exec/pending.c"
+#include "../../gate/daemon/bqueue.c"
+#include "../../gate/daemon/pending.c"
 
 #include <pthread.h>
 #include <sched.h>

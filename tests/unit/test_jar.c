@@ -1,5 +1,5 @@
-/* test_jar.c - the bounded ZIP reader (verify/zip.c) and signed JARs
- * (verify/jar.c) built here: stored entries, the central directory
+/* test_jar.c - the bounded ZIP reader (verify/x509/zip.c) and signed JARs
+ * (verify/x509/jar.c) built here: stored entries, the central directory
  * cross-checked with local headers (duplicates, wrong offsets, names,
  * ZIP64, encryption, CRC), and manifests / signature files signed with a
  * throwaway code-signing certificate: continuation lines, changed and

@@ -1,4 +1,4 @@
-/* test_ledger.c - gate/ledger.c: record, list, show and lookup by digest
+/* test_ledger.c - gate/debian/ledger.c: record, list, show and lookup by digest
  * and by path; re-recording replaces; file and directory modes; schema
  * version and foreign databases refused untouched; a corrupt file refused
  * with its bytes unchanged; a lock held by another connection makes a
@@ -16,7 +16,7 @@
 
 #include "tmpdir.h"
 
-#include "../../gate/ledger.h"
+#include "../../gate/debian/ledger.h"
 #include "internal.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* test_pe.c - the PE reader for Authenticode (verify/pe.c): headers of
+/* test_pe.c - the PE reader for Authenticode (verify/x509/pe.c): headers of
  * PE32 and PE32+ images built here, every offset and size checked against
  * the file (overlapping sections, a certificate table outside the file,
  * huge counts, truncation), the Authenticode digest's skipped fields, and

@@ -1,4 +1,4 @@
-/* test_tlog.c - verify/tlog.c: SignedEntryTimestamp (S7), signed checkpoint
+/* test_tlog.c - verify/sigstore/tlog.c: SignedEntryTimestamp (S7), signed checkpoint
  * (S8) and Merkle inclusion proof (S9), on the Sigstore conformance bundles
  * and on synthetic data built here with independent code. */
 #include <setjmp.h>

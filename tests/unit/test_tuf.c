@@ -1,4 +1,4 @@
-/* test_tuf.c - verify/tuf_*.c (spec/TUF.md): canonical JSON vectors (§2),
+/* test_tuf.c - verify/tuf/tuf_*.c (spec/TUF.md): canonical JSON vectors (§2),
  * keyids and key types on the real Sigstore roots (§3), thresholds over
  * distinct keys with duplicate keys and signatures (§3), the Sigstore root
  * chain v1..v15 verified version by version (T1, T2) and its expiry (T3),

@@ -1,4 +1,4 @@
-/* test_tuf_trust.c - verify/tuf_trust.c and gate/tuf_repo.c without a
+/* test_tuf_trust.c - verify/tuf/tuf_trust.c and gate/tuf/tuf_repo.c without a
  * network: repositories made with the publishing API (init, add, sign,
  * root rotation with revoked keys) read through file:// URLs by
  * gate_tuf_cache_update; gate_trusted_root_best choosing the cache or the

@@ -37,8 +37,8 @@ enum gate_err gate_audit_open(const char *sink, struct gate_audit **out, struct 
 			int e = errno;
 			pthread_mutex_destroy(&a->lock);
 			free(a);
-			return gate_fail(err, GATE_E_IO, NULL, "audit.log", "cannot open %s: %s", sink,
-					 strerror(e));
+			return gate_fail(err, GATE_E_IO, NULL, "audit.log", "cannot open %s: %s",
+					 sink, strerror(e));
 		}
 		a->owned = true;
 	}

@@ -59,8 +59,9 @@ enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opt
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
 	for (size_t i = 0; i < policy->nevidence_dirs + extra; i++) {
-		const char *d = i < policy->nevidence_dirs ? policy->evidence_dirs[i]
-							   : opts->evidence_dirs[i - policy->nevidence_dirs];
+		const char *d = i < policy->nevidence_dirs
+					? policy->evidence_dirs[i]
+					: opts->evidence_dirs[i - policy->nevidence_dirs];
 		if (!(c->dirs[c->ndirs++] = strdup(d)))
 			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
@@ -156,7 +157,7 @@ static enum gate_err verify_x509_item(struct gate_ctx *c, const struct gate_evid
 	    (rc = gate_read_file(it->file, 1024 * 1024, &sig, &siglen, err)) != GATE_OK)
 		return rc;
 	struct gate_cs_input in = {
-		.format = it->kind == GATE_EV_P7S ? GATE_CS_CMS
+		.format = it->kind == GATE_EV_P7S  ? GATE_CS_CMS
 			  : it->kind == GATE_EV_PE ? GATE_CS_PE
 						   : GATE_CS_JAR,
 		.fd = a->fd,
@@ -275,8 +276,10 @@ static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_
 		return;
 	}
 	if (v->nevidence == 0) {
-		say(v, "rule '%s': no signature found (no sidecar bundle or .sig, nothing in the "
-		    "evidence stores)", r->name);
+		say(v,
+		    "rule '%s': no signature found (no sidecar bundle or .sig, nothing in the "
+		    "evidence stores)",
+		    r->name);
 		return;
 	}
 	/* Say why evidence did not count when none of it verified. */
@@ -361,8 +364,9 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 		}
 		v->mime = gate_mime_of_fd(a->fd);
 		if (!v->mime) {
-			fail_error(v, "cannot tell the file type of %s: libmagic failed (its "
-				      "database is missing or the file cannot be read)",
+			fail_error(v,
+				   "cannot tell the file type of %s: libmagic failed (its "
+				   "database is missing or the file cannot be read)",
 				   v->path);
 			return;
 		}
@@ -374,8 +378,8 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 	const struct gate_rule *r = gate_policy_select(c->policy, &s);
 	if (!r) {
 		v->kind = GATE_VERDICT_DENY;
-		say(v, "no rule matches (%s%s%llu bytes): denied by default", v->mime ? v->mime : "",
-		    v->mime ? ", " : "", (unsigned long long)v->size);
+		say(v, "no rule matches (%s%s%llu bytes): denied by default",
+		    v->mime ? v->mime : "", v->mime ? ", " : "", (unsigned long long)v->size);
 	} else {
 		v->rule = strdup(r->name);
 		if (r->has_signers || r->has_tuf) {
@@ -437,7 +441,8 @@ enum gate_err gate_decide(struct gate_ctx *c, const char *path, enum gate_caller
 }
 
 enum gate_err gate_decide_artifact(struct gate_ctx *c, const struct gate_artifact *a,
-				   const char *path, enum gate_caller caller, struct gate_verdict *v)
+				   const char *path, enum gate_caller caller,
+				   struct gate_verdict *v)
 {
 	if (begin(c, path ? path : "(descriptor)", caller, v) != GATE_OK)
 		return GATE_E_NOMEM;

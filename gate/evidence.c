@@ -72,7 +72,8 @@ static enum gate_err add_p7s_file(struct gate_evidence_list *l, const char *p7s)
 	uint8_t *buf = NULL;
 	size_t len = 0, n = 1;
 	if (gate_read_file(p7s, EVIDENCE_MAX_P7S, &buf, &len, NULL) == GATE_OK) {
-		struct gate_cs_input in = {.format = GATE_CS_CMS, .fd = -1, .sig = buf, .siglen = len};
+		struct gate_cs_input in = {
+			.format = GATE_CS_CMS, .fd = -1, .sig = buf, .siglen = len};
 		if (gate_codesign_count(&in, &n, NULL) != GATE_OK || n == 0)
 			n = 1;
 	}
@@ -224,7 +225,8 @@ enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gat
 	if (it->kind == GATE_EV_BUNDLE)
 		return gate_bundle_load(it->file, out, err);
 	if (it->kind == GATE_EV_FAILED)
-		return gate_fail(err, GATE_E_IO, NULL, NULL, "%s", it->cert ? it->cert : "unavailable");
+		return gate_fail(err, GATE_E_IO, NULL, NULL, "%s",
+				 it->cert ? it->cert : "unavailable");
 	uint8_t *sig = NULL, *cert = NULL;
 	size_t sl = 0, cl = 0;
 	enum gate_err rc = gate_read_file(it->file, 64 * 1024, &sig, &sl, err);

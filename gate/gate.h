@@ -21,11 +21,11 @@ enum gate_verdict_kind {
 
 /* One piece of evidence and what became of it. */
 struct gate_evidence_result {
-	char *source;		 /* file it came from */
+	char *source; /* file it came from */
 	bool verified;
 	struct gate_facts *facts; /* when verified */
 	struct gate_error error;  /* when not */
-	bool in_policy;		 /* its signer is named by some signer set */
+	bool in_policy;		  /* its signer is named by some signer set */
 };
 
 #define GATE_MAX_EVIDENCE 32
@@ -34,15 +34,15 @@ struct gate_verdict {
 	enum gate_verdict_kind kind; /* what the policy says */
 	bool allowed;		     /* the answer after the mode: audit allows */
 	enum gate_mode mode;
-	char *rule;		     /* NULL when no rule matched */
+	char *rule; /* NULL when no rule matched */
 	char *path;
 	char digest[65];
 	char *mime;
 	uint64_t size;
 	enum gate_caller caller;
 	int64_t time;
-	char reason[512];	     /* one line: why */
-	struct gate_eval eval;	     /* requirement lines */
+	char reason[512];      /* one line: why */
+	struct gate_eval eval; /* requirement lines */
 	size_t nevidence;
 	struct gate_evidence_result *evidence; /* nevidence entries */
 };

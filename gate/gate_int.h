@@ -23,8 +23,8 @@ enum gate_evidence_kind {
 
 struct gate_evidence_item {
 	enum gate_evidence_kind kind;
-	char *file; /* bundle, or the .sig */
-	char *cert; /* detached: the .pem/.crt, or NULL for a pinned key */
+	char *file;   /* bundle, or the .sig */
+	char *cert;   /* detached: the .pem/.crt, or NULL for a pinned key */
 	size_t index; /* X.509 kinds: which signature */
 };
 
@@ -45,8 +45,7 @@ void gate_evidence_list_clear(struct gate_evidence_list *l);
  * GATE_EV_FAILED item when it cannot be fetched. Returns GATE_OK or
  * GATE_E_NOMEM. */
 bool gate_evidence_is_url(const char *dir);
-enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *url,
-				    const char *hex);
+enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *url, const char *hex);
 enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
 				 struct gate_error *err);
 /* Signatures embedded in the artifact open as fd (Authenticode in a PE,

@@ -125,11 +125,10 @@ static enum gate_err create_excl(const char *path, mode_t mode, const char *fiel
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd < 0)
-		return errno == EEXIST
-			       ? fail_path(err, GATE_E_IO, path, field,
-					   "already exists; refusing to overwrite it")
-			       : fail_path(err, GATE_E_IO, path, field, "cannot create: %s",
-					   strerror(errno));
+		return errno == EEXIST ? fail_path(err, GATE_E_IO, path, field,
+						   "already exists; refusing to overwrite it")
+				       : fail_path(err, GATE_E_IO, path, field, "cannot create: %s",
+						   strerror(errno));
 	/* The mode must not depend on the umask (a 0600 key is 0600). */
 	if (fchmod(fd, mode) != 0) {
 		int e = errno;
@@ -476,9 +475,9 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 /* An output may replace a regular file, never a symlink or anything else,
  * and never the artifact it signs or the key it signs with. */
-static enum gate_err check_output(const char *path, const struct stat *art,
-				  const struct stat *key, const char *field, struct stat *st,
-				  bool *exists, struct gate_error *err)
+static enum gate_err check_output(const char *path, const struct stat *art, const struct stat *key,
+				  const char *field, struct stat *st, bool *exists,
+				  struct gate_error *err)
 {
 	*exists = false;
 	if (lstat(path, st) != 0) {
@@ -547,8 +546,8 @@ static enum gate_err stage_output(struct gate_atomic *a, const char *path, const
 
 /* Stage both outputs before renaming either, so a failure leaves both
  * untouched and a crash never leaves a half-written file. */
-static enum gate_err write_outputs(const char *bundle_out, const char *bundle,
-				   const char *sig_out, const char *sig64, struct gate_error *err)
+static enum gate_err write_outputs(const char *bundle_out, const char *bundle, const char *sig_out,
+				   const char *sig64, struct gate_error *err)
 {
 	struct gate_atomic tb = {.fd = -1}, ts = {.fd = -1};
 	enum gate_err rc = GATE_OK;
@@ -590,8 +589,8 @@ enum gate_err gate_sign_file(const char *key_path, const char *passphrase, const
 	struct signed_art s = {0};
 	struct stat key_st;
 	char *bundle = NULL, *sig64 = NULL;
-	enum gate_err rc = check_sign_args(key_path, artifact, bundle_out, sig_out, passphrase,
-					   err);
+	enum gate_err rc =
+		check_sign_args(key_path, artifact, bundle_out, sig_out, passphrase, err);
 	if (rc != GATE_OK)
 		return rc;
 	if ((rc = load_private_key(key_path, passphrase, &pkey, &key_st, err)) != GATE_OK)

@@ -63,7 +63,8 @@ bool gate_glob_match(const char *pattern, const char *path)
 			else if (strcmp(pat[i], "**") == 0)
 				m[i][j] = m[i + 1][j] || (j < ns && m[i][j + 1]);
 			else
-				m[i][j] = j < ns && m[i + 1][j + 1] && fnmatch(pat[i], seg[j], 0) == 0;
+				m[i][j] = j < ns && m[i + 1][j + 1] &&
+					  fnmatch(pat[i], seg[j], 0) == 0;
 		}
 	}
 	ok = m[0][0];
@@ -134,7 +135,8 @@ static bool str_matches(const char *exact, const char *re, const struct gate_reg
 static bool x509_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
 			 const struct gate_facts *f)
 {
-	if (!e->x509_root || !gate_x509_trust_has_anchor(p->x509, e->x509_root, f->anchor_fingerprint))
+	if (!e->x509_root ||
+	    !gate_x509_trust_has_anchor(p->x509, e->x509_root, f->anchor_fingerprint))
 		return false;
 	if ((e->subject || e->subject_regex) &&
 	    !str_matches(e->subject, e->subject_regex, e->subject_re, f->subject))
@@ -356,7 +358,8 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 			"transparency log entry required: %zu of %zu signer signatures have one",
 			count_if(facts, nfacts, in_set, has_tlog, NULL), members);
 	if (r->timestamp == GATE_NEED_REQUIRED)
-		add_req(ev, "timestamp", count_if(facts, nfacts, in_set, has_tsa, NULL) > 0 || !members,
+		add_req(ev, "timestamp",
+			count_if(facts, nfacts, in_set, has_tsa, NULL) > 0 || !members,
 			"RFC 3161 timestamp required: %zu of %zu signer signatures have one",
 			count_if(facts, nfacts, in_set, has_tsa, NULL), members);
 	if (r->max_age) {
@@ -370,13 +373,15 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 	if (r->has_not_before || r->has_not_after) {
 		size_t n = count_if(facts, nfacts, in_set, in_window, r);
 		add_req(ev, "window", n > 0 || !members,
-			"signing time must be inside the rule's window: %zu of %zu are", n, members);
+			"signing time must be inside the rule's window: %zu of %zu are", n,
+			members);
 	}
 	size_t partial = count_if(facts, nfacts, in_set, covers_part, NULL);
 	if (partial && !r->partial_coverage)
 		add_req(ev, "coverage", partial < members,
 			"signatures must cover every entry (coverage: full): %zu of %zu leave "
-			"entries unsigned", partial, members);
+			"entries unsigned",
+			partial, members);
 	/* A requirement line may hold while the threshold still fails: the
 	 * decision is ALLOW only if every line held. */
 out:

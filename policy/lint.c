@@ -49,30 +49,42 @@ static bool is_github_issuer(const struct gate_signer_entry *e)
 static void lint_identity(struct lint *l, const char *re)
 {
 	if (strstr(re, ".*") || strstr(re, ".+"))
-		warn(l, "identity_regex '%s' contains an unbounded '.*' or '.+' run: it may accept "
-			"identities you did not mean; prefer [^/@]+ or an explicit list", re);
+		warn(l,
+		     "identity_regex '%s' contains an unbounded '.*' or '.+' run: it may accept "
+		     "identities you did not mean; prefer [^/@]+ or an explicit list",
+		     re);
 	if (unescaped_host_dot(re))
-		warn(l, "identity_regex '%s' has an unescaped '.' in the host name: it matches any "
-			"character (write \\.)", re);
+		warn(l,
+		     "identity_regex '%s' has an unescaped '.' in the host name: it matches any "
+		     "character (write \\.)",
+		     re);
 	if (is_github_issuer(l->e)) {
 		if (!strstr(re, "/.github/workflows/") && !strstr(re, "/\\.github/workflows/"))
-			warn(l, "identity_regex '%s' does not name a workflow file: any workflow of "
-				"the repository could sign", re);
+			warn(l,
+			     "identity_regex '%s' does not name a workflow file: any workflow of "
+			     "the repository could sign",
+			     re);
 		const char *at = strrchr(re, '@');
 		if (!at)
-			warn(l, "identity_regex '%s' does not pin a ref (@refs/tags/... or "
-				"@refs/heads/main): any branch could sign", re);
+			warn(l,
+			     "identity_regex '%s' does not pin a ref (@refs/tags/... or "
+			     "@refs/heads/main): any branch could sign",
+			     re);
 		else if (strstr(at, ".*") || strstr(at, ".+") || strcmp(at, "@") == 0)
-			warn(l, "identity_regex '%s' accepts any ref after '@': pull-request and "
-				"feature branches could sign", re);
+			warn(l,
+			     "identity_regex '%s' accepts any ref after '@': pull-request and "
+			     "feature branches could sign",
+			     re);
 	}
 }
 
 static void lint_issuer(struct lint *l, const char *re)
 {
 	if (strstr(re, ".*") || strstr(re, ".+"))
-		warn(l, "issuer_regex '%s' contains an unbounded run: any OIDC provider whose URL "
-			"fits could vouch for identities", re);
+		warn(l,
+		     "issuer_regex '%s' contains an unbounded run: any OIDC provider whose URL "
+		     "fits could vouch for identities",
+		     re);
 	if (unescaped_host_dot(re))
 		warn(l, "issuer_regex '%s' has an unescaped '.' in the host name", re);
 }

@@ -22,7 +22,9 @@ enum gate_err want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_t
 	if (n->type == t)
 		return GATE_OK;
 	return FAILN(c, n, "%s must be %s, not %s", what,
-		     t == GATE_Y_MAP ? "a mapping" : t == GATE_Y_SEQ ? "a list" : "a scalar",
+		     t == GATE_Y_MAP   ? "a mapping"
+		     : t == GATE_Y_SEQ ? "a list"
+				       : "a scalar",
 		     type_name(n));
 }
 
@@ -60,8 +62,7 @@ const struct gate_ynode *get(const struct gate_ynode *m, const char *key)
 	return NULL;
 }
 
-enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *what,
-		     const char **out)
+enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *what, const char **out)
 {
 	enum gate_err rc = want(c, n, GATE_Y_SCALAR, what);
 	if (rc == GATE_OK && n->len == 0)
@@ -71,8 +72,7 @@ enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *wha
 	return rc;
 }
 
-enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what,
-		      char **out)
+enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out)
 {
 	const char *s;
 	enum gate_err rc = scalar(c, n, what, &s);
@@ -82,8 +82,7 @@ enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *wh
 }
 
 /* Relative paths are relative to the policy file's directory. */
-enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what,
-		       char **out)
+enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out)
 {
 	const char *s;
 	enum gate_err rc = scalar(c, n, what, &s);
@@ -104,12 +103,23 @@ bool gate_parse_duration(const char *s, int64_t *out)
 	unsigned long long v = strtoull(s, &end, 10);
 	int64_t unit;
 	switch (*end) {
-	case 's': unit = 1; break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	case 'w': unit = 7 * 86400; break;
-	default: return false;
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	case 'w':
+		unit = 7 * 86400;
+		break;
+	default:
+		return false;
 	}
 	if (end[1] != '\0' || v == 0 || v > (unsigned long long)(INT64_MAX / unit))
 		return false;
@@ -118,8 +128,8 @@ bool gate_parse_duration(const char *s, int64_t *out)
 }
 
 /* A scalar or a list of scalars. */
-enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what,
-		       char ***out, size_t *count)
+enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what, char ***out,
+		       size_t *count)
 {
 	enum gate_err rc;
 	if (n->type == GATE_Y_SCALAR) {
@@ -151,8 +161,8 @@ static enum gate_err load_evidence(struct lctx *c, const struct gate_ynode *m)
 	enum gate_err rc = check_map(c, m, "evidence", keys);
 	if (rc != GATE_OK || !(n = get(m, "dirs")))
 		return rc;
-	if ((rc = str_list(c, n, "evidence.dirs", &c->p->evidence_dirs,
-			   &c->p->nevidence_dirs)) != GATE_OK)
+	if ((rc = str_list(c, n, "evidence.dirs", &c->p->evidence_dirs, &c->p->nevidence_dirs)) !=
+	    GATE_OK)
 		return rc;
 	/* Resolve relative directories against the policy's own folder. */
 	for (size_t i = 0; i < c->p->nevidence_dirs; i++) {
@@ -184,7 +194,7 @@ static enum gate_err load_audit(struct lctx *c, const struct gate_ynode *m)
 
 static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 {
-	static const char *const keys[] = {"version", "mode",  "trust",	 "signers",
+	static const char *const keys[] = {"version", "mode",	  "trust", "signers",
 					   "rules",   "evidence", "audit", NULL};
 	const struct gate_ynode *n;
 	const char *s;
@@ -196,7 +206,8 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 	if ((rc = scalar(c, n, "version", &s)) != GATE_OK)
 		return rc;
 	if (strcmp(s, "1") != 0)
-		return FAILN(c, n, "unsupported policy version '%s' (this gate reads version 1)", s);
+		return FAILN(c, n, "unsupported policy version '%s' (this gate reads version 1)",
+			     s);
 	if ((n = get(root, "mode"))) {
 		if ((rc = scalar(c, n, "mode", &s)) != GATE_OK)
 			return rc;
@@ -355,9 +366,13 @@ const char *gate_mode_name(enum gate_mode m)
 const char *gate_caller_name(enum gate_caller c)
 {
 	switch (c) {
-	case GATE_CALLER_APT: return "apt";
-	case GATE_CALLER_EXEC: return "exec";
-	case GATE_CALLER_CI: return "ci";
-	default: return "any";
+	case GATE_CALLER_APT:
+		return "apt";
+	case GATE_CALLER_EXEC:
+		return "exec";
+	case GATE_CALLER_CI:
+		return "ci";
+	default:
+		return "any";
 	}
 }

@@ -26,14 +26,12 @@ const struct gate_ynode *get(const struct gate_ynode *m, const char *key);
 /* A non-empty scalar. */
 enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *what,
 		     const char **out);
-enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what,
-		      char **out);
+enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out);
 /* Relative paths are relative to the policy file's directory. */
-enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what,
-		       char **out);
+enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out);
 /* A scalar or a list of scalars. */
-enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what,
-		       char ***out, size_t *count);
+enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what, char ***out,
+		       size_t *count);
 
 /* The sections of the schema (load_trust.c, load_signers.c, load_rules.c). */
 enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m);

@@ -102,7 +102,8 @@ static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, stru
 		const struct gate_ynode *v;
 		if ((rc = check_map(c, n, "size", size_keys)) != GATE_OK)
 			return rc;
-		if ((v = get(n, "min")) && (rc = size_val(c, v, "size.min", &r->min_size)) == GATE_OK)
+		if ((v = get(n, "min")) &&
+		    (rc = size_val(c, v, "size.min", &r->min_size)) == GATE_OK)
 			r->has_min_size = true;
 		if (rc == GATE_OK && (v = get(n, "max")) &&
 		    (rc = size_val(c, v, "size.max", &r->max_size)) == GATE_OK)
@@ -136,17 +137,18 @@ static enum gate_err load_time(struct lctx *c, const struct gate_ynode *n, const
 	const char *s;
 	enum gate_err rc = scalar(c, n, what, &s);
 	if (rc == GATE_OK && !gate_parse_rfc3339(s, out))
-		rc = FAILN(c, n, "%s must be an RFC 3339 UTC time like 2026-01-31T00:00:00Z, "
-			   "not '%s'", what, s);
+		rc = FAILN(c, n,
+			   "%s must be an RFC 3339 UTC time like 2026-01-31T00:00:00Z, "
+			   "not '%s'",
+			   what, s);
 	return rc;
 }
 
-static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
-				  struct gate_rule *r)
+static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, struct gate_rule *r)
 {
-	static const char *const keys[] = {"signers", "threshold", "tlog", "timestamp",
-					   "max_age", "not_before", "not_after", "coverage",
-					   "tuf_target", "tuf_path", NULL};
+	static const char *const keys[] = {"signers",	 "threshold",  "tlog",	    "timestamp",
+					   "max_age",	 "not_before", "not_after", "coverage",
+					   "tuf_target", "tuf_path",   NULL};
 	const struct gate_ynode *n;
 	const char *s;
 	enum gate_err rc = check_map(c, m, "require", keys);
@@ -158,7 +160,8 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 		/* tuf_target alone: every other requirement is about signers. */
 		if (m->n / 2 == 1u + !!get(m, "tuf_path"))
 			return GATE_OK;
-		return FAILN(c, m, "threshold, tlog, timestamp, max_age, not_before, not_after "
+		return FAILN(c, m,
+			     "threshold, tlog, timestamp, max_age, not_before, not_after "
 			     "and coverage need signers");
 	}
 	if (!n)
@@ -182,8 +185,10 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 		if (t == 0)
 			return FAILN(c, n, "threshold must be at least 1");
 		if (t > c->p->sets[r->signers].n)
-			return FAILN(c, n, "threshold %llu can never be met: signer set '%s' has %zu "
-				     "signers", (unsigned long long)t, s, c->p->sets[r->signers].n);
+			return FAILN(c, n,
+				     "threshold %llu can never be met: signer set '%s' has %zu "
+				     "signers",
+				     (unsigned long long)t, s, c->p->sets[r->signers].n);
 		r->threshold = (unsigned)t;
 	}
 	if ((n = get(m, "tlog")) && (rc = load_need(c, n, "tlog", &r->tlog)) != GATE_OK)
@@ -195,8 +200,10 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m,
 		if ((rc = scalar(c, n, "max_age", &s)) != GATE_OK)
 			return rc;
 		if (!gate_parse_duration(s, &r->max_age))
-			return FAILN(c, n, "max_age must be a duration like 90d, 12h, 30m, 2w; "
-				     "not '%s'", s);
+			return FAILN(c, n,
+				     "max_age must be a duration like 90d, 12h, 30m, 2w; "
+				     "not '%s'",
+				     s);
 	}
 	if ((n = get(m, "coverage"))) {
 		if ((rc = scalar(c, n, "coverage", &s)) != GATE_OK)

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define REGEX_MAX_LEN 1024   /* characters of an identity or issuer pattern */
-#define REGEX_MAX_COST 1000  /* elements after unrolling repetitions */
-#define REGEX_MAX_GROUPS 32  /* nesting of ( ) */
+#define REGEX_MAX_LEN 1024  /* characters of an identity or issuer pattern */
+#define REGEX_MAX_COST 1000 /* elements after unrolling repetitions */
+#define REGEX_MAX_GROUPS 32 /* nesting of ( ) */
 
 /* Where the bracket expression starting at p ('[') ends (its ']'), or NULL. */
 static const char *bracket_end(const char *p)
@@ -120,7 +120,8 @@ static enum gate_err check_regex(struct lctx *c, const struct gate_ynode *n, con
 {
 	struct gate_error e = {0};
 	if (!regex_cost_ok(re))
-		return FAILN(c, n, "regexp is too long or too complex (at most %u characters, no "
+		return FAILN(c, n,
+			     "regexp is too long or too complex (at most %u characters, no "
 			     "back-references or stacked repetitions such as '+*', repetitions "
 			     "unrolling to at most %u elements): '%.80s%s'",
 			     REGEX_MAX_LEN, REGEX_MAX_COST, re, strlen(re) > 80 ? "..." : "");
@@ -178,8 +179,8 @@ static enum gate_err find_key(struct lctx *c, const struct gate_ynode *n, size_t
 }
 
 /* A pattern pair: exact value or anchored regexp, at most one. */
-static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m,
-				     const char *key, const char *rekey, char **exact, char **re,
+static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m, const char *key,
+				     const char *rekey, char **exact, char **re,
 				     struct gate_regex **compiled)
 {
 	const struct gate_ynode *n;
@@ -189,7 +190,8 @@ static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m,
 	if ((n = get(m, key)))
 		rc = dup_str(c, n, key, exact);
 	if (rc == GATE_OK && (n = get(m, rekey)) &&
-	    ((rc = dup_str(c, n, rekey, re)) != GATE_OK || (rc = check_regex(c, n, *re)) != GATE_OK ||
+	    ((rc = dup_str(c, n, rekey, re)) != GATE_OK ||
+	     (rc = check_regex(c, n, *re)) != GATE_OK ||
 	     (rc = gate_regex_compile(*re, compiled, c->err)) != GATE_OK))
 		return rc;
 	return rc;
@@ -211,12 +213,14 @@ static enum gate_err load_fingerprint(struct lctx *c, const struct gate_ynode *n
 			continue;
 		if (k == 64 || !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
 				 (*s >= 'A' && *s <= 'F')))
-			return FAILN(c, n, "fingerprint must be 64 hex digits (SHA-256 of the "
+			return FAILN(c, n,
+				     "fingerprint must be 64 hex digits (SHA-256 of the "
 				     "certificate), optionally 'sha256:' and ':' separated");
 		hex[k++] = (char)(*s >= 'A' && *s <= 'F' ? *s - 'A' + 'a' : *s);
 	}
 	if (k != 64)
-		return FAILN(c, n, "fingerprint must be 64 hex digits (SHA-256 of the certificate)");
+		return FAILN(c, n,
+			     "fingerprint must be 64 hex digits (SHA-256 of the certificate)");
 	hex[64] = '\0';
 	return (*out = strdup(hex)) ? GATE_OK
 				    : gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
@@ -226,8 +230,8 @@ static enum gate_err load_fingerprint(struct lctx *c, const struct gate_ynode *n
 static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 				     struct gate_signer_entry *e)
 {
-	static const char *const keys[] = {"root", "subject", "subject_regex", "san", "san_regex",
-					   "fingerprint", NULL};
+	static const char *const keys[] = {
+		"root", "subject", "subject_regex", "san", "san_regex", "fingerprint", NULL};
 	const struct gate_ynode *n;
 	enum gate_err rc = check_map(c, m, "x509", keys);
 	if (rc != GATE_OK)
@@ -245,7 +249,8 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	    (rc = load_match_pair(c, m, "san", "san_regex", &e->san, &e->san_regex, &e->san_re)) !=
 		    GATE_OK)
 		return rc;
-	if ((n = get(m, "fingerprint")) && (rc = load_fingerprint(c, n, &e->fingerprint)) != GATE_OK)
+	if ((n = get(m, "fingerprint")) &&
+	    (rc = load_fingerprint(c, n, &e->fingerprint)) != GATE_OK)
 		return rc;
 	return GATE_OK;
 }
@@ -260,7 +265,8 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 	e->line = m->line;
 	e->column = m->column;
 	if (m->n != 2)
-		return FAILN(c, m, "a signer is exactly one of keyless: {...}, key: NAME or "
+		return FAILN(c, m,
+			     "a signer is exactly one of keyless: {...}, key: NAME or "
 			     "x509: {...} or apt_archive: NAME");
 	const struct gate_ynode *n;
 	if ((n = get(m, "apt_archive"))) {
@@ -271,8 +277,10 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 		for (e->apt = 0; e->apt < c->p->napts; e->apt++)
 			if (strcmp(c->p->apts[e->apt].name, s) == 0)
 				return GATE_OK;
-		return FAILN(c, n, "unknown apt archive '%s' (not defined under "
-			     "trust.apt_archives)", s);
+		return FAILN(c, n,
+			     "unknown apt archive '%s' (not defined under "
+			     "trust.apt_archives)",
+			     s);
 	}
 	if ((n = get(m, "keyless")))
 		return load_keyless(c, n, e);

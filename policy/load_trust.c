@@ -46,8 +46,10 @@ static enum gate_err load_sigstore(struct lctx *c, const struct gate_ynode *n)
 	enum gate_err rc;
 	if (n->type == GATE_Y_SCALAR) {
 		if (strcmp(n->s, "public-good") != 0)
-			return FAILN(c, n, "trust.sigstore must be 'public-good' or "
-				     "{trusted_root: FILE}, not '%s'", n->s);
+			return FAILN(c, n,
+				     "trust.sigstore must be 'public-good' or "
+				     "{trusted_root: FILE}, not '%s'",
+				     n->s);
 		return GATE_OK;
 	}
 	if ((rc = check_map(c, n, "trust.sigstore", keys)) != GATE_OK)
@@ -146,8 +148,10 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
 			else if (strcmp(s, "ignore") == 0)
 				mode = GATE_CRL_IGNORE;
 			else if (strcmp(s, "prefer") != 0)
-				rc = FAILN(c, n, "trust.crl.mode must be require, prefer or ignore, "
-					   "not '%s'", s);
+				rc = FAILN(c, n,
+					   "trust.crl.mode must be require, prefer or ignore, "
+					   "not '%s'",
+					   s);
 		}
 	}
 	if (rc == GATE_OK && (n = get(m, "fetch")))
@@ -179,8 +183,8 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
  * component} (gate/debian/apt_origin.h). */
 static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *m)
 {
-	static const char *const keys[] = {"keyring", "lists", "origin", "suite", "component",
-					   NULL};
+	static const char *const keys[] = {"keyring", "lists",	   "origin",
+					   "suite",   "component", NULL};
 	static const char *const strs[] = {"origin", "suite", "component"};
 	enum gate_err rc = check_map(c, m, "trust.apt_archives", NULL);
 	if (rc != GATE_OK)
@@ -209,7 +213,8 @@ static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *
 			return rc;
 		char **dst[] = {&a->origin, &a->suite, &a->component};
 		for (size_t k = 0; k < 3; k++)
-			if ((n = get(v, strs[k])) && (rc = dup_str(c, n, strs[k], dst[k])) != GATE_OK)
+			if ((n = get(v, strs[k])) &&
+			    (rc = dup_str(c, n, strs[k], dst[k])) != GATE_OK)
 				return rc;
 	}
 	return GATE_OK;
@@ -217,8 +222,8 @@ static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *
 
 enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m)
 {
-	static const char *const keys[] = {"sigstore", "keys", "x509_roots", "tsa_roots", "crl",
-					   "tuf", "apt_archives", NULL};
+	static const char *const keys[] = {"sigstore", "keys", "x509_roots",   "tsa_roots",
+					   "crl",      "tuf",  "apt_archives", NULL};
 	enum gate_err rc = check_map(c, m, "trust", keys);
 	const struct gate_ynode *n;
 	if (rc == GATE_OK && (n = get(m, "sigstore")))

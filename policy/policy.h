@@ -14,8 +14,8 @@ extern "C" {
 #endif
 
 #define GATE_POLICY_MAX_SIZE (1u * 1024 * 1024) /* policy file */
-#define GATE_POLICY_MAX_DEPTH 16		 /* YAML nesting */
-#define GATE_POLICY_MAX_ITEMS 1024		 /* entries in any list or map */
+#define GATE_POLICY_MAX_DEPTH 16		/* YAML nesting */
+#define GATE_POLICY_MAX_ITEMS 1024		/* entries in any list or map */
 
 /* How far ahead of the clock a signing time may be and still count. */
 #define GATE_POLICY_CLOCK_SKEW 300

@@ -48,9 +48,9 @@ struct gate_policy_key {
  * (policy_tuf.h). */
 struct gate_policy_tuf {
 	char *name;
-	char *url;	       /* metadata URL */
-	char *root_file;       /* the initial root.json */
-	uint8_t *root;	       /* its bytes (verified by itself at load, T1) */
+	char *url;	 /* metadata URL */
+	char *root_file; /* the initial root.json */
+	uint8_t *root;	 /* its bytes (verified by itself at load, T1) */
 	size_t root_len;
 	char *cache_dir;       /* NULL when there is no cache base directory */
 	int64_t max_staleness; /* seconds since the last successful update */
@@ -112,7 +112,7 @@ struct gate_policy {
 	size_t nrules;
 	char **evidence_dirs;
 	size_t nevidence_dirs;
-	char *audit_log; /* NULL, "stderr", "syslog" or a file path */
+	char *audit_log;	      /* NULL, "stderr", "syslog" or a file path */
 	struct gate_policy_tuf *tufs; /* trust.tuf */
 	size_t ntufs;
 	/* trust.x509_roots, trust.tsa_roots, trust.crl: classic code signing;

@@ -51,9 +51,8 @@ struct gate_ynode;
  * policy's directory, may be NULL) for messages and relative roots. Each
  * root.json must verify by itself (T1). Errors: GATE_E_POLICY at
  * file:line:column, GATE_E_NOMEM. */
-enum gate_err gate_policy_load_tuf(const char *file, const char *dir,
-				   const struct gate_ynode *m, struct gate_policy *p,
-				   struct gate_error *err);
+enum gate_err gate_policy_load_tuf(const char *file, const char *dir, const struct gate_ynode *m,
+				   struct gate_policy *p, struct gate_error *err);
 /* tuf_target / tuf_path of a require map (nothing when absent). */
 enum gate_err gate_policy_load_tuf_req(const char *file, const struct gate_ynode *m,
 				       struct gate_policy *p, struct gate_rule *r,

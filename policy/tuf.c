@@ -102,8 +102,8 @@ static enum gate_err load_root(const char *file, const struct gate_ynode *n,
 {
 	struct gate_error re = {0};
 	struct gate_tuf_md *md = NULL;
-	enum gate_err rc = gate_read_file(t->root_file, GATE_TUF_ROOT_MAX_LEN, &t->root,
-					  &t->root_len, &re);
+	enum gate_err rc =
+		gate_read_file(t->root_file, GATE_TUF_ROOT_MAX_LEN, &t->root, &t->root_len, &re);
 	if (rc == GATE_OK)
 		rc = gate_tuf_root_load(t->root, t->root_len, &md, &re);
 	gate_tuf_md_free(md);
@@ -128,9 +128,10 @@ static enum gate_err load_repo(const char *file, const char *dir, const struct g
 	t->line = name->line;
 	t->column = name->column;
 	if (!good_name(name->s))
-		return FAILN(file, err, name, "TUF repository name '%s' must be 1-%d letters, digits, "
-			     "'.', '_' or '-', not starting with '.'", name->s,
-			     GATE_POLICY_TUF_NAME_MAX);
+		return FAILN(file, err, name,
+			     "TUF repository name '%s' must be 1-%d letters, digits, "
+			     "'.', '_' or '-', not starting with '.'",
+			     name->s, GATE_POLICY_TUF_NAME_MAX);
 	if (!(t->name = strdup(name->s)))
 		return nomem(err);
 	if (!(n = get(m, "url")))
@@ -156,8 +157,10 @@ static enum gate_err load_repo(const char *file, const char *dir, const struct g
 		if ((rc = scalar(file, n, "max_staleness", &s, err)) != GATE_OK)
 			return rc;
 		if (!gate_parse_duration(s, &t->max_staleness))
-			return FAILN(file, err, n, "max_staleness must be a duration like 2d, 12h, "
-				     "30m; not '%s'", s);
+			return FAILN(file, err, n,
+				     "max_staleness must be a duration like 2d, 12h, "
+				     "30m; not '%s'",
+				     s);
 	}
 	if ((n = get(m, "refresh"))) {
 		if ((rc = scalar(file, n, "refresh", &s, err)) != GATE_OK)
@@ -207,8 +210,8 @@ enum gate_err gate_policy_load_tuf_req(const char *file, const struct gate_ynode
 			r->has_tuf = true;
 		}
 	if (!r->has_tuf)
-		return FAILN(file, err, n, "unknown TUF repository '%s' (not defined under trust.tuf)",
-			     s);
+		return FAILN(file, err, n,
+			     "unknown TUF repository '%s' (not defined under trust.tuf)", s);
 	if (pn) {
 		if ((rc = scalar(file, pn, "tuf_path", &s, err)) != GATE_OK)
 			return rc;
@@ -412,7 +415,8 @@ void gate_policy_evaluate_tuf(const struct gate_policy *p, const struct gate_rul
 	}
 	if (!within(t, now, why, sizeof why)) {
 		if (!t->refresh) {
-			add_line(ev, false, "TUF repository '%s' %s: run 'gate trust update --policy'",
+			add_line(ev, false,
+				 "TUF repository '%s' %s: run 'gate trust update --policy'",
 				 t->name, why);
 			return;
 		}

@@ -20,8 +20,8 @@ void gate_ynode_free(struct gate_ynode *n)
 	free(n);
 }
 
-enum gate_err gate_yfail(struct gate_error *err, const char *file, unsigned line,
-			 unsigned column, const char *fmt, ...)
+enum gate_err gate_yfail(struct gate_error *err, const char *file, unsigned line, unsigned column,
+			 const char *fmt, ...)
 {
 	char msg[GATE_ERR_MSG_MAX];
 	va_list ap;
@@ -172,7 +172,8 @@ static enum gate_err parse_node(struct yctx *c, yaml_event_t *ev, unsigned depth
 		if (strlen(n->s) != n->len) {
 			gate_ynode_free(n);
 			return gate_yfail(c->err, c->file, (unsigned)m->line + 1,
-					  (unsigned)m->column + 1, "value contains a NUL character");
+					  (unsigned)m->column + 1,
+					  "value contains a NUL character");
 		}
 		break;
 	case YAML_SEQUENCE_START_EVENT:

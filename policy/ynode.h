@@ -23,8 +23,7 @@ enum gate_err gate_yaml_load(const char *file, const uint8_t *buf, size_t len,
 			     struct gate_ynode **out, struct gate_error *err);
 void gate_ynode_free(struct gate_ynode *n);
 /* Policy error at a position. */
-enum gate_err gate_yfail(struct gate_error *err, const char *file, unsigned line,
-			 unsigned column, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+enum gate_err gate_yfail(struct gate_error *err, const char *file, unsigned line, unsigned column,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 				  struct gate_error *err)
 {
@@ -45,7 +44,8 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path, uint64
 	case GATE_HASH_OK:
 		return GATE_OK;
 	case GATE_HASH_READ:
-		return gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", path, strerror(e));
+		return gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", path,
+				 strerror(e));
 	case GATE_HASH_NOMEM:
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	default:
@@ -117,8 +117,8 @@ enum gate_err gate_artifact_from_fd(int fd, const char *path, struct gate_artifa
 				 path ? path : "descriptor");
 	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dfd < 0)
-		return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot duplicate descriptor: %s",
-				 strerror(errno));
+		return gate_fail(err, GATE_E_IO, NULL, "artifact",
+				 "cannot duplicate descriptor: %s", strerror(errno));
 	return artifact_from_owned_fd(dfd, path, out, err);
 }
 

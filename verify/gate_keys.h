@@ -70,12 +70,12 @@ struct gate_artifact {
 };
 
 /* Digest of the artifact under md (SHA-256 cached; others streamed again). */
-enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *md,
-				   uint8_t *out, size_t *outlen, struct gate_error *err);
+enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *md, uint8_t *out,
+				   size_t *outlen, struct gate_error *err);
 /* Verify sig over the raw artifact with key/alg (streams for prehash
  * algorithms, maps the file for Ed25519). */
 enum gate_err gate_artifact_verify_sig(const struct gate_artifact *a, EVP_PKEY *key,
-				       enum gate_keyalg alg, const uint8_t *sig,
-				       size_t siglen, struct gate_error *err);
+				       enum gate_keyalg alg, const uint8_t *sig, size_t siglen,
+				       struct gate_error *err);
 
 #endif

@@ -29,7 +29,7 @@ static inline bool gate_validity_contains(const struct gate_validity *v, int64_t
  * gate_log_key() and gate_authority_chain(), never the cache fields. */
 struct gate_log {
 	char *base_url;
-	char *key_name; /* baseUrl without scheme: the checkpoint key name */
+	char *key_name;		 /* baseUrl without scheme: the checkpoint key name */
 	struct gate_pubkey *key; /* cache; or set directly by hand-built roots */
 	uint8_t *raw_key;	 /* as in the root: DER SPKI (or bare PKCS#1) */
 	size_t raw_key_len;

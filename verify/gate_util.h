@@ -11,17 +11,17 @@
 #include <sys/types.h>
 
 /* Named caps on untrusted input. */
-#define GATE_MAX_BUNDLE (16u * 1024 * 1024)	/* bundle JSON file */
-#define GATE_MAX_TRUST_ROOT (4u * 1024 * 1024)	/* trusted_root.json */
-#define GATE_MAX_SMALL_FILE (1u * 1024 * 1024)	/* keys, certs, signatures */
+#define GATE_MAX_BUNDLE (16u * 1024 * 1024)    /* bundle JSON file */
+#define GATE_MAX_TRUST_ROOT (4u * 1024 * 1024) /* trusted_root.json */
+#define GATE_MAX_SMALL_FILE (1u * 1024 * 1024) /* keys, certs, signatures */
 #define GATE_MAX_JSON_DEPTH 32
-#define GATE_MAX_CHAIN 10			/* certificates in a chain */
+#define GATE_MAX_CHAIN 10 /* certificates in a chain */
 #define GATE_MAX_TLOG_ENTRIES 16
 #define GATE_MAX_TSA_TOKENS 16
 #define GATE_MAX_PROOF_HASHES 64
-#define GATE_MAX_ROOT_ENTRIES 64		/* per trusted-root array */
+#define GATE_MAX_ROOT_ENTRIES 64 /* per trusted-root array */
 #define GATE_MAX_CHECKPOINT 16384
-#define GATE_MAX_SIG 4096			/* one signature, decoded */
+#define GATE_MAX_SIG 4096 /* one signature, decoded */
 
 /* ---- errors ---- */
 

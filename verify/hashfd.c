@@ -110,8 +110,8 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint
 	return rc;
 }
 
-enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
-			       uint64_t *done, int *err_no)
+enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
+			       int *err_no)
 {
 	struct ring g = {.fd = fd, .from = from, .to = to};
 	pthread_t tid;

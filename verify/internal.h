@@ -53,17 +53,16 @@ enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NO
  * (less than to - from: the file is shorter; to may be UINT64_MAX for "to
  * the end"). Ranges of 8 MiB and more are read ahead by a second thread.
  * GATE_HASH_READ sets *err_no. */
-enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
-			       uint64_t *done, int *err_no);
+enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
+			       int *err_no);
 
 /* ---- X.509 and PEM helpers (util.c) ---- */
 
 /* ASN1_TIME to unix seconds. */
 bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out);
 /* Parse every certificate from PEM text (or a single DER certificate). */
-enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
-				  STACK_OF(X509) **out, const char *field,
-				  struct gate_error *err);
+enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max, STACK_OF(X509) **out,
+				  const char *field, struct gate_error *err);
 X509 *gate_x509_from_der(const uint8_t *der, size_t len);
 /* Verify callback for stores checked at a fixed time: RFC 5280 validity is
  * a closed interval, but OpenSSL treats a time equal to notAfter as
@@ -81,8 +80,8 @@ bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t 
  * the value is null (protobuf's JSON mapping writes unset fields as null). */
 json_t *gate_json_get(json_t *obj, const char *key);
 /* Parse with duplicate-key rejection and a depth cap. */
-enum gate_err gate_json_parse(const uint8_t *buf, size_t len, json_t **out,
-			      const char *what, struct gate_error *err);
+enum gate_err gate_json_parse(const uint8_t *buf, size_t len, json_t **out, const char *what,
+			      struct gate_error *err);
 /* Optional string member: NULL when absent; error when present but not a
  * string. */
 enum gate_err gate_json_str(json_t *obj, const char *key, bool required, const char **out,
@@ -123,9 +122,9 @@ struct gate_tlog_entry {
 };
 
 struct gate_bundle {
-	int minor; /* 1, 2 or 3: bundle version 0.x; 0 for legacy/detached */
-	bool legacy; /* cosign --bundle or detached: no proof requirement */
-	X509 *leaf;  /* NULL in managed-key mode */
+	int minor;		       /* 1, 2 or 3: bundle version 0.x; 0 for legacy/detached */
+	bool legacy;		       /* cosign --bundle or detached: no proof requirement */
+	X509 *leaf;		       /* NULL in managed-key mode */
 	STACK_OF(X509) *intermediates; /* untrusted hints; may be NULL */
 	bool has_pubkey_material;
 	struct gate_tlog_entry *entries;
@@ -133,7 +132,7 @@ struct gate_bundle {
 	struct {
 		uint8_t *der;
 		size_t len;
-	} *tsa;
+	} * tsa;
 	size_t ntsa;
 	bool is_dsse;
 	/* message signature */
@@ -173,9 +172,9 @@ enum gate_err gate_set_verify(const struct gate_tlog_entry *e, const struct gate
 /* S12: verify a DER TimeStampResp over sig (the imprint is the hash of the
  * raw signature bytes) against root->tsas. On success *gen_time is genTime
  * and *tsa_index the matching authority. GATE_OK or GATE_E_TIMESTAMP. */
-enum gate_err gate_rfc3161_verify(const uint8_t *der, size_t len, const uint8_t *sig,
-				  size_t siglen, const struct gate_trusted_root *root,
-				  int64_t *gen_time, size_t *tsa_index, struct gate_error *err);
+enum gate_err gate_rfc3161_verify(const uint8_t *der, size_t len, const uint8_t *sig, size_t siglen,
+				  const struct gate_trusted_root *root, int64_t *gen_time,
+				  size_t *tsa_index, struct gate_error *err);
 
 /* ---- certificates (cert.c) ---- */
 
@@ -184,8 +183,8 @@ enum gate_err gate_rfc3161_verify(const uint8_t *der, size_t len, const uint8_t 
  * digitalSignature and EKU codeSigning. On success *issuer (if non-NULL)
  * receives an up-ref'd issuer of the leaf. GATE_OK or GATE_E_CERT. */
 enum gate_err gate_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
-				     const struct gate_trusted_root *root, int64_t t,
-				     X509 **issuer, struct gate_error *err);
+				     const struct gate_trusted_root *root, int64_t t, X509 **issuer,
+				     struct gate_error *err);
 /* S15: at least one embedded SCT from a root->ctlogs log valid at the SCT
  * time verifies. GATE_OK or GATE_E_SCT. */
 enum gate_err gate_sct_verify(X509 *leaf, X509 *issuer, const struct gate_trusted_root *root,

@@ -77,11 +77,12 @@ enum gate_err gate_json_str(json_t *obj, const char *key, bool required, const c
 		return GATE_OK;
 	}
 	if (!json_is_string(v))
-		return gate_fail(err, GATE_E_PARSE, "S1", member_name(name, sizeof name, field, key),
-				 "not a string");
+		return gate_fail(err, GATE_E_PARSE, "S1",
+				 member_name(name, sizeof name, field, key), "not a string");
 	/* Embedded NULs would make C strings lie about the value. */
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return gate_fail(err, GATE_E_PARSE, "S1", member_name(name, sizeof name, field, key),
+		return gate_fail(err, GATE_E_PARSE, "S1",
+				 member_name(name, sizeof name, field, key),
 				 "string contains a NUL character");
 	*out = json_string_value(v);
 	return GATE_OK;
@@ -97,8 +98,8 @@ enum gate_err gate_json_b64(json_t *obj, const char *key, bool required, uint8_t
 	*outlen = 0;
 	if (rc != GATE_OK || !s)
 		return rc;
-	return gate_b64_decode(s, strlen(s), out, outlen, member_name(name, sizeof name, field, key),
-			       err);
+	return gate_b64_decode(s, strlen(s), out, outlen,
+			       member_name(name, sizeof name, field, key), err);
 }
 
 enum gate_err gate_json_i64(json_t *obj, const char *key, bool required, bool *present,
@@ -158,8 +159,8 @@ enum gate_err gate_json_obj(json_t *obj, const char *key, bool required, json_t 
 		return GATE_OK;
 	}
 	if (!json_is_object(v))
-		return gate_fail(err, GATE_E_PARSE, "S1", member_name(name, sizeof name, field, key),
-				 "not an object");
+		return gate_fail(err, GATE_E_PARSE, "S1",
+				 member_name(name, sizeof name, field, key), "not an object");
 	*out = v;
 	return GATE_OK;
 }

@@ -248,8 +248,9 @@ enum gate_err gate_sig_verify_digest(EVP_PKEY *key, enum gate_keyalg alg, const 
 		return GATE_E_SIGNATURE;
 	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(key, NULL);
 	enum gate_err rc = GATE_E_SIGNATURE;
-	if (pctx && EVP_PKEY_verify_init(pctx) == 1 && EVP_PKEY_CTX_set_signature_md(pctx, md) > 0 &&
-	    set_padding(pctx, alg) && EVP_PKEY_verify(pctx, sig, siglen, dgst, dlen) == 1)
+	if (pctx && EVP_PKEY_verify_init(pctx) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0 && set_padding(pctx, alg) &&
+	    EVP_PKEY_verify(pctx, sig, siglen, dgst, dlen) == 1)
 		rc = GATE_OK;
 	EVP_PKEY_CTX_free(pctx);
 	ERR_clear_error();

@@ -53,7 +53,8 @@
 #undef archive_read_support_format_tar
 #define archive_read_support_format_tar (gate_lazy_archive_tab->archive_read_support_format_tar)
 #undef archive_read_support_format_zip_streamable
-#define archive_read_support_format_zip_streamable (gate_lazy_archive_tab->archive_read_support_format_zip_streamable)
+#define archive_read_support_format_zip_streamable                                                 \
+	(gate_lazy_archive_tab->archive_read_support_format_zip_streamable)
 #undef archive_set_error
 #define archive_set_error (gate_lazy_archive_tab->archive_set_error)
 #endif

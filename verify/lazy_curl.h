@@ -19,5 +19,6 @@
 #undef curl_global_cleanup
 #define curl_global_cleanup (gate_lazy_curl_tab->curl_global_cleanup)
 #undef curl_global_init
-#define curl_global_init(f) (gate_lazy_curl() ? gate_lazy_curl_tab->curl_global_init(f) : CURLE_FAILED_INIT)
+#define curl_global_init(f)                                                                        \
+	(gate_lazy_curl() ? gate_lazy_curl_tab->curl_global_init(f) : CURLE_FAILED_INIT)
 #endif

@@ -11,7 +11,7 @@
 #undef yaml_parser_initialize
 /* The first call of any use: 0 (as on allocation failure) when libyaml
  * cannot be loaded; entry points say why with gate_lazy_yaml_error(). */
-#define yaml_parser_initialize(p)                                                                \
+#define yaml_parser_initialize(p)                                                                  \
 	(gate_lazy_yaml() ? gate_lazy_yaml_tab->yaml_parser_initialize(p) : 0)
 #undef yaml_parser_parse
 #define yaml_parser_parse (gate_lazy_yaml_tab->yaml_parser_parse)

@@ -14,7 +14,7 @@ enum lazy_id {
 #define LAZY_ID(name, so, fns) LAZY_##name,
 	GATE_LAZY_LIBS(LAZY_ID)
 #undef LAZY_ID
-	LAZY_COUNT
+		LAZY_COUNT
 };
 
 struct lazy_lib {
@@ -111,30 +111,30 @@ static bool lazy_load(enum lazy_id id, void *tab, const char *(*resolve)(void *h
 }
 
 /* The first symbol that is missing, or NULL when all resolved. */
-#define LAZY_RESOLVE(f)                                                                          \
-	if (!(t->f = (__typeof__(t->f))dlsym(h, #f)))                                             \
+#define LAZY_RESOLVE(f)                                                                            \
+	if (!(t->f = (__typeof__(t->f))dlsym(h, #f)))                                              \
 		return #f;
 
-#define LAZY_DEFINE(name, so, fns)                                                               \
-	const struct gate_lazy_##name *gate_lazy_##name##_tab;                                    \
-	static struct gate_lazy_##name name##_tab;                                                \
-	static const char *resolve_##name(void *h, void *tab)                                     \
-	{                                                                                         \
-		struct gate_lazy_##name *t = tab;                                                 \
-		fns(LAZY_RESOLVE) return NULL;                                                    \
-	}                                                                                         \
-	static void load_##name(void)                                                             \
-	{                                                                                         \
-		if (lazy_load(LAZY_##name, &name##_tab, resolve_##name))                          \
-			gate_lazy_##name##_tab = &name##_tab;                                     \
-	}                                                                                         \
-	const struct gate_lazy_##name *gate_lazy_##name(void)                                     \
-	{                                                                                         \
-		pthread_once(&libs[LAZY_##name].once, load_##name);                               \
-		return gate_lazy_##name##_tab;                                                    \
-	}                                                                                         \
-	const char *gate_lazy_##name##_error(void)                                                \
-	{                                                                                         \
-		return gate_lazy_##name() ? NULL : libs[LAZY_##name].error;                       \
+#define LAZY_DEFINE(name, so, fns)                                                                 \
+	const struct gate_lazy_##name *gate_lazy_##name##_tab;                                     \
+	static struct gate_lazy_##name name##_tab;                                                 \
+	static const char *resolve_##name(void *h, void *tab)                                      \
+	{                                                                                          \
+		struct gate_lazy_##name *t = tab;                                                  \
+		fns(LAZY_RESOLVE) return NULL;                                                     \
+	}                                                                                          \
+	static void load_##name(void)                                                              \
+	{                                                                                          \
+		if (lazy_load(LAZY_##name, &name##_tab, resolve_##name))                           \
+			gate_lazy_##name##_tab = &name##_tab;                                      \
+	}                                                                                          \
+	const struct gate_lazy_##name *gate_lazy_##name(void)                                      \
+	{                                                                                          \
+		pthread_once(&libs[LAZY_##name].once, load_##name);                                \
+		return gate_lazy_##name##_tab;                                                     \
+	}                                                                                          \
+	const char *gate_lazy_##name##_error(void)                                                 \
+	{                                                                                          \
+		return gate_lazy_##name() ? NULL : libs[LAZY_##name].error;                        \
 	}
 GATE_LAZY_LIBS(LAZY_DEFINE)

@@ -37,54 +37,64 @@
 #include <sqlite3.h>
 #include <yaml.h>
 
-#define GATE_LAZY_CURL_FNS(X)                                                                    \
-	X(curl_easy_cleanup) X(curl_easy_getinfo) X(curl_easy_init) X(curl_easy_perform)          \
-	X(curl_easy_setopt) X(curl_easy_strerror) X(curl_global_cleanup) X(curl_global_init)
+#define GATE_LAZY_CURL_FNS(X)                                                                      \
+	X(curl_easy_cleanup)                                                                       \
+	X(curl_easy_getinfo) X(curl_easy_init) X(curl_easy_perform) X(curl_easy_setopt)            \
+		X(curl_easy_strerror) X(curl_global_cleanup) X(curl_global_init)
 
-#define GATE_LAZY_ARCHIVE_FNS(X)                                                                 \
-	X(archive_entry_filetype) X(archive_entry_hardlink) X(archive_entry_pathname)             \
-	X(archive_entry_size) X(archive_entry_size_is_set) X(archive_entry_sparse_count)          \
-	X(archive_error_string) X(archive_filter_code) X(archive_format) X(archive_read_data)     \
-	X(archive_read_data_block) X(archive_read_free) X(archive_read_new)                       \
-	X(archive_read_next_header) X(archive_read_open) X(archive_read_open_memory)              \
-	X(archive_read_support_filter_bzip2) X(archive_read_support_filter_gzip)                  \
-	X(archive_read_support_filter_lz4)                                                        \
-	X(archive_read_support_filter_xz) X(archive_read_support_filter_zstd)                     \
-	X(archive_read_support_format_ar) X(archive_read_support_format_raw)                      \
-	X(archive_read_support_format_tar) X(archive_read_support_format_zip_streamable)          \
-	X(archive_set_error)
+#define GATE_LAZY_ARCHIVE_FNS(X)                                                                            \
+	X(archive_entry_filetype)                                                                           \
+	X(archive_entry_hardlink) X(archive_entry_pathname) X(archive_entry_size) X(                        \
+		archive_entry_size_is_set) X(archive_entry_sparse_count) X(archive_error_string)            \
+		X(archive_filter_code) X(archive_format) X(archive_read_data) X(                            \
+			archive_read_data_block) X(archive_read_free) X(archive_read_new)                   \
+			X(archive_read_next_header) X(archive_read_open) X(                                 \
+				archive_read_open_memory) X(archive_read_support_filter_bzip2)              \
+				X(archive_read_support_filter_gzip) X(                                      \
+					archive_read_support_filter_lz4)                                    \
+					X(archive_read_support_filter_xz) X(                                \
+						archive_read_support_filter_zstd)                           \
+						X(archive_read_support_format_ar) X(                        \
+							archive_read_support_format_raw)                    \
+							X(archive_read_support_format_tar) X(               \
+								archive_read_support_format_zip_streamable) \
+								X(archive_set_error)
 
-#define GATE_LAZY_MAGIC_FNS(X)                                                                   \
-	X(magic_close) X(magic_descriptor) X(magic_load) X(magic_open) X(magic_setparam)          \
-	X(magic_version)
+#define GATE_LAZY_MAGIC_FNS(X)                                                                     \
+	X(magic_close)                                                                             \
+	X(magic_descriptor) X(magic_load) X(magic_open) X(magic_setparam) X(magic_version)
 
-#define GATE_LAZY_YAML_FNS(X)                                                                    \
-	X(yaml_event_delete) X(yaml_get_version) X(yaml_parser_delete)                            \
-	X(yaml_parser_initialize) X(yaml_parser_parse) X(yaml_parser_set_input_string)
+#define GATE_LAZY_YAML_FNS(X)                                                                      \
+	X(yaml_event_delete)                                                                       \
+	X(yaml_get_version) X(yaml_parser_delete) X(yaml_parser_initialize) X(yaml_parser_parse)   \
+		X(yaml_parser_set_input_string)
 
-#define GATE_LAZY_SQLITE_FNS(X)                                                                  \
-	X(sqlite3_bind_int64) X(sqlite3_bind_null) X(sqlite3_bind_text) X(sqlite3_busy_timeout)   \
-	X(sqlite3_clear_bindings) X(sqlite3_close) X(sqlite3_column_int64)                        \
-	X(sqlite3_column_text) X(sqlite3_db_config) X(sqlite3_errmsg) X(sqlite3_errstr)           \
-	X(sqlite3_extended_result_codes) X(sqlite3_finalize) X(sqlite3_get_autocommit)            \
-	X(sqlite3_last_insert_rowid) X(sqlite3_libversion_number) X(sqlite3_open_v2)              \
-	X(sqlite3_prepare_v2) X(sqlite3_prepare_v3) X(sqlite3_reset) X(sqlite3_step)
+#define GATE_LAZY_SQLITE_FNS(X)                                                                    \
+	X(sqlite3_bind_int64)                                                                      \
+	X(sqlite3_bind_null) X(sqlite3_bind_text) X(sqlite3_busy_timeout) X(                       \
+		sqlite3_clear_bindings) X(sqlite3_close) X(sqlite3_column_int64)                   \
+		X(sqlite3_column_text) X(sqlite3_db_config) X(sqlite3_errmsg) X(sqlite3_errstr)    \
+			X(sqlite3_extended_result_codes) X(sqlite3_finalize)                       \
+				X(sqlite3_get_autocommit) X(sqlite3_last_insert_rowid)             \
+					X(sqlite3_libversion_number) X(sqlite3_open_v2)            \
+						X(sqlite3_prepare_v2) X(sqlite3_prepare_v3)        \
+							X(sqlite3_reset) X(sqlite3_step)
 
 /* name, SONAME (Debian 12's), function list */
-#define GATE_LAZY_LIBS(L)                                                                        \
-	L(curl, "libcurl.so.4", GATE_LAZY_CURL_FNS)                                               \
-	L(archive, "libarchive.so.13", GATE_LAZY_ARCHIVE_FNS)                                     \
-	L(magic, "libmagic.so.1", GATE_LAZY_MAGIC_FNS)                                            \
-	L(yaml, "libyaml-0.so.2", GATE_LAZY_YAML_FNS)                                             \
+#define GATE_LAZY_LIBS(L)                                                                          \
+	L(curl, "libcurl.so.4", GATE_LAZY_CURL_FNS)                                                \
+	L(archive, "libarchive.so.13", GATE_LAZY_ARCHIVE_FNS)                                      \
+	L(magic, "libmagic.so.1", GATE_LAZY_MAGIC_FNS)                                             \
+	L(yaml, "libyaml-0.so.2", GATE_LAZY_YAML_FNS)                                              \
 	L(sqlite, "libsqlite3.so.0", GATE_LAZY_SQLITE_FNS)
 
 #define GATE_LAZY_MEMBER(f) __typeof__(f) *f;
-#define GATE_LAZY_DECLARE(name, soname, fns)                                                     \
-	struct gate_lazy_##name {                                                                 \
-		fns(GATE_LAZY_MEMBER)                                                             \
-	};                                                                                        \
-	const struct gate_lazy_##name *gate_lazy_##name(void);                                    \
-	const char *gate_lazy_##name##_error(void);                                               \
+#define GATE_LAZY_DECLARE(name, soname, fns)                                                       \
+	struct gate_lazy_##name {                                                                  \
+		fns(GATE_LAZY_MEMBER)                                                              \
+	};                                                                                         \
+	const struct gate_lazy_##name *gate_lazy_##name(void);                                     \
+	const char *gate_lazy_##name##_error(void);                                                \
 	extern const struct gate_lazy_##name *gate_lazy_##name##_tab;
 GATE_LAZY_LIBS(GATE_LAZY_DECLARE)
 #undef GATE_LAZY_DECLARE

@@ -209,10 +209,10 @@ bool gate_signer_same(const struct gate_facts *a, const struct gate_facts *b)
 
 static const char *time_source_name(enum gate_time_source s)
 {
-	return s == GATE_TIME_TSA	  ? "rfc3161 timestamp"
+	return s == GATE_TIME_TSA	   ? "rfc3161 timestamp"
 	       : s == GATE_TIME_COUNTERSIG ? "pkcs9 countersignature"
-	       : s == GATE_TIME_TLOG	  ? "tlog"
-					  : "none";
+	       : s == GATE_TIME_TLOG	   ? "tlog"
+					   : "none";
 }
 
 /* Extensions the kind does not already write. */
@@ -237,7 +237,8 @@ static void detail_json(json_t *o, const struct gate_facts *f)
 		json_t *e = json_object();
 		json_object_set_new(e, "log_index", json_integer(f->log_index[i]));
 		if (f->integrated_time[i])
-			json_object_set_new(e, "integrated_time", json_integer(f->integrated_time[i]));
+			json_object_set_new(e, "integrated_time",
+					    json_integer(f->integrated_time[i]));
 		json_array_append_new(logs, e);
 	}
 	json_object_set_new(o, "tlog_entries", logs);
@@ -289,8 +290,7 @@ json_t *gate_facts_signers_json(const struct gate_facts *const *facts, size_t n)
 	return a;
 }
 
-void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f,
-			 unsigned what)
+void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f, unsigned what)
 {
 	const struct gate_signer_kind_ops *ops = gate_signer_kind_get(f->kind);
 	char t[32];

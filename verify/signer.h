@@ -39,7 +39,7 @@ bool gate_signer_same(const struct gate_facts *a, const struct gate_facts *b);
 
 /* Which facts the encoder writes. */
 enum {
-	GATE_FACTS_SIGNER = 0,	   /* who signed: kind, identity, key, the kind's fields */
+	GATE_FACTS_SIGNER = 0,	     /* who signed: kind, identity, key, the kind's fields */
 	GATE_FACTS_DETAIL = 1u << 0, /* also digest, times, log entries, timestamps, extensions */
 };
 
@@ -55,8 +55,7 @@ json_t *gate_facts_signer_json(const struct gate_facts *f);
 json_t *gate_facts_signers_json(const struct gate_facts *const *facts, size_t n);
 /* The facts as text lines "INDENTlabel: value", starting with
  * "INDENTsigner: TITLE"; untrusted values are escaped. */
-void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f,
-			 unsigned what);
+void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f, unsigned what);
 /* A JSON string of s (NULL: ""); bytes of invalid UTF-8 become the text
  * \xNN, so that the member is never dropped (jansson refuses them). */
 json_t *gate_json_text(const char *s);

@@ -217,8 +217,8 @@ enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > cap) {
 		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
-			       "file is %lld bytes, over the %zu-byte limit",
-			       (long long)st.st_size, cap);
+			       "file is %lld bytes, over the %zu-byte limit", (long long)st.st_size,
+			       cap);
 		goto out;
 	}
 	/* Read until EOF even for non-regular files, never past cap. */
@@ -252,8 +252,8 @@ enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t
 			break;
 		n += (size_t)r;
 		if (n > cap) {
-			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
-				       "over the %zu-byte limit", cap);
+			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path, "over the %zu-byte limit",
+				       cap);
 			goto out;
 		}
 	}
@@ -509,8 +509,7 @@ static const uint8_t *find_bytes(const uint8_t *h, size_t hl, const char *needle
 	return memmem(h, hl, needle, strlen(needle));
 }
 
-bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t **der,
-		     size_t *dlen)
+bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t **der, size_t *dlen)
 {
 	char begin[64], end[64];
 	snprintf(begin, sizeof begin, "-----BEGIN %s-----", label);
@@ -550,9 +549,8 @@ bool gate_pem_decode(const uint8_t *pem, size_t len, const char *label, uint8_t 
 	return true;
 }
 
-enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
-				  STACK_OF(X509) **out, const char *field,
-				  struct gate_error *err)
+enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max, STACK_OF(X509) **out,
+				  const char *field, struct gate_error *err)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *bio = NULL;
@@ -583,8 +581,7 @@ enum gate_err gate_certs_from_pem(const uint8_t *buf, size_t len, size_t max,
 		}
 		ERR_clear_error();
 		if (sk_X509_num(sk) == 0) {
-			rc = gate_fail(err, GATE_E_PARSE, "S1", field,
-				       "no PEM certificate found");
+			rc = gate_fail(err, GATE_E_PARSE, "S1", field, "no PEM certificate found");
 			goto out;
 		}
 	}

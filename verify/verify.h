@@ -36,7 +36,7 @@ extern "C" {
 /* Stable error codes: values are only ever appended. */
 enum gate_err {
 	GATE_OK = 0,
-	GATE_E_INTERNAL = 1,	/* a bug or an OpenSSL failure */
+	GATE_E_INTERNAL = 1, /* a bug or an OpenSSL failure */
 	GATE_E_NOMEM = 2,
 	GATE_E_USAGE = 3,	/* wrong arguments or flag combinations */
 	GATE_E_IO = 4,		/* a file could not be opened or read */
@@ -92,9 +92,8 @@ GATE_API GATE_WUR enum gate_err gate_trusted_root_parse(const uint8_t *json, siz
 							struct gate_trusted_root **out,
 							struct gate_error *err);
 /* Load from a file (capped at GATE_MAX_TRUST_ROOT bytes). */
-GATE_API GATE_WUR enum gate_err gate_trusted_root_load(const char *path,
-						       struct gate_trusted_root **out,
-						       struct gate_error *err);
+GATE_API GATE_WUR enum gate_err
+gate_trusted_root_load(const char *path, struct gate_trusted_root **out, struct gate_error *err);
 /* The embedded Sigstore public-good production root. */
 GATE_API GATE_WUR enum gate_err gate_trusted_root_default(struct gate_trusted_root **out,
 							  struct gate_error *err);
@@ -107,10 +106,8 @@ struct gate_pubkey;
 /* Parse a PEM "PUBLIC KEY" (SPKI) or DER SPKI. Errors: GATE_E_PARSE,
  * GATE_E_UNSUPPORTED (key type not ECDSA P-256/384/521, Ed25519, RSA). */
 GATE_API GATE_WUR enum gate_err gate_pubkey_parse(const uint8_t *buf, size_t len,
-						  struct gate_pubkey **out,
-						  struct gate_error *err);
-GATE_API GATE_WUR enum gate_err gate_pubkey_load(const char *path,
-						 struct gate_pubkey **out,
+						  struct gate_pubkey **out, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_pubkey_load(const char *path, struct gate_pubkey **out,
 						 struct gate_error *err);
 /* Hex SHA-256 of the key's DER SPKI (65 bytes with NUL). */
 GATE_API void gate_pubkey_id(const struct gate_pubkey *key, char hex[65]);
@@ -122,20 +119,17 @@ struct gate_artifact;
 
 /* Open a file and stream its SHA-256 (no whole-file read). The path is kept
  * for algorithms that need the raw message (Ed25519). Errors: GATE_E_IO. */
-GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path,
-						   struct gate_artifact **out,
+GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
 						   struct gate_error *err);
 /* Same over an open regular file (the descriptor is duplicated; the
  * caller keeps fd). Hashing reads from offset 0 with pread, never by
  * re-opening a path, so what is verified is what the caller opened. */
-GATE_API GATE_WUR enum gate_err gate_artifact_from_fd(int fd, const char *path,
-						      struct gate_artifact **out,
-						      struct gate_error *err);
+GATE_API GATE_WUR enum gate_err
+gate_artifact_from_fd(int fd, const char *path, struct gate_artifact **out, struct gate_error *err);
 /* An artifact known only by its digest: "sha256:" + 64 hex digits.
  * Errors: GATE_E_USAGE (bad prefix, length or hex). */
-GATE_API GATE_WUR enum gate_err gate_artifact_from_digest(const char *spec,
-							  struct gate_artifact **out,
-							  struct gate_error *err);
+GATE_API GATE_WUR enum gate_err
+gate_artifact_from_digest(const char *spec, struct gate_artifact **out, struct gate_error *err);
 /* Hex SHA-256 (65 bytes with NUL). */
 GATE_API void gate_artifact_sha256_hex(const struct gate_artifact *a, char hex[65]);
 GATE_API const uint8_t *gate_artifact_sha256(const struct gate_artifact *a);
@@ -150,10 +144,8 @@ struct gate_bundle;
  * --bundle` document. Errors: GATE_E_PARSE, GATE_E_UNSUPPORTED,
  * GATE_E_TOO_LARGE. Rule S1-S3 shape checks happen here. */
 GATE_API GATE_WUR enum gate_err gate_bundle_parse(const uint8_t *json, size_t len,
-						  struct gate_bundle **out,
-						  struct gate_error *err);
-GATE_API GATE_WUR enum gate_err gate_bundle_load(const char *path,
-						 struct gate_bundle **out,
+						  struct gate_bundle **out, struct gate_error *err);
+GATE_API GATE_WUR enum gate_err gate_bundle_load(const char *path, struct gate_bundle **out,
 						 struct gate_error *err);
 /* Build evidence from cosign's detached outputs: a base64 signature file's
  * content, and optionally a PEM certificate and a PEM chain (intermediates).
@@ -190,8 +182,8 @@ enum gate_signer_kind {
 
 enum gate_time_source {
 	GATE_TIME_NONE = 0,
-	GATE_TIME_TLOG = 1, /* integratedTime of a verified SET */
-	GATE_TIME_TSA = 2,  /* RFC 3161 genTime */
+	GATE_TIME_TLOG = 1,	  /* integratedTime of a verified SET */
+	GATE_TIME_TSA = 2,	  /* RFC 3161 genTime */
 	GATE_TIME_COUNTERSIG = 3, /* PKCS#9 countersignature signingTime (Authenticode) */
 };
 
@@ -206,34 +198,34 @@ struct gate_fact_ext {
 /* Verified facts about one piece of evidence; never a decision. */
 struct gate_facts {
 	enum gate_signer_kind kind;
-	char *identity;	  /* SAN of the leaf (keyless) */
-	char *issuer;	  /* OIDC issuer extension (keyless) */
-	char *subject;	  /* certificate subject, one line */
-	char key_id[65];  /* hex SHA-256 of the signing key's SPKI */
-	char digest[65];  /* hex SHA-256 of the artifact */
+	char *identity;	    /* SAN of the leaf (keyless) */
+	char *issuer;	    /* OIDC issuer extension (keyless) */
+	char *subject;	    /* certificate subject, one line */
+	char key_id[65];    /* hex SHA-256 of the signing key's SPKI */
+	char digest[65];    /* hex SHA-256 of the artifact */
 	char *payload_type; /* DSSE only */
 	char *predicate_type;
 	int64_t signing_time; /* earliest verified time; 0 if none */
 	enum gate_time_source time_source;
-	size_t n_tlog;	      /* verified log entries */
+	size_t n_tlog; /* verified log entries */
 	int64_t log_index[GATE_MAX_FACT_LOGS];
 	int64_t integrated_time[GATE_MAX_FACT_LOGS];
-	size_t n_tsa;	      /* verified RFC 3161 timestamps */
+	size_t n_tsa; /* verified RFC 3161 timestamps */
 	int64_t tsa_time[GATE_MAX_FACT_LOGS];
 	size_t n_exts;
 	struct gate_fact_ext exts[GATE_MAX_FACT_EXTS];
 	/* X.509 code signing (kind GATE_SIGNER_X509; empty otherwise). subject
 	 * above is the leaf's subject. */
-	const char *cs_format;	      /* static: "cms", "authenticode", "jar" */
-	char *cert_issuer;	      /* leaf issuer DN, RFC 2253 */
-	char *serial;		      /* leaf serial number, hex */
-	char fingerprint[65];	      /* hex SHA-256 of the leaf certificate (DER) */
-	char anchor_fingerprint[65];  /* hex SHA-256 of the trust anchor reached */
-	char *anchor_name;	      /* name of the root set the anchor came from */
-	char **sans;		      /* subjectAltName values: email, DNS, URI */
+	const char *cs_format;	     /* static: "cms", "authenticode", "jar" */
+	char *cert_issuer;	     /* leaf issuer DN, RFC 2253 */
+	char *serial;		     /* leaf serial number, hex */
+	char fingerprint[65];	     /* hex SHA-256 of the leaf certificate (DER) */
+	char anchor_fingerprint[65]; /* hex SHA-256 of the trust anchor reached */
+	char *anchor_name;	     /* name of the root set the anchor came from */
+	char **sans;		     /* subjectAltName values: email, DNS, URI */
 	size_t n_sans;
-	size_t n_unsigned;	      /* JAR: entries this signature does not cover */
-	size_t n_signatures;	      /* signatures in the same evidence (nested, signers) */
+	size_t n_unsigned;   /* JAR: entries this signature does not cover */
+	size_t n_signatures; /* signatures in the same evidence (nested, signers) */
 };
 
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success
@@ -242,8 +234,7 @@ struct gate_facts {
 GATE_API GATE_WUR enum gate_err gate_verify_bundle(const struct gate_bundle *b,
 						   const struct gate_artifact *a,
 						   const struct gate_verify_opts *opts,
-						   struct gate_facts **out,
-						   struct gate_error *err);
+						   struct gate_facts **out, struct gate_error *err);
 GATE_API void gate_facts_free(struct gate_facts *f);
 
 /* ---- Classic X.509 code signing (x509cs.c, cs_signer.c, crl.c, cms.c,
@@ -270,8 +261,7 @@ GATE_API GATE_WUR enum gate_err gate_x509_trust_add_roots(struct gate_x509_trust
 							  struct gate_error *err);
 /* Same for RFC 3161 / Authenticode timestamp authorities. */
 GATE_API GATE_WUR enum gate_err gate_x509_trust_add_tsa_roots(struct gate_x509_trust *t,
-							      const char *name,
-							      const char *path,
+							      const char *name, const char *path,
 							      struct gate_error *err);
 /* Add the CRLs of a PEM or DER file. A CRL counts only once its signature
  * verifies with the issuer found in a chain. */

@@ -66,7 +66,7 @@ static bool files_add(struct files *f, const char *path)
 static bool is_evidence_name(const char *name)
 {
 	static const char *const ext[] = {".sigstore.json", ".sigstore", ".bundle", ".sig",
-					  ".pem", ".crt", ".p7s"};
+					  ".pem",	    ".crt",	 ".p7s"};
 	size_t n = strlen(name);
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		size_t e = strlen(ext[i]);
@@ -141,14 +141,15 @@ static void print_text(FILE *out, const struct gate_verdict *v, size_t n)
 {
 	size_t counts[3] = {0};
 	for (size_t i = 0; i < n; i++) {
-		const char *tag = v[i].kind == GATE_VERDICT_ALLOW ? "ALLOW"
+		const char *tag = v[i].kind == GATE_VERDICT_ALLOW  ? "ALLOW"
 				  : v[i].kind == GATE_VERDICT_DENY ? "DENY "
-								    : "ERROR";
+								   : "ERROR";
 		counts[v[i].kind]++;
 		fprintf(out, "%s  ", tag);
 		gate_put_escaped(out, v[i].path);
-		fputs(v[i].allowed && v[i].kind != GATE_VERDICT_ALLOW ? "  (audit: allowed)\n       "
-								       : "\n       ",
+		fputs(v[i].allowed && v[i].kind != GATE_VERDICT_ALLOW
+			      ? "  (audit: allowed)\n       "
+			      : "\n       ",
 		      out);
 		gate_put_escaped(out, v[i].reason);
 		fputc('\n', out);
@@ -202,11 +203,15 @@ static int check_usage_error(const char *msg)
 static int parse_check_args(int argc, char **argv, struct check_args *a)
 {
 	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'}, {"format", required_argument, NULL, 'f'},
-		{"jobs", required_argument, NULL, 'j'},	  {"evidence", required_argument, NULL, 'e'},
-		{"caller", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
+		{"policy", required_argument, NULL, 'p'},
+		{"format", required_argument, NULL, 'f'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"evidence", required_argument, NULL, 'e'},
+		{"caller", required_argument, NULL, 'c'},
+		{"output", required_argument, NULL, 'o'},
 		{"current-time", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	long n;
@@ -220,12 +225,19 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 		case 'h':
 			fputs(check_usage, stdout);
 			return GATE_EXIT_OK;
-		case 'p': a->policy = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 't': a->now = optarg; break;
+		case 'p':
+			a->policy = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 't':
+			a->now = optarg;
+			break;
 		case 'f':
 			if (!gate_cli_parse_format(optarg, &a->fmt))
-				return check_usage_error("--format must be text, json, sarif or junit");
+				return check_usage_error(
+					"--format must be text, json, sarif or junit");
 			break;
 		case 'j':
 			n = strtol(optarg, &end, 10);
@@ -249,7 +261,8 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 				return check_usage_error("--caller must be ci, apt or exec");
 			break;
 		default:
-			return check_usage_error(optopt ? "option needs a value" : "unknown option");
+			return check_usage_error(optopt ? "option needs a value"
+							: "unknown option");
 		}
 	}
 	if (optind >= argc)
@@ -296,8 +309,9 @@ int gate_cmd_check(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
-		bool ok = lstat(argv[i], &st) == 0 && S_ISDIR(st.st_mode) ? walk(&files, argv[i], 0)
-									   : files_add(&files, argv[i]);
+		bool ok = lstat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)
+				  ? walk(&files, argv[i], 0)
+				  : files_add(&files, argv[i]);
 		if (!ok) {
 			fprintf(stderr, "gate check: too many files or out of memory\n");
 			goto out;
@@ -316,10 +330,18 @@ int gate_cmd_check(int argc, char **argv)
 		goto out;
 	}
 	switch (a.fmt) {
-	case GATE_FMT_TEXT: print_text(out, verdicts, files.n); break;
-	case GATE_FMT_JSON: print_json(out, verdicts, files.n, policy_name); break;
-	case GATE_FMT_SARIF: gate_report_sarif(out, verdicts, files.n, policy_name); break;
-	case GATE_FMT_JUNIT: gate_report_junit(out, verdicts, files.n, policy_name); break;
+	case GATE_FMT_TEXT:
+		print_text(out, verdicts, files.n);
+		break;
+	case GATE_FMT_JSON:
+		print_json(out, verdicts, files.n, policy_name);
+		break;
+	case GATE_FMT_SARIF:
+		gate_report_sarif(out, verdicts, files.n, policy_name);
+		break;
+	case GATE_FMT_JUNIT:
+		gate_report_junit(out, verdicts, files.n, policy_name);
+		break;
 	}
 	if (fflush(out) != 0) {
 		fprintf(stderr, "gate check: writing the report failed\n");

@@ -47,8 +47,8 @@ int gate_cmd_sign(int argc, char **argv);
 int gate_cmd_ledger(int argc, char **argv);
 int gate_cmd_hook(int argc, char **argv); /* hooks/apt/apt_hook.c */
 int gate_cmd_tuf(int argc, char **argv);
-int gate_cmd_trust(int argc, char **argv); /* trust_cmd.c */
+int gate_cmd_trust(int argc, char **argv);    /* trust_cmd.c */
 int gate_cmd_tuf_repo(int argc, char **argv); /* tuf_repo_cmd.c */
-int gate_cmd_status(int argc, char **argv); /* gated's status file */
+int gate_cmd_status(int argc, char **argv);   /* gated's status file */
 
 #endif

@@ -126,15 +126,33 @@ static int parse_args(int argc, char **argv, struct ledger_args *la)
 		case 'h':
 			fputs(ledger_usage, stdout);
 			return GATE_EXIT_OK;
-		case OPT_DB: slot = &la->db; break;
-		case OPT_ROOT: slot = &la->root; break;
-		case OPT_RULE: slot = &la->rule; break;
-		case OPT_ADMINDIR: slot = &la->admindir; break;
-		case OPT_POLICY: slot = &la->policy; break;
-		case OPT_TIME: slot = &la->time; break;
-		case OPT_DEBS: slot = &la->debs; break;
-		case OPT_FORCE: la->force = true; break;
-		case OPT_VERBOSE: la->verbose = true; break;
+		case OPT_DB:
+			slot = &la->db;
+			break;
+		case OPT_ROOT:
+			slot = &la->root;
+			break;
+		case OPT_RULE:
+			slot = &la->rule;
+			break;
+		case OPT_ADMINDIR:
+			slot = &la->admindir;
+			break;
+		case OPT_POLICY:
+			slot = &la->policy;
+			break;
+		case OPT_TIME:
+			slot = &la->time;
+			break;
+		case OPT_DEBS:
+			slot = &la->debs;
+			break;
+		case OPT_FORCE:
+			la->force = true;
+			break;
+		case OPT_VERBOSE:
+			la->verbose = true;
+			break;
 		case OPT_JOBS: {
 			char *end = NULL;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -214,7 +232,8 @@ static json_t *pkg_json(const struct gate_ledger_pkg *p, bool with_files)
 	json_object_set_new(o, "name", str_or_null(p->name));
 	json_object_set_new(o, "version", str_or_null(p->version));
 	json_object_set_new(o, "architecture", str_or_null(p->arch));
-	json_object_set_new(o, "deb_sha256", p->deb_sha256[0] ? json_string(p->deb_sha256) : json_null());
+	json_object_set_new(o, "deb_sha256",
+			    p->deb_sha256[0] ? json_string(p->deb_sha256) : json_null());
 	json_object_set_new(o, "source", json_string(gate_ledger_source_name(p->source)));
 	json_object_set_new(o, "rule", str_or_null(p->rule));
 	json_object_set_new(o, "origin", str_or_null(p->origin));
@@ -234,7 +253,8 @@ static json_t *pkg_json(const struct gate_ledger_pkg *p, bool with_files)
 		json_object_set_new(f, "path", json_string(p->files[i].path));
 		json_object_set_new(f, "sha256", json_string(p->files[i].sha256));
 		json_object_set_new(f, "size", json_integer((json_int_t)p->files[i].size));
-		json_object_set_new(f, "state", json_string(gate_ledger_state_name(p->files[i].state)));
+		json_object_set_new(f, "state",
+				    json_string(gate_ledger_state_name(p->files[i].state)));
 		json_array_append_new(files, f);
 	}
 	json_object_set_new(o, "files", files);
@@ -640,13 +660,13 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 		json_t *top = json_pack(
 			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 			"packages", (json_int_t)st.packages, "imported", (json_int_t)st.imported,
-			"skipped", (json_int_t)st.skipped, "archive", (json_int_t)st.archive, "files",
-			(json_int_t)st.files, "ok", (json_int_t)st.ok, "config", (json_int_t)st.config,
-			"changed", (json_int_t)st.changed, "unverified", (json_int_t)st.unverified,
-			"problems", (json_int_t)st.problems, "links", (json_int_t)st.links, "dirs",
-			(json_int_t)st.dirs, "bytes", (json_int_t)st.bytes, "forgotten",
-			(json_int_t)st.forgotten, "deb_checked", (json_int_t)st.deb_checked, "seconds",
-			secs);
+			"skipped", (json_int_t)st.skipped, "archive", (json_int_t)st.archive,
+			"files", (json_int_t)st.files, "ok", (json_int_t)st.ok, "config",
+			(json_int_t)st.config, "changed", (json_int_t)st.changed, "unverified",
+			(json_int_t)st.unverified, "problems", (json_int_t)st.problems, "links",
+			(json_int_t)st.links, "dirs", (json_int_t)st.dirs, "bytes",
+			(json_int_t)st.bytes, "forgotten", (json_int_t)st.forgotten, "deb_checked",
+			(json_int_t)st.deb_checked, "seconds", secs);
 		if (top) {
 			json_object_set(top, "events", o.events);
 			put_json(top);
@@ -685,8 +705,10 @@ int gate_cmd_ledger(int argc, char **argv)
 		bool write;
 		int min, max; /* arguments; max -1: any */
 	} cmds[] = {
-		{"list", cmd_list, false, 0, 0},     {"show", cmd_show, false, 1, 1},
-		{"lookup", cmd_lookup, false, 1, 1}, {"verify", cmd_verify, false, 0, -1},
+		{"list", cmd_list, false, 0, 0},
+		{"show", cmd_show, false, 1, 1},
+		{"lookup", cmd_lookup, false, 1, 1},
+		{"verify", cmd_verify, false, 0, -1},
 		{"record-deb", cmd_record_deb, true, 1, -1},
 		{"import", cmd_import, true, 1, -1},
 	};

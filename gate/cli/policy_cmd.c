@@ -18,8 +18,7 @@ static const char policy_usage[] =
 	"         matched, each evidence item, each verified fact and each\n"
 	"         requirement. Exit as gate check.\n";
 
-static void lint_print(void *ctx, const char *file, unsigned line, unsigned column,
-		       const char *msg)
+static void lint_print(void *ctx, const char *file, unsigned line, unsigned column, const char *msg)
 {
 	(void)ctx;
 	printf("%s:%u:%u: warning: ", file, line, column);
@@ -68,8 +67,9 @@ static void put_line(const char *label, const char *value)
 static void explain(const struct gate_verdict *v)
 {
 	char t[32];
-	printf("%s: ", v->kind == GATE_VERDICT_ALLOW ? "ALLOW" :
-		       v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR");
+	printf("%s: ", v->kind == GATE_VERDICT_ALLOW  ? "ALLOW"
+		       : v->kind == GATE_VERDICT_DENY ? "DENY"
+						      : "ERROR");
 	gate_put_escaped(stdout, v->path);
 	printf("%s\n", v->allowed && v->kind != GATE_VERDICT_ALLOW ? " (allowed: audit mode)" : "");
 	gate_cli_time(v->time, t, sizeof t);
@@ -85,7 +85,8 @@ static void explain(const struct gate_verdict *v)
 		fputs("    - ", stdout);
 		gate_put_escaped(stdout, e->source ? e->source : "?");
 		if (e->verified) {
-			printf(": verified%s\n", e->in_policy ? "" : " (signer named by no signer set)");
+			printf(": verified%s\n",
+			       e->in_policy ? "" : " (signer named by no signer set)");
 			gate_facts_put_text(stdout, "      ", e->facts, GATE_FACTS_DETAIL);
 		} else {
 			fputs(": rejected: ", stdout);
@@ -113,7 +114,8 @@ static void explain(const struct gate_verdict *v)
 static int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'}, {"caller", required_argument, NULL, 'c'},
+		{"policy", required_argument, NULL, 'p'},
+		{"caller", required_argument, NULL, 'c'},
 		{"evidence", required_argument, NULL, 'e'},
 		{"current-time", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
@@ -165,8 +167,9 @@ static int cmd_explain(int argc, char **argv)
 	int code = GATE_EXIT_USAGE;
 	if (gate_decide(ctx, argv[optind], caller, &v) == GATE_OK) {
 		explain(&v);
-		code = v.allowed ? GATE_EXIT_OK
-				 : v.kind == GATE_VERDICT_ERROR ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
+		code = v.allowed		      ? GATE_EXIT_OK
+		       : v.kind == GATE_VERDICT_ERROR ? GATE_EXIT_USAGE
+						      : GATE_EXIT_DENY;
 		gate_verdict_clear(&v);
 	}
 	gate_ctx_free(ctx);

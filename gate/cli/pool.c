@@ -59,7 +59,9 @@ void gate_cli_pool_run(size_t n, unsigned jobs, const char *label, gate_pool_fn 
 {
 	pthread_t th[GATE_POOL_MAX_JOBS];
 	unsigned started = 0;
-	struct pool p = {.n = n, .fn = fn, .ctx = ctx,
+	struct pool p = {.n = n,
+			 .fn = fn,
+			 .ctx = ctx,
 			 .label = label && isatty(STDERR_FILENO) == 1 ? label : NULL};
 	if (n == 0)
 		return;

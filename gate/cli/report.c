@@ -88,7 +88,6 @@ static size_t utf8_put(uint32_t cp, char *out)
 	return 4;
 }
 
-
 /* A URI reference (RFC 3986) for a file path: a relative path stays
  * relative, an absolute one becomes a file: URI. Every byte that is not
  * unreserved, a sub-delimiter, '@' or '/' is percent-encoded, ':' too, so
@@ -146,15 +145,33 @@ static void xml_put(FILE *out, const char *s, bool attr)
 		if (!xml_char_ok(cp))
 			cp = 0xFFFD;
 		switch (cp) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&apos;", out); break;
-		case '\r': fputs("&#13;", out); break;
-		case '\t': fputs(attr ? "&#9;" : "\t", out); break;
-		case '\n': fputs(attr ? "&#10;" : "\n", out); break;
-		default: fwrite(u, 1, utf8_put(cp, u), out); break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&apos;", out);
+			break;
+		case '\r':
+			fputs("&#13;", out);
+			break;
+		case '\t':
+			fputs(attr ? "&#9;" : "\t", out);
+			break;
+		case '\n':
+			fputs(attr ? "&#10;" : "\n", out);
+			break;
+		default:
+			fwrite(u, 1, utf8_put(cp, u), out);
+			break;
 		}
 	}
 }
@@ -191,7 +208,7 @@ static json_t *policy_rule_id(const char *name)
 
 static json_t *rule_id_of(const struct rule_ids *r, size_t idx)
 {
-	return idx == 0 ? json_string(RULE_NO_RULE)
+	return idx == 0	  ? json_string(RULE_NO_RULE)
 	       : idx == 1 ? json_string(RULE_ERROR)
 			  : policy_rule_id(r->names[idx - 2]);
 }
@@ -222,8 +239,8 @@ static json_t *text_obj(const char *text)
 	return o;
 }
 
-static json_t *descriptor(json_t *id, const char *name, const char *short_text,
-			  const char *help, const char *level)
+static json_t *descriptor(json_t *id, const char *name, const char *short_text, const char *help,
+			  const char *level)
 {
 	json_t *d = json_object(), *cfg = json_object();
 	json_object_set_new(d, "id", id);
@@ -248,18 +265,17 @@ static json_t *sarif_rules(const struct rule_ids *r)
 			      "keep the file out of the checked paths.",
 			      "error"));
 	json_array_append_new(
-		a, descriptor(json_string(RULE_ERROR), "Undecidable",
-			      "The file could not be decided",
-			      "gate could not read or identify this file (unreadable, a symbolic "
-			      "link or a special file). An undecidable file is denied in enforce "
-			      "mode.",
-			      "error"));
+		a,
+		descriptor(json_string(RULE_ERROR), "Undecidable", "The file could not be decided",
+			   "gate could not read or identify this file (unreadable, a symbolic "
+			   "link or a special file). An undecidable file is denied in enforce "
+			   "mode.",
+			   "error"));
 	for (size_t i = 0; i < r->n; i++) {
 		char *s = NULL;
 		if (asprintf(&s, "Policy rule '%s'", r->names[i]) < 0)
 			s = NULL;
-		json_t *d = descriptor(policy_rule_id(r->names[i]), NULL,
-				       s ? s : "Policy rule",
+		json_t *d = descriptor(policy_rule_id(r->names[i]), NULL, s ? s : "Policy rule",
 				       "A rule of the policy that matched the file denied it: the "
 				       "rule decides deny, or the evidence it requires (signatures "
 				       "by its signer set, transparency log, timestamps, age) did "
@@ -311,8 +327,7 @@ static json_t *sarif_artifact(const struct gate_verdict *v)
 	return a;
 }
 
-static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict *v,
-			    size_t index)
+static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict *v, size_t index)
 {
 	json_t *res = json_object(), *locs = json_array(), *phys = json_object(),
 	       *loc = json_object(), *props = json_object(), *fp = json_object();
@@ -331,8 +346,8 @@ static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict 
 	 * artifact that is denied again is the same alert. */
 	char *key = NULL;
 	const char *ids = json_string_value(id);
-	const char *uri = json_string_value(json_object_get(
-		json_object_get(phys, "artifactLocation"), "uri"));
+	const char *uri = json_string_value(
+		json_object_get(json_object_get(phys, "artifactLocation"), "uri"));
 	if (asprintf(&key, "%s|%s", ids ? ids : "", uri ? uri : "") >= 0) {
 		json_object_set_new(fp, "gatePathRule/v1", gate_json_text(key));
 		free(key);
@@ -424,9 +439,10 @@ static void junit_details(FILE *out, const struct gate_verdict *v)
 	fputs(gate_verdict_name(v->kind), out);
 	fputs(v->allowed ? " (audit mode: reported, not enforced)\n" : " (enforced)\n", out);
 	fputs("rule: ", out);
-	xml_put(out, v->rule                        ? v->rule
-		     : v->kind == GATE_VERDICT_ERROR ? "none (the file could not be decided)"
-						     : "none (no rule matches: denied by default)",
+	xml_put(out,
+		v->rule				? v->rule
+		: v->kind == GATE_VERDICT_ERROR ? "none (the file could not be decided)"
+						: "none (no rule matches: denied by default)",
 		false);
 	fputs("\npath: ", out);
 	xml_put(out, v->path, false);
@@ -462,7 +478,8 @@ static void junit_details(FILE *out, const struct gate_verdict *v)
 				fputs(", subject ", out);
 				xml_put(out, e->facts->subject, false);
 			}
-			fputs(e->in_policy ? " (in the policy)\n" : " (not in any signer set)\n", out);
+			fputs(e->in_policy ? " (in the policy)\n" : " (not in any signer set)\n",
+			      out);
 		} else {
 			fputs(": rejected: ", out);
 			if (e->error.rule[0]) {
@@ -483,7 +500,10 @@ static void junit_case(FILE *out, const struct gate_verdict *v)
 {
 	/* Grouped by rule; the fixed names are those of the SARIF rules. */
 	fputs("    <testcase classname=\"gate.", out);
-	xml_put(out, v->rule ? v->rule : v->kind == GATE_VERDICT_ERROR ? RULE_ERROR : RULE_NO_RULE,
+	xml_put(out,
+		v->rule				? v->rule
+		: v->kind == GATE_VERDICT_ERROR ? RULE_ERROR
+						: RULE_NO_RULE,
 		true);
 	fputs("\" name=\"", out);
 	xml_put(out, v->path, true);
@@ -513,8 +533,8 @@ void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const 
 	if (n)
 		gate_cli_time(v[0].time, when, sizeof when);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-	fprintf(out, "<testsuites name=\"gate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n", n,
-		fail, err);
+	fprintf(out, "<testsuites name=\"gate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n",
+		n, fail, err);
 	fprintf(out,
 		"  <testsuite name=\"gate check\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 		"skipped=\"0\"",

@@ -89,12 +89,24 @@ static int parse_args(const char *cmd, const struct option *opts, const char *us
 		case 'h':
 			fputs(usage, stdout);
 			return GATE_EXIT_OK;
-		case OPT_ALG: slot = &sa->alg; break;
-		case OPT_PREFIX: slot = &sa->prefix; break;
-		case OPT_PASS_ENV: slot = &sa->pass_env; break;
-		case OPT_KEY: slot = &sa->key; break;
-		case OPT_BUNDLE: slot = &sa->bundle; break;
-		case OPT_SIG_OUT: slot = &sa->sig_out; break;
+		case OPT_ALG:
+			slot = &sa->alg;
+			break;
+		case OPT_PREFIX:
+			slot = &sa->prefix;
+			break;
+		case OPT_PASS_ENV:
+			slot = &sa->pass_env;
+			break;
+		case OPT_KEY:
+			slot = &sa->key;
+			break;
+		case OPT_BUNDLE:
+			slot = &sa->bundle;
+			break;
+		case OPT_SIG_OUT:
+			slot = &sa->sig_out;
+			break;
 		default:
 			return usage_error(cmd, optopt ? "option needs a value" : "unknown option");
 		}

@@ -83,7 +83,8 @@ static void put(const char *label, const char *s)
 static void duration(long long s, char *buf, size_t cap)
 {
 	if (s >= 86400)
-		snprintf(buf, cap, "%lldd%02lldh%02lldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+		snprintf(buf, cap, "%lldd%02lldh%02lldm", s / 86400, s % 86400 / 3600,
+			 s % 3600 / 60);
 	else if (s >= 3600)
 		snprintf(buf, cap, "%lldh%02lldm%02llds", s / 3600, s % 3600 / 60, s % 60);
 	else if (s >= 60)
@@ -106,7 +107,8 @@ static void print_text(struct st *s, bool running, long long age)
 	put(", default ", str(s, "default"));
 	printf(", deadline %lld ms, %lld workers\n", num(s, "deadline_ms"), num(s, "workers"));
 	put("policy:  ", str(s, "policy"));
-	printf(" (reloads: %lld ok, %lld failed)\n", num(s, "reloads.ok"), num(s, "reloads.failed"));
+	printf(" (reloads: %lld ok, %lld failed)\n", num(s, "reloads.ok"),
+	       num(s, "reloads.failed"));
 	json_t *le = field(s, "reloads.last_error");
 	if (json_is_string(le)) {
 		put("         last reload error: ", json_string_value(le));
@@ -136,12 +138,39 @@ static void print_text(struct st *s, bool running, long long age)
 
 /* Every field the report prints, checked before anything is printed. */
 static const char *const num_fields[] = {
-	"pid", "time", "uptime", "deadline_ms", "workers", "in_flight", "reloads.ok",
-	"reloads.failed", "counts.events", "counts.allowed", "counts.denied", "counts.deadline",
-	"counts.queue_full", "counts.self", "counts.passthrough", "counts.off", "counts.ledger",
-	"counts.decisions", "counts.late", "cache.hits", "cache.misses", "cache.size",
-	"cache.capacity", "cache.evictions", "queue.depth", "queue.capacity", "queue.max_depth",
-	"queue.dropped", "log.depth", "log.capacity", "log.max_depth", "log.written", "log.dropped",
+	"pid",
+	"time",
+	"uptime",
+	"deadline_ms",
+	"workers",
+	"in_flight",
+	"reloads.ok",
+	"reloads.failed",
+	"counts.events",
+	"counts.allowed",
+	"counts.denied",
+	"counts.deadline",
+	"counts.queue_full",
+	"counts.self",
+	"counts.passthrough",
+	"counts.off",
+	"counts.ledger",
+	"counts.decisions",
+	"counts.late",
+	"cache.hits",
+	"cache.misses",
+	"cache.size",
+	"cache.capacity",
+	"cache.evictions",
+	"queue.depth",
+	"queue.capacity",
+	"queue.max_depth",
+	"queue.dropped",
+	"log.depth",
+	"log.capacity",
+	"log.max_depth",
+	"log.written",
+	"log.dropped",
 };
 static const char *const str_fields[] = {"mode", "policy", "default"};
 

@@ -197,7 +197,8 @@ static int update_policy(const struct trust_args *a)
 				fputs(": ", stderr);
 			}
 			gate_put_escaped(stderr, e.msg[0] ? e.msg : gate_err_str(e.code));
-			fprintf(stderr, "%s%s%s\n", e.rule[0] ? " [" : "", e.rule, e.rule[0] ? "]" : "");
+			fprintf(stderr, "%s%s%s\n", e.rule[0] ? " [" : "", e.rule,
+				e.rule[0] ? "]" : "");
 			ret = GATE_EXIT_DENY;
 			continue;
 		}
@@ -284,7 +285,8 @@ static json_t *logs_json(const struct gate_log *l, size_t n, int64_t now)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = validity_json(&l[i].valid, now);
-		json_object_set_new(o, "url", l[i].base_url ? json_string(l[i].base_url) : json_null());
+		json_object_set_new(o, "url",
+				    l[i].base_url ? json_string(l[i].base_url) : json_null());
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -338,10 +340,12 @@ static void show_sigstore_text(const struct gate_trust_info *info,
 		}
 	} else {
 		fputs("Sigstore trusted root: embedded (built into gate)\n", stdout);
-		printf("  embedded TUF root v%lld, expires ", (long long)info->embedded_root_version);
+		printf("  embedded TUF root v%lld, expires ",
+		       (long long)info->embedded_root_version);
 		put_time(stdout, info->embedded_root_expires);
 		fputs(now >= info->embedded_root_expires ? " (expired: run 'gate trust update')\n"
-							 : "\n", stdout);
+							 : "\n",
+		      stdout);
 		if (info->dir[0]) {
 			fputs("  cache ", stdout);
 			gate_put_escaped(stdout, info->dir);
@@ -361,8 +365,8 @@ static json_t *show_sigstore_json(const struct gate_trust_info *info,
 {
 	json_t *o = json_object();
 	char t[32];
-	json_object_set_new(o, "source", json_string(info->source == GATE_TRUST_CACHE ? "cache"
-										     : "embedded"));
+	json_object_set_new(o, "source",
+			    json_string(info->source == GATE_TRUST_CACHE ? "cache" : "embedded"));
 	json_object_set_new(o, "cache_dir", info->dir[0] ? json_string(info->dir) : json_null());
 	if (info->source == GATE_TRUST_CACHE) {
 		json_object_set_new(o, "tuf", state_json(&info->state));
@@ -388,8 +392,9 @@ static json_t *show_repo(const struct gate_policy_tuf *t, int64_t now, bool json
 	struct gate_tuf_cache_state st = {0};
 	struct gate_error e = {0};
 	char max[32], t0[32];
-	enum gate_err rc = t->cache_dir ? gate_tuf_cache_open(t->cache_dir, now, &c, &e)
-					: gate_fail(&e, GATE_E_IO, NULL, NULL, "no cache directory");
+	enum gate_err rc = t->cache_dir
+				   ? gate_tuf_cache_open(t->cache_dir, now, &c, &e)
+				   : gate_fail(&e, GATE_E_IO, NULL, NULL, "no cache directory");
 	if (rc == GATE_OK)
 		gate_tuf_cache_fill(c, &st);
 	else if (t->cache_dir)
@@ -401,8 +406,8 @@ static json_t *show_repo(const struct gate_policy_tuf *t, int64_t now, bool json
 		json_t *o = state_json(&st);
 		json_object_set_new(o, "name", json_string(t->name));
 		json_object_set_new(o, "url", json_string(t->url));
-		json_object_set_new(o, "cache_dir", t->cache_dir ? json_string(t->cache_dir)
-								  : json_null());
+		json_object_set_new(o, "cache_dir",
+				    t->cache_dir ? json_string(t->cache_dir) : json_null());
 		json_object_set_new(o, "verified", json_boolean(rc == GATE_OK));
 		if (rc != GATE_OK)
 			json_object_set_new(o, "error", json_string(e.msg));
@@ -486,12 +491,24 @@ static int parse(int argc, char **argv, struct trust_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", trust_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_DIR: a->dir = optarg; break;
-		case OPT_URL: a->url = optarg; break;
-		case OPT_TURL: a->turl = optarg; break;
-		case OPT_ROOT: a->root = optarg; break;
-		case OPT_POLICY: a->policy = optarg; break;
-		case OPT_REPO: a->repo = optarg; break;
+		case OPT_DIR:
+			a->dir = optarg;
+			break;
+		case OPT_URL:
+			a->url = optarg;
+			break;
+		case OPT_TURL:
+			a->turl = optarg;
+			break;
+		case OPT_ROOT:
+			a->root = optarg;
+			break;
+		case OPT_POLICY:
+			a->policy = optarg;
+			break;
+		case OPT_REPO:
+			a->repo = optarg;
+			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
 				return trust_usage_error("--format must be text or json");

@@ -47,8 +47,17 @@ static const char repo_usage[] =
 	"The reference time is $GATE_TIME (RFC 3339) when set, else the clock.\n"
 	"Exit: 0 success, 1 failure, 2 usage error.\n";
 
-enum { OPT_REPO = 256, OPT_KEY, OPT_SETKEY, OPT_TH, OPT_EXP, OPT_CS, OPT_FROM, OPT_PREFIX,
-       OPT_PASS };
+enum {
+	OPT_REPO = 256,
+	OPT_KEY,
+	OPT_SETKEY,
+	OPT_TH,
+	OPT_EXP,
+	OPT_CS,
+	OPT_FROM,
+	OPT_PREFIX,
+	OPT_PASS
+};
 
 static const struct option repo_opts[] = {
 	{"repo", required_argument, NULL, OPT_REPO},
@@ -163,15 +172,32 @@ static int parse(int argc, char **argv, struct repo_args *a)
 	while ((c = getopt_long(argc, argv, "h", repo_opts, NULL)) != -1) {
 		r = -1;
 		switch (c) {
-		case OPT_REPO: a->p.dir = optarg; break;
-		case OPT_KEY: r = add_key(a, optarg, false); break;
-		case OPT_SETKEY: r = add_key(a, optarg, true); break;
-		case OPT_TH: r = parse_threshold(a, optarg); break;
-		case OPT_EXP: r = parse_expires(a, optarg); break;
-		case OPT_CS: a->p.consistent_snapshot = true; break;
-		case OPT_FROM: a->from = optarg; break;
-		case OPT_PREFIX: a->prefix = optarg; break;
-		case OPT_PASS: break;
+		case OPT_REPO:
+			a->p.dir = optarg;
+			break;
+		case OPT_KEY:
+			r = add_key(a, optarg, false);
+			break;
+		case OPT_SETKEY:
+			r = add_key(a, optarg, true);
+			break;
+		case OPT_TH:
+			r = parse_threshold(a, optarg);
+			break;
+		case OPT_EXP:
+			r = parse_expires(a, optarg);
+			break;
+		case OPT_CS:
+			a->p.consistent_snapshot = true;
+			break;
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_PREFIX:
+			a->prefix = optarg;
+			break;
+		case OPT_PASS:
+			break;
 		case 'h':
 			fputs(repo_usage, stdout);
 			return GATE_EXIT_OK;
@@ -268,7 +294,8 @@ static int cmd_add(struct repo_args *a, int argc, char **argv, int first)
 	}
 	if (a->from) {
 		if (!flist_walk(&l, a->from)) {
-			fprintf(stderr, "gate tuf repo: cannot read every file under %s\n", a->from);
+			fprintf(stderr, "gate tuf repo: cannot read every file under %s\n",
+				a->from);
 			ret = GATE_EXIT_DENY;
 			goto out;
 		}
@@ -280,7 +307,8 @@ static int cmd_add(struct repo_args *a, int argc, char **argv, int first)
 	if (gate_tuf_repo_add(&a->p, (const char *const *)l.file, (const char *const *)l.path, l.n,
 			      &e) != GATE_OK) {
 		gate_cli_print_error(a->p.dir, &e);
-		ret = gate_cli_exit_for(e.code) == GATE_EXIT_USAGE ? GATE_EXIT_USAGE : GATE_EXIT_DENY;
+		ret = gate_cli_exit_for(e.code) == GATE_EXIT_USAGE ? GATE_EXIT_USAGE
+								   : GATE_EXIT_DENY;
 		goto out;
 	}
 	printf("%zu target%s published in ", l.n, l.n == 1 ? "" : "s");
@@ -298,7 +326,8 @@ static int cmd_sign(struct repo_args *a, int argc, char **argv, int first)
 	for (int i = first; i < argc; i++) {
 		enum gate_tuf_type t;
 		if (!role_of(argv[i], strlen(argv[i]), &t))
-			return repo_usage_error("sign takes roles: root, timestamp, snapshot, targets");
+			return repo_usage_error(
+				"sign takes roles: root, timestamp, snapshot, targets");
 		roles |= 1u << t;
 	}
 	if (!roles)
@@ -336,12 +365,14 @@ int gate_cmd_tuf_repo(int argc, char **argv)
 		}
 	} else if (strcmp(sub, "add") == 0) {
 		ret = a.p.nset_keys || a.p.consistent_snapshot
-			      ? repo_usage_error("--set-key and --consistent-snapshot do not go with add")
+			      ? repo_usage_error(
+					"--set-key and --consistent-snapshot do not go with add")
 			      : cmd_add(&a, argc, argv, optind + 1);
 	} else if (strcmp(sub, "sign") == 0) {
 		ret = a.from || a.prefix || a.p.consistent_snapshot
-			      ? repo_usage_error("--from, --prefix and --consistent-snapshot do not go "
-						 "with sign")
+			      ? repo_usage_error(
+					"--from, --prefix and --consistent-snapshot do not go "
+					"with sign")
 			      : cmd_sign(&a, argc, argv, optind + 1);
 	} else {
 		ret = repo_usage_error("unknown sub-command (init, add or sign)");

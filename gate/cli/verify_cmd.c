@@ -116,18 +116,42 @@ static int parse_args(int argc, char **argv, struct verify_args *va)
 		case 'h':
 			fputs(verify_usage, stdout);
 			return GATE_EXIT_OK;
-		case OPT_BUNDLE: slot = &va->bundle; break;
-		case OPT_SIGNATURE: slot = &va->signature; break;
-		case OPT_CERT: slot = &va->certificate; break;
-		case OPT_CHAIN: slot = &va->chain; break;
-		case OPT_KEY: slot = &va->key; break;
-		case OPT_ID: slot = &va->identity; break;
-		case OPT_ID_RE: slot = &va->identity_re; break;
-		case OPT_ISS: slot = &va->issuer; break;
-		case OPT_ISS_RE: slot = &va->issuer_re; break;
-		case OPT_ROOT: slot = &va->root; break;
-		case OPT_NOW: slot = &va->now; break;
-		case OPT_IGNORE_TLOG: va->ignore_tlog = true; break;
+		case OPT_BUNDLE:
+			slot = &va->bundle;
+			break;
+		case OPT_SIGNATURE:
+			slot = &va->signature;
+			break;
+		case OPT_CERT:
+			slot = &va->certificate;
+			break;
+		case OPT_CHAIN:
+			slot = &va->chain;
+			break;
+		case OPT_KEY:
+			slot = &va->key;
+			break;
+		case OPT_ID:
+			slot = &va->identity;
+			break;
+		case OPT_ID_RE:
+			slot = &va->identity_re;
+			break;
+		case OPT_ISS:
+			slot = &va->issuer;
+			break;
+		case OPT_ISS_RE:
+			slot = &va->issuer_re;
+			break;
+		case OPT_ROOT:
+			slot = &va->root;
+			break;
+		case OPT_NOW:
+			slot = &va->now;
+			break;
+		case OPT_IGNORE_TLOG:
+			va->ignore_tlog = true;
+			break;
 		case OPT_FORMAT:
 			if (!gate_cli_parse_format(optarg, &va->fmt) || va->fmt > GATE_FMT_JSON)
 				return usage_error("--format must be text or json");
@@ -220,8 +244,8 @@ static json_t *error_json(const struct gate_error *e)
 	return o;
 }
 
-static void print_result(const struct verify_args *va, enum gate_err rc,
-			 const struct gate_facts *f, const struct gate_error *e)
+static void print_result(const struct verify_args *va, enum gate_err rc, const struct gate_facts *f,
+			 const struct gate_error *e)
 {
 	if (va->fmt == GATE_FMT_JSON) {
 		json_t *o = json_object();

@@ -65,7 +65,8 @@ bool gate_cli_verify_is_x509(int argc, char **argv)
 			break;
 		for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
 			size_t n = strlen(flags[k]);
-			if (strncmp(argv[i], flags[k], n) == 0 && (argv[i][n] == 0 || argv[i][n] == '='))
+			if (strncmp(argv[i], flags[k], n) == 0 &&
+			    (argv[i][n] == 0 || argv[i][n] == '='))
 				return true;
 		}
 	}
@@ -110,17 +111,43 @@ static int parse_args(int argc, char **argv, struct x509_args *va)
 	while ((c = getopt_long(argc, argv, "", x509_opts, NULL)) != -1) {
 		bool ok = true;
 		switch (c) {
-		case OPT_P7S: ok = !va->p7s; va->p7s = optarg; break;
-		case OPT_CA: ok = push(va->ca, &va->nca, optarg); break;
-		case OPT_TSA: ok = push(va->tsa, &va->ntsa, optarg); break;
-		case OPT_CRL: ok = push(va->crl, &va->ncrl, optarg); break;
-		case OPT_CRL_MODE: ok = !va->crl_mode; va->crl_mode = optarg; break;
-		case OPT_CRL_CACHE: ok = !va->crl_cache; va->crl_cache = optarg; break;
-		case OPT_CRL_FETCH: va->crl_fetch = true; break;
-		case OPT_PE: va->pe = true; break;
-		case OPT_JAR: va->jar = true; break;
-		case OPT_UNSIGNED: va->allow_unsigned = true; break;
-		case OPT_NOW: ok = !va->now; va->now = optarg; break;
+		case OPT_P7S:
+			ok = !va->p7s;
+			va->p7s = optarg;
+			break;
+		case OPT_CA:
+			ok = push(va->ca, &va->nca, optarg);
+			break;
+		case OPT_TSA:
+			ok = push(va->tsa, &va->ntsa, optarg);
+			break;
+		case OPT_CRL:
+			ok = push(va->crl, &va->ncrl, optarg);
+			break;
+		case OPT_CRL_MODE:
+			ok = !va->crl_mode;
+			va->crl_mode = optarg;
+			break;
+		case OPT_CRL_CACHE:
+			ok = !va->crl_cache;
+			va->crl_cache = optarg;
+			break;
+		case OPT_CRL_FETCH:
+			va->crl_fetch = true;
+			break;
+		case OPT_PE:
+			va->pe = true;
+			break;
+		case OPT_JAR:
+			va->jar = true;
+			break;
+		case OPT_UNSIGNED:
+			va->allow_unsigned = true;
+			break;
+		case OPT_NOW:
+			ok = !va->now;
+			va->now = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!gate_cli_parse_format(optarg, &va->fmt) || va->fmt > GATE_FMT_JSON)
 				return usage_error("--format must be text or json");
@@ -138,7 +165,8 @@ static int parse_args(int argc, char **argv, struct x509_args *va)
 		return usage_error("exactly one ARTIFACT file is required");
 	va->artifact = argv[optind];
 	if (va->nca == 0)
-		return usage_error("X.509 verification needs at least one --ca FILE (trusted roots)");
+		return usage_error(
+			"X.509 verification needs at least one --ca FILE (trusted roots)");
 	if (!!va->p7s + va->pe + va->jar > 1)
 		return usage_error("give at most one of --p7s, --pe and --jar");
 	if (va->crl_mode && strcmp(va->crl_mode, "require") != 0 &&
@@ -201,19 +229,19 @@ static const char *format_name(enum gate_cs_format f)
 
 /* Open the artifact: hashed for CMS (the signed content), raw for PE and
  * JAR (their verifiers stream what they need, once). */
-static enum gate_err open_artifact(const struct x509_args *va, struct gate_artifact **art,
-				   int *fd, struct gate_error *err)
+static enum gate_err open_artifact(const struct x509_args *va, struct gate_artifact **art, int *fd,
+				   struct gate_error *err)
 {
 	struct stat st;
 	*fd = open(va->artifact, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (*fd < 0)
 		return set_err(err, GATE_E_IO, "artifact", "cannot open %s: %s", va->artifact,
-				 strerror(errno));
+			       strerror(errno));
 	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(*fd);
 		*fd = -1;
 		return set_err(err, GATE_E_IO, "artifact", "%s is not a regular file",
-				 va->artifact);
+			       va->artifact);
 	}
 	return va->p7s ? gate_artifact_from_fd(*fd, va->artifact, art, err) : GATE_OK;
 }
@@ -238,7 +266,8 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 			json_object_set_new(s, "index", json_integer((json_int_t)i));
 			json_object_set_new(s, "verified", json_boolean(r->rc[i] == GATE_OK));
 			json_object_set_new(s, r->rc[i] == GATE_OK ? "facts" : "error",
-					    r->rc[i] == GATE_OK ? facts_json(r->f[i]) : error_json(&r->e[i]));
+					    r->rc[i] == GATE_OK ? facts_json(r->f[i])
+								: error_json(&r->e[i]));
 			json_array_append_new(sigs, s);
 		}
 		json_object_set_new(o, "signatures", sigs);
@@ -252,7 +281,8 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 	printf(" (%s, %zu signature%s)\n", format_name(fmt), r->n, r->n == 1 ? "" : "s");
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->n > 1)
-			printf(" signature %zu: %s\n", i + 1, r->rc[i] == GATE_OK ? "verified" : "rejected");
+			printf(" signature %zu: %s\n", i + 1,
+			       r->rc[i] == GATE_OK ? "verified" : "rejected");
 		if (r->rc[i] == GATE_OK) {
 			print_facts(r->f[i]);
 			continue;
@@ -290,8 +320,10 @@ int gate_cmd_verify_x509(int argc, char **argv)
 	 * trust is read and parsed, it runs while that happens. */
 	if ((rc = open_artifact(&va, &art, &fd, &err)) != GATE_OK)
 		goto fail;
-	enum gate_cs_format format =
-		va.p7s ? GATE_CS_CMS : va.pe ? GATE_CS_PE : va.jar ? GATE_CS_JAR : gate_cs_sniff(fd);
+	enum gate_cs_format format = va.p7s   ? GATE_CS_CMS
+				     : va.pe  ? GATE_CS_PE
+				     : va.jar ? GATE_CS_JAR
+					      : gate_cs_sniff(fd);
 	if (format == GATE_CS_PE)
 		prehash = gate_pe_prehash(fd);
 	if ((rc = load_trust(&va, &trust, &err)) != GATE_OK)
@@ -299,12 +331,17 @@ int gate_cmd_verify_x509(int argc, char **argv)
 	o.trust = trust;
 	if (va.p7s && (rc = gate_read_file(va.p7s, 1024 * 1024, &sig, &siglen, &err)) != GATE_OK)
 		goto fail;
-	struct gate_cs_input in = {.fd = fd, .name = va.artifact, .sig = sig, .siglen = siglen,
+	struct gate_cs_input in = {.fd = fd,
+				   .name = va.artifact,
+				   .sig = sig,
+				   .siglen = siglen,
 				   .sha256 = art ? gate_artifact_sha256(art) : NULL,
-				   .format = format, .prehash = prehash};
+				   .format = format,
+				   .prehash = prehash};
 	if (in.format == GATE_CS_NONE) {
-		rc = set_err(&err, GATE_E_UNSUPPORTED, "artifact",
-			       "neither a PE file nor a JAR: give --p7s FILE for a detached signature");
+		rc = set_err(
+			&err, GATE_E_UNSUPPORTED, "artifact",
+			"neither a PE file nor a JAR: give --p7s FILE for a detached signature");
 		goto fail;
 	}
 	/* Signature 0 first: for a PE its image hash starts at once, before
@@ -322,7 +359,7 @@ int gate_cmd_verify_x509(int argc, char **argv)
 		goto fail;
 	if (n == 0) {
 		rc = set_err(&err, GATE_E_SIGNATURE, format_name(in.format),
-			       "the file is not signed");
+			     "the file is not signed");
 		gate_facts_free(r->f[0]);
 		r->f[0] = NULL;
 		r->n = 1;

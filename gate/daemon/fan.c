@@ -104,7 +104,7 @@ static void answer_default(struct gated *g, struct gated_event *ev, enum gated_s
 	count(why == GATED_SRC_DEADLINE ? &g->n.deadline : &g->n.queue_full);
 	gated_log_fast(g, ev->pid, ev->fd, why, allow, GATE_VERDICT_ERROR, NULL,
 		       why == GATED_SRC_DEADLINE ? "no decision before the deadline"
-						  : "the work queue is full");
+						 : "the work queue is full");
 }
 
 static void on_expired(void *ctx, struct gate_pending_item *it)
@@ -226,8 +226,9 @@ static bool read_events(struct gated *g, char *buf)
 		const struct fanotify_event_metadata *md = (const void *)buf;
 		for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
 			if (md->vers != FANOTIFY_METADATA_VERSION) {
-				gated_log_msg(g, "fatal", "fanotify metadata version %u, expected %u",
-					      md->vers, FANOTIFY_METADATA_VERSION);
+				gated_log_msg(g, "fatal",
+					      "fanotify metadata version %u, expected %u", md->vers,
+					      FANOTIFY_METADATA_VERSION);
 				return false;
 			}
 			if (md->fd < 0) { /* FAN_Q_OVERFLOW or no descriptor: nothing to answer */
@@ -258,7 +259,8 @@ void *gated_reader_main(void *arg)
 {
 	struct gated *g = arg;
 	static _Alignas(struct fanotify_event_metadata) char buf[READ_BUF];
-	struct pollfd fds[2] = {{.fd = g->fan_fd, .events = POLLIN}, {.fd = g->stop_fd, .events = POLLIN}};
+	struct pollfd fds[2] = {{.fd = g->fan_fd, .events = POLLIN},
+				{.fd = g->stop_fd, .events = POLLIN}};
 	for (;;) {
 		atomic_fetch_add(&g->reader_beat, 1);
 		int timeout = gate_pending_timeout_ms(&g->pending, gate_now_ns(), 1000);
@@ -364,8 +366,8 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	    ledger_has(w, gate_artifact_sha256(a))) {
 		count(&g->n.ledger_hits);
 		worker_answer(g, ev, true);
-		cv = (struct gate_vcache_val){.allowed = true, .kind = GATE_VERDICT_ALLOW,
-					      .src = GATE_VCACHE_SRC_LEDGER};
+		cv = (struct gate_vcache_val){
+			.allowed = true, .kind = GATE_VERDICT_ALLOW, .src = GATE_VCACHE_SRC_LEDGER};
 		gate_artifact_sha256_hex(a, cv.digest);
 		remember(g, ev, gen, &cv);
 		goto out;
@@ -380,7 +382,8 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	}
 	bool answered = worker_answer(g, ev, v.allowed);
 	if (v.kind != GATE_VERDICT_ERROR) {
-		cv = (struct gate_vcache_val){.allowed = v.allowed, .kind = (uint8_t)v.kind,
+		cv = (struct gate_vcache_val){.allowed = v.allowed,
+					      .kind = (uint8_t)v.kind,
 					      .src = GATE_VCACHE_SRC_POLICY};
 		memcpy(cv.digest, v.digest, sizeof cv.digest);
 		remember(g, ev, gen, &cv);
@@ -404,7 +407,8 @@ static void warm_up(void)
 	int fd = memfd_create("gated-warm-up", MFD_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (gate_policy_default(&p, NULL) == GATE_OK && gate_ctx_new(p, &o, &ctx, NULL) == GATE_OK) {
+	if (gate_policy_default(&p, NULL) == GATE_OK &&
+	    gate_ctx_new(p, &o, &ctx, NULL) == GATE_OK) {
 		p = NULL; /* the context owns it */
 		if (gate_decide_fd(ctx, fd, "/gated-warm-up", GATE_CALLER_EXEC, &v) == GATE_OK)
 			gate_verdict_clear(&v);

@@ -293,29 +293,47 @@ static int number_opt(int o, const char *arg, struct gated_config *c)
 static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 {
 	switch (o) {
-	case OPT_POLICY: c->policy = arg; return 0;
-	case OPT_LEDGER: c->ledger = arg; return 0;
-	case OPT_MOUNT: return add_path(c->mounts, &c->nmounts, arg, "--mount");
-	case OPT_FS: return add_path(c->filesystems, &c->nfilesystems, arg, "--filesystem");
-	case OPT_INTERP: return add_interpreter(c, arg);
-	case OPT_STATUS: c->status = arg; return 0;
-	case OPT_AUDIT: c->audit = arg; return 0;
-	case OPT_PROBE: *probe = true; return 0;
+	case OPT_POLICY:
+		c->policy = arg;
+		return 0;
+	case OPT_LEDGER:
+		c->ledger = arg;
+		return 0;
+	case OPT_MOUNT:
+		return add_path(c->mounts, &c->nmounts, arg, "--mount");
+	case OPT_FS:
+		return add_path(c->filesystems, &c->nfilesystems, arg, "--filesystem");
+	case OPT_INTERP:
+		return add_interpreter(c, arg);
+	case OPT_STATUS:
+		c->status = arg;
+		return 0;
+	case OPT_AUDIT:
+		c->audit = arg;
+		return 0;
+	case OPT_PROBE:
+		*probe = true;
+		return 0;
 	case OPT_DEFAULT:
 		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)
 			return usage_error("--default must be allow or deny (got '%s')", arg);
 		c->default_allow = strcmp(arg, "allow") == 0;
 		return 0;
-	default: return number_opt(o, arg, c);
+	default:
+		return number_opt(o, arg, c);
 	}
 }
 
 /* Returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, struct gated_config *c, bool *probe)
 {
-	*c = (struct gated_config){.policy = GATED_POLICY_DEFAULT, .deadline_ms = 2000,
-				   .workers = 4, .cache = 16384, .queue = 1024,
-				   .log_queue = 4096, .status = GATED_STATUS_DEFAULT,
+	*c = (struct gated_config){.policy = GATED_POLICY_DEFAULT,
+				   .deadline_ms = 2000,
+				   .workers = 4,
+				   .cache = 16384,
+				   .queue = 1024,
+				   .log_queue = 4096,
+				   .status = GATED_STATUS_DEFAULT,
 				   .default_allow = -1};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

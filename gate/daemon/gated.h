@@ -39,7 +39,7 @@
 
 struct gated_config {
 	const char *policy;
-	const char *ledger;	/* NULL: no ledger step */
+	const char *ledger; /* NULL: no ledger step */
 	const char *mounts[GATED_MAX_MARKS];
 	size_t nmounts;
 	const char *filesystems[GATED_MAX_MARKS];
@@ -50,19 +50,19 @@ struct gated_config {
 	unsigned workers;
 	size_t cache, queue, log_queue;
 	const char *status;
-	const char *audit;	/* NULL: the policy's audit.log, else syslog */
-	int default_allow;	/* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
+	const char *audit; /* NULL: the policy's audit.log, else syslog */
+	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
 };
 
 /* Counters of the status file; relaxed atomics. */
 struct gated_counts {
-	atomic_ullong events;	    /* permission events read */
+	atomic_ullong events; /* permission events read */
 	atomic_ullong allowed, denied;
-	atomic_ullong deadline;	    /* answered with the default at the deadline */
-	atomic_ullong queue_full;   /* answered with the default: work queue full */
-	atomic_ullong self;	    /* our own opens, allowed at once */
-	atomic_ullong passthrough;  /* FAN_OPEN_PERM by a non-interpreter */
-	atomic_ullong off;	    /* mode off: allowed without a decision */
+	atomic_ullong deadline;	   /* answered with the default at the deadline */
+	atomic_ullong queue_full;  /* answered with the default: work queue full */
+	atomic_ullong self;	   /* our own opens, allowed at once */
+	atomic_ullong passthrough; /* FAN_OPEN_PERM by a non-interpreter */
+	atomic_ullong off;	   /* mode off: allowed without a decision */
 	atomic_ullong ledger_hits;
 	atomic_ullong decisions;    /* full policy decisions */
 	atomic_ullong late;	    /* decisions finished after the deadline */

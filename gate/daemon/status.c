@@ -48,21 +48,23 @@ static json_t *status_json(struct gated *g, bool running)
 	json_object_set_new(log, "written", json_integer(ld(&g->n.log_written)));
 	json_t *o = json_pack(
 		"{si sb sI sI sI ss ss ss si si so so so so}", "version", 1, "running", running,
-		"pid", (json_int_t)g->self, "time", (json_int_t)time(NULL), "uptime", (json_int_t)up,
-		"mode", gate_mode_name((enum gate_mode)atomic_load(&g->mode)), "policy",
-		g->cfg.policy, "default", gated_default_allows(g) ? "allow" : "deny", "deadline_ms",
-		g->cfg.deadline_ms, "workers", (int)g->cfg.workers, "counts", counts_json(g), "cache",
+		"pid", (json_int_t)g->self, "time", (json_int_t)time(NULL), "uptime",
+		(json_int_t)up, "mode", gate_mode_name((enum gate_mode)atomic_load(&g->mode)),
+		"policy", g->cfg.policy, "default", gated_default_allows(g) ? "allow" : "deny",
+		"deadline_ms", g->cfg.deadline_ms, "workers", (int)g->cfg.workers, "counts",
+		counts_json(g), "cache",
 		json_pack("{sI sI sI sI sI}", "hits", (json_int_t)cs.hits, "misses",
 			  (json_int_t)cs.misses, "size", (json_int_t)cs.size, "capacity",
 			  (json_int_t)cs.capacity, "evictions", (json_int_t)cs.evictions),
 		"queue", queue_json(g->work), "log", log);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "in_flight", json_integer((json_int_t)gate_pending_count(&g->pending)));
+	json_object_set_new(o, "in_flight",
+			    json_integer((json_int_t)gate_pending_count(&g->pending)));
 	json_object_set_new(o, "started", json_integer(g->started));
-	json_object_set_new(o, "reloads",
-			    json_pack("{si si}", "ok", (int)g->reloads, "failed",
-				      (int)g->reload_failures));
+	json_object_set_new(
+		o, "reloads",
+		json_pack("{si si}", "ok", (int)g->reloads, "failed", (int)g->reload_failures));
 	if (g->reload_error[0])
 		json_object_set_new(json_object_get(o, "reloads"), "last_error",
 				    json_string(g->reload_error));

@@ -14,8 +14,8 @@
 struct entry {
 	struct gate_vcache_key key;
 	struct gate_vcache_val val;
-	uint32_t hnext;	      /* next in the hash chain, or the free list */
-	uint32_t prev, next;  /* recency list: head is most recent */
+	uint32_t hnext;	     /* next in the hash chain, or the free list */
+	uint32_t prev, next; /* recency list: head is most recent */
 };
 
 struct gate_vcache {

@@ -41,10 +41,10 @@ struct gate_vcache_key {
 enum gate_vcache_src { GATE_VCACHE_SRC_POLICY = 0, GATE_VCACHE_SRC_LEDGER = 1 };
 
 struct gate_vcache_val {
-	bool allowed;	  /* the answer given to the kernel */
-	uint8_t kind;	  /* enum gate_verdict_kind of the decision */
-	uint8_t src;	  /* enum gate_vcache_src */
-	char digest[65];  /* hex SHA-256 the answer was decided for */
+	bool allowed;	 /* the answer given to the kernel */
+	uint8_t kind;	 /* enum gate_verdict_kind of the decision */
+	uint8_t src;	 /* enum gate_vcache_src */
+	char digest[65]; /* hex SHA-256 the answer was decided for */
 };
 
 struct gate_vcache_stats {

@@ -33,8 +33,7 @@ static bool fid_eq(const struct fid *a, const struct fid *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-static enum gate_err open_regular(const char *path, int *fd, struct fid *id,
-				  struct gate_error *err)
+static enum gate_err open_regular(const char *path, int *fd, struct fid *id, struct gate_error *err)
 {
 	struct stat st;
 	/* Links are followed: apt keeps the lists of file: sources as links
@@ -79,7 +78,8 @@ static enum gate_err read_fd(int fd, size_t cap, uint8_t **out, size_t *len, con
 			continue;
 		if (r < 0) {
 			free(b);
-			return gate_fail(err, GATE_E_IO, NULL, NULL, "%s: %s", path, strerror(errno));
+			return gate_fail(err, GATE_E_IO, NULL, NULL, "%s: %s", path,
+					 strerror(errno));
 		}
 		if (r == 0)
 			break;
@@ -87,7 +87,8 @@ static enum gate_err read_fd(int fd, size_t cap, uint8_t **out, size_t *len, con
 	}
 	if (n > cap) {
 		free(b);
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL, "%s: over %zu bytes", path, cap);
+		return gate_fail(err, GATE_E_TOO_LARGE, NULL, NULL, "%s: over %zu bytes", path,
+				 cap);
 	}
 	*out = b;
 	*len = n;
@@ -219,9 +220,9 @@ static enum gate_err load_inrelease(struct rel_ent *e, int fd, struct gate_error
 {
 	char *text = NULL;
 	size_t tl = 0;
-	enum gate_err rc = gate_apt_run_verifier(GATE_APT_GPGV, GATE_APT_GPGV_TIMEOUT_MS,
-						 e->keyring, fd, -1, e->path, &text, &tl, e->fpr,
-						 le);
+	enum gate_err rc =
+		gate_apt_run_verifier(GATE_APT_GPGV, GATE_APT_GPGV_TIMEOUT_MS, e->keyring, fd, -1,
+				      e->path, &text, &tl, e->fpr, le);
 	if (rc == GATE_OK)
 		rc = gate_apt_parse_release(text, tl, &e->rel, le);
 	free(text);
@@ -290,7 +291,8 @@ const struct rel_ent *get_release(const char *path, bool detached, const char *k
 		return NULL;
 	}
 	for (size_t i = 0; i < nrel; i++)
-		if (strcmp(rel_cache[i].path, path) == 0 && strcmp(rel_cache[i].keyring, keyring) == 0)
+		if (strcmp(rel_cache[i].path, path) == 0 &&
+		    strcmp(rel_cache[i].keyring, keyring) == 0)
 			e = &rel_cache[i];
 	if (e && e->detached == detached && fid_eq(&e->id, &id) && fid_eq(&e->sid, &sid) &&
 	    fid_eq(&e->kid, &kid))

@@ -84,8 +84,8 @@ static void kill_reap(pid_t pid, int *status)
 
 /* Read the child's stdout and status fd until both close, an output is
  * over its cap (*overflow: its name) or the deadline passes (*timed_out). */
-static void collect(int op, int sp, int64_t deadline, char **out, size_t *on, char **st,
-		    size_t *sn, bool *timed_out, const char **overflow)
+static void collect(int op, int sp, int64_t deadline, char **out, size_t *on, char **st, size_t *sn,
+		    bool *timed_out, const char **overflow)
 {
 	struct pollfd pf[2] = {{.fd = op, .events = POLLIN}, {.fd = sp, .events = POLLIN}};
 	size_t oc = 0, sc = 0;
@@ -167,7 +167,8 @@ static int read_status(char *st, char fpr[65], char *why, size_t cap)
 	char *save = NULL;
 	why[0] = '\0';
 	fpr[0] = '\0';
-	for (char *line = st ? strtok_r(st, "\n", &save) : NULL;; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = st ? strtok_r(st, "\n", &save) : NULL;;
+	     line = strtok_r(NULL, "\n", &save)) {
 		const char *s = line && strncmp(line, "[GNUPG:] ", 9) == 0 ? line + 9 : NULL;
 		if (!line || (s && strncmp(s, "NEWSIG", 6) == 0)) {
 			/* end of a signature's block */
@@ -245,10 +246,12 @@ enum gate_err gate_apt_run_verifier(const char *prog, unsigned timeout_ms, const
 	/* Fixed but for the keyring. Detached: the signature first (fd 4),
 	 * then the data, "-": stdin. gpgv refuses a signature file that is
 	 * not a detached signature when data files are given. */
-	char *const argv_clear[] = {"gpgv", "--quiet", "--keyring", (char *)keyring,
-				    "--status-fd", "3", "--output", "-", NULL};
-	char *const argv_detached[] = {"gpgv", "--quiet", "--keyring", (char *)keyring,
-				       "--status-fd", "3", "--", "/dev/fd/4", "-", NULL};
+	char *const argv_clear[] = {"gpgv",	     "--quiet",	    "--keyring",
+				    (char *)keyring, "--status-fd", "3",
+				    "--output",	     "-",	    NULL};
+	char *const argv_detached[] = {"gpgv",	      "--quiet", "--keyring", (char *)keyring,
+				       "--status-fd", "3",	 "--",	      "/dev/fd/4",
+				       "-",	      NULL};
 	pid_t pid = (op[1] < 0 || sp[1] < 0 || infd < 0 || (detached && sigfd < 0)) ? -1 : fork();
 	if (pid == 0)
 		exec_verifier(prog, detached ? argv_detached : argv_clear, infd, op[1], sp[1],

@@ -97,8 +97,7 @@ static enum gate_err make_facts(const struct gate_policy_apt *a, const struct re
 	snprintf(f->fingerprint, sizeof f->fingerprint, "%s", re->fpr);
 	snprintf(f->key_id, sizeof f->key_id, "%s", re->fpr);
 	gate_hex_encode(pk->sha256, 32, f->digest);
-	if (!(f->anchor_name = strdup(a->name)) ||
-	    !add_ext(f, "apt_origin", re->rel.origin) ||
+	if (!(f->anchor_name = strdup(a->name)) || !add_ext(f, "apt_origin", re->rel.origin) ||
 	    !add_ext(f, "apt_suite", re->rel.suite ? re->rel.suite : re->rel.codename) ||
 	    !add_ext(f, "apt_component", comp[0] ? comp : NULL) ||
 	    !add_ext(f, "apt_package", pk->name) || !add_ext(f, "apt_version", pk->version) ||
@@ -165,8 +164,8 @@ static bool has_inrelease(char *const *names, size_t nn, const char *name, size_
 
 /* The Releases of the lists dir, sorted by name (more than
  * GATE_APT_MAX_INRELEASE is an error). */
-static enum gate_err list_releases(const struct gate_policy_apt *a, const char *dir,
-				   char ***names, size_t *nn, struct gate_error *err)
+static enum gate_err list_releases(const struct gate_policy_apt *a, const char *dir, char ***names,
+				   size_t *nn, struct gate_error *err)
 {
 	DIR *d = opendir(dir);
 	enum gate_err rc = GATE_OK;
@@ -241,14 +240,14 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 		}
 		const struct gate_apt_release *r = &re->rel;
 		if (a->origin && !(r->origin && strcmp(a->origin, r->origin) == 0)) {
-			note(best, 1, GATE_E_IDENTITY, "%s: origin '%s', the policy wants '%s'", path,
-			     r->origin ? r->origin : "", a->origin);
+			note(best, 1, GATE_E_IDENTITY, "%s: origin '%s', the policy wants '%s'",
+			     path, r->origin ? r->origin : "", a->origin);
 			continue;
 		}
 		if (a->suite && !(r->suite && strcmp(a->suite, r->suite) == 0) &&
 		    !(r->codename && strcmp(a->suite, r->codename) == 0)) {
-			note(best, 1, GATE_E_IDENTITY, "%s: suite '%s', the policy wants '%s'", path,
-			     r->suite ? r->suite : "", a->suite);
+			note(best, 1, GATE_E_IDENTITY, "%s: suite '%s', the policy wants '%s'",
+			     path, r->suite ? r->suite : "", a->suite);
 			continue;
 		}
 		for (size_t k = 0; k < r->nfiles && !h->pk; k++) {
@@ -258,8 +257,8 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 				continue;
 			if (a->component && strcmp(a->component, comp) != 0)
 				continue;
-			int w = snprintf(local, sizeof local, "%s/%.*s%s", dir, (int)prefix, names[i],
-					 rf->path);
+			int w = snprintf(local, sizeof local, "%s/%.*s%s", dir, (int)prefix,
+					 names[i], rf->path);
 			if (w < 0 || (size_t)w >= sizeof local)
 				continue;
 			for (char *p = local + strlen(dir) + 1 + prefix; *p; p++)
@@ -298,8 +297,8 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 			if (r->valid_until && now > r->valid_until) {
 				char when[64];
 				fmt_time(r->valid_until, when, sizeof when);
-				note(best, 5, GATE_E_EXPIRED, "Release is stale since %s (%s)", when,
-				     path);
+				note(best, 5, GATE_E_EXPIRED, "Release is stale since %s (%s)",
+				     when, path);
 				continue;
 			}
 			h->re = re;
@@ -316,8 +315,8 @@ struct by_digest {
 	uint64_t size;
 };
 
-static const struct gate_apt_pkg *match_digest(const struct gate_apt_index *ix,
-					       const char *local, const void *ctx, struct best *b)
+static const struct gate_apt_pkg *match_digest(const struct gate_apt_index *ix, const char *local,
+					       const void *ctx, struct best *b)
 {
 	const struct by_digest *q = ctx;
 	const struct gate_apt_pkg *pk = gate_apt_index_find(ix, q->sha256);
@@ -333,9 +332,8 @@ struct by_version {
 	const char *name, *version, *arch;
 };
 
-static const struct gate_apt_pkg *match_version(const struct gate_apt_index *ix,
-						const char *local, const void *ctx,
-						struct best *b)
+static const struct gate_apt_pkg *match_version(const struct gate_apt_index *ix, const char *local,
+						const void *ctx, struct best *b)
 {
 	const struct by_version *q = ctx;
 	size_t n;
@@ -362,7 +360,7 @@ static const struct gate_apt_pkg *match_version(const struct gate_apt_index *ix,
 }
 
 static const struct gate_policy_apt *archive_of(const struct gate_policy *p, size_t archive,
-					       struct gate_error *err)
+						struct gate_error *err)
 {
 	if (archive >= p->napts) {
 		gate_fail(err, GATE_E_INTERNAL, NULL, NULL, "no such archive");
@@ -399,9 +397,8 @@ enum gate_err gate_apt_origin_verify(const struct gate_policy *p, size_t archive
 }
 
 enum gate_err gate_apt_origin_find_version(const struct gate_policy *p, size_t archive,
-					   const char *name, const char *version,
-					   const char *arch, int64_t now,
-					   struct gate_facts **out, uint64_t *size,
+					   const char *name, const char *version, const char *arch,
+					   int64_t now, struct gate_facts **out, uint64_t *size,
 					   struct gate_error *err)
 {
 	const struct gate_policy_apt *a = archive_of(p, archive, err);

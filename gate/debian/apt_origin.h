@@ -15,13 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GATE_APT_MAX_INDEX (512u * 1024 * 1024) /* a Packages file, decompressed */
-#define GATE_APT_MAX_RELEASE (32u * 1024 * 1024)	/* InRelease or Release */
-#define GATE_APT_MAX_SIG (1u * 1024 * 1024)		/* Release.gpg */
-#define GATE_APT_MAX_STATUS (1u * 1024 * 1024)	/* gpgv's status lines */
-#define GATE_APT_INDEX_MAX_LINE GATE_D822_MAX_LINE	/* one line of either */
-#define GATE_APT_MAX_RELEASE_FILES 200000	/* SHA256 entries of a Release */
-#define GATE_APT_MAX_INRELEASE 4096		/* (In)Release files in a lists dir */
+#define GATE_APT_MAX_INDEX (512u * 1024 * 1024)	   /* a Packages file, decompressed */
+#define GATE_APT_MAX_RELEASE (32u * 1024 * 1024)   /* InRelease or Release */
+#define GATE_APT_MAX_SIG (1u * 1024 * 1024)	   /* Release.gpg */
+#define GATE_APT_MAX_STATUS (1u * 1024 * 1024)	   /* gpgv's status lines */
+#define GATE_APT_INDEX_MAX_LINE GATE_D822_MAX_LINE /* one line of either */
+#define GATE_APT_MAX_RELEASE_FILES 200000	   /* SHA256 entries of a Release */
+#define GATE_APT_MAX_INRELEASE 4096		   /* (In)Release files in a lists dir */
 #define GATE_APT_GPGV_TIMEOUT_MS 30000
 #define GATE_APT_GPGV "/usr/bin/gpgv"
 #define GATE_APT_DEFAULT_LISTS "/var/lib/apt/lists"
@@ -89,9 +89,8 @@ enum gate_err gate_apt_origin_verify(const struct gate_policy *p, size_t archive
  * with digest the .deb's SHA-256 (hex) as the index lists it, and *size
  * its size. Not listed: GATE_E_DIGEST with a reason. Thread-safe, cached. */
 enum gate_err gate_apt_origin_find_version(const struct gate_policy *p, size_t archive,
-					   const char *name, const char *version,
-					   const char *arch, int64_t now,
-					   struct gate_facts **out, uint64_t *size,
+					   const char *name, const char *version, const char *arch,
+					   int64_t now, struct gate_facts **out, uint64_t *size,
 					   struct gate_error *err);
 
 /* Internal, for tests: run prog the way gpgv is run (production: always

@@ -72,8 +72,12 @@ bool gate_apt_parse_date(const char *s, size_t len, int64_t *out)
 	} else {
 		return false;
 	}
-	struct tm tm = {.tm_year = year - 1900, .tm_mon = mi, .tm_mday = day,
-			.tm_hour = hh, .tm_min = mm, .tm_sec = ss};
+	struct tm tm = {.tm_year = year - 1900,
+			.tm_mon = mi,
+			.tm_mday = day,
+			.tm_hour = hh,
+			.tm_min = mm,
+			.tm_sec = ss};
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return false;
@@ -263,7 +267,8 @@ enum gate_err gate_apt_parse_packages(const char *text, size_t len, struct gate_
 				has_sha = true;
 			} else if (gate_d822_key_is(k, kl, "Size")) {
 				if (!parse_u64(v, vl, &pk.size))
-					rc = gate_fail(err, GATE_E_PARSE, NULL, "Size", "not a number");
+					rc = gate_fail(err, GATE_E_PARSE, NULL, "Size",
+						       "not a number");
 				has_size = true;
 			} else if (gate_d822_key_is(k, kl, "Package")) {
 				rc = dupn(&pk.name, v, vl, err);
@@ -280,7 +285,8 @@ enum gate_err gate_apt_parse_packages(const char *text, size_t len, struct gate_
 				size_t nc = cap ? cap * 2 : 64;
 				void *np = realloc(ix->pkgs, nc * sizeof(*ix->pkgs));
 				if (!np)
-					rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+					rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL,
+						       "out of memory");
 				else {
 					ix->pkgs = np;
 					cap = nc;

@@ -26,7 +26,7 @@
 #define AR_MAGIC "!<arch>\n"
 #define AR_MAGIC_LEN 8
 #define AR_HDR_LEN 60
-#define DEB_MAX_MEMBERS 16		   /* ar members, "_" ones included */
+#define DEB_MAX_MEMBERS 16 /* ar members, "_" ones included */
 
 /* ---- errors ---- */
 
@@ -295,8 +295,8 @@ static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum memb
 		*st = ST_AFTER;
 		return read_data_tar(d, ext, err);
 	}
-	return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-			 "%s: unexpected member '%s' (%s)", d->path, name,
+	return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: unexpected member '%s' (%s)", d->path,
+			 name,
 			 *st == ST_CONTROL ? "expected control.tar"
 			 : *st == ST_DATA  ? "expected data.tar"
 					   : "nothing but '_' members may follow data.tar");
@@ -314,9 +314,9 @@ static enum gate_err read_members(struct deb *d, struct gate_error *err)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK)
-			return fail_archive(d, d->outer, st == ST_VERSION ? "not a Debian package"
-									  : "ar archive",
-					    err);
+			return fail_archive(
+				d, d->outer,
+				st == ST_VERSION ? "not a Debian package" : "ar archive", err);
 		if (++count > DEB_MAX_MEMBERS)
 			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
 					 "%s: more than %d ar members", d->path, DEB_MAX_MEMBERS);
@@ -344,7 +344,8 @@ static enum gate_err open_input(const char *path, int fd, int *owned, struct gat
 	*owned = -1;
 	if (fd < 0) {
 		if (!path)
-			return gate_fail(err, GATE_E_USAGE, NULL, FIELD, "no path and no descriptor");
+			return gate_fail(err, GATE_E_USAGE, NULL, FIELD,
+					 "no path and no descriptor");
 		/* O_NONBLOCK: a FIFO must not block us until a writer shows up. */
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)

@@ -9,8 +9,8 @@
 
 #include "ledger.h"
 
-#define GATE_DEB_MAX_FILES 200000		   /* entries in data.tar */
-#define GATE_DEB_MAX_CONTROL (4u * 1024 * 1024)	   /* control.tar member "control" */
+#define GATE_DEB_MAX_FILES 200000			/* entries in data.tar */
+#define GATE_DEB_MAX_CONTROL (4u * 1024 * 1024)		/* control.tar member "control" */
 #define GATE_DEB_MAX_TOTAL (64ull * 1024 * 1024 * 1024) /* bytes read from data.tar */
 
 /* Read the .deb at path, or from fd when fd >= 0 (read with pread from

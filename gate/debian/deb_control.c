@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEB_MAX_CONTROL_ENTRIES 1024	   /* entries of control.tar */
-#define DEB_MAX_CONTROL_TAR (256u << 20)   /* bytes of control.tar content */
-#define DEB_MAX_FIELDS 256		   /* fields of the control file */
-#define DEB_MAX_NAME 256		   /* Package, Version values */
+#define DEB_MAX_CONTROL_ENTRIES 1024	 /* entries of control.tar */
+#define DEB_MAX_CONTROL_TAR (256u << 20) /* bytes of control.tar content */
+#define DEB_MAX_FIELDS 256		 /* fields of the control file */
+#define DEB_MAX_NAME 256		 /* Package, Version values */
 #define DEB_MAX_ARCH 64
 
 /* ---- control ---- */

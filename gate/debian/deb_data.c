@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#define DEB_MAX_PATH 4096		   /* one installed path */
+#define DEB_MAX_PATH 4096 /* one installed path */
 
 /* ---- paths ---- */
 
@@ -31,14 +31,14 @@ static enum gate_err norm_path(struct deb *d, const char *raw, bool is_dir, char
 	if (is_dir && len > 0 && p[len - 1] == '/')
 		len--;
 	if (len > DEB_MAX_PATH)
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: data.tar: a path is longer than %u",
-				 d->path, DEB_MAX_PATH);
+		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
+				 "%s: data.tar: a path is longer than %u", d->path, DEB_MAX_PATH);
 	if (len == 0 && !is_dir)
 		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
 				 "%s: data.tar: an entry has an empty name", d->path);
 	if (p[0] == '/')
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				 "%s: data.tar: absolute path '%s'", d->path, raw);
+		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: data.tar: absolute path '%s'",
+				 d->path, raw);
 	for (size_t i = 0, start = 0; i <= len; i++) {
 		if (i < len && ((unsigned char)p[i] < 0x20 || p[i] == 0x7f))
 			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
@@ -217,10 +217,11 @@ enum gate_err build_files(struct deb *d, struct gate_error *err)
 		struct ent key = {.path = t->target};
 		const struct ent *src = bsearch(&key, d->ents, d->nents, sizeof(*d->ents), ent_cmp);
 		if (!src || src->kind != ENT_REG || src->idx > t->idx)
-			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					 "%s: data.tar: hard link '%s' does not point to an earlier "
-					 "regular file",
-					 d->path, t->path);
+			return gate_fail(
+				err, GATE_E_PARSE, NULL, FIELD,
+				"%s: data.tar: hard link '%s' does not point to an earlier "
+				"regular file",
+				d->path, t->path);
 		t->size = src->size;
 		memcpy(t->sha256, src->sha256, sizeof t->sha256);
 	}

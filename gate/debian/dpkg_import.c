@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define HASH_BUF (256u * 1024)
-#define CLAIM 8			 /* entries a worker claims at a time */
+#define CLAIM 8 /* entries a worker claims at a time */
 
 enum gate_err oom(struct gate_error *err)
 {
@@ -186,7 +186,7 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 		e->real = divert(r, p->name, l);
 		if (l[0] != '/' || strlen(l) != len || e->real[0] != '/') {
 			e->kind = E_PROBLEM;
-			e->problem = l[0] != '/'	   ? "not an absolute path"
+			e->problem = l[0] != '/'	? "not an absolute path"
 				     : strlen(l) != len ? "contains a NUL byte"
 							: "diverted to a relative path";
 			continue;
@@ -349,7 +349,7 @@ static void *worker(void *arg)
 
 struct stale {
 	struct run *r;
-	char **key;	 /* installed "name\tarch", sorted */
+	char **key; /* installed "name\tarch", sorted */
 	size_t nkey;
 	char **name, **arch, **version; /* recorded, not installed */
 	size_t n, cap;
@@ -442,8 +442,13 @@ static enum gate_err forget_stale(struct run *r, struct gate_ledger *l,
 		goto out;
 	st->forgotten = s.n;
 	for (size_t i = 0; i < s.n && r->o->event; i++) {
-		struct gate_import_event ev = {s.name[i], s.version[i], s.arch[i], NULL, false,
-					       "forgotten", "recorded, but no longer installed"};
+		struct gate_import_event ev = {s.name[i],
+					       s.version[i],
+					       s.arch[i],
+					       NULL,
+					       false,
+					       "forgotten",
+					       "recorded, but no longer installed"};
 		r->o->event(r->o->ctx, &ev);
 	}
 out:
@@ -483,15 +488,16 @@ static void run_free(struct run *r)
 	pthread_cond_destroy(&r->cond);
 }
 
-enum gate_err gate_ledger_prune_dpkg(struct gate_ledger *l, const char *status,
-				     size_t *forgotten, struct gate_error *err)
+enum gate_err gate_ledger_prune_dpkg(struct gate_ledger *l, const char *status, size_t *forgotten,
+				     struct gate_error *err)
 {
 	static const struct gate_import_opts all = {0};
 	struct run r = {.o = &all};
 	struct gate_import_stats st = {0};
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.cond, NULL);
-	enum gate_err rc = read_status_file(&r, status ? status : GATE_DPKG_ADMINDIR "/status", err);
+	enum gate_err rc =
+		read_status_file(&r, status ? status : GATE_DPKG_ADMINDIR "/status", err);
 	if (rc == GATE_OK)
 		rc = forget_stale(&r, l, &st, err);
 	*forgotten = st.forgotten;
@@ -511,9 +517,8 @@ static enum gate_err plan(struct run *r, struct gate_ledger *l, const char *admi
 		struct ipkg *p = &r->pkgs[i];
 		bool have = false;
 		enum gate_ledger_source src = GATE_LEDGER_DPKG;
-		if (!r->o->force &&
-		    (rc = gate_ledger_has_version(l, p->name, p->arch, p->version, &have, &src,
-						  err)) != GATE_OK)
+		if (!r->o->force && (rc = gate_ledger_has_version(l, p->name, p->arch, p->version,
+								  &have, &src, err)) != GATE_OK)
 			return rc;
 		if (have && !(src == GATE_LEDGER_DPKG && archives)) {
 			st->skipped++;
@@ -567,8 +572,9 @@ enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate_import_o
 	for (size_t i = 0; i < o->nonly; i++) {
 		bool found = false;
 		for (size_t k = 0; k < r.npkgs && !found; k++)
-			found = selected(&(struct gate_import_opts){.only = &o->only[i], .nonly = 1},
-					 r.pkgs[k].name, r.pkgs[k].arch);
+			found = selected(
+				&(struct gate_import_opts){.only = &o->only[i], .nonly = 1},
+				r.pkgs[k].name, r.pkgs[k].arch);
 		if (!found) {
 			rc = gate_fail(err, GATE_E_USAGE, NULL, FIELD,
 				       "%s: not installed (according to %s/status)", o->only[i],

@@ -20,18 +20,18 @@
 #define GATE_DPKG_MAX_JOBS 64
 
 struct gate_import_stats {
-	size_t packages;	/* installed packages selected */
-	size_t done;		/* of those, handled so far (progress) */
-	size_t imported;	/* recorded now */
-	size_t skipped;		/* already recorded at this version */
-	size_t archive;		/* imported, vouched for by a verified archive */
-	size_t files;		/* regular files recorded */
+	size_t packages;			/* installed packages selected */
+	size_t done;				/* of those, handled so far (progress) */
+	size_t imported;			/* recorded now */
+	size_t skipped;				/* already recorded at this version */
+	size_t archive;				/* imported, vouched for by a verified archive */
+	size_t files;				/* regular files recorded */
 	size_t ok, config, changed, unverified; /* their states */
-	size_t problems;	/* listed, not recorded: missing, unreadable, ... */
-	size_t links, dirs;	/* listed, not hashed */
-	size_t forgotten;	/* recorded before, no longer installed: removed */
-	size_t deb_checked;	/* archive packages whose files were compared with their .deb */
-	uint64_t bytes;		/* hashed */
+	size_t problems;			/* listed, not recorded: missing, unreadable, ... */
+	size_t links, dirs;			/* listed, not hashed */
+	size_t forgotten;			/* recorded before, no longer installed: removed */
+	size_t deb_checked; /* archive packages whose files were compared with their .deb */
+	uint64_t bytes;	    /* hashed */
 };
 
 /* One report line. path is NULL for a note about the whole package.
@@ -46,13 +46,13 @@ struct gate_import_event {
 };
 
 struct gate_import_opts {
-	const char *root;	/* files are read at root + path; NULL or "" for / */
-	const char *admindir;	/* NULL: root + GATE_DPKG_ADMINDIR */
+	const char *root;		  /* files are read at root + path; NULL or "" for / */
+	const char *admindir;		  /* NULL: root + GATE_DPKG_ADMINDIR */
 	const struct gate_policy *policy; /* its trust.apt_archives vouch; may be NULL */
-	int64_t now;		/* for Valid-Until; 0: the clock */
-	unsigned jobs;		/* hashing threads; 0: online CPUs */
-	bool force;		/* re-hash packages already recorded at their version */
-	const char *debs;	/* a directory of .debs (apt's cache): an archive package's
+	int64_t now;			  /* for Valid-Until; 0: the clock */
+	unsigned jobs;			  /* hashing threads; 0: online CPUs */
+	bool force;			  /* re-hash packages already recorded at their version */
+	const char *debs;	 /* a directory of .debs (apt's cache): an archive package's
 				 * files are compared with its .deb there, when it is the one
 				 * the verified index lists (slower: every such .deb is read);
 				 * NULL: dpkg's md5sums only */
@@ -72,7 +72,7 @@ struct gate_dpkg_stanza {
 	char *name, *version, *arch, *status, *conffiles;
 };
 typedef enum gate_err (*gate_dpkg_stanza_fn)(void *ctx, struct gate_dpkg_stanza *s,
-					      struct gate_error *err);
+					     struct gate_error *err);
 /* Every stanza whose Status is "... installed" goes to fn (an installed
  * one without Version or Architecture is GATE_E_PARSE); malformed text is
  * GATE_E_PARSE naming label and the line. fn's error stops the walk. */

@@ -51,8 +51,8 @@ enum gate_err gate_dpkg_parse_status(const char *text, size_t len, const char *l
 			/* the offending line is the last one read */
 			if (d.p > text && d.p[-1] == '\n')
 				line--;
-			rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s:%zu: malformed field", label,
-				       line);
+			rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s:%zu: malformed field",
+				       label, line);
 			break;
 		}
 		if (f == 1) {
@@ -86,12 +86,14 @@ enum gate_err gate_dpkg_parse_status(const char *text, size_t len, const char *l
 			 * Debian's own character sets only, never a '/'. */
 			if (strspn(s.name, "abcdefghijklmnopqrstuvwxyz0123456789+-.") !=
 				    strlen(s.name) ||
-			    strspn(s.arch, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s.arch) ||
+			    strspn(s.arch, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+				    strlen(s.arch) ||
 			    strchr(s.version, '/') || s.name[0] == '.') {
-				rc = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-					       "%s:%zu: installed package '%s': not a valid package "
-					       "name, version or architecture",
-					       label, line, s.name);
+				rc = gate_fail(
+					err, GATE_E_PARSE, NULL, FIELD,
+					"%s:%zu: installed package '%s': not a valid package "
+					"name, version or architecture",
+					label, line, s.name);
 				break;
 			}
 			if ((rc = fn(ctx, &s, err)) != GATE_OK)

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_PKGS 64		 /* packages per transaction ... */
-#define BATCH_FILES 20000	 /* ... or files ... */
-#define BATCH_NS 1000000000LL	 /* ... or time since the first in it */
+#define BATCH_PKGS 64	      /* packages per transaction ... */
+#define BATCH_FILES 20000     /* ... or files ... */
+#define BATCH_NS 1000000000LL /* ... or time since the first in it */
 #define PROGRESS_NS 100000000LL
 
 static int64_t mono_ns(void)
@@ -37,8 +37,8 @@ static void emit(const struct run *r, const struct ipkg *p, const char *path, bo
 {
 	if (!r->o->event)
 		return;
-	struct gate_import_event ev = {p->name, p->version, p->arch, path, recorded, what,
-				       detail ? detail : ""};
+	struct gate_import_event ev = {p->name, p->version,	     p->arch, path, recorded,
+				       what,	detail ? detail : ""};
 	r->o->event(r->o->ctx, &ev);
 }
 
@@ -62,8 +62,8 @@ static enum gate_err find_origin(struct run *r, struct ipkg *p, struct gate_ledg
 		struct gate_facts *f = NULL;
 		struct gate_error le = {0};
 		uint64_t size = 0;
-		if (gate_apt_origin_find_version(pol, i, p->name, p->version, p->arch, r->o->now, &f,
-						 &size, &le) != GATE_OK) {
+		if (gate_apt_origin_find_version(pol, i, p->name, p->version, p->arch, r->o->now,
+						 &f, &size, &le) != GATE_OK) {
 			if (!why[0] || le.code != GATE_E_DIGEST)
 				snprintf(why, sizeof why, "%s", le.msg);
 			continue;
@@ -72,7 +72,8 @@ static enum gate_err find_origin(struct run *r, struct ipkg *p, struct gate_ledg
 		json_t *arr = gate_facts_signers_json(&signer, 1);
 		char origin[512];
 		snprintf(origin, sizeof origin, "apt:%s %s/%s/%s", pol->apts[i].name,
-			 ext_of(f, "apt_origin"), ext_of(f, "apt_suite"), ext_of(f, "apt_component"));
+			 ext_of(f, "apt_origin"), ext_of(f, "apt_suite"),
+			 ext_of(f, "apt_component"));
 		lp->signers = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
 		json_decref(arr);
 		lp->origin = strdup(origin);
@@ -147,8 +148,9 @@ static enum gate_err check_with_deb(struct run *r, struct ipkg *p, struct gate_l
 		if (!f)
 			continue; /* not shipped in the .deb: as dpkg's records say */
 		e->by_deb = true;
-		e->state = f->size == e->size && strcmp(f->sha256, e->sha256) == 0 ? GATE_FILE_OK
-										: GATE_FILE_CHANGED;
+		e->state = f->size == e->size && strcmp(f->sha256, e->sha256) == 0
+				   ? GATE_FILE_OK
+				   : GATE_FILE_CHANGED;
 	}
 	st->deb_checked++;
 	gate_ledger_pkg_clear(&deb);
@@ -208,14 +210,15 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 		case E_PROBLEM:
 		case E_PENDING:
 			st->problems++;
-			snprintf(detail, sizeof detail, "%s%s%s", e->real != e->path ? "diverted to " : "",
+			snprintf(detail, sizeof detail, "%s%s%s",
+				 e->real != e->path ? "diverted to " : "",
 				 e->real != e->path ? e->real : "",
 				 e->err_no ? (e->real != e->path ? "; " : "") : "");
 			if (e->err_no)
-				snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s",
-					 strerror(e->err_no));
-			emit(r, p, e->path, false, e->kind == E_PENDING ? "interrupted" : e->problem,
-			     detail);
+				snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+					 "%s", strerror(e->err_no));
+			emit(r, p, e->path, false,
+			     e->kind == E_PENDING ? "interrupted" : e->problem, detail);
 			continue;
 		case E_FILE:
 			break;
@@ -226,12 +229,14 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 		f->size = e->size;
 		f->state = e->state;
 		st->files++;
-		size_t *count[] = {[GATE_FILE_OK] = &st->ok, [GATE_FILE_CONFIG] = &st->config,
+		size_t *count[] = {[GATE_FILE_OK] = &st->ok,
+				   [GATE_FILE_CONFIG] = &st->config,
 				   [GATE_FILE_CHANGED] = &st->changed,
 				   [GATE_FILE_UNVERIFIED] = &st->unverified};
 		(*count[e->state])++;
 		if (e->state != GATE_FILE_OK)
-			emit(r, p, e->real, true, gate_ledger_state_name(e->state), state_detail(e));
+			emit(r, p, e->real, true, gate_ledger_state_name(e->state),
+			     state_detail(e));
 	}
 	/* Two listed paths diverted onto one file: record it once. */
 	qsort(lp->files, lp->nfiles, sizeof(*lp->files), cmp_file);

@@ -20,27 +20,27 @@
 
 /* Schema version 2. The CHECKs repeat what gate_ledger_record validates so
  * that a row written by anything else is still well formed. */
-#define PACKAGES_V2                                                                              \
-	" (id INTEGER PRIMARY KEY,"                                                              \
-	" name TEXT NOT NULL CHECK (length(name) > 0),"                                          \
-	" version TEXT NOT NULL CHECK (length(version) > 0),"                                    \
-	" arch TEXT NOT NULL CHECK (length(arch) > 0),"                                          \
-	" deb_sha256 TEXT CHECK (deb_sha256 IS NULL OR length(deb_sha256) = 64),"                \
-	" rule TEXT, signers TEXT, origin TEXT,"                                                 \
-	" time INTEGER NOT NULL,"                                                                \
-	" source TEXT NOT NULL DEFAULT 'install'"                                                \
-	"  CHECK (source IN ('install', 'archive', 'dpkg')),"                                    \
-	" CHECK (source = 'dpkg' OR deb_sha256 IS NOT NULL),"                                    \
+#define PACKAGES_V2                                                                                \
+	" (id INTEGER PRIMARY KEY,"                                                                \
+	" name TEXT NOT NULL CHECK (length(name) > 0),"                                            \
+	" version TEXT NOT NULL CHECK (length(version) > 0),"                                      \
+	" arch TEXT NOT NULL CHECK (length(arch) > 0),"                                            \
+	" deb_sha256 TEXT CHECK (deb_sha256 IS NULL OR length(deb_sha256) = 64),"                  \
+	" rule TEXT, signers TEXT, origin TEXT,"                                                   \
+	" time INTEGER NOT NULL,"                                                                  \
+	" source TEXT NOT NULL DEFAULT 'install'"                                                  \
+	"  CHECK (source IN ('install', 'archive', 'dpkg')),"                                      \
+	" CHECK (source = 'dpkg' OR deb_sha256 IS NOT NULL),"                                      \
 	" UNIQUE (name, arch))"
-#define FILES_V2                                                                                 \
-	" (pkg INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"                      \
-	" path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"                                  \
-	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"                                     \
-	" size INTEGER NOT NULL CHECK (size >= 0),"                                              \
-	" state TEXT NOT NULL DEFAULT 'ok'"                                                      \
-	"  CHECK (state IN ('ok', 'config', 'changed', 'unverified')),"                          \
+#define FILES_V2                                                                                   \
+	" (pkg INTEGER NOT NULL REFERENCES packages(id) ON DELETE CASCADE,"                        \
+	" path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"                                    \
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"                                       \
+	" size INTEGER NOT NULL CHECK (size >= 0),"                                                \
+	" state TEXT NOT NULL DEFAULT 'ok'"                                                        \
+	"  CHECK (state IN ('ok', 'config', 'changed', 'unverified')),"                            \
 	" PRIMARY KEY (pkg, path)) WITHOUT ROWID"
-#define INDEXES_V2                                                                               \
+#define INDEXES_V2                                                                                 \
 	"CREATE INDEX files_sha256 ON files(sha256)", "CREATE INDEX files_path ON files(path)"
 
 static const char *const schema_v2[] = {
@@ -77,7 +77,6 @@ static const char *const views_v1[] = {
 	 " origin, time, 'install' AS source FROM main.packages"),
 	("CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files"),
 };
-
 
 const char *const source_names[] = {
 	[GATE_LEDGER_INSTALL] = "install",
@@ -139,8 +138,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_HAS_DIGEST] = "SELECT 1" FILE_JOIN " WHERE f.sha256 = ?1 AND " VOUCHED " LIMIT 1",
 	[ST_HAS_VERSION] = "SELECT source FROM packages WHERE name = ?1 AND arch = ?2"
 			   " AND version = ?3",
-	[ST_ALL_FILES] = "SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN
-			 " ORDER BY f.path, p.name, p.arch",
+	[ST_ALL_FILES] =
+		"SELECT " PKG_COLS ", " FILE_COLS FILE_JOIN " ORDER BY f.path, p.name, p.arch",
 	/* At or under ?1: the path itself, or [?1 "/", ?1 "0") - '0' is the
 	 * byte after '/', so the range is exactly the descendants and the
 	 * path index serves it. */
@@ -151,8 +150,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* ---- errors ---- */
 
-enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what,
-		      struct gate_error *err)
+enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what, struct gate_error *err)
 {
 	const char *msg = l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
 	switch (rc & 0xff) {
@@ -325,8 +323,8 @@ static enum gate_err check_schema(struct gate_ledger *l, int64_t *version, struc
 				 "%s: not a gate ledger (schema version %lld, %lld objects)",
 				 l->path, (long long)*version, (long long)objects);
 	if (*version == 0 && l->readonly)
-		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: the ledger is empty (never written)",
-				 l->path);
+		return gate_fail(err, GATE_E_IO, NULL, FIELD,
+				 "%s: the ledger is empty (never written)", l->path);
 	return GATE_OK;
 }
 
@@ -338,8 +336,8 @@ static enum gate_err prepare_all(struct gate_ledger *l, struct gate_error *err)
 		 * is read there through views, which cannot be written. */
 		if (l->readonly && i <= ST_INS_FILE)
 			continue;
-		rc = sqlite3_prepare_v3(l->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &l->st[i],
-					NULL);
+		rc = sqlite3_prepare_v3(l->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&l->st[i], NULL);
 		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_NOTADB ||
 		    (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOMEM)
 			return db_fail(l, rc, "preparing statements", err);
@@ -386,10 +384,9 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 		 * exec gate would later deny what was installed. */
 		if ((rc = exec_one(l->db, "PRAGMA synchronous = FULL", NULL)) != SQLITE_OK)
 			return db_fail(l, rc, "setting synchronous", err);
-		if (version == 0 &&
-		    ((e = run_schema(l, schema_v2, NELEM(schema_v2), 0, "creating the schema", err)) !=
-			     GATE_OK ||
-		     (e = prepare_all(l, err)) != GATE_OK))
+		if (version == 0 && ((e = run_schema(l, schema_v2, NELEM(schema_v2), 0,
+						     "creating the schema", err)) != GATE_OK ||
+				     (e = prepare_all(l, err)) != GATE_OK))
 			return e;
 	}
 	return GATE_OK;
@@ -417,8 +414,8 @@ enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledg
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "cannot open ledger %s: %s", path,
 				 strerror(errno));
 	}
-	if (!readonly && ((e = make_parent(path, err)) != GATE_OK ||
-			  (e = create_file(path, err)) != GATE_OK))
+	if (!readonly &&
+	    ((e = make_parent(path, err)) != GATE_OK || (e = create_file(path, err)) != GATE_OK))
 		return e;
 	if (!(l = calloc(1, sizeof(*l))) || !(l->path = strdup(path))) {
 		e = gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
@@ -426,7 +423,8 @@ enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledg
 	}
 	l->readonly = readonly;
 	l->busy_ms = GATE_LEDGER_BUSY_MS;
-	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW;
+	int flags =
+		(readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW;
 	int rc = sqlite3_open_v2(path, &l->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		e = gate_fail(err, rc == SQLITE_NOMEM ? GATE_E_NOMEM : GATE_E_IO, NULL, FIELD,
@@ -478,7 +476,8 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 	char field[48];
 	snprintf(field, sizeof field, "packages[%zu]", i);
 	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
-		return gate_fail(err, GATE_E_USAGE, NULL, field, "name, version and arch are required");
+		return gate_fail(err, GATE_E_USAGE, NULL, field,
+				 "name, version and arch are required");
 	if ((size_t)p->source >= NELEM(source_names))
 		return gate_fail(err, GATE_E_USAGE, NULL, field, "unknown source");
 	if (!is_hex64(p->deb_sha256) && !(p->source == GATE_LEDGER_DPKG && !p->deb_sha256[0]))

@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 #define GATE_LEDGER_DEFAULT "/var/lib/gate/ledger.db"
-#define GATE_LEDGER_SCHEMA 2		 /* PRAGMA user_version of the schema we write */
-#define GATE_LEDGER_BUSY_MS 5000	 /* default wait for another writer's lock */
+#define GATE_LEDGER_SCHEMA 2	 /* PRAGMA user_version of the schema we write */
+#define GATE_LEDGER_BUSY_MS 5000 /* default wait for another writer's lock */
 
 struct gate_ledger;
 
@@ -35,10 +35,10 @@ enum gate_ledger_source {
 
 /* What is known of one recorded file. Only OK files are vouched for. */
 enum gate_ledger_state {
-	GATE_FILE_OK = 0,	/* as shipped (install: from the .deb; import: matches dpkg's md5sum) */
-	GATE_FILE_CONFIG,	/* a conffile: the administrator's to edit */
-	GATE_FILE_CHANGED,	/* import: differs from the md5sum dpkg kept at install */
-	GATE_FILE_UNVERIFIED,	/* import: dpkg kept no md5sum to compare with */
+	GATE_FILE_OK = 0,  /* as shipped (install: from the .deb; import: matches dpkg's md5sum) */
+	GATE_FILE_CONFIG,  /* a conffile: the administrator's to edit */
+	GATE_FILE_CHANGED, /* import: differs from the md5sum dpkg kept at install */
+	GATE_FILE_UNVERIFIED, /* import: dpkg kept no md5sum to compare with */
 };
 
 const char *gate_ledger_source_name(enum gate_ledger_source s);
@@ -46,8 +46,8 @@ const char *gate_ledger_state_name(enum gate_ledger_state s);
 
 /* One regular file of a package's data archive. */
 struct gate_ledger_file {
-	char *path;	     /* absolute install path, e.g. "/usr/bin/hello" */
-	char sha256[65];     /* hex, lowercase */
+	char *path;	 /* absolute install path, e.g. "/usr/bin/hello" */
+	char sha256[65]; /* hex, lowercase */
 	uint64_t size;
 	enum gate_ledger_state state;
 };
@@ -57,10 +57,10 @@ struct gate_ledger_pkg {
 	char *name, *version, *arch;
 	char deb_sha256[65]; /* hex, lowercase; "" only for source DPKG */
 	enum gate_ledger_source source;
-	char *rule;	     /* policy rule that allowed it, may be NULL */
-	char *signers;	     /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
-	char *origin;	     /* where it was vouched for (evidence source), may be NULL */
-	int64_t time;	     /* unix seconds; 0 = "now" when recorded */
+	char *rule;    /* policy rule that allowed it, may be NULL */
+	char *signers; /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
+	char *origin;  /* where it was vouched for (evidence source), may be NULL */
+	int64_t time;  /* unix seconds; 0 = "now" when recorded */
 	struct gate_ledger_file *files;
 	size_t nfiles;
 };

@@ -16,7 +16,7 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-#define PKG_COLS                                                                                 \
+#define PKG_COLS                                                                                   \
 	"p.name, p.version, p.arch, p.deb_sha256, p.rule, p.signers, p.origin, p.time, p.source"
 #define NPKG_COLS 9
 

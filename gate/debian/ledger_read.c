@@ -61,8 +61,7 @@ enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, voi
 }
 
 /* Files of package id into a malloc'd array of borrowed-then-copied rows. */
-static int load_files(struct gate_ledger *l, int64_t id, struct gate_ledger_file **out,
-		      size_t *n)
+static int load_files(struct gate_ledger *l, int64_t id, struct gate_ledger_file **out, size_t *n)
 {
 	sqlite3_stmt *s = l->st[ST_PKG_FILES];
 	struct gate_ledger_file *v = NULL;
@@ -126,8 +125,7 @@ static bool copy_pkg_row(sqlite3_stmt *s, struct show_row *r)
 	       copy_str(&r->p.signers, b.signers) && copy_str(&r->p.origin, b.origin);
 }
 
-static int collect_show(struct gate_ledger *l, const char *name, struct show_row **out,
-			size_t *n)
+static int collect_show(struct gate_ledger *l, const char *name, struct show_row **out, size_t *n)
 {
 	const char *colon = strchr(name, ':');
 	sqlite3_stmt *s = l->st[colon ? ST_SHOW_ARCH : ST_SHOW];
@@ -265,8 +263,8 @@ enum gate_err gate_ledger_has_version(struct gate_ledger *l, const char *name, c
 	int rc = sqlite3_step(s);
 	*found = rc == SQLITE_ROW;
 	if (*found && source)
-		*source = (enum gate_ledger_source)name_index(
-			source_names, NELEM(source_names), col_text(s, 0), GATE_LEDGER_DPKG);
+		*source = (enum gate_ledger_source)name_index(source_names, NELEM(source_names),
+							      col_text(s, 0), GATE_LEDGER_DPKG);
 	stmt_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, rc, "looking up a package", err);
@@ -284,8 +282,9 @@ enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err)
 	if (rc == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 0);
 		if (!r || strcmp(r, "ok") != 0)
-			e = gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: ledger database is corrupt: %s",
-				      l->path, r ? r : "(no detail)");
+			e = gate_fail(err, GATE_E_IO, NULL, FIELD,
+				      "%s: ledger database is corrupt: %s", l->path,
+				      r ? r : "(no detail)");
 	} else {
 		e = db_fail(l, rc, "checking the database", err);
 	}

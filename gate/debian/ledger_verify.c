@@ -71,7 +71,7 @@ static const char *check_one(struct verify_run *r, const struct gate_ledger_file
 	 * O_NONBLOCK keeps a FIFO swapped in from blocking the walk. */
 	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return errno == ELOOP ? "replaced by a link"
+		return errno == ELOOP	 ? "replaced by a link"
 		       : errno == ENOENT ? "missing"
 					 : "unreadable";
 	const char *status = NULL;
@@ -142,7 +142,8 @@ static enum gate_err norm_paths(const char *const *paths, size_t n, char ***out,
 	qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		size_t pl = k ? strlen(v[k - 1]) : 0;
-		if (k && strncmp(v[i], v[k - 1], pl) == 0 && (v[i][pl] == '\0' || v[i][pl] == '/')) {
+		if (k && strncmp(v[i], v[k - 1], pl) == 0 &&
+		    (v[i][pl] == '\0' || v[i][pl] == '/')) {
 			free(v[i]);
 			continue;
 		}
@@ -175,11 +176,11 @@ static int verify_under(struct verify_run *r, sqlite3_stmt *s, const char *p)
 }
 
 enum gate_err gate_ledger_verify(struct gate_ledger *l, const char *root, const char *const *paths,
-				 size_t npaths, gate_ledger_verify_fn fn, void *ctx, size_t *checked,
-				 size_t *bad, struct gate_error *err)
+				 size_t npaths, gate_ledger_verify_fn fn, void *ctx,
+				 size_t *checked, size_t *bad, struct gate_error *err)
 {
-	struct verify_run r = {.root = root ? root : "", .fn = fn, .ctx = ctx,
-			       .checked = checked, .bad = bad};
+	struct verify_run r = {
+		.root = root ? root : "", .fn = fn, .ctx = ctx, .checked = checked, .bad = bad};
 	char **v = NULL, *rootcopy = NULL;
 	size_t nv = 0;
 	enum gate_err e;

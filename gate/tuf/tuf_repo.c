@@ -23,8 +23,7 @@ struct gate_tuf_rkey {
 	char id[65];
 };
 
-static const char *const role_names[GATE_TUF_NTYPES] = {"root", "timestamp", "snapshot",
-							"targets"};
+static const char *const role_names[GATE_TUF_NTYPES] = {"root", "timestamp", "snapshot", "targets"};
 
 static enum gate_err nomem(struct gate_error *err)
 {
@@ -140,7 +139,8 @@ enum gate_err gate_tuf_rkey_load(const char *path, const char *passphrase, bool 
 	}
 	if (!k->pkey) {
 		rc = gate_fail(err, GATE_E_PARSE, NULL, path,
-			       allow_public ? "not a PEM private or public key" : "not a PEM private key");
+			       allow_public ? "not a PEM private or public key"
+					    : "not a PEM private key");
 		goto out;
 	}
 	if ((rc = key_object(k, path, err)) != GATE_OK)
@@ -283,9 +283,8 @@ static bool in_list(const json_t *keyids, const char *id)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(keyids, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
-			return true;
+	json_array_foreach(keyids, i, v) if (json_is_string(v) &&
+					     strcmp(json_string_value(v), id) == 0) return true;
 	return false;
 }
 
@@ -311,8 +310,8 @@ static enum gate_err sign_as(const struct repo *r, enum gate_tuf_type t, const j
 	int64_t ta = 0, tb = 0;
 	size_t na = 0, nb = 0;
 	json_t *sigs = json_array();
-	enum gate_err rc = gate_tuf_canonical(signed_obj, GATE_TUF_METADATA_HARD_MAX, &canon, &clen,
-					      err);
+	enum gate_err rc =
+		gate_tuf_canonical(signed_obj, GATE_TUF_METADATA_HARD_MAX, &canon, &clen, err);
 	if (rc != GATE_OK || !sigs) {
 		json_decref(sigs);
 		json_decref(signed_obj);
@@ -330,8 +329,8 @@ static enum gate_err sign_as(const struct repo *r, enum gate_tuf_type t, const j
 		if (dup || !k->priv || (!a && !b))
 			continue;
 		char *hex = sign_hex(k, canon, clen);
-		if (!hex || json_array_append_new(sigs, json_pack("{s:s,s:s}", "keyid", k->id, "sig",
-								  hex)) != 0) {
+		if (!hex || json_array_append_new(sigs, json_pack("{s:s,s:s}", "keyid", k->id,
+								  "sig", hex)) != 0) {
 			free(hex);
 			rc = nomem(err);
 			goto out;
@@ -345,8 +344,8 @@ static enum gate_err sign_as(const struct repo *r, enum gate_tuf_type t, const j
 			       "needs %lld signature%s from its keys, the private keys given make "
 			       "%zu (add --key %s=PEM)",
 			       (long long)((int64_t)na < ta ? ta : tb),
-			       ((int64_t)na < ta ? ta : tb) == 1 ? "" : "s", (int64_t)na < ta ? na : nb,
-			       role_names[t]);
+			       ((int64_t)na < ta ? ta : tb) == 1 ? "" : "s",
+			       (int64_t)na < ta ? na : nb, role_names[t]);
 		goto out;
 	}
 	if (!(*doc = json_pack("{s:O,s:O}", "signatures", sigs, "signed", signed_obj)))
@@ -443,8 +442,8 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 		char *tpath = join(r->mdir, "targets.json");
 		uint8_t *tb = NULL, h[32];
 		size_t tl = 0;
-		if (!tpath || (rc = gate_read_file(tpath, GATE_TUF_METADATA_HARD_MAX, &tb, &tl, err)) !=
-				      GATE_OK) {
+		if (!tpath || (rc = gate_read_file(tpath, GATE_TUF_METADATA_HARD_MAX, &tb, &tl,
+						   err)) != GATE_OK) {
 			free(tpath);
 			return tpath ? rc : nomem(err);
 		}
@@ -455,8 +454,8 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 		s = new_signed(r, GATE_TUF_SNAPSHOT, version_of(r, GATE_TUF_SNAPSHOT) + 1);
 		if (!s || json_object_set_new(s, "meta",
 					      json_pack("{s:o}", "targets.json",
-							metafile(version_of(r, GATE_TUF_TARGETS), tl,
-								 sha))) != 0) {
+							metafile(version_of(r, GATE_TUF_TARGETS),
+								 tl, sha))) != 0) {
 			json_decref(s);
 			return nomem(err);
 		}
@@ -468,8 +467,8 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 	} else {
 		char *spath = join(r->mdir, "snapshot.json");
 		uint8_t *sb = NULL, h[32];
-		if (!spath || (rc = gate_read_file(spath, GATE_TUF_METADATA_HARD_MAX, &sb, &len, err)) !=
-				      GATE_OK) {
+		if (!spath || (rc = gate_read_file(spath, GATE_TUF_METADATA_HARD_MAX, &sb, &len,
+						   err)) != GATE_OK) {
 			free(spath);
 			return spath ? rc : nomem(err);
 		}
@@ -479,10 +478,10 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 		gate_hex_encode(h, 32, sha);
 	}
 	s = new_signed(r, GATE_TUF_TIMESTAMP, version_of(r, GATE_TUF_TIMESTAMP) + 1);
-	if (!s || json_object_set_new(s, "meta",
-				      json_pack("{s:o}", "snapshot.json",
-						metafile(version_of(r, GATE_TUF_SNAPSHOT), len, sha))) !=
-			  0) {
+	if (!s || json_object_set_new(
+			  s, "meta",
+			  json_pack("{s:o}", "snapshot.json",
+				    metafile(version_of(r, GATE_TUF_SNAPSHOT), len, sha))) != 0) {
 		json_decref(s);
 		return nomem(err);
 	}
@@ -521,7 +520,8 @@ static enum gate_err root_roles(const struct gate_tuf_repo_key *keys, size_t nke
 			/* Role not re-keyed: keep its keys. */
 			size_t i;
 			json_t *v;
-			json_array_foreach(oldids, i, v) {
+			json_array_foreach(oldids, i, v)
+			{
 				json_t *k = json_object_get(json_object_get(old_signed, "keys"),
 							    json_string_value(v));
 				if (!k)
@@ -540,8 +540,8 @@ static enum gate_err root_roles(const struct gate_tuf_repo_key *keys, size_t nke
 		if (th < 1 || th > (int64_t)n) {
 			json_decref(ids);
 			return gate_fail(err, GATE_E_USAGE, NULL, role_names[t],
-					 "threshold %lld, but the role has %zu key%s", (long long)th, n,
-					 n == 1 ? "" : "s");
+					 "threshold %lld, but the role has %zu key%s",
+					 (long long)th, n, n == 1 ? "" : "s");
 		}
 		if (json_object_set_new(roles, role_names[t],
 					json_pack("{s:o,s:I}", "keyids", ids, "threshold",
@@ -579,7 +579,8 @@ enum gate_err gate_tuf_repo_init(const struct gate_tuf_repo_params *p, struct ga
 	rc = sign_as(&r, GATE_TUF_ROOT, root_signed, NULL, s, &doc, err);
 	s = NULL;
 	json_decref(root_signed);
-	if (rc != GATE_OK || (rc = publish(&r, GATE_TUF_ROOT, doc, true, NULL, NULL, err)) != GATE_OK)
+	if (rc != GATE_OK ||
+	    (rc = publish(&r, GATE_TUF_ROOT, doc, true, NULL, NULL, err)) != GATE_OK)
 		goto out;
 	/* Version 0 + 1: the first targets and snapshot. */
 	r.doc[GATE_TUF_TARGETS] = json_pack("{s:{s:i}}", "signed", "version", 0);
@@ -619,8 +620,8 @@ static bool good_path(const char *p)
 }
 
 /* Copy file into the repository as target path; fills length and sha256. */
-static enum gate_err copy_target(struct repo *r, const char *file, const char *path,
-				 json_t **entry, struct gate_error *err)
+static enum gate_err copy_target(struct repo *r, const char *file, const char *path, json_t **entry,
+				 struct gate_error *err)
 {
 	uint8_t *data = NULL, h[32];
 	size_t len = 0;
@@ -678,9 +679,10 @@ enum gate_err gate_tuf_repo_add(const struct gate_tuf_repo_params *p, const char
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = NULL;
 		if (!good_path(paths[i])) {
-			rc = gate_fail(err, GATE_E_USAGE, NULL, paths[i],
-				       "a target path is relative, '/'-separated, without '.', '..' "
-				       "or empty components");
+			rc = gate_fail(
+				err, GATE_E_USAGE, NULL, paths[i],
+				"a target path is relative, '/'-separated, without '.', '..' "
+				"or empty components");
 			goto out;
 		}
 		if ((rc = copy_target(&r, files[i], paths[i], &e, err)) != GATE_OK)
@@ -733,9 +735,9 @@ enum gate_err gate_tuf_repo_sign(const struct gate_tuf_repo_params *p, unsigned 
 	enum gate_err rc = repo_open(&r, p, true, err);
 	if (rc == GATE_OK && (roles & (1u << GATE_TUF_ROOT)))
 		rc = new_root(&r, err);
-	else if (rc == GATE_OK && (p->nset_keys || p->threshold[GATE_TUF_ROOT] ||
-				   p->threshold[GATE_TUF_TIMESTAMP] ||
-				   p->threshold[GATE_TUF_SNAPSHOT] || p->threshold[GATE_TUF_TARGETS]))
+	else if (rc == GATE_OK &&
+		 (p->nset_keys || p->threshold[GATE_TUF_ROOT] || p->threshold[GATE_TUF_TIMESTAMP] ||
+		  p->threshold[GATE_TUF_SNAPSHOT] || p->threshold[GATE_TUF_TARGETS]))
 		rc = gate_fail(err, GATE_E_USAGE, NULL, NULL,
 			       "keys and thresholds change only with a new root (sign root)");
 	if (rc == GATE_OK && (roles & ~(1u << GATE_TUF_ROOT))) {

@@ -30,7 +30,7 @@
 
 #include "tuf.h"
 
-#define GATE_TUF_REPO_MAX_KEYS 64	/* keys on one command line */
+#define GATE_TUF_REPO_MAX_KEYS 64	    /* keys on one command line */
 #define GATE_TUF_REPO_MAX_FILE (1ull << 30) /* one target file (read whole) */
 
 /* Default lifetimes (seconds) when --expires does not say. */

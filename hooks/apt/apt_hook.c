@@ -107,14 +107,30 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		char *end;
 		long n;
 		switch (c) {
-		case 'h': fputs(hook_usage, stdout); return GATE_EXIT_OK;
-		case 'p': a->policy = optarg; break;
-		case O_LEDGER: a->ledger = optarg; break;
-		case O_NO_LEDGER: a->no_ledger = true; break;
-		case O_TIME: a->now = optarg; break;
-		case O_INSTALL: a->install = true; break;
-		case O_UNINSTALL: a->uninstall = true; break;
-		case O_CONF_DIR: a->conf_dir = optarg; break;
+		case 'h':
+			fputs(hook_usage, stdout);
+			return GATE_EXIT_OK;
+		case 'p':
+			a->policy = optarg;
+			break;
+		case O_LEDGER:
+			a->ledger = optarg;
+			break;
+		case O_NO_LEDGER:
+			a->no_ledger = true;
+			break;
+		case O_TIME:
+			a->now = optarg;
+			break;
+		case O_INSTALL:
+			a->install = true;
+			break;
+		case O_UNINSTALL:
+			a->uninstall = true;
+			break;
+		case O_CONF_DIR:
+			a->conf_dir = optarg;
+			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
 				return hook_usage_error("at most 16 --evidence stores");
@@ -132,7 +148,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		}
 	}
 	if (optind < argc)
-		return hook_usage_error("no arguments are taken (apt writes the packages on stdin)");
+		return hook_usage_error(
+			"no arguments are taken (apt writes the packages on stdin)");
 	if (a->install && a->uninstall)
 		return hook_usage_error("--install and --uninstall exclude each other");
 	if (a->no_ledger && a->ledger)
@@ -223,7 +240,8 @@ static int snippet_state(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	bool ours = fgets(line, sizeof line, f) && strncmp(line, HOOK_MARKER, strlen(HOOK_MARKER)) == 0;
+	bool ours =
+		fgets(line, sizeof line, f) && strncmp(line, HOOK_MARKER, strlen(HOOK_MARKER)) == 0;
 	fclose(f);
 	return ours ? 1 : -1;
 }
@@ -238,7 +256,8 @@ static int write_snippet(const char *path, const char *cmd)
 	int rc = GATE_EXIT_USAGE;
 	size_t sp = strcspn(cmd, " ");
 	if (asprintf(&text,
-		     HOOK_MARKER " Written by `gate hook apt --install`; removed by\n"
+		     HOOK_MARKER
+		     " Written by `gate hook apt --install`; removed by\n"
 		     "// `gate hook apt --uninstall`. apt runs the gate on every .deb before dpkg\n"
 		     "// unpacks it; a denial stops the whole transaction.\n"
 		     "DPkg::Pre-Install-Pkgs {\"%s\";};\n"
@@ -289,7 +308,8 @@ static int uninstall_hook(const struct hook_args *a)
 		printf("gate: no apt hook in %s: nothing to remove\n", a->conf_dir);
 		rc = GATE_EXIT_OK;
 	} else if (st < 0) {
-		fprintf(stderr, "gate hook apt: %s was not written by gate: not removing it\n", path);
+		fprintf(stderr, "gate hook apt: %s was not written by gate: not removing it\n",
+			path);
 	} else if (unlink(path) != 0) {
 		fprintf(stderr, "gate hook apt: cannot remove %s: %s\n", path, strerror(errno));
 	} else {
@@ -470,7 +490,8 @@ static void report_item(const struct run *r, const struct item *it)
 	if (v->kind == GATE_VERDICT_ALLOW) /* audit or off: installed, not recorded */
 		fprintf(stderr, "gate: NOT RECORDED (%s mode) ", mode);
 	else if (r->mode != GATE_MODE_ENFORCE)
-		fprintf(stderr, "gate: %s (%s mode: allowed) ", v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR", mode);
+		fprintf(stderr, "gate: %s (%s mode: allowed) ",
+			v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR", mode);
 	else
 		fprintf(stderr, "gate: %s ", v->kind == GATE_VERDICT_DENY ? "DENY" : "ERROR");
 	put_package(stderr, it->act);
@@ -540,8 +561,10 @@ static enum gate_err record(const struct run *r, const char *db, const char *sta
 static int fail_all(enum gate_mode mode, const char *what)
 {
 	if (mode == GATE_MODE_ENFORCE) {
-		fprintf(stderr, "gate: %s: refusing the transaction (enforce mode): apt stops "
-				"before dpkg runs, nothing is installed\n", what);
+		fprintf(stderr,
+			"gate: %s: refusing the transaction (enforce mode): apt stops "
+			"before dpkg runs, nothing is installed\n",
+			what);
 		return GATE_EXIT_USAGE;
 	}
 	fprintf(stderr, "gate: %s (%s mode: apt proceeds)\n", what, gate_mode_name(mode));
@@ -603,7 +626,8 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 	if (!(r.items = calloc(nunpack, sizeof(*r.items))))
 		return fail_all(r.mode, "out of memory");
 	for (size_t i = 0; i < req->nactions; i++)
-		if (req->actions[i].op == GATE_APT_UNPACK || req->actions[i].op == GATE_APT_OP_ERROR)
+		if (req->actions[i].op == GATE_APT_UNPACK ||
+		    req->actions[i].op == GATE_APT_OP_ERROR)
 			r.items[r.n++].act = &req->actions[i];
 	gate_cli_pool_run(r.n, a->jobs, "gate: checking packages", decide_one, &r);
 	for (size_t i = 0; i < r.n; i++)
@@ -682,13 +706,14 @@ static int run_hook(const struct hook_args *a)
 		/* No mode to read: fail closed. */
 		list_refused(req, "the policy is broken");
 		gate_apt_req_free(req);
-		return fail_all(GATE_MODE_ENFORCE,
-				"the policy is broken (see above; check it with 'gate policy lint')");
+		return fail_all(
+			GATE_MODE_ENFORCE,
+			"the policy is broken (see above; check it with 'gate policy lint')");
 	}
 	if (prc != GATE_OK) {
 		char what[GATE_ERR_MSG_MAX + 64];
-		snprintf(what, sizeof what, "apt's hook input is not the Pre-Install-Pkgs protocol: %s",
-			 perr.msg);
+		snprintf(what, sizeof what,
+			 "apt's hook input is not the Pre-Install-Pkgs protocol: %s", perr.msg);
 		audit_failure(policy, what);
 		code = fail_all(policy->mode, what);
 		gate_policy_free(policy);
@@ -735,9 +760,10 @@ static int hook_apt(int argc, char **argv)
 
 int gate_cmd_hook(int argc, char **argv)
 {
-	static const char usage[] = "usage: gate hook apt [options]   (see 'gate hook apt --help')\n"
-				    "\n"
-				    "Package manager hooks: apt (DPkg::Pre-Install-Pkgs).\n";
+	static const char usage[] =
+		"usage: gate hook apt [options]   (see 'gate hook apt --help')\n"
+		"\n"
+		"Package manager hooks: apt (DPkg::Pre-Install-Pkgs).\n";
 	if (argc >= 2 && strcmp(argv[1], "apt") == 0)
 		return hook_apt(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

@@ -14,10 +14,14 @@
 const char *gate_apt_op_name(enum gate_apt_op op)
 {
 	switch (op) {
-	case GATE_APT_UNPACK: return "unpack";
-	case GATE_APT_CONFIGURE: return "configure";
-	case GATE_APT_REMOVE: return "remove";
-	case GATE_APT_OP_ERROR: break;
+	case GATE_APT_UNPACK:
+		return "unpack";
+	case GATE_APT_CONFIGURE:
+		return "configure";
+	case GATE_APT_REMOVE:
+		return "remove";
+	case GATE_APT_OP_ERROR:
+		break;
 	}
 	return "error";
 }
@@ -159,20 +163,24 @@ static bool allowed_char(enum field_kind k, unsigned char ch)
 	bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
 	bool upper = ch >= 'A' && ch <= 'Z';
 	switch (k) {
-	case F_NAME: return alnum || upper || (ch && strchr("+-._:", ch) != NULL);
-	case F_VERSION: return alnum || upper || (ch && strchr("+-._:~", ch) != NULL);
-	case F_ARCH: return alnum || ch == '-';
-	case F_MA: return (ch >= 'a' && ch <= 'z') || ch == '-';
-	case F_CMP: break;
+	case F_NAME:
+		return alnum || upper || (ch && strchr("+-._:", ch) != NULL);
+	case F_VERSION:
+		return alnum || upper || (ch && strchr("+-._:~", ch) != NULL);
+	case F_ARCH:
+		return alnum || ch == '-';
+	case F_MA:
+		return (ch >= 'a' && ch <= 'z') || ch == '-';
+	case F_CMP:
+		break;
 	}
 	return false;
 }
 
 /* Check one space-separated field and copy it (NULL for "-" where "-"
  * means none). */
-static enum gate_err take_field(const struct line *l, const char *f, size_t n,
-				enum field_kind k, bool dash_ok, char **out,
-				struct gate_error *err)
+static enum gate_err take_field(const struct line *l, const char *f, size_t n, enum field_kind k,
+				bool dash_ok, char **out, struct gate_error *err)
 {
 	char show[48];
 	snippet(f, n, show);
@@ -242,17 +250,19 @@ struct field_desc {
 	size_t off;
 };
 
-#define FD(k, m) {k, offsetof(struct gate_apt_action, m)}
-static const struct field_desc fields_v2[] = {
-	FD(F_NAME, name), FD(F_VERSION, old_version), FD(F_CMP, cmp), FD(F_VERSION, new_version)};
+#define FD(k, m)                                                                                   \
+	{                                                                                          \
+		k, offsetof(struct gate_apt_action, m)                                             \
+	}
+static const struct field_desc fields_v2[] = {FD(F_NAME, name), FD(F_VERSION, old_version),
+					      FD(F_CMP, cmp), FD(F_VERSION, new_version)};
 static const struct field_desc fields_v3[] = {
-	FD(F_NAME, name),	FD(F_VERSION, old_version), FD(F_ARCH, old_arch),
-	FD(F_MA, old_ma),	FD(F_CMP, cmp),		    FD(F_VERSION, new_version),
-	FD(F_ARCH, new_arch), FD(F_MA, new_ma)};
+	FD(F_NAME, name), FD(F_VERSION, old_version), FD(F_ARCH, old_arch), FD(F_MA, old_ma),
+	FD(F_CMP, cmp),	  FD(F_VERSION, new_version), FD(F_ARCH, new_arch), FD(F_MA, new_ma)};
 #undef FD
 
-static enum gate_err parse_action(unsigned version, const struct line *l,
-				  struct gate_apt_action *a, struct gate_error *err)
+static enum gate_err parse_action(unsigned version, const struct line *l, struct gate_apt_action *a,
+				  struct gate_error *err)
 {
 	const struct field_desc *fd = version == 2 ? fields_v2 : fields_v3;
 	size_t nf = version == 2 ? sizeof fields_v2 / sizeof fields_v2[0]
@@ -265,8 +275,8 @@ static enum gate_err parse_action(unsigned version, const struct line *l,
 		spaces += l->p[i] == ' ';
 	if (spaces < nf)
 		return fail_line(err, GATE_E_PARSE, l->no,
-				 "%zu fields, a version %u action line has %zu", spaces + 1, version,
-				 nf + 1);
+				 "%zu fields, a version %u action line has %zu", spaces + 1,
+				 version, nf + 1);
 	for (size_t i = 0; i < nf && rc == GATE_OK; i++) {
 		const char *sp = memchr(p, ' ', (size_t)(end - p));
 		if (!sp) /* cannot happen: spaces >= nf */
@@ -325,8 +335,7 @@ static enum gate_err add_action(struct gate_apt_req *r, size_t *cap, unsigned no
 }
 
 /* "VERSION N" with N a decimal number: 2 and 3 are spoken. */
-static enum gate_err parse_version(const struct line *l, unsigned *version,
-				   struct gate_error *err)
+static enum gate_err parse_version(const struct line *l, unsigned *version, struct gate_error *err)
 {
 	char show[48];
 	unsigned long v = 0;
@@ -366,10 +375,11 @@ static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r,
 		if ((rc = next_line(c, &l, err)) != GATE_OK)
 			return rc;
 		if (!l.p)
-			return fail_line(err, GATE_E_PARSE, c->no,
-					 "the input ends before the empty line that closes apt's "
-					 "configuration (truncated, or not the version %u protocol)",
-					 r->version);
+			return fail_line(
+				err, GATE_E_PARSE, c->no,
+				"the input ends before the empty line that closes apt's "
+				"configuration (truncated, or not the version %u protocol)",
+				r->version);
 		if (l.n == 0)
 			return GATE_OK;
 		const char *eq = memchr(l.p, '=', l.n);
@@ -396,8 +406,8 @@ static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r,
 				return fail_line(err, GATE_E_NOMEM, l.no, "out of memory");
 			for (size_t i = 0; i < vl; i++) {
 				uint8_t b;
-				if (v[i] == '%' && i + 2 < vl && gate_hex_decode(v + i + 1, 2, &b, 1) &&
-				    b != 0) {
+				if (v[i] == '%' && i + 2 < vl &&
+				    gate_hex_decode(v + i + 1, 2, &b, 1) && b != 0) {
 					dirs[k][o++] = (char)b;
 					i += 2;
 				} else {
@@ -409,8 +419,7 @@ static enum gate_err read_config_lines(struct cursor *c, struct gate_apt_req *r,
 	}
 }
 
-static enum gate_err read_config(struct cursor *c, struct gate_apt_req *r,
-				 struct gate_error *err)
+static enum gate_err read_config(struct cursor *c, struct gate_apt_req *r, struct gate_error *err)
 {
 	char *dirs[4] = {NULL, NULL, NULL, NULL};
 	enum gate_err rc = read_config_lines(c, r, dirs, err);

@@ -28,11 +28,11 @@
 #include <stdint.h>
 
 #define GATE_APT_MAX_INPUT (64u * 1024 * 1024) /* whole stdin */
-#define GATE_APT_MAX_LINE (1024u * 1024)	/* one line (apt's command line can be long) */
-#define GATE_APT_MAX_CONFIG 200000		/* Key=Value lines */
-#define GATE_APT_MAX_ACTIONS 100000		/* package action lines */
-#define GATE_APT_MAX_PATH 4095			/* a .deb path (PATH_MAX - 1) */
-#define GATE_APT_MAX_FIELD 512			/* name, version, arch, Multi-Arch */
+#define GATE_APT_MAX_LINE (1024u * 1024)       /* one line (apt's command line can be long) */
+#define GATE_APT_MAX_CONFIG 200000	       /* Key=Value lines */
+#define GATE_APT_MAX_ACTIONS 100000	       /* package action lines */
+#define GATE_APT_MAX_PATH 4095		       /* a .deb path (PATH_MAX - 1) */
+#define GATE_APT_MAX_FIELD 512		       /* name, version, arch, Multi-Arch */
 
 enum gate_apt_op {
 	GATE_APT_UNPACK = 0, /* unpack the .deb at deb */
@@ -54,9 +54,9 @@ struct gate_apt_action {
 };
 
 struct gate_apt_req {
-	unsigned version; /* 1, 2 or 3 */
-	size_t nconfig;	  /* configuration lines seen (versions 2, 3) */
-	char *lists_dir;  /* apt's lists directory (Dir + Dir::State + Dir::State::lists,
+	unsigned version;  /* 1, 2 or 3 */
+	size_t nconfig;	   /* configuration lines seen (versions 2, 3) */
+	char *lists_dir;   /* apt's lists directory (Dir + Dir::State + Dir::State::lists,
 			   * resolved as apt does), NULL when apt's configuration named
 			   * none of them */
 	char *status_file; /* dpkg's status file as apt's Dir::State::status says, resolved

@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!m || n == 0 || m > &ix.byname[i] || m + n <= &ix.byname[i])
 				abort();
 			for (size_t k = 0; k < n; k++)
-				if (strcmp(m[k]->name, p->name) || strcmp(m[k]->version, p->version) ||
+				if (strcmp(m[k]->name, p->name) ||
+				    strcmp(m[k]->version, p->version) ||
 				    strcmp(m[k]->arch, p->arch))
 					abort();
 		}

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *enc = gate_b64_encode(x, xlen);
 	if (!enc)
 		abort();
-	if (gate_b64_decode(enc, strlen(enc), &y, &ylen, "fuzz", &err) != GATE_OK ||
-	    ylen != xlen || memcmp(x, y, xlen) != 0)
+	if (gate_b64_decode(enc, strlen(enc), &y, &ylen, "fuzz", &err) != GATE_OK || ylen != xlen ||
+	    memcmp(x, y, xlen) != 0)
 		abort();
 	free(enc);
 	free(x);

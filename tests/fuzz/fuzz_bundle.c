@@ -68,9 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	const struct gate_verify_opts keyless = {
 		.root = root,
-		.identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-"
-			    "beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/"
-			    "heads/main",
+		.identity =
+			"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-"
+			"beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/"
+			"heads/main",
 		.issuer = "https://token.actions.githubusercontent.com",
 		.now = NOW,
 		.require_tlog = true,

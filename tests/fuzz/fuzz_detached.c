@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cert)
 		memcpy(c, cert, certlen);
 	memcpy(ch, r.p, r.n);
-	enum gate_err rc = gate_bundle_from_detached(s, siglen, c, certlen, r.n ? ch : NULL, r.n,
-						     &b, &err);
+	enum gate_err rc =
+		gate_bundle_from_detached(s, siglen, c, certlen, r.n ? ch : NULL, r.n, &b, &err);
 	if ((rc == GATE_OK) != (b != NULL))
 		abort();
 	if (b && (b->sig_len == 0 || (cert && !b->leaf)))

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)gate_cs_sniff(fd);
 	struct gate_cs_input in = {.format = GATE_CS_JAR, .fd = fd, .name = "fuzz"};
-	struct gate_cs_opts o = {.trust = trust, .now = FIXTURE_NOW, .allow_unsigned_entries = true};
+	struct gate_cs_opts o = {
+		.trust = trust, .now = FIXTURE_NOW, .allow_unsigned_entries = true};
 	if (gate_codesign_count(&in, &n, &err) == GATE_OK) {
 		for (size_t i = 0; i < n && i < 4; i++) {
 			struct gate_facts *f = NULL;

@@ -35,8 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(data, size, "CERTIFICATE");
 	decode(data, size, "PUBLIC KEY");
 	enum gate_err rc = gate_certs_from_pem(data, size, GATE_MAX_CHAIN, &sk, "fuzz", &err);
-	if (rc == GATE_OK &&
-	    (!sk || sk_X509_num(sk) < 1 || sk_X509_num(sk) > GATE_MAX_CHAIN))
+	if (rc == GATE_OK && (!sk || sk_X509_num(sk) < 1 || sk_X509_num(sk) > GATE_MAX_CHAIN))
 		abort();
 	if (rc != GATE_OK && sk)
 		abort();

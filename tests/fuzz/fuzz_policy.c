@@ -10,8 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void no_warning(void *ctx, const char *file, unsigned line, unsigned column,
-		       const char *msg)
+static void no_warning(void *ctx, const char *file, unsigned line, unsigned column, const char *msg)
 {
 	(void)file;
 	(void)line;
@@ -24,7 +23,8 @@ static void no_warning(void *ctx, const char *file, unsigned line, unsigned colu
 static void exercise(const struct gate_policy *p)
 {
 	static const char *const paths[] = {"/opt/app/bin/tool", "a.deb", "/", ""};
-	static const char *const mimes[] = {"application/x-executable", "text/plain; charset=utf-8"};
+	static const char *const mimes[] = {"application/x-executable",
+					    "text/plain; charset=utf-8"};
 	size_t seen = 0;
 	if (gate_policy_lint(p, no_warning, &seen) != seen)
 		abort();
@@ -71,9 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * error always has its position */
 		if (p || err.code != rc)
 			abort();
-		if (rc == GATE_E_POLICY &&
-		    (err.line == 0 || err.column == 0 || strcmp(err.file, "fuzz.yaml") != 0 ||
-		     !err.msg[0]))
+		if (rc == GATE_E_POLICY && (err.line == 0 || err.column == 0 ||
+					    strcmp(err.file, "fuzz.yaml") != 0 || !err.msg[0]))
 			abort();
 		return 0;
 	}

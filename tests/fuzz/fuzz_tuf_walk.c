@@ -70,7 +70,8 @@ static void setup(void)
 	snprintf(g_dir, sizeof g_dir, "/tmp/fuzz-tuf-walk-%d", (int)getpid());
 	char md[96];
 	snprintf(md, sizeof md, "%s/metadata", g_dir);
-	if ((mkdir(g_dir, 0700) != 0 && errno != EEXIST) || (mkdir(md, 0700) != 0 && errno != EEXIST))
+	if ((mkdir(g_dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(md, 0700) != 0 && errno != EEXIST))
 		die("mkdir");
 	atexit(cleanup);
 }
@@ -94,7 +95,8 @@ static char *sig_hex(const uint8_t *msg, size_t len)
 static void write_role(const char *name, const uint8_t *raw, size_t len)
 {
 	char path[128];
-	json_t *v = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	json_t *v =
+		json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
 	uint8_t *canon = NULL;
 	size_t clen = 0;
 	char *sig = NULL;
@@ -107,7 +109,8 @@ static void write_role(const char *name, const uint8_t *raw, size_t len)
 	if (!f)
 		die("write");
 	if (sig)
-		fprintf(f, "{\"signatures\":[{\"keyid\":\"%s\",\"sig\":\"%s\"}],\"signed\":", g_keyid,
+		fprintf(f,
+			"{\"signatures\":[{\"keyid\":\"%s\",\"sig\":\"%s\"}],\"signed\":", g_keyid,
 			sig);
 	else
 		fputs("{\"signatures\":[],\"signed\":", f);
@@ -176,13 +179,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Root: the one key for every role, threshold 1. */
 	json_t *role = json_pack("{s:[s],s:i}", "keyids", g_keyid, "threshold", 1);
-	write_json_role("root.json",
-			json_pack("{s:s,s:s,s:i,s:s,s:b,s:{s:{s:s,s:s,s:{s:s}}},s:{s:O,s:O,s:O,s:O}}",
-				  "_type", "root", "spec_version", "1.0", "version", 1, "expires",
-				  "2030-01-01T00:00:00Z", "consistent_snapshot", 0, "keys", g_keyid,
-				  "keytype", "ed25519", "scheme", "ed25519", "keyval", "public", g_pub,
-				  "roles", "root", role, "timestamp", role, "snapshot", role, "targets",
-				  role));
+	write_json_role(
+		"root.json",
+		json_pack("{s:s,s:s,s:i,s:s,s:b,s:{s:{s:s,s:s,s:{s:s}}},s:{s:O,s:O,s:O,s:O}}",
+			  "_type", "root", "spec_version", "1.0", "version", 1, "expires",
+			  "2030-01-01T00:00:00Z", "consistent_snapshot", 0, "keys", g_keyid,
+			  "keytype", "ed25519", "scheme", "ed25519", "keyval", "public", g_pub,
+			  "roles", "root", role, "timestamp", role, "snapshot", role, "targets",
+			  role));
 	json_decref(role);
 	write_role("targets.json", part[0], plen[0]);
 	write_role("d.json", part[1], plen[1]);
@@ -210,7 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (gate_tuf_cache_open(g_dir, NOW, &c, NULL) == GATE_OK) {
 		struct gate_tuf_walk_stats ws;
 		const struct gate_tuf_target *t = NULL;
-		(void)gate_tuf_walk_targets(gate_tuf_cache_updater(c), 8, on_target, &fd, &ws, NULL);
+		(void)gate_tuf_walk_targets(gate_tuf_cache_updater(c), 8, on_target, &fd, &ws,
+					    NULL);
 		if (fd.n)
 			(void)gate_tuf_find_target(gate_tuf_cache_updater(c), fd.path, &t, NULL);
 		(void)gate_tuf_find_target(gate_tuf_cache_updater(c), "a/b.txt", &t, NULL);
@@ -223,12 +228,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gate_policy p = {.tufs = &pt, .ntufs = 1, .rules = &r, .nrules = 1};
 	struct gate_eval ev;
 	memset(&ev, 0, sizeof ev);
-	gate_policy_evaluate_tuf(&p, &r, fd.hex[0] ? fd.hex : "00", fd.length > 0 ? (uint64_t)fd.length : 1,
-				 NOW, &ev);
+	gate_policy_evaluate_tuf(&p, &r, fd.hex[0] ? fd.hex : "00",
+				 fd.length > 0 ? (uint64_t)fd.length : 1, NOW, &ev);
 	memset(&ev, 0, sizeof ev);
 	gate_policy_evaluate_tuf(&p, &r,
-				 "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", 1,
-				 NOW, &ev);
+				 "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+				 1, NOW, &ev);
 	if (ev.nreqs != 1)
 		abort();
 	return 0;

@@ -10,8 +10,8 @@
 
 #define CONF GATE_SHARED_DIR "/conformance/sigstore/bundle-verify/"
 #define PUBLIC_GOOD GATE_SHARED_DIR "/trust/sigstore-public-good/trusted_root.json"
-#define DEFAULT_IDENTITY                                                                        \
-	"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"      \
+#define DEFAULT_IDENTITY                                                                           \
+	"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"          \
 	".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
 #define DEFAULT_ISSUER "https://token.actions.githubusercontent.com"
 

@@ -43,8 +43,8 @@ static inline void add_raw(X509 *x, const char *oid, const uint8_t *der, size_t 
 
 /* cn NULL: an empty subject; issuer NULL: self-signed. */
 static inline X509 *make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key, const char *cn,
-		       int64_t nb, int64_t na, long serial, const struct ext *exts,
-		       const struct raw_ext *raws)
+			      int64_t nb, int64_t na, long serial, const struct ext *exts,
+			      const struct raw_ext *raws)
 {
 	X509 *x = X509_new();
 	X509V3_CTX v3;

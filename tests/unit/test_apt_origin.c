@@ -34,16 +34,16 @@
 #include <unistd.h>
 
 #define FPR "0123456789ABCDEF0123456789ABCDEF01234567"
-#define GOOD_STATUS                                                                        \
-	"echo '[GNUPG:] NEWSIG' >&3\n"                                                     \
-	"echo '[GNUPG:] GOODSIG 89ABCDEF01234567 Test <t@example.com>' >&3\n"               \
+#define GOOD_STATUS                                                                                \
+	"echo '[GNUPG:] NEWSIG' >&3\n"                                                             \
+	"echo '[GNUPG:] GOODSIG 89ABCDEF01234567 Test <t@example.com>' >&3\n"                      \
 	"echo '[GNUPG:] VALIDSIG " FPR " 2026-01-01 1767225600 0 4 0 22 8 01 " FPR "' >&3\n"
 
-static char g_dir[64];	   /* scratch dir of this run */
-static bool g_have_gpg;	   /* gpg and gpgv: the signed fixture exists */
-static char g_lists[128];  /* the signed lists dir */
+static char g_dir[64];	  /* scratch dir of this run */
+static bool g_have_gpg;	  /* gpg and gpgv: the signed fixture exists */
+static char g_lists[128]; /* the signed lists dir */
 static char g_keyring[128], g_rogue[128];
-static char g_fpr[65];	   /* of the archive key, lowercase */
+static char g_fpr[65]; /* of the archive key, lowercase */
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -274,18 +274,19 @@ static void test_verifier_status(void **state)
 	expect_err(&r, GATE_E_SIGNATURE, "(BADSIG)");
 	/* an expired key's signature next to a good one does not spoil it
 	 * (as apt: archives roll keys by signing with old and new) */
-	run_prog(script("mixed2.sh", "echo '[GNUPG:] NEWSIG' >&3\n"
-				     "echo '[GNUPG:] EXPKEYSIG 1111222233334444 E' >&3\n" GOOD_STATUS),
+	run_prog(script("mixed2.sh",
+			"echo '[GNUPG:] NEWSIG' >&3\n"
+			"echo '[GNUPG:] EXPKEYSIG 1111222233334444 E' >&3\n" GOOD_STATUS),
 		 5000, true, &r);
 	assert_int_equal(r.rc, GATE_OK);
 	assert_string_equal(r.fpr, "0123456789abcdef0123456789abcdef01234567");
 	/* Several signatures: one good is enough when the others only
 	 * cannot be checked (a keyring with some of the archive's keys;
 	 * gpgv exits 2), with the good one's fingerprint ... */
-	run_prog(script("multi.sh", "echo '[GNUPG:] NEWSIG' >&3\n"
-				    "echo '[GNUPG:] ERRSIG 74A89A0CCC775DF3 22 8 01 1 9 X' >&3\n"
-				    "echo '[GNUPG:] NO_PUBKEY 74A89A0CCC775DF3' >&3\n" GOOD_STATUS
-				    "exit 2\n"),
+	run_prog(script("multi.sh",
+			"echo '[GNUPG:] NEWSIG' >&3\n"
+			"echo '[GNUPG:] ERRSIG 74A89A0CCC775DF3 22 8 01 1 9 X' >&3\n"
+			"echo '[GNUPG:] NO_PUBKEY 74A89A0CCC775DF3' >&3\n" GOOD_STATUS "exit 2\n"),
 		 5000, false, &r);
 	if (r.rc != GATE_OK)
 		print_message("%s\n", r.err.msg);
@@ -293,8 +294,9 @@ static void test_verifier_status(void **state)
 	assert_string_equal(r.fpr, "0123456789abcdef0123456789abcdef01234567");
 	free(r.text);
 	/* ... but never with a bad one among them, */
-	run_prog(script("multibad.sh", GOOD_STATUS "echo '[GNUPG:] NEWSIG' >&3\n"
-						   "echo '[GNUPG:] BADSIG 1111222233334444 E' >&3\n"),
+	run_prog(script("multibad.sh",
+			GOOD_STATUS "echo '[GNUPG:] NEWSIG' >&3\n"
+				    "echo '[GNUPG:] BADSIG 1111222233334444 E' >&3\n"),
 		 5000, false, &r);
 	expect_err(&r, GATE_E_SIGNATURE, "(BADSIG)");
 	/* nor from an expired key's VALIDSIG paired with another's GOODSIG, */
@@ -302,8 +304,8 @@ static void test_verifier_status(void **state)
 				    "echo '[GNUPG:] GOODSIG 89ABCDEF01234567 T' >&3\n"
 				    "echo '[GNUPG:] NEWSIG' >&3\n"
 				    "echo '[GNUPG:] EXPKEYSIG 1111222233334444 E' >&3\n"
-				    "echo '[GNUPG:] VALIDSIG " FPR " 2026-01-01 1 0 4 0 22 8 01 " FPR
-				    "' >&3\n"),
+				    "echo '[GNUPG:] VALIDSIG " FPR
+				    " 2026-01-01 1 0 4 0 22 8 01 " FPR "' >&3\n"),
 		 5000, false, &r);
 	expect_err(&r, GATE_E_SIGNATURE, "(EXPKEYSIG)");
 	/* nor with exit 2 and no good signature. */
@@ -440,21 +442,19 @@ static void expect_packages_err(const char *text, enum gate_err code, const char
 	assert_int_equal(ix.n, 0);
 }
 
-#define STANZA(name, version, arch, hex, size)                                          \
-	"Package: " name "\nVersion: " version "\nArchitecture: " arch "\nSize: " size "\n" \
+#define STANZA(name, version, arch, hex, size)                                                     \
+	"Package: " name "\nVersion: " version "\nArchitecture: " arch "\nSize: " size "\n"        \
 	"SHA256: " hex "\nDescription: d\n long\n .\n more\n\n"
 
 static void test_parse_packages(void **state)
 {
 	(void)state;
-	const char *good = STANZA("zed", "1.0", "amd64", HEX_C, "3")
-		STANZA("hello", "2.0", "amd64", HEX_B, "2")
-		STANZA("hello", "1:1.0-1", "amd64", HEX_A, "1")
-		STANZA("hello", "2.0", "all", HEX_D, "4")
-		"Package: nohash\nVersion: 1\nArchitecture: all\nSize: 5\n\n"
-		"Package: noarch\nVersion: 1\nSize: 5\nSHA256: " HEX_E "\n\n"
-		STANZA("dup", "1", "amd64", HEX_B, "9")
-		"\n\n";
+	const char *good = STANZA("zed", "1.0", "amd64", HEX_C, "3") STANZA(
+		"hello", "2.0", "amd64", HEX_B, "2") STANZA("hello", "1:1.0-1", "amd64", HEX_A, "1")
+		STANZA("hello", "2.0", "all", HEX_D,
+		       "4") "Package: nohash\nVersion: 1\nArchitecture: all\nSize: 5\n\n"
+			    "Package: noarch\nVersion: 1\nSize: 5\nSHA256: " HEX_E
+			    "\n\n" STANZA("dup", "1", "amd64", HEX_B, "9") "\n\n";
 	struct gate_apt_index ix;
 	struct gate_error err = {0};
 	assert_int_equal(gate_apt_parse_packages(good, strlen(good), &ix, &err), GATE_OK);
@@ -514,7 +514,7 @@ static void test_parse_packages(void **state)
 	expect_packages_err("Package: x\nSHA256: abc\nSize: 1\n", GATE_E_PARSE, "SHA256",
 			    "not 64 hex digits");
 	expect_packages_err(STANZA("ok", "1", "all", HEX_A, "1") "Package: x\nSHA256: " HEX_B
-							       "\nSize: 1k\n",
+								 "\nSize: 1k\n",
 			    GATE_E_PARSE, "Size", "not a number");
 	expect_packages_err("Package: x\n continuation\n\n continuation without field\n",
 			    GATE_E_PARSE, "Packages", "malformed field");
@@ -526,10 +526,10 @@ static void test_parse_date(void **state)
 {
 	(void)state;
 	int64_t t = -1;
-#define DATE_OK(s, want)                                            \
-	do {                                                        \
-		assert_true(gate_apt_parse_date(s, strlen(s), &t)); \
-		assert_int_equal(t, (int64_t)(want));               \
+#define DATE_OK(s, want)                                                                           \
+	do {                                                                                       \
+		assert_true(gate_apt_parse_date(s, strlen(s), &t));                                \
+		assert_int_equal(t, (int64_t)(want));                                              \
 	} while (0)
 #define DATE_BAD(s) assert_false(gate_apt_parse_date(s, strlen(s), &t))
 	DATE_OK("Sat, 01 Jan 2000 00:00:00 UTC", 946684800);
@@ -640,13 +640,13 @@ static bool build_archive(void)
 
 	/* dists/stable: an InRelease with Valid-Until */
 	put_list(PFX_MAIN "main_binary-amd64_Packages",
-		 STANZA("hello", "1.0", "amd64", HEX_A, "100")
-		 STANZA("hello", "1:2.0-1", "amd64", HEX_B, "200")
-		 STANZA("libx", "1.0", "all", HEX_C, "300")
-		 STANZA("dup", "1.0", "amd64", HEX_D, "1")
-		 STANZA("dup", "1.0", "amd64", HEX_E, "1")
-		 STANZA("same", "1.0", "amd64", HEX_E, "7")
-		 STANZA("same", "1.0", "amd64", HEX_E, "7"));
+		 STANZA("hello", "1.0", "amd64", HEX_A, "100") STANZA("hello", "1:2.0-1", "amd64",
+								      HEX_B, "200")
+			 STANZA("libx", "1.0", "all", HEX_C, "300") STANZA("dup", "1.0", "amd64",
+									   HEX_D, "1")
+				 STANZA("dup", "1.0", "amd64", HEX_E, "1")
+					 STANZA("same", "1.0", "amd64", HEX_E, "7")
+						 STANZA("same", "1.0", "amd64", HEX_E, "7"));
 	/* listed by the Release, but not as COMPONENT/binary-ARCH/Packages */
 	put_list(PFX_MAIN "contrib_Packages", STANZA("ghost", "1.0", "amd64", HEX_A, "100"));
 	put_list(PFX_MAIN "main_binary-amd64_Packages.bz2",
@@ -717,8 +717,8 @@ struct find {
 	uint64_t size;
 };
 
-static void find(struct gate_policy_apt *a, const char *name, const char *version,
-		 const char *arch, int64_t now, struct find *r)
+static void find(struct gate_policy_apt *a, const char *name, const char *version, const char *arch,
+		 int64_t now, struct find *r)
 {
 	struct gate_policy p = {.apts = a, .napts = 1};
 	memset(r, 0, sizeof(*r));

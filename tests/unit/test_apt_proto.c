@@ -48,13 +48,13 @@ static void expect_fail_str(const char *in, enum gate_err code, unsigned line, c
 
 /* The configuration part as apt writes it, including the hook's own
  * command line and the user's: nothing in it is a package. */
-#define CONFIG_V3                                                                   \
-	"APT::Architecture=amd64\n"                                                 \
-	"APT::Build-Essential::=build-essential\n"                                  \
-	"DPkg::Pre-Install-Pkgs::=/usr/bin/gate%20hook%20apt%20--policy%20/p.yaml\n" \
-	"DPkg::Tools::Options::/usr/bin/gate::Version=3\n"                          \
-	"CommandLine::AsString=apt-get%20-y%20install%20alpha%20evil\n"             \
-	"Evil::Looks-Like-An-Action=evil - - none < 1.0 all none /tmp/evil.deb\n"   \
+#define CONFIG_V3                                                                                  \
+	"APT::Architecture=amd64\n"                                                                \
+	"APT::Build-Essential::=build-essential\n"                                                 \
+	"DPkg::Pre-Install-Pkgs::=/usr/bin/gate%20hook%20apt%20--policy%20/p.yaml\n"               \
+	"DPkg::Tools::Options::/usr/bin/gate::Version=3\n"                                         \
+	"CommandLine::AsString=apt-get%20-y%20install%20alpha%20evil\n"                            \
+	"Evil::Looks-Like-An-Action=evil - - none < 1.0 all none /tmp/evil.deb\n"                  \
 	"Weird::Value=spaces and\ttabs and = signs\n"
 
 static void test_v1_paths(void **state)
@@ -166,15 +166,16 @@ static void test_lists_dir(void **state)
 	assert_null(r->status_file); /* apt did not say */
 	gate_apt_req_free(r);
 	/* dpkg's status file: absolute as apt's default, or under Dir::State */
-	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir::State::status=/var/lib/dpkg/status\n\n",
+	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3
+				   "Dir::State::status=/var/lib/dpkg/status\n\n",
 				   &r, &err),
 			 GATE_OK);
 	assert_string_equal(r->status_file, "/var/lib/dpkg/status");
 	assert_null(r->lists_dir);
 	gate_apt_req_free(r);
-	assert_int_equal(parse_str("VERSION 3\n" CONFIG_V3 "Dir=/r/\nDir::State::status=st\n\n",
-				   &r, &err),
-			 GATE_OK);
+	assert_int_equal(
+		parse_str("VERSION 3\n" CONFIG_V3 "Dir=/r/\nDir::State::status=st\n\n", &r, &err),
+		GATE_OK);
 	assert_string_equal(r->status_file, "/r/var/lib/apt/st");
 	gate_apt_req_free(r);
 	/* A key that only starts like one does not count; nothing: NULL. */
@@ -239,8 +240,9 @@ static void test_error_action(void **state)
 	(void)state;
 	struct gate_apt_req *r;
 	struct gate_error err;
-	assert_int_equal(parse_str("VERSION 3\nA=b\n\nx - - none < 1 all none **ERROR**\n", &r, &err),
-			 GATE_OK);
+	assert_int_equal(
+		parse_str("VERSION 3\nA=b\n\nx - - none < 1 all none **ERROR**\n", &r, &err),
+		GATE_OK);
 	assert_int_equal(r->actions[0].op, GATE_APT_OP_ERROR);
 	assert_null(r->actions[0].deb);
 	assert_string_equal(gate_apt_op_name(r->actions[0].op), "error");
@@ -411,7 +413,7 @@ static void test_garbage(void **state)
 			x ^= x << 13;
 			x ^= x >> 17;
 			x ^= x << 5;
-			buf[i] = round % 2 ? (uint8_t)x : (uint8_t)"VERSION 3\n=/a b-<>\n"[x % 20];
+			buf[i] = round % 2 ? (uint8_t)x : (uint8_t) "VERSION 3\n=/a b-<>\n"[x % 20];
 		}
 		r = NULL;
 		memset(&err, 0, sizeof err);
@@ -424,14 +426,14 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1_paths),       cmocka_unit_test(test_v1_empty),
-		cmocka_unit_test(test_v1_errors),      cmocka_unit_test(test_v2),
-		cmocka_unit_test(test_v3),	       cmocka_unit_test(test_v3_no_actions),
-		cmocka_unit_test(test_lists_dir),
-		cmocka_unit_test(test_error_action),   cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_missing_blank_line), cmocka_unit_test(test_nul_byte),
-		cmocka_unit_test(test_action_errors),  cmocka_unit_test(test_overlong),
-		cmocka_unit_test(test_caps),	       cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_v1_paths),  cmocka_unit_test(test_v1_empty),
+		cmocka_unit_test(test_v1_errors), cmocka_unit_test(test_v2),
+		cmocka_unit_test(test_v3),	  cmocka_unit_test(test_v3_no_actions),
+		cmocka_unit_test(test_lists_dir), cmocka_unit_test(test_error_action),
+		cmocka_unit_test(test_versions),  cmocka_unit_test(test_missing_blank_line),
+		cmocka_unit_test(test_nul_byte),  cmocka_unit_test(test_action_errors),
+		cmocka_unit_test(test_overlong),  cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
 /* ------------------------------------------------------------------ */
 /* helpers                                                            */
 
@@ -64,7 +63,8 @@ static X509 *ca_cert(size_t which)
 				"certChain"),
 		"certificates");
 	assert_int_equal(json_array_size(certs), 2);
-	X509 *x = der_cert(json_string_value(json_object_get(json_array_get(certs, which), "rawBytes")));
+	X509 *x = der_cert(
+		json_string_value(json_object_get(json_array_get(certs, which), "rawBytes")));
 	json_decref(root);
 	return x;
 }
@@ -252,8 +252,9 @@ static void test_mutation_content_forms(void **state)
 	mutated_fails(j, GATE_E_PARSE, "S1", "empty signature");
 
 	j = case_json("happy-path-v0.3");
-	json_object_set_new(json_object_get(json_object_get(j, "messageSignature"), "messageDigest"),
-			    "algorithm", json_string("MD5"));
+	json_object_set_new(
+		json_object_get(json_object_get(j, "messageSignature"), "messageDigest"),
+		"algorithm", json_string("MD5"));
 	mutated_fails(j, GATE_E_UNSUPPORTED, "S17", "unknown digest algorithm");
 
 	j = case_json("happy-path-v0.3");
@@ -288,7 +289,8 @@ static void test_mutation_key_material(void **state)
 	json_t *certs = json_array();
 	for (int i = 0; i <= GATE_MAX_CHAIN; i++)
 		json_array_append(certs, cert);
-	json_object_set_new(vm(j), "x509CertificateChain", json_pack("{s:o}", "certificates", certs));
+	json_object_set_new(vm(j), "x509CertificateChain",
+			    json_pack("{s:o}", "certificates", certs));
 	json_object_del(vm(j), "certificate");
 	mutated_fails(j, GATE_E_TOO_LARGE, "S1", "chain over the cap");
 }
@@ -522,9 +524,9 @@ static void test_detached_signature_text(void **state)
 
 	expect_fail(gate_bundle_from_detached((const uint8_t *)"", 0, NULL, 0, NULL, 0, &b, &err),
 		    &err, GATE_E_PARSE, "S1", "empty signature");
-	expect_fail(gate_bundle_from_detached((const uint8_t *)" \n\n", 3, NULL, 0, NULL, 0, &b,
-					      &err),
-		    &err, GATE_E_PARSE, "S1", "blank signature");
+	expect_fail(
+		gate_bundle_from_detached((const uint8_t *)" \n\n", 3, NULL, 0, NULL, 0, &b, &err),
+		&err, GATE_E_PARSE, "S1", "blank signature");
 	snprintf(text, sizeof text, "%.10s\n%s", sig, sig + 10);
 	expect_fail(gate_bundle_from_detached((const uint8_t *)text, strlen(text), NULL, 0, NULL, 0,
 					      &b, &err),
@@ -562,8 +564,9 @@ static void test_detached_certificate_forms(void **state)
 		{der, (size_t)derlen, "DER"},
 	};
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-		enum gate_err rc = gate_bundle_from_detached((const uint8_t *)sig, strlen(sig),
-							     forms[i].p, forms[i].n, NULL, 0, &b, &err);
+		enum gate_err rc =
+			gate_bundle_from_detached((const uint8_t *)sig, strlen(sig), forms[i].p,
+						  forms[i].n, NULL, 0, &b, &err);
 		if (rc != GATE_OK)
 			print_message("%s: %s\n", forms[i].what, err.msg);
 		assert_int_equal(rc, GATE_OK);
@@ -578,14 +581,15 @@ static void test_detached_certificate_forms(void **state)
 	X509 *two[2] = {leaf, leaf};
 	char *pem2 = pem_of(two, 2);
 	expect_fail(gate_bundle_from_detached((const uint8_t *)sig, strlen(sig),
-					      (const uint8_t *)pem2, strlen(pem2), NULL, 0, &b, &err),
+					      (const uint8_t *)pem2, strlen(pem2), NULL, 0, &b,
+					      &err),
 		    &err, GATE_E_PARSE, "S1", "two certificates");
 	/* garbage certificate */
 	const char *junk = "not a certificate";
 	memset(&err, 0, sizeof err);
-	enum gate_err rc = gate_bundle_from_detached((const uint8_t *)sig, strlen(sig),
-						     (const uint8_t *)junk, strlen(junk), NULL, 0,
-						     &b, &err);
+	enum gate_err rc =
+		gate_bundle_from_detached((const uint8_t *)sig, strlen(sig), (const uint8_t *)junk,
+					  strlen(junk), NULL, 0, &b, &err);
 	expect_fail(rc, &err, GATE_E_PARSE, "S1", "garbage certificate");
 	assert_null(b);
 
@@ -669,14 +673,14 @@ static char *legacy_bundle(int sig_flip, bool cert_as_pem)
 	char *pem = pem_of(&leaf, 1);
 	char *cert = cert_as_pem ? strdup(pem) : b64((const uint8_t *)pem, strlen(pem));
 	size_t idl = 0;
-	uint8_t *id = unb64(json_string_value(json_object_get(json_object_get(e, "logId"), "keyId")),
-			    &idl);
+	uint8_t *id = unb64(
+		json_string_value(json_object_get(json_object_get(e, "logId"), "keyId")), &idl);
 	assert_int_equal(idl, 32);
 	char idhex[65];
 	gate_hex_encode(id, 32, idhex);
 	json_t *legacy = json_pack(
-		"{s:s, s:s, s:{s:O, s:{s:O, s:I, s:I, s:s}}}", "base64Signature", sig64, "cert", cert,
-		"rekorBundle", "SignedEntryTimestamp",
+		"{s:s, s:s, s:{s:O, s:{s:O, s:I, s:I, s:s}}}", "base64Signature", sig64, "cert",
+		cert, "rekorBundle", "SignedEntryTimestamp",
 		json_object_get(json_object_get(e, "inclusionPromise"), "signedEntryTimestamp"),
 		"Payload", "body", json_object_get(e, "canonicalizedBody"), "integratedTime",
 		(json_int_t)1689177396, "logIndex", (json_int_t)27246492, "logID", idhex);

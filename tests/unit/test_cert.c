@@ -57,12 +57,13 @@ static bool bcase_load(const char *name, struct bcase *c)
 		return false;
 	json_t *vm = json_object_get(j, "verificationMaterial");
 	json_t *cert = json_object_get(vm, "certificate");
-	json_t *certs = json_object_get(json_object_get(vm, "x509CertificateChain"), "certificates");
+	json_t *certs =
+		json_object_get(json_object_get(vm, "x509CertificateChain"), "certificates");
 	if (cert) {
 		c->leaf = cert_b64(json_string_value(json_object_get(cert, "rawBytes")));
 	} else if (json_array_size(certs) > 0) {
-		c->leaf = cert_b64(json_string_value(
-			json_object_get(json_array_get(certs, 0), "rawBytes")));
+		c->leaf = cert_b64(
+			json_string_value(json_object_get(json_array_get(certs, 0), "rawBytes")));
 		for (size_t i = 1; i < json_array_size(certs); i++) {
 			if (!c->rest)
 				assert_non_null(c->rest = sk_X509_new_null());
@@ -74,9 +75,8 @@ static bool bcase_load(const char *name, struct bcase *c)
 		json_decref(j);
 		return false;
 	}
-	const char *it = json_string_value(
-		json_object_get(json_array_get(json_object_get(vm, "tlogEntries"), 0),
-				"integratedTime"));
+	const char *it = json_string_value(json_object_get(
+		json_array_get(json_object_get(vm, "tlogEntries"), 0), "integratedTime"));
 	c->integrated_time = it ? strtoll(it, NULL, 10) : 0;
 	json_decref(j);
 	snprintf(path, sizeof path, CASES "%s/trusted_root.json", name);
@@ -128,8 +128,8 @@ static void test_chain_happy_paths(void **state)
 		struct gate_error err = {0};
 		X509 *issuer = NULL;
 		assert_true(bcase_load(names[i], &c));
-		enum gate_err rc = gate_cert_verify_chain(c.leaf, c.rest, c.root,
-							  c.integrated_time, &issuer, &err);
+		enum gate_err rc = gate_cert_verify_chain(c.leaf, c.rest, c.root, c.integrated_time,
+							  &issuer, &err);
 		if (rc != GATE_OK)
 			print_error("%s: %s\n", names[i], err.msg);
 		assert_int_equal(rc, GATE_OK);
@@ -174,18 +174,16 @@ static void test_chain_leaf_validity(void **state)
 	/* no CAs at all */
 	size_t n = c.root->ncas;
 	c.root->ncas = 0;
-	assert_int_equal(gate_cert_verify_chain(c.leaf, NULL, c.root, nb, NULL, &err),
-			 GATE_E_CERT);
+	assert_int_equal(gate_cert_verify_chain(c.leaf, NULL, c.root, nb, NULL, &err), GATE_E_CERT);
 	assert_string_equal(err.rule, "S14");
 	c.root->ncas = n;
 	/* a root whose CAs do not issue this leaf */
 	struct gate_trusted_root *other = NULL;
-	assert_int_equal(
-		gate_trusted_root_load(CASES "intoto-expired-certificate_fail/trusted_root.json",
-				       &other, NULL),
-		GATE_OK);
-	assert_int_equal(gate_cert_verify_chain(c.leaf, NULL, other, nb, NULL, &err),
-			 GATE_E_CERT);
+	assert_int_equal(gate_trusted_root_load(CASES
+						"intoto-expired-certificate_fail/trusted_root.json",
+						&other, NULL),
+			 GATE_OK);
+	assert_int_equal(gate_cert_verify_chain(c.leaf, NULL, other, nb, NULL, &err), GATE_E_CERT);
 	assert_string_equal(err.rule, "S14");
 	assert_non_null(strstr(err.msg, "unable to get local issuer certificate"));
 	gate_trusted_root_free(other);
@@ -257,8 +255,8 @@ static void test_sct_conformance(void **state)
 		assert_true(bcase_load(good[i], &c));
 		/* the Rekor v2 bundle has no integratedTime: use the leaf's
 		 * notBefore, inside its CA's window */
-		X509 *issuer = issuer_at(&c, c.integrated_time ? c.integrated_time
-							      : not_before(c.leaf));
+		X509 *issuer =
+			issuer_at(&c, c.integrated_time ? c.integrated_time : not_before(c.leaf));
 		enum gate_err rc = gate_sct_verify(c.leaf, issuer, c.root, &err);
 		if (rc != GATE_OK)
 			print_error("%s: %s\n", good[i], err.msg);
@@ -315,8 +313,8 @@ static void facts_clear(struct gate_facts *f)
 	memset(f, 0, sizeof *f);
 }
 
-#define BEACON                                                                          \
-	"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/" \
+#define BEACON                                                                                     \
+	"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"          \
 	".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
 
 static void test_identity_happy_path(void **state)
@@ -381,7 +379,6 @@ static void test_identity_all_conformance(void **state)
 
 /* ---- a throwaway PKI ---- */
 
-
 #define T0 1750000000 /* 2025-06-15 */
 #define DAY 86400
 
@@ -424,8 +421,8 @@ static void pki_make(struct pki *p)
 	p->leaf_key = new_key();
 	p->root = make_cert(NULL, p->root_key, p->root_key, "test root", T0 - 100 * DAY,
 			    T0 + 100 * DAY, 1, ca_exts, NULL);
-	p->inter = make_cert(p->root, p->root_key, p->inter_key, "test intermediate",
-			     T0 - 50 * DAY, T0 + 50 * DAY, 2, inter_exts, NULL);
+	p->inter = make_cert(p->root, p->root_key, p->inter_key, "test intermediate", T0 - 50 * DAY,
+			     T0 + 50 * DAY, 2, inter_exts, NULL);
 }
 
 static void pki_free(struct pki *p)
@@ -533,27 +530,27 @@ static void test_synthetic_chain(void **state)
 	X509 *q_full[] = {q.inter, q.root, NULL};
 	struct gate_trusted_root *rq = root_with_ca(q_full);
 	assert_int_equal(gate_cert_verify_chain(stranger, NULL, rq, T0, NULL, &err), GATE_OK);
-	assert_int_equal(gate_cert_verify_chain(stranger, NULL, r3, T0, NULL, &err),
-			 GATE_E_CERT);
+	assert_int_equal(gate_cert_verify_chain(stranger, NULL, r3, T0, NULL, &err), GATE_E_CERT);
 	assert_string_equal(err.rule, "S14");
 
 	/* an issuer without CA:TRUE cannot issue */
 	EVP_PKEY *k2 = new_key();
-	X509 *fake_ca = make_cert(p.inter, p.inter_key, p.leaf_key, "not a CA", T0 - 600,
-				  T0 + 600, 6,
-				  (const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
-						       {NID_ext_key_usage, "codeSigning"},
-						       {NID_subject_key_identifier, "hash"},
-						       {NID_authority_key_identifier, "keyid:always"},
-						       {0, NULL}},
-				  NULL);
-	X509 *victim = make_cert(fake_ca, p.leaf_key, k2, NULL, T0 - 600, T0 + 600, 7,
-				 (const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
-						      {NID_ext_key_usage, "codeSigning"},
-						      {NID_subject_alt_name, "critical,URI:https://x.test"},
-						      {NID_authority_key_identifier, "keyid:always"},
-						      {0, NULL}},
-				 fulcio_raws);
+	X509 *fake_ca =
+		make_cert(p.inter, p.inter_key, p.leaf_key, "not a CA", T0 - 600, T0 + 600, 6,
+			  (const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
+					       {NID_ext_key_usage, "codeSigning"},
+					       {NID_subject_key_identifier, "hash"},
+					       {NID_authority_key_identifier, "keyid:always"},
+					       {0, NULL}},
+			  NULL);
+	X509 *victim = make_cert(
+		fake_ca, p.leaf_key, k2, NULL, T0 - 600, T0 + 600, 7,
+		(const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
+				     {NID_ext_key_usage, "codeSigning"},
+				     {NID_subject_alt_name, "critical,URI:https://x.test"},
+				     {NID_authority_key_identifier, "keyid:always"},
+				     {0, NULL}},
+		fulcio_raws);
 	hints = sk_X509_new_null();
 	assert_non_null(hints);
 	assert_true(X509_up_ref(fake_ca) && sk_X509_push(hints, fake_ca));
@@ -568,15 +565,16 @@ static void test_synthetic_chain(void **state)
 
 	/* X509_STRICT: an intermediate without an authority key identifier */
 	EVP_PKEY *k3 = new_key();
-	X509 *sloppy = make_cert(p.root, p.root_key, k3, "sloppy intermediate", T0 - DAY,
-				 T0 + DAY, 8, ca_exts, NULL);
-	X509 *under = make_cert(sloppy, k3, p.leaf_key, NULL, T0 - 600, T0 + 600, 9,
-				(const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
-						     {NID_ext_key_usage, "codeSigning"},
-						     {NID_subject_alt_name, "critical,URI:https://x.test"},
-						     {NID_authority_key_identifier, "keyid:always"},
-						     {0, NULL}},
-				NULL);
+	X509 *sloppy = make_cert(p.root, p.root_key, k3, "sloppy intermediate", T0 - DAY, T0 + DAY,
+				 8, ca_exts, NULL);
+	X509 *under = make_cert(
+		sloppy, k3, p.leaf_key, NULL, T0 - 600, T0 + 600, 9,
+		(const struct ext[]){{NID_key_usage, "critical,digitalSignature"},
+				     {NID_ext_key_usage, "codeSigning"},
+				     {NID_subject_alt_name, "critical,URI:https://x.test"},
+				     {NID_authority_key_identifier, "keyid:always"},
+				     {0, NULL}},
+		NULL);
 	/* Every certificate of a trusted-root chain is an anchor, so the strict
 	 * profile applies to what the bundle brings: a sloppy intermediate
 	 * offered as a hint is refused. */
@@ -656,7 +654,7 @@ struct sct_opts {
 	uint64_t ts;
 	const uint8_t *ext;
 	size_t ext_len;
-	bool sign_no_ext;    /* sign as if the extensions were empty */
+	bool sign_no_ext; /* sign as if the extensions were empty */
 	bool corrupt_sig;
 	uint8_t version;
 };
@@ -955,9 +953,9 @@ static void test_synthetic_identity(void **state)
 	struct gate_error err = {0};
 	pki_make(&p);
 
-	assert_int_equal(identity_of(&p, "critical,URI:https://example.test/w", fulcio_raws, &f,
-				     &err),
-			 GATE_OK);
+	assert_int_equal(
+		identity_of(&p, "critical,URI:https://example.test/w", fulcio_raws, &f, &err),
+		GATE_OK);
 	assert_string_equal(f.identity, "https://example.test/w");
 	assert_string_equal(f.issuer, "https://issuer.example.test");
 	assert_int_equal(f.n_exts, 1);
@@ -970,9 +968,9 @@ static void test_synthetic_identity(void **state)
 			 GATE_OK);
 	assert_string_equal(f.identity, "someone@example.test");
 	facts_clear(&f);
-	assert_int_equal(identity_of(&p, "email:a@example.test,URI:https://u.test", fulcio_raws,
-				     &f, &err),
-			 GATE_OK);
+	assert_int_equal(
+		identity_of(&p, "email:a@example.test,URI:https://u.test", fulcio_raws, &f, &err),
+		GATE_OK);
 	assert_string_equal(f.identity, "https://u.test");
 	facts_clear(&f);
 
@@ -996,8 +994,10 @@ static void test_synthetic_identity(void **state)
 	assert_string_equal(err.rule, "S16");
 	assert_non_null(strstr(err.msg, "no subjectAltName"));
 	/* control characters in the identity */
-	assert_int_equal(identity_of(&p, "URI:https://example.test/a\x01" "b", fulcio_raws, &f,
-				     &err),
+	assert_int_equal(identity_of(&p,
+				     "URI:https://example.test/a\x01"
+				     "b",
+				     fulcio_raws, &f, &err),
 			 GATE_E_CERT);
 	assert_string_equal(err.rule, "S16");
 	assert_null(f.identity); /* nothing committed on failure */
@@ -1025,12 +1025,12 @@ static void test_synthetic_identity(void **state)
 	assert_non_null(strstr(err.msg, "disagree"));
 	r[1] = (struct raw_ext){NULL, NULL, 0};
 	static const uint8_t bad_der[][8] = {
-		{0x0c, 0x05, 'a', 'b'},		       /* length past the end */
-		{0x13, 0x02, 'a', 'b'},		       /* PrintableString */
-		{0x0c, 0x02, 'a', 'b', 0x00},	       /* trailing byte */
-		{0x0c, 0x03, 'a', 0x00, 'b'},	       /* NUL */
-		{0x0c, 0x03, 'a', 0x1b, 'b'},	       /* ESC */
-		{0x0c, 0x03, 'a', 0xc3, 'b'},	       /* broken UTF-8 */
+		{0x0c, 0x05, 'a', 'b'},	      /* length past the end */
+		{0x13, 0x02, 'a', 'b'},	      /* PrintableString */
+		{0x0c, 0x02, 'a', 'b', 0x00}, /* trailing byte */
+		{0x0c, 0x03, 'a', 0x00, 'b'}, /* NUL */
+		{0x0c, 0x03, 'a', 0x1b, 'b'}, /* ESC */
+		{0x0c, 0x03, 'a', 0xc3, 'b'}, /* broken UTF-8 */
 	};
 	static const size_t bad_len[] = {4, 4, 5, 5, 5, 5};
 	for (size_t i = 0; i < sizeof bad_len / sizeof bad_len[0]; i++) {
@@ -1058,9 +1058,8 @@ static void test_synthetic_identity(void **state)
 	facts_clear(&f);
 
 	/* subject printed on one line */
-	X509 *leaf = make_cert(p.inter, p.inter_key, p.leaf_key, "line\nbreak", T0 - 600,
-			       T0 + 600, 9,
-			       (const struct ext[]){{NID_subject_alt_name, san}, {0, NULL}},
+	X509 *leaf = make_cert(p.inter, p.inter_key, p.leaf_key, "line\nbreak", T0 - 600, T0 + 600,
+			       9, (const struct ext[]){{NID_subject_alt_name, san}, {0, NULL}},
 			       fulcio_raws);
 	assert_int_equal(gate_cert_identity(leaf, &f, &err), GATE_OK);
 	assert_null(strchr(f.subject, '\n'));

@@ -27,7 +27,6 @@
 #define T0 1750000000 /* 2025-06-15 */
 #define DAY 86400
 
-
 static const struct ext ca_exts[] = {
 	{NID_basic_constraints, "critical,CA:TRUE"},
 	{NID_key_usage, "critical,keyCertSign,cRLSign"},
@@ -53,12 +52,11 @@ static const struct ext tsa_exts[] = {
 	{0, NULL},
 };
 
-
 struct pki {
 	EVP_PKEY *root_key, *leaf_key, *tsa_root_key, *tsa_key, *other_key;
 	X509 *root, *leaf, *expired, *noeku, *tsa_root, *tsa, *other_root, *other;
 	char root_pem[64], tsa_pem[64], other_pem[64], crl_pem[64];
-	int art; /* memfd: "payload\n" */
+	int art;     /* memfd: "payload\n" */
 	int changed; /* memfd: "payload!\n" */
 };
 
@@ -119,7 +117,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	EVP_PKEY *keys[] = {P.root_key, P.leaf_key, P.tsa_root_key, P.tsa_key, P.other_key};
-	X509 *certs[] = {P.root, P.leaf, P.expired, P.noeku, P.tsa_root, P.tsa, P.other_root, P.other};
+	X509 *certs[] = {P.root,     P.leaf, P.expired,	   P.noeku,
+			 P.tsa_root, P.tsa,  P.other_root, P.other};
 	for (size_t i = 0; i < 5; i++)
 		EVP_PKEY_free(keys[i]);
 	for (size_t i = 0; i < 8; i++)
@@ -186,7 +185,8 @@ static void add_token(PKCS7 *p7, long gen)
 	ASN1_OBJECT *policy = OBJ_txt2obj("1.2.3.4", 1);
 	assert_true(req && mi && alg && bio && ctx && policy);
 	assert_true(EVP_Digest(ASN1_STRING_get0_data(si->enc_digest),
-			       (size_t)ASN1_STRING_length(si->enc_digest), d, &dl, EVP_sha256(), NULL));
+			       (size_t)ASN1_STRING_length(si->enc_digest), d, &dl, EVP_sha256(),
+			       NULL));
 	assert_true(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL));
 	assert_true(TS_MSG_IMPRINT_set_algo(mi, alg));
 	assert_true(TS_MSG_IMPRINT_set_msg(mi, d, (int)dl));
@@ -228,7 +228,8 @@ static void add_countersig(PKCS7 *p7, long at, bool bad_digest)
 	assert_non_null(cs);
 	assert_true(PKCS7_SIGNER_INFO_set(cs, P.tsa, P.tsa_key, EVP_sha256()));
 	assert_true(EVP_Digest(ASN1_STRING_get0_data(si->enc_digest),
-			       (size_t)ASN1_STRING_length(si->enc_digest), d, &dl, EVP_sha256(), NULL));
+			       (size_t)ASN1_STRING_length(si->enc_digest), d, &dl, EVP_sha256(),
+			       NULL));
 	d[0] ^= bad_digest ? 1 : 0;
 	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)at);
 	assert_true(PKCS7_add0_attrib_signing_time(cs, t));
@@ -252,8 +253,12 @@ static enum gate_err verify(PKCS7 *p7, int fd, const struct gate_x509_trust *t, 
 	unsigned char *der = NULL;
 	int n = i2d_PKCS7(p7, &der);
 	assert_true(n > 0);
-	struct gate_cs_input in = {.format = GATE_CS_CMS, .fd = fd, .name = "a", .sig = der,
-				   .siglen = (size_t)n, .index = index};
+	struct gate_cs_input in = {.format = GATE_CS_CMS,
+				   .fd = fd,
+				   .name = "a",
+				   .sig = der,
+				   .siglen = (size_t)n,
+				   .index = index};
 	struct gate_cs_opts o = {.trust = t, .now = T0};
 	memset(e, 0, sizeof(*e));
 	*f = NULL;
@@ -509,7 +514,8 @@ static void test_two_signers(void **state)
 	BIO_free(in);
 	unsigned char *der = NULL;
 	int n = i2d_PKCS7(p7, &der);
-	struct gate_cs_input ci = {.format = GATE_CS_CMS, .fd = P.art, .sig = der, .siglen = (size_t)n};
+	struct gate_cs_input ci = {
+		.format = GATE_CS_CMS, .fd = P.art, .sig = der, .siglen = (size_t)n};
 	size_t count = 0;
 	assert_int_equal(gate_codesign_count(&ci, &count, NULL), GATE_OK);
 	assert_int_equal(count, 2);

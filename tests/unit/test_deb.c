@@ -96,16 +96,15 @@ static bool have_dpkg_deb(void)
 /* ------------------------------------------------------------------ */
 /* real packages from dpkg-deb                                        */
 
-static const char control_text[] =
-	"Package: gate-test\n"
-	"Version: 1:2.10-3+deb12u1~bpo1\n"
-	"Architecture: amd64\n"
-	"Maintainer: Gate Tests <tests@example.org>\n"
-	"Installed-Size: 12\n"
-	"Description: a package for the ledger tests\n"
-	" with a continuation line\n"
-	" .\n"
-	" and a paragraph break inside the description\n";
+static const char control_text[] = "Package: gate-test\n"
+				   "Version: 1:2.10-3+deb12u1~bpo1\n"
+				   "Architecture: amd64\n"
+				   "Maintainer: Gate Tests <tests@example.org>\n"
+				   "Installed-Size: 12\n"
+				   "Description: a package for the ledger tests\n"
+				   " with a continuation line\n"
+				   " .\n"
+				   " and a paragraph break inside the description\n";
 
 static void make_tree(struct env *e)
 {
@@ -138,13 +137,17 @@ static bool build_deb(struct env *e, const char *z, const char *name)
 /* The regular files in ledger order (the hard link after its target; no
  * symlink, no directories) and where their content came from. */
 static const char *const want_paths[] = {
-	"/usr/bin/gate-tool", "/usr/bin/gate-tool-hardlink",
-	"/usr/share/gate-test/a/b/c/deep.txt", "/usr/share/gate-test/empty",
+	"/usr/bin/gate-tool",
+	"/usr/bin/gate-tool-hardlink",
+	"/usr/share/gate-test/a/b/c/deep.txt",
+	"/usr/share/gate-test/empty",
 	"/usr/share/gate-test/with space",
 };
 static const char *const want_src[] = {
-	"pkg/usr/bin/gate-tool", "pkg/usr/bin/gate-tool",
-	"pkg/usr/share/gate-test/a/b/c/deep.txt", "pkg/usr/share/gate-test/empty",
+	"pkg/usr/bin/gate-tool",
+	"pkg/usr/bin/gate-tool",
+	"pkg/usr/share/gate-test/a/b/c/deep.txt",
+	"pkg/usr/share/gate-test/empty",
 	"pkg/usr/share/gate-test/with space",
 };
 
@@ -351,7 +354,8 @@ static const char good_control[] = "Package: crafted\nVersion: 1.0-1\nArchitectu
 
 static struct buf control_tar(const char *control)
 {
-	const struct tent t[] = {{'d', "./", NULL}, {'f', "./control", control},
+	const struct tent t[] = {{'d', "./", NULL},
+				 {'f', "./control", control},
 				 {'f', "./md5sums", "0123  usr/bin/x\n"}};
 	return make_tar(t, 3, true, GNU);
 }
@@ -378,10 +382,18 @@ static void craft(const char *path, const char *control, const struct tent *data
 	size_t k = 0;
 	for (const char *o = order; *o; o++) {
 		switch (*o) {
-		case 'v': m[k++] = (struct member){"debian-binary", version, 4}; break;
-		case 'c': m[k++] = (struct member){"control.tar.gz", c.p, c.n}; break;
-		case 'd': m[k++] = (struct member){"data.tar.gz", d.p, d.n}; break;
-		case '_': m[k++] = (struct member){"_gpgorigin", (const uint8_t *)"sig", 3}; break;
+		case 'v':
+			m[k++] = (struct member){"debian-binary", version, 4};
+			break;
+		case 'c':
+			m[k++] = (struct member){"control.tar.gz", c.p, c.n};
+			break;
+		case 'd':
+			m[k++] = (struct member){"data.tar.gz", d.p, d.n};
+			break;
+		case '_':
+			m[k++] = (struct member){"_gpgorigin", (const uint8_t *)"sig", 3};
+			break;
 		}
 	}
 	write_ar(path, m, k, trailer);
@@ -471,14 +483,10 @@ static void test_evil_paths(void **state)
 		const char *name;
 		const char *msg;
 	} bad[] = {
-		{"../evil", "'..'"},
-		{"./usr/../../evil", "'..'"},
-		{"./usr/bin/..", "'..'"},
-		{"/etc/evil", "absolute"},
-		{".//etc/evil", "absolute"},
-		{"./usr//bin/x", "empty"},
-		{"./usr/./bin/x", "'.'"},
-		{"./usr/bin/new\nline", "control character"},
+		{"../evil", "'..'"},	     {"./usr/../../evil", "'..'"},
+		{"./usr/bin/..", "'..'"},    {"/etc/evil", "absolute"},
+		{".//etc/evil", "absolute"}, {"./usr//bin/x", "empty"},
+		{"./usr/./bin/x", "'.'"},    {"./usr/bin/new\nline", "control character"},
 		{"./usr/bin/x/", NULL}, /* libarchive: "Damaged tar archive" */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -571,9 +579,8 @@ static void test_member_names(void **state)
 	expect(path, GATE_OK, NULL);
 	/* debian-binary: other versions and shapes. */
 	static const uint8_t v3[] = "3.0\n", v2long[] = "2.0\nextra\n";
-	struct member bad_v[] = {{"debian-binary", v3, 4},
-				 {"control.tar.gz", c.p, c.n},
-				 {"data.tar.gz", d.p, d.n}};
+	struct member bad_v[] = {
+		{"debian-binary", v3, 4}, {"control.tar.gz", c.p, c.n}, {"data.tar.gz", d.p, d.n}};
 	write_ar(path, bad_v, 3, NULL);
 	expect(path, GATE_E_UNSUPPORTED, "debian-binary");
 	bad_v[0].data = v2long;
@@ -604,7 +611,8 @@ static void test_control(void **state)
 		 "continuation"},
 		{"Package: ok\nVersion: 1\npackage: ok\nArchitecture: all\n", GATE_E_PARSE,
 		 "duplicate"},
-		{"Package: Upper\nVersion: 1\nArchitecture: all\n", GATE_E_PARSE, "invalid Package"},
+		{"Package: Upper\nVersion: 1\nArchitecture: all\n", GATE_E_PARSE,
+		 "invalid Package"},
 		{"Package: ok\nVersion: abc\nArchitecture: all\n", GATE_E_PARSE, "invalid Version"},
 		{"Package: ok\nVersion: x:1\nArchitecture: all\n", GATE_E_PARSE, "invalid Version"},
 		{"Package: ok\nVersion: 1 2\nArchitecture: all\n", GATE_E_PARSE, "invalid Version"},
@@ -653,7 +661,8 @@ static void test_control(void **state)
 
 	/* control.tar without a control file, with two, with a directory. */
 	const struct tent none[] = {{'d', "./", NULL}, {'f', "./md5sums", "x\n"}};
-	const struct tent two[] = {{'f', "./control", good_control}, {'f', "control", good_control}};
+	const struct tent two[] = {{'f', "./control", good_control},
+				   {'f', "control", good_control}};
 	const struct tent dir[] = {{'d', "./control", NULL}};
 	const struct tent *sets[] = {none, two, dir};
 	const size_t lens[] = {2, 2, 1};
@@ -753,10 +762,9 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_real_debs),   T(test_truncated),	   T(test_crafted_good),
-		T(test_not_a_deb),   T(test_evil_paths),   T(test_member_order),
-		T(test_member_names), T(test_control),	   T(test_data_entries),
-		T(test_caps),
+		T(test_real_debs),    T(test_truncated),    T(test_crafted_good), T(test_not_a_deb),
+		T(test_evil_paths),   T(test_member_order), T(test_member_names), T(test_control),
+		T(test_data_entries), T(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

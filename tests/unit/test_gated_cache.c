@@ -20,9 +20,13 @@
 
 static struct gate_vcache_key key(uint64_t ino)
 {
-	struct gate_vcache_key k = {.dev = 64769, .ino = ino, .size = 4096,
-				    .mtime_sec = 1700000000, .mtime_nsec = 5,
-				    .ctime_sec = 1700000000, .ctime_nsec = 7};
+	struct gate_vcache_key k = {.dev = 64769,
+				    .ino = ino,
+				    .size = 4096,
+				    .mtime_sec = 1700000000,
+				    .mtime_nsec = 5,
+				    .ctime_sec = 1700000000,
+				    .ctime_nsec = 7};
 	return k;
 }
 
@@ -97,13 +101,27 @@ static void test_every_key_field_counts(void **state)
 	for (int f = 0; f < 7; f++) {
 		m = k;
 		switch (f) {
-		case 0: m.dev++; break;
-		case 1: m.ino++; break;
-		case 2: m.size++; break;
-		case 3: m.mtime_sec++; break;
-		case 4: m.mtime_nsec++; break;
-		case 5: m.ctime_sec++; break;
-		default: m.ctime_nsec++; break;
+		case 0:
+			m.dev++;
+			break;
+		case 1:
+			m.ino++;
+			break;
+		case 2:
+			m.size++;
+			break;
+		case 3:
+			m.mtime_sec++;
+			break;
+		case 4:
+			m.mtime_nsec++;
+			break;
+		case 5:
+			m.ctime_sec++;
+			break;
+		default:
+			m.ctime_nsec++;
+			break;
 		}
 		assert_false(gate_vcache_lookup(c, &m, &out));
 	}

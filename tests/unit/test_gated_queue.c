@@ -94,7 +94,7 @@ static void test_pop_timeout(void **state)
 	int64_t t0 = gate_now_ns();
 	assert_null(gate_bqueue_pop(q, 100));
 	int64_t took = gate_now_ns() - t0;
-	assert_true(took >= 95 * 1000000LL);	    /* not before the 100 ms asked */
+	assert_true(took >= 95 * 1000000LL);   /* not before the 100 ms asked */
 	assert_true(took < 10000 * 1000000LL); /* a wide margin: CPUs may be busy */
 	gate_bqueue_free(q);
 }

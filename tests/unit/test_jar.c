@@ -131,7 +131,10 @@ static int fd_of(const struct zbuf *z)
 	return fd;
 }
 
-#define E(n, s) {n, (const uint8_t *)(s), sizeof(s) - 1}
+#define E(n, s)                                                                                    \
+	{                                                                                          \
+		n, (const uint8_t *)(s), sizeof(s) - 1                                             \
+	}
 
 static const struct zent plain[] = {E("a.txt", "alpha\n"), E("dir/", ""), E("dir/b.txt", "beta\n")};
 
@@ -336,7 +339,8 @@ struct jar {
  * the .SF has a whole-manifest digest (else only section digests). */
 static void make_jar(struct jar *j, const struct zent *e, size_t n, bool sf_whole)
 {
-	size_t mo = (size_t)snprintf(j->mf, sizeof j->mf, "Manifest-Version: 1.0\r\nCreated-By: test\r\n\r\n");
+	size_t mo = (size_t)snprintf(j->mf, sizeof j->mf,
+				     "Manifest-Version: 1.0\r\nCreated-By: test\r\n\r\n");
 	char sections[16][600];
 	for (size_t i = 0; i < n; i++) {
 		char *d = b64_sha256(e[i].data, e[i].len);
@@ -355,8 +359,8 @@ static void make_jar(struct jar *j, const struct zent *e, size_t n, bool sf_whol
 	}
 	char *whole = b64_sha256(j->mf, mo);
 	size_t so = (size_t)snprintf(j->sf, sizeof j->sf, "Signature-Version: 1.0\r\n%s%s%s\r\n",
-				     sf_whole ? "SHA-256-Digest-Manifest: " : "", sf_whole ? whole : "",
-				     sf_whole ? "\r\n" : "");
+				     sf_whole ? "SHA-256-Digest-Manifest: " : "",
+				     sf_whole ? whole : "", sf_whole ? "\r\n" : "");
 	free(whole);
 	for (size_t i = 0; i < n; i++) {
 		char *d = b64_sha256(sections[i], strlen(sections[i]));

@@ -87,7 +87,8 @@ static void test_parse_depth(void **state)
 	free(s);
 	/* brackets inside strings do not count */
 	char buf[300];
-	snprintf(buf, sizeof buf, "{\"a\":\"%s\",\"b\":\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}",
+	snprintf(buf, sizeof buf,
+		 "{\"a\":\"%s\",\"b\":\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}",
 		 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{{");
 	parse_ok(buf);
 }
@@ -100,10 +101,10 @@ static void test_parse_shape(void **state)
 	parse_bad("1", NULL);
 	parse_bad("null", NULL);
 	parse_bad("", "line");
-	parse_bad("{\"a\":", "line");	   /* truncated */
-	parse_bad("{\"a\":\"b", "line");   /* truncated in a string */
-	parse_bad("{\"a\":1", "column");   /* missing brace */
-	parse_bad("{\"a\":1} x", NULL);	   /* trailing junk */
+	parse_bad("{\"a\":", "line");	 /* truncated */
+	parse_bad("{\"a\":\"b", "line"); /* truncated in a string */
+	parse_bad("{\"a\":1", "column"); /* missing brace */
+	parse_bad("{\"a\":1} x", NULL);	 /* trailing junk */
 	parse_bad("{\"a\":1}{}", NULL);
 	parse_bad("{'a':1}", NULL);
 	parse_bad("{\"a\":\"a\\u0000b\"}", NULL); /* NUL in a string */
@@ -129,7 +130,8 @@ static void i64_ok(json_t *v, int64_t want)
 	json_t *o = obj1("logIndex", v);
 	bool present = false;
 	int64_t got = -7;
-	enum gate_err rc = gate_json_i64(o, "logIndex", true, &present, &got, "tlogEntries[0]", &err);
+	enum gate_err rc =
+		gate_json_i64(o, "logIndex", true, &present, &got, "tlogEntries[0]", &err);
 	if (rc != GATE_OK)
 		print_message("rejected: %s\n", err.msg);
 	assert_int_equal(rc, GATE_OK);
@@ -183,7 +185,9 @@ static void test_i64(void **state)
 	i64_bad(json_string("9223372036854775808")); /* INT64_MAX + 1 */
 	i64_bad(json_string("18446744073709551616"));
 	i64_bad(json_string("99999999999999999999"));
-	i64_bad(json_stringn("1\0" "2", 3));
+	i64_bad(json_stringn("1\0"
+			     "2",
+			     3));
 	i64_bad(json_real(1.0));
 	i64_bad(json_real(1e3));
 	i64_bad(json_true());
@@ -202,7 +206,8 @@ static void test_i64_absent_and_null(void **state)
 	assert_int_equal(gate_json_i64(o, "logIndex", false, &present, &got, "e", &err), GATE_OK);
 	assert_false(present);
 	assert_int_equal(got, 0);
-	assert_int_equal(gate_json_i64(o, "logIndex", true, &present, &got, "e", &err), GATE_E_PARSE);
+	assert_int_equal(gate_json_i64(o, "logIndex", true, &present, &got, "e", &err),
+			 GATE_E_PARSE);
 	assert_string_equal(err.field, "e.logIndex");
 	assert_string_equal(err.rule, "S3");
 	json_decref(o);
@@ -310,14 +315,10 @@ static void test_obj_member(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_duplicates),
-		cmocka_unit_test(test_parse_depth),
-		cmocka_unit_test(test_parse_shape),
-		cmocka_unit_test(test_i64),
-		cmocka_unit_test(test_i64_absent_and_null),
-		cmocka_unit_test(test_str),
-		cmocka_unit_test(test_b64_member),
-		cmocka_unit_test(test_obj_member),
+		cmocka_unit_test(test_parse_duplicates),    cmocka_unit_test(test_parse_depth),
+		cmocka_unit_test(test_parse_shape),	    cmocka_unit_test(test_i64),
+		cmocka_unit_test(test_i64_absent_and_null), cmocka_unit_test(test_str),
+		cmocka_unit_test(test_b64_member),	    cmocka_unit_test(test_obj_member),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

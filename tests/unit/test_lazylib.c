@@ -31,13 +31,13 @@
 #include <unistd.h>
 
 static const char type_policy[] = "version: 1\n"
-				   "mode: enforce\n"
-				   "rules:\n"
-				   "  - name: text\n"
-				   "    match: { type: [\"text/plain\"] }\n"
-				   "    decision: allow\n"
-				   "  - name: everything else\n"
-				   "    decision: deny\n";
+				  "mode: enforce\n"
+				  "rules:\n"
+				  "  - name: text\n"
+				  "    match: { type: [\"text/plain\"] }\n"
+				  "    decision: allow\n"
+				  "  - name: everything else\n"
+				  "    decision: deny\n";
 
 static void *load_all(void *arg)
 {

@@ -197,7 +197,8 @@ static void test_record_and_query(void **state)
 	record_base(l);
 
 	assert_int_equal(gate_ledger_list(l, on_pkg, &s, &err), GATE_OK);
-	assert_string_equal(s.text, "hello 2.10-3 amd64 2;libfoo 1.0-1 amd64 1;libfoo 1.0-1 i386 1;");
+	assert_string_equal(s.text,
+			    "hello 2.10-3 amd64 2;libfoo 1.0-1 amd64 1;libfoo 1.0-1 i386 1;");
 
 	memset(&s, 0, sizeof s);
 	assert_int_equal(gate_ledger_show(l, "hello", on_pkg, &s, &found, &err), GATE_OK);
@@ -223,7 +224,8 @@ static void test_record_and_query(void **state)
 	assert_int_equal(gate_ledger_lookup(l, "/usr/lib/libfoo.so.1", on_file, &s, &found, &err),
 			 GATE_OK);
 	assert_int_equal(found, 2);
-	assert_string_equal(s.text, "libfoo:amd64 /usr/lib/libfoo.so.1;libfoo:i386 /usr/lib/libfoo.so.1;");
+	assert_string_equal(s.text,
+			    "libfoo:amd64 /usr/lib/libfoo.so.1;libfoo:i386 /usr/lib/libfoo.so.1;");
 	/* By digest, with a prefix and in upper case. */
 	hex_of("libfoo i386", hex);
 	char key[80] = "sha256:";
@@ -236,7 +238,8 @@ static void test_record_and_query(void **state)
 	assert_string_equal(s.text, "libfoo:i386 /usr/lib/libfoo.so.1;");
 	assert_int_equal(gate_ledger_lookup(l, hex, NULL, NULL, &found, &err), GATE_OK);
 	assert_int_equal(found, 1);
-	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/none", on_file, &s, &found, &err), GATE_OK);
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/none", on_file, &s, &found, &err),
+			 GATE_OK);
 	assert_int_equal(found, 0);
 	hex_of("nothing", hex);
 	assert_int_equal(gate_ledger_lookup(l, hex, on_file, &s, &found, &err), GATE_OK);
@@ -464,8 +467,9 @@ static void test_locked(void **state)
 	record_base(l);
 	/* Another writer holds the lock (EXCLUSIVE = IMMEDIATE in WAL). */
 	assert_int_equal(sqlite3_open(e->db, &other), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE; DELETE FROM files;", NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(other, "BEGIN EXCLUSIVE; DELETE FROM files;", NULL, NULL, NULL),
+		SQLITE_OK);
 	gate_ledger_set_busy_timeout(l, 150);
 	mkpkg(&t, "late", "1", "all", p, c, 1);
 	double t0 = now_s();
@@ -479,7 +483,8 @@ static void test_locked(void **state)
 	assert_int_equal(sqlite3_close(other), SQLITE_OK);
 	/* Earlier records intact; the failed one absent, then recordable. */
 	size_t found;
-	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/hello", NULL, NULL, &found, &err), GATE_OK);
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/hello", NULL, NULL, &found, &err),
+			 GATE_OK);
 	assert_int_equal(found, 1);
 	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/late", NULL, NULL, &found, &err), GATE_OK);
 	assert_int_equal(found, 0);
@@ -523,7 +528,8 @@ static void test_halfway_rolls_back(void **state)
 	assert_int_equal(gate_ledger_show(l, "hello", on_pkg, &s, &found, &err), GATE_OK);
 	assert_int_equal(found, 1);
 	assert_non_null(strstr(s.text, "hello 2.10-3 amd64 2;"));
-	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/hello", NULL, NULL, &found, &err), GATE_OK);
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/hello", NULL, NULL, &found, &err),
+			 GATE_OK);
 	assert_int_equal(found, 1);
 	/* And the connection is usable afterwards. */
 	assert_int_equal(gate_ledger_record(l, pk, 2, &err), GATE_OK);
@@ -542,9 +548,10 @@ static void test_verify(void **state)
 	struct tpkg t;
 	struct sink s = {0};
 	size_t checked, bad;
-	static const char *const paths[] = {"/usr/bin/ok",	"/usr/bin/modified", "/usr/bin/gone",
-					    "/usr/bin/linked", "/usr/bin/dir",	     "/etc/same-size"};
-	static const char *const contents[] = {"ok\n", "original\n", "gone\n",
+	static const char *const paths[] = {"/usr/bin/ok",   "/usr/bin/modified",
+					    "/usr/bin/gone", "/usr/bin/linked",
+					    "/usr/bin/dir",  "/etc/same-size"};
+	static const char *const contents[] = {"ok\n",	   "original\n", "gone\n",
 					       "linked\n", "dir\n",	 "12345\n"};
 	assert_int_equal(mkdir(P(e, "root"), 0755), 0);
 	assert_int_equal(mkdir(P(e, "root/usr"), 0755), 0);
@@ -577,9 +584,9 @@ static void test_verify(void **state)
 	assert_int_equal(unlink(P(e, "root/usr/bin/dir")), 0);
 	assert_int_equal(mkdir(P(e, "root/usr/bin/dir"), 0755), 0);
 	test_write_file(P(e, "root/etc/same-size"), "54321\n", 6);
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), NULL, 0, on_bad, &s, &checked, &bad,
-					    &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), NULL, 0, on_bad, &s, &checked, &bad, &err),
+		GATE_OK);
 	assert_int_equal(checked, 6);
 	assert_int_equal(bad, 5);
 	assert_string_equal(s.text, "tools /etc/same-size modified;"
@@ -591,33 +598,33 @@ static void test_verify(void **state)
 	/* Only under given paths; overlapping ones count once. */
 	memset(&s, 0, sizeof s);
 	const char *sel[] = {"/usr/bin/", "/usr/bin/gone", "/usr/bin/ok"};
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), sel, 3, on_bad, &s, &checked, &bad,
-					    &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), sel, 3, on_bad, &s, &checked, &bad, &err),
+		GATE_OK);
 	assert_int_equal(checked, 5);
 	assert_int_equal(bad, 4);
 	const char *one[] = {"/usr/bin/ok"};
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), one, 1, NULL, NULL, &checked, &bad,
-					    &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), one, 1, NULL, NULL, &checked, &bad, &err),
+		GATE_OK);
 	assert_int_equal(checked, 1);
 	assert_int_equal(bad, 0);
 	/* "/usr/b" is not a prefix of /usr/bin in the path sense. */
 	const char *partial[] = {"/usr/b"};
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), partial, 1, NULL, NULL, &checked, &bad,
-					    &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), partial, 1, NULL, NULL, &checked, &bad, &err),
+		GATE_OK);
 	assert_int_equal(checked, 0);
 	const char *all[] = {"/"};
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), all, 1, NULL, NULL, &checked, &bad,
-					    &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), all, 1, NULL, NULL, &checked, &bad, &err),
+		GATE_OK);
 	assert_int_equal(checked, 6);
 	assert_int_equal(bad, 5);
 	const char *relp[] = {"usr/bin"};
-	assert_int_equal(gate_ledger_verify(l, P(e, "root"), relp, 1, NULL, NULL, &checked, &bad,
-					    &err),
-			 GATE_E_USAGE);
+	assert_int_equal(
+		gate_ledger_verify(l, P(e, "root"), relp, 1, NULL, NULL, &checked, &bad, &err),
+		GATE_E_USAGE);
 	gate_ledger_close(l);
 }
 
@@ -760,8 +767,9 @@ static void test_sources_and_states(void **state)
 	assert_true(vouched(l, "A ok"));
 	assert_true(vouched(l, "B ok"));
 	assert_false(vouched(l, "C ok"));
-	static const char *const not_ok[] = {"A conf", "A changed", "A unverified", "B conf",
-					     "B changed", "B unverified", "C conf", "C changed"};
+	static const char *const not_ok[] = {"A conf", "A changed", "A unverified",
+					     "B conf", "B changed", "B unverified",
+					     "C conf", "C changed"};
 	for (size_t i = 0; i < sizeof not_ok / sizeof not_ok[0]; i++)
 		if (vouched(l, not_ok[i]))
 			fail_msg("'%s' must not be vouched for", not_ok[i]);
@@ -804,18 +812,12 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_record_and_query),
-		T(test_modes),
-		T(test_rerecord_replaces),
-		T(test_record_validation),
-		T(test_newer_schema_refused),
-		T(test_corrupt_refused),
-		T(test_missing_and_links),
-		T(test_locked),
-		T(test_halfway_rolls_back),
-		T(test_verify),
-		T(test_schema1_upgrade),
-		T(test_sources_and_states),
+		T(test_record_and_query),     T(test_modes),
+		T(test_rerecord_replaces),    T(test_record_validation),
+		T(test_newer_schema_refused), T(test_corrupt_refused),
+		T(test_missing_and_links),    T(test_locked),
+		T(test_halfway_rolls_back),   T(test_verify),
+		T(test_schema1_upgrade),      T(test_sources_and_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

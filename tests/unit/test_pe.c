@@ -56,7 +56,7 @@ static void build(struct img *m, bool plus)
 	put16(m->b + PE_OFF + 20, (uint32_t)optsz);
 	m->opt = PE_OFF + 24;
 	put16(m->b + m->opt, plus ? 0x20b : 0x10b);
-	put32(m->b + m->opt + 60, 0x200);	/* SizeOfHeaders */
+	put32(m->b + m->opt + 60, 0x200);      /* SizeOfHeaders */
 	put32(m->b + m->opt + 64, 0x12345678); /* CheckSum */
 	put32(m->b + m->opt + (plus ? 108 : 92), 16);
 	m->dd = m->opt + (plus ? 112 : 96);

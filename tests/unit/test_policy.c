@@ -22,7 +22,7 @@
 
 #define GH_ISS "https://token.actions.githubusercontent.com"
 #define MAIL_ISS "https://accounts.example.com"
-#define RELEASE_RE                                                                         \
+#define RELEASE_RE                                                                                 \
 	"https://github\\.com/org/repo/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+"
 #define RELEASE_ID "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.0.0"
 
@@ -136,18 +136,18 @@ static void expect_bad(const char *yaml, unsigned line, unsigned col, const char
 }
 
 /* Lines 1-6 of many cases: a set of two keyless signers, then "rules:". */
-#define HEAD                                                                               \
-	"version: 1\n"                                                                     \
-	"signers:\n"                                                                       \
-	"  team:\n"                                                                        \
-	"    - keyless: {issuer: " MAIL_ISS ", identity: a@example.com}\n"                  \
-	"    - keyless: {issuer: " MAIL_ISS ", identity: b@example.com}\n"                  \
+#define HEAD                                                                                       \
+	"version: 1\n"                                                                             \
+	"signers:\n"                                                                               \
+	"  team:\n"                                                                                \
+	"    - keyless: {issuer: " MAIL_ISS ", identity: a@example.com}\n"                         \
+	"    - keyless: {issuer: " MAIL_ISS ", identity: b@example.com}\n"                         \
 	"rules:\n"
 
 /* Line 7 onwards: a rule whose require block starts at line 9. */
-#define REQ                                                                                \
-	HEAD "  - name: r\n"                                                               \
-	     "    require:\n"                                                              \
+#define REQ                                                                                        \
+	HEAD "  - name: r\n"                                                                       \
+	     "    require:\n"                                                                      \
 	     "      signers: team\n"
 
 /* ------------------------------------------------------------------ */
@@ -157,47 +157,46 @@ static void test_load_valid_model(void **state)
 {
 	(void)state;
 	char *name = fmt("%s/policy.yaml", scratch);
-	char *yaml = fmt(
-		"version: 1\n"
-		"mode: audit\n"
-		"trust:\n"
-		"  sigstore: public-good\n"
-		"  keys:\n"
-		"    release: {file: k1.pem}\n"
-		"    backup:\n"
-		"      file: %s\n"
-		"signers:\n"
-		"  team:\n"
-		"    - keyless: {issuer: " GH_ISS ", identity_regex: '" RELEASE_RE "'}\n"
-		"    - keyless:\n"
-		"        issuer_regex: 'https://accounts\\.example\\.(com|org)'\n"
-		"        identity: alice@example.com\n"
-		"    - key: release\n"
-		"  solo:\n"
-		"    - key: backup\n"
-		"rules:\n"
-		"  - name: binaries\n"
-		"    match:\n"
-		"      type: [application/x-executable, application/x-pie-executable]\n"
-		"      path: \"/opt/app/**\"\n"
-		"      caller: [ci, exec]\n"
-		"      size: {min: 1, max: 10MiB}\n"
-		"    require:\n"
-		"      signers: team\n"
-		"      threshold: 2\n"
-		"      tlog: required\n"
-		"      timestamp: optional\n"
-		"      max_age: 90d\n"
-		"      not_before: 2024-01-01T00:00:00Z\n"
-		"      not_after: 2030-01-01T00:00:00Z\n"
-		"  - name: debs\n"
-		"    match: {caller: apt}\n"
-		"    require: {signers: solo, timestamp: required}\n"
-		"  - name: everything else\n"
-		"    decision: deny\n"
-		"evidence: {dirs: [store, /var/lib/gate/evidence]}\n"
-		"audit: {log: audit.jsonl}\n",
-		key2);
+	char *yaml = fmt("version: 1\n"
+			 "mode: audit\n"
+			 "trust:\n"
+			 "  sigstore: public-good\n"
+			 "  keys:\n"
+			 "    release: {file: k1.pem}\n"
+			 "    backup:\n"
+			 "      file: %s\n"
+			 "signers:\n"
+			 "  team:\n"
+			 "    - keyless: {issuer: " GH_ISS ", identity_regex: '" RELEASE_RE "'}\n"
+			 "    - keyless:\n"
+			 "        issuer_regex: 'https://accounts\\.example\\.(com|org)'\n"
+			 "        identity: alice@example.com\n"
+			 "    - key: release\n"
+			 "  solo:\n"
+			 "    - key: backup\n"
+			 "rules:\n"
+			 "  - name: binaries\n"
+			 "    match:\n"
+			 "      type: [application/x-executable, application/x-pie-executable]\n"
+			 "      path: \"/opt/app/**\"\n"
+			 "      caller: [ci, exec]\n"
+			 "      size: {min: 1, max: 10MiB}\n"
+			 "    require:\n"
+			 "      signers: team\n"
+			 "      threshold: 2\n"
+			 "      tlog: required\n"
+			 "      timestamp: optional\n"
+			 "      max_age: 90d\n"
+			 "      not_before: 2024-01-01T00:00:00Z\n"
+			 "      not_after: 2030-01-01T00:00:00Z\n"
+			 "  - name: debs\n"
+			 "    match: {caller: apt}\n"
+			 "    require: {signers: solo, timestamp: required}\n"
+			 "  - name: everything else\n"
+			 "    decision: deny\n"
+			 "evidence: {dirs: [store, /var/lib/gate/evidence]}\n"
+			 "audit: {log: audit.jsonl}\n",
+			 key2);
 	struct gate_policy *p = parse_ok_named(name, yaml);
 	assert_string_equal(p->file, name);
 	assert_int_equal(p->mode, GATE_MODE_AUDIT);
@@ -226,7 +225,8 @@ static void test_load_valid_model(void **state)
 	assert_int_equal(team->entries[0].line, 11);
 	assert_int_equal(team->entries[0].column, 7);
 	assert_null(team->entries[1].issuer);
-	assert_string_equal(team->entries[1].issuer_regex, "https://accounts\\.example\\.(com|org)");
+	assert_string_equal(team->entries[1].issuer_regex,
+			    "https://accounts\\.example\\.(com|org)");
 	assert_string_equal(team->entries[1].identity, "alice@example.com");
 	assert_int_equal(team->entries[2].kind, GATE_SIGNER_KEY);
 	assert_int_equal(team->entries[2].key, 0);
@@ -423,7 +423,8 @@ static void test_err_types(void **state)
 	expect_bad(REQ "      tlog: [required]\n", 10, 13, "tlog must be a scalar, not a list");
 	expect_bad("version: 1\nrules: []\nevidence: {dirs: {a: b}}\n", 3, 18,
 		   "evidence.dirs must be a list, not a mapping");
-	expect_bad("{version: 1, [a]: 1, rules: []}\n", 1, 14, "keys of the policy must be scalars");
+	expect_bad("{version: 1, [a]: 1, rules: []}\n", 1, 14,
+		   "keys of the policy must be scalars");
 }
 
 static void test_err_empty_values(void **state)
@@ -464,7 +465,8 @@ static void test_err_threshold(void **state)
 static void test_err_enums(void **state)
 {
 	(void)state;
-	expect_bad(REQ "      tlog: maybe\n", 10, 13, "tlog must be required or optional, not 'maybe'");
+	expect_bad(REQ "      tlog: maybe\n", 10, 13,
+		   "tlog must be required or optional, not 'maybe'");
 	expect_bad(REQ "      timestamp: yes\n", 10, 18,
 		   "timestamp must be required or optional, not 'yes'");
 	expect_bad("version: 1\nmode: strict\nrules: []\n", 2, 7,
@@ -484,8 +486,8 @@ static void test_err_enums(void **state)
 static void test_err_rule_shape(void **state)
 {
 	(void)state;
-	expect_bad(HEAD "  - name: r\n    decision: allow\n    require:\n      signers: team\n", 7, 5,
-		   "rule 'r' needs exactly one of require and decision");
+	expect_bad(HEAD "  - name: r\n    decision: allow\n    require:\n      signers: team\n", 7,
+		   5, "rule 'r' needs exactly one of require and decision");
 	expect_bad(HEAD "  - name: r\n    match:\n      type: text/plain\n", 7, 5,
 		   "rule 'r' needs exactly one of require and decision");
 	expect_bad(HEAD "  - decision: allow\n", 7, 5, "a rule needs a name");
@@ -495,7 +497,8 @@ static void test_err_rule_shape(void **state)
 		   11, "duplicate rule name 'r'");
 	expect_bad(REQ "  - name: s\n    require:\n      signers: nobody\n", 12, 16,
 		   "unknown signer set 'nobody' (not defined under signers)");
-	expect_bad("version: 1\nversion: 1\nrules: []\n", 2, 1, "duplicate key 'version' in the policy");
+	expect_bad("version: 1\nversion: 1\nrules: []\n", 2, 1,
+		   "duplicate key 'version' in the policy");
 	expect_bad(REQ "      tlog: required\n      tlog: optional\n", 11, 7,
 		   "duplicate key 'tlog' in require");
 	expect_bad("version: 1\nsigners:\n  a: [{key: k}]\n  a: [{key: k}]\nrules: []\n", 4, 3,
@@ -541,9 +544,10 @@ static void test_err_signers(void **state)
 		   "        identity_regex: '(['\n"
 		   "rules: []\n",
 		   6, 25, "bad regexp '(['");
-	expect_bad("version: 1\nsigners:\n  s:\n    - keyless: {issuer_regex: 'a{2,1}', identity: c}\n"
-		   "rules: []\n",
-		   4, 31, "bad regexp 'a{2,1}'");
+	expect_bad(
+		"version: 1\nsigners:\n  s:\n    - keyless: {issuer_regex: 'a{2,1}', identity: c}\n"
+		"rules: []\n",
+		4, 31, "bad regexp 'a{2,1}'");
 }
 
 /* A policy with one keyless member whose identity_regex is re (line 4,
@@ -576,20 +580,21 @@ static void test_err_regex_complexity(void **state)
 	char longre[1100];
 	memset(longre, 'a', 1025);
 	longre[1025] = '\0';
-	const char *const bad[] = {many,
-				   nested,
-				   "(.*){1,9000}",
-				   "x{30000}",
-				   "x{99999999999999999999999}",
-				   "(a{1,40}){1,40}",
-				   "(a)\\1",
-				   "x)++++++++++++",
-				   "^h******************************************************************t",
-				   "a+*",
-				   "a*?",
-				   "a{2}{3}",
-				   longre,
-				   "((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))"};
+	const char *const bad[] = {
+		many,
+		nested,
+		"(.*){1,9000}",
+		"x{30000}",
+		"x{99999999999999999999999}",
+		"(a{1,40}){1,40}",
+		"(a)\\1",
+		"x)++++++++++++",
+		"^h******************************************************************t",
+		"a+*",
+		"a*?",
+		"a{2}{3}",
+		longre,
+		"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *y = regex_policy(bad[i]);
 		expect_bad(y, 4, 60, "regexp is too long or too complex");
@@ -611,7 +616,8 @@ static void test_err_regex_complexity(void **state)
 		char *y = regex_policy(good[i]);
 		struct gate_policy *p = NULL;
 		struct gate_error e = {0};
-		enum gate_err rc = gate_policy_parse("t.yaml", (const uint8_t *)y, strlen(y), &p, &e);
+		enum gate_err rc =
+			gate_policy_parse("t.yaml", (const uint8_t *)y, strlen(y), &p, &e);
 		if (rc != GATE_OK)
 			print_message("'%s': %s\n", good[i], e.msg);
 		assert_int_equal(rc, GATE_OK);
@@ -634,7 +640,8 @@ static void test_err_durations_times(void **state)
 	static const char *const bad[] = {"90x", "0d", "-1d", "d", "1.5d", "90 d", "1d1h"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *y = fmt(REQ "      max_age: '%s'\n", bad[i]);
-		char *m = fmt("max_age must be a duration like 90d, 12h, 30m, 2w; not '%s'", bad[i]);
+		char *m =
+			fmt("max_age must be a duration like 90d, 12h, 30m, 2w; not '%s'", bad[i]);
 		expect_bad(y, 10, 16, m);
 		free(y);
 		free(m);
@@ -954,31 +961,32 @@ static void test_glob_pathological(void **state)
 static void test_select(void **state)
 {
 	(void)state;
-	struct gate_policy *p = parse_ok("version: 1\n"
-					 "rules:\n"
-					 "  - name: first\n"
-					 "    match: {type: text/plain, path: \"/a/**\"}\n"
-					 "    decision: allow\n"
-					 "  - name: second\n"
-					 "    match: {type: text/plain}\n"
-					 "    decision: deny\n"
-					 "  - name: wild\n"
-					 "    match: {type: \"text/*\"}\n"
-					 "    decision: deny\n"
-					 "  - name: apt only\n"
-					 "    match: {caller: apt, type: application/x-deb}\n"
-					 "    decision: allow\n"
-					 "  - name: exec or ci\n"
-					 "    match: {caller: [exec, ci], type: application/x-deb}\n"
-					 "    decision: deny\n"
-					 "  - name: sized\n"
-					 "    match:\n"
-					 "      type: application/octet-stream\n"
-					 "      size: {min: 10, max: 1K}\n"
-					 "    decision: allow\n"
-					 "  - name: big\n"
-					 "    match: {size: {min: 1G}}\n"
-					 "    decision: deny\n");
+	struct gate_policy *p =
+		parse_ok("version: 1\n"
+			 "rules:\n"
+			 "  - name: first\n"
+			 "    match: {type: text/plain, path: \"/a/**\"}\n"
+			 "    decision: allow\n"
+			 "  - name: second\n"
+			 "    match: {type: text/plain}\n"
+			 "    decision: deny\n"
+			 "  - name: wild\n"
+			 "    match: {type: \"text/*\"}\n"
+			 "    decision: deny\n"
+			 "  - name: apt only\n"
+			 "    match: {caller: apt, type: application/x-deb}\n"
+			 "    decision: allow\n"
+			 "  - name: exec or ci\n"
+			 "    match: {caller: [exec, ci], type: application/x-deb}\n"
+			 "    decision: deny\n"
+			 "  - name: sized\n"
+			 "    match:\n"
+			 "      type: application/octet-stream\n"
+			 "      size: {min: 10, max: 1K}\n"
+			 "    decision: allow\n"
+			 "  - name: big\n"
+			 "    match: {size: {min: 1G}}\n"
+			 "    decision: deny\n");
 	static const struct {
 		const char *path, *mime;
 		uint64_t size;
@@ -1031,8 +1039,8 @@ static void test_select(void **state)
 
 #define NOW 1750000000 /* 2025-06-15T15:06:40Z */
 
-static struct gate_facts *keyless(const char *identity, const char *issuer, int64_t t,
-				  size_t ntlog, size_t ntsa)
+static struct gate_facts *keyless(const char *identity, const char *issuer, int64_t t, size_t ntlog,
+				  size_t ntsa)
 {
 	struct gate_facts *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -1081,8 +1089,8 @@ static void clear(struct facts *fs)
 }
 
 /* Evaluate the first rule; returns the decision and fills ev. */
-static enum gate_decision eval_at(const struct gate_policy *p, const struct facts *fs,
-				  int64_t now, struct gate_eval *ev)
+static enum gate_decision eval_at(const struct gate_policy *p, const struct facts *fs, int64_t now,
+				  struct gate_eval *ev)
 {
 	gate_policy_evaluate(p, &p->rules[0], fs->v, fs->n, now, ev);
 	return ev->decision;
@@ -1145,9 +1153,10 @@ static void test_eval_fixed_decision(void **state)
 static void test_eval_threshold_distinct(void **state)
 {
 	(void)state;
-	struct gate_policy *p = set_policy(KL(MAIL_ISS, "a@example.com") KL(MAIL_ISS, "b@example.com")
-						   KL(MAIL_ISS, "c@example.com"),
-					   "      threshold: 2\n");
+	struct gate_policy *p =
+		set_policy(KL(MAIL_ISS, "a@example.com") KL(MAIL_ISS, "b@example.com")
+				   KL(MAIL_ISS, "c@example.com"),
+			   "      threshold: 2\n");
 	struct facts fs = {0};
 	struct gate_eval ev;
 
@@ -1164,7 +1173,8 @@ static void test_eval_threshold_distinct(void **state)
 	assert_int_equal(eval(p, &fs, &ev), GATE_DECISION_ALLOW);
 	assert_int_equal(ev.distinct_signers, 2);
 	assert_true(req(&ev, "signers")->held);
-	assert_non_null(strstr(req(&ev, "signers")->detail, "2 of 2 required distinct signers of 's'"));
+	assert_non_null(
+		strstr(req(&ev, "signers")->detail, "2 of 2 required distinct signers of 's'"));
 	clear(&fs);
 
 	/* the same identity twice counts once (two bundles, two ephemeral keys) */
@@ -1177,7 +1187,8 @@ static void test_eval_threshold_distinct(void **state)
 	add(&fs, keyless("b@example.com", "https://evil.example", NOW - 10, 1, 0));
 	assert_int_equal(eval(p, &fs, &ev), GATE_DECISION_DENY);
 	assert_int_equal(ev.distinct_signers, 1);
-	assert_non_null(strstr(req(&ev, "signers")->detail, "4 verified signatures, 2 from the set"));
+	assert_non_null(
+		strstr(req(&ev, "signers")->detail, "4 verified signatures, 2 from the set"));
 	clear(&fs);
 	gate_policy_free(p);
 
@@ -1208,9 +1219,9 @@ static void test_eval_threshold_matching(void **state)
 	struct gate_eval ev;
 
 	/* one identity that fits two members stands for one of them */
-	struct gate_policy *p = set_policy(KL(MAIL_ISS, "a@example.com")
-						   KLRE(MAIL_ISS, "[ab]@example\\.com"),
-					   "      threshold: 2\n");
+	struct gate_policy *p =
+		set_policy(KL(MAIL_ISS, "a@example.com") KLRE(MAIL_ISS, "[ab]@example\\.com"),
+			   "      threshold: 2\n");
 	add(&fs, keyless("a@example.com", MAIL_ISS, NOW - 10, 1, 0));
 	assert_int_equal(eval(p, &fs, &ev), GATE_DECISION_DENY);
 	assert_int_equal(ev.distinct_signers, 1);
@@ -1426,19 +1437,20 @@ static void test_eval_keyless_fields(void **state)
 		bool ok;
 	} t[] = {
 		{RELEASE_ID, GH_ISS, true},
-		{"https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v2", GH_ISS, true},
+		{"https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v2", GH_ISS,
+		 true},
 		/* [0-9.]+ allows any run of digits and dots, "v1..2" included:
 		 * that is what the pattern says, and lint does not flag it */
-		{"https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1..2", GH_ISS,
-		 true},
+		{"https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1..2",
+		 GH_ISS, true},
 		/* a suffix: anchoring at the end */
 		{RELEASE_ID "x", GH_ISS, false},
 		{RELEASE_ID "/../evil", GH_ISS, false},
 		{RELEASE_ID "\n", GH_ISS, false},
 		{"https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v", GH_ISS,
 		 false},
-		{"https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main", GH_ISS,
-		 false},
+		{"https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main",
+		 GH_ISS, false},
 		/* a prefix: anchoring at the start */
 		{"https://evil.example/" RELEASE_ID, GH_ISS, false},
 		{"xhttps://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1", GH_ISS,
@@ -1486,13 +1498,14 @@ static void test_eval_keyless_fields(void **state)
 	/* A pattern cannot close the anchoring group early: "x)|(.*" in a
 	 * policy must not accept every identity: either the loader refuses
 	 * the pattern or it matches nothing here. */
-	static const char escape[] = "version: 1\n"
-				     "signers:\n"
-				     "  s:\n"
-				     "    - keyless: {issuer: " MAIL_ISS ", identity_regex: 'x)|(.*'}\n"
-				     "rules:\n"
-				     "  - name: r\n"
-				     "    require: {signers: s}\n";
+	static const char escape[] =
+		"version: 1\n"
+		"signers:\n"
+		"  s:\n"
+		"    - keyless: {issuer: " MAIL_ISS ", identity_regex: 'x)|(.*'}\n"
+		"rules:\n"
+		"  - name: r\n"
+		"    require: {signers: s}\n";
 	struct gate_error e = {0};
 	p = NULL;
 	if (gate_policy_parse("t.yaml", (const uint8_t *)escape, strlen(escape), &p, &e) ==
@@ -1539,8 +1552,7 @@ struct lint_seen {
 	unsigned line, column;
 };
 
-static void lint_cb(void *ctx, const char *file, unsigned line, unsigned column,
-		    const char *msg)
+static void lint_cb(void *ctx, const char *file, unsigned line, unsigned column, const char *msg)
 {
 	struct lint_seen *s = ctx;
 	assert_string_equal(file, "t.yaml");
@@ -1571,9 +1583,8 @@ static void test_lint(void **state)
 	assert_int_equal(lint(KLRE(GH_ISS, "^" RELEASE_RE "$"), &s), 0);
 	assert_int_equal(lint(KLRE(GH_ISS, RELEASE_RE), &s), 0);
 	assert_int_equal(lint(KL(GH_ISS, RELEASE_ID), &s), 0);
-	assert_int_equal(lint(KL(MAIL_ISS, "a@example.com") "  t:\n" KL(MAIL_ISS, "b@example.com"),
-			      &s),
-			 0);
+	assert_int_equal(
+		lint(KL(MAIL_ISS, "a@example.com") "  t:\n" KL(MAIL_ISS, "b@example.com"), &s), 0);
 
 	/* ".*" anywhere */
 	assert_true(lint(KLRE(MAIL_ISS, ".*@example\\.com"), &s) >= 1);
@@ -1585,7 +1596,8 @@ static void test_lint(void **state)
 			 1);
 	assert_non_null(strstr(s.all, "does not name a workflow file"));
 	/* any ref */
-	lint(KLRE(GH_ISS, "https://github\\.com/org/repo/\\.github/workflows/release\\.yml@.*"), &s);
+	lint(KLRE(GH_ISS, "https://github\\.com/org/repo/\\.github/workflows/release\\.yml@.*"),
+	     &s);
 	assert_non_null(strstr(s.all, "accepts any ref after '@'"));
 	assert_int_equal(lint(KLRE(GH_ISS, "https://github\\.com/org/repo/\\.github/workflows/"
 					   "release\\.yml"),

@@ -104,12 +104,14 @@ static void test_load_errors(void **state)
 		   "unknown X.509 root 'corp'");
 	expect_bad(TRUST "signers:\n  s:\n    - x509: { subject: x }\nrules: []\n",
 		   "x509 needs root");
-	expect_bad(TRUST "signers:\n  s:\n    - x509: { root: corp, subject: a, subject_regex: b }\n"
-			 "rules: []\n",
+	expect_bad(TRUST
+		   "signers:\n  s:\n    - x509: { root: corp, subject: a, subject_regex: b }\n"
+		   "rules: []\n",
 		   "subject or subject_regex, not both");
 	expect_bad(TRUST "signers:\n  s:\n    - x509: { root: corp, san_regex: '(' }\nrules: []\n",
 		   "regexp");
-	expect_bad(TRUST "signers:\n  s:\n    - x509: { root: corp, fingerprint: 'zz' }\nrules: []\n",
+	expect_bad(TRUST
+		   "signers:\n  s:\n    - x509: { root: corp, fingerprint: 'zz' }\nrules: []\n",
 		   "64 hex digits");
 	expect_bad(TRUST "signers:\n  s:\n    - x509: { root: corp, issuer: x }\nrules: []\n",
 		   "unknown key 'issuer'");
@@ -119,7 +121,8 @@ static void test_load_errors(void **state)
 	expect_bad("version: 1\ntrust:\n  crl: { mode: sometimes }\nrules: []\n",
 		   "require, prefer or ignore");
 	expect_bad("version: 1\ntrust:\n  crl: { fetch: yes }\nrules: []\n", "true or false");
-	expect_bad("version: 1\ntrust:\n  crl: { files: [missing.crl] }\nrules: []\n", "missing.crl");
+	expect_bad("version: 1\ntrust:\n  crl: { files: [missing.crl] }\nrules: []\n",
+		   "missing.crl");
 	expect_bad(TRUST "signers:\n  s:\n    - x509: { root: corp }\n"
 			 "rules:\n  - name: r\n    require: { signers: s, coverage: most }\n",
 		   "coverage must be full or partial");
@@ -148,14 +151,15 @@ static void test_matching(void **state)
 	(void)state;
 	struct gate_error e;
 	struct gate_policy *p = load(
-		TRUST "signers:\n"
-		      "  s:\n"
-		      "    - x509: { root: corp, subject: 'O=Ex,CN=Rel', san: rel@example.com }\n"
-		      "    - x509: { root: corp, subject_regex: 'O=Ex,CN=Dev.*' }\n"
-		      "    - x509: { root: corp, san_regex: '.*@ci\\.example\\.com' }\n"
-		      "    - x509: { root: corp, fingerprint: "
-		      "'SHA256:BB:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' }\n"
-		      "rules: []\n",
+		TRUST
+		"signers:\n"
+		"  s:\n"
+		"    - x509: { root: corp, subject: 'O=Ex,CN=Rel', san: rel@example.com }\n"
+		"    - x509: { root: corp, subject_regex: 'O=Ex,CN=Dev.*' }\n"
+		"    - x509: { root: corp, san_regex: '.*@ci\\.example\\.com' }\n"
+		"    - x509: { root: corp, fingerprint: "
+		"'SHA256:BB:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' }\n"
+		"rules: []\n",
 		&e);
 	if (!p)
 		fail_msg("%s:%u:%u: %s", e.file, e.line, e.column, e.msg);
@@ -187,18 +191,18 @@ static void test_threshold_across_kinds(void **state)
 {
 	(void)state;
 	struct gate_error e;
-	struct gate_policy *p = load(
-		TRUST "signers:\n"
-		      "  s:\n"
-		      "    - x509: { root: corp, subject_regex: 'O=Ex,CN=.*' }\n"
-		      "    - x509: { root: corp, fingerprint: " FP_B " }\n"
-		      "    - keyless: { issuer: https://iss, identity: me@example.com }\n"
-		      "rules:\n"
-		      "  - name: two\n"
-		      "    require: { signers: s, threshold: 2 }\n"
-		      "  - name: jars\n"
-		      "    require: { signers: s, coverage: partial }\n",
-		&e);
+	struct gate_policy *p =
+		load(TRUST "signers:\n"
+			   "  s:\n"
+			   "    - x509: { root: corp, subject_regex: 'O=Ex,CN=.*' }\n"
+			   "    - x509: { root: corp, fingerprint: " FP_B " }\n"
+			   "    - keyless: { issuer: https://iss, identity: me@example.com }\n"
+			   "rules:\n"
+			   "  - name: two\n"
+			   "    require: { signers: s, threshold: 2 }\n"
+			   "  - name: jars\n"
+			   "    require: { signers: s, coverage: partial }\n",
+		     &e);
 	if (!p)
 		fail_msg("%s:%u:%u: %s", e.file, e.line, e.column, e.msg);
 	struct gate_facts a = x509_facts(FP_A, "O=Ex,CN=Rel", "r@example.com");

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 static const char *const algs[] = {"ecdsa-p256", "ecdsa-p384", "ed25519"};
-static const enum gate_keyalg alg_ids[] = {GATE_ALG_ECDSA_P256_SHA256,
-					   GATE_ALG_ECDSA_P384_SHA384, GATE_ALG_ED25519};
+static const enum gate_keyalg alg_ids[] = {GATE_ALG_ECDSA_P256_SHA256, GATE_ALG_ECDSA_P384_SHA384,
+					   GATE_ALG_ED25519};
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 
 /* ------------------------------------------------------------------ */
@@ -124,9 +124,8 @@ static void sign_ok(const char *key, const char *pass, const char *art, const ch
 
 /* Verify as `gate verify --key PUB --insecure-ignore-tlog` does, from a
  * bundle file or (detached) a .sig file. */
-static enum gate_err verify(const char *evidence, bool detached, const char *pub,
-			    const char *art, struct gate_facts **facts_out,
-			    struct gate_error *err)
+static enum gate_err verify(const char *evidence, bool detached, const char *pub, const char *art,
+			    struct gate_facts **facts_out, struct gate_error *err)
 {
 	struct gate_trusted_root *root = NULL;
 	struct gate_pubkey *key = NULL;
@@ -449,8 +448,8 @@ static void test_sign_verify_each_alg(void **state)
 		check_bundle_shape(e, i, P(e, "art"), P(e, "art.sigstore.json"), P(e, "art.sig"));
 		struct gate_facts *f = NULL;
 		struct gate_error err = {0};
-		enum gate_err rc = verify(P(e, "art.sigstore.json"), false, pub, P(e, "art"), &f,
-					  &err);
+		enum gate_err rc =
+			verify(P(e, "art.sigstore.json"), false, pub, P(e, "art"), &f, &err);
 		assert_int_equal(rc, GATE_OK);
 		assert_int_equal(f->kind, GATE_SIGNER_KEY);
 		assert_int_equal(f->n_tlog, 0);
@@ -617,9 +616,9 @@ static void test_output_symlink_refused(void **state)
 	assert_false(exists(P(e, "art.bundle")));
 	/* a directory is not replaced either */
 	assert_int_equal(mkdir(P(e, "dir"), 0755), 0);
-	assert_int_equal(gate_sign_file(key_of(e, 0, "key"), NULL, P(e, "art"), P(e, "dir"), NULL,
-					&err),
-			 GATE_E_IO);
+	assert_int_equal(
+		gate_sign_file(key_of(e, 0, "key"), NULL, P(e, "art"), P(e, "dir"), NULL, &err),
+		GATE_E_IO);
 	assert_no_temp(e);
 }
 
@@ -666,9 +665,9 @@ static void test_sign_errors(void **state)
 	assert_int_equal(gate_sign_file(P(e, "nokey"), NULL, P(e, "art"), P(e, "b"), NULL, &err),
 			 GATE_E_IO);
 	assert_string_equal(err.file, P(e, "nokey"));
-	assert_int_equal(gate_sign_file(key_of(e, 0, "pub"), NULL, P(e, "art"), P(e, "b"), NULL,
-					&err),
-			 GATE_E_PARSE);
+	assert_int_equal(
+		gate_sign_file(key_of(e, 0, "pub"), NULL, P(e, "art"), P(e, "b"), NULL, &err),
+		GATE_E_PARSE);
 	write_str(P(e, "junk.key"),
 		  "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
 	assert_int_equal(gate_sign_file(P(e, "junk.key"), NULL, P(e, "art"), P(e, "b"), NULL, &err),

@@ -316,7 +316,8 @@ static struct fail_case ck_fail[] = {
 	{"rekor2-checkpoint-no-matching-signature_fail",
 	 "no signature line from log2025-alpha1.rekor.sigstage.dev verified"},
 	{"checkpoint-bad-keyhint_fail", "no signature line from rekor.sigstore.dev verified"},
-	{"invalid-checkpoint-signature_fail", "signature line 1 from rekor.sigstore.dev does not verify"},
+	{"invalid-checkpoint-signature_fail",
+	 "signature line 1 from rekor.sigstore.dev does not verify"},
 	{"checkpoint-wrong-roothash_fail",
 	 "tree size 75610772 does not match inclusion proof tree size 23083062"},
 };
@@ -364,8 +365,7 @@ static void test_conf_set_invalid(void **state)
 	struct fix f;
 	struct gate_error err = {0};
 	load_case("set-invalid-signature_fail", &f);
-	expect_fail(gate_set_verify(&f.e, f.log, &err), &err, GATE_E_TLOG, "S7",
-		    "does not verify");
+	expect_fail(gate_set_verify(&f.e, f.log, &err), &err, GATE_E_TLOG, "S7", "does not verify");
 	free_case(&f);
 }
 
@@ -452,7 +452,12 @@ static size_t ref_path(size_t m, const uint8_t (*d)[32], size_t n, uint8_t (*out
 static void test_merkle_ct_vectors(void **state)
 {
 	(void)state;
-	static const char *const leaves[] = {"", "00", "10", "2021", "3031", "40414243",
+	static const char *const leaves[] = {"",
+					     "00",
+					     "10",
+					     "2021",
+					     "3031",
+					     "40414243",
 					     "5051525354555657",
 					     "606162636465666768696a6b6c6d6e6f"};
 	static const char *const roots[] = {
@@ -480,9 +485,9 @@ static void test_merkle_ct_vectors(void **state)
 	unhex("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7", path[0], 32);
 	unhex("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", path[1], 32);
 	unhex("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4", path[2], 32);
-	assert_int_equal(gate_merkle_verify(data[0], 0, 0, 8, (const uint8_t(*)[32])path, 3,
-					    want, &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_merkle_verify(data[0], 0, 0, 8, (const uint8_t(*)[32])path, 3, want, &err),
+		GATE_OK);
 	unhex("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b", path[0], 32);
 	unhex("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0", path[1], 32);
 	unhex("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7", path[2], 32);
@@ -571,8 +576,8 @@ static void test_merkle_bounds(void **state)
 				       root, &err),
 		    &err, GATE_E_INCLUSION, "S9", NULL);
 	expect_fail(gate_merkle_verify((const uint8_t *)"x", 1, 0, UINT64_MAX,
-				       (const uint8_t(*)[32])path, GATE_MAX_PROOF_HASHES + 1,
-				       root, &err),
+				       (const uint8_t(*)[32])path, GATE_MAX_PROOF_HASHES + 1, root,
+				       &err),
 		    &err, GATE_E_INCLUSION, "S9", "over the limit");
 	/* 64 hashes is the most a 2^64-leaf tree needs: accepted by the cap,
 	 * rejected by the root comparison. */
@@ -707,8 +712,7 @@ static char *note_of(struct env *v, const char *text, const char *before, const 
 	return note;
 }
 
-static enum gate_err check(struct env *v, const char *note, uint64_t size,
-			   struct gate_error *err)
+static enum gate_err check(struct env *v, const char *note, uint64_t size, struct gate_error *err)
 {
 	return gate_checkpoint_verify(note, strlen(note), &v->log, size, v->root, err);
 }
@@ -753,8 +757,14 @@ static void expect_signed_text_fails(struct env *v, const char *text, const char
 static void test_note_bad_size(void **state)
 {
 	struct env *v = *state;
-	static const char *const bad[] = {"12x", "+12", "012", " 12", "-1", "1 2",
-					  "18446744073709551616", "99999999999999999999999"};
+	static const char *const bad[] = {"12x",
+					  "+12",
+					  "012",
+					  " 12",
+					  "-1",
+					  "1 2",
+					  "18446744073709551616",
+					  "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *text = text_of(v, bad[i], NULL);
 		expect_signed_text_fails(v, text, "is not a decimal number");
@@ -775,8 +785,8 @@ static void test_note_bad_root(void **state)
 	const char *bad[] = {"!!!!", "not base64", b31, b33, "AAAA AAAA", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *text = cat("log.example\n12\n", bad[i], "\n", NULL);
-		expect_signed_text_fails(v, text, i == 5 ? "missing root hash line"
-							 : "is not base64 of 32 bytes");
+		expect_signed_text_fails(
+			v, text, i == 5 ? "missing root hash line" : "is not base64 of 32 bytes");
 		free(text);
 	}
 	char *text = cat("log.example\n12\n", NULL);
@@ -895,13 +905,14 @@ static void test_note_bad_matching_sig(void **state)
 static void test_note_malformed_sig_lines(void **state)
 {
 	struct env *v = *state;
-	static const char *const bad[] = {"garbage\n", "- log.example AAAAAAAA\n",
+	static const char *const bad[] = {"garbage\n",
+					  "- log.example AAAAAAAA\n",
 					  "\xE2\x80\x94 log.example\n",
 					  "\xE2\x80\x94  AAAAAAAA\n",
 					  "\xE2\x80\x94 w.example AAAA\n",
 					  "\xE2\x80\x94 w.example AAAAAA==\n",
 					  "\xE2\x80\x94 w.example not-base64!\n"};
-	static const char *const msg[] = {"em dash", "em dash", "not a key name",
+	static const char *const msg[] = {"em dash",	    "em dash",	  "not a key name",
 					  "not a key name", "not base64", "not base64",
 					  "not base64"};
 	char *text = text_of(v, "12", NULL);
@@ -1113,8 +1124,8 @@ static void set_init(struct set_env *s, struct env *v, const char *payload_fmt)
 	/* payload_fmt holds one LOGID placeholder (no printf: -Wformat=2). */
 	const char *at = strstr(payload_fmt, "LOGID");
 	assert_non_null(at);
-	snprintf(s->expected, sizeof s->expected, "%.*s%s%s", (int)(at - payload_fmt),
-		 payload_fmt, hex, at + 5);
+	snprintf(s->expected, sizeof s->expected, "%.*s%s%s", (int)(at - payload_fmt), payload_fmt,
+		 hex, at + 5);
 	size_t n = sign_msg(v->priv, s->expected, strlen(s->expected), sig, sizeof sig);
 	s->e.set = malloc(n);
 	assert_non_null(s->e.set);
@@ -1253,7 +1264,8 @@ int main(void)
 		cmocka_unit_test(test_v03_merkle),
 		cmocka_unit_test(test_v01_all),
 		cmocka_unit_test(test_rekor2_happy),
-		cmocka_unit_test_prestate(test_conf_checkpoint_passes, "rekor2-checkpoint-cosigned"),
+		cmocka_unit_test_prestate(test_conf_checkpoint_passes,
+					  "rekor2-checkpoint-cosigned"),
 		cmocka_unit_test_prestate(test_conf_checkpoint_passes,
 					  "rekor2-checkpoint-multiple-cosigs"),
 		cmocka_unit_test_prestate(test_conf_checkpoint_passes,

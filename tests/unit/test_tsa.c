@@ -46,8 +46,7 @@ static uint8_t *b64(const char *s, size_t *len)
 		if (*r != '\n')
 			*w++ = *r;
 	*w = '\0';
-	assert_int_equal(gate_b64_decode(clean, strlen(clean), &out, len, "test", NULL),
-			 GATE_OK);
+	assert_int_equal(gate_b64_decode(clean, strlen(clean), &out, len, "test", NULL), GATE_OK);
 	free(clean);
 	return out;
 }
@@ -61,10 +60,10 @@ static void case_load(const char *name, struct tcase *c)
 	json_t *j = json_load_file(path, 0, &jerr);
 	assert_non_null(j);
 	json_t *vm = json_object_get(j, "verificationMaterial");
-	json_t *ts = json_array_get(
-		json_object_get(json_object_get(vm, "timestampVerificationData"),
-				"rfc3161Timestamps"),
-		0);
+	json_t *ts =
+		json_array_get(json_object_get(json_object_get(vm, "timestampVerificationData"),
+					       "rfc3161Timestamps"),
+			       0);
 	c->ts = b64(json_string_value(json_object_get(ts, "signedTimestamp")), &c->ts_len);
 	json_t *ms = json_object_get(j, "messageSignature");
 	const char *sig =
@@ -96,8 +95,7 @@ static int64_t utc(const char *s)
 	return t;
 }
 
-static enum gate_err verify_case(struct tcase *c, int64_t *gen, size_t *idx,
-				 struct gate_error *err)
+static enum gate_err verify_case(struct tcase *c, int64_t *gen, size_t *idx, struct gate_error *err)
 {
 	return gate_rfc3161_verify(c->ts, c->ts_len, c->sig, c->sig_len, c->root, gen, idx, err);
 }
@@ -118,10 +116,10 @@ static const struct {
 	{"rekor2-checkpoint-cosigned", NULL},
 	{"bundle-with-sct-with-extensions", NULL},
 	{"intoto-with-custom-trust-root", NULL},
-	{"rekor2-timestamp-with-incorrect-time_fail", NULL}, /* S14 fails, not S12 */
+	{"rekor2-timestamp-with-incorrect-time_fail", NULL},	   /* S14 fails, not S12 */
 	{"intoto-tsa-timestamp-outside-cert-validity_fail", NULL}, /* ditto */
-	{"rekor2-dsse-invalid-sig_fail", NULL},	     /* S18 fails */
-	{"rekor2-dsse-mismatch-sig_fail", NULL},     /* S6 fails */
+	{"rekor2-dsse-invalid-sig_fail", NULL},			   /* S18 fails */
+	{"rekor2-dsse-mismatch-sig_fail", NULL},		   /* S6 fails */
 };
 
 static void test_conformance_pass(void **state)
@@ -250,9 +248,9 @@ static void test_garbage(void **state)
 	assert_non_null(more);
 	memcpy(more, c.ts, c.ts_len);
 	more[c.ts_len] = 0;
-	assert_int_equal(gate_rfc3161_verify(more, c.ts_len + 1, c.sig, c.sig_len, c.root, &gen,
-					     &idx, &err),
-			 GATE_E_TIMESTAMP);
+	assert_int_equal(
+		gate_rfc3161_verify(more, c.ts_len + 1, c.sig, c.sig_len, c.root, &gen, &idx, &err),
+		GATE_E_TIMESTAMP);
 	assert_non_null(strstr(err.msg, "trailing"));
 	free(more);
 
@@ -267,18 +265,18 @@ static void test_garbage(void **state)
 	memcpy(ber + 2, c.ts + 4, body);
 	ber[2 + body] = 0;
 	ber[3 + body] = 0;
-	assert_int_equal(gate_rfc3161_verify(ber, body + 4, c.sig, c.sig_len, c.root, &gen,
-					     &idx, &err),
-			 GATE_E_TIMESTAMP);
+	assert_int_equal(
+		gate_rfc3161_verify(ber, body + 4, c.sig, c.sig_len, c.root, &gen, &idx, &err),
+		GATE_E_TIMESTAMP);
 	assert_non_null(strstr(err.msg, "not DER"));
 	ber[1] = 0x83;
 	ber[2] = 0;
 	ber[3] = (uint8_t)(body >> 8);
 	ber[4] = (uint8_t)body;
 	memcpy(ber + 5, c.ts + 4, body);
-	assert_int_equal(gate_rfc3161_verify(ber, body + 5, c.sig, c.sig_len, c.root, &gen,
-					     &idx, &err),
-			 GATE_E_TIMESTAMP);
+	assert_int_equal(
+		gate_rfc3161_verify(ber, body + 5, c.sig, c.sig_len, c.root, &gen, &idx, &err),
+		GATE_E_TIMESTAMP);
 	assert_non_null(strstr(err.msg, "not DER"));
 	free(ber);
 
@@ -307,24 +305,23 @@ static void test_garbage(void **state)
 			rnd[i] = (uint8_t)rand();
 		if (round % 2)
 			rnd[0] = 0x30; /* look like a SEQUENCE */
-		assert_int_equal(gate_rfc3161_verify(rnd, n, c.sig, c.sig_len, c.root, &gen, &idx,
-						     NULL),
-				 GATE_E_TIMESTAMP);
+		assert_int_equal(
+			gate_rfc3161_verify(rnd, n, c.sig, c.sig_len, c.root, &gen, &idx, NULL),
+			GATE_E_TIMESTAMP);
 	}
 
 	uint8_t *big = calloc(1, 64 * 1024 + 1);
 	assert_non_null(big);
 	memcpy(big, c.ts, c.ts_len);
-	assert_int_equal(gate_rfc3161_verify(big, 64 * 1024 + 1, c.sig, c.sig_len, c.root, &gen,
-					     &idx, &err),
-			 GATE_E_TIMESTAMP);
+	assert_int_equal(
+		gate_rfc3161_verify(big, 64 * 1024 + 1, c.sig, c.sig_len, c.root, &gen, &idx, &err),
+		GATE_E_TIMESTAMP);
 	assert_non_null(strstr(err.msg, "limit"));
 	free(big);
 	case_free(&c);
 }
 
 /* ---- a throwaway TSA ---- */
-
 
 static const struct ext ca_exts[] = {
 	{NID_basic_constraints, "critical,CA:TRUE"},
@@ -413,8 +410,9 @@ static uint8_t *make_resp(X509 *signer, EVP_PKEY *key, const EVP_MD *md, const u
 	TS_RESP_CTX_set_time_cb(ctx, fixed_time, &gen);
 	TS_RESP *resp = TS_RESP_create_response(ctx, bio);
 	assert_non_null(resp);
-	assert_int_equal(ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp))),
-			 TS_STATUS_GRANTED);
+	assert_int_equal(
+		ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(resp))),
+		TS_STATUS_GRANTED);
 	unsigned char *der = NULL;
 	int n = i2d_TS_RESP(resp, &der);
 	assert_true(n > 0);
@@ -470,10 +468,10 @@ static void test_synthetic_digests(void **state)
 		int64_t gen = 0;
 		size_t idx = 9;
 		struct gate_error err = {0};
-		uint8_t *der = make_resp(p.tsa, p.tsa_key, mds[i], sig_bytes, sizeof sig_bytes,
-					 T0, 1, &len);
-		enum gate_err rc = gate_rfc3161_verify(der, len, sig_bytes, sizeof sig_bytes,
-						       root, &gen, &idx, &err);
+		uint8_t *der = make_resp(p.tsa, p.tsa_key, mds[i], sig_bytes, sizeof sig_bytes, T0,
+					 1, &len);
+		enum gate_err rc = gate_rfc3161_verify(der, len, sig_bytes, sizeof sig_bytes, root,
+						       &gen, &idx, &err);
 		if (rc != GATE_OK)
 			print_error("%s\n", err.msg);
 		assert_int_equal(rc, GATE_OK);
@@ -491,8 +489,8 @@ static void test_synthetic_digests(void **state)
 	int64_t gen;
 	size_t idx;
 	struct gate_error err = {0};
-	uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha1(), sig_bytes, sizeof sig_bytes, T0, 1,
-				 &len);
+	uint8_t *der =
+		make_resp(p.tsa, p.tsa_key, EVP_sha1(), sig_bytes, sizeof sig_bytes, T0, 1, &len);
 	assert_int_equal(
 		gate_rfc3161_verify(der, len, sig_bytes, sizeof sig_bytes, root, &gen, &idx, &err),
 		GATE_E_TIMESTAMP);
@@ -512,8 +510,8 @@ static void test_synthetic_no_embedded_cert(void **state)
 	size_t len, idx = 9;
 	int64_t gen = 0;
 	struct gate_error err = {0};
-	uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0,
-				 0, &len);
+	uint8_t *der =
+		make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0, 0, &len);
 	X509 *full[] = {p.tsa, p.ca, NULL};
 	X509 *anchor_only[] = {p.ca, NULL};
 	X509 *const *c1[] = {full};
@@ -551,8 +549,8 @@ static void test_synthetic_second_authority(void **state)
 	size_t len, idx = 9;
 	int64_t gen = 0;
 	struct gate_error err = {0};
-	uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0,
-				 1, &len);
+	uint8_t *der =
+		make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0, 1, &len);
 	X509 *a[] = {other.tsa, other.ca, NULL};
 	X509 *b[] = {p.tsa, p.ca, NULL};
 	X509 *const *chains[] = {a, b};
@@ -599,8 +597,8 @@ static void test_synthetic_cert_validity(void **state)
 		struct gate_error err = {0};
 		uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes,
 					 sizeof sig_bytes, cases[i].gen, 1, &len);
-		enum gate_err rc = gate_rfc3161_verify(der, len, sig_bytes, sizeof sig_bytes,
-						       root, &gen, &idx, &err);
+		enum gate_err rc = gate_rfc3161_verify(der, len, sig_bytes, sizeof sig_bytes, root,
+						       &gen, &idx, &err);
 		if (rc != cases[i].rc)
 			print_error("case %zu: %s\n", i, err.msg);
 		assert_int_equal(rc, cases[i].rc);
@@ -625,8 +623,8 @@ static void test_synthetic_signer_eku(void **state)
 	size_t len, idx;
 	int64_t gen;
 	struct gate_error err = {0};
-	uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0,
-				 0, &len);
+	uint8_t *der =
+		make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0, 0, &len);
 	X509 *chain[] = {p.bad_tsa, p.ca, NULL};
 	X509 *const *chains[] = {chain};
 	struct gate_trusted_root *root = root_with(chains, 1);
@@ -653,8 +651,8 @@ static void test_synthetic_status(void **state)
 	size_t len, idx;
 	int64_t gen;
 	struct gate_error err = {0};
-	uint8_t *der = make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0,
-				 1, &len);
+	uint8_t *der =
+		make_resp(p.tsa, p.tsa_key, EVP_sha256(), sig_bytes, sizeof sig_bytes, T0, 1, &len);
 	const struct {
 		int status;
 		enum gate_err rc;
@@ -667,8 +665,8 @@ static void test_synthetic_status(void **state)
 		const unsigned char *q = der;
 		TS_RESP *resp = d2i_TS_RESP(NULL, &q, (long)len);
 		assert_non_null(resp);
-		assert_true(TS_STATUS_INFO_set_status(TS_RESP_get_status_info(resp),
-						      cases[i].status));
+		assert_true(
+			TS_STATUS_INFO_set_status(TS_RESP_get_status_info(resp), cases[i].status));
 		unsigned char *mod = NULL;
 		int n = i2d_TS_RESP(resp, &mod);
 		assert_true(n > 0);

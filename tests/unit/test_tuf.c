@@ -84,8 +84,7 @@ static void canon_is(const char *json, const char *want, size_t wantlen)
 static enum gate_err parse_type(const char *json, enum gate_tuf_type t, struct gate_error *err)
 {
 	struct gate_tuf_md *md = NULL;
-	enum gate_err rc =
-		gate_tuf_md_parse_load((const uint8_t *)json, strlen(json), t, &md, err);
+	enum gate_err rc = gate_tuf_md_parse_load((const uint8_t *)json, strlen(json), t, &md, err);
 	gate_tuf_md_free(md);
 	return rc;
 }
@@ -164,8 +163,8 @@ static void test_sigstore_keyids(void **state)
 		for (size_t i = 0; i < md->keys.n; i++) {
 			const struct gate_tuf_key *k = &md->keys.v[i];
 			char id[65];
-			json_t *kobj = json_object_get(json_object_get(md->signed_obj, "keys"),
-						       k->keyid);
+			json_t *kobj =
+				json_object_get(json_object_get(md->signed_obj, "keys"), k->keyid);
 			expect_rc(gate_tuf_keyid(kobj, id, &err), &err, GATE_OK, "keyid");
 			assert_int_equal(strcmp(id, k->keyid) == 0, k->id_matches);
 			/* Every key decodes: hex points in v1-v4, PEM later. */
@@ -174,8 +173,9 @@ static void test_sigstore_keyids(void **state)
 			if (!k->id_matches) {
 				/* Spec §3: the one known case, root v11. */
 				assert_int_equal(n, 11);
-				assert_string_equal(k->keyid, "7247f0dbad85b147e1863bade761243cc785dcb"
-							      "7aa410e7105dd3d2b61a36d2c");
+				assert_string_equal(k->keyid,
+						    "7247f0dbad85b147e1863bade761243cc785dcb"
+						    "7aa410e7105dd3d2b61a36d2c");
 				assert_string_equal(id, "0c87432c3bf09fd99189fdc32fa5eaedf4e4a5fac7"
 							"bab73fa04a2e0fc64af6f5");
 				mismatches++;
@@ -326,7 +326,8 @@ static char *sign_doc(json_t *signed_obj, struct tkey *const *keys, size_t n)
 	json_t *sigs = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char *h = sig_hex(keys[i], canon, clen);
-		json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid", keys[i]->id, "sig", h));
+		json_array_append_new(sigs,
+				      json_pack("{s:s, s:s}", "keyid", keys[i]->id, "sig", h));
 		free(h);
 	}
 	free(canon);
@@ -372,9 +373,9 @@ static void test_thresholds_distinct_keys(void **state)
 		tkey_new(&k[i]);
 	struct tkey *r2[] = {&k[0], &k[1]};
 	/* 2-of-2 root signed by both: valid. */
-	char *s = sign_doc(root_signed(1, "2030-01-01T00:00:00Z", r2, 2, 2, &k[2], &k[2], &k[2],
-				       false),
-			   r2, 2);
+	char *s = sign_doc(
+		root_signed(1, "2030-01-01T00:00:00Z", r2, 2, 2, &k[2], &k[2], &k[2], false), r2,
+		2);
 	struct gate_tuf_md *md = NULL;
 	expect_rc(gate_tuf_root_load((const uint8_t *)s, strlen(s), &md, &err), &err, GATE_OK,
 		  "2 of 2");
@@ -443,7 +444,7 @@ static void test_thresholds_distinct_keys(void **state)
 /* ------------------------------------------------------------------ */
 /* malformed metadata (§1)                                            */
 
-#define TS_HEAD                                                                                   \
+#define TS_HEAD                                                                                    \
 	"{\"signatures\":[],\"signed\":{\"_type\":\"timestamp\",\"spec_version\":\"1.0.31\","
 #define TS_META "\"meta\":{\"snapshot.json\":{\"version\":1}}"
 
@@ -462,8 +463,9 @@ static void test_malformed_metadata(void **state)
 		{TS_HEAD "\"version\":1,\"version\":2,\"expires\":\"2030-01-01T00:00:00Z\"," TS_META
 			 "}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "duplicate member"},
-		{TS_HEAD "\"version\":99999999999999999999,\"expires\":\"2030-01-01T00:00:00Z\"," TS_META
-			 "}}",
+		{TS_HEAD
+		 "\"version\":99999999999999999999,\"expires\":\"2030-01-01T00:00:00Z\"," TS_META
+		 "}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "version over int64"},
 		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\"," TS_META "}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "truncated"},
@@ -507,17 +509,21 @@ static void test_malformed_metadata(void **state)
 		/* timestamp meta */
 		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{}}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "empty meta"},
-		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
-			 "{\"version\":1},\"targets.json\":{\"version\":1}}}}",
+		{TS_HEAD
+		 "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
+		 "{\"version\":1},\"targets.json\":{\"version\":1}}}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "two meta entries"},
-		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
-			 "{\"version\":1,\"length\":-1}}}}",
+		{TS_HEAD
+		 "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
+		 "{\"version\":1,\"length\":-1}}}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "negative length"},
-		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
-			 "{\"version\":1,\"hashes\":{}}}}}",
+		{TS_HEAD
+		 "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
+		 "{\"version\":1,\"hashes\":{}}}}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "empty hashes"},
-		{TS_HEAD "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
-			 "{\"version\":1,\"hashes\":{\"sha256\":5}}}}}",
+		{TS_HEAD
+		 "\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":{\"snapshot.json\":"
+		 "{\"version\":1,\"hashes\":{\"sha256\":5}}}}}",
 		 GATE_TUF_TIMESTAMP, GATE_E_PARSE, "hash not a string"},
 		/* root */
 		{"{\"signatures\":[],\"signed\":{\"_type\":\"root\",\"spec_version\":\"1.0\","
@@ -642,8 +648,9 @@ static void test_caps(void **state)
 	/* Nesting deeper than the JSON cap. */
 	char deep[256];
 	size_t n = 0;
-	n += (size_t)snprintf(deep, sizeof deep, "{\"signatures\":[],\"signed\":{\"_type\":"
-						 "\"targets\",\"x\":");
+	n += (size_t)snprintf(deep, sizeof deep,
+			      "{\"signatures\":[],\"signed\":{\"_type\":"
+			      "\"targets\",\"x\":");
 	for (int i = 0; i < 40; i++)
 		deep[n++] = '[';
 	for (int i = 0; i < 40; i++)
@@ -673,10 +680,18 @@ static void test_expires(void **state)
 	assert_true(gate_rfc3339_parse("2022-05-11T19:09:02Z", GATE_RFC3339_TUF, &z));
 	assert_int_equal(t, z);
 	static const char *bad[] = {
-		"2030-01-01T00:00:00",	"2030-01-01 00:00:00Z", "2030-01-01t00:00:00Z",
-		"2030-13-01T00:00:00Z", "2030-02-29T00:00:00Z", "2030-01-01T24:00:00Z",
-		"2030-01-01T00:00:60Z", "2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+0100",
-		"30-01-01T00:00:00Z",	"",			"2030-01-01T00:00:00ZZ",
+		"2030-01-01T00:00:00",
+		"2030-01-01 00:00:00Z",
+		"2030-01-01t00:00:00Z",
+		"2030-13-01T00:00:00Z",
+		"2030-02-29T00:00:00Z",
+		"2030-01-01T24:00:00Z",
+		"2030-01-01T00:00:60Z",
+		"2030-01-01T00:00:00.Z",
+		"2030-01-01T00:00:00+0100",
+		"30-01-01T00:00:00Z",
+		"",
+		"2030-01-01T00:00:00ZZ",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (gate_rfc3339_parse(bad[i], GATE_RFC3339_TUF, &t))
@@ -808,11 +823,11 @@ static void test_quote(void **state)
 /* the client over a file:// repository                               */
 
 struct repo {
-	char dir[64];	  /* temp root */
-	char meta[128];	  /* repository metadata dir */
-	char tgt[128];	  /* repository targets dir */
-	char local[128];  /* client metadata dir */
-	char ldl[128];	  /* client target dir */
+	char dir[64];	 /* temp root */
+	char meta[128];	 /* repository metadata dir */
+	char tgt[128];	 /* repository targets dir */
+	char local[128]; /* client metadata dir */
+	char ldl[128];	 /* client target dir */
 	char murl[160], turl[160];
 	struct tkey root, ts, sn, tg, dg;
 	int root_v, ts_v, sn_v, tg_v, dg_v;
@@ -885,28 +900,28 @@ static void publish(struct repo *r)
 	json_t *dkeys = json_object();
 	json_object_set(dkeys, r->dg.id, r->dg.pub);
 	json_t *tg = json_pack(
-		"{s:s, s:s, s:i, s:s, s:{s:o}, s:{s:o, s:[{s:s, s:[s], s:i, s:b, s:[s]}]}}", "_type",
-		"targets", "spec_version", "1.0.31", "version", r->tg_v, "expires",
+		"{s:s, s:s, s:i, s:s, s:{s:o}, s:{s:o, s:[{s:s, s:[s], s:i, s:b, s:[s]}]}}",
+		"_type", "targets", "spec_version", "1.0.31", "version", r->tg_v, "expires",
 		"2030-01-01T00:00:00Z", "targets", "a.txt", target_entry("content a"),
-		"delegations", "keys", dkeys, "roles", "name", "dg", "keyids", r->dg.id, "threshold",
-		1, "terminating", 0, "paths", "deleg/*");
+		"delegations", "keys", dkeys, "roles", "name", "dg", "keyids", r->dg.id,
+		"threshold", 1, "terminating", 0, "paths", "deleg/*");
 	k = &r->tg;
 	r->tg_bytes = sign_doc(tg, &k, 1);
 	write_str(r->meta, versioned(r, r->tg_v, "targets.json", name, sizeof name), r->tg_bytes,
 		  strlen(r->tg_bytes));
-	json_t *sn = json_pack("{s:s, s:s, s:i, s:s, s:{s:o, s:o}}", "_type", "snapshot",
-			       "spec_version", "1.0.31", "version", r->sn_v, "expires",
-			       "2030-01-01T00:00:00Z", "meta", "targets.json",
-			       meta_entry(r->tg_v, r->tg_bytes, r->with_hashes), "dg.json",
-			       meta_entry(r->dg_v, r->dg_bytes, r->with_hashes));
+	json_t *sn =
+		json_pack("{s:s, s:s, s:i, s:s, s:{s:o, s:o}}", "_type", "snapshot", "spec_version",
+			  "1.0.31", "version", r->sn_v, "expires", "2030-01-01T00:00:00Z", "meta",
+			  "targets.json", meta_entry(r->tg_v, r->tg_bytes, r->with_hashes),
+			  "dg.json", meta_entry(r->dg_v, r->dg_bytes, r->with_hashes));
 	k = &r->sn;
 	r->sn_bytes = sign_doc(sn, &k, 1);
 	write_str(r->meta, versioned(r, r->sn_v, "snapshot.json", name, sizeof name), r->sn_bytes,
 		  strlen(r->sn_bytes));
-	json_t *ts = json_pack("{s:s, s:s, s:i, s:s, s:{s:o}}", "_type", "timestamp",
-			       "spec_version", "1.0.31", "version", r->ts_v, "expires",
-			       r->ts_expires, "meta", "snapshot.json",
-			       meta_entry(r->sn_v, r->sn_bytes, r->with_hashes));
+	json_t *ts =
+		json_pack("{s:s, s:s, s:i, s:s, s:{s:o}}", "_type", "timestamp", "spec_version",
+			  "1.0.31", "version", r->ts_v, "expires", r->ts_expires, "meta",
+			  "snapshot.json", meta_entry(r->sn_v, r->sn_bytes, r->with_hashes));
 	k = &r->ts;
 	char *s = sign_doc(ts, &k, 1);
 	write_str(r->meta, "timestamp.json", s, strlen(s));

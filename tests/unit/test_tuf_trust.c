@@ -350,8 +350,7 @@ static void test_repo_and_cache(void **state)
 	expect_rc(gate_tuf_repo_sign(&p, 1u << GATE_TUF_TIMESTAMP, &err), &err, GATE_E_USAGE,
 		  "revoked key");
 	add_key(&p, GATE_TUF_TIMESTAMP, k.ts2);
-	expect_rc(gate_tuf_repo_sign(&p, 1u << GATE_TUF_TIMESTAMP, &err), &err, GATE_OK,
-		  "new key");
+	expect_rc(gate_tuf_repo_sign(&p, 1u << GATE_TUF_TIMESTAMP, &err), &err, GATE_OK, "new key");
 	expect_rc(update(repo, cache, 0, &st, &err), &err, GATE_OK, "update after rotation");
 	assert_int_equal(st.initial_root, 1);
 	assert_int_equal(st.version[GATE_TUF_ROOT], 2);
@@ -436,8 +435,8 @@ static void test_repo_refusals(void **state)
 	/* Bad target paths. */
 	params(&p, &k, P("r4"));
 	expect_rc(gate_tuf_repo_init(&p, &err), &err, GATE_OK, "init r4");
-	static const char *const bad[] = {"../x", "/abs", "a//b", "a/./b", "a/", "", "a\\b",
-					  "a\nb"};
+	static const char *const bad[] = {"../x", "/abs", "a//b", "a/./b",
+					  "a/",	  "",	  "a\\b", "a\nb"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		const char *files[] = {TRUSTED_ROOT};
 		expect_rc(gate_tuf_repo_add(&p, files, &bad[i], 1, &err), &err, GATE_E_USAGE,

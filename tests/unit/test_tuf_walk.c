@@ -115,9 +115,9 @@ static json_t *targets_role(int version, json_t *targets, json_t *roles)
 	json_t *s = common("targets", version);
 	json_object_set_new(s, "targets", targets);
 	if (roles)
-		json_object_set_new(s, "delegations",
-				    json_pack("{s:{s:O},s:o}", "keys", g_keyid, g_keyobj, "roles",
-					      roles));
+		json_object_set_new(
+			s, "delegations",
+			json_pack("{s:{s:O},s:o}", "keys", g_keyid, g_keyobj, "roles", roles));
 	return s;
 }
 
@@ -134,25 +134,27 @@ static void build(const char *stamp)
 	json_t *root = common("root", 1);
 	json_object_set_new(root, "consistent_snapshot", json_false());
 	json_object_set_new(root, "keys", json_pack("{s:O}", g_keyid, g_keyobj));
-	json_object_set_new(root, "roles", json_pack("{s:O,s:O,s:O,s:O}", "root", role, "timestamp",
-						     role, "snapshot", role, "targets", role));
+	json_object_set_new(root, "roles",
+			    json_pack("{s:O,s:O,s:O,s:O}", "root", role, "timestamp", role,
+				      "snapshot", role, "targets", role));
 	json_decref(role);
 	put("root", root);
-	put("targets", targets_role(3, json_pack("{s:o}", "top.bin", target("top")),
-				    json_pack("[o,o,o,o]", deleg("a", "a/*", true),
-					      deleg("b", "b/*", false), deleg("c", "c/*", false),
-					      deleg("loop", "*", false))));
-	put("a", targets_role(1, json_pack("{s:o,s:o}", "a/1", target("one"), "b/2",
-					   target("evil")),
-			      NULL));
+	put("targets",
+	    targets_role(3, json_pack("{s:o}", "top.bin", target("top")),
+			 json_pack("[o,o,o,o]", deleg("a", "a/*", true), deleg("b", "b/*", false),
+				   deleg("c", "c/*", false), deleg("loop", "*", false))));
+	put("a",
+	    targets_role(1, json_pack("{s:o,s:o}", "a/1", target("one"), "b/2", target("evil")),
+			 NULL));
 	put("b", targets_role(1, json_pack("{s:o}", "b/2", target("two")),
 			      json_pack("[o]", deleg("loop", "b/*", false))));
-	put("loop", targets_role(1, json_object(),
-				 json_pack("[o,o]", deleg("b", "*", false), deleg("a", "*", false))));
+	put("loop",
+	    targets_role(1, json_object(),
+			 json_pack("[o,o]", deleg("b", "*", false), deleg("a", "*", false))));
 	json_t *snap = common("snapshot", 1);
 	json_object_set_new(snap, "meta",
-			    json_pack("{s:{s:i},s:{s:i},s:{s:i},s:{s:i}}", "targets.json", "version",
-				      3, "a.json", "version", 1, "b.json", "version", 1,
+			    json_pack("{s:{s:i},s:{s:i},s:{s:i},s:{s:i}}", "targets.json",
+				      "version", 3, "a.json", "version", 1, "b.json", "version", 1,
 				      "loop.json", "version", 1));
 	put("snapshot", snap);
 	json_t *ts = common("timestamp", 1);
@@ -192,9 +194,9 @@ static void test_walk(void **state)
 	struct seen s = {0};
 	build("1787615000\n");
 	assert_int_equal(gate_tuf_cache_open(g_dir, NOW, &c, &err), GATE_OK);
-	assert_int_equal(gate_tuf_walk_targets(gate_tuf_cache_updater(c), 100, on_target, &s, &ws,
-					       &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_tuf_walk_targets(gate_tuf_cache_updater(c), 100, on_target, &s, &ws, &err),
+		GATE_OK);
 	/* Pre-order, in delegation order: targets, a, b, loop (whose "b"
 	 * and "a" are already visited: the cycle ends), then c fails (not in
 	 * the snapshot). */
@@ -213,9 +215,9 @@ static void test_walk(void **state)
 	c = NULL;
 	memset(&s, 0, sizeof s);
 	assert_int_equal(gate_tuf_cache_open(g_dir, NOW, &c, &err), GATE_OK);
-	assert_int_equal(gate_tuf_walk_targets(gate_tuf_cache_updater(c), 2, on_target, &s, &ws,
-					       &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_tuf_walk_targets(gate_tuf_cache_updater(c), 2, on_target, &s, &ws, &err),
+		GATE_OK);
 	assert_int_equal(ws.roles, 2);
 	assert_true(ws.truncated);
 	gate_tuf_cache_close(c);
@@ -271,7 +273,8 @@ static void test_policy_lookup(void **state)
 
 	/* Staleness (max 1h): 2h after the update, and an update "from the
 	 * future". */
-	expect("top", NULL, 1787615000 + 7200, false, "last updated 2h ago, more than max_staleness 1h");
+	expect("top", NULL, 1787615000 + 7200, false,
+	       "last updated 2h ago, more than max_staleness 1h");
 	build("1787620000\n");
 	expect("top", NULL, NOW, false, "in the future");
 	build("");
@@ -329,9 +332,9 @@ static void test_succinct(void **state)
 	struct gate_error err = {0};
 	struct seen s = {0};
 	assert_int_equal(gate_tuf_cache_open(g_dir, NOW, &c, &err), GATE_OK);
-	assert_int_equal(gate_tuf_walk_targets(gate_tuf_cache_updater(c), 100, on_target, &s, &ws,
-					       &err),
-			 GATE_OK);
+	assert_int_equal(
+		gate_tuf_walk_targets(gate_tuf_cache_updater(c), 100, on_target, &s, &ws, &err),
+		GATE_OK);
 	assert_int_equal(ws.roles, 3);
 	assert_int_equal(s.n, 2);
 	gate_tuf_cache_close(c);

@@ -110,7 +110,8 @@ static X509 *ca_cert(size_t which)
 	json_t *certs = json_object_get(json_object_get(json_array_get(cas, 1), "certChain"),
 					"certificates");
 	assert_int_equal(json_array_size(certs), 2);
-	const char *b64 = json_string_value(json_object_get(json_array_get(certs, which), "rawBytes"));
+	const char *b64 =
+		json_string_value(json_object_get(json_array_get(certs, which), "rawBytes"));
 	assert_non_null(b64);
 	unsigned char *der = malloc(strlen(b64));
 	assert_non_null(der);
@@ -167,9 +168,9 @@ static void test_b64_decode_valid(void **state)
 {
 	(void)state;
 	b64_ok("", "", 0);
-	b64_ok("Zm9v", "foo", 3);	  /* no padding */
-	b64_ok("Zm9vYmE=", "fooba", 5);  /* one '=' */
-	b64_ok("Zm9vYg==", "foob", 4);	  /* two '=' */
+	b64_ok("Zm9v", "foo", 3);	/* no padding */
+	b64_ok("Zm9vYmE=", "fooba", 5); /* one '=' */
+	b64_ok("Zm9vYg==", "foob", 4);	/* two '=' */
 	b64_ok("Zm9vYmFy", "foobar", 6);
 	b64_ok("AAA=", "\0\0", 2);
 	b64_ok("+/+/", "\xfb\xff\xbf", 3);
@@ -180,7 +181,8 @@ static void b64_bad(const char *in, size_t inlen, const char *why)
 	struct gate_error err = {0};
 	uint8_t *out = NULL;
 	size_t len = 0;
-	enum gate_err rc = gate_b64_decode(in, inlen, &out, &len, "messageSignature.signature", &err);
+	enum gate_err rc =
+		gate_b64_decode(in, inlen, &out, &len, "messageSignature.signature", &err);
 	if (rc != GATE_E_PARSE)
 		print_message("case '%s' was accepted\n", why);
 	expect_err(rc, &err, GATE_E_PARSE, "messageSignature.signature");
@@ -251,12 +253,12 @@ static void test_hex(void **state)
 	assert_true(gate_hex_decode("00ABff10", 8, d, 4));
 	assert_memory_equal(d, in, 4);
 	assert_true(gate_hex_decode("", 0, d, 0));
-	assert_false(gate_hex_decode("00abff1", 7, d, 4));   /* odd */
-	assert_false(gate_hex_decode("00abff", 6, d, 4));    /* short */
+	assert_false(gate_hex_decode("00abff1", 7, d, 4));     /* odd */
+	assert_false(gate_hex_decode("00abff", 6, d, 4));      /* short */
 	assert_false(gate_hex_decode("00abff1000", 10, d, 4)); /* long */
-	assert_false(gate_hex_decode("00abfg10", 8, d, 4));  /* non-hex */
-	assert_false(gate_hex_decode("00ab ff1", 8, d, 4));  /* space */
-	assert_false(gate_hex_decode("0xabff10", 8, d, 4));  /* prefix */
+	assert_false(gate_hex_decode("00abfg10", 8, d, 4));    /* non-hex */
+	assert_false(gate_hex_decode("00ab ff1", 8, d, 4));    /* space */
+	assert_false(gate_hex_decode("0xabff10", 8, d, 4));    /* prefix */
 }
 
 static void test_ct_eq(void **state)
@@ -301,7 +303,7 @@ static void test_rfc3339_values(void **state)
 	(void)state;
 	t3339("1970-01-01T00:00:00Z", 0);
 	t3339("1970-01-01T00:00:01Z", 1);
-	t3339("2024-03-19T17:26:26Z", 1710869186); /* happy-path-v0.3 integratedTime */
+	t3339("2024-03-19T17:26:26Z", 1710869186);     /* happy-path-v0.3 integratedTime */
 	t3339("2024-03-19T17:26:26.999Z", 1710869186); /* fraction dropped */
 	t3339("2024-03-19T17:26:26.5+00:00", 1710869186);
 	t3339("2024-03-19T17:26:26+00:00", 1710869186);
@@ -320,8 +322,8 @@ static void test_rfc3339_rejects(void **state)
 	t3339_bad("2024-01-32T00:00:00Z");
 	t3339_bad("2024-01-01T24:00:00Z");
 	t3339_bad("2024-01-01T00:60:00Z");
-	t3339_bad("2024-03-19T17:26:26");	/* missing Z */
-	t3339_bad("2024-03-19T17:26:26.123");	/* missing Z after fraction */
+	t3339_bad("2024-03-19T17:26:26");      /* missing Z */
+	t3339_bad("2024-03-19T17:26:26.123");  /* missing Z after fraction */
 	t3339_bad("2024-03-19T17:26:26Zjunk"); /* trailing junk */
 	t3339_bad("2024-03-19T17:26:26Z ");
 	t3339_bad("2024-03-19T17:26:26.Z");	/* empty fraction */
@@ -568,7 +570,8 @@ static void test_certs_from_pem(void **state)
 	unsigned char *der = NULL;
 	int dl = i2d_X509(certs[0], &der);
 	assert_true(dl > 0);
-	assert_int_equal(gate_certs_from_pem(der, (size_t)dl, 1, &sk, "certificate", &err), GATE_OK);
+	assert_int_equal(gate_certs_from_pem(der, (size_t)dl, 1, &sk, "certificate", &err),
+			 GATE_OK);
 	assert_int_equal(sk_X509_num(sk), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), certs[0]), 0);
 	sk_X509_pop_free(sk, X509_free);
@@ -667,7 +670,7 @@ static void test_regex_anchoring(void **state)
 	re_is("x*", "xxx", GATE_OK);
 	re_is("(x|xy)z?", "xyz", GATE_OK);
 	re_is("^https://x$", "https://x", GATE_OK); /* explicit anchors still work */
-	re_is("b", "ab", GATE_E_IDENTITY);	      /* a match not at the start */
+	re_is("b", "ab", GATE_E_IDENTITY);	    /* a match not at the start */
 
 	struct gate_error err = {0};
 	expect_err(gate_regex_full_match("(", "x", &err), &err, GATE_E_USAGE, NULL);
@@ -686,7 +689,8 @@ static void test_regex_wrapping_cannot_unanchor(void **state)
 	struct gate_error err = {0};
 	enum gate_err rc = gate_regex_full_match("https://github.com/org/)|(nothing", wf, &err);
 	if (rc == GATE_OK)
-		print_message("BUG: 'https://github.com/org/)|(nothing' matched a longer identity\n");
+		print_message(
+			"BUG: 'https://github.com/org/)|(nothing' matched a longer identity\n");
 	assert_int_not_equal(rc, GATE_OK);
 	rc = gate_regex_full_match("x)|(.*", "anything at all", &err);
 	assert_int_not_equal(rc, GATE_OK);
@@ -713,7 +717,7 @@ static void test_err_str(void **state)
 	assert_true(n < 64);
 	assert_string_equal(gate_err_str(GATE_OK), "ok");
 	assert_non_null(gate_err_str((enum gate_err)999));
-	assert_non_null(gate_err_str((enum gate_err)-1));
+	assert_non_null(gate_err_str((enum gate_err) - 1));
 	assert_string_not_equal(gate_err_str(GATE_E_SIGNATURE), gate_err_str(GATE_E_DIGEST));
 	assert_string_not_equal(gate_err_str(GATE_E_CHECKPOINT), gate_err_str(GATE_E_INCLUSION));
 
@@ -733,8 +737,8 @@ static void test_fail_escapes(void **state)
 {
 	(void)state;
 	struct gate_error err = {0};
-	assert_int_equal(gate_fail(&err, GATE_E_PARSE, "S1", "f\tx",
-				   "bad %s", "value\n\x1b[31mred\x7f\xc3\xa9"),
+	assert_int_equal(gate_fail(&err, GATE_E_PARSE, "S1", "f\tx", "bad %s",
+				   "value\n\x1b[31mred\x7f\xc3\xa9"),
 			 GATE_E_PARSE);
 	assert_int_equal(err.code, GATE_E_PARSE);
 	assert_string_equal(err.rule, "S1");
@@ -794,12 +798,12 @@ static void test_hash_fd(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	assert_int_equal(write(fd, data, big), (ssize_t)big);
-	hash_expect(fd, data, 0, UINT64_MAX, big);		/* read ahead, to the end */
-	hash_expect(fd, data, 3, big - 5, big);			/* read ahead, inner range */
-	hash_expect(fd, data, 1u << 20, (9u << 20) + 1, big);	/* just over 8 MiB */
-	hash_expect(fd, data, 5, 5 + small, big);		/* plain */
-	hash_expect(fd, data, big - 10, big + 100, big);	/* past the end: stops there */
-	hash_expect(fd, data, 7, 7, big);			/* empty */
+	hash_expect(fd, data, 0, UINT64_MAX, big);	      /* read ahead, to the end */
+	hash_expect(fd, data, 3, big - 5, big);		      /* read ahead, inner range */
+	hash_expect(fd, data, 1u << 20, (9u << 20) + 1, big); /* just over 8 MiB */
+	hash_expect(fd, data, 5, 5 + small, big);	      /* plain */
+	hash_expect(fd, data, big - 10, big + 100, big);      /* past the end: stops there */
+	hash_expect(fd, data, 7, 7, big);		      /* empty */
 	/* a file shorter than the range it should have */
 	assert_int_equal(ftruncate(fd, (off_t)small), 0);
 	hash_expect(fd, data, 0, big, small);

@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* ------------------------------------------------------------------ */
 /* helpers                                                            */
 
@@ -63,10 +62,10 @@ static void flip_b64_member(json_t *obj, const char *key, long at)
 
 /* Everything one verification needs. */
 struct run {
-	const char *root_path;	/* NULL: public-good */
-	const char *key_path;	/* managed-key mode */
+	const char *root_path; /* NULL: public-good */
+	const char *key_path;  /* managed-key mode */
 	const char *identity, *identity_re, *issuer, *issuer_re;
-	const char *artifact;	/* path or sha256:HEX; NULL: a.txt */
+	const char *artifact; /* path or sha256:HEX; NULL: a.txt */
 	bool ignore_tlog;
 	int64_t now; /* 0: the current time */
 };
@@ -94,7 +93,7 @@ static enum gate_err run_doc(const struct run *r, const uint8_t *doc, size_t len
 	if (rc != GATE_OK)
 		goto out;
 	rc = strncmp(art, "sha256:", 7) == 0 ? gate_artifact_from_digest(art, &a, err)
-					      : gate_artifact_open(art, &a, err);
+					     : gate_artifact_open(art, &a, err);
 	if (rc != GATE_OK)
 		goto out;
 	struct gate_verify_opts o = {
@@ -243,8 +242,8 @@ static void test_conformance_cases(void **state)
 		enum gate_err rc = run_case(de->d_name, &f, &err);
 		bool want_pass = !ends_with(de->d_name, "_fail");
 		if ((rc == GATE_OK) != want_pass) {
-			print_message("MISMATCH %s: rc=%d %s %s: %s\n", de->d_name, (int)rc, err.rule,
-				      err.field, err.msg);
+			print_message("MISMATCH %s: rc=%d %s %s: %s\n", de->d_name, (int)rc,
+				      err.rule, err.field, err.msg);
 			mismatches++;
 		}
 		if (rc == GATE_OK) {
@@ -418,12 +417,13 @@ static void test_identity(void **state)
 	/* regexps are anchored */
 	id_case(NULL, "https://github.com/sigstore-conformance/", NULL, DEFAULT_ISSUER,
 		GATE_E_IDENTITY, "identity regexp that is only a prefix");
-	id_case(NULL, "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon",
+	id_case(NULL,
+		"https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon",
 		NULL, DEFAULT_ISSUER, GATE_E_IDENTITY, "repository prefix");
-	id_case(NULL, "https://github\\.com/sigstore-conformance/.*@refs/heads/main", DEFAULT_ISSUER,
-		NULL, GATE_OK, "full identity regexp");
-	id_case(NULL, "https://github\\.com/sigstore-conformance/.*@refs/heads/release", DEFAULT_ISSUER,
-		NULL, GATE_E_IDENTITY, "identity regexp, other ref");
+	id_case(NULL, "https://github\\.com/sigstore-conformance/.*@refs/heads/main",
+		DEFAULT_ISSUER, NULL, GATE_OK, "full identity regexp");
+	id_case(NULL, "https://github\\.com/sigstore-conformance/.*@refs/heads/release",
+		DEFAULT_ISSUER, NULL, GATE_E_IDENTITY, "identity regexp, other ref");
 	id_case(DEFAULT_IDENTITY, NULL, NULL, "https://token\\.actions\\.githubusercontent\\.com",
 		GATE_OK, "issuer regexp");
 	id_case(DEFAULT_IDENTITY, NULL, NULL, "https://token", GATE_E_IDENTITY,
@@ -451,7 +451,8 @@ static void test_verification_time(void **state)
 	gate_facts_free(f);
 	f = NULL;
 	r.now = t - 3600;
-	expect_fail(run_v03(&r, &f, &err), &err, GATE_E_TLOG, "S11", "integratedTime in the future");
+	expect_fail(run_v03(&r, &f, &err), &err, GATE_E_TLOG, "S11",
+		    "integratedTime in the future");
 	assert_null(f);
 }
 
@@ -606,7 +607,8 @@ static void test_one_byte_body(void **state)
 	(void)state;
 	json_t *j = case_json("happy-path-v0.3");
 	size_t n = 0;
-	uint8_t *body = unb64(json_string_value(json_object_get(entry0(j), "canonicalizedBody")), &n);
+	uint8_t *body =
+		unb64(json_string_value(json_object_get(entry0(j), "canonicalizedBody")), &n);
 	char *v = strstr((char *)body, "\"value\":\"");
 	assert_non_null(v);
 	v += strlen("\"value\":\"");
@@ -627,10 +629,10 @@ static void test_tsa_time_outside_leaf_validity(void **state)
 {
 	(void)state;
 	json_t *j = case_json("rekor2-timestamp-with-incorrect-time_fail");
-	json_t *t = json_array_get(
-		json_object_get(json_object_get(vm(j), "timestampVerificationData"),
-				"rfc3161Timestamps"),
-		0);
+	json_t *t =
+		json_array_get(json_object_get(json_object_get(vm(j), "timestampVerificationData"),
+					       "rfc3161Timestamps"),
+			       0);
 	const char *s = json_string_value(json_object_get(t, "signedTimestamp"));
 	assert_non_null(strchr(s, '\n'));
 	char *clean = strdup(s), *w = clean;
@@ -671,8 +673,10 @@ static void test_bundle_chain_with_root(void **state)
 		json_object_get(json_array_get(json_object_get(root, "certificateAuthorities"), 1),
 				"certChain"),
 		"certificates");
-	X509 *inter = der_cert(json_string_value(json_object_get(json_array_get(cas, 0), "rawBytes")));
-	X509 *anchor = der_cert(json_string_value(json_object_get(json_array_get(cas, 1), "rawBytes")));
+	X509 *inter =
+		der_cert(json_string_value(json_object_get(json_array_get(cas, 0), "rawBytes")));
+	X509 *anchor =
+		der_cert(json_string_value(json_object_get(json_array_get(cas, 1), "rawBytes")));
 	json_decref(root);
 
 	for (int with_root = 0; with_root < 2; with_root++) {
@@ -776,8 +780,8 @@ static uint8_t *read_all(const char *path, size_t *len)
 static json_t *keyed_bundle(json_t *content, const char *content_key)
 {
 	json_t *j = json_pack("{s:s, s:{s:{s:s}}}", "mediaType",
-			      "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial",
-			      "publicKey", "hint", "test");
+			      "application/vnd.dev.sigstore.bundle.v0.3+json",
+			      "verificationMaterial", "publicKey", "hint", "test");
 	assert_non_null(j);
 	json_object_set_new(j, content_key, content);
 	return j;
@@ -798,9 +802,9 @@ static void test_message_signature_with_key(void **state)
 	struct gate_error err = {0};
 	struct gate_facts *f = NULL;
 
-#define MSG(sigstr, dgstr)                                                                      \
-	keyed_bundle(json_pack("{s:s, s:{s:s, s:s}}", "signature", sigstr, "messageDigest",      \
-			       "algorithm", "SHA2_256", "digest", dgstr),                         \
+#define MSG(sigstr, dgstr)                                                                         \
+	keyed_bundle(json_pack("{s:s, s:{s:s, s:s}}", "signature", sigstr, "messageDigest",        \
+			       "algorithm", "SHA2_256", "digest", dgstr),                          \
 		     "messageSignature")
 
 	assert_int_equal(run_json(&r, MSG(sig, dg64), &f, &err), GATE_OK);
@@ -856,13 +860,15 @@ static void test_message_signature_with_key(void **state)
 static json_t *dsse_bundle(EVP_PKEY *key, const char *type, const char *hex, bool flip)
 {
 	char stmt[512];
-	snprintf(stmt, sizeof stmt,
-		 "{\"_type\":\"%s\",\"subject\":[{\"name\":\"a.txt\",\"digest\":{\"sha256\":\"%s\"}}],"
-		 "\"predicateType\":\"https://example.com/predicate/v1\",\"predicate\":{}}",
-		 type, hex);
+	snprintf(
+		stmt, sizeof stmt,
+		"{\"_type\":\"%s\",\"subject\":[{\"name\":\"a.txt\",\"digest\":{\"sha256\":\"%s\"}}],"
+		"\"predicateType\":\"https://example.com/predicate/v1\",\"predicate\":{}}",
+		type, hex);
 	const char *pt = "application/vnd.in-toto+json";
 	char pae[700];
-	int n = snprintf(pae, sizeof pae, "DSSEv1 %zu %s %zu %s", strlen(pt), pt, strlen(stmt), stmt);
+	int n = snprintf(pae, sizeof pae, "DSSEv1 %zu %s %zu %s", strlen(pt), pt, strlen(stmt),
+			 stmt);
 	assert_true(n > 0 && (size_t)n < sizeof pae);
 	char *sig = sign_b64(key, (const uint8_t *)pae, (size_t)n);
 	if (flip) {
@@ -901,10 +907,10 @@ static void test_dsse_with_key(void **state)
 	assert_string_equal(f->predicate_type, "https://example.com/predicate/v1");
 	gate_facts_free(f);
 	f = NULL;
-	assert_int_equal(run_json(&r, dsse_bundle(k.pkey, "https://in-toto.io/Statement/v0.1", hex,
-						  false),
-				  &f, &err),
-			 GATE_OK);
+	assert_int_equal(
+		run_json(&r, dsse_bundle(k.pkey, "https://in-toto.io/Statement/v0.1", hex, false),
+			 &f, &err),
+		GATE_OK);
 	gate_facts_free(f);
 	f = NULL;
 

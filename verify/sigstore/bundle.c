@@ -83,7 +83,8 @@ static enum gate_err parse_proof(json_t *p, struct gate_tlog_entry *e, const cha
 	char name[FIELD_MAX];
 	enum gate_err rc;
 	snprintf(name, sizeof name, "%s.inclusionProof", field);
-	if ((rc = gate_json_i64(p, "logIndex", true, NULL, &e->proof_index, name, err)) != GATE_OK ||
+	if ((rc = gate_json_i64(p, "logIndex", true, NULL, &e->proof_index, name, err)) !=
+		    GATE_OK ||
 	    (rc = gate_json_i64(p, "treeSize", true, NULL, &e->tree_size, name, err)) != GATE_OK ||
 	    (rc = gate_json_b64(p, "rootHash", true, &root, &rootlen, name, err)) != GATE_OK)
 		goto out;
@@ -94,7 +95,8 @@ static enum gate_err parse_proof(json_t *p, struct gate_tlog_entry *e, const cha
 	}
 	memcpy(e->root_hash, root, 32);
 	if (e->proof_index >= e->tree_size) {
-		rc = gate_fail(err, GATE_E_TLOG, "S3", name, "logIndex %lld is not below treeSize %lld",
+		rc = gate_fail(err, GATE_E_TLOG, "S3", name,
+			       "logIndex %lld is not below treeSize %lld",
 			       (long long)e->proof_index, (long long)e->tree_size);
 		goto out;
 	}
@@ -324,8 +326,9 @@ static enum gate_err parse_material(json_t *vm, struct gate_bundle *b, struct ga
 	json_t *pk = gate_json_get(vm, "publicKey");
 	enum gate_err rc;
 	if (!!cert + !!chain + !!pk != 1)
-		return gate_fail(err, GATE_E_PARSE, "S1", f,
-				 "needs exactly one of certificate, x509CertificateChain, publicKey");
+		return gate_fail(
+			err, GATE_E_PARSE, "S1", f,
+			"needs exactly one of certificate, x509CertificateChain, publicKey");
 	if (cert) {
 		rc = parse_cert_obj(cert, b, "verificationMaterial.certificate", err);
 	} else if (chain) {
@@ -388,8 +391,7 @@ static enum gate_err parse_message(json_t *ms, struct gate_bundle *b, struct gat
 		b->digest_md = EVP_sha512();
 	if (!b->digest_md || dl != (size_t)EVP_MD_get_size(b->digest_md)) {
 		free(d);
-		return gate_fail(err, GATE_E_UNSUPPORTED, "S17",
-				 "messageSignature.messageDigest",
+		return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "messageSignature.messageDigest",
 				 "unsupported digest algorithm or wrong length");
 	}
 	memcpy(b->digest, d, dl);
@@ -470,8 +472,7 @@ static enum gate_err parse_sigstore(json_t *j, struct gate_bundle *b, struct gat
 }
 
 /* cosign's "cert" field holds base64 of a PEM certificate. */
-static enum gate_err parse_legacy_cert(const char *s, struct gate_bundle *b,
-				       struct gate_error *err)
+static enum gate_err parse_legacy_cert(const char *s, struct gate_bundle *b, struct gate_error *err)
 {
 	uint8_t *pem = NULL;
 	size_t len = 0;

@@ -20,7 +20,6 @@
 #define FULCIO_ARC "1.3.6.1.4.1.57264.1."
 #define FULCIO_MAX_ARC 22
 
-
 /* ---- S14: chain ---- */
 
 static bool push_ref(STACK_OF(X509) *sk, X509 *x)
@@ -139,8 +138,8 @@ out:
 }
 
 enum gate_err gate_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
-				     const struct gate_trusted_root *root, int64_t t,
-				     X509 **issuer, struct gate_error *err)
+				     const struct gate_trusted_root *root, int64_t t, X509 **issuer,
+				     struct gate_error *err)
 {
 	enum gate_err rc;
 	char ts[32];
@@ -148,8 +147,7 @@ enum gate_err gate_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
 		return gate_fail(err, GATE_E_USAGE, "S14", CERT_FIELD, "missing argument");
 	if (untrusted && sk_X509_num(untrusted) > GATE_MAX_CHAIN)
 		return gate_fail(err, GATE_E_CERT, "S4", CERT_FIELD,
-				 "more than %d certificates in the bundle chain",
-				 GATE_MAX_CHAIN);
+				 "more than %d certificates in the bundle chain", GATE_MAX_CHAIN);
 	/* S4: a root in the bundle would let the bundle vouch for itself;
 	 * intermediates are only hints. */
 	for (int i = 0; untrusted && i < sk_X509_num(untrusted); i++) {
@@ -239,8 +237,8 @@ out:
 /* signed data = 0x00 v1 || 0x00 certificate_timestamp || ts || 0x0001
  * precert_entry || SHA-256(issuer SPKI) || uint24 len || TBS || uint16 len
  * || extensions. */
-static bool sct_signed_data(const struct sct *s, const uint8_t issuer_hash[32],
-			    const uint8_t *tbs, size_t tbs_len, uint8_t **out, size_t *len)
+static bool sct_signed_data(const struct sct *s, const uint8_t issuer_hash[32], const uint8_t *tbs,
+			    size_t tbs_len, uint8_t **out, size_t *len)
 {
 	if (tbs_len > 0xffffff || s->ext_len > 0xffff)
 		return false;
@@ -373,8 +371,8 @@ enum gate_err gate_sct_verify(X509 *leaf, X509 *issuer, const struct gate_truste
 				       "more than %d SCTs in the list", CERT_MAX_SCTS);
 			goto out;
 		}
-		if (!gate_rd_uint(&r, 2, &len) ||
-		    !gate_rd_bytes(&r, len, &b) || !parse_sct(b, len, &s)) {
+		if (!gate_rd_uint(&r, 2, &len) || !gate_rd_bytes(&r, len, &b) ||
+		    !parse_sct(b, len, &s)) {
 			rc = gate_fail(err, GATE_E_SCT, "S15", CERT_FIELD,
 				       "malformed SCT %zu in the list", i);
 			goto out;
@@ -480,8 +478,7 @@ static enum gate_err text_dup(const uint8_t *s, size_t n, char **out, const char
 static enum gate_err asn1_text_dup(const ASN1_STRING *s, char **out, const char *what,
 				   struct gate_error *err)
 {
-	return text_dup(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), out, what,
-			err);
+	return text_dup(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), out, what, err);
 }
 
 /* An extension value that is a DER UTF8String, exactly. */
@@ -494,8 +491,8 @@ static enum gate_err der_utf8_dup(const ASN1_OCTET_STRING *v, char **out, const 
 	enum gate_err rc;
 	if (!u || p != ASN1_STRING_get0_data(v) + n) {
 		ERR_clear_error();
-		rc = gate_fail(err, GATE_E_CERT, "S16", CERT_FIELD,
-			       "%s is not a DER UTF8String", what);
+		rc = gate_fail(err, GATE_E_CERT, "S16", CERT_FIELD, "%s is not a DER UTF8String",
+			       what);
 	} else {
 		rc = asn1_text_dup(u, out, what, err);
 	}
@@ -539,8 +536,8 @@ static enum gate_err oidc_issuer(X509_EXTENSION *const by_arc[FULCIO_MAX_ARC + 1
 	if (by_arc[8])
 		rc = der_utf8_dup(X509_EXTENSION_get_data(by_arc[8]), &v2, "OIDC issuer", err);
 	if (rc == GATE_OK && by_arc[1])
-		rc = asn1_text_dup(X509_EXTENSION_get_data(by_arc[1]), &v1,
-				   "legacy OIDC issuer", err);
+		rc = asn1_text_dup(X509_EXTENSION_get_data(by_arc[1]), &v1, "legacy OIDC issuer",
+				   err);
 	if (rc != GATE_OK)
 		goto out;
 	if (!v1 && !v2) {

@@ -87,8 +87,7 @@ void gate_regex_free(struct gate_regex *r)
 	free(r);
 }
 
-enum gate_err gate_regex_full_match(const char *pattern, const char *value,
-				    struct gate_error *err)
+enum gate_err gate_regex_full_match(const char *pattern, const char *value, struct gate_error *err)
 {
 	/* The whole value must match, so a prefix pattern never accepts
 	 * identities it did not mean. The pattern is not wrapped in "^(...)$":
@@ -168,8 +167,8 @@ static bool hex_is(const char *hex, const uint8_t *d, size_t dlen)
 
 static enum gate_err mismatch(struct gate_error *err, const char *field, const char *what)
 {
-	return gate_fail(err, GATE_E_MISMATCH, "S6", field, "log entry does not match the bundle: %s",
-			 what);
+	return gate_fail(err, GATE_E_MISMATCH, "S6", field,
+			 "log entry does not match the bundle: %s", what);
 }
 
 static enum gate_err body_hashedrekord_v1(const struct vctx *c, json_t *body, const char *f,
@@ -223,8 +222,8 @@ static enum gate_err body_dsse_v1(const struct vctx *c, json_t *body, const char
 	if (!payload_hash_is(c, body, "spec.payloadHash"))
 		return mismatch(err, f, "spec.payloadHash is not the envelope payload's hash");
 	json_t *s = only_elem(body, "spec.signatures");
-	bool same = s && jb64(s, "signature", &sig, &sl) &&
-		    bytes_eq(sig, sl, c->b->sig, c->b->sig_len);
+	bool same =
+		s && jb64(s, "signature", &sig, &sl) && bytes_eq(sig, sl, c->b->sig, c->b->sig_len);
 	free(sig);
 	if (!same)
 		return mismatch(err, f, "spec.signatures is not the envelope's signature");
@@ -281,11 +280,11 @@ static enum gate_err body_hashedrekord_v2(const struct vctx *c, json_t *body, co
 	else if (!jb64(spec, "signature.content", &sig, &sl) ||
 		 !bytes_eq(sig, sl, c->b->sig, c->b->sig_len))
 		rc = mismatch(err, f, "signature.content is another signature");
-	else if (c->leaf_der ? !(jb64(spec, "signature.verifier.x509Certificate.rawBytes", &ver,
-				      &vl) &&
-				 bytes_eq(ver, vl, c->leaf_der, c->leaf_der_len))
-			     : !(jb64(spec, "signature.verifier.publicKey.rawBytes", &ver, &vl) &&
-				 bytes_eq(ver, vl, c->spki, c->spki_len)))
+	else if (c->leaf_der
+			 ? !(jb64(spec, "signature.verifier.x509Certificate.rawBytes", &ver, &vl) &&
+			     bytes_eq(ver, vl, c->leaf_der, c->leaf_der_len))
+			 : !(jb64(spec, "signature.verifier.publicKey.rawBytes", &ver, &vl) &&
+			     bytes_eq(ver, vl, c->spki, c->spki_len)))
 		rc = mismatch(err, f, "signature.verifier is another key or certificate");
 	free(d);
 	free(sig);
@@ -430,11 +429,10 @@ static enum gate_err check_identity(const struct vctx *c, struct gate_error *err
 		return gate_fail(err, GATE_E_IDENTITY, "S16", "certificate.issuer",
 				 "OIDC issuer '%s' is not the expected '%s'", iss, o->issuer);
 	if (o->issuer_regex && (rc = gate_regex_full_match(o->issuer_regex, iss, err)) != GATE_OK)
-		return rc == GATE_E_IDENTITY
-			       ? gate_fail(err, rc, "S16", "certificate.issuer",
-					   "OIDC issuer '%s' does not match '%s'", iss,
-					   o->issuer_regex)
-			       : rc;
+		return rc == GATE_E_IDENTITY ? gate_fail(err, rc, "S16", "certificate.issuer",
+							 "OIDC issuer '%s' does not match '%s'",
+							 iss, o->issuer_regex)
+					     : rc;
 	if (o->identity && strcmp(o->identity, id) != 0)
 		return gate_fail(err, GATE_E_IDENTITY, "S16", "certificate.subjectAltName",
 				 "identity '%s' is not the expected '%s'", id, o->identity);
@@ -471,8 +469,7 @@ static enum gate_err verify_certificate(struct vctx *c, struct gate_error *err)
 
 /* ---- S17-S18: the signature over the artifact ---- */
 
-static enum gate_err pae_digest(struct vctx *c, uint8_t **pae, size_t *len,
-				struct gate_error *err)
+static enum gate_err pae_digest(struct vctx *c, uint8_t **pae, size_t *len, struct gate_error *err)
 {
 	const struct gate_bundle *b = c->b;
 	char head[128];
@@ -495,8 +492,8 @@ static enum gate_err check_statement(struct vctx *c, struct gate_error *err)
 	json_t *st = NULL;
 	const char *type, *pred;
 	char hex[65];
-	enum gate_err rc = gate_json_parse(c->b->payload, c->b->payload_len, &st,
-					   "dsseEnvelope.payload", err);
+	enum gate_err rc =
+		gate_json_parse(c->b->payload, c->b->payload_len, &st, "dsseEnvelope.payload", err);
 	if (rc != GATE_OK)
 		return rc;
 	if ((rc = gate_json_str(st, "_type", true, &type, "statement", err)) != GATE_OK)
@@ -507,8 +504,8 @@ static enum gate_err check_statement(struct vctx *c, struct gate_error *err)
 			       "unknown in-toto statement type '%s'", type);
 		goto out;
 	}
-	if (gate_json_str(st, "predicateType", false, &pred, "statement", NULL) == GATE_OK && pred &&
-	    !(c->f->predicate_type = strdup(pred))) {
+	if (gate_json_str(st, "predicateType", false, &pred, "statement", NULL) == GATE_OK &&
+	    pred && !(c->f->predicate_type = strdup(pred))) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}
@@ -538,7 +535,8 @@ static enum gate_err verify_signature(struct vctx *c, const uint8_t *pae, size_t
 {
 	const struct gate_bundle *b = c->b;
 	if (b->is_dsse) {
-		if (gate_sig_verify_msg(c->key, c->alg, pae, pae_len, b->sig, b->sig_len) != GATE_OK)
+		if (gate_sig_verify_msg(c->key, c->alg, pae, pae_len, b->sig, b->sig_len) !=
+		    GATE_OK)
 			return gate_fail(err, GATE_E_SIGNATURE, "S18", "dsseEnvelope.signatures[0]",
 					 "signature does not verify over the envelope");
 		return check_statement(c, err);
@@ -550,7 +548,8 @@ static enum gate_err verify_signature(struct vctx *c, const uint8_t *pae, size_t
 		if (rc != GATE_OK)
 			return rc;
 		if (!bytes_eq(d, dl, b->digest, b->digest_len))
-			return gate_fail(err, GATE_E_DIGEST, "S17", "messageSignature.messageDigest",
+			return gate_fail(err, GATE_E_DIGEST, "S17",
+					 "messageSignature.messageDigest",
 					 "digest is not the artifact's");
 	}
 	return gate_artifact_verify_sig(c->a, c->key, c->alg, b->sig, b->sig_len, err);

@@ -203,8 +203,7 @@ static enum gate_err parse_text(const uint8_t *text, size_t len, struct ckpt *c,
  * SHA-256(name || 0x0A || 0x01 || raw key). In both cases the ID is
  * logId[:4], and the trusted root's logId is what we trust. RSA logs use
  * the sigstore-go convention with a 0xFF type byte and an algorithm tag. */
-static enum gate_err log_key_id(const struct gate_log *log, uint8_t id[4],
-				struct gate_error *err)
+static enum gate_err log_key_id(const struct gate_log *log, uint8_t id[4], struct gate_error *err)
 {
 	static const uint8_t sep[2] = {0x0A, 0xFF};
 	static const char rsa_tag[] = "PKIX-RSA-PKCS#1v1.5";
@@ -274,12 +273,12 @@ static enum gate_err check_sig_line(struct note_ctx *c, const uint8_t *line, siz
 			       lineno);
 		goto out;
 	}
-	if (name_len != strlen(c->log->key_name) ||
-	    memcmp(name, c->log->key_name, name_len) != 0 || memcmp(raw, c->id, 4) != 0)
+	if (name_len != strlen(c->log->key_name) || memcmp(name, c->log->key_name, name_len) != 0 ||
+	    memcmp(raw, c->id, 4) != 0)
 		goto out; /* another signer: ignored (S8, §5) */
 	const struct gate_pubkey *key = gate_log_key(c->log);
-	if (gate_sig_verify_msg(key->pkey, key->alg, c->text, c->text_len,
-				raw + 4, rawlen - 4) != GATE_OK) {
+	if (gate_sig_verify_msg(key->pkey, key->alg, c->text, c->text_len, raw + 4, rawlen - 4) !=
+	    GATE_OK) {
 		rc = gate_fail(err, GATE_E_CHECKPOINT, "S8", F_CKPT,
 			       "signature line %zu from %s does not verify", lineno,
 			       c->log->key_name);
@@ -438,8 +437,8 @@ enum gate_err gate_set_verify(const struct gate_tlog_entry *e, const struct gate
 	char *payload = set_payload(e, &plen);
 	if (!payload)
 		return gate_fail(err, GATE_E_NOMEM, NULL, F_SET, "out of memory");
-	enum gate_err rc = gate_sig_verify_msg(key->pkey, key->alg,
-					       (const uint8_t *)payload, plen, e->set, e->set_len);
+	enum gate_err rc = gate_sig_verify_msg(key->pkey, key->alg, (const uint8_t *)payload, plen,
+					       e->set, e->set_len);
 	free(payload);
 	if (rc != GATE_OK)
 		return gate_fail(err, GATE_E_TLOG, "S7", F_SET,

@@ -257,7 +257,8 @@ const struct gate_pubkey *gate_log_key(const struct gate_log *cl)
 		EVP_PKEY *pkey = decode_key(l->raw_key, l->raw_key_len, l->key_details);
 		if (pkey) {
 			enum gate_keyalg alg = gate_keyalg_from_name(l->key_details);
-			bool bare = l->key_details && strcmp(l->key_details, "PKCS1_RSA_PKCS1V5") == 0;
+			bool bare =
+				l->key_details && strcmp(l->key_details, "PKCS1_RSA_PKCS1V5") == 0;
 			if (alg == GATE_ALG_UNKNOWN)
 				alg = gate_keyalg_default(pkey);
 			if (bare)
@@ -325,8 +326,8 @@ enum gate_err gate_trusted_root_parse(const uint8_t *buf, size_t len,
 	    (rc = parse_array(j, "ctlogs", sizeof(struct gate_log), (parse_fn)parse_log,
 			      (void **)&root->ctlogs, &root->nctlogs, err)) != GATE_OK ||
 	    (rc = parse_array(j, "certificateAuthorities", sizeof(struct gate_authority),
-			      (parse_fn)parse_authority, (void **)&root->cas, &root->ncas,
-			      err)) != GATE_OK ||
+			      (parse_fn)parse_authority, (void **)&root->cas, &root->ncas, err)) !=
+		    GATE_OK ||
 	    (rc = parse_array(j, "timestampAuthorities", sizeof(struct gate_authority),
 			      (parse_fn)parse_authority, (void **)&root->tsas, &root->ntsas,
 			      err)) != GATE_OK)

@@ -13,7 +13,6 @@
 
 #define TSA_FIELD "timestampVerificationData.rfc3161Timestamps"
 
-
 /* Parse the response: DER with no trailing bytes, status granted or
  * grantedWithMods, a token and its TSTInfo. */
 static enum gate_err parse_resp(const uint8_t *der, size_t len, TS_RESP **out,
@@ -30,8 +29,7 @@ static enum gate_err parse_resp(const uint8_t *der, size_t len, TS_RESP **out,
 	}
 	resp = d2i_TS_RESP(NULL, &p, (long)len);
 	if (!resp) {
-		gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
-			  "not a DER TimeStampResp");
+		gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD, "not a DER TimeStampResp");
 		gate_fail_ssl(err);
 		goto out;
 	}
@@ -129,8 +127,8 @@ static enum gate_err check_window(const struct gate_authority *a, int64_t gen, s
 	gate_format_time(gen, ts);
 	if (!gate_validity_contains(&a->valid, gen))
 		return gate_fail(err, GATE_E_TIMESTAMP, "S12", TSA_FIELD,
-				 "genTime %s outside the validity of timestampAuthorities[%zu]",
-				 ts, idx);
+				 "genTime %s outside the validity of timestampAuthorities[%zu]", ts,
+				 idx);
 	STACK_OF(X509) *chain = gate_authority_chain(a);
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
@@ -207,9 +205,9 @@ out:
 	return rc;
 }
 
-enum gate_err gate_rfc3161_verify(const uint8_t *der, size_t len, const uint8_t *sig,
-				  size_t siglen, const struct gate_trusted_root *root,
-				  int64_t *gen_time, size_t *tsa_index, struct gate_error *err)
+enum gate_err gate_rfc3161_verify(const uint8_t *der, size_t len, const uint8_t *sig, size_t siglen,
+				  const struct gate_trusted_root *root, int64_t *gen_time,
+				  size_t *tsa_index, struct gate_error *err)
 {
 	TS_RESP *resp = NULL;
 	enum gate_err rc;

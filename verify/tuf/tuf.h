@@ -47,24 +47,24 @@
 
 /* ---- named caps (spec/TUF.md §4 "Defaults", plus counts) ---- */
 
-#define GATE_TUF_ROOT_MAX_LEN 512000u	     /* T2: N.root.json */
-#define GATE_TUF_TIMESTAMP_MAX_LEN 16384u    /* T7 */
-#define GATE_TUF_SNAPSHOT_MAX_LEN 2000000u   /* T12, when timestamp gives no length */
-#define GATE_TUF_TARGETS_MAX_LEN 5000000u    /* T17, when snapshot gives no length */
+#define GATE_TUF_ROOT_MAX_LEN 512000u	   /* T2: N.root.json */
+#define GATE_TUF_TIMESTAMP_MAX_LEN 16384u  /* T7 */
+#define GATE_TUF_SNAPSHOT_MAX_LEN 2000000u /* T12, when timestamp gives no length */
+#define GATE_TUF_TARGETS_MAX_LEN 5000000u  /* T17, when snapshot gives no length */
 /* Metadata is buffered in memory: even a signed length never lets one file
  * grow past this. */
 #define GATE_TUF_METADATA_HARD_MAX (64u * 1024 * 1024)
-#define GATE_TUF_MAX_ROOT_ROTATIONS 256	     /* T2 */
-#define GATE_TUF_MAX_DELEGATIONS 32	     /* T22: roles visited per lookup */
-#define GATE_TUF_MAX_KEYS 1024		     /* keys in one key table */
-#define GATE_TUF_MAX_SIGNATURES 1024	     /* entries in "signatures" */
-#define GATE_TUF_MAX_KEYIDS 1024	     /* keyids of one role */
-#define GATE_TUF_MAX_ROLES 16384	     /* delegated roles in one targets */
-#define GATE_TUF_MAX_PATHS 4096		     /* paths / prefixes of one role */
-#define GATE_TUF_MAX_META 1000000	     /* snapshot "meta" entries */
-#define GATE_TUF_MAX_TARGETS 1000000	     /* entries of one "targets" */
-#define GATE_TUF_MAX_HASHES 16		     /* algorithms in one "hashes" */
-#define GATE_TUF_MAX_NAME 4096		     /* a role name, target path, keyid */
+#define GATE_TUF_MAX_ROOT_ROTATIONS 256 /* T2 */
+#define GATE_TUF_MAX_DELEGATIONS 32	/* T22: roles visited per lookup */
+#define GATE_TUF_MAX_KEYS 1024		/* keys in one key table */
+#define GATE_TUF_MAX_SIGNATURES 1024	/* entries in "signatures" */
+#define GATE_TUF_MAX_KEYIDS 1024	/* keyids of one role */
+#define GATE_TUF_MAX_ROLES 16384	/* delegated roles in one targets */
+#define GATE_TUF_MAX_PATHS 4096		/* paths / prefixes of one role */
+#define GATE_TUF_MAX_META 1000000	/* snapshot "meta" entries */
+#define GATE_TUF_MAX_TARGETS 1000000	/* entries of one "targets" */
+#define GATE_TUF_MAX_HASHES 16		/* algorithms in one "hashes" */
+#define GATE_TUF_MAX_NAME 4096		/* a role name, target path, keyid */
 #define GATE_TUF_MAX_JSON_DEPTH GATE_MAX_JSON_DEPTH
 
 /* ---- canonical JSON (spec §2) ---- */
@@ -73,8 +73,8 @@
  * escaped, integers only. *out is malloc'd (not NUL-terminated), at most cap
  * bytes. Errors: GATE_E_PARSE (a float, a non-JSON value, nesting deeper than
  * GATE_TUF_MAX_JSON_DEPTH), GATE_E_TOO_LARGE, GATE_E_NOMEM. */
-GATE_WUR enum gate_err gate_tuf_canonical(const json_t *v, size_t cap, uint8_t **out,
-					  size_t *len, struct gate_error *err);
+GATE_WUR enum gate_err gate_tuf_canonical(const json_t *v, size_t cap, uint8_t **out, size_t *len,
+					  struct gate_error *err);
 
 /* keyid = lowercase hex SHA-256 of the canonical KEY object (spec §3). */
 GATE_WUR enum gate_err gate_tuf_keyid(const json_t *key, char hex[65], struct gate_error *err);
@@ -102,11 +102,11 @@ struct gate_tuf_hash {
 /* METAFILE (snapshot/timestamp "meta" entry) or TARGETFILE. Strings and
  * custom are borrowed from the owning metadata's document. */
 struct gate_tuf_file {
-	const char *name;   /* "snapshot.json", "R.json" or the target path */
-	int64_t version;    /* METAFILE only (>= 1); 0 for a target */
-	int64_t length;	    /* -1 when absent (METAFILE only) */
+	const char *name; /* "snapshot.json", "R.json" or the target path */
+	int64_t version;  /* METAFILE only (>= 1); 0 for a target */
+	int64_t length;	  /* -1 when absent (METAFILE only) */
 	struct gate_tuf_hash *hashes;
-	size_t nhashes;	    /* 0 when absent (METAFILE only) */
+	size_t nhashes;	      /* 0 when absent (METAFILE only) */
 	const json_t *custom; /* TARGETFILE "custom" or NULL */
 };
 
@@ -164,9 +164,9 @@ struct gate_tuf_sig {
  * signatures first (T7, T13, T19; root: T1/T2). */
 struct gate_tuf_md {
 	enum gate_tuf_type type;
-	json_t *doc;	  /* the whole parsed file (owns every borrowed string) */
+	json_t *doc;	    /* the whole parsed file (owns every borrowed string) */
 	json_t *signed_obj; /* borrowed from doc */
-	uint8_t *canon;	  /* canonical "signed": what the signatures cover */
+	uint8_t *canon;	    /* canonical "signed": what the signatures cover */
 	size_t canon_len;
 	struct gate_tuf_sig *sigs;
 	size_t nsigs;
@@ -238,8 +238,7 @@ bool gate_tuf_expired(const struct gate_tuf_md *md, int64_t now);
 const struct gate_tuf_file *gate_tuf_find_meta(const struct gate_tuf_md *snapshot,
 					       const char *name);
 /* Target entry for path in a targets role, or NULL. */
-const struct gate_tuf_file *gate_tuf_find_file(const struct gate_tuf_md *targets,
-					       const char *path);
+const struct gate_tuf_file *gate_tuf_find_file(const struct gate_tuf_md *targets, const char *path);
 
 /* Exact length (when f has one) and every listed hash over data; an unknown
  * algorithm fails (T12, T18). GATE_OK, GATE_E_DIGEST or GATE_E_TOO_LARGE. */
@@ -273,8 +272,8 @@ char *gate_tuf_quote(const char *s);
 
 /* T1: parse a root and verify it with its own root role (expiry ignored).
  * The caller owns *out. */
-GATE_WUR enum gate_err gate_tuf_root_load(const uint8_t *buf, size_t len,
-					  struct gate_tuf_md **out, struct gate_error *err);
+GATE_WUR enum gate_err gate_tuf_root_load(const uint8_t *buf, size_t len, struct gate_tuf_md **out,
+					  struct gate_error *err);
 /* T2: verify bytes as root N+1 of trusted: _type, threshold of trusted's
  * root role, version == N+1, threshold of its own root role. Expiry is
  * not checked (T3 is the caller's, after the loop). */
@@ -285,10 +284,10 @@ GATE_WUR enum gate_err gate_tuf_root_update(const struct gate_tuf_md *trusted, c
 /* ---- fetching (tuf_fetch.c) ---- */
 
 struct gate_tuf_fetch_opts {
-	long connect_timeout;	/* seconds */
-	long low_speed_limit;	/* bytes/second ... */
-	long low_speed_time;	/* ... sustained for this many seconds */
-	long total_timeout;	/* seconds for one whole transfer; 0 = none */
+	long connect_timeout; /* seconds */
+	long low_speed_limit; /* bytes/second ... */
+	long low_speed_time;  /* ... sustained for this many seconds */
+	long total_timeout;   /* seconds for one whole transfer; 0 = none */
 };
 
 /* Receives each chunk; return false to abort the transfer. */
@@ -313,10 +312,10 @@ bool gate_tuf_status_missing(long status);
 /* ---- the updater (tuf_client.c, tuf_walk.c, tuf_download.c) ---- */
 
 struct gate_tuf_caps {
-	size_t root_max;	/* bytes, T2 */
-	size_t timestamp_max;	/* T7 */
-	size_t snapshot_max;	/* T12 default when timestamp gives no length */
-	size_t targets_max;	/* T17 default when snapshot gives no length */
+	size_t root_max;      /* bytes, T2 */
+	size_t timestamp_max; /* T7 */
+	size_t snapshot_max;  /* T12 default when timestamp gives no length */
+	size_t targets_max;   /* T17 default when snapshot gives no length */
 	unsigned max_root_rotations;
 	unsigned max_delegations;
 	struct gate_tuf_fetch_opts fetch;
@@ -408,12 +407,12 @@ int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf
 typedef bool (*gate_tuf_target_fn)(void *ctx, const struct gate_tuf_file *f, const char *role);
 
 struct gate_tuf_walk_stats {
-	size_t roles;	       /* roles visited (loaded and verified) */
-	size_t targets;	       /* target entries seen */
-	size_t skipped;	       /* delegated roles that did not load */
+	size_t roles;		      /* roles visited (loaded and verified) */
+	size_t targets;		      /* target entries seen */
+	size_t skipped;		      /* delegated roles that did not load */
 	struct gate_error first_skip; /* why the first of them did not */
-	bool truncated;	       /* stopped at max_roles */
-	bool stopped;	       /* fn returned false */
+	bool truncated;		      /* stopped at max_roles */
+	bool stopped;		      /* fn returned false */
 };
 
 /* Visit "targets" and every delegated role reachable from it, whatever the
@@ -427,6 +426,7 @@ struct gate_tuf_walk_stats {
  * candidate with gate_tuf_find_target(). Errors as gate_tuf_refresh. */
 GATE_WUR enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles,
 					     gate_tuf_target_fn fn, void *ctx,
-					     struct gate_tuf_walk_stats *st, struct gate_error *err);
+					     struct gate_tuf_walk_stats *st,
+					     struct gate_error *err);
 
 #endif

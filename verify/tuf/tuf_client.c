@@ -156,8 +156,8 @@ static enum gate_err fail_expired(struct gate_error *err, const char *rule, cons
 	char t[32];
 	gate_format_time(md->expires, t);
 	return gate_fail(err, GATE_E_EXPIRED, rule, file,
-			 "expired metadata: possible freeze attack: %.64s v%lld expired at %s", role,
-			 (long long)md->version, t);
+			 "expired metadata: possible freeze attack: %.64s v%lld expired at %s",
+			 role, (long long)md->version, t);
 }
 
 /* ---- construction ---- */
@@ -479,7 +479,8 @@ static enum gate_err update_snapshot(struct gate_tuf_updater *u, struct gate_err
 	if (!u->mdurl) {
 		gate_tuf_md_free(old);
 		return gate_fail(err, GATE_E_IO, "T11", "snapshot.json",
-				 "no valid cached snapshot v%lld (offline)", (long long)sm->version);
+				 "no valid cached snapshot v%lld (offline)",
+				 (long long)sm->version);
 	}
 	/* T12: exact length and hashes before parsing. */
 	rc = fetch_meta(u, "snapshot", u->root->consistent_snapshot ? sm->version : 0, cap, &buf,

@@ -40,7 +40,8 @@ static enum gate_err hasher_init(struct hasher *h, const struct gate_tuf_target 
 			return gate_fail(err, GATE_E_DIGEST, "T25", t->path,
 					 "unsupported hash algorithm \"%.32s\"", t->hashes[i].alg);
 		}
-		if (!(h->ctx[h->n] = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(h->ctx[h->n], md, NULL)) {
+		if (!(h->ctx[h->n] = EVP_MD_CTX_new()) ||
+		    !EVP_DigestInit_ex(h->ctx[h->n], md, NULL)) {
 			EVP_MD_CTX_free(h->ctx[h->n]);
 			hasher_free(h);
 			return gate_fail(err, GATE_E_INTERNAL, "T25", t->path, "digest failed");
@@ -140,7 +141,8 @@ static char *target_url(const struct gate_tuf_updater *u, const struct gate_tuf_
 	const char *slash = strrchr(t->path, '/');
 	size_t dirlen = slash ? (size_t)(slash - t->path) + 1 : 0;
 	const char *prefix = u->root->consistent_snapshot ? t->hashes[0].hex : NULL;
-	size_t n = strlen(u->tgturl) + 3 * strlen(t->path) + (prefix ? 3 * strlen(prefix) + 1 : 0) + 1;
+	size_t n =
+		strlen(u->tgturl) + 3 * strlen(t->path) + (prefix ? 3 * strlen(prefix) + 1 : 0) + 1;
 	char *url = malloc(n), *o = url;
 	if (!url)
 		return NULL;
@@ -150,8 +152,8 @@ static char *target_url(const struct gate_tuf_updater *u, const struct gate_tuf_
 		size_t len = pass == 0 ? dirlen : s ? strlen(s) : 0;
 		for (size_t i = 0; i < len; i++) {
 			unsigned char c = (unsigned char)s[i];
-			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    strchr("-._~!$&'()*+,;=:@/", c)) {
+			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || strchr("-._~!$&'()*+,;=:@/", c)) {
 				*o++ = (char)c;
 			} else {
 				*o++ = '%';
@@ -196,9 +198,8 @@ static enum gate_err download(struct gate_tuf_updater *u, const struct gate_tuf_
 	 * file takes its name. */
 	rc = gate_tuf_fetch(url, t->length, &u->caps.fetch, dl_sink, &d, NULL, err);
 	if (rc == GATE_OK && (fstat(d.out.fd, &st) != 0 || (uint64_t)st.st_size != t->length))
-		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path,
-			       "length %lld, expected %llu", (long long)st.st_size,
-			       (unsigned long long)t->length);
+		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "length %lld, expected %llu",
+			       (long long)st.st_size, (unsigned long long)t->length);
 	if (rc == GATE_OK && !hasher_match(&d.h, t))
 		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "hash mismatch");
 	if (rc == GATE_OK)
@@ -210,9 +211,9 @@ out:
 	return rc;
 }
 
-enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u,
-				       const struct gate_tuf_target *t, const char *target_dir,
-				       char **path_out, bool *downloaded, struct gate_error *err)
+enum gate_err gate_tuf_download_target(struct gate_tuf_updater *u, const struct gate_tuf_target *t,
+				       const char *target_dir, char **path_out, bool *downloaded,
+				       struct gate_error *err)
 {
 	char *dst = NULL;
 	enum gate_err rc;

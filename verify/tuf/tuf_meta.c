@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const type_names[GATE_TUF_NTYPES] = {"root", "timestamp", "snapshot",
-							 "targets"};
+static const char *const type_names[GATE_TUF_NTYPES] = {"root", "timestamp", "snapshot", "targets"};
 
 const char *gate_tuf_type_name(enum gate_tuf_type t)
 {
@@ -28,9 +27,8 @@ static json_t *member(json_t *obj, const char *key)
 }
 
 /* An integer member >= min; booleans and floats are not integers. */
-static enum gate_err get_int(json_t *obj, const char *key, bool required, int64_t min,
-			     int64_t *out, bool *present, const char *field,
-			     struct gate_error *err)
+static enum gate_err get_int(json_t *obj, const char *key, bool required, int64_t min, int64_t *out,
+			     bool *present, const char *field, struct gate_error *err)
 {
 	json_t *v = member(obj, key);
 	if (present)
@@ -41,11 +39,12 @@ static enum gate_err get_int(json_t *obj, const char *key, bool required, int64_
 		return GATE_OK;
 	}
 	if (!json_is_integer(v))
-		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "\"%s\" is not an integer", key);
+		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "\"%s\" is not an integer",
+				 key);
 	json_int_t i = json_integer_value(v);
 	if (i < min)
-		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "\"%s\" is %lld, below %lld", key,
-				 (long long)i, (long long)min);
+		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "\"%s\" is %lld, below %lld",
+				 key, (long long)i, (long long)min);
 	*out = (int64_t)i;
 	return GATE_OK;
 }
@@ -75,8 +74,8 @@ enum gate_err get_str(json_t *obj, const char *key, bool required, const char **
 }
 
 /* A member that must be an object / array (null = absent). */
-enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type,
-			json_t **out, const char *field, struct gate_error *err)
+enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type, json_t **out,
+			const char *field, struct gate_error *err)
 {
 	json_t *v = member(obj, key);
 	*out = NULL;
@@ -117,8 +116,8 @@ static enum gate_err str_array(json_t *arr, size_t max, const char ***out, size_
 	*out = NULL;
 	*n = 0;
 	if (len > max)
-		return gate_fail(err, GATE_E_TOO_LARGE, "TUF-1", field, "%zu entries, over %zu", len,
-				 max);
+		return gate_fail(err, GATE_E_TOO_LARGE, "TUF-1", field, "%zu entries, over %zu",
+				 len, max);
 	if (len == 0)
 		return GATE_OK;
 	const char **v = calloc(len, sizeof(*v));
@@ -193,8 +192,8 @@ static enum gate_err hashes_load(json_t *obj, struct gate_tuf_file *f, const cha
 	return GATE_OK;
 }
 
-static enum gate_err file_load(json_t *obj, const char *name, bool target,
-			       struct gate_tuf_file *f, const char *field, struct gate_error *err)
+static enum gate_err file_load(json_t *obj, const char *name, bool target, struct gate_tuf_file *f,
+			       const char *field, struct gate_error *err)
 {
 	json_t *hashes, *custom;
 	bool has_len = false;
@@ -470,8 +469,8 @@ static enum gate_err root_load(struct gate_tuf_md *md, struct gate_error *err)
 static enum gate_err timestamp_load(struct gate_tuf_md *md, struct gate_error *err)
 {
 	json_t *meta, *sm;
-	enum gate_err rc = get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed",
-				     err);
+	enum gate_err rc =
+		get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed", err);
 	if (rc != GATE_OK)
 		return rc;
 	sm = json_object_get(meta, "snapshot.json");
@@ -500,8 +499,8 @@ static enum gate_err drole_load(json_t *obj, struct gate_tuf_delegation *d, cons
 	    (rc = role_load(obj, &d->role, field, err)) != GATE_OK ||
 	    (rc = get_bool(obj, "terminating", true, &d->terminating, field, err)) != GATE_OK ||
 	    (rc = get_typed(obj, "paths", false, JSON_ARRAY, &paths, field, err)) != GATE_OK ||
-	    (rc = get_typed(obj, "path_hash_prefixes", false, JSON_ARRAY, &prefixes, field,
-			    err)) != GATE_OK)
+	    (rc = get_typed(obj, "path_hash_prefixes", false, JSON_ARRAY, &prefixes, field, err)) !=
+		    GATE_OK)
 		return rc;
 	if (!*d->name || top_level_name(d->name))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field,
@@ -515,8 +514,7 @@ static enum gate_err drole_load(json_t *obj, struct gate_tuf_delegation *d, cons
 	return str_array(prefixes, GATE_TUF_MAX_PATHS, &d->prefixes, &d->nprefixes, field, err);
 }
 
-static enum gate_err succinct_load(json_t *obj, struct gate_tuf_succinct *s,
-				   struct gate_error *err)
+static enum gate_err succinct_load(json_t *obj, struct gate_tuf_succinct *s, struct gate_error *err)
 {
 	const char *field = "signed.delegations.succinct_roles";
 	int64_t bits = 0;
@@ -531,8 +529,7 @@ static enum gate_err succinct_load(json_t *obj, struct gate_tuf_succinct *s,
 	return GATE_OK;
 }
 
-static enum gate_err delegations_load(struct gate_tuf_md *md, json_t *del,
-				      struct gate_error *err)
+static enum gate_err delegations_load(struct gate_tuf_md *md, json_t *del, struct gate_error *err)
 {
 	const char *field = "signed.delegations";
 	json_t *keys, *roles, *succ;
@@ -644,8 +641,7 @@ bool gate_tuf_expired(const struct gate_tuf_md *md, int64_t now)
 
 /* ---- lookups, hashes ---- */
 
-const struct gate_tuf_file *gate_tuf_find_meta(const struct gate_tuf_md *snapshot,
-					       const char *name)
+const struct gate_tuf_file *gate_tuf_find_meta(const struct gate_tuf_md *snapshot, const char *name)
 {
 	for (size_t i = 0; i < snapshot->nmeta; i++)
 		if (strcmp(snapshot->meta[i].name, name) == 0)
@@ -653,8 +649,7 @@ const struct gate_tuf_file *gate_tuf_find_meta(const struct gate_tuf_md *snapsho
 	return NULL;
 }
 
-const struct gate_tuf_file *gate_tuf_find_file(const struct gate_tuf_md *targets,
-					       const char *path)
+const struct gate_tuf_file *gate_tuf_find_file(const struct gate_tuf_md *targets, const char *path)
 {
 	for (size_t i = 0; i < targets->ntargets; i++)
 		if (strcmp(targets->targets[i].name, path) == 0)

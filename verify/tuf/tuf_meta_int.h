@@ -15,8 +15,8 @@ int cmp_cstr(const void *a, const void *b);
  * member that must be an object / array; null = absent. */
 enum gate_err get_str(json_t *obj, const char *key, bool required, const char **out,
 		      const char *field, struct gate_error *err);
-enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type,
-			json_t **out, const char *field, struct gate_error *err);
+enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type, json_t **out,
+			const char *field, struct gate_error *err);
 
 /* tuf_keys.c: a key table (spec §3) read from a "keys" object, and its
  * release. */

@@ -23,7 +23,7 @@ static uint32_t utf8_next(const char **sp)
 {
 	const unsigned char *s = (const unsigned char *)*sp;
 	uint32_t c = s[0];
-	int n = c < 0x80		 ? 0
+	int n = c < 0x80	     ? 0
 		: (c & 0xe0) == 0xc0 ? 1
 		: (c & 0xf0) == 0xe0 ? 2
 		: (c & 0xf8) == 0xf0 ? 3
@@ -48,9 +48,9 @@ enum glob_kind { GLOB_CHAR, GLOB_ANY, GLOB_STAR, GLOB_SET };
 
 struct glob_tok {
 	enum glob_kind kind;
-	uint32_t c;	   /* GLOB_CHAR */
-	const char *set;   /* GLOB_SET: first byte after '[' (and '!') */
-	const char *end;   /* GLOB_SET: the closing ']' */
+	uint32_t c;	 /* GLOB_CHAR */
+	const char *set; /* GLOB_SET: first byte after '[' (and '!') */
+	const char *end; /* GLOB_SET: the closing ']' */
 	bool negate;
 };
 
@@ -248,7 +248,9 @@ bool gate_tuf_succinct_has(const struct gate_tuf_succinct *s, const char *name)
 		return false;
 	uint64_t v = 0;
 	for (const char *p = name + plen + 1; *p; p++) {
-		int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : -1;
+		int d = (*p >= '0' && *p <= '9')   ? *p - '0'
+			: (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10
+						   : -1;
 		if (d < 0)
 			return false;
 		v = v * 16 + (uint64_t)d;

@@ -351,7 +351,8 @@ enum gate_err gate_tuf_cache_open(const char *dir, int64_t now, struct gate_tuf_
 		goto out;
 	}
 	if (stat(root, &st) != 0) {
-		rc = gate_fail(err, GATE_E_IO, "T1", NULL, "no cached TUF metadata (never updated)");
+		rc = gate_fail(err, GATE_E_IO, "T1", NULL,
+			       "no cached TUF metadata (never updated)");
 		goto out;
 	}
 	if ((c->lock = lock_shared(dir)) == -2) {

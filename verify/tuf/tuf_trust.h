@@ -59,10 +59,10 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out);
 struct gate_tuf_cache_state {
 	int64_t version[GATE_TUF_NTYPES]; /* 0: not loaded */
 	int64_t expires[GATE_TUF_NTYPES];
-	int64_t initial_root;		  /* root version before an update */
-	int64_t last_update;		  /* 0: never */
-	size_t roles, targets, skipped;	  /* enumeration (walk) */
-	bool downloaded;		  /* a target file came from the network */
+	int64_t initial_root;		/* root version before an update */
+	int64_t last_update;		/* 0: never */
+	size_t roles, targets, skipped; /* enumeration (walk) */
+	bool downloaded;		/* a target file came from the network */
 };
 
 struct gate_tuf_cache_opts {
@@ -76,8 +76,8 @@ struct gate_tuf_cache_opts {
 	 * optional ones are fetched when listed. NULL-terminated, may be NULL. */
 	const char *const *required;
 	const char *const *optional;
-	bool walk;		       /* load every delegated role too */
-	int64_t now;		       /* 0: gate_tuf_now(0) */
+	bool walk;			  /* load every delegated role too */
+	int64_t now;			  /* 0: gate_tuf_now(0) */
 	const struct gate_tuf_caps *caps; /* NULL: gate_tuf_caps_env() */
 };
 
@@ -107,8 +107,8 @@ void gate_tuf_cache_fill(const struct gate_tuf_cache *c, struct gate_tuf_cache_s
 /* The verified local file of target path (malloc'd *out), or NULL with
  * GATE_OK when the metadata does not list it or the file is missing or
  * does not match. */
-GATE_WUR enum gate_err gate_tuf_cache_target(struct gate_tuf_cache *c, const char *path,
-					     char **out, struct gate_error *err);
+GATE_WUR enum gate_err gate_tuf_cache_target(struct gate_tuf_cache *c, const char *path, char **out,
+					     struct gate_error *err);
 
 /* ---- the Sigstore trusted root ---- */
 
@@ -116,8 +116,8 @@ enum gate_trust_source { GATE_TRUST_EMBEDDED = 0, GATE_TRUST_CACHE = 1 };
 
 struct gate_trust_info {
 	enum gate_trust_source source;
-	char dir[512];	   /* the cache consulted ("" when none) */
-	char why[GATE_ERR_MSG_MAX + 128]; /* why the cache was not used */
+	char dir[512];			   /* the cache consulted ("" when none) */
+	char why[GATE_ERR_MSG_MAX + 128];  /* why the cache was not used */
 	struct gate_tuf_cache_state state; /* of the cache (when it verified) */
 	int64_t embedded_root_version, embedded_root_expires; /* embedded TUF root */
 };

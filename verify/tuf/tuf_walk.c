@@ -235,7 +235,8 @@ static bool walk_push_all(struct gate_tuf_updater *u, struct walk *w, const stru
 			size_t len = strlen(n);
 			char bin[GATE_TUF_MAX_NAME + 1];
 			const char *b;
-			if (len <= 5 || len - 5 > GATE_TUF_MAX_NAME || strcmp(n + len - 5, ".json") != 0)
+			if (len <= 5 || len - 5 > GATE_TUF_MAX_NAME ||
+			    strcmp(n + len - 5, ".json") != 0)
 				continue;
 			memcpy(bin, n, len - 5);
 			bin[len - 5] = '\0';
@@ -253,8 +254,8 @@ static bool walk_push_all(struct gate_tuf_updater *u, struct walk *w, const stru
 }
 
 enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles,
-				    gate_tuf_target_fn fn, void *ctx, struct gate_tuf_walk_stats *st,
-				    struct gate_error *err)
+				    gate_tuf_target_fn fn, void *ctx,
+				    struct gate_tuf_walk_stats *st, struct gate_error *err)
 {
 	struct walk w = {0};
 	enum gate_err rc = GATE_OK;

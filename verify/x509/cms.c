@@ -29,7 +29,8 @@ static enum gate_err digest_fd(int fd, const EVP_MD *md, uint8_t *out, unsigned 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read: %s", strerror(errno));
+			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read: %s",
+				       strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -115,7 +116,8 @@ enum gate_err gate_cms_verify(const struct gate_cs_input *in, const struct gate_
 		goto out;
 	(*out)->n_signatures = (size_t)sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info);
 	if (gate_facts_add_ext(*out, "signed_attributes",
-			       sk_X509_ATTRIBUTE_num(si->auth_attr) > 0 ? "yes" : "no") != GATE_OK) {
+			       sk_X509_ATTRIBUTE_num(si->auth_attr) > 0 ? "yes" : "no") !=
+	    GATE_OK) {
 		gate_facts_free(*out);
 		*out = NULL;
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");

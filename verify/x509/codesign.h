@@ -12,19 +12,19 @@
 #include <pthread.h>
 
 /* Named caps on untrusted input. */
-#define GATE_CS_MAX_SIG (1u * 1024 * 1024)	 /* a .p7s or one signature block */
-#define GATE_CS_MAX_CERTS 32			 /* certificates in one signature */
-#define GATE_CS_MAX_SIGS 16			 /* signatures in one file */
-#define GATE_CS_MAX_NEST 4			 /* nesting of Authenticode signatures */
-#define GATE_CS_MAX_CRL (16u * 1024 * 1024)	 /* one CRL, file or download */
-#define GATE_CS_MAX_CRLS 64			 /* CRL files + cached downloads */
-#define GATE_PE_MAX_SECTIONS 96			 /* the PE format's own limit */
+#define GATE_CS_MAX_SIG (1u * 1024 * 1024)	  /* a .p7s or one signature block */
+#define GATE_CS_MAX_CERTS 32			  /* certificates in one signature */
+#define GATE_CS_MAX_SIGS 16			  /* signatures in one file */
+#define GATE_CS_MAX_NEST 4			  /* nesting of Authenticode signatures */
+#define GATE_CS_MAX_CRL (16u * 1024 * 1024)	  /* one CRL, file or download */
+#define GATE_CS_MAX_CRLS 64			  /* CRL files + cached downloads */
+#define GATE_PE_MAX_SECTIONS 96			  /* the PE format's own limit */
 #define GATE_PE_MAX_CERT_TABLE (8u * 1024 * 1024) /* Authenticode certificate table */
-#define GATE_PE_MAX_CERT_ENTRIES 8		 /* WIN_CERTIFICATE entries */
-#define GATE_ZIP_MAX_ENTRIES 65535		 /* central directory entries */
-#define GATE_ZIP_MAX_NAME 4096			 /* bytes of one entry name */
-#define GATE_JAR_MAX_META (8u * 1024 * 1024)	 /* MANIFEST.MF, one .SF */
-#define GATE_JAR_MAX_ENTRY_SIZE (4ull << 30)	 /* uncompressed bytes of one entry */
+#define GATE_PE_MAX_CERT_ENTRIES 8		  /* WIN_CERTIFICATE entries */
+#define GATE_ZIP_MAX_ENTRIES 65535		  /* central directory entries */
+#define GATE_ZIP_MAX_NAME 4096			  /* bytes of one entry name */
+#define GATE_JAR_MAX_META (8u * 1024 * 1024)	  /* MANIFEST.MF, one .SF */
+#define GATE_JAR_MAX_ENTRY_SIZE (4ull << 30)	  /* uncompressed bytes of one entry */
 
 /* ---- trust (x509cs.c) ---- */
 
@@ -48,7 +48,7 @@ struct gate_x509_trust {
 	size_t nroots;
 	struct gate_x509_rootset *tsas;
 	size_t ntsas;
-	pthread_mutex_t mu;	  /* guards the decoding below */
+	pthread_mutex_t mu; /* guards the decoding below */
 	bool decoded;
 	enum gate_err decode_rc;
 	struct gate_error decode_err;
@@ -88,11 +88,11 @@ enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_
 
 /* The signing time of a SignerInfo, from its unsigned attributes. */
 struct gate_cs_time {
-	bool present;	 /* some timestamp was there */
-	bool verified;	 /* ... and verified: time is usable */
+	bool present;  /* some timestamp was there */
+	bool verified; /* ... and verified: time is usable */
 	int64_t time;
 	enum gate_time_source source;
-	char why[200];	 /* why a present timestamp did not verify */
+	char why[200]; /* why a present timestamp did not verify */
 };
 
 /* Find and verify a timestamp of si: an RFC 3161 token (CMS
@@ -100,8 +100,8 @@ struct gate_cs_time {
  * countersignature (its certificates from p7), against t's TSA roots at
  * the time it states, which must not be after now. Never fails on a bad
  * timestamp: ts says why. Returns GATE_E_NOMEM only. */
-enum gate_err gate_cs_timestamp(const struct gate_x509_trust *t, PKCS7 *p7,
-				PKCS7_SIGNER_INFO *si, int64_t now, struct gate_cs_time *ts);
+enum gate_err gate_cs_timestamp(const struct gate_x509_trust *t, PKCS7 *p7, PKCS7_SIGNER_INFO *si,
+				int64_t now, struct gate_cs_time *ts);
 
 /* Chain of signer (helpers: p7's certificates) to a root of t at the
  * signing time, the code-signing profile, revocation; then the facts.
@@ -118,9 +118,9 @@ enum gate_err gate_facts_add_ext(struct gate_facts *f, const char *name, const c
 /* Revocation of every certificate of chain (leaf first, anchor last) at
  * time t, per t->crl_mode. note receives a summary for the facts. GATE_OK or
  * GATE_E_CERT. */
-enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509) *chain, int64_t t_sign,
-				 int64_t now, char *note, size_t notelen, const char *field,
-				 struct gate_error *err);
+enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509) *chain,
+				 int64_t t_sign, int64_t now, char *note, size_t notelen,
+				 const char *field, struct gate_error *err);
 void gate_crl_cache_free(struct gate_crl_cache *c);
 enum gate_err gate_crl_cache_new(struct gate_crl_cache **out);
 
@@ -134,12 +134,12 @@ bool gate_fd_size(int fd, uint64_t *size);
 /* ---- PE (pe.c) ---- */
 
 struct gate_pe {
-	uint64_t size;		/* file size */
+	uint64_t size; /* file size */
 	bool pe32plus;
-	uint64_t checksum_off;	/* CheckSum field */
-	uint64_t certdir_off;	/* the certificate table's data directory entry */
+	uint64_t checksum_off;	     /* CheckSum field */
+	uint64_t certdir_off;	     /* the certificate table's data directory entry */
 	uint64_t cert_off, cert_len; /* the certificate table; 0, 0 when unsigned */
-	uint64_t headers_end;	/* end of the headers and section table */
+	uint64_t headers_end;	     /* end of the headers and section table */
 	unsigned nsections;
 };
 
@@ -159,11 +159,11 @@ enum gate_err gate_pe_digest(int fd, const struct gate_pe *pe, const EVP_MD *md,
 
 struct gate_zip_entry {
 	char *name;
-	uint64_t local_off;	/* local header */
-	uint64_t data_off;	/* first byte of the (compressed) data */
+	uint64_t local_off; /* local header */
+	uint64_t data_off;  /* first byte of the (compressed) data */
 	uint64_t csize, usize;
 	uint32_t crc;
-	uint16_t method;	/* 0 stored, 8 deflated */
+	uint16_t method; /* 0 stored, 8 deflated */
 	uint16_t flags;
 };
 

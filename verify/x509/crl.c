@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CRL_CACHE_MAX 64	/* downloaded CRLs kept in memory */
-#define CRL_MAX_URLS 4		/* distribution points tried per certificate */
-#define CRL_FETCH_TIMEOUT 20	/* seconds for one download */
+#define CRL_CACHE_MAX 64     /* downloaded CRLs kept in memory */
+#define CRL_MAX_URLS 4	     /* distribution points tried per certificate */
+#define CRL_FETCH_TIMEOUT 20 /* seconds for one download */
 
 struct cached {
 	char *url;
@@ -217,8 +217,8 @@ static bool crl_usable(X509_CRL *c, X509 *issuer, int64_t now)
 }
 
 /* A usable CRL for cert (issued by issuer): from the files, else fetched. */
-static X509_CRL *find_crl(const struct gate_x509_trust *t, X509 *cert, X509 *issuer,
-			  int64_t now, char *why, size_t whylen)
+static X509_CRL *find_crl(const struct gate_x509_trust *t, X509 *cert, X509 *issuer, int64_t now,
+			  char *why, size_t whylen)
 {
 	for (int i = 0; i < sk_X509_CRL_num(t->crls); i++) {
 		X509_CRL *c = sk_X509_CRL_value(t->crls, i);
@@ -242,7 +242,8 @@ static X509_CRL *find_crl(const struct gate_x509_trust *t, X509 *cert, X509 *iss
 			GENERAL_NAME *g = sk_GENERAL_NAME_value(names, k);
 			if (g->type != GEN_URI || tried >= CRL_MAX_URLS)
 				continue;
-			const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+			const char *u =
+				(const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
 			size_t ul = (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier);
 			if (!http_url(u, ul) || memchr(u, 0, ul) || ul > 2048)
 				continue;
@@ -254,7 +255,8 @@ static X509_CRL *find_crl(const struct gate_x509_trust *t, X509 *cert, X509 *iss
 			if (c && crl_usable(c, issuer, now))
 				found = c;
 			else if (c) {
-				snprintf(why, whylen, "%s: CRL not signed by the issuer or unusable", url);
+				snprintf(why, whylen,
+					 "%s: CRL not signed by the issuer or unusable", url);
 				X509_CRL_free(c);
 			}
 			free(url);
@@ -285,9 +287,11 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 		X509_CRL *crl = find_crl(t, cert, issuer, now, w, sizeof w);
 		if (!crl) {
 			if (t->crl_mode == GATE_CRL_REQUIRE)
-				return gate_fail(err, GATE_E_CERT, NULL, field,
-						 "revocation status of the certificate at depth %d is "
-						 "unknown: %s", i, w);
+				return gate_fail(
+					err, GATE_E_CERT, NULL, field,
+					"revocation status of the certificate at depth %d is "
+					"unknown: %s",
+					i, w);
 			if (!unknown++)
 				snprintf(why, sizeof why, "depth %d: %.200s", i, w);
 			continue;
@@ -296,17 +300,22 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 		X509_REVOKED *rev = NULL;
 		int r = X509_CRL_get0_by_cert(crl, &rev, cert);
 		int64_t when = 0;
-		if (r == 1 && rev && gate_asn1_time_to_unix(X509_REVOKED_get0_revocationDate(rev), &when)) {
+		if (r == 1 && rev &&
+		    gate_asn1_time_to_unix(X509_REVOKED_get0_revocationDate(rev), &when)) {
 			gate_format_time(when, rt);
 			gate_format_time(t_sign, ts);
 			if (when <= t_sign) {
 				X509_CRL_free(crl);
-				return gate_fail(err, GATE_E_CERT, NULL, field,
-						 "the certificate at depth %d was revoked on %s, not "
-						 "after the signing time %s", i, rt, ts);
+				return gate_fail(
+					err, GATE_E_CERT, NULL, field,
+					"the certificate at depth %d was revoked on %s, not "
+					"after the signing time %s",
+					i, rt, ts);
 			}
-			snprintf(note, notelen, "certificate at depth %d revoked on %s, after the "
-				 "signing time %s", i, rt, ts);
+			snprintf(note, notelen,
+				 "certificate at depth %d revoked on %s, after the "
+				 "signing time %s",
+				 i, rt, ts);
 		} else if (!fresh(crl, now)) {
 			/* Past its nextUpdate a CRL still proves what it lists,
 			 * but not that nothing else was revoked since. */
@@ -314,9 +323,11 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 			snprintf(w, sizeof w, "the CRL for it is past its nextUpdate");
 			if (t->crl_mode == GATE_CRL_REQUIRE) {
 				X509_CRL_free(crl);
-				return gate_fail(err, GATE_E_CERT, NULL, field,
-						 "revocation status of the certificate at depth %d is "
-						 "unknown: %s", i, w);
+				return gate_fail(
+					err, GATE_E_CERT, NULL, field,
+					"revocation status of the certificate at depth %d is "
+					"unknown: %s",
+					i, w);
 			}
 			if (!unknown++)
 				snprintf(why, sizeof why, "depth %d: %.200s", i, w);

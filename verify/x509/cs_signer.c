@@ -23,8 +23,7 @@ static enum gate_err from_pem(const uint8_t *buf, size_t len, const char *field,
 	if (gate_pem_decode(buf, len, "PKCS7", der, dlen) ||
 	    gate_pem_decode(buf, len, "CMS", der, dlen))
 		return GATE_OK;
-	return gate_fail(err, GATE_E_PARSE, NULL, field,
-			 "neither DER nor one PEM PKCS7/CMS block");
+	return gate_fail(err, GATE_E_PARSE, NULL, field, "neither DER nor one PEM PKCS7/CMS block");
 }
 
 enum gate_err gate_cs_parse_p7(const uint8_t *buf, size_t len, bool pem_ok, const char *field,
@@ -91,9 +90,15 @@ static enum gate_err md_of(const X509_ALGOR *alg, const char *what, const char *
 		return gate_fail(err, GATE_E_PARSE, NULL, field, "%s has no algorithm", what);
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	switch (OBJ_obj2nid(obj)) {
-	case NID_sha256: *md = EVP_sha256(); break;
-	case NID_sha384: *md = EVP_sha384(); break;
-	case NID_sha512: *md = EVP_sha512(); break;
+	case NID_sha256:
+		*md = EVP_sha256();
+		break;
+	case NID_sha384:
+		*md = EVP_sha384();
+		break;
+	case NID_sha512:
+		*md = EVP_sha512();
+		break;
 	case NID_sha1:
 	case NID_md5:
 		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
@@ -123,8 +128,8 @@ static enum gate_err check_sig_alg(const X509_ALGOR *alg, EVP_PKEY *key, const E
 	const ASN1_OBJECT *obj = NULL;
 	X509_ALGOR_get0(&obj, NULL, NULL, alg);
 	int nid = OBJ_obj2nid(obj), mdnid = NID_undef, pknid = nid;
-	if (nid != NID_undef && OBJ_find_sigid_algs(nid, &mdnid, &pknid) &&
-	    mdnid != NID_undef && mdnid != EVP_MD_get_type(md))
+	if (nid != NID_undef && OBJ_find_sigid_algs(nid, &mdnid, &pknid) && mdnid != NID_undef &&
+	    mdnid != EVP_MD_get_type(md))
 		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
 				 "signature algorithm's digest differs from the signer's");
 	int kid = EVP_PKEY_get_base_id(key);
@@ -170,7 +175,8 @@ static enum gate_err attrs_digest(PKCS7_SIGNER_INFO *si, const EVP_MD *md, uint8
 	bool ok = alen > 0 && EVP_Digest(abuf, (size_t)alen, out, outlen, md, NULL) == 1;
 	OPENSSL_free(abuf);
 	ERR_clear_error();
-	return ok ? GATE_OK : gate_fail(err, GATE_E_PARSE, NULL, field, "unencodable signed attributes");
+	return ok ? GATE_OK
+		  : gate_fail(err, GATE_E_PARSE, NULL, field, "unencodable signed attributes");
 }
 
 enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_OBJECT *ctype,
@@ -188,7 +194,8 @@ enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	ERR_clear_error();
 	if (!key)
-		return gate_fail(err, GATE_E_CERT, NULL, field, "signer's public key does not decode");
+		return gate_fail(err, GATE_E_CERT, NULL, field,
+				 "signer's public key does not decode");
 	if ((rc = check_sig_alg(si->digest_enc_alg, key, md, field, err)) != GATE_OK)
 		return rc;
 	if (!si->enc_digest || ASN1_STRING_length(si->enc_digest) <= 0)
@@ -322,7 +329,8 @@ static bool rfc3161(const struct gate_x509_trust *t, const ASN1_TYPE *v,
 	if (TS_RESP_verify_signature(tok, NULL, store, &signer) != 1) {
 		char r[150];
 		gate_ssl_detail(r, sizeof r);
-		snprintf(ts->why, sizeof ts->why, "timestamp signature or TSA chain rejected: %s", r);
+		snprintf(ts->why, sizeof ts->why, "timestamp signature or TSA chain rejected: %s",
+			 r);
 		goto out;
 	}
 	ts->verified = true;
@@ -340,8 +348,8 @@ out:
 
 /* The countersigner's certificate: timeStamping EKU, chain to a TSA root at
  * the stated time. */
-static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert, STACK_OF(X509) *helpers,
-				int64_t at, struct gate_cs_time *ts)
+static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert,
+				STACK_OF(X509) *helpers, int64_t at, struct gate_cs_time *ts)
 {
 	X509_STORE *store = tsa_store(t, at);
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -358,7 +366,8 @@ static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert, STA
 	}
 	if (!(X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ||
 	    !(X509_get_extended_key_usage(cert) & XKU_TIMESTAMP)) {
-		snprintf(ts->why, sizeof ts->why, "countersigner lacks extendedKeyUsage timeStamping");
+		snprintf(ts->why, sizeof ts->why,
+			 "countersigner lacks extendedKeyUsage timeStamping");
 		goto out;
 	}
 	ok = true;
@@ -412,7 +421,8 @@ static bool countersig(const struct gate_x509_trust *t, PKCS7 *p7, const ASN1_TY
 	}
 	X509 *cert = find_signer(p7, cs);
 	if (!cert) {
-		snprintf(ts->why, sizeof ts->why, "countersigner's certificate is not in the signature");
+		snprintf(ts->why, sizeof ts->why,
+			 "countersigner's certificate is not in the signature");
 		goto out;
 	}
 	EVP_PKEY *key = X509_get0_pubkey(cert);
@@ -453,8 +463,8 @@ out:
 	return ok;
 }
 
-enum gate_err gate_cs_timestamp(const struct gate_x509_trust *t, PKCS7 *p7,
-				PKCS7_SIGNER_INFO *si, int64_t now, struct gate_cs_time *ts)
+enum gate_err gate_cs_timestamp(const struct gate_x509_trust *t, PKCS7 *p7, PKCS7_SIGNER_INFO *si,
+				int64_t now, struct gate_cs_time *ts)
 {
 	memset(ts, 0, sizeof(*ts));
 	/* Undecodable TSA roots verify nothing; the chain check reports them. */

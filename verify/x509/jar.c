@@ -101,7 +101,8 @@ static enum gate_err append_cont(struct mf_section *s, const uint8_t *p, size_t 
 				 const char *what, struct gate_error *err)
 {
 	if (s->na == 0)
-		return gate_fail(err, GATE_E_PARSE, NULL, what, "continuation line without an attribute");
+		return gate_fail(err, GATE_E_PARSE, NULL, what,
+				 "continuation line without an attribute");
 	char **v = &s->a[s->na - 1].val;
 	size_t old = strlen(*v);
 	if (old + len > JAR_MAX_LINE)
@@ -117,7 +118,8 @@ static enum gate_err append_cont(struct mf_section *s, const uint8_t *p, size_t 
 
 static int cmp_sec(const void *a, const void *b)
 {
-	return strcmp((*(struct mf_section *const *)a)->name, (*(struct mf_section *const *)b)->name);
+	return strcmp((*(struct mf_section *const *)a)->name,
+		      (*(struct mf_section *const *)b)->name);
 }
 
 static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, struct mf *m,
@@ -146,8 +148,9 @@ static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, stru
 		if (!in_section) {
 			if (m->n == cap) {
 				size_t nc = cap ? cap * 2 : 16;
-				struct mf_section *ns = nc > GATE_ZIP_MAX_ENTRIES + 1 ? NULL :
-					realloc(m->s, nc * sizeof(*ns));
+				struct mf_section *ns = nc > GATE_ZIP_MAX_ENTRIES + 1
+								? NULL
+								: realloc(m->s, nc * sizeof(*ns));
 				if (!ns) {
 					rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, what,
 						       "too many manifest sections");
@@ -173,7 +176,8 @@ static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, stru
 	/* The first section is the main one; the others name entries. */
 	for (size_t i = 1; i < m->n; i++) {
 		if (!(m->s[i].name = mf_get(&m->s[i], "Name")))
-			return gate_fail(err, GATE_E_PARSE, NULL, what, "section %zu has no Name", i);
+			return gate_fail(err, GATE_E_PARSE, NULL, what, "section %zu has no Name",
+					 i);
 		m->by_name[m->nnamed++] = &m->s[i];
 	}
 	qsort(m->by_name, m->nnamed, sizeof(*m->by_name), cmp_sec);
@@ -351,8 +355,9 @@ static enum gate_err check_sf(struct jar_ctx *c, struct gate_error *err)
 		return GATE_OK;
 	if (pick_digest(&c->sf.s[0], "-Digest-Manifest-Main-Attributes", &md, &v) &&
 	    !digest_is(md, c->mfb + c->mf.s[0].start, c->mf.s[0].end - c->mf.s[0].start, v))
-		return gate_fail(err, GATE_E_DIGEST, NULL, c->field,
-				 "manifest main attributes differ from what the signature file signs");
+		return gate_fail(
+			err, GATE_E_DIGEST, NULL, c->field,
+			"manifest main attributes differ from what the signature file signs");
 	for (size_t i = 0; i < c->sf.nnamed; i++) {
 		const struct mf_section *ss = c->sf.by_name[i];
 		const struct mf_section *ms = mf_find(&c->mf, ss->name);
@@ -366,7 +371,8 @@ static enum gate_err check_sf(struct jar_ctx *c, struct gate_error *err)
 		if (!digest_is(md, c->mfb + ms->start, ms->end - ms->start, v))
 			return gate_fail(err, GATE_E_DIGEST, NULL, c->field,
 					 "manifest section of '%s' differs from what the signature "
-					 "file signs", ss->name);
+					 "file signs",
+					 ss->name);
 	}
 	return GATE_OK;
 }
@@ -405,7 +411,8 @@ static enum gate_err entry_digest(struct jar_ctx *c, size_t i, const struct mf_s
 	     !gate_ct_eq(d, want, dl)))
 		rc = gate_fail(err, GATE_E_DIGEST, NULL, c->field,
 			       "entry '%s' does not match its manifest digest: it was changed "
-			       "after signing", name);
+			       "after signing",
+			       name);
 	free(want);
 	EVP_MD_CTX_free(s.ctx);
 	ERR_clear_error();
@@ -468,7 +475,8 @@ static enum gate_err verify_block(struct jar_ctx *c, struct gate_facts **out,
 		return rc;
 	if (gate_cs_timestamp(c->o->trust, c->p7, si, c->o->now, &ts) != GATE_OK)
 		return gate_fail(err, GATE_E_NOMEM, NULL, c->field, "out of memory");
-	return gate_cs_finish(c->o->trust, c->p7, signer, &ts, c->o->now, "jar", c->field, out, err);
+	return gate_cs_finish(c->o->trust, c->p7, signer, &ts, c->o->now, "jar", c->field, out,
+			      err);
 }
 
 enum gate_err gate_jar_verify(const struct gate_cs_input *in, const struct gate_cs_opts *o,

@@ -20,8 +20,8 @@
 #define OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
 #define OID_SPC_NESTED_SIG "1.3.6.1.4.1.311.2.4.1"
 /* SPC_PE_IMAGE_PAGE_HASHES_V1 / V2: 1.3.6.1.4.1.311.2.3.1 / .2 as DER */
-static const uint8_t page_hash_oid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
-					0x82, 0x37, 0x02, 0x03};
+static const uint8_t page_hash_oid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
+					0x01, 0x82, 0x37, 0x02, 0x03};
 
 static uint32_t le16(const uint8_t *p)
 {
@@ -55,7 +55,8 @@ static enum gate_err check_sections(int fd, struct gate_pe *pe, uint64_t sec_off
 	struct range r[GATE_PE_MAX_SECTIONS];
 	size_t nr = 0;
 	if (!gate_pread_full(fd, tbl, (size_t)pe->nsections * 40, sec_off))
-		return gate_fail(err, GATE_E_IO, NULL, "pe.sections", "cannot read the section table");
+		return gate_fail(err, GATE_E_IO, NULL, "pe.sections",
+				 "cannot read the section table");
 	for (unsigned i = 0; i < pe->nsections; i++) {
 		const uint8_t *s = tbl + (size_t)i * 40;
 		uint64_t size = le32(s + 16), ptr = le32(s + 20);
@@ -64,8 +65,9 @@ static enum gate_err check_sections(int fd, struct gate_pe *pe, uint64_t sec_off
 		if (ptr + size > pe->size)
 			return PE_FAIL(err, "pe.sections",
 				       "section %u raw data (%llu bytes at %llu) runs past the end "
-				       "of the %llu-byte file", i, (unsigned long long)size,
-				       (unsigned long long)ptr, (unsigned long long)pe->size);
+				       "of the %llu-byte file",
+				       i, (unsigned long long)size, (unsigned long long)ptr,
+				       (unsigned long long)pe->size);
 		r[nr++] = (struct range){ptr, ptr + size, i};
 	}
 	qsort(r, nr, sizeof(r[0]), cmp_range);
@@ -111,12 +113,13 @@ enum gate_err gate_pe_parse(int fd, struct gate_pe *pe, struct gate_error *err)
 		return gate_fail(err, GATE_E_IO, NULL, "pe", "cannot read the optional header");
 	uint32_t magic = le16(opt);
 	if (magic != 0x10b && magic != 0x20b)
-		return PE_FAIL(err, "pe.Magic", "optional header magic 0x%x is neither PE32 nor PE32+",
-			       magic);
+		return PE_FAIL(err, "pe.Magic",
+			       "optional header magic 0x%x is neither PE32 nor PE32+", magic);
 	pe->pe32plus = magic == 0x20b;
 	uint64_t nrva_off = pe->pe32plus ? 108 : 92, dd_off = nrva_off + 4;
 	if (opt_size < dd_off)
-		return PE_FAIL(err, "pe.SizeOfOptionalHeader", "optional header too short (%llu bytes)",
+		return PE_FAIL(err, "pe.SizeOfOptionalHeader",
+			       "optional header too short (%llu bytes)",
 			       (unsigned long long)opt_size);
 	uint64_t nrva = le32(opt + nrva_off);
 	/* The security directory is entry 4. */
@@ -138,20 +141,22 @@ enum gate_err gate_pe_parse(int fd, struct gate_pe *pe, struct gate_error *err)
 		return PE_FAIL(err, "pe.sections", "section table runs past the end of the file");
 	uint64_t size_of_headers = le32(opt + 60);
 	if (size_of_headers > pe->size)
-		return PE_FAIL(err, "pe.SizeOfHeaders", "SizeOfHeaders %llu is past the end of the file",
+		return PE_FAIL(err, "pe.SizeOfHeaders",
+			       "SizeOfHeaders %llu is past the end of the file",
 			       (unsigned long long)size_of_headers);
 	if (pe->cert_off == 0 && pe->cert_len == 0)
 		return check_sections(fd, pe, sec_off, err);
 	if (pe->cert_off < pe->headers_end || pe->cert_len < 8)
 		return PE_FAIL(err, "pe.certificate_table",
 			       "certificate table (%llu bytes at %llu) overlaps the headers or is "
-			       "too short", (unsigned long long)pe->cert_len,
-			       (unsigned long long)pe->cert_off);
+			       "too short",
+			       (unsigned long long)pe->cert_len, (unsigned long long)pe->cert_off);
 	if (pe->cert_off + pe->cert_len > pe->size)
 		return PE_FAIL(err, "pe.certificate_table",
 			       "certificate table (%llu bytes at %llu) points outside the "
-			       "%llu-byte file", (unsigned long long)pe->cert_len,
-			       (unsigned long long)pe->cert_off, (unsigned long long)pe->size);
+			       "%llu-byte file",
+			       (unsigned long long)pe->cert_len, (unsigned long long)pe->cert_off,
+			       (unsigned long long)pe->size);
 	if (pe->cert_len > GATE_PE_MAX_CERT_TABLE)
 		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "pe.certificate_table",
 				 "certificate table is %llu bytes, over the %u-byte limit",
@@ -256,7 +261,7 @@ static bool oid_is(const struct gate_rd *v, const char *txt)
 struct spc {
 	const uint8_t *content; /* the SEQUENCE's content octets (what messageDigest hashes) */
 	size_t content_len;
-	const EVP_MD *md;	/* image digest algorithm */
+	const EVP_MD *md; /* image digest algorithm */
 	const uint8_t *digest;
 	size_t digest_len;
 	bool page_hashes;
@@ -365,8 +370,7 @@ static enum gate_err add_sig(struct sigs *s, PKCS7 *p7, unsigned depth, const ch
 
 /* The DER length of the ContentInfo at the start of b (the rest of a
  * WIN_CERTIFICATE is alignment padding, which must be zero). */
-static enum gate_err one_entry(const uint8_t *b, size_t n, struct sigs *s,
-			       struct gate_error *err)
+static enum gate_err one_entry(const uint8_t *b, size_t n, struct sigs *s, struct gate_error *err)
 {
 	struct gate_rd r = {b, n}, v;
 	uint8_t tag;
@@ -378,7 +382,8 @@ static enum gate_err one_entry(const uint8_t *b, size_t n, struct sigs *s,
 			       "%zu bytes after the signature in its WIN_CERTIFICATE", r.n);
 	for (size_t i = 0; i < r.n; i++)
 		if (r.p[i] != 0)
-			return PE_FAIL(err, "pe.certificate_table", "non-zero padding after the signature");
+			return PE_FAIL(err, "pe.certificate_table",
+				       "non-zero padding after the signature");
 	PKCS7 *p7 = NULL;
 	enum gate_err rc = gate_cs_parse_p7(b, hdr + v.n, false, "pe.certificate_table", &p7, err);
 	if (rc != GATE_OK)
@@ -405,7 +410,8 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 	}
 	size_t off = 0, entries = 0;
 	while (rc == GATE_OK && off + 8 <= pe->cert_len) {
-		uint32_t len = le32(tbl + off), rev = le16(tbl + off + 4), type = le16(tbl + off + 6);
+		uint32_t len = le32(tbl + off), rev = le16(tbl + off + 4),
+			 type = le16(tbl + off + 6);
 		if (len < 8 || len > pe->cert_len - off) {
 			rc = PE_FAIL(err, "pe.certificate_table",
 				     "WIN_CERTIFICATE length %u runs outside the table", len);
@@ -413,13 +419,15 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 		}
 		if (++entries > GATE_PE_MAX_CERT_ENTRIES) {
 			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, "pe.certificate_table",
-				       "more than %d WIN_CERTIFICATE entries", GATE_PE_MAX_CERT_ENTRIES);
+				       "more than %d WIN_CERTIFICATE entries",
+				       GATE_PE_MAX_CERT_ENTRIES);
 			break;
 		}
 		if (type != 2 || (rev != 0x0200 && rev != 0x0100)) {
-			rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, "pe.certificate_table",
-				       "WIN_CERTIFICATE revision 0x%x type %u is not PKCS#7 signed data",
-				       rev, type);
+			rc = gate_fail(
+				err, GATE_E_UNSUPPORTED, NULL, "pe.certificate_table",
+				"WIN_CERTIFICATE revision 0x%x type %u is not PKCS#7 signed data",
+				rev, type);
 			break;
 		}
 		rc = one_entry(tbl + off + 8, len - 8, s, err);
@@ -428,7 +436,8 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 	/* What is left must be alignment padding. */
 	for (size_t i = off; rc == GATE_OK && i < pe->cert_len; i++)
 		if (tbl[i] != 0)
-			rc = PE_FAIL(err, "pe.certificate_table", "trailing bytes in the certificate table");
+			rc = PE_FAIL(err, "pe.certificate_table",
+				     "trailing bytes in the certificate table");
 	if (rc == GATE_OK && s->n == 0)
 		rc = PE_FAIL(err, "pe.certificate_table", "certificate table holds no signature");
 	free(tbl);
@@ -597,7 +606,9 @@ static enum gate_err verify_one(const struct gate_cs_input *in, const struct gat
 	char hex[2 * EVP_MAX_MD_SIZE + 16];
 	int mdn = EVP_MD_get_type(spc.md);
 	int pfx = snprintf(hex, sizeof hex, "%s:",
-			   mdn == NID_sha512 ? "sha512" : mdn == NID_sha384 ? "sha384" : "sha256");
+			   mdn == NID_sha512   ? "sha512"
+			   : mdn == NID_sha384 ? "sha384"
+					       : "sha256");
 	gate_hex_encode(img, imglen, hex + (pfx > 0 ? pfx : 0));
 	if (gate_facts_add_ext(f, "authenticode_digest", hex) != GATE_OK ||
 	    gate_facts_add_ext(f, "page_hashes",
@@ -632,8 +643,8 @@ enum gate_err gate_pe_verify(const struct gate_cs_input *in, const struct gate_c
 		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, "pe.certificate_table",
 			       "the file is not signed (no certificate table)");
 	if (rc == GATE_OK && in->index >= s.n)
-		rc = gate_fail(err, GATE_E_USAGE, NULL, "authenticode", "no signature #%zu (%zu in the file)",
-			       in->index, s.n);
+		rc = gate_fail(err, GATE_E_USAGE, NULL, "authenticode",
+			       "no signature #%zu (%zu in the file)", in->index, s.n);
 	if (rc == GATE_OK) {
 		if (in->index)
 			snprintf(field, sizeof field, "authenticode.nested[%zu]", in->index);

@@ -315,8 +315,7 @@ enum gate_err gate_x509_trust_set_revocation(struct gate_x509_trust *t, enum gat
 	return GATE_OK;
 }
 
-static const struct gate_x509_rootset *find_set(const struct gate_x509_trust *t,
-						 const char *name)
+static const struct gate_x509_rootset *find_set(const struct gate_x509_trust *t, const char *name)
 {
 	for (size_t i = 0; t && i < t->nroots; i++)
 		if (strcmp(t->roots[i].name, name) == 0)
@@ -350,8 +349,7 @@ bool gate_x509_trust_has_anchor(const struct gate_x509_trust *t, const char *nam
  * digitalSignature. Above it, an EKU that is present must allow code
  * signing (codeSigning or anyExtendedKeyUsage): a CA restricted to TLS
  * does not vouch for code. CA flags and path lengths are OpenSSL's. */
-static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field,
-				   struct gate_error *err)
+static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field, struct gate_error *err)
 {
 	X509 *leaf = sk_X509_value(chain, 0);
 	uint32_t fl = X509_get_extension_flags(leaf);
@@ -369,7 +367,8 @@ static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field,
 		if (!(xku & (XKU_CODE_SIGN | XKU_ANYEKU)))
 			return gate_fail(err, GATE_E_CERT, NULL, field,
 					 "CA certificate at depth %d restricts extendedKeyUsage "
-					 "and does not allow codeSigning", i);
+					 "and does not allow codeSigning",
+					 i);
 	}
 	return GATE_OK;
 }
@@ -396,7 +395,8 @@ static enum gate_err build_chain(const struct gate_x509_trust *t, X509 *signer,
 		rc = gate_fail(err, GATE_E_CERT, NULL, field,
 			       "certificate chain does not verify to a trusted root at %s: %s "
 			       "(depth %d)",
-			       ts, X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
+			       ts, X509_verify_cert_error_string(e),
+			       X509_STORE_CTX_get_error_depth(ctx));
 		goto out;
 	}
 	if (sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) > GATE_MAX_CHAIN + 1) {
@@ -533,7 +533,8 @@ enum gate_err gate_cs_finish(const struct gate_x509_trust *t, PKCS7 *p7, X509 *s
 	if (rc != GATE_OK) {
 		if (rc == GATE_E_CERT && ts->present && !ts->verified && err) {
 			char tmp[GATE_ERR_MSG_MAX + 256];
-			snprintf(tmp, sizeof tmp, "%.200s; the signature's timestamp did not verify: %.150s",
+			snprintf(tmp, sizeof tmp,
+				 "%.200s; the signature's timestamp did not verify: %.150s",
 				 err->msg, ts->why);
 			gate_fail(err, rc, NULL, field, "%s", tmp);
 		}
@@ -580,15 +581,18 @@ enum gate_cs_format gate_cs_sniff(int fd)
 	return GATE_CS_NONE;
 }
 
-enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_t *n,
-				  struct gate_error *err)
+enum gate_err gate_codesign_count(const struct gate_cs_input *in, size_t *n, struct gate_error *err)
 {
 	*n = 0;
 	switch (in ? in->format : GATE_CS_NONE) {
-	case GATE_CS_CMS: return gate_cms_count(in, n, err);
-	case GATE_CS_PE: return gate_pe_count(in, n, err);
-	case GATE_CS_JAR: return gate_jar_count(in, n, err);
-	default: return gate_fail(err, GATE_E_USAGE, NULL, "format", "no signature format");
+	case GATE_CS_CMS:
+		return gate_cms_count(in, n, err);
+	case GATE_CS_PE:
+		return gate_pe_count(in, n, err);
+	case GATE_CS_JAR:
+		return gate_jar_count(in, n, err);
+	default:
+		return gate_fail(err, GATE_E_USAGE, NULL, "format", "no signature format");
 	}
 }
 
@@ -603,10 +607,17 @@ enum gate_err gate_verify_codesign(const struct gate_cs_input *in, const struct 
 		co.now = (int64_t)time(NULL);
 	enum gate_err rc;
 	switch (in->format) {
-	case GATE_CS_CMS: rc = gate_cms_verify(in, &co, out, err); break;
-	case GATE_CS_PE: rc = gate_pe_verify(in, &co, out, err); break;
-	case GATE_CS_JAR: rc = gate_jar_verify(in, &co, out, err); break;
-	default: return gate_fail(err, GATE_E_USAGE, NULL, "format", "no signature format");
+	case GATE_CS_CMS:
+		rc = gate_cms_verify(in, &co, out, err);
+		break;
+	case GATE_CS_PE:
+		rc = gate_pe_verify(in, &co, out, err);
+		break;
+	case GATE_CS_JAR:
+		rc = gate_jar_verify(in, &co, out, err);
+		break;
+	default:
+		return gate_fail(err, GATE_E_USAGE, NULL, "format", "no signature format");
 	}
 	ERR_clear_error();
 	if (rc == GATE_OK && in->sha256)

@@ -79,7 +79,8 @@ static enum gate_err find_eocd(int fd, uint64_t size, uint64_t *eocd, uint8_t re
 		*eocd = size - span + i;
 		/* A ZIP64 end-of-central-directory locator precedes it. */
 		if (i >= 20 && memcmp(buf + i - 20, "PK\x06\x07", 4) == 0)
-			rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD, "ZIP64 is not supported");
+			rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+				       "ZIP64 is not supported");
 		goto out;
 	}
 	rc = ZFAIL(err, "no end of central directory record");
@@ -119,7 +120,8 @@ static enum gate_err cross_check(struct gate_zip *z, uint64_t cd_off, struct gat
 		uint64_t end = v[i]->data_off + v[i]->csize;
 		uint64_t next = i + 1 < z->n ? v[i + 1]->local_off : cd_off;
 		if (end > next)
-			rc = ZFAIL(err, "entry '%s' overlaps the next entry or the central directory",
+			rc = ZFAIL(err,
+				   "entry '%s' overlaps the next entry or the central directory",
 				   v[i]->name);
 	}
 	free(v);
@@ -140,7 +142,8 @@ static enum gate_err local_header(struct gate_zip *z, struct gate_zip_entry *e, 
 			     e->name);
 	char name[GATE_ZIP_MAX_NAME];
 	if (e->local_off + ZIP_LFH + nl > cd_off ||
-	    !gate_pread_full(z->fd, name, nl, e->local_off + ZIP_LFH) || memcmp(name, e->name, nl) != 0)
+	    !gate_pread_full(z->fd, name, nl, e->local_off + ZIP_LFH) ||
+	    memcmp(name, e->name, nl) != 0)
 		return ZFAIL(err, "entry '%s': local header names another file", e->name);
 	e->data_off = e->local_off + ZIP_LFH + nl + le16(h + 28);
 	if (e->data_off > cd_off || e->csize > cd_off - e->data_off)
@@ -176,9 +179,10 @@ static enum gate_err parse_cd(struct gate_zip *z, const uint8_t *cd, size_t cdle
 					 "entry '%s' is encrypted", e->name);
 		if (e->method != 0 && e->method != 8)
 			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
-					 "entry '%s' uses compression method %u", e->name, e->method);
-		if (e->csize == 0xffffffffu || e->usize == 0xffffffffu || e->local_off == 0xffffffffu ||
-		    le16(h + 34) != 0)
+					 "entry '%s' uses compression method %u", e->name,
+					 e->method);
+		if (e->csize == 0xffffffffu || e->usize == 0xffffffffu ||
+		    e->local_off == 0xffffffffu || le16(h + 34) != 0)
 			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
 					 "entry '%s' needs ZIP64 or another disk", e->name);
 		if (e->method == 0 && e->csize != e->usize)
@@ -210,10 +214,13 @@ enum gate_err gate_zip_open(int fd, struct gate_zip *z, struct gate_error *err)
 	if (le16(rec + 4) != 0 || le16(rec + 6) != 0 || le16(rec + 8) != count)
 		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD, "multi-disk archive");
 	if (count == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu)
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD, "ZIP64 is not supported");
+		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+				 "ZIP64 is not supported");
 	if (cd_off + cd_size != eocd)
-		return ZFAIL(err, "central directory (%llu bytes at %llu) does not end at the end "
-			     "record (%llu)", (unsigned long long)cd_size, (unsigned long long)cd_off,
+		return ZFAIL(err,
+			     "central directory (%llu bytes at %llu) does not end at the end "
+			     "record (%llu)",
+			     (unsigned long long)cd_size, (unsigned long long)cd_off,
 			     (unsigned long long)eocd);
 	if (count > GATE_ZIP_MAX_ENTRIES || cd_size > ZIP_MAX_CD ||
 	    cd_size < (uint64_t)count * ZIP_CDH)
@@ -225,7 +232,8 @@ enum gate_err gate_zip_open(int fd, struct gate_zip *z, struct gate_error *err)
 		goto out;
 	}
 	if (!gate_pread_full(fd, cd, (size_t)cd_size, cd_off)) {
-		rc = gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD, "cannot read the central directory");
+		rc = gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD,
+			       "cannot read the central directory");
 		goto out;
 	}
 	rc = parse_cd(z, cd, (size_t)cd_size, count, cd_off, err);
@@ -313,7 +321,8 @@ static enum gate_err read_stored(const struct gate_zip *z, const struct gate_zip
 		size_t n = end - off < ZIP_CHUNK ? (size_t)(end - off) : ZIP_CHUNK;
 		if (!gate_pread_full(z->fd, buf, n, off)) {
 			free(buf);
-			return gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD, "cannot read '%s'", e->name);
+			return gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD, "cannot read '%s'",
+					 e->name);
 		}
 		if (!feed(a, buf, n))
 			break;
@@ -348,7 +357,8 @@ static enum gate_err read_deflated(const struct gate_zip *z, const struct gate_z
 	if (archive_read_support_format_zip_streamable(ar) != ARCHIVE_OK ||
 	    archive_read_open(ar, s, NULL, src_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(ar, &ae) != ARCHIVE_OK) {
-		rc = ZFAIL(err, "entry '%s': %s", e->name, archive_error_string(ar) ? archive_error_string(ar) : "unreadable");
+		rc = ZFAIL(err, "entry '%s': %s", e->name,
+			   archive_error_string(ar) ? archive_error_string(ar) : "unreadable");
 		goto out;
 	}
 	for (;;) {
@@ -357,7 +367,8 @@ static enum gate_err read_deflated(const struct gate_zip *z, const struct gate_z
 			break;
 		if (n < 0) {
 			rc = ZFAIL(err, "entry '%s': %s", e->name,
-				   archive_error_string(ar) ? archive_error_string(ar) : "corrupt data");
+				   archive_error_string(ar) ? archive_error_string(ar)
+							    : "corrupt data");
 			goto out;
 		}
 		if (!feed(a, buf, (size_t)n))
@@ -376,7 +387,8 @@ enum gate_err gate_zip_read(const struct gate_zip *z, size_t i, uint64_t cap, ga
 {
 	const struct gate_zip_entry *e = &z->e[i];
 	struct acc a = {.sink = sink, .ctx = ctx, .cap = cap};
-	enum gate_err rc = e->method == 0 ? read_stored(z, e, &a, err) : read_deflated(z, e, &a, err);
+	enum gate_err rc =
+		e->method == 0 ? read_stored(z, e, &a, err) : read_deflated(z, e, &a, err);
 	if (rc != GATE_OK)
 		return rc;
 	if (a.too_large)

@@ -16,8 +16,8 @@ static const char *type_name(const struct gate_ynode *n)
 	return n->type == GATE_Y_MAP ? "a mapping" : n->type == GATE_Y_SEQ ? "a list" : "a scalar";
 }
 
-enum gate_err want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_type t,
-		   const char *what)
+enum gate_err gate_pl_want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_type t,
+			   const char *what)
 {
 	if (n->type == t)
 		return GATE_OK;
@@ -30,10 +30,10 @@ enum gate_err want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_t
 
 /* Map keys are scalars; duplicates are errors (the second one wins in many
  * YAML readers, which hides mistakes). */
-enum gate_err check_map(struct lctx *c, const struct gate_ynode *m, const char *what,
-			const char *const *allowed)
+enum gate_err gate_pl_check_map(struct lctx *c, const struct gate_ynode *m, const char *what,
+				const char *const *allowed)
 {
-	enum gate_err rc = want(c, m, GATE_Y_MAP, what);
+	enum gate_err rc = gate_pl_want(c, m, GATE_Y_MAP, what);
 	if (rc != GATE_OK)
 		return rc;
 	for (size_t i = 0; i < m->n; i += 2) {
@@ -54,7 +54,7 @@ enum gate_err check_map(struct lctx *c, const struct gate_ynode *m, const char *
 	return GATE_OK;
 }
 
-const struct gate_ynode *get(const struct gate_ynode *m, const char *key)
+const struct gate_ynode *gate_pl_get(const struct gate_ynode *m, const char *key)
 {
 	for (size_t i = 0; i + 1 < m->n; i += 2)
 		if (strcmp(m->kids[i]->s, key) == 0)
@@ -62,9 +62,10 @@ const struct gate_ynode *get(const struct gate_ynode *m, const char *key)
 	return NULL;
 }
 
-enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *what, const char **out)
+enum gate_err gate_pl_scalar(struct lctx *c, const struct gate_ynode *n, const char *what,
+			     const char **out)
 {
-	enum gate_err rc = want(c, n, GATE_Y_SCALAR, what);
+	enum gate_err rc = gate_pl_want(c, n, GATE_Y_SCALAR, what);
 	if (rc == GATE_OK && n->len == 0)
 		rc = FAILN(c, n, "%s must not be empty", what);
 	if (rc == GATE_OK)
@@ -72,20 +73,22 @@ enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *wha
 	return rc;
 }
 
-enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out)
+enum gate_err gate_pl_dup_str(struct lctx *c, const struct gate_ynode *n, const char *what,
+			      char **out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc == GATE_OK && !(*out = strdup(s)))
 		rc = gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	return rc;
 }
 
 /* Relative paths are relative to the policy file's directory. */
-enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out)
+enum gate_err gate_pl_path_str(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       char **out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc != GATE_OK)
 		return rc;
 	if (s[0] == '/' || !c->dir)
@@ -128,17 +131,17 @@ bool gate_parse_duration(const char *s, int64_t *out)
 }
 
 /* A scalar or a list of scalars. */
-enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what, char ***out,
-		       size_t *count)
+enum gate_err gate_pl_str_list(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       char ***out, size_t *count)
 {
 	enum gate_err rc;
 	if (n->type == GATE_Y_SCALAR) {
 		if (!(*out = calloc(1, sizeof(char *))))
 			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		*count = 1;
-		return dup_str(c, n, what, &(*out)[0]);
+		return gate_pl_dup_str(c, n, what, &(*out)[0]);
 	}
-	if ((rc = want(c, n, GATE_Y_SEQ, what)) != GATE_OK)
+	if ((rc = gate_pl_want(c, n, GATE_Y_SEQ, what)) != GATE_OK)
 		return rc;
 	if (n->n == 0)
 		return FAILN(c, n, "%s must not be an empty list", what);
@@ -146,7 +149,7 @@ enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *w
 		return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	for (size_t i = 0; i < n->n; i++) {
 		*count = i + 1;
-		if ((rc = dup_str(c, n->kids[i], what, &(*out)[i])) != GATE_OK)
+		if ((rc = gate_pl_dup_str(c, n->kids[i], what, &(*out)[i])) != GATE_OK)
 			return rc;
 	}
 	return GATE_OK;
@@ -158,11 +161,11 @@ static enum gate_err load_evidence(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const keys[] = {"dirs", NULL};
 	const struct gate_ynode *n;
-	enum gate_err rc = check_map(c, m, "evidence", keys);
-	if (rc != GATE_OK || !(n = get(m, "dirs")))
+	enum gate_err rc = gate_pl_check_map(c, m, "evidence", keys);
+	if (rc != GATE_OK || !(n = gate_pl_get(m, "dirs")))
 		return rc;
-	if ((rc = str_list(c, n, "evidence.dirs", &c->p->evidence_dirs, &c->p->nevidence_dirs)) !=
-	    GATE_OK)
+	if ((rc = gate_pl_str_list(c, n, "evidence.dirs", &c->p->evidence_dirs,
+				   &c->p->nevidence_dirs)) != GATE_OK)
 		return rc;
 	/* Resolve relative directories against the policy's own folder. */
 	for (size_t i = 0; i < c->p->nevidence_dirs; i++) {
@@ -181,15 +184,15 @@ static enum gate_err load_audit(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const keys[] = {"log", NULL};
 	const struct gate_ynode *n;
-	enum gate_err rc = check_map(c, m, "audit", keys);
-	if (rc != GATE_OK || !(n = get(m, "log")))
+	enum gate_err rc = gate_pl_check_map(c, m, "audit", keys);
+	if (rc != GATE_OK || !(n = gate_pl_get(m, "log")))
 		return rc;
 	const char *s;
-	if ((rc = scalar(c, n, "audit.log", &s)) != GATE_OK)
+	if ((rc = gate_pl_scalar(c, n, "audit.log", &s)) != GATE_OK)
 		return rc;
 	if (strcmp(s, "stderr") == 0 || strcmp(s, "syslog") == 0)
-		return dup_str(c, n, "audit.log", &c->p->audit_log);
-	return path_str(c, n, "audit.log", &c->p->audit_log);
+		return gate_pl_dup_str(c, n, "audit.log", &c->p->audit_log);
+	return gate_pl_path_str(c, n, "audit.log", &c->p->audit_log);
 }
 
 static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
@@ -198,18 +201,18 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 					   "rules",   "evidence", "audit", NULL};
 	const struct gate_ynode *n;
 	const char *s;
-	enum gate_err rc = check_map(c, root, "the policy", keys);
+	enum gate_err rc = gate_pl_check_map(c, root, "the policy", keys);
 	if (rc != GATE_OK)
 		return rc;
-	if (!(n = get(root, "version")))
+	if (!(n = gate_pl_get(root, "version")))
 		return FAILN(c, root, "the policy needs version: 1");
-	if ((rc = scalar(c, n, "version", &s)) != GATE_OK)
+	if ((rc = gate_pl_scalar(c, n, "version", &s)) != GATE_OK)
 		return rc;
 	if (strcmp(s, "1") != 0)
 		return FAILN(c, n, "unsupported policy version '%s' (this gate reads version 1)",
 			     s);
-	if ((n = get(root, "mode"))) {
-		if ((rc = scalar(c, n, "mode", &s)) != GATE_OK)
+	if ((n = gate_pl_get(root, "mode"))) {
+		if ((rc = gate_pl_scalar(c, n, "mode", &s)) != GATE_OK)
 			return rc;
 		if (strcmp(s, "enforce") == 0)
 			c->p->mode = GATE_MODE_ENFORCE;
@@ -220,17 +223,17 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 		else
 			return FAILN(c, n, "mode must be enforce, audit or off, not '%s'", s);
 	}
-	if ((n = get(root, "trust")) && (rc = load_trust(c, n)) != GATE_OK)
+	if ((n = gate_pl_get(root, "trust")) && (rc = gate_pl_load_trust(c, n)) != GATE_OK)
 		return rc;
-	if ((n = get(root, "signers")) && (rc = load_signers(c, n)) != GATE_OK)
+	if ((n = gate_pl_get(root, "signers")) && (rc = gate_pl_load_signers(c, n)) != GATE_OK)
 		return rc;
-	if (!(n = get(root, "rules")))
+	if (!(n = gate_pl_get(root, "rules")))
 		return FAILN(c, root, "the policy needs rules");
-	if ((rc = load_rules(c, n)) != GATE_OK)
+	if ((rc = gate_pl_load_rules(c, n)) != GATE_OK)
 		return rc;
-	if ((n = get(root, "evidence")) && (rc = load_evidence(c, n)) != GATE_OK)
+	if ((n = gate_pl_get(root, "evidence")) && (rc = load_evidence(c, n)) != GATE_OK)
 		return rc;
-	if ((n = get(root, "audit")) && (rc = load_audit(c, n)) != GATE_OK)
+	if ((n = gate_pl_get(root, "audit")) && (rc = load_audit(c, n)) != GATE_OK)
 		return rc;
 	return GATE_OK;
 }

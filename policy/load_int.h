@@ -16,26 +16,28 @@ struct lctx {
 #define FAILN(c, n, ...) gate_yfail((c)->err, (c)->file, (n)->line, (n)->column, __VA_ARGS__)
 
 /* load.c: strict readers of YAML nodes; errors are at file:line:column. */
-enum gate_err want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_type t,
-		   const char *what);
-/* A mapping with scalar, distinct keys, each one of allowed (NULL: any). */
-enum gate_err check_map(struct lctx *c, const struct gate_ynode *m, const char *what,
-			const char *const *allowed);
+enum gate_err gate_pl_want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_type t,
+			   const char *what);
+/* A mapping with gate_pl_scalar, distinct keys, each one of allowed (NULL: any). */
+enum gate_err gate_pl_check_map(struct lctx *c, const struct gate_ynode *m, const char *what,
+				const char *const *allowed);
 /* The value of key in mapping m, or NULL. */
-const struct gate_ynode *get(const struct gate_ynode *m, const char *key);
+const struct gate_ynode *gate_pl_get(const struct gate_ynode *m, const char *key);
 /* A non-empty scalar. */
-enum gate_err scalar(struct lctx *c, const struct gate_ynode *n, const char *what,
-		     const char **out);
-enum gate_err dup_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out);
+enum gate_err gate_pl_scalar(struct lctx *c, const struct gate_ynode *n, const char *what,
+			     const char **out);
+enum gate_err gate_pl_dup_str(struct lctx *c, const struct gate_ynode *n, const char *what,
+			      char **out);
 /* Relative paths are relative to the policy file's directory. */
-enum gate_err path_str(struct lctx *c, const struct gate_ynode *n, const char *what, char **out);
+enum gate_err gate_pl_path_str(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       char **out);
 /* A scalar or a list of scalars. */
-enum gate_err str_list(struct lctx *c, const struct gate_ynode *n, const char *what, char ***out,
-		       size_t *count);
+enum gate_err gate_pl_str_list(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       char ***out, size_t *count);
 
 /* The sections of the schema (load_trust.c, load_signers.c, load_rules.c). */
-enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m);
-enum gate_err load_signers(struct lctx *c, const struct gate_ynode *m);
-enum gate_err load_rules(struct lctx *c, const struct gate_ynode *l);
+enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m);
+enum gate_err gate_pl_load_signers(struct lctx *c, const struct gate_ynode *m);
+enum gate_err gate_pl_load_rules(struct lctx *c, const struct gate_ynode *l);
 
 #endif

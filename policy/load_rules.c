@@ -13,7 +13,7 @@ static enum gate_err uint_val(struct lctx *c, const struct gate_ynode *n, const 
 			      uint64_t max, uint64_t *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc != GATE_OK)
 		return rc;
 	if (n->quoted)
@@ -34,7 +34,7 @@ static enum gate_err size_val(struct lctx *c, const struct gate_ynode *n, const 
 			      uint64_t *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc != GATE_OK)
 		return rc;
 	char *end;
@@ -68,7 +68,7 @@ static enum gate_err load_callers(struct lctx *c, const struct gate_ynode *n, un
 {
 	char **list = NULL;
 	size_t cnt = 0;
-	enum gate_err rc = str_list(c, n, "caller", &list, &cnt);
+	enum gate_err rc = gate_pl_str_list(c, n, "caller", &list, &cnt);
 	for (size_t i = 0; rc == GATE_OK && i < cnt; i++) {
 		if (strcmp(list[i], "apt") == 0)
 			*out |= GATE_CALLER_APT;
@@ -91,21 +91,21 @@ static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, stru
 	static const char *const keys[] = {"type", "path", "caller", "size", NULL};
 	static const char *const size_keys[] = {"min", "max", NULL};
 	const struct gate_ynode *n;
-	enum gate_err rc = check_map(c, m, "match", keys);
-	if (rc == GATE_OK && (n = get(m, "type")))
-		rc = str_list(c, n, "type", &r->types, &r->ntypes);
-	if (rc == GATE_OK && (n = get(m, "path")))
-		rc = str_list(c, n, "path", &r->paths, &r->npaths);
-	if (rc == GATE_OK && (n = get(m, "caller")))
+	enum gate_err rc = gate_pl_check_map(c, m, "match", keys);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "type")))
+		rc = gate_pl_str_list(c, n, "type", &r->types, &r->ntypes);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "path")))
+		rc = gate_pl_str_list(c, n, "path", &r->paths, &r->npaths);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "caller")))
 		rc = load_callers(c, n, &r->callers);
-	if (rc == GATE_OK && (n = get(m, "size"))) {
+	if (rc == GATE_OK && (n = gate_pl_get(m, "size"))) {
 		const struct gate_ynode *v;
-		if ((rc = check_map(c, n, "size", size_keys)) != GATE_OK)
+		if ((rc = gate_pl_check_map(c, n, "size", size_keys)) != GATE_OK)
 			return rc;
-		if ((v = get(n, "min")) &&
+		if ((v = gate_pl_get(n, "min")) &&
 		    (rc = size_val(c, v, "size.min", &r->min_size)) == GATE_OK)
 			r->has_min_size = true;
-		if (rc == GATE_OK && (v = get(n, "max")) &&
+		if (rc == GATE_OK && (v = gate_pl_get(n, "max")) &&
 		    (rc = size_val(c, v, "size.max", &r->max_size)) == GATE_OK)
 			r->has_max_size = true;
 		if (rc == GATE_OK && r->has_min_size && r->has_max_size &&
@@ -119,7 +119,7 @@ static enum gate_err load_need(struct lctx *c, const struct gate_ynode *n, const
 			       enum gate_need *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc != GATE_OK)
 		return rc;
 	if (strcmp(s, "required") == 0)
@@ -135,7 +135,7 @@ static enum gate_err load_time(struct lctx *c, const struct gate_ynode *n, const
 			       int64_t *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc == GATE_OK && !gate_parse_rfc3339(s, out))
 		rc = FAILN(c, n,
 			   "%s must be an RFC 3339 UTC time like 2026-01-31T00:00:00Z, "
@@ -151,14 +151,14 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 					   "tuf_target", "tuf_path",   NULL};
 	const struct gate_ynode *n;
 	const char *s;
-	enum gate_err rc = check_map(c, m, "require", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "require", keys);
 	if (rc != GATE_OK)
 		return rc;
 	if ((rc = gate_policy_load_tuf_req(c->file, m, c->p, r, c->err)) != GATE_OK)
 		return rc;
-	if (!(n = get(m, "signers")) && r->has_tuf) {
+	if (!(n = gate_pl_get(m, "signers")) && r->has_tuf) {
 		/* tuf_target alone: every other requirement is about signers. */
-		if (m->n / 2 == 1u + !!get(m, "tuf_path"))
+		if (m->n / 2 == 1u + !!gate_pl_get(m, "tuf_path"))
 			return GATE_OK;
 		return FAILN(c, m,
 			     "threshold, tlog, timestamp, max_age, not_before, not_after "
@@ -166,7 +166,7 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 	}
 	if (!n)
 		return FAILN(c, m, "require needs signers: NAME");
-	if ((rc = scalar(c, n, "signers", &s)) != GATE_OK)
+	if ((rc = gate_pl_scalar(c, n, "signers", &s)) != GATE_OK)
 		return rc;
 	bool found = false;
 	for (size_t i = 0; i < c->p->nsets && !found; i++)
@@ -178,7 +178,7 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 		return FAILN(c, n, "unknown signer set '%s' (not defined under signers)", s);
 	r->has_signers = true;
 	r->threshold = 1;
-	if ((n = get(m, "threshold"))) {
+	if ((n = gate_pl_get(m, "threshold"))) {
 		uint64_t t = 0;
 		if ((rc = uint_val(c, n, "threshold", 1000, &t)) != GATE_OK)
 			return rc;
@@ -191,13 +191,13 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 				     (unsigned long long)t, s, c->p->sets[r->signers].n);
 		r->threshold = (unsigned)t;
 	}
-	if ((n = get(m, "tlog")) && (rc = load_need(c, n, "tlog", &r->tlog)) != GATE_OK)
+	if ((n = gate_pl_get(m, "tlog")) && (rc = load_need(c, n, "tlog", &r->tlog)) != GATE_OK)
 		return rc;
-	if ((n = get(m, "timestamp")) &&
+	if ((n = gate_pl_get(m, "timestamp")) &&
 	    (rc = load_need(c, n, "timestamp", &r->timestamp)) != GATE_OK)
 		return rc;
-	if ((n = get(m, "max_age"))) {
-		if ((rc = scalar(c, n, "max_age", &s)) != GATE_OK)
+	if ((n = gate_pl_get(m, "max_age"))) {
+		if ((rc = gate_pl_scalar(c, n, "max_age", &s)) != GATE_OK)
 			return rc;
 		if (!gate_parse_duration(s, &r->max_age))
 			return FAILN(c, n,
@@ -205,18 +205,18 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 				     "not '%s'",
 				     s);
 	}
-	if ((n = get(m, "coverage"))) {
-		if ((rc = scalar(c, n, "coverage", &s)) != GATE_OK)
+	if ((n = gate_pl_get(m, "coverage"))) {
+		if ((rc = gate_pl_scalar(c, n, "coverage", &s)) != GATE_OK)
 			return rc;
 		if (strcmp(s, "partial") == 0)
 			r->partial_coverage = true;
 		else if (strcmp(s, "full") != 0)
 			return FAILN(c, n, "coverage must be full or partial, not '%s'", s);
 	}
-	if ((n = get(m, "not_before")) &&
+	if ((n = gate_pl_get(m, "not_before")) &&
 	    (rc = load_time(c, n, "not_before", &r->not_before)) == GATE_OK)
 		r->has_not_before = true;
-	if (rc == GATE_OK && (n = get(m, "not_after")) &&
+	if (rc == GATE_OK && (n = gate_pl_get(m, "not_after")) &&
 	    (rc = load_time(c, n, "not_after", &r->not_after)) == GATE_OK)
 		r->has_not_after = true;
 	return rc;
@@ -226,26 +226,26 @@ static enum gate_err load_rule(struct lctx *c, const struct gate_ynode *m, struc
 {
 	static const char *const keys[] = {"name", "match", "require", "decision", NULL};
 	const struct gate_ynode *n;
-	enum gate_err rc = check_map(c, m, "a rule", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "a rule", keys);
 	if (rc != GATE_OK)
 		return rc;
 	r->line = m->line;
-	if (!(n = get(m, "name")))
+	if (!(n = gate_pl_get(m, "name")))
 		return FAILN(c, m, "a rule needs a name");
-	if ((rc = dup_str(c, n, "name", &r->name)) != GATE_OK)
+	if ((rc = gate_pl_dup_str(c, n, "name", &r->name)) != GATE_OK)
 		return rc;
 	for (struct gate_rule *o = c->p->rules; o < r; o++)
 		if (strcmp(o->name, r->name) == 0)
 			return FAILN(c, n, "duplicate rule name '%s'", r->name);
-	if ((n = get(m, "match")) && (rc = load_match(c, n, r)) != GATE_OK)
+	if ((n = gate_pl_get(m, "match")) && (rc = load_match(c, n, r)) != GATE_OK)
 		return rc;
-	if (!!get(m, "require") + !!get(m, "decision") != 1)
+	if (!!gate_pl_get(m, "require") + !!gate_pl_get(m, "decision") != 1)
 		return FAILN(c, m, "rule '%s' needs exactly one of require and decision", r->name);
-	if ((n = get(m, "require")))
+	if ((n = gate_pl_get(m, "require")))
 		return load_require(c, n, r);
 	const char *d;
-	n = get(m, "decision");
-	if ((rc = scalar(c, n, "decision", &d)) != GATE_OK)
+	n = gate_pl_get(m, "decision");
+	if ((rc = gate_pl_scalar(c, n, "decision", &d)) != GATE_OK)
 		return rc;
 	if (strcmp(d, "allow") == 0)
 		r->decision = GATE_DECISION_ALLOW;
@@ -256,10 +256,10 @@ static enum gate_err load_rule(struct lctx *c, const struct gate_ynode *m, struc
 	return GATE_OK;
 }
 
-enum gate_err load_rules(struct lctx *c, const struct gate_ynode *l)
+enum gate_err gate_pl_load_rules(struct lctx *c, const struct gate_ynode *l)
 {
 	struct gate_policy *p = c->p;
-	enum gate_err rc = want(c, l, GATE_Y_SEQ, "rules");
+	enum gate_err rc = gate_pl_want(c, l, GATE_Y_SEQ, "rules");
 	if (rc != GATE_OK)
 		return rc;
 	if (l->n && !(p->rules = calloc(l->n, sizeof(*p->rules))))

@@ -138,26 +138,28 @@ static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 {
 	static const char *const keys[] = {"issuer", "issuer_regex", "identity", "identity_regex",
 					   NULL};
-	enum gate_err rc = check_map(c, m, "keyless", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "keyless", keys);
 	const struct gate_ynode *n;
 	if (rc != GATE_OK)
 		return rc;
 	e->kind = GATE_SIGNER_KEYLESS;
-	if (!!get(m, "issuer") + !!get(m, "issuer_regex") != 1)
+	if (!!gate_pl_get(m, "issuer") + !!gate_pl_get(m, "issuer_regex") != 1)
 		return FAILN(c, m, "keyless needs exactly one of issuer and issuer_regex");
-	if (!!get(m, "identity") + !!get(m, "identity_regex") != 1)
+	if (!!gate_pl_get(m, "identity") + !!gate_pl_get(m, "identity_regex") != 1)
 		return FAILN(c, m, "keyless needs exactly one of identity and identity_regex");
-	if ((n = get(m, "issuer")) && (rc = dup_str(c, n, "issuer", &e->issuer)) != GATE_OK)
+	if ((n = gate_pl_get(m, "issuer")) &&
+	    (rc = gate_pl_dup_str(c, n, "issuer", &e->issuer)) != GATE_OK)
 		return rc;
-	if ((n = get(m, "identity")) && (rc = dup_str(c, n, "identity", &e->identity)) != GATE_OK)
+	if ((n = gate_pl_get(m, "identity")) &&
+	    (rc = gate_pl_dup_str(c, n, "identity", &e->identity)) != GATE_OK)
 		return rc;
-	if ((n = get(m, "issuer_regex")) &&
-	    ((rc = dup_str(c, n, "issuer_regex", &e->issuer_regex)) != GATE_OK ||
+	if ((n = gate_pl_get(m, "issuer_regex")) &&
+	    ((rc = gate_pl_dup_str(c, n, "issuer_regex", &e->issuer_regex)) != GATE_OK ||
 	     (rc = check_regex(c, n, e->issuer_regex)) != GATE_OK ||
 	     (rc = gate_regex_compile(e->issuer_regex, &e->issuer_re, c->err)) != GATE_OK))
 		return rc;
-	if ((n = get(m, "identity_regex")) &&
-	    ((rc = dup_str(c, n, "identity_regex", &e->identity_regex)) != GATE_OK ||
+	if ((n = gate_pl_get(m, "identity_regex")) &&
+	    ((rc = gate_pl_dup_str(c, n, "identity_regex", &e->identity_regex)) != GATE_OK ||
 	     (rc = check_regex(c, n, e->identity_regex)) != GATE_OK ||
 	     (rc = gate_regex_compile(e->identity_regex, &e->identity_re, c->err)) != GATE_OK))
 		return rc;
@@ -167,7 +169,7 @@ static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 static enum gate_err find_key(struct lctx *c, const struct gate_ynode *n, size_t *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, "key", &s);
+	enum gate_err rc = gate_pl_scalar(c, n, "key", &s);
 	if (rc != GATE_OK)
 		return rc;
 	for (size_t i = 0; i < c->p->nkeys; i++)
@@ -185,12 +187,12 @@ static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m,
 {
 	const struct gate_ynode *n;
 	enum gate_err rc = GATE_OK;
-	if (get(m, key) && get(m, rekey))
+	if (gate_pl_get(m, key) && gate_pl_get(m, rekey))
 		return FAILN(c, m, "x509 takes %s or %s, not both", key, rekey);
-	if ((n = get(m, key)))
-		rc = dup_str(c, n, key, exact);
-	if (rc == GATE_OK && (n = get(m, rekey)) &&
-	    ((rc = dup_str(c, n, rekey, re)) != GATE_OK ||
+	if ((n = gate_pl_get(m, key)))
+		rc = gate_pl_dup_str(c, n, key, exact);
+	if (rc == GATE_OK && (n = gate_pl_get(m, rekey)) &&
+	    ((rc = gate_pl_dup_str(c, n, rekey, re)) != GATE_OK ||
 	     (rc = check_regex(c, n, *re)) != GATE_OK ||
 	     (rc = gate_regex_compile(*re, compiled, c->err)) != GATE_OK))
 		return rc;
@@ -203,7 +205,7 @@ static enum gate_err load_fingerprint(struct lctx *c, const struct gate_ynode *n
 	const char *s;
 	char hex[65];
 	size_t k = 0;
-	enum gate_err rc = scalar(c, n, "fingerprint", &s);
+	enum gate_err rc = gate_pl_scalar(c, n, "fingerprint", &s);
 	if (rc != GATE_OK)
 		return rc;
 	if (strncasecmp(s, "sha256:", 7) == 0)
@@ -233,13 +235,13 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	static const char *const keys[] = {
 		"root", "subject", "subject_regex", "san", "san_regex", "fingerprint", NULL};
 	const struct gate_ynode *n;
-	enum gate_err rc = check_map(c, m, "x509", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "x509", keys);
 	if (rc != GATE_OK)
 		return rc;
 	e->kind = GATE_SIGNER_X509;
-	if (!(n = get(m, "root")))
+	if (!(n = gate_pl_get(m, "root")))
 		return FAILN(c, m, "x509 needs root: NAME (a set under trust.x509_roots)");
-	if ((rc = dup_str(c, n, "root", &e->x509_root)) != GATE_OK)
+	if ((rc = gate_pl_dup_str(c, n, "root", &e->x509_root)) != GATE_OK)
 		return rc;
 	if (!gate_x509_trust_has_root_set(c->p->x509, e->x509_root))
 		return FAILN(c, n, "unknown X.509 root '%s' (not defined under trust.x509_roots)",
@@ -249,7 +251,7 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	    (rc = load_match_pair(c, m, "san", "san_regex", &e->san, &e->san_regex, &e->san_re)) !=
 		    GATE_OK)
 		return rc;
-	if ((n = get(m, "fingerprint")) &&
+	if ((n = gate_pl_get(m, "fingerprint")) &&
 	    (rc = load_fingerprint(c, n, &e->fingerprint)) != GATE_OK)
 		return rc;
 	return GATE_OK;
@@ -259,7 +261,7 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 				struct gate_signer_entry *e)
 {
 	static const char *const keys[] = {"keyless", "key", "x509", "apt_archive", NULL};
-	enum gate_err rc = check_map(c, m, "a signer", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "a signer", keys);
 	if (rc != GATE_OK)
 		return rc;
 	e->line = m->line;
@@ -269,10 +271,10 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 			     "a signer is exactly one of keyless: {...}, key: NAME or "
 			     "x509: {...} or apt_archive: NAME");
 	const struct gate_ynode *n;
-	if ((n = get(m, "apt_archive"))) {
+	if ((n = gate_pl_get(m, "apt_archive"))) {
 		const char *s;
 		e->kind = GATE_SIGNER_APT;
-		if ((rc = scalar(c, n, "apt_archive", &s)) != GATE_OK)
+		if ((rc = gate_pl_scalar(c, n, "apt_archive", &s)) != GATE_OK)
 			return rc;
 		for (e->apt = 0; e->apt < c->p->napts; e->apt++)
 			if (strcmp(c->p->apts[e->apt].name, s) == 0)
@@ -282,18 +284,18 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 			     "trust.apt_archives)",
 			     s);
 	}
-	if ((n = get(m, "keyless")))
+	if ((n = gate_pl_get(m, "keyless")))
 		return load_keyless(c, n, e);
-	if ((n = get(m, "x509")))
+	if ((n = gate_pl_get(m, "x509")))
 		return load_x509_entry(c, n, e);
 	e->kind = GATE_SIGNER_KEY;
-	return find_key(c, get(m, "key"), &e->key);
+	return find_key(c, gate_pl_get(m, "key"), &e->key);
 }
 
-enum gate_err load_signers(struct lctx *c, const struct gate_ynode *m)
+enum gate_err gate_pl_load_signers(struct lctx *c, const struct gate_ynode *m)
 {
 	struct gate_policy *p = c->p;
-	enum gate_err rc = check_map(c, m, "signers", NULL);
+	enum gate_err rc = gate_pl_check_map(c, m, "signers", NULL);
 	if (rc != GATE_OK)
 		return rc;
 	if (m->n && !(p->sets = calloc(m->n / 2, sizeof(*p->sets))))
@@ -303,7 +305,7 @@ enum gate_err load_signers(struct lctx *c, const struct gate_ynode *m)
 		struct gate_signer_set *s = &p->sets[p->nsets++];
 		if (!(s->name = strdup(name->s)))
 			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		if ((rc = want(c, list, GATE_Y_SEQ, "a signer set")) != GATE_OK)
+		if ((rc = gate_pl_want(c, list, GATE_Y_SEQ, "a signer set")) != GATE_OK)
 			return rc;
 		if (list->n == 0)
 			return FAILN(c, list, "signer set '%s' is empty", name->s);

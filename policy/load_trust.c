@@ -16,7 +16,7 @@ static enum gate_err load_keys(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const key_keys[] = {"file", NULL};
 	struct gate_policy *p = c->p;
-	enum gate_err rc = check_map(c, m, "trust.keys", NULL);
+	enum gate_err rc = gate_pl_check_map(c, m, "trust.keys", NULL);
 	if (rc != GATE_OK)
 		return rc;
 	if (m->n && !(p->keys = calloc(m->n / 2, sizeof(*p->keys))))
@@ -27,11 +27,11 @@ static enum gate_err load_keys(struct lctx *c, const struct gate_ynode *m)
 		struct gate_error ke = {0};
 		if (!(k->name = strdup(name->s)))
 			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		if ((rc = check_map(c, v, "a key", key_keys)) != GATE_OK)
+		if ((rc = gate_pl_check_map(c, v, "a key", key_keys)) != GATE_OK)
 			return rc;
-		if (!(f = get(v, "file")))
+		if (!(f = gate_pl_get(v, "file")))
 			return FAILN(c, v, "key '%s' needs a file", name->s);
-		if ((rc = path_str(c, f, "file", &k->file)) != GATE_OK)
+		if ((rc = gate_pl_path_str(c, f, "file", &k->file)) != GATE_OK)
 			return rc;
 		if (gate_pubkey_load(k->file, &k->key, &ke) != GATE_OK)
 			return FAILN(c, f, "key '%s': %s: %s", name->s, k->file, ke.msg);
@@ -52,12 +52,12 @@ static enum gate_err load_sigstore(struct lctx *c, const struct gate_ynode *n)
 				     n->s);
 		return GATE_OK;
 	}
-	if ((rc = check_map(c, n, "trust.sigstore", keys)) != GATE_OK)
+	if ((rc = gate_pl_check_map(c, n, "trust.sigstore", keys)) != GATE_OK)
 		return rc;
-	const struct gate_ynode *f = get(n, "trusted_root");
+	const struct gate_ynode *f = gate_pl_get(n, "trusted_root");
 	if (!f)
 		return FAILN(c, n, "trust.sigstore needs trusted_root");
-	if ((rc = path_str(c, f, "trusted_root", &c->p->trusted_root_file)) != GATE_OK)
+	if ((rc = gate_pl_path_str(c, f, "trusted_root", &c->p->trusted_root_file)) != GATE_OK)
 		return rc;
 	gate_trusted_root_free(c->p->root);
 	c->p->root = NULL;
@@ -83,18 +83,18 @@ static enum gate_err load_cert_sets(struct lctx *c, const struct gate_ynode *m, 
 	static const char *const set_keys[] = {"file", NULL};
 	const char *what = tsa ? "trust.tsa_roots" : "trust.x509_roots";
 	struct gate_x509_trust *t = NULL;
-	enum gate_err rc = check_map(c, m, what, NULL);
+	enum gate_err rc = gate_pl_check_map(c, m, what, NULL);
 	if (rc != GATE_OK || (rc = x509_trust(c, &t)) != GATE_OK)
 		return rc;
 	for (size_t i = 0; i < m->n; i += 2) {
 		const struct gate_ynode *name = m->kids[i], *v = m->kids[i + 1], *f;
 		struct gate_error e = {0};
 		char *file = NULL;
-		if ((rc = check_map(c, v, what, set_keys)) != GATE_OK)
+		if ((rc = gate_pl_check_map(c, v, what, set_keys)) != GATE_OK)
 			return rc;
-		if (!(f = get(v, "file")))
+		if (!(f = gate_pl_get(v, "file")))
 			return FAILN(c, v, "%s '%s' needs a file", what, name->s);
-		if ((rc = path_str(c, f, "file", &file)) != GATE_OK)
+		if ((rc = gate_pl_path_str(c, f, "file", &file)) != GATE_OK)
 			return rc;
 		rc = tsa ? gate_x509_trust_add_tsa_roots(t, name->s, file, &e)
 			 : gate_x509_trust_add_roots(t, name->s, file, &e);
@@ -114,7 +114,7 @@ static enum gate_err load_bool(struct lctx *c, const struct gate_ynode *n, const
 			       bool *out)
 {
 	const char *s;
-	enum gate_err rc = scalar(c, n, what, &s);
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
 	if (rc != GATE_OK)
 		return rc;
 	if (strcmp(s, "true") == 0)
@@ -137,12 +137,12 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
 	bool fetch = false;
 	char *cache = NULL, **files = NULL;
 	size_t nfiles = 0;
-	enum gate_err rc = check_map(c, m, "trust.crl", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "trust.crl", keys);
 	if (rc == GATE_OK)
 		rc = x509_trust(c, &t);
-	if (rc == GATE_OK && (n = get(m, "mode"))) {
+	if (rc == GATE_OK && (n = gate_pl_get(m, "mode"))) {
 		const char *s;
-		if ((rc = scalar(c, n, "trust.crl.mode", &s)) == GATE_OK) {
+		if ((rc = gate_pl_scalar(c, n, "trust.crl.mode", &s)) == GATE_OK) {
 			if (strcmp(s, "require") == 0)
 				mode = GATE_CRL_REQUIRE;
 			else if (strcmp(s, "ignore") == 0)
@@ -154,12 +154,12 @@ static enum gate_err load_crl(struct lctx *c, const struct gate_ynode *m)
 					   s);
 		}
 	}
-	if (rc == GATE_OK && (n = get(m, "fetch")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "fetch")))
 		rc = load_bool(c, n, "trust.crl.fetch", &fetch);
-	if (rc == GATE_OK && (n = get(m, "cache")))
-		rc = path_str(c, n, "trust.crl.cache", &cache);
-	if (rc == GATE_OK && (n = get(m, "files")))
-		rc = str_list(c, n, "trust.crl.files", &files, &nfiles);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "cache")))
+		rc = gate_pl_path_str(c, n, "trust.crl.cache", &cache);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "files")))
+		rc = gate_pl_str_list(c, n, "trust.crl.files", &files, &nfiles);
 	for (size_t i = 0; rc == GATE_OK && i < nfiles; i++) {
 		struct gate_error e = {0};
 		char *f = NULL;
@@ -186,7 +186,7 @@ static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *
 	static const char *const keys[] = {"keyring", "lists",	   "origin",
 					   "suite",   "component", NULL};
 	static const char *const strs[] = {"origin", "suite", "component"};
-	enum gate_err rc = check_map(c, m, "trust.apt_archives", NULL);
+	enum gate_err rc = gate_pl_check_map(c, m, "trust.apt_archives", NULL);
 	if (rc != GATE_OK)
 		return rc;
 	if (m->n && !(c->p->apts = calloc(m->n / 2, sizeof(*c->p->apts))))
@@ -199,46 +199,47 @@ static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *
 		a->column = name->column;
 		if (!(a->name = strdup(name->s)))
 			return gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		if ((rc = check_map(c, v, "trust.apt_archives", keys)) != GATE_OK)
+		if ((rc = gate_pl_check_map(c, v, "trust.apt_archives", keys)) != GATE_OK)
 			return rc;
-		if (!(n = get(v, "keyring")))
+		if (!(n = gate_pl_get(v, "keyring")))
 			return FAILN(c, v, "apt archive '%s' needs a keyring", name->s);
-		if ((rc = path_str(c, n, "keyring", &a->keyring)) != GATE_OK)
+		if ((rc = gate_pl_path_str(c, n, "keyring", &a->keyring)) != GATE_OK)
 			return rc;
 		errno = 0;
 		if (stat(a->keyring, &st) != 0 || !S_ISREG(st.st_mode))
 			return FAILN(c, n, "apt archive '%s': keyring %s: %s", name->s, a->keyring,
 				     errno ? strerror(errno) : "not a regular file");
-		if ((n = get(v, "lists")) && (rc = path_str(c, n, "lists", &a->lists)) != GATE_OK)
+		if ((n = gate_pl_get(v, "lists")) &&
+		    (rc = gate_pl_path_str(c, n, "lists", &a->lists)) != GATE_OK)
 			return rc;
 		char **dst[] = {&a->origin, &a->suite, &a->component};
 		for (size_t k = 0; k < 3; k++)
-			if ((n = get(v, strs[k])) &&
-			    (rc = dup_str(c, n, strs[k], dst[k])) != GATE_OK)
+			if ((n = gate_pl_get(v, strs[k])) &&
+			    (rc = gate_pl_dup_str(c, n, strs[k], dst[k])) != GATE_OK)
 				return rc;
 	}
 	return GATE_OK;
 }
 
-enum gate_err load_trust(struct lctx *c, const struct gate_ynode *m)
+enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m)
 {
 	static const char *const keys[] = {"sigstore", "keys", "x509_roots",   "tsa_roots",
 					   "crl",      "tuf",  "apt_archives", NULL};
-	enum gate_err rc = check_map(c, m, "trust", keys);
+	enum gate_err rc = gate_pl_check_map(c, m, "trust", keys);
 	const struct gate_ynode *n;
-	if (rc == GATE_OK && (n = get(m, "sigstore")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "sigstore")))
 		rc = load_sigstore(c, n);
-	if (rc == GATE_OK && (n = get(m, "keys")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "keys")))
 		rc = load_keys(c, n);
-	if (rc == GATE_OK && (n = get(m, "x509_roots")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "x509_roots")))
 		rc = load_cert_sets(c, n, false);
-	if (rc == GATE_OK && (n = get(m, "tsa_roots")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "tsa_roots")))
 		rc = load_cert_sets(c, n, true);
-	if (rc == GATE_OK && (n = get(m, "crl")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "crl")))
 		rc = load_crl(c, n);
-	if (rc == GATE_OK && (n = get(m, "tuf")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "tuf")))
 		rc = gate_policy_load_tuf(c->file, c->dir, n, c->p, c->err);
-	if (rc == GATE_OK && (n = get(m, "apt_archives")))
+	if (rc == GATE_OK && (n = gate_pl_get(m, "apt_archives")))
 		rc = load_apt_archives(c, n);
 	return rc;
 }

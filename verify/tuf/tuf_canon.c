@@ -61,7 +61,7 @@ static bool canon_string(struct cbuf *b, const char *s, size_t n)
 	return cb_put(b, s + start, n - start) && cb_put(b, "\"", 1);
 }
 
-int cmp_cstr(const void *a, const void *b)
+int gate_tuf_cmp_cstr(const void *a, const void *b)
 {
 	/* strcmp compares as unsigned char: UTF-8 byte order = code point
 	 * order (spec §2). */
@@ -88,7 +88,7 @@ static enum canon_rc canon_object(struct cbuf *b, const json_t *v, unsigned dept
 	}
 	n = i;
 	if (n > 1) /* keys is NULL for {}: qsort's pointer must not be */
-		qsort(keys, n, sizeof(*keys), cmp_cstr);
+		qsort(keys, n, sizeof(*keys), gate_tuf_cmp_cstr);
 	if (!cb_put(b, "{", 1))
 		rc = CANON_BUF;
 	for (i = 0; rc == CANON_OK && i < n; i++) {

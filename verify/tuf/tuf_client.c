@@ -35,7 +35,7 @@ void gate_tuf_caps_default(struct gate_tuf_caps *c)
 
 /* ---- small helpers ---- */
 
-char *xasprintf(const char *fmt, ...)
+char *gate_tuf_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -55,7 +55,7 @@ char *xasprintf(const char *fmt, ...)
 static char *with_slash(const char *url)
 {
 	size_t n = strlen(url);
-	return xasprintf("%s%s", url, n && url[n - 1] == '/' ? "" : "/");
+	return gate_tuf_xasprintf("%s%s", url, n && url[n - 1] == '/' ? "" : "/");
 }
 
 static size_t cap_of(int64_t signed_len, size_t dflt)
@@ -70,7 +70,7 @@ static size_t cap_of(int64_t signed_len, size_t dflt)
 static enum gate_err write_atomic(const char *dir, const char *name, const uint8_t *data,
 				  size_t len, struct gate_error *err)
 {
-	char *dst = xasprintf("%s/%s", dir, name);
+	char *dst = gate_tuf_xasprintf("%s/%s", dir, name);
 	enum gate_err rc =
 		dst ? gate_atomic_write_file(dst, ".gate-tuf-XXXXXX", data, len, 0644, 0, err)
 		    : gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
@@ -83,7 +83,7 @@ static enum gate_err read_local(struct gate_tuf_updater *u, const char *role, si
 				uint8_t **buf, size_t *len)
 {
 	char *q = gate_tuf_quote(role);
-	char *path = q ? xasprintf("%s/%s.json", u->dir, q) : NULL;
+	char *path = q ? gate_tuf_xasprintf("%s/%s.json", u->dir, q) : NULL;
 	enum gate_err rc = path ? gate_read_file(path, cap, buf, len, NULL) : GATE_E_NOMEM;
 	free(q);
 	free(path);
@@ -94,7 +94,7 @@ static enum gate_err persist(struct gate_tuf_updater *u, const char *role, const
 			     size_t len, struct gate_error *err)
 {
 	char *q = gate_tuf_quote(role);
-	char *name = q ? xasprintf("%s.json", q) : NULL;
+	char *name = q ? gate_tuf_xasprintf("%s.json", q) : NULL;
 	enum gate_err rc = name ? write_atomic(u->dir, name, data, len, err)
 				: gate_fail(err, GATE_E_NOMEM, NULL, role, "out of memory");
 	free(q);
@@ -108,9 +108,9 @@ static char *meta_url(const struct gate_tuf_updater *u, const char *role, int64_
 	char *q = gate_tuf_quote(role);
 	char *url = NULL;
 	if (q && version > 0)
-		url = xasprintf("%s%lld.%s.json", u->mdurl, (long long)version, q);
+		url = gate_tuf_xasprintf("%s%lld.%s.json", u->mdurl, (long long)version, q);
 	else if (q)
-		url = xasprintf("%s%s.json", u->mdurl, q);
+		url = gate_tuf_xasprintf("%s%s.json", u->mdurl, q);
 	free(q);
 	return url;
 }
@@ -209,7 +209,7 @@ enum gate_err gate_tuf_updater_new(const char *metadata_dir, const char *metadat
 		goto out;
 	}
 	/* T1: the trusted root, verified by itself; no network before it. */
-	char *path = xasprintf("%s/root.json", metadata_dir);
+	char *path = gate_tuf_xasprintf("%s/root.json", metadata_dir);
 	if (!path) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
@@ -281,7 +281,7 @@ int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf
 	else if (t == GATE_TUF_SNAPSHOT)
 		md = u->snapshot;
 	else
-		md = find_loaded(u, "targets");
+		md = gate_tuf_find_loaded(u, "targets");
 	return md ? md->expires : 0;
 }
 
@@ -305,7 +305,7 @@ static bool same_role(const struct gate_tuf_role *a, const struct gate_tuf_role 
 
 static void forget_local(struct gate_tuf_updater *u, const char *role)
 {
-	char *path = xasprintf("%s/%s.json", u->dir, role);
+	char *path = gate_tuf_xasprintf("%s/%s.json", u->dir, role);
 	if (path)
 		unlink(path);
 	free(path);
@@ -516,7 +516,7 @@ static enum gate_err update_snapshot(struct gate_tuf_updater *u, struct gate_err
 
 /* ---- targets and delegated targets (T17-T21, T24) ---- */
 
-struct gate_tuf_md *find_loaded(const struct gate_tuf_updater *u, const char *name)
+struct gate_tuf_md *gate_tuf_find_loaded(const struct gate_tuf_updater *u, const char *name)
 {
 	for (size_t i = 0; i < u->nroles; i++)
 		if (strcmp(u->roles[i].name, name) == 0)
@@ -569,11 +569,11 @@ static enum gate_err check_role(struct gate_tuf_updater *u, const char *name,
 }
 
 /* Load role "name" delegated with keys/role (root's for "targets"). */
-enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
-			const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
-			struct gate_tuf_md **out, struct gate_error *err)
+enum gate_err gate_tuf_load_role(struct gate_tuf_updater *u, const char *name,
+				 const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
+				 struct gate_tuf_md **out, struct gate_error *err)
 {
-	struct gate_tuf_md *md = find_loaded(u, name);
+	struct gate_tuf_md *md = gate_tuf_find_loaded(u, name);
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	enum gate_err rc;
@@ -585,7 +585,7 @@ enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
 			*out = md;
 		return rc;
 	}
-	char *metaname = xasprintf("%s.json", name);
+	char *metaname = gate_tuf_xasprintf("%s.json", name);
 	if (!metaname)
 		return gate_fail(err, GATE_E_NOMEM, NULL, name, "out of memory");
 	const struct gate_tuf_file *m = gate_tuf_find_meta(u->snapshot, metaname);
@@ -635,8 +635,8 @@ enum gate_err gate_tuf_refresh(struct gate_tuf_updater *u, struct gate_error *er
 	u->state = REFRESH_FAILED;
 	if ((rc = update_root(u, err)) != GATE_OK || (rc = update_timestamp(u, err)) != GATE_OK ||
 	    (rc = update_snapshot(u, err)) != GATE_OK ||
-	    (rc = load_role(u, "targets", &u->root->keys, &u->root->roles[GATE_TUF_TARGETS],
-			    &targets, err)) != GATE_OK)
+	    (rc = gate_tuf_load_role(u, "targets", &u->root->keys,
+				     &u->root->roles[GATE_TUF_TARGETS], &targets, err)) != GATE_OK)
 		return rc;
 	u->state = REFRESH_OK;
 	return GATE_OK;

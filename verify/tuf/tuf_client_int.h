@@ -29,16 +29,16 @@ struct gate_tuf_updater {
 };
 
 /* malloc'd formatted string, NULL on failure. */
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *gate_tuf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A role already loaded in this updater's life, or NULL. */
-struct gate_tuf_md *find_loaded(const struct gate_tuf_updater *u, const char *name);
+struct gate_tuf_md *gate_tuf_find_loaded(const struct gate_tuf_updater *u, const char *name);
 
 /* Load role "name" delegated with keys/role (root's for "targets"): from
  * the cache or the network, verified as in T17-T21 (T24 when it was loaded
  * before); *out stays owned by u. */
-enum gate_err load_role(struct gate_tuf_updater *u, const char *name,
-			const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
-			struct gate_tuf_md **out, struct gate_error *err);
+enum gate_err gate_tuf_load_role(struct gate_tuf_updater *u, const char *name,
+				 const struct gate_tuf_keys *keys, const struct gate_tuf_role *role,
+				 struct gate_tuf_md **out, struct gate_error *err);
 
 #endif

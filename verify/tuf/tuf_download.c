@@ -77,7 +77,7 @@ static bool hasher_match(struct hasher *h, const struct gate_tuf_target *t)
 static char *target_file(const char *dir, const struct gate_tuf_target *t)
 {
 	char *q = gate_tuf_quote(t->path);
-	char *p = q ? xasprintf("%s/%s", dir, q) : NULL;
+	char *p = q ? gate_tuf_xasprintf("%s/%s", dir, q) : NULL;
 	free(q);
 	return p;
 }

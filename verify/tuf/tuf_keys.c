@@ -105,9 +105,10 @@ static enum gate_err key_load(json_t *kobj, const char *keyid, struct gate_tuf_k
 	k->keyid = keyid;
 	if (!json_is_object(kobj))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "key is not an object");
-	if ((rc = get_str(kobj, "keytype", true, &keytype, field, err)) != GATE_OK ||
-	    (rc = get_str(kobj, "scheme", true, &scheme, field, err)) != GATE_OK ||
-	    (rc = get_typed(kobj, "keyval", true, JSON_OBJECT, &keyval, field, err)) != GATE_OK ||
+	if ((rc = gate_tuf_get_str(kobj, "keytype", true, &keytype, field, err)) != GATE_OK ||
+	    (rc = gate_tuf_get_str(kobj, "scheme", true, &scheme, field, err)) != GATE_OK ||
+	    (rc = gate_tuf_get_typed(kobj, "keyval", true, JSON_OBJECT, &keyval, field, err)) !=
+		    GATE_OK ||
 	    (rc = gate_json_str(keyval, "public", true, &pub, field, err)) != GATE_OK)
 		return rc;
 	k->alg = GATE_ALG_UNKNOWN;
@@ -128,7 +129,7 @@ static enum gate_err key_load(json_t *kobj, const char *keyid, struct gate_tuf_k
 	return GATE_OK;
 }
 
-void keys_clear(struct gate_tuf_keys *ks)
+void gate_tuf_keys_clear(struct gate_tuf_keys *ks)
 {
 	for (size_t i = 0; i < ks->n; i++)
 		gate_pubkey_free(ks->v[i].pk);
@@ -137,8 +138,8 @@ void keys_clear(struct gate_tuf_keys *ks)
 	ks->n = 0;
 }
 
-enum gate_err keys_load(json_t *obj, struct gate_tuf_keys *ks, const char *field,
-			struct gate_error *err)
+enum gate_err gate_tuf_keys_load(json_t *obj, struct gate_tuf_keys *ks, const char *field,
+				 struct gate_error *err)
 {
 	const char *keyid;
 	json_t *kobj;

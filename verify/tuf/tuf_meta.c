@@ -64,8 +64,8 @@ static enum gate_err get_bool(json_t *obj, const char *key, bool required, bool 
 	return GATE_OK;
 }
 
-enum gate_err get_str(json_t *obj, const char *key, bool required, const char **out,
-		      const char *field, struct gate_error *err)
+enum gate_err gate_tuf_get_str(json_t *obj, const char *key, bool required, const char **out,
+			       const char *field, struct gate_error *err)
 {
 	enum gate_err rc = gate_json_str(obj, key, required, out, field, err);
 	if (rc == GATE_OK && *out && strlen(*out) > GATE_TUF_MAX_NAME)
@@ -74,8 +74,8 @@ enum gate_err get_str(json_t *obj, const char *key, bool required, const char **
 }
 
 /* A member that must be an object / array (null = absent). */
-enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type, json_t **out,
-			const char *field, struct gate_error *err)
+enum gate_err gate_tuf_get_typed(json_t *obj, const char *key, bool required, json_type type,
+				 json_t **out, const char *field, struct gate_error *err)
 {
 	json_t *v = member(obj, key);
 	*out = NULL;
@@ -101,7 +101,7 @@ static enum gate_err has_duplicate(const char *const *v, size_t n, bool *dup)
 	if (!s)
 		return GATE_E_NOMEM;
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_cstr);
+	qsort(s, n, sizeof(*s), gate_tuf_cmp_cstr);
 	for (size_t i = 1; i < n && !*dup; i++)
 		*dup = strcmp(s[i - 1], s[i]) == 0;
 	free(s);
@@ -148,7 +148,8 @@ static enum gate_err role_load(json_t *obj, struct gate_tuf_role *r, const char 
 	enum gate_err rc;
 	if (!json_is_object(obj))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "role is not an object");
-	if ((rc = get_typed(obj, "keyids", true, JSON_ARRAY, &arr, field, err)) != GATE_OK ||
+	if ((rc = gate_tuf_get_typed(obj, "keyids", true, JSON_ARRAY, &arr, field, err)) !=
+		    GATE_OK ||
 	    (rc = str_array(arr, GATE_TUF_MAX_KEYIDS, &r->keyids, &r->nkeyids, field, err)) !=
 		    GATE_OK ||
 	    (rc = get_int(obj, "threshold", true, 1, &r->threshold, NULL, field, err)) != GATE_OK)
@@ -211,13 +212,14 @@ static enum gate_err file_load(json_t *obj, const char *name, bool target, struc
 		return rc;
 	if (!has_len)
 		f->length = -1;
-	if ((rc = get_typed(obj, "hashes", target, JSON_OBJECT, &hashes, field, err)) != GATE_OK)
+	if ((rc = gate_tuf_get_typed(obj, "hashes", target, JSON_OBJECT, &hashes, field, err)) !=
+	    GATE_OK)
 		return rc;
 	if (hashes && (rc = hashes_load(hashes, f, field, err)) != GATE_OK)
 		return rc;
 	if (target) {
-		if ((rc = get_typed(obj, "custom", false, JSON_OBJECT, &custom, field, err)) !=
-		    GATE_OK)
+		if ((rc = gate_tuf_get_typed(obj, "custom", false, JSON_OBJECT, &custom, field,
+					     err)) != GATE_OK)
 			return rc;
 		f->custom = custom;
 	}
@@ -267,13 +269,13 @@ void gate_tuf_md_free(struct gate_tuf_md *md)
 		free(md->sigs[i].sig);
 	free(md->sigs);
 	free(md->canon);
-	keys_clear(&md->keys);
+	gate_tuf_keys_clear(&md->keys);
 	for (int i = 0; i < GATE_TUF_NTYPES; i++)
 		free(md->roles[i].keyids);
 	free(md->snapshot_meta.hashes);
 	files_free(md->meta, md->nmeta);
 	files_free(md->targets, md->ntargets);
-	keys_clear(&md->dkeys);
+	gate_tuf_keys_clear(&md->dkeys);
 	for (size_t i = 0; i < md->ndroles; i++) {
 		free(md->droles[i].role.keyids);
 		free(md->droles[i].paths);
@@ -306,7 +308,8 @@ static enum gate_err sigs_load(struct gate_tuf_md *md, json_t *arr, struct gate_
 				       "entry %zu is not an object", i);
 			break;
 		}
-		if ((rc = get_str(s, "keyid", true, &keyid, "signatures", err)) != GATE_OK ||
+		if ((rc = gate_tuf_get_str(s, "keyid", true, &keyid, "signatures", err)) !=
+			    GATE_OK ||
 		    (rc = gate_json_str(s, "sig", true, &hex, "signatures", err)) != GATE_OK)
 			break;
 		struct gate_tuf_sig *g = &md->sigs[md->nsigs++];
@@ -354,11 +357,11 @@ enum gate_err gate_tuf_md_parse(const uint8_t *buf, size_t len, enum gate_tuf_ty
 	md->type = type;
 	if ((rc = gate_json_parse(buf, len, &md->doc, what, err)) != GATE_OK)
 		goto out;
-	if ((rc = get_typed(md->doc, "signed", true, JSON_OBJECT, &md->signed_obj, what, err)) !=
+	if ((rc = gate_tuf_get_typed(md->doc, "signed", true, JSON_OBJECT, &md->signed_obj, what,
+				     err)) != GATE_OK ||
+	    (rc = gate_tuf_get_typed(md->doc, "signatures", true, JSON_ARRAY, &sigs, what, err)) !=
 		    GATE_OK ||
-	    (rc = get_typed(md->doc, "signatures", true, JSON_ARRAY, &sigs, what, err)) !=
-		    GATE_OK ||
-	    (rc = get_str(md->signed_obj, "_type", true, &t, "signed", err)) != GATE_OK)
+	    (rc = gate_tuf_get_str(md->signed_obj, "_type", true, &t, "signed", err)) != GATE_OK)
 		goto out;
 	/* §1: _type is checked before any signature. */
 	if (strcmp(t, what) != 0) {
@@ -416,9 +419,10 @@ static enum gate_err common_load(struct gate_tuf_md *md, struct gate_error *err)
 	bool major_ok;
 	enum gate_err rc;
 	json_t *s = md->signed_obj;
-	if ((rc = get_str(s, "spec_version", true, &md->spec_version, "signed", err)) != GATE_OK ||
+	if ((rc = gate_tuf_get_str(s, "spec_version", true, &md->spec_version, "signed", err)) !=
+		    GATE_OK ||
 	    (rc = get_int(s, "version", true, 1, &md->version, NULL, "signed", err)) != GATE_OK ||
-	    (rc = get_str(s, "expires", true, &exp, "signed", err)) != GATE_OK)
+	    (rc = gate_tuf_get_str(s, "expires", true, &exp, "signed", err)) != GATE_OK)
 		return rc;
 	if (!spec_version_ok(md->spec_version, &major_ok))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", "signed.spec_version",
@@ -441,9 +445,11 @@ static enum gate_err root_load(struct gate_tuf_md *md, struct gate_error *err)
 	json_t *s = md->signed_obj;
 	if ((rc = get_bool(s, "consistent_snapshot", false, &md->consistent_snapshot, "signed",
 			   err)) != GATE_OK ||
-	    (rc = get_typed(s, "keys", true, JSON_OBJECT, &keys, "signed", err)) != GATE_OK ||
-	    (rc = get_typed(s, "roles", true, JSON_OBJECT, &roles, "signed", err)) != GATE_OK ||
-	    (rc = keys_load(keys, &md->keys, "signed.keys", err)) != GATE_OK)
+	    (rc = gate_tuf_get_typed(s, "keys", true, JSON_OBJECT, &keys, "signed", err)) !=
+		    GATE_OK ||
+	    (rc = gate_tuf_get_typed(s, "roles", true, JSON_OBJECT, &roles, "signed", err)) !=
+		    GATE_OK ||
+	    (rc = gate_tuf_keys_load(keys, &md->keys, "signed.keys", err)) != GATE_OK)
 		return rc;
 	/* Exactly the four top-level roles (as the reference). */
 	json_object_foreach(roles, name, r)
@@ -470,7 +476,7 @@ static enum gate_err timestamp_load(struct gate_tuf_md *md, struct gate_error *e
 {
 	json_t *meta, *sm;
 	enum gate_err rc =
-		get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed", err);
+		gate_tuf_get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed", err);
 	if (rc != GATE_OK)
 		return rc;
 	sm = json_object_get(meta, "snapshot.json");
@@ -495,12 +501,13 @@ static enum gate_err drole_load(json_t *obj, struct gate_tuf_delegation *d, cons
 	enum gate_err rc;
 	if (!json_is_object(obj))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "not an object");
-	if ((rc = get_str(obj, "name", true, &d->name, field, err)) != GATE_OK ||
+	if ((rc = gate_tuf_get_str(obj, "name", true, &d->name, field, err)) != GATE_OK ||
 	    (rc = role_load(obj, &d->role, field, err)) != GATE_OK ||
 	    (rc = get_bool(obj, "terminating", true, &d->terminating, field, err)) != GATE_OK ||
-	    (rc = get_typed(obj, "paths", false, JSON_ARRAY, &paths, field, err)) != GATE_OK ||
-	    (rc = get_typed(obj, "path_hash_prefixes", false, JSON_ARRAY, &prefixes, field, err)) !=
-		    GATE_OK)
+	    (rc = gate_tuf_get_typed(obj, "paths", false, JSON_ARRAY, &paths, field, err)) !=
+		    GATE_OK ||
+	    (rc = gate_tuf_get_typed(obj, "path_hash_prefixes", false, JSON_ARRAY, &prefixes, field,
+				     err)) != GATE_OK)
 		return rc;
 	if (!*d->name || top_level_name(d->name))
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field,
@@ -521,7 +528,8 @@ static enum gate_err succinct_load(json_t *obj, struct gate_tuf_succinct *s, str
 	enum gate_err rc;
 	if ((rc = role_load(obj, &s->role, field, err)) != GATE_OK ||
 	    (rc = get_int(obj, "bit_length", true, 1, &bits, NULL, field, err)) != GATE_OK ||
-	    (rc = get_str(obj, "name_prefix", true, &s->name_prefix, field, err)) != GATE_OK)
+	    (rc = gate_tuf_get_str(obj, "name_prefix", true, &s->name_prefix, field, err)) !=
+		    GATE_OK)
 		return rc;
 	if (bits > 32)
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field, "bit_length over 32");
@@ -536,11 +544,13 @@ static enum gate_err delegations_load(struct gate_tuf_md *md, json_t *del, struc
 	char name[64];
 	bool dup;
 	enum gate_err rc;
-	if ((rc = get_typed(del, "keys", true, JSON_OBJECT, &keys, field, err)) != GATE_OK ||
-	    (rc = get_typed(del, "roles", false, JSON_ARRAY, &roles, field, err)) != GATE_OK ||
-	    (rc = get_typed(del, "succinct_roles", false, JSON_OBJECT, &succ, field, err)) !=
+	if ((rc = gate_tuf_get_typed(del, "keys", true, JSON_OBJECT, &keys, field, err)) !=
 		    GATE_OK ||
-	    (rc = keys_load(keys, &md->dkeys, "signed.delegations.keys", err)) != GATE_OK)
+	    (rc = gate_tuf_get_typed(del, "roles", false, JSON_ARRAY, &roles, field, err)) !=
+		    GATE_OK ||
+	    (rc = gate_tuf_get_typed(del, "succinct_roles", false, JSON_OBJECT, &succ, field,
+				     err)) != GATE_OK ||
+	    (rc = gate_tuf_keys_load(keys, &md->dkeys, "signed.delegations.keys", err)) != GATE_OK)
 		return rc;
 	if (!roles == !succ)
 		return gate_fail(err, GATE_E_PARSE, "TUF-1", field,
@@ -581,12 +591,12 @@ static enum gate_err targets_load(struct gate_tuf_md *md, struct gate_error *err
 {
 	json_t *targets, *del;
 	enum gate_err rc;
-	if ((rc = get_typed(md->signed_obj, "targets", true, JSON_OBJECT, &targets, "signed",
-			    err)) != GATE_OK ||
+	if ((rc = gate_tuf_get_typed(md->signed_obj, "targets", true, JSON_OBJECT, &targets,
+				     "signed", err)) != GATE_OK ||
 	    (rc = files_load(targets, true, GATE_TUF_MAX_TARGETS, &md->targets, &md->ntargets,
 			     "signed.targets", err)) != GATE_OK ||
-	    (rc = get_typed(md->signed_obj, "delegations", false, JSON_OBJECT, &del, "signed",
-			    err)) != GATE_OK)
+	    (rc = gate_tuf_get_typed(md->signed_obj, "delegations", false, JSON_OBJECT, &del,
+				     "signed", err)) != GATE_OK)
 		return rc;
 	return del ? delegations_load(md, del, err) : GATE_OK;
 }
@@ -607,7 +617,8 @@ enum gate_err gate_tuf_md_load(struct gate_tuf_md *md, struct gate_error *err)
 		rc = timestamp_load(md, err);
 		break;
 	case GATE_TUF_SNAPSHOT:
-		rc = get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed", err);
+		rc = gate_tuf_get_typed(md->signed_obj, "meta", true, JSON_OBJECT, &meta, "signed",
+					err);
 		if (rc == GATE_OK)
 			rc = files_load(meta, false, GATE_TUF_MAX_META, &md->meta, &md->nmeta,
 					"signed.meta", err);

@@ -9,19 +9,19 @@
 #include <stdbool.h>
 
 /* tuf_canon.c: qsort comparison of two C strings (UTF-8 code point order). */
-int cmp_cstr(const void *a, const void *b);
+int gate_tuf_cmp_cstr(const void *a, const void *b);
 
 /* tuf_meta.c: a string member (at most GATE_TUF_MAX_NAME bytes) and a
  * member that must be an object / array; null = absent. */
-enum gate_err get_str(json_t *obj, const char *key, bool required, const char **out,
-		      const char *field, struct gate_error *err);
-enum gate_err get_typed(json_t *obj, const char *key, bool required, json_type type, json_t **out,
-			const char *field, struct gate_error *err);
+enum gate_err gate_tuf_get_str(json_t *obj, const char *key, bool required, const char **out,
+			       const char *field, struct gate_error *err);
+enum gate_err gate_tuf_get_typed(json_t *obj, const char *key, bool required, json_type type,
+				 json_t **out, const char *field, struct gate_error *err);
 
 /* tuf_keys.c: a key table (spec §3) read from a "keys" object, and its
  * release. */
-enum gate_err keys_load(json_t *obj, struct gate_tuf_keys *ks, const char *field,
-			struct gate_error *err);
-void keys_clear(struct gate_tuf_keys *ks);
+enum gate_err gate_tuf_keys_load(json_t *obj, struct gate_tuf_keys *ks, const char *field,
+				 struct gate_error *err);
+void gate_tuf_keys_clear(struct gate_tuf_keys *ks);
 
 #endif

@@ -2,7 +2,7 @@
  * §4): the search for one target path in priority order, with terminating
  * delegations and hash bins (T22, T23), and the enumeration of every role
  * reachable from "targets" (allowlists by digest). Roles load through
- * load_role() (tuf_client.c), so each one is verified as in T17-T21, T24. */
+ * gate_tuf_load_role() (tuf_client.c), so each one is verified as in T17-T21, T24. */
 #include "tuf_client_int.h"
 
 #include <stdlib.h>
@@ -82,7 +82,7 @@ static enum gate_err delegation_of(struct gate_tuf_updater *u, const struct fram
 		*role = &u->root->roles[GATE_TUF_TARGETS];
 		return GATE_OK;
 	}
-	const struct gate_tuf_md *p = find_loaded(u, f->parent);
+	const struct gate_tuf_md *p = gate_tuf_find_loaded(u, f->parent);
 	if (p && p->has_succinct && gate_tuf_succinct_has(&p->succinct, f->role)) {
 		*keys = &p->dkeys;
 		*role = &p->succinct.role;
@@ -193,7 +193,7 @@ enum gate_err gate_tuf_find_target(struct gate_tuf_updater *u, const char *path,
 		if (walk_visited(&w, f.role))
 			continue;
 		if ((rc = delegation_of(u, &f, &keys, &role, err)) != GATE_OK ||
-		    (rc = load_role(u, f.role, keys, role, &md, err)) != GATE_OK)
+		    (rc = gate_tuf_load_role(u, f.role, keys, role, &md, err)) != GATE_OK)
 			goto out;
 		if ((tf = gate_tuf_find_file(md, path))) {
 			rc = make_target(u, tf, f.role, out, err);
@@ -285,7 +285,7 @@ enum gate_err gate_tuf_walk_targets(struct gate_tuf_updater *u, size_t max_roles
 		 * signature, expired) hides its own targets only; the top-level
 		 * role must load (the refresh already did). */
 		if (delegation_of(u, &f, &keys, &role, &re) != GATE_OK ||
-		    load_role(u, f.role, keys, role, &md, &re) != GATE_OK) {
+		    gate_tuf_load_role(u, f.role, keys, role, &md, &re) != GATE_OK) {
 			if (!f.parent) {
 				if (err)
 					*err = re;

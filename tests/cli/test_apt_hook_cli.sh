@@ -301,19 +301,23 @@ v3 $(cat "$tmp/big-names") >"$tmp/t-big"
 run "300 packages" 0 --in "$tmp/t-big" --err "$N packages allowed" --err "$N recorded" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$tmp/big.db" --jobs 4
 check "300 packages in the ledger" test "$(ledger_names "$tmp/big.db" | wc -w)" = $N
+# The rest on the first 40 of them (each run decides every package again).
+M=40
 # shellcheck disable=SC2046
-v3 $(cat "$tmp/big-names") unsigned >"$tmp/t-big-bad"
-run "300 packages and one unsigned" 1 --in "$tmp/t-big-bad" --err "1 of 301 packages refused" -- \
+v3 $(head -n $M "$tmp/big-names") >"$tmp/t-some"
+# shellcheck disable=SC2046
+v3 $(head -n $M "$tmp/big-names") unsigned >"$tmp/t-some-bad"
+run "$M packages and one unsigned" 1 --in "$tmp/t-some-bad" --err "1 of $((M + 1)) packages refused" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$tmp/big2.db"
 check "nothing recorded for the refused transaction" test ! -e "$tmp/big2.db"
 if command -v script >/dev/null; then
     # stderr on a terminal: the progress bar
-    script -qec "'$GATE' hook apt --policy '$tmp/enforce.yaml' --no-ledger --jobs 2 <'$tmp/t-big'" \
+    script -qec "'$GATE' hook apt --policy '$tmp/enforce.yaml' --no-ledger --jobs 2 <'$tmp/t-some'" \
         /dev/null >"$tmp/tty.out" 2>&1
     check "progress bar on a TTY" grep -qF "gate: checking packages [" "$tmp/tty.out"
-    check "progress reaches the end" grep -qF "$N/$N" "$tmp/tty.out"
+    check "progress reaches the end" grep -qF "$M/$M" "$tmp/tty.out"
 fi
-run "no progress bar without a TTY" 0 --in "$tmp/t-big" --no-err "checking packages" -- \
+run "no progress bar without a TTY" 0 --in "$tmp/t-some" --no-err "checking packages" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --no-ledger
 
 finish test_apt_hook_cli

@@ -95,7 +95,7 @@ static enum gate_err read_fd(int fd, size_t cap, uint8_t **out, size_t *len, con
 	return GATE_OK;
 }
 
-bool ends_with(const char *s, const char *suffix)
+bool gate_apt_ends_with(const char *s, const char *suffix)
 {
 	size_t sl = strlen(s), xl = strlen(suffix);
 	return sl > xl && strcmp(s + sl - xl, suffix) == 0;
@@ -107,8 +107,8 @@ bool ends_with(const char *s, const char *suffix)
 static enum gate_err decompress(const char *path, uint8_t *in, size_t inlen, uint8_t **out,
 				size_t *outlen, struct gate_error *err)
 {
-	if (!ends_with(path, ".gz") && !ends_with(path, ".xz") && !ends_with(path, ".lz4") &&
-	    !ends_with(path, ".zst")) {
+	if (!gate_apt_ends_with(path, ".gz") && !gate_apt_ends_with(path, ".xz") &&
+	    !gate_apt_ends_with(path, ".lz4") && !gate_apt_ends_with(path, ".zst")) {
 		*out = in;
 		*outlen = inlen;
 		return GATE_OK;
@@ -175,7 +175,7 @@ out:
 
 #define CACHE_MAX 1024
 
-pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t gate_apt_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rel_ent rel_cache[CACHE_MAX];
 static size_t nrel;
 static struct idx_ent idx_cache[CACHE_MAX];
@@ -261,8 +261,8 @@ static enum gate_err load_release(struct rel_ent *e, int fd, int sfd, const char
 /* The verified Release at path: an InRelease, or (detached) a Release
  * with path.gpg beside it. Cached by the identity of the files and of the
  * keyring; a failure is cached too. */
-const struct rel_ent *get_release(const char *path, bool detached, const char *keyring,
-				  struct gate_error *err)
+const struct rel_ent *gate_apt_get_release(const char *path, bool detached, const char *keyring,
+					   struct gate_error *err)
 {
 	struct fid id, sid = {0}, kid;
 	int fd, sfd = -1;
@@ -346,7 +346,7 @@ fail:
 	return NULL;
 }
 
-const struct idx_ent *get_index(const char *path, struct gate_error *err)
+const struct idx_ent *gate_apt_get_index(const char *path, struct gate_error *err)
 {
 	struct fid id;
 	int fd;

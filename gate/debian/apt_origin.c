@@ -233,7 +233,7 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 		if (detached && has_inrelease(names, nn, names[i], prefix))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		const struct rel_ent *re = get_release(path, detached, a->keyring, &le);
+		const struct rel_ent *re = gate_apt_get_release(path, detached, a->keyring, &le);
 		if (!re) {
 			note(best, 2, le.code ? le.code : GATE_E_SIGNATURE, "%s", le.msg);
 			continue;
@@ -266,7 +266,8 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 					*p = '_';
 			/* An uncompressed entry of the Release also vouches for
 			 * apt's recompressed copy of it, by the decompressed text. */
-			bool plain = !ends_with(rf->path, ".gz") && !ends_with(rf->path, ".xz");
+			bool plain = !gate_apt_ends_with(rf->path, ".gz") &&
+				     !gate_apt_ends_with(rf->path, ".xz");
 			static const char *const apt_copies[] = {"", ".lz4", ".zst", ".gz", ".xz"};
 			size_t ll = strlen(local), c = 0;
 			for (; c < (plain ? 5u : 1u); c++) {
@@ -278,7 +279,7 @@ static enum gate_err walk_locked(const struct gate_policy_apt *a, int64_t now, m
 			}
 			if (c == (plain ? 5u : 1u))
 				continue;
-			const struct idx_ent *ix = get_index(local, &le);
+			const struct idx_ent *ix = gate_apt_get_index(local, &le);
 			if (!ix) {
 				note(best, 3, le.code, "%s", le.msg);
 				continue;
@@ -380,11 +381,11 @@ enum gate_err gate_apt_origin_verify(const struct gate_policy *p, size_t archive
 	*out = NULL;
 	if (!a)
 		return GATE_E_INTERNAL;
-	pthread_mutex_lock(&cache_lock);
+	pthread_mutex_lock(&gate_apt_cache_lock);
 	enum gate_err rc = walk_locked(a, now, match_digest, &q, &h, &best, err);
 	if (rc == GATE_OK && h.pk)
 		rc = make_facts(a, h.re, h.comp, h.pk, out, err);
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&gate_apt_cache_lock);
 	if (rc != GATE_OK || *out)
 		return rc;
 	if (best.rank)
@@ -413,13 +414,13 @@ enum gate_err gate_apt_origin_find_version(const struct gate_policy *p, size_t a
 		return gate_fail(err, GATE_E_USAGE, NULL, "apt",
 				 "archive '%s': a package needs a name, version and architecture",
 				 a->name);
-	pthread_mutex_lock(&cache_lock);
+	pthread_mutex_lock(&gate_apt_cache_lock);
 	enum gate_err rc = walk_locked(a, now, match_version, &q, &h, &best, err);
 	if (rc == GATE_OK && h.pk) {
 		rc = make_facts(a, h.re, h.comp, h.pk, out, err);
 		*size = h.pk->size;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&gate_apt_cache_lock);
 	if (rc != GATE_OK || *out) {
 		if (rc != GATE_OK)
 			*size = 0;

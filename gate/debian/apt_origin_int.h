@@ -44,14 +44,14 @@ struct idx_ent {
 
 /* Held while the caches are looked up and while their entries are used:
  * entries are replaced in place when a file changes. */
-extern pthread_mutex_t cache_lock;
+extern pthread_mutex_t gate_apt_cache_lock;
 
-bool ends_with(const char *s, const char *suffix);
-/* With cache_lock held: the verified Release at path (an InRelease, or
+bool gate_apt_ends_with(const char *s, const char *suffix);
+/* With gate_apt_cache_lock held: the verified Release at path (an InRelease, or
  * with detached a Release and its path.gpg), or the parsed Packages index
  * at path; NULL with err set when it does not load or verify. */
-const struct rel_ent *get_release(const char *path, bool detached, const char *keyring,
-				  struct gate_error *err);
-const struct idx_ent *get_index(const char *path, struct gate_error *err);
+const struct rel_ent *gate_apt_get_release(const char *path, bool detached, const char *keyring,
+					   struct gate_error *err);
+const struct idx_ent *gate_apt_get_index(const char *path, struct gate_error *err);
 
 #endif

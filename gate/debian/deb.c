@@ -30,8 +30,8 @@
 
 /* ---- errors ---- */
 
-enum gate_err fail_archive(struct deb *d, struct archive *a, const char *what,
-			   struct gate_error *err)
+enum gate_err gate_deb_fail_archive(struct deb *d, struct archive *a, const char *what,
+				    struct gate_error *err)
 {
 	if (d->src.read_errno)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: read: %s", d->path,
@@ -169,8 +169,8 @@ static const char *const data_exts[] = {"", ".gz", ".xz", ".zst", ".bz2", NULL};
 
 /* ---- nested tar ---- */
 
-enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n, struct archive **out,
-			  int *filter, struct gate_error *err)
+enum gate_err gate_deb_open_nested(struct deb *d, const char *ext, struct nest *n,
+				   struct archive **out, int *filter, struct gate_error *err)
 {
 	struct archive *a = archive_read_new();
 	int r = ARCHIVE_OK;
@@ -199,7 +199,7 @@ enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n, struct
 	n->outer = d->outer;
 	n->next = 0;
 	if (archive_read_open(a, n, NULL, nest_read, NULL) != ARCHIVE_OK) {
-		enum gate_err e = fail_archive(d, a, "nested archive", err);
+		enum gate_err e = gate_deb_fail_archive(d, a, "nested archive", err);
 		archive_read_free(a);
 		return e;
 	}
@@ -209,8 +209,9 @@ enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n, struct
 
 /* Next header of a nested tar, refusing what dpkg's tar reader refuses.
  * *e is NULL at the end. */
-enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter, const char *member,
-			     struct archive_entry **e, struct gate_error *err)
+enum gate_err gate_deb_next_tar_entry(struct deb *d, struct archive *a, int filter,
+				      const char *member, struct archive_entry **e,
+				      struct gate_error *err)
 {
 	int r = archive_read_next_header(a, e);
 	if (r == ARCHIVE_EOF) {
@@ -220,7 +221,7 @@ enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter, const
 	/* WARN and RETRY (a bad checksum libarchive would skip past) are
 	 * errors here: dpkg stops at them too. */
 	if (r != ARCHIVE_OK)
-		return fail_archive(d, a, member, err);
+		return gate_deb_fail_archive(d, a, member, err);
 	if (archive_filter_code(a, 0) != filter)
 		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
 				 "%s: %s is not compressed as its name says", d->path, member);
@@ -249,7 +250,7 @@ static enum gate_err read_version(struct deb *d, int64_t size, struct gate_error
 				 "%s: debian-binary must be \"2.0\\n\"", d->path);
 	la_ssize_t n = archive_read_data(d->outer, buf, sizeof buf);
 	if (n < 0)
-		return fail_archive(d, d->outer, "debian-binary", err);
+		return gate_deb_fail_archive(d, d->outer, "debian-binary", err);
 	if (n != 4)
 		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: debian-binary is truncated",
 				 d->path);
@@ -289,11 +290,11 @@ static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum memb
 		return GATE_OK; /* deb(5): optional, e.g. debsigs' _gpgorigin */
 	if (*st == ST_CONTROL && member_ext(name, "control.tar", control_exts, &ext)) {
 		*st = ST_DATA;
-		return read_control_tar(d, ext, err);
+		return gate_deb_read_control_tar(d, ext, err);
 	}
 	if (*st == ST_DATA && member_ext(name, "data.tar", data_exts, &ext)) {
 		*st = ST_AFTER;
-		return read_data_tar(d, ext, err);
+		return gate_deb_read_data_tar(d, ext, err);
 	}
 	return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: unexpected member '%s' (%s)", d->path,
 			 name,
@@ -314,7 +315,7 @@ static enum gate_err read_members(struct deb *d, struct gate_error *err)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK)
-			return fail_archive(
+			return gate_deb_fail_archive(
 				d, d->outer,
 				st == ST_VERSION ? "not a Debian package" : "ar archive", err);
 		if (++count > DEB_MAX_MEMBERS)
@@ -400,10 +401,11 @@ enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledger_pkg *pk
 	 * the digest covers the whole file in order. */
 	if (archive_read_support_format_ar(d.outer) != ARCHIVE_OK ||
 	    archive_read_open(d.outer, &d.src, NULL, src_read, NULL) != ARCHIVE_OK) {
-		rc = fail_archive(&d, d.outer, "not a Debian package", err);
+		rc = gate_deb_fail_archive(&d, d.outer, "not a Debian package", err);
 		goto out;
 	}
-	if ((rc = read_members(&d, err)) != GATE_OK || (rc = build_files(&d, err)) != GATE_OK)
+	if ((rc = read_members(&d, err)) != GATE_OK ||
+	    (rc = gate_deb_build_files(&d, err)) != GATE_OK)
 		goto out;
 	if (EVP_DigestFinal_ex(d.src.md, dig, NULL) != 1) {
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");

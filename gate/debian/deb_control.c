@@ -207,7 +207,7 @@ static enum gate_err read_control_file(struct deb *d, struct archive *a, int64_t
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf + got, (size_t)size + 1 - got);
 		if (n < 0) {
-			e = fail_archive(d, a, "control", err);
+			e = gate_deb_fail_archive(d, a, "control", err);
 			goto out;
 		}
 		if (n == 0)
@@ -229,7 +229,7 @@ out:
 	return e;
 }
 
-enum gate_err read_control_tar(struct deb *d, const char *ext, struct gate_error *err)
+enum gate_err gate_deb_read_control_tar(struct deb *d, const char *ext, struct gate_error *err)
 {
 	struct nest n;
 	struct archive *a = NULL;
@@ -237,9 +237,11 @@ enum gate_err read_control_tar(struct deb *d, const char *ext, struct gate_error
 	int filter;
 	size_t count = 0;
 	bool have = false;
-	enum gate_err rc = open_nested(d, ext, &n, &a, &filter, err);
+	enum gate_err rc = gate_deb_open_nested(d, ext, &n, &a, &filter, err);
 	while (rc == GATE_OK) {
-		if ((rc = next_tar_entry(d, a, filter, "control.tar", &e, err)) != GATE_OK || !e)
+		if ((rc = gate_deb_next_tar_entry(d, a, filter, "control.tar", &e, err)) !=
+			    GATE_OK ||
+		    !e)
 			break;
 		int64_t size = archive_entry_size(e);
 		if (++count > DEB_MAX_CONTROL_ENTRIES || size < 0 ||

@@ -101,7 +101,7 @@ static enum gate_err hash_entry(struct deb *d, struct archive *a, struct ent *t,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			rc = fail_archive(d, a, "data.tar", err);
+			rc = gate_deb_fail_archive(d, a, "data.tar", err);
 			goto out;
 		}
 		if (off < 0 || (uint64_t)off != total) {
@@ -174,15 +174,16 @@ static enum gate_err data_entry(struct deb *d, struct archive *a, struct archive
 	return hash_entry(d, a, t, size, err);
 }
 
-enum gate_err read_data_tar(struct deb *d, const char *ext, struct gate_error *err)
+enum gate_err gate_deb_read_data_tar(struct deb *d, const char *ext, struct gate_error *err)
 {
 	struct nest n;
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	int filter;
-	enum gate_err rc = open_nested(d, ext, &n, &a, &filter, err);
+	enum gate_err rc = gate_deb_open_nested(d, ext, &n, &a, &filter, err);
 	while (rc == GATE_OK) {
-		if ((rc = next_tar_entry(d, a, filter, "data.tar", &e, err)) != GATE_OK || !e)
+		if ((rc = gate_deb_next_tar_entry(d, a, filter, "data.tar", &e, err)) != GATE_OK ||
+		    !e)
 			break;
 		rc = data_entry(d, a, e, err);
 	}
@@ -197,7 +198,7 @@ static int ent_cmp(const void *x, const void *y)
 
 /* Sort, refuse duplicate paths, resolve hard links to earlier regular
  * files, and turn regular files and links into ledger files. */
-enum gate_err build_files(struct deb *d, struct gate_error *err)
+enum gate_err gate_deb_build_files(struct deb *d, struct gate_error *err)
 {
 	size_t nfiles = 0;
 	if (d->nents > 1)

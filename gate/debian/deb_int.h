@@ -59,20 +59,21 @@ struct deb {
 
 /* An archive error as a gate error: GATE_E_IO when the outer stream could
  * not be read, else GATE_E_PARSE naming what was being read. */
-enum gate_err fail_archive(struct deb *d, struct archive *a, const char *what,
-			   struct gate_error *err);
+enum gate_err gate_deb_fail_archive(struct deb *d, struct archive *a, const char *what,
+				    struct gate_error *err);
 /* The ar member being read opened as a nested tar, with only the
  * decompressor its extension ext names ("" for none); *filter is the
  * filter code its entries must then show (next_tar_entry checks). */
-enum gate_err open_nested(struct deb *d, const char *ext, struct nest *n, struct archive **out,
-			  int *filter, struct gate_error *err);
-enum gate_err next_tar_entry(struct deb *d, struct archive *a, int filter, const char *member,
-			     struct archive_entry **e, struct gate_error *err);
+enum gate_err gate_deb_open_nested(struct deb *d, const char *ext, struct nest *n,
+				   struct archive **out, int *filter, struct gate_error *err);
+enum gate_err gate_deb_next_tar_entry(struct deb *d, struct archive *a, int filter,
+				      const char *member, struct archive_entry **e,
+				      struct gate_error *err);
 
 /* control.tar (deb_control.c): sets d->name, d->version and d->arch. */
-enum gate_err read_control_tar(struct deb *d, const char *ext, struct gate_error *err);
+enum gate_err gate_deb_read_control_tar(struct deb *d, const char *ext, struct gate_error *err);
 /* data.tar (deb_data.c): every entry into d->ents, then d->files. */
-enum gate_err read_data_tar(struct deb *d, const char *ext, struct gate_error *err);
-enum gate_err build_files(struct deb *d, struct gate_error *err);
+enum gate_err gate_deb_read_data_tar(struct deb *d, const char *ext, struct gate_error *err);
+enum gate_err gate_deb_build_files(struct deb *d, struct gate_error *err);
 
 #endif

@@ -27,7 +27,7 @@
 #define HASH_BUF (256u * 1024)
 #define CLAIM 8 /* entries a worker claims at a time */
 
-enum gate_err oom(struct gate_error *err)
+enum gate_err gate_dpkg_oom(struct gate_error *err)
 {
 	return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
 }
@@ -67,7 +67,7 @@ static enum gate_err take_stanza(void *ctx, struct gate_dpkg_stanza *s, struct g
 		size_t nc = r->cap ? r->cap * 2 : 256;
 		struct ipkg *np = realloc(r->pkgs, nc * sizeof(*np));
 		if (!np)
-			return oom(err);
+			return gate_dpkg_oom(err);
 		r->pkgs = np;
 		r->cap = nc;
 	}
@@ -171,7 +171,7 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 	for (size_t i = 0; i < ll; i++)
 		lines += list[i] == '\n';
 	if (!(p->ents = calloc(lines, sizeof(*p->ents)))) {
-		rc = oom(err);
+		rc = gate_dpkg_oom(err);
 		goto out;
 	}
 	const char *q = p->list, *end = p->list + ll, *l;
@@ -193,7 +193,7 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 		}
 		e->conf = gate_dpkg_is_conffile(p->conffiles, l);
 		struct gate_dpkg_md5 key = {.path = l + 1}, *hit;
-		hit = nmd5 ? bsearch(&key, md5, nmd5, sizeof(*md5), cmp_md5ent) : NULL;
+		hit = nmd5 ? bsearch(&key, md5, nmd5, sizeof(*md5), gate_dpkg_cmp_md5ent) : NULL;
 		if (hit) {
 			memcpy(e->md5, hit->md5, 16);
 			e->has_md5 = true;
@@ -424,17 +424,17 @@ static enum gate_err forget_stale(struct run *r, struct gate_ledger *l,
 	struct stale s = {.r = r};
 	enum gate_err rc = GATE_OK;
 	if (!(s.key = calloc(r->npkgs ? r->npkgs : 1, sizeof(*s.key))))
-		return oom(err);
+		return gate_dpkg_oom(err);
 	for (; s.nkey < r->npkgs; s.nkey++)
 		if (!(s.key[s.nkey] = pkg_key(r->pkgs[s.nkey].name, r->pkgs[s.nkey].arch))) {
-			rc = oom(err);
+			rc = gate_dpkg_oom(err);
 			goto out;
 		}
 	qsort(s.key, s.nkey, sizeof(*s.key), cmp_key);
 	if ((rc = gate_ledger_list(l, stale_row, &s, err)) != GATE_OK)
 		goto out;
 	if (s.oom) {
-		rc = oom(err);
+		rc = gate_dpkg_oom(err);
 		goto out;
 	}
 	if (s.n && (rc = gate_ledger_forget(l, (const char *const *)s.name,
@@ -586,7 +586,7 @@ enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate_import_o
 	if ((rc = plan(&r, l, admindir, &queued, st, err)) != GATE_OK)
 		goto out;
 	if (!(r.all = calloc(r.nall ? r.nall : 1, sizeof(*r.all)))) {
-		rc = oom(err);
+		rc = gate_dpkg_oom(err);
 		goto out;
 	}
 	size_t n = 0;
@@ -613,7 +613,7 @@ enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate_import_o
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "cannot start a hashing thread");
 		goto out;
 	}
-	rc = record_all(&r, l, queued, st, err);
+	rc = gate_dpkg_record_all(&r, l, queued, st, err);
 	atomic_store(&r.stop, true);
 	if (rc == GATE_OK && !o->nonly)
 		rc = forget_stale(&r, l, st, err);

@@ -66,12 +66,12 @@ struct run {
 };
 
 /* GATE_E_NOMEM, "out of memory" (dpkg_import.c). */
-enum gate_err oom(struct gate_error *err);
+enum gate_err gate_dpkg_oom(struct gate_error *err);
 /* The order of gate_dpkg_parse_md5sums' entries: by path (dpkg_parse.c). */
-int cmp_md5ent(const void *a, const void *b);
+int gate_dpkg_cmp_md5ent(const void *a, const void *b);
 /* Record the queued packages as the workers finish them, in batches
  * (dpkg_record.c). */
-enum gate_err record_all(struct run *r, struct gate_ledger *l, size_t queued,
-			 struct gate_import_stats *st, struct gate_error *err);
+enum gate_err gate_dpkg_record_all(struct run *r, struct gate_ledger *l, size_t queued,
+				   struct gate_import_stats *st, struct gate_error *err);
 
 #endif

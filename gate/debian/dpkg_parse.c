@@ -68,7 +68,7 @@ enum gate_err gate_dpkg_parse_status(const char *text, size_t len, const char *l
 			else if (gate_d822_key_is(k, kl, "Conffiles"))
 				ok = field_dup(&s.conffiles, v, vl);
 			if (!ok) {
-				rc = oom(err);
+				rc = gate_dpkg_oom(err);
 				break;
 			}
 			continue;
@@ -128,7 +128,7 @@ enum gate_err gate_dpkg_parse_diversions(const char *text, size_t len, const cha
 	enum gate_err rc = GATE_OK;
 	while (gate_d822_value_line(&p, end, &l, &ll)) {
 		if (!(trip[k] = strndup(l, ll))) {
-			rc = oom(err);
+			rc = gate_dpkg_oom(err);
 			break;
 		}
 		if (++k < 3)
@@ -137,7 +137,7 @@ enum gate_err gate_dpkg_parse_diversions(const char *text, size_t len, const cha
 		struct gate_dpkg_diversion *nv = realloc(v, (n + 1) * sizeof(*nv));
 		if (!nv) {
 			k = 3;
-			rc = oom(err);
+			rc = gate_dpkg_oom(err);
 			break;
 		}
 		v = nv;
@@ -157,7 +157,7 @@ enum gate_err gate_dpkg_parse_diversions(const char *text, size_t len, const cha
 	return GATE_OK;
 }
 
-int cmp_md5ent(const void *a, const void *b)
+int gate_dpkg_cmp_md5ent(const void *a, const void *b)
 {
 	return strcmp(((const struct gate_dpkg_md5 *)a)->path,
 		      ((const struct gate_dpkg_md5 *)b)->path);
@@ -186,7 +186,7 @@ size_t gate_dpkg_parse_md5sums(char *text, size_t len, struct gate_dpkg_md5 **ou
 		v[n++].path = l + 34;
 	}
 	if (n)
-		qsort(v, n, sizeof(*v), cmp_md5ent);
+		qsort(v, n, sizeof(*v), gate_dpkg_cmp_md5ent);
 	*out = v;
 	return n;
 }

@@ -80,7 +80,7 @@ static enum gate_err find_origin(struct run *r, struct ipkg *p, struct gate_ledg
 		memcpy(lp->deb_sha256, f->digest, sizeof lp->deb_sha256);
 		gate_facts_free(f);
 		if (!lp->signers || !lp->origin)
-			return oom(err);
+			return gate_dpkg_oom(err);
 		lp->source = GATE_LEDGER_ARCHIVE;
 		return GATE_OK;
 	}
@@ -130,7 +130,7 @@ static enum gate_err check_with_deb(struct run *r, struct ipkg *p, struct gate_l
 		return GATE_OK; /* not cached: dpkg's md5sums are all there is */
 	enum gate_err rc = gate_deb_read(path, -1, &deb, &le);
 	if (rc == GATE_E_NOMEM)
-		return oom(err);
+		return gate_dpkg_oom(err);
 	if (rc != GATE_OK || strcmp(deb.deb_sha256, lp->deb_sha256) != 0 ||
 	    strcmp(deb.name, p->name) != 0 || strcmp(deb.version, p->version) != 0 ||
 	    strcmp(deb.arch, p->arch) != 0) {
@@ -196,7 +196,7 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 	    (rc = check_with_deb(r, p, lp, st, err)) != GATE_OK)
 		return rc;
 	if (!(lp->files = calloc(p->nents ? p->nents : 1, sizeof(*lp->files))))
-		return oom(err);
+		return gate_dpkg_oom(err);
 	for (size_t i = 0; i < p->nents; i++) {
 		struct ient *e = &p->ents[i];
 		char detail[256];
@@ -299,8 +299,8 @@ static void progress(struct run *r, struct gate_import_stats *st)
 	r->o->progress(r->o->ctx, st);
 }
 
-enum gate_err record_all(struct run *r, struct gate_ledger *l, size_t queued,
-			 struct gate_import_stats *st, struct gate_error *err)
+enum gate_err gate_dpkg_record_all(struct run *r, struct gate_ledger *l, size_t queued,
+				   struct gate_import_stats *st, struct gate_error *err)
 {
 	struct gate_ledger_pkg batch[BATCH_PKGS];
 	struct ipkg *bp[BATCH_PKGS];

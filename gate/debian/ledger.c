@@ -78,12 +78,12 @@ static const char *const views_v1[] = {
 	("CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files"),
 };
 
-const char *const source_names[] = {
+const char *const gate_ledger_source_names[] = {
 	[GATE_LEDGER_INSTALL] = "install",
 	[GATE_LEDGER_ARCHIVE] = "archive",
 	[GATE_LEDGER_DPKG] = "dpkg",
 };
-const char *const state_names[] = {
+const char *const gate_ledger_state_names[] = {
 	[GATE_FILE_OK] = "ok",
 	[GATE_FILE_CONFIG] = "config",
 	[GATE_FILE_CHANGED] = "changed",
@@ -92,17 +92,17 @@ const char *const state_names[] = {
 
 const char *gate_ledger_source_name(enum gate_ledger_source s)
 {
-	return (size_t)s < NELEM(source_names) ? source_names[s] : "?";
+	return (size_t)s < NELEM(gate_ledger_source_names) ? gate_ledger_source_names[s] : "?";
 }
 
 const char *gate_ledger_state_name(enum gate_ledger_state s)
 {
-	return (size_t)s < NELEM(state_names) ? state_names[s] : "?";
+	return (size_t)s < NELEM(gate_ledger_state_names) ? gate_ledger_state_names[s] : "?";
 }
 
 /* Name back to value; unknown text (a row nothing of ours wrote) maps to
  * the value that vouches for nothing. */
-int name_index(const char *const *names, size_t n, const char *s, int fallback)
+int gate_ledger_name_index(const char *const *names, size_t n, const char *s, int fallback)
 {
 	for (size_t i = 0; s && i < n; i++)
 		if (strcmp(names[i], s) == 0)
@@ -150,7 +150,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* ---- errors ---- */
 
-enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what, struct gate_error *err)
+enum gate_err gate_ledger_db_fail(const struct gate_ledger *l, int rc, const char *what,
+				  struct gate_error *err)
 {
 	const char *msg = l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
 	switch (rc & 0xff) {
@@ -184,7 +185,7 @@ static int step_done(sqlite3_stmt *s)
 	return rc == SQLITE_ROW ? SQLITE_DONE : rc;
 }
 
-void stmt_done(sqlite3_stmt *s)
+void gate_ledger_stmt_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -265,7 +266,7 @@ static enum gate_err run_schema(struct gate_ledger *l, const char *const *sql, s
 	int64_t version = 0, objects = 0;
 	int rc = exec_one(l->db, "BEGIN IMMEDIATE", NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(l, rc, what, err);
+		return gate_ledger_db_fail(l, rc, what, err);
 	if ((rc = exec_one(l->db, "PRAGMA user_version", &version)) != SQLITE_OK ||
 	    (rc = exec_one(l->db, "SELECT count(*) FROM sqlite_master", &objects)) != SQLITE_OK)
 		goto fail;
@@ -286,7 +287,7 @@ static enum gate_err run_schema(struct gate_ledger *l, const char *const *sql, s
 		goto fail;
 	return GATE_OK;
 fail:;
-	enum gate_err e = db_fail(l, rc, what, err);
+	enum gate_err e = gate_ledger_db_fail(l, rc, what, err);
 	(void)exec_one(l->db, "ROLLBACK", NULL);
 	return e;
 }
@@ -295,11 +296,11 @@ static enum gate_err upgrade_v1(struct gate_ledger *l, struct gate_error *err)
 {
 	int rc = exec_one(l->db, "PRAGMA foreign_keys = OFF", NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(l, rc, "upgrading the schema", err);
+		return gate_ledger_db_fail(l, rc, "upgrading the schema", err);
 	enum gate_err e = run_schema(l, upgrade_v1_sql, NELEM(upgrade_v1_sql), 1,
 				     "upgrading the schema from version 1", err);
 	if (e == GATE_OK && (rc = exec_one(l->db, "PRAGMA foreign_keys = ON", NULL)) != SQLITE_OK)
-		e = db_fail(l, rc, "enabling foreign keys", err);
+		e = gate_ledger_db_fail(l, rc, "enabling foreign keys", err);
 	return e;
 }
 
@@ -312,7 +313,7 @@ static enum gate_err check_schema(struct gate_ledger *l, int64_t *version, struc
 	if (rc == SQLITE_OK)
 		rc = exec_one(l->db, "SELECT count(*) FROM sqlite_master", &objects);
 	if (rc != SQLITE_OK)
-		return db_fail(l, rc, "reading the schema version", err);
+		return gate_ledger_db_fail(l, rc, "reading the schema version", err);
 	if (*version > GATE_LEDGER_SCHEMA)
 		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
 				 "%s: ledger schema version %lld is newer than this gate "
@@ -340,7 +341,7 @@ static enum gate_err prepare_all(struct gate_ledger *l, struct gate_error *err)
 					&l->st[i], NULL);
 		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_NOTADB ||
 		    (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOMEM)
-			return db_fail(l, rc, "preparing statements", err);
+			return gate_ledger_db_fail(l, rc, "preparing statements", err);
 		if (rc != SQLITE_OK)
 			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
 					 "%s: unexpected ledger schema: %s", l->path,
@@ -371,7 +372,7 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 						 "%s: unexpected ledger schema: %s", l->path,
 						 sqlite3_errmsg(l->db));
 	if ((rc = exec_one(l->db, "PRAGMA foreign_keys = ON", NULL)) != SQLITE_OK)
-		return db_fail(l, rc, "enabling foreign keys", err);
+		return gate_ledger_db_fail(l, rc, "enabling foreign keys", err);
 	/* Preparing every statement checks the tables and columns they name:
 	 * done before anything is written to a database that says it is
 	 * ours. */
@@ -379,11 +380,11 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 		return e;
 	if (!l->readonly) {
 		if ((rc = exec_one(l->db, "PRAGMA journal_mode = WAL", NULL)) != SQLITE_OK)
-			return db_fail(l, rc, "switching to WAL", err);
+			return gate_ledger_db_fail(l, rc, "switching to WAL", err);
 		/* FULL: an allowed install must survive a power cut, or the
 		 * exec gate would later deny what was installed. */
 		if ((rc = exec_one(l->db, "PRAGMA synchronous = FULL", NULL)) != SQLITE_OK)
-			return db_fail(l, rc, "setting synchronous", err);
+			return gate_ledger_db_fail(l, rc, "setting synchronous", err);
 		if (version == 0 && ((e = run_schema(l, schema_v2, NELEM(schema_v2), 0,
 						     "creating the schema", err)) != GATE_OK ||
 				     (e = prepare_all(l, err)) != GATE_OK))
@@ -478,7 +479,7 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
 				 "name, version and arch are required");
-	if ((size_t)p->source >= NELEM(source_names))
+	if ((size_t)p->source >= NELEM(gate_ledger_source_names))
 		return gate_fail(err, GATE_E_USAGE, NULL, field, "unknown source");
 	if (!is_hex64(p->deb_sha256) && !(p->source == GATE_LEDGER_DPKG && !p->deb_sha256[0]))
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
@@ -496,14 +497,14 @@ static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct
 		if (f->size > INT64_MAX)
 			return gate_fail(err, GATE_E_USAGE, NULL, field, "%s: size out of range",
 					 f->path);
-		if ((size_t)f->state >= NELEM(state_names))
+		if ((size_t)f->state >= NELEM(gate_ledger_state_names))
 			return gate_fail(err, GATE_E_USAGE, NULL, field, "%s: unknown state",
 					 f->path);
 	}
 	return GATE_OK;
 }
 
-void bind_text(sqlite3_stmt *s, int i, const char *v)
+void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
@@ -517,21 +518,21 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	sqlite3_stmt *s = l->st[ST_DEL_PKG];
 	int rc;
 	*what = "replacing a package";
-	bind_text(s, 1, p->name);
-	bind_text(s, 2, p->arch);
+	gate_ledger_bind_text(s, 1, p->name);
+	gate_ledger_bind_text(s, 2, p->arch);
 	if ((rc = step_done(s)) != SQLITE_DONE)
 		return rc;
 	*what = "inserting a package";
 	s = l->st[ST_INS_PKG];
-	bind_text(s, 1, p->name);
-	bind_text(s, 2, p->version);
-	bind_text(s, 3, p->arch);
-	bind_text(s, 4, p->deb_sha256[0] ? p->deb_sha256 : NULL);
-	bind_text(s, 5, p->rule);
-	bind_text(s, 6, p->signers);
-	bind_text(s, 7, p->origin);
+	gate_ledger_bind_text(s, 1, p->name);
+	gate_ledger_bind_text(s, 2, p->version);
+	gate_ledger_bind_text(s, 3, p->arch);
+	gate_ledger_bind_text(s, 4, p->deb_sha256[0] ? p->deb_sha256 : NULL);
+	gate_ledger_bind_text(s, 5, p->rule);
+	gate_ledger_bind_text(s, 6, p->signers);
+	gate_ledger_bind_text(s, 7, p->origin);
 	sqlite3_bind_int64(s, 8, p->time ? p->time : now);
-	bind_text(s, 9, source_names[p->source]);
+	gate_ledger_bind_text(s, 9, gate_ledger_source_names[p->source]);
 	if ((rc = step_done(s)) != SQLITE_DONE)
 		return rc;
 	int64_t id = sqlite3_last_insert_rowid(l->db);
@@ -539,10 +540,10 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	s = l->st[ST_INS_FILE];
 	for (size_t j = 0; j < p->nfiles; j++) {
 		sqlite3_bind_int64(s, 1, id);
-		bind_text(s, 2, p->files[j].path);
-		bind_text(s, 3, p->files[j].sha256);
+		gate_ledger_bind_text(s, 2, p->files[j].path);
+		gate_ledger_bind_text(s, 3, p->files[j].sha256);
 		sqlite3_bind_int64(s, 4, (int64_t)p->files[j].size);
-		bind_text(s, 5, state_names[p->files[j].state]);
+		gate_ledger_bind_text(s, 5, gate_ledger_state_names[p->files[j].state]);
 		if ((rc = step_done(s)) != SQLITE_DONE)
 			return rc;
 	}
@@ -557,7 +558,8 @@ static enum gate_err txn_begin(struct gate_ledger *l, struct gate_error *err)
 	if (l->readonly)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: opened read-only", l->path);
 	int rc = step_done(l->st[ST_BEGIN]);
-	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "starting a transaction", err);
+	return rc == SQLITE_DONE ? GATE_OK
+				 : gate_ledger_db_fail(l, rc, "starting a transaction", err);
 }
 
 static enum gate_err txn_end(struct gate_ledger *l, int rc, const char *what,
@@ -568,7 +570,7 @@ static enum gate_err txn_end(struct gate_ledger *l, int rc, const char *what,
 		if ((rc = step_done(l->st[ST_COMMIT])) == SQLITE_DONE)
 			return GATE_OK;
 	}
-	enum gate_err e = db_fail(l, rc, what, err);
+	enum gate_err e = gate_ledger_db_fail(l, rc, what, err);
 	/* A failed COMMIT may already have ended the transaction; ROLLBACK
 	 * then fails harmlessly. */
 	if (!sqlite3_get_autocommit(l->db))
@@ -602,8 +604,8 @@ enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names
 		return e;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
 		sqlite3_stmt *s = l->st[ST_DEL_PKG];
-		bind_text(s, 1, names[i]);
-		bind_text(s, 2, archs[i]);
+		gate_ledger_bind_text(s, 1, names[i]);
+		gate_ledger_bind_text(s, 2, archs[i]);
 		rc = step_done(s);
 	}
 	return txn_end(l, rc, "forgetting a package", err);

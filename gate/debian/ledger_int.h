@@ -50,18 +50,18 @@ struct gate_ledger {
 };
 
 /* The stored text of each source and state, by value (ledger.c). */
-extern const char *const source_names[GATE_LEDGER_DPKG + 1];
-extern const char *const state_names[GATE_FILE_UNVERIFIED + 1];
+extern const char *const gate_ledger_source_names[GATE_LEDGER_DPKG + 1];
+extern const char *const gate_ledger_state_names[GATE_FILE_UNVERIFIED + 1];
 
 /* ledger.c */
-int name_index(const char *const *names, size_t n, const char *s, int fallback);
-enum gate_err db_fail(const struct gate_ledger *l, int rc, const char *what,
-		      struct gate_error *err);
-void stmt_done(sqlite3_stmt *s);
-void bind_text(sqlite3_stmt *s, int i, const char *v);
+int gate_ledger_name_index(const char *const *names, size_t n, const char *s, int fallback);
+enum gate_err gate_ledger_db_fail(const struct gate_ledger *l, int rc, const char *what,
+				  struct gate_error *err);
+void gate_ledger_stmt_done(sqlite3_stmt *s);
+void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v);
 
 /* ledger_read.c */
-void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p);
-void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f);
+void gate_ledger_row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p);
+void gate_ledger_row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f);
 
 #endif

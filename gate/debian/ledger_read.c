@@ -16,7 +16,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 }
 
 /* Borrowed view of PKG_COLS (columns 0 to NPKG_COLS - 1). */
-void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
+void gate_ledger_row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
 {
 	const char *d = col_text(s, 3);
 	memset(p, 0, sizeof(*p));
@@ -28,20 +28,22 @@ void row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p)
 	p->signers = col_text(s, 5);
 	p->origin = col_text(s, 6);
 	p->time = sqlite3_column_int64(s, 7);
-	p->source = (enum gate_ledger_source)name_index(source_names, NELEM(source_names),
-							col_text(s, 8), GATE_LEDGER_DPKG);
+	p->source = (enum gate_ledger_source)gate_ledger_name_index(
+		gate_ledger_source_names, NELEM(gate_ledger_source_names), col_text(s, 8),
+		GATE_LEDGER_DPKG);
 }
 
 /* Borrowed view of FILE_COLS starting at column i. */
-void row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f)
+void gate_ledger_row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f)
 {
 	const char *d = col_text(s, i + 1);
 	f->path = col_text(s, i);
 	snprintf(f->sha256, sizeof f->sha256, "%s", d ? d : "");
 	int64_t size = sqlite3_column_int64(s, i + 2);
 	f->size = size < 0 ? 0 : (uint64_t)size;
-	f->state = (enum gate_ledger_state)name_index(state_names, NELEM(state_names),
-						      col_text(s, i + 3), GATE_FILE_UNVERIFIED);
+	f->state = (enum gate_ledger_state)gate_ledger_name_index(
+		gate_ledger_state_names, NELEM(gate_ledger_state_names), col_text(s, i + 3),
+		GATE_FILE_UNVERIFIED);
 }
 
 enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, void *ctx,
@@ -51,13 +53,13 @@ enum gate_err gate_ledger_list(struct gate_ledger *l, gate_ledger_pkg_fn fn, voi
 	struct gate_ledger_pkg p;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
+		gate_ledger_row_pkg(s, &p);
 		p.nfiles = (size_t)sqlite3_column_int64(s, NPKG_COLS);
 		if (fn)
 			fn(ctx, &p);
 	}
-	stmt_done(s);
-	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "listing packages", err);
+	gate_ledger_stmt_done(s);
+	return rc == SQLITE_DONE ? GATE_OK : gate_ledger_db_fail(l, rc, "listing packages", err);
 }
 
 /* Files of package id into a malloc'd array of borrowed-then-copied rows. */
@@ -80,14 +82,14 @@ static int load_files(struct gate_ledger *l, int64_t id, struct gate_ledger_file
 			cap = nc;
 		}
 		struct gate_ledger_file f;
-		row_file(s, 0, &f);
+		gate_ledger_row_file(s, 0, &f);
 		if (!(f.path = strdup(f.path ? f.path : ""))) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
 		v[len++] = f;
 	}
-	stmt_done(s);
+	gate_ledger_stmt_done(s);
 	if (rc != SQLITE_DONE) {
 		for (size_t i = 0; i < len; i++)
 			free(v[i].path);
@@ -114,7 +116,7 @@ static bool copy_str(char **dst, const char *src)
 static bool copy_pkg_row(sqlite3_stmt *s, struct show_row *r)
 {
 	struct gate_ledger_pkg b;
-	row_pkg(s, &b);
+	gate_ledger_row_pkg(s, &b);
 	memset(r, 0, sizeof(*r));
 	memcpy(r->p.deb_sha256, b.deb_sha256, sizeof b.deb_sha256);
 	r->p.time = b.time;
@@ -153,7 +155,7 @@ static int collect_show(struct gate_ledger *l, const char *name, struct show_row
 			break;
 		}
 	}
-	stmt_done(s);
+	gate_ledger_stmt_done(s);
 	*out = v;
 	*n = len;
 	return rc;
@@ -168,13 +170,13 @@ enum gate_err gate_ledger_show(struct gate_ledger *l, const char *name, gate_led
 	*found = 0;
 	int rc = collect_show(l, name, &rows, &n);
 	if (rc != SQLITE_DONE) {
-		e = db_fail(l, rc, "reading a package", err);
+		e = gate_ledger_db_fail(l, rc, "reading a package", err);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		rc = load_files(l, rows[i].id, &rows[i].p.files, &rows[i].p.nfiles);
 		if (rc != SQLITE_DONE) {
-			e = db_fail(l, rc, "reading files", err);
+			e = gate_ledger_db_fail(l, rc, "reading files", err);
 			goto out;
 		}
 	}
@@ -207,13 +209,13 @@ static int each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t 
 	struct gate_ledger_file f;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
-		row_file(s, NPKG_COLS, &f);
+		gate_ledger_row_pkg(s, &p);
+		gate_ledger_row_file(s, NPKG_COLS, &f);
 		(*count)++;
 		if (fn)
 			fn(ctx, &p, &f);
 	}
-	stmt_done(s);
+	gate_ledger_stmt_done(s);
 	return rc;
 }
 
@@ -234,7 +236,7 @@ enum gate_err gate_ledger_lookup(struct gate_ledger *l, const char *key, gate_le
 				 "'%s' is neither an absolute path nor a sha256 digest", key);
 	}
 	int rc = each_file(s, fn, ctx, found);
-	return rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "looking up", err);
+	return rc == SQLITE_DONE ? GATE_OK : gate_ledger_db_fail(l, rc, "looking up", err);
 }
 
 enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256[32], bool *found,
@@ -245,9 +247,9 @@ enum gate_err gate_ledger_has_digest(struct gate_ledger *l, const uint8_t sha256
 	gate_hex_encode(sha256, 32, hex);
 	sqlite3_bind_text(s, 1, hex, 64, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
-	stmt_done(s);
+	gate_ledger_stmt_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(l, rc, "looking up a digest", err);
+		return gate_ledger_db_fail(l, rc, "looking up a digest", err);
 	*found = rc == SQLITE_ROW;
 	return GATE_OK;
 }
@@ -257,17 +259,18 @@ enum gate_err gate_ledger_has_version(struct gate_ledger *l, const char *name, c
 				      enum gate_ledger_source *source, struct gate_error *err)
 {
 	sqlite3_stmt *s = l->st[ST_HAS_VERSION];
-	bind_text(s, 1, name);
-	bind_text(s, 2, arch);
-	bind_text(s, 3, version);
+	gate_ledger_bind_text(s, 1, name);
+	gate_ledger_bind_text(s, 2, arch);
+	gate_ledger_bind_text(s, 3, version);
 	int rc = sqlite3_step(s);
 	*found = rc == SQLITE_ROW;
 	if (*found && source)
-		*source = (enum gate_ledger_source)name_index(source_names, NELEM(source_names),
-							      col_text(s, 0), GATE_LEDGER_DPKG);
-	stmt_done(s);
+		*source = (enum gate_ledger_source)gate_ledger_name_index(
+			gate_ledger_source_names, NELEM(gate_ledger_source_names), col_text(s, 0),
+			GATE_LEDGER_DPKG);
+	gate_ledger_stmt_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(l, rc, "looking up a package", err);
+		return gate_ledger_db_fail(l, rc, "looking up a package", err);
 	return GATE_OK;
 }
 
@@ -277,7 +280,7 @@ enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err)
 	int rc = sqlite3_prepare_v2(l->db, "PRAGMA quick_check", -1, &s, NULL);
 	enum gate_err e = GATE_OK;
 	if (rc != SQLITE_OK)
-		return db_fail(l, rc, "checking the database", err);
+		return gate_ledger_db_fail(l, rc, "checking the database", err);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(s, 0);
@@ -286,7 +289,7 @@ enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err)
 				      "%s: ledger database is corrupt: %s", l->path,
 				      r ? r : "(no detail)");
 	} else {
-		e = db_fail(l, rc, "checking the database", err);
+		e = gate_ledger_db_fail(l, rc, "checking the database", err);
 	}
 	sqlite3_finalize(s);
 	return e;

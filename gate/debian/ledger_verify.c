@@ -93,8 +93,8 @@ static int verify_rows(struct verify_run *r, sqlite3_stmt *s)
 	struct gate_ledger_file f;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_pkg(s, &p);
-		row_file(s, NPKG_COLS, &f);
+		gate_ledger_row_pkg(s, &p);
+		gate_ledger_row_file(s, NPKG_COLS, &f);
 		(*r->checked)++;
 		const char *status = f.path ? check_one(r, &f) : "missing";
 		if (status) {
@@ -103,7 +103,7 @@ static int verify_rows(struct verify_run *r, sqlite3_stmt *s)
 				r->fn(r->ctx, &p, &f, status);
 		}
 	}
-	stmt_done(s);
+	gate_ledger_stmt_done(s);
 	return rc;
 }
 
@@ -203,7 +203,7 @@ enum gate_err gate_ledger_verify(struct gate_ledger *l, const char *root, const 
 	else
 		for (size_t i = 0; i < nv && rc == SQLITE_DONE; i++)
 			rc = verify_under(&r, l->st[ST_UNDER], v[i]);
-	e = rc == SQLITE_DONE ? GATE_OK : db_fail(l, rc, "reading files", err);
+	e = rc == SQLITE_DONE ? GATE_OK : gate_ledger_db_fail(l, rc, "reading files", err);
 out:
 	for (size_t i = 0; i < nv; i++)
 		free(v[i]);

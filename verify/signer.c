@@ -269,6 +269,26 @@ void gate_facts_put_json(json_t *o, const char *label_key, const struct gate_fac
 		detail_json(o, f);
 }
 
+json_t *gate_facts_json(const struct gate_facts *f)
+{
+	json_t *o = json_object();
+	if (o)
+		gate_facts_put_json(o, "signer", f, GATE_FACTS_DETAIL);
+	return o;
+}
+
+json_t *gate_error_json(const struct gate_error *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "code", json_string(gate_err_str(e->code)));
+	json_object_set_new(o, "rule", gate_json_text(e->rule));
+	json_object_set_new(o, "field", gate_json_text(e->field));
+	json_object_set_new(o, "message", gate_json_text(e->msg));
+	if (e->file[0])
+		json_object_set_new(o, "file", gate_json_text(e->file));
+	return o;
+}
+
 json_t *gate_facts_signer_json(const struct gate_facts *f)
 {
 	json_t *o = json_object();

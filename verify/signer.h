@@ -48,6 +48,11 @@ enum {
  * fields. Digests, key ids and fingerprints are "sha256:HEX". */
 void gate_facts_put_json(json_t *o, const char *label_key, const struct gate_facts *f,
 			 unsigned what);
+/* A new facts object: the label under "signer", with GATE_FACTS_DETAIL. */
+json_t *gate_facts_json(const struct gate_facts *f);
+/* A new error object: "code", "rule", "field", "message" and, when the
+ * error names one, "file". */
+json_t *gate_error_json(const struct gate_error *e);
 /* A new signer object: {"kind": NAME, ...}; NULL when out of memory. */
 json_t *gate_facts_signer_json(const struct gate_facts *f);
 /* JSON array of the distinct signers among facts[0..n) (NULLs skipped),

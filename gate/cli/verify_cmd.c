@@ -225,25 +225,6 @@ static void print_text(const struct verify_args *va, const struct gate_facts *f)
 	gate_facts_put_text(stdout, "  ", f, GATE_FACTS_DETAIL);
 }
 
-static json_t *facts_json(const struct gate_facts *f)
-{
-	json_t *o = json_object();
-	gate_facts_put_json(o, "signer", f, GATE_FACTS_DETAIL);
-	return o;
-}
-
-static json_t *error_json(const struct gate_error *e)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "code", json_string(gate_err_str(e->code)));
-	json_object_set_new(o, "rule", json_string(e->rule));
-	json_object_set_new(o, "field", json_string(e->field));
-	json_object_set_new(o, "message", json_string(e->msg));
-	if (e->file[0])
-		json_object_set_new(o, "file", json_string(e->file));
-	return o;
-}
-
 static void print_result(const struct verify_args *va, enum gate_err rc, const struct gate_facts *f,
 			 const struct gate_error *e)
 {
@@ -252,7 +233,7 @@ static void print_result(const struct verify_args *va, enum gate_err rc, const s
 		json_object_set_new(o, "artifact", json_string(va->artifact));
 		json_object_set_new(o, "verified", json_boolean(rc == GATE_OK));
 		json_object_set_new(o, rc == GATE_OK ? "facts" : "error",
-				    rc == GATE_OK ? facts_json(f) : error_json(e));
+				    rc == GATE_OK ? gate_facts_json(f) : gate_error_json(e));
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
 		json_decref(o);

@@ -201,27 +201,6 @@ static enum gate_err load_trust(const struct x509_args *va, struct gate_x509_tru
 	return GATE_OK;
 }
 
-static void print_facts(const struct gate_facts *f)
-{
-	gate_facts_put_text(stdout, "  ", f, GATE_FACTS_DETAIL);
-}
-
-static json_t *facts_json(const struct gate_facts *f)
-{
-	json_t *o = json_object();
-	gate_facts_put_json(o, "signer", f, GATE_FACTS_DETAIL);
-	return o;
-}
-
-static json_t *error_json(const struct gate_error *e)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "code", json_string(gate_err_str(e->code)));
-	json_object_set_new(o, "field", json_string(e->field));
-	json_object_set_new(o, "message", json_string(e->msg));
-	return o;
-}
-
 static const char *format_name(enum gate_cs_format f)
 {
 	return f == GATE_CS_CMS ? "cms" : f == GATE_CS_PE ? "authenticode" : "jar";
@@ -266,8 +245,8 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 			json_object_set_new(s, "index", json_integer((json_int_t)i));
 			json_object_set_new(s, "verified", json_boolean(r->rc[i] == GATE_OK));
 			json_object_set_new(s, r->rc[i] == GATE_OK ? "facts" : "error",
-					    r->rc[i] == GATE_OK ? facts_json(r->f[i])
-								: error_json(&r->e[i]));
+					    r->rc[i] == GATE_OK ? gate_facts_json(r->f[i])
+								: gate_error_json(&r->e[i]));
 			json_array_append_new(sigs, s);
 		}
 		json_object_set_new(o, "signatures", sigs);
@@ -284,7 +263,7 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 			printf(" signature %zu: %s\n", i + 1,
 			       r->rc[i] == GATE_OK ? "verified" : "rejected");
 		if (r->rc[i] == GATE_OK) {
-			print_facts(r->f[i]);
+			gate_facts_put_text(stdout, "  ", r->f[i], GATE_FACTS_DETAIL);
 			continue;
 		}
 		fputs("  field: ", stdout);
@@ -384,7 +363,7 @@ fail:
 		json_t *o2 = json_object();
 		json_object_set_new(o2, "artifact", json_string(va.artifact));
 		json_object_set_new(o2, "verified", json_false());
-		json_object_set_new(o2, "error", error_json(&err));
+		json_object_set_new(o2, "error", gate_error_json(&err));
 		json_dumpf(o2, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
 		json_decref(o2);

@@ -256,32 +256,27 @@ enum gate_err gate_tuf_init(const char *metadata_dir, const uint8_t *root, size_
 	return write_atomic(metadata_dir, "root.json", root, len, err);
 }
 
+/* The trusted metadata of a top-level role, or NULL before it is loaded. */
+static const struct gate_tuf_md *trusted_md(const struct gate_tuf_updater *u, enum gate_tuf_type t)
+{
+	if (t == GATE_TUF_ROOT)
+		return u->root;
+	if (t == GATE_TUF_TIMESTAMP)
+		return u->timestamp;
+	if (t == GATE_TUF_SNAPSHOT)
+		return u->snapshot;
+	return gate_tuf_find_loaded(u, "targets");
+}
+
 int64_t gate_tuf_trusted_version(const struct gate_tuf_updater *u, enum gate_tuf_type t)
 {
-	const struct gate_tuf_md *md = NULL;
-	if (t == GATE_TUF_ROOT)
-		md = u->root;
-	else if (t == GATE_TUF_TIMESTAMP)
-		md = u->timestamp;
-	else if (t == GATE_TUF_SNAPSHOT)
-		md = u->snapshot;
-	for (size_t i = 0; t == GATE_TUF_TARGETS && i < u->nroles; i++)
-		if (strcmp(u->roles[i].name, "targets") == 0)
-			md = u->roles[i].md;
+	const struct gate_tuf_md *md = trusted_md(u, t);
 	return md ? md->version : 0;
 }
 
 int64_t gate_tuf_trusted_expires(const struct gate_tuf_updater *u, enum gate_tuf_type t)
 {
-	const struct gate_tuf_md *md = NULL;
-	if (t == GATE_TUF_ROOT)
-		md = u->root;
-	else if (t == GATE_TUF_TIMESTAMP)
-		md = u->timestamp;
-	else if (t == GATE_TUF_SNAPSHOT)
-		md = u->snapshot;
-	else
-		md = gate_tuf_find_loaded(u, "targets");
+	const struct gate_tuf_md *md = trusted_md(u, t);
 	return md ? md->expires : 0;
 }
 

@@ -2,7 +2,7 @@
  * write() per event so concurrent writers never interleave lines. */
 #include "gate_int.h"
 #include "signer.h"
-#include "verdict_json.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,6 @@
 /* decide.c - one decision: identify, select, gather evidence, verify,
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
-#include "apt_origin.h"
-#include "gate_keys.h"
-#include "policy_tuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,14 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-struct gate_ctx {
-	struct gate_policy *policy;
-	struct gate_audit *audit;
-	char **dirs; /* policy evidence dirs + extra ones */
-	size_t ndirs;
-	int64_t now;
-};
 
 const char *gate_verdict_name(enum gate_verdict_kind k)
 {
@@ -87,6 +76,44 @@ static void say(struct gate_verdict *v, const char *fmt, ...)
 	va_end(ap);
 }
 
+struct gate_verdict *gate_verdict_new(void)
+{
+	return calloc(1, sizeof(struct gate_verdict));
+}
+
+void gate_verdict_free(struct gate_verdict *v)
+{
+	if (!v)
+		return;
+	gate_verdict_clear(v);
+	free(v);
+}
+
+enum gate_verdict_kind gate_verdict_kind(const struct gate_verdict *v)
+{
+	return v->kind;
+}
+
+bool gate_verdict_allowed(const struct gate_verdict *v)
+{
+	return v->allowed;
+}
+
+const char *gate_verdict_reason(const struct gate_verdict *v)
+{
+	return v->reason;
+}
+
+const char *gate_verdict_rule(const struct gate_verdict *v)
+{
+	return v->rule;
+}
+
+const char *gate_verdict_digest(const struct gate_verdict *v)
+{
+	return v->digest;
+}
+
 void gate_verdict_clear(struct gate_verdict *v)
 {
 	free(v->rule);
@@ -98,145 +125,6 @@ void gate_verdict_clear(struct gate_verdict *v)
 	}
 	free(v->evidence);
 	memset(v, 0, sizeof(*v));
-}
-
-/* ---- verification of one evidence item ---- */
-
-static bool in_any_set(const struct gate_policy *p, const struct gate_facts *f)
-{
-	for (size_t s = 0; s < p->nsets; s++)
-		for (size_t i = 0; i < p->sets[s].n; i++)
-			if (gate_signer_entry_matches(p, &p->sets[s].entries[i], f))
-				return true;
-	return false;
-}
-
-/* A managed-key signature names no key we can trust, so it is tried against
- * every pinned key of the policy; the first that verifies is the signer. */
-static enum gate_err verify_item(struct gate_ctx *c, const struct gate_bundle *b,
-				 const struct gate_artifact *a, struct gate_facts **facts,
-				 struct gate_error *err)
-{
-	const struct gate_policy *p = c->policy;
-	struct gate_verify_opts o = {.root = p->root, .now = c->now};
-	if (!gate_bundle_has_pubkey_material(b))
-		return gate_verify_bundle(b, a, &o, facts, err);
-	if (p->nkeys == 0)
-		return gate_fail(err, GATE_E_KEY, "S19", "key",
-				 "signed with a managed key, and the policy pins no keys");
-	enum gate_err rc = GATE_E_KEY;
-	for (size_t i = 0; i < p->nkeys; i++) {
-		o.key = p->keys[i].key;
-		rc = gate_verify_bundle(b, a, &o, facts, err);
-		if (rc == GATE_OK || gate_err_is_input(rc))
-			return rc;
-	}
-	return gate_fail(err, rc, "S19", err ? err->field : "key",
-			 "no pinned key of the policy verifies it (last: %s)",
-			 err ? err->msg : "rejected");
-}
-
-/* X.509 evidence: a detached .p7s over the artifact, or a signature
- * embedded in it, read through the artifact's descriptor (never by
- * re-opening the path). Unsigned JAR entries become a fact the rule's
- * coverage requirement judges. */
-static enum gate_err verify_x509_item(struct gate_ctx *c, const struct gate_evidence_item *it,
-				      const struct gate_artifact *a, struct gate_facts **facts,
-				      struct gate_error *err)
-{
-	const struct gate_policy *p = c->policy;
-	uint8_t *sig = NULL;
-	size_t siglen = 0;
-	enum gate_err rc;
-	if (!p->x509)
-		return gate_fail(err, GATE_E_CERT, NULL, "trust.x509_roots",
-				 "an X.509 signature, and the policy names no X.509 roots");
-	if (a->fd < 0)
-		return gate_fail(err, GATE_E_IO, NULL, "artifact", "known only by its digest");
-	if (it->kind == GATE_EV_P7S &&
-	    (rc = gate_read_file(it->file, 1024 * 1024, &sig, &siglen, err)) != GATE_OK)
-		return rc;
-	struct gate_cs_input in = {
-		.format = it->kind == GATE_EV_P7S  ? GATE_CS_CMS
-			  : it->kind == GATE_EV_PE ? GATE_CS_PE
-						   : GATE_CS_JAR,
-		.fd = a->fd,
-		.name = a->path,
-		.sig = sig,
-		.siglen = siglen,
-		.index = it->index,
-		.sha256 = a->sha256,
-	};
-	struct gate_cs_opts o = {.trust = p->x509, .now = c->now, .allow_unsigned_entries = true};
-	rc = gate_verify_codesign(&in, &o, facts, err);
-	free(sig);
-	return rc;
-}
-
-/* apt-origin evidence (apt_origin.h): one item per archive of the policy,
- * when the rule's signer set names an apt_archive. */
-static bool rule_wants_apt(const struct gate_policy *p, const struct gate_rule *r)
-{
-	if (!p->napts || r->signers >= p->nsets)
-		return false;
-	for (size_t i = 0; i < p->sets[r->signers].n; i++)
-		if (p->sets[r->signers].entries[i].kind == GATE_SIGNER_APT)
-			return true;
-	return false;
-}
-
-static void gather_apt(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
-		       struct gate_facts **ok, size_t *nok)
-{
-	for (size_t i = 0; i < c->policy->napts && *nok < GATE_MAX_EVIDENCE; i++) {
-		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
-		if (asprintf(&r->source, "apt:%s", c->policy->apts[i].name) < 0)
-			r->source = NULL;
-		if (gate_apt_origin_verify(c->policy, i, a->sha256, v->size, v->time, &r->facts,
-					   &r->error) == GATE_OK) {
-			r->verified = true;
-			r->in_policy = in_any_set(c->policy, r->facts);
-			ok[(*nok)++] = r->facts;
-		}
-	}
-}
-
-static void gather(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a,
-		   struct gate_facts **ok, size_t *nok, bool apt)
-{
-	struct gate_evidence_list l;
-	size_t napt = apt ? c->policy->napts : 0;
-	*nok = 0;
-	if (gate_evidence_find(v->path, v->digest, (const char *const *)c->dirs, c->ndirs, &l) !=
-		    GATE_OK ||
-	    gate_evidence_add_embedded(&l, a->fd, v->path) != GATE_OK) {
-		gate_evidence_list_clear(&l);
-		return;
-	}
-	if ((l.n || napt) && !(v->evidence = calloc(l.n + napt, sizeof(*v->evidence)))) {
-		gate_evidence_list_clear(&l);
-		return;
-	}
-	/* for the apt hook, the archives' verdict explains most */
-	if (napt && v->caller == GATE_CALLER_APT)
-		gather_apt(c, v, a, ok, nok);
-	for (size_t i = 0; i < l.n && *nok < GATE_MAX_EVIDENCE; i++) {
-		struct gate_evidence_result *r = &v->evidence[v->nevidence++];
-		struct gate_bundle *b = NULL;
-		r->source = strdup(l.items[i].file);
-		if (gate_evidence_is_x509(&l.items[i])
-			    ? verify_x509_item(c, &l.items[i], a, &r->facts, &r->error) == GATE_OK
-			    : gate_evidence_load(&l.items[i], &b, &r->error) == GATE_OK &&
-				      verify_item(c, b, a, &r->facts, &r->error) == GATE_OK) {
-			r->verified = true;
-			r->in_policy = in_any_set(c->policy, r->facts);
-			ok[(*nok)++] = r->facts;
-		}
-		gate_bundle_free(b);
-	}
-	if (napt && v->caller != GATE_CALLER_APT)
-		gather_apt(c, v, a, ok, nok);
-	gate_evidence_list_clear(&l);
 }
 
 /* ---- the decision ---- */
@@ -257,25 +145,46 @@ static const struct gate_req_result *first_failed(const struct gate_eval *ev)
 	return threshold;
 }
 
+/* A tuf_target line that did not hold says why the lookup found nothing:
+ * the TUF evidence result's message. */
+static void explain_tuf(struct gate_verdict *v)
+{
+	for (size_t i = 0; i < v->eval.nreqs; i++) {
+		struct gate_req_result *q = &v->eval.reqs[i];
+		if (q->held || strcmp(q->what, "tuf_target") != 0)
+			continue;
+		for (size_t k = 0; k < v->nevidence; k++)
+			if (!v->evidence[k].verified && v->evidence[k].from == GATE_SOURCE_TUF)
+				snprintf(q->detail, sizeof q->detail, "%.250s",
+					 v->evidence[k].error.msg);
+	}
+}
+
+/* Steps 4 and 5: gather, then evaluate what was gathered. */
 static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_verdict *v,
 		     const struct gate_artifact *a)
 {
-	struct gate_facts *ok[GATE_MAX_EVIDENCE];
-	size_t nok = 0;
-	if (r->has_signers)
-		gather(c, v, a, ok, &nok, rule_wants_apt(c->policy, r));
-	gate_policy_evaluate(c->policy, r, ok, nok, v->time, &v->eval);
-	/* tuf_target is looked up here, where digest and size are known
-	 * (policy/policy_tuf.h). */
-	if (r->has_tuf)
-		gate_policy_evaluate_tuf(c->policy, r, v->digest, v->size, v->time, &v->eval);
+	struct gate_gathered g;
+	gate_gather(c, r, v, a, &g);
+	gate_policy_evaluate(c->policy, r, g.ok, g.nok, v->time, &v->eval);
+	explain_tuf(v);
+	/* Signatures, not listings, explain a signer requirement. */
+	const struct gate_evidence_result *first = NULL;
+	size_t nsig = 0, nok = 0;
+	for (size_t k = 0; k < v->nevidence; k++) {
+		if (v->evidence[k].from == GATE_SOURCE_TUF)
+			continue;
+		first = first ? first : &v->evidence[k];
+		nsig++;
+		nok += v->evidence[k].verified;
+	}
 	v->kind = v->eval.decision == GATE_DECISION_ALLOW ? GATE_VERDICT_ALLOW : GATE_VERDICT_DENY;
 	const struct gate_req_result *f = first_failed(&v->eval);
 	if (!f || strcmp(f->what, "tuf_target") == 0) {
 		say(v, "rule '%s': %s", r->name, f ? f->detail : v->eval.reqs[0].detail);
 		return;
 	}
-	if (v->nevidence == 0) {
+	if (nsig == 0) {
 		say(v,
 		    "rule '%s': no signature found (no sidecar bundle or .sig, nothing in the "
 		    "evidence stores)",
@@ -284,7 +193,7 @@ static void evaluate(struct gate_ctx *c, const struct gate_rule *r, struct gate_
 	}
 	/* Say why evidence did not count when none of it verified. */
 	if (nok == 0) {
-		const struct gate_evidence_result *e = &v->evidence[0];
+		const struct gate_evidence_result *e = first;
 		say(v, "rule '%s': %s; %s: %s%s%s", r->name, f->detail, e->source, e->error.rule,
 		    e->error.rule[0] ? " " : "", e->error.msg);
 		return;
@@ -338,14 +247,6 @@ static bool check_depth(const char *path, struct gate_verdict *v)
 	return false;
 }
 
-static bool policy_uses_types(const struct gate_policy *p)
-{
-	for (size_t i = 0; i < p->nrules; i++)
-		if (p->rules[i].ntypes)
-			return true;
-	return false;
-}
-
 /* Steps 2-6 over an identified artifact (a is borrowed). */
 static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 			    const struct gate_artifact *a)
@@ -354,7 +255,7 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 	v->size = gate_artifact_size(a);
 	/* libmagic is most of the cost of deciding a small file: ask it only
 	 * when some rule matches on the type. */
-	if (policy_uses_types(c->policy)) {
+	if (c->policy->uses_types) {
 		/* Fail closed: without libmagic a rule on type could not match
 		 * what it names. */
 		const char *why = gate_mime_unavailable();

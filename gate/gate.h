@@ -19,33 +19,9 @@ enum gate_verdict_kind {
 	GATE_VERDICT_ERROR = 2, /* could not decide: denies in enforce mode */
 };
 
-/* One piece of evidence and what became of it. */
-struct gate_evidence_result {
-	char *source; /* file it came from */
-	bool verified;
-	struct gate_facts *facts; /* when verified */
-	struct gate_error error;  /* when not */
-	bool in_policy;		  /* its signer is named by some signer set */
-};
-
-#define GATE_MAX_EVIDENCE 32
-
-struct gate_verdict {
-	enum gate_verdict_kind kind; /* what the policy says */
-	bool allowed;		     /* the answer after the mode: audit allows */
-	enum gate_mode mode;
-	char *rule; /* NULL when no rule matched */
-	char *path;
-	char digest[65];
-	char *mime;
-	uint64_t size;
-	enum gate_caller caller;
-	int64_t time;
-	char reason[512];      /* one line: why */
-	struct gate_eval eval; /* requirement lines */
-	size_t nevidence;
-	struct gate_evidence_result *evidence; /* nevidence entries */
-};
+/* The answer for one file: opaque; read it through the functions below
+ * (gate_verdict_to_json has every detail). */
+struct gate_verdict;
 
 struct gate_ctx;
 
@@ -85,7 +61,27 @@ GATE_API GATE_WUR enum gate_err gate_decide_artifact(struct gate_ctx *ctx,
 						     const struct gate_artifact *a,
 						     const char *path, enum gate_caller caller,
 						     struct gate_verdict *v);
+/* A verdict to decide into (NULL when out of memory); free with
+ * gate_verdict_free. */
+GATE_API struct gate_verdict *gate_verdict_new(void);
+GATE_API void gate_verdict_free(struct gate_verdict *v);
+/* Frees what a decision put in v, so that v can take another. */
 GATE_API void gate_verdict_clear(struct gate_verdict *v);
+
+/* What the policy says (an ERROR denies in enforce mode), and the answer
+ * after the mode (audit allows). */
+GATE_API enum gate_verdict_kind gate_verdict_kind(const struct gate_verdict *v);
+GATE_API bool gate_verdict_allowed(const struct gate_verdict *v);
+/* One line: why. */
+GATE_API const char *gate_verdict_reason(const struct gate_verdict *v);
+/* The rule that decided; NULL when none matched. */
+GATE_API const char *gate_verdict_rule(const struct gate_verdict *v);
+/* The file's SHA-256 as 64 lowercase hex digits; "" when it was not read. */
+GATE_API const char *gate_verdict_digest(const struct gate_verdict *v);
+/* The verdict as one JSON object, as `gate check --format json` writes
+ * it: rule, reason, requirements, every evidence item and its verified
+ * signer. malloc'd; NULL when out of memory. */
+GATE_API char *gate_verdict_to_json(const struct gate_verdict *v);
 
 GATE_API const char *gate_verdict_name(enum gate_verdict_kind k);
 

@@ -2,8 +2,9 @@
 #ifndef GATE_GATE_INT_H
 #define GATE_GATE_INT_H
 
-#include "gate.h"
+#include "verdict.h"
 #include "policy_model.h"
+#include "gate_keys.h"
 #include "gate_util.h"
 
 /* GATE_EV_FAILED: a store could not be read (evidence_url.c); file names
@@ -55,6 +56,27 @@ enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gat
 enum gate_err gate_evidence_add_embedded(struct gate_evidence_list *l, int fd, const char *path);
 /* Whether an item is X.509 evidence (verified by gate_verify_codesign). */
 bool gate_evidence_is_x509(const struct gate_evidence_item *it);
+
+struct gate_ctx {
+	struct gate_policy *policy;
+	struct gate_audit *audit;
+	char **dirs; /* policy evidence dirs + extra ones */
+	size_t ndirs;
+	int64_t now;
+};
+
+/* The verified facts gathered for one decision (borrowed from the
+ * verdict's evidence results), in the order found. */
+struct gate_gathered {
+	struct gate_facts *ok[GATE_MAX_EVIDENCE];
+	size_t nok;
+};
+
+/* Step 4 (gather.c): every evidence source rule r reads adds its results
+ * to v (each verified or with its error); the verified facts go to g. v's
+ * path, digest, size, time and caller are set; a is the artifact. */
+void gate_gather(const struct gate_ctx *c, const struct gate_rule *r, struct gate_verdict *v,
+		 const struct gate_artifact *a, struct gate_gathered *g);
 
 /* libmagic MIME type of an open file (thread-safe: one cookie per thread).
  * Returns a malloc'd string, or NULL. */

@@ -4,7 +4,7 @@
  * log all take their fields from here, and the facts of each signer from
  * signer.h, so that no two outputs can word the same verdict differently.
  */
-#include "verdict_json.h"
+#include "verdict.h"
 
 #include "policy.h"
 #include "signer.h"
@@ -86,4 +86,17 @@ json_t *gate_verdict_event_json(const char *type, const struct gate_verdict *v)
 	json_object_set_new(o, "sha256", json_string(v->digest));
 	json_object_set_new(o, "caller", json_string(gate_caller_name(v->caller)));
 	return o;
+}
+
+char *gate_verdict_to_json(const struct gate_verdict *v)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	if (o) {
+		json_object_set_new(o, "path", gate_json_text(v->path));
+		gate_verdict_put_json(o, v, GATE_VJ_MODE | GATE_VJ_SIGNERS | GATE_VJ_DETAIL);
+		s = json_dumps(o, JSON_COMPACT);
+	}
+	json_decref(o);
+	return s;
 }

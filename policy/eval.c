@@ -117,59 +117,17 @@ const struct gate_rule *gate_policy_select(const struct gate_policy *p,
 	return NULL;
 }
 
-static bool str_matches(const char *exact, const char *re, const struct gate_regex *compiled,
-			const char *value)
+bool gate_policy_names_signer(const struct gate_policy *p, const struct gate_facts *f)
 {
-	if (!value)
-		return false;
-	if (exact)
-		return strcmp(exact, value) == 0;
-	/* Loaded policies carry compiled patterns; hand-built ones may not. */
-	if (compiled)
-		return gate_regex_matches(compiled, value);
-	return re && gate_regex_full_match(re, value, NULL) == GATE_OK;
-}
-
-/* X.509: the chain reached an anchor of the named root set, and each
- * given constraint holds (a SAN constraint: some SAN matches). */
-static bool x509_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
-			 const struct gate_facts *f)
-{
-	if (!e->x509_root ||
-	    !gate_x509_trust_has_anchor(p->x509, e->x509_root, f->anchor_fingerprint))
-		return false;
-	if ((e->subject || e->subject_regex) &&
-	    !str_matches(e->subject, e->subject_regex, e->subject_re, f->subject))
-		return false;
-	if (e->fingerprint && strcmp(e->fingerprint, f->fingerprint) != 0)
-		return false;
-	if (!e->san && !e->san_regex)
-		return true;
-	for (size_t i = 0; i < f->n_sans; i++)
-		if (str_matches(e->san, e->san_regex, e->san_re, f->sans[i]))
+	for (size_t i = 0; i < p->nrules && f->kind == GATE_SIGNER_TUF; i++)
+		if (p->rules[i].has_tuf && p->rules[i].tuf < p->ntufs && f->anchor_name &&
+		    strcmp(p->tufs[p->rules[i].tuf].name, f->anchor_name) == 0)
 			return true;
+	for (size_t s = 0; s < p->nsets; s++)
+		for (size_t i = 0; i < p->sets[s].n; i++)
+			if (gate_signer_matches(&p->sets[s].entries[i].m, f))
+				return true;
 	return false;
-}
-
-bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
-			       const struct gate_facts *f)
-{
-	if (e->kind != f->kind)
-		return false;
-	if (e->kind == GATE_SIGNER_KEY) {
-		char id[65];
-		if (e->key >= p->nkeys || !p->keys[e->key].key)
-			return false;
-		gate_pubkey_id(p->keys[e->key].key, id);
-		return strcmp(id, f->key_id) == 0;
-	}
-	if (e->kind == GATE_SIGNER_X509)
-		return x509_matches(p, e, f);
-	if (e->kind == GATE_SIGNER_APT) /* the archive's name, set only once verified */
-		return e->apt < p->napts && f->anchor_name &&
-		       strcmp(p->apts[e->apt].name, f->anchor_name) == 0;
-	return str_matches(e->issuer, e->issuer_regex, e->issuer_re, f->issuer) &&
-	       str_matches(e->identity, e->identity_regex, e->identity_re, f->identity);
 }
 
 /* ---- threshold: distinct signers ---- */
@@ -202,8 +160,8 @@ static bool augment(struct match *m, size_t s, bool *seen)
  * of the set: a maximum bipartite matching between signers and members, so
  * one identity matching two members counts once, and the same identity
  * signing twice counts once. */
-static unsigned count_distinct(const struct gate_policy *p, const struct gate_signer_set *set,
-			       struct gate_facts *const *facts, size_t nfacts, bool *eligible)
+static unsigned count_distinct(const struct gate_signer_set *set, struct gate_facts *const *facts,
+			       size_t nfacts, bool *eligible)
 {
 	struct match *m = calloc(1, sizeof(*m));
 	const struct gate_facts *sig[MAX_SIGNERS];
@@ -223,7 +181,7 @@ static unsigned count_distinct(const struct gate_policy *p, const struct gate_si
 	for (size_t s = 0; s < m->nsig; s++) {
 		m->ent_of_sig[s] = -1;
 		for (size_t e = 0; e < m->nent; e++)
-			m->adj[s][e] = gate_signer_entry_matches(p, &set->entries[e], sig[s]);
+			m->adj[s][e] = gate_signer_matches(&set->entries[e].m, sig[s]);
 	}
 	for (size_t e = 0; e < m->nent; e++)
 		m->sig_of_ent[e] = -1;
@@ -321,32 +279,50 @@ static bool in_window(const struct gate_facts *f, const void *arg)
 	       (!r->has_not_after || f->signing_time <= r->not_after);
 }
 
-void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
-			  struct gate_facts *const *facts, size_t nfacts, int64_t now,
-			  struct gate_eval *ev)
+/* tuf_target: the repository the rule names listed the artifact (facts of
+ * kind tuf_target, gathered with the evidence, gate/tuf/tuf_evidence.h). */
+static void evaluate_tuf(const struct gate_policy *p, const struct gate_rule *r,
+			 struct gate_facts *const *facts, size_t nfacts, struct gate_eval *ev)
 {
-	memset(ev, 0, sizeof(*ev));
-	if (!r->has_signers) {
-		/* tuf_target alone: gate_policy_evaluate_tuf() adds its line. */
-		ev->decision = r->has_tuf ? GATE_DECISION_ALLOW : r->decision;
-		return;
-	}
-	ev->decision = GATE_DECISION_ALLOW;
+	const char *repo = r->tuf < p->ntufs ? p->tufs[r->tuf].name : "?";
+	for (size_t i = 0; i < nfacts; i++)
+		if (facts[i]->kind == GATE_SIGNER_TUF && facts[i]->anchor_name &&
+		    strcmp(facts[i]->anchor_name, repo) == 0) {
+			add_req(ev, "tuf_target", true,
+				"listed as '%.100s' by role '%.40s' of TUF repository '%s'",
+				facts[i]->identity, facts[i]->subject, repo);
+			return;
+		}
+	add_req(ev, "tuf_target", false, "not listed by TUF repository '%s'", repo);
+}
+
+/* The signer set's threshold and the per-signature requirements. Listings
+ * (tuf_target) are not signatures and are not counted as such. */
+static void evaluate_signers(const struct gate_policy *p, const struct gate_rule *r,
+			     struct gate_facts *const *facts, size_t nall, int64_t now,
+			     struct gate_eval *ev)
+{
+	struct gate_facts **sigs = calloc(nall ? nall : 1, sizeof(*sigs));
+	size_t nfacts = 0;
+	for (size_t i = 0; sigs && i < nall; i++)
+		if (facts[i]->kind != GATE_SIGNER_TUF)
+			sigs[nfacts++] = facts[i];
+	facts = sigs;
 	const struct gate_signer_set *set = &p->sets[r->signers];
 	bool *in_set = calloc(nfacts ? nfacts : 1, sizeof(bool));
 	bool *eligible = calloc(nfacts ? nfacts : 1, sizeof(bool));
-	if (!in_set || !eligible) {
+	if (!sigs || !in_set || !eligible) {
 		add_req(ev, "signers", false, "out of memory");
 		goto out;
 	}
 	size_t members = 0;
 	for (size_t i = 0; i < nfacts; i++) {
 		for (size_t e = 0; e < set->n && !in_set[i]; e++)
-			in_set[i] = gate_signer_entry_matches(p, &set->entries[e], facts[i]);
+			in_set[i] = gate_signer_matches(&set->entries[e].m, facts[i]);
 		members += in_set[i];
 		eligible[i] = in_set[i] && item_ok(r, facts[i], now);
 	}
-	ev->distinct_signers = count_distinct(p, set, facts, nfacts, eligible);
+	ev->distinct_signers = count_distinct(set, facts, nfacts, eligible);
 	add_req(ev, "signers", ev->distinct_signers >= r->threshold,
 		"%u of %u required distinct signers of '%s' verified (%zu verified signature%s, "
 		"%zu from the set)",
@@ -385,6 +361,23 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 	/* A requirement line may hold while the threshold still fails: the
 	 * decision is ALLOW only if every line held. */
 out:
+	free(sigs);
 	free(in_set);
 	free(eligible);
+}
+
+void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
+			  struct gate_facts *const *facts, size_t nfacts, int64_t now,
+			  struct gate_eval *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (!r->has_signers && !r->has_tuf) {
+		ev->decision = r->decision;
+		return;
+	}
+	ev->decision = GATE_DECISION_ALLOW;
+	if (r->has_signers)
+		evaluate_signers(p, r, facts, nfacts, now, ev);
+	if (r->has_tuf)
+		evaluate_tuf(p, r, facts, nfacts, ev);
 }

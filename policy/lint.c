@@ -42,7 +42,7 @@ static bool unescaped_host_dot(const char *re)
 
 static bool is_github_issuer(const struct gate_signer_entry *e)
 {
-	const char *iss = e->issuer ? e->issuer : e->issuer_regex;
+	const char *iss = e->m.issuer ? e->m.issuer : e->m.issuer_regex;
 	return iss && strstr(iss, "token.actions.githubusercontent") != NULL;
 }
 
@@ -95,12 +95,12 @@ size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 	for (size_t s = 0; s < p->nsets; s++) {
 		for (size_t i = 0; i < p->sets[s].n; i++) {
 			l.e = &p->sets[s].entries[i];
-			if (l.e->kind != GATE_SIGNER_KEYLESS)
+			if (l.e->m.kind != GATE_SIGNER_KEYLESS)
 				continue;
-			if (l.e->identity_regex)
-				lint_identity(&l, l.e->identity_regex);
-			if (l.e->issuer_regex)
-				lint_issuer(&l, l.e->issuer_regex);
+			if (l.e->m.identity_regex)
+				lint_identity(&l, l.e->m.identity_regex);
+			if (l.e->m.issuer_regex)
+				lint_issuer(&l, l.e->m.issuer_regex);
 		}
 	}
 	if (p->mode == GATE_MODE_OFF) {

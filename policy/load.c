@@ -254,21 +254,7 @@ void gate_policy_free(struct gate_policy *p)
 	free(p->keys);
 	for (size_t i = 0; i < p->nsets; i++) {
 		for (size_t k = 0; k < p->sets[i].n; k++) {
-			struct gate_signer_entry *e = &p->sets[i].entries[k];
-			free(e->issuer);
-			free(e->issuer_regex);
-			free(e->identity);
-			free(e->identity_regex);
-			gate_regex_free(e->issuer_re);
-			gate_regex_free(e->identity_re);
-			free(e->x509_root);
-			free(e->subject);
-			free(e->subject_regex);
-			free(e->san);
-			free(e->san_regex);
-			free(e->fingerprint);
-			gate_regex_free(e->subject_re);
-			gate_regex_free(e->san_re);
+			gate_signer_match_clear(&p->sets[i].entries[k].m);
 		}
 		free(p->sets[i].entries);
 		free(p->sets[i].name);
@@ -302,6 +288,22 @@ void gate_policy_free(struct gate_policy *p)
 	free(p);
 }
 
+/* What decisions under p need, worked out once: the file type (libmagic)
+ * only when some rule matches on it; per rule, the evidence sources its
+ * requirements read. */
+static void plan(struct gate_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		struct gate_rule *r = &p->rules[i];
+		p->uses_types |= r->ntypes > 0;
+		r->sources = (r->has_signers ? GATE_SOURCE_FILES : 0) |
+			     (r->has_tuf ? GATE_SOURCE_TUF : 0);
+		for (size_t k = 0; r->has_signers && k < p->sets[r->signers].n; k++)
+			if (p->sets[r->signers].entries[k].m.kind == GATE_SIGNER_APT)
+				r->sources |= GATE_SOURCE_APT;
+	}
+}
+
 enum gate_err gate_policy_parse(const char *name, const uint8_t *yaml, size_t len,
 				struct gate_policy **out, struct gate_error *err)
 {
@@ -324,6 +326,7 @@ enum gate_err gate_policy_parse(const char *name, const uint8_t *yaml, size_t le
 	 * embedded one (tuf_trust.h); never the network. */
 	if (!c.p->root && (rc = gate_trusted_root_best(NULL, 0, &c.p->root, NULL, err)) != GATE_OK)
 		goto out;
+	plan(c.p);
 	*out = c.p;
 	c.p = NULL;
 out:

@@ -142,26 +142,26 @@ static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 	const struct gate_ynode *n;
 	if (rc != GATE_OK)
 		return rc;
-	e->kind = GATE_SIGNER_KEYLESS;
+	e->m.kind = GATE_SIGNER_KEYLESS;
 	if (!!gate_pl_get(m, "issuer") + !!gate_pl_get(m, "issuer_regex") != 1)
 		return FAILN(c, m, "keyless needs exactly one of issuer and issuer_regex");
 	if (!!gate_pl_get(m, "identity") + !!gate_pl_get(m, "identity_regex") != 1)
 		return FAILN(c, m, "keyless needs exactly one of identity and identity_regex");
 	if ((n = gate_pl_get(m, "issuer")) &&
-	    (rc = gate_pl_dup_str(c, n, "issuer", &e->issuer)) != GATE_OK)
+	    (rc = gate_pl_dup_str(c, n, "issuer", &e->m.issuer)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(m, "identity")) &&
-	    (rc = gate_pl_dup_str(c, n, "identity", &e->identity)) != GATE_OK)
+	    (rc = gate_pl_dup_str(c, n, "identity", &e->m.identity)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(m, "issuer_regex")) &&
-	    ((rc = gate_pl_dup_str(c, n, "issuer_regex", &e->issuer_regex)) != GATE_OK ||
-	     (rc = check_regex(c, n, e->issuer_regex)) != GATE_OK ||
-	     (rc = gate_regex_compile(e->issuer_regex, &e->issuer_re, c->err)) != GATE_OK))
+	    ((rc = gate_pl_dup_str(c, n, "issuer_regex", &e->m.issuer_regex)) != GATE_OK ||
+	     (rc = check_regex(c, n, e->m.issuer_regex)) != GATE_OK ||
+	     (rc = gate_regex_compile(e->m.issuer_regex, &e->m.issuer_re, c->err)) != GATE_OK))
 		return rc;
 	if ((n = gate_pl_get(m, "identity_regex")) &&
-	    ((rc = gate_pl_dup_str(c, n, "identity_regex", &e->identity_regex)) != GATE_OK ||
-	     (rc = check_regex(c, n, e->identity_regex)) != GATE_OK ||
-	     (rc = gate_regex_compile(e->identity_regex, &e->identity_re, c->err)) != GATE_OK))
+	    ((rc = gate_pl_dup_str(c, n, "identity_regex", &e->m.identity_regex)) != GATE_OK ||
+	     (rc = check_regex(c, n, e->m.identity_regex)) != GATE_OK ||
+	     (rc = gate_regex_compile(e->m.identity_regex, &e->m.identity_re, c->err)) != GATE_OK))
 		return rc;
 	return GATE_OK;
 }
@@ -238,21 +238,22 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	enum gate_err rc = gate_pl_check_map(c, m, "x509", keys);
 	if (rc != GATE_OK)
 		return rc;
-	e->kind = GATE_SIGNER_X509;
+	e->m.kind = GATE_SIGNER_X509;
+	e->m.x509 = c->p->x509;
 	if (!(n = gate_pl_get(m, "root")))
 		return FAILN(c, m, "x509 needs root: NAME (a set under trust.x509_roots)");
-	if ((rc = gate_pl_dup_str(c, n, "root", &e->x509_root)) != GATE_OK)
+	if ((rc = gate_pl_dup_str(c, n, "root", &e->m.x509_root)) != GATE_OK)
 		return rc;
-	if (!gate_x509_trust_has_root_set(c->p->x509, e->x509_root))
+	if (!gate_x509_trust_has_root_set(c->p->x509, e->m.x509_root))
 		return FAILN(c, n, "unknown X.509 root '%s' (not defined under trust.x509_roots)",
-			     e->x509_root);
-	if ((rc = load_match_pair(c, m, "subject", "subject_regex", &e->subject, &e->subject_regex,
-				  &e->subject_re)) != GATE_OK ||
-	    (rc = load_match_pair(c, m, "san", "san_regex", &e->san, &e->san_regex, &e->san_re)) !=
-		    GATE_OK)
+			     e->m.x509_root);
+	if ((rc = load_match_pair(c, m, "subject", "subject_regex", &e->m.subject,
+				  &e->m.subject_regex, &e->m.subject_re)) != GATE_OK ||
+	    (rc = load_match_pair(c, m, "san", "san_regex", &e->m.san, &e->m.san_regex,
+				  &e->m.san_re)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(m, "fingerprint")) &&
-	    (rc = load_fingerprint(c, n, &e->fingerprint)) != GATE_OK)
+	    (rc = load_fingerprint(c, n, &e->m.fingerprint)) != GATE_OK)
 		return rc;
 	return GATE_OK;
 }
@@ -273,12 +274,14 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 	const struct gate_ynode *n;
 	if ((n = gate_pl_get(m, "apt_archive"))) {
 		const char *s;
-		e->kind = GATE_SIGNER_APT;
+		e->m.kind = GATE_SIGNER_APT;
 		if ((rc = gate_pl_scalar(c, n, "apt_archive", &s)) != GATE_OK)
 			return rc;
 		for (e->apt = 0; e->apt < c->p->napts; e->apt++)
-			if (strcmp(c->p->apts[e->apt].name, s) == 0)
+			if (strcmp(c->p->apts[e->apt].name, s) == 0) {
+				e->m.anchor = c->p->apts[e->apt].name;
 				return GATE_OK;
+			}
 		return FAILN(c, n,
 			     "unknown apt archive '%s' (not defined under "
 			     "trust.apt_archives)",
@@ -288,8 +291,10 @@ static enum gate_err load_entry(struct lctx *c, const struct gate_ynode *m,
 		return load_keyless(c, n, e);
 	if ((n = gate_pl_get(m, "x509")))
 		return load_x509_entry(c, n, e);
-	e->kind = GATE_SIGNER_KEY;
-	return find_key(c, gate_pl_get(m, "key"), &e->key);
+	e->m.kind = GATE_SIGNER_KEY;
+	if ((rc = find_key(c, gate_pl_get(m, "key"), &e->key)) == GATE_OK && c->p->keys[e->key].key)
+		gate_pubkey_id(c->p->keys[e->key].key, e->m.key_id);
+	return rc;
 }
 
 enum gate_err gate_pl_load_signers(struct lctx *c, const struct gate_ynode *m)

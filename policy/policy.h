@@ -80,29 +80,6 @@ GATE_API const struct gate_rule *gate_policy_select(const struct gate_policy *p,
 #define GATE_GLOB_MAX_SEGS 128
 GATE_API bool gate_glob_match(const char *pattern, const char *path);
 
-/* Outcome of evaluating one requirement. */
-struct gate_req_result {
-	const char *what; /* "signers", "tlog", "timestamp", "max_age", ... */
-	bool held;
-	char detail[256];
-};
-
-#define GATE_MAX_REQS 8
-
-struct gate_eval {
-	enum gate_decision decision;
-	unsigned distinct_signers; /* signers of the set that verified */
-	size_t nreqs;
-	struct gate_req_result reqs[GATE_MAX_REQS];
-};
-
-/* Evaluate rule r over the facts of every evidence item that verified
- * (nfacts may be 0). now is unix seconds. Fills ev; ev->decision is ALLOW
- * only if every requirement held. */
-GATE_API void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
-				   struct gate_facts *const *facts, size_t nfacts, int64_t now,
-				   struct gate_eval *ev);
-
 /* "90d", "12h", "30m", "45s", "2w" to seconds; false if malformed. */
 GATE_API bool gate_parse_duration(const char *s, int64_t *out);
 /* Seconds back to the largest exact unit ("13w", "90d", "45s"). */

@@ -8,28 +8,15 @@
 #define GATE_POLICY_MODEL_H
 
 #include "policy.h"
+#include "signer.h"
 
-/* One member of a signer set. */
+/* One member of a signer set: who it names (signer.h, matched through the
+ * kind's entry), and where it was written. */
 struct gate_signer_entry {
-	enum gate_signer_kind kind;
-	/* keyless: exact values or anchored POSIX ERE (one of each pair) */
-	char *issuer, *issuer_regex;
-	char *identity, *identity_regex;
-	struct gate_regex *issuer_re, *identity_re; /* compiled once at load */
-	/* key: index into policy->keys */
-	size_t key;
+	struct gate_signer_match m;
+	size_t key; /* key: index into policy->keys */
+	size_t apt; /* apt_archive: index into policy->apts */
 	unsigned line, column;
-	/* x509: a root set of trust.x509_roots, and optionally the leaf's
-	 * subject (RFC 2253 one line), one of its SANs (email, DNS, URI) and
-	 * its SHA-256 fingerprint (64 lowercase hex digits); exact or anchored
-	 * POSIX ERE (one of each pair at most) */
-	char *x509_root;
-	char *subject, *subject_regex;
-	char *san, *san_regex;
-	char *fingerprint;
-	struct gate_regex *subject_re, *san_re;
-	/* apt_archive: index into policy->apts */
-	size_t apt;
 };
 
 struct gate_signer_set {
@@ -97,6 +84,18 @@ struct gate_rule {
 	/* coverage: partial lets a signed JAR's unsigned entries pass; by
 	 * default (full) a signature counts only if it covers every entry */
 	bool partial_coverage;
+	/* where its evidence comes from (GATE_SOURCE_*), worked out at load */
+	unsigned sources;
+};
+
+/* Evidence sources (gate/gather.c): signature files (sidecars, the
+ * evidence stores, signatures embedded in the artifact: keyless, key,
+ * x509), the policy's apt archives (apt_archive) and its TUF repositories
+ * (tuf_target). */
+enum {
+	GATE_SOURCE_FILES = 1u << 0,
+	GATE_SOURCE_APT = 1u << 1,
+	GATE_SOURCE_TUF = 1u << 2,
 };
 
 struct gate_policy {
@@ -120,10 +119,34 @@ struct gate_policy {
 	struct gate_x509_trust *x509;
 	struct gate_policy_apt *apts; /* trust.apt_archives */
 	size_t napts;
+	bool uses_types; /* some rule matches on the file type (libmagic) */
 };
 
-/* Does a verified evidence item's signer belong to set entry e? */
-bool gate_signer_entry_matches(const struct gate_policy *p, const struct gate_signer_entry *e,
-			       const struct gate_facts *f);
+/* Outcome of evaluating one requirement. */
+struct gate_req_result {
+	const char *what; /* "signers", "tlog", "timestamp", "max_age", ... */
+	bool held;
+	char detail[256];
+};
+
+#define GATE_MAX_REQS 8
+
+struct gate_eval {
+	enum gate_decision decision;
+	unsigned distinct_signers; /* signers of the set that verified */
+	size_t nreqs;
+	struct gate_req_result reqs[GATE_MAX_REQS];
+};
+
+/* Evaluate rule r over the facts of every evidence item that verified
+ * (nfacts may be 0). now is unix seconds. Fills ev; ev->decision is ALLOW
+ * only if every requirement held. */
+void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r,
+			  struct gate_facts *const *facts, size_t nfacts, int64_t now,
+			  struct gate_eval *ev);
+
+/* Whether some signer set of p names the signer of f (for a tuf_target
+ * listing: some rule requires its repository). */
+bool gate_policy_names_signer(const struct gate_policy *p, const struct gate_facts *f);
 
 #endif

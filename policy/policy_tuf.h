@@ -10,27 +10,11 @@
  *       match: { caller: apt }
  *       require: { tuf_target: corp, tuf_path: "debs/[a-z]*.deb" }
  *
- * An artifact meets `tuf_target: NAME` when a target of repository NAME,
- * in metadata that verifies offline and is unexpired at the decision's
- * time, has the artifact's exact length and SHA-256, and (with tuf_path)
- * a target path the glob matches ("**" crosses directories, as in
- * match.path). The path of a candidate is then looked up the TUF way (T22:
- * the delegation search decides which role speaks for a path), and only
- * that role's entry counts: a delegated role cannot list what it was not
- * delegated.
- *
- * Where the lookup happens: in the decision pipeline (gate/decide.c), which
- * knows the digest and size, calling gate_policy_evaluate_tuf() below after
- * gate_policy_evaluate(); the requirement line is added to the same
- * evaluation, so `policy explain` and audit events show it like any other.
- *
- * Network: none by default. `gate trust update --policy FILE` (run by a
- * timer) updates each repository's cache; decisions read the cache, verify
- * it offline and deny once the last successful update is older than
- * max_staleness (default 1d). With `refresh: true` a decision that finds the
- * cache stale, missing or failing verification updates it first, with the
- * fetcher's caps (connect 5 s, abort under 1 KiB/s for 10 s, 30 s per
- * file, unless GATE_TUF_* says otherwise), under the cache's lock.
+ * An artifact meets `tuf_target: NAME` when repository NAME lists it as a
+ * target: gate/tuf/tuf_evidence.h finds it, and says why not, while the
+ * decision gathers evidence; the rule's evaluation then reads the facts
+ * (a "tuf_target" requirement line, shown by `policy explain` and audit
+ * events like any other).
  */
 #ifndef GATE_POLICY_TUF_H
 #define GATE_POLICY_TUF_H
@@ -59,21 +43,5 @@ enum gate_err gate_policy_load_tuf_req(const char *file, const struct gate_ynode
 				       struct gate_error *err);
 /* Frees p->tufs and every rule's tuf_path. */
 void gate_policy_tuf_free(struct gate_policy *p);
-
-/* Evaluate r's tuf_target requirement for an artifact (lowercase hex
- * SHA-256, size in bytes) at now: appends one "tuf_target" line to ev
- * (held or not, with the reason), which denies when it did not hold. May
- * update the cache over the network only when the repository says
- * refresh: true. Thread-safe. */
-void gate_policy_evaluate_tuf(const struct gate_policy *p, const struct gate_rule *r,
-			      const char *sha256_hex, uint64_t size, int64_t now,
-			      struct gate_eval *ev);
-
-/* Update repository t's cache from its URL (every role, for offline
- * lookups). caps NULL = gate_tuf_caps_env(). Errors: gate_tuf_cache_update's. */
-GATE_WUR enum gate_err gate_policy_tuf_update(const struct gate_policy_tuf *t, int64_t now,
-					      const struct gate_tuf_caps *caps,
-					      struct gate_tuf_cache_state *st,
-					      struct gate_error *err);
 
 #endif

@@ -78,6 +78,22 @@ static bool keyless_same(const struct gate_facts *a, const struct gate_facts *b)
 	       strcmp(a->issuer ? a->issuer : "", b->issuer ? b->issuer : "") == 0;
 }
 
+/* An exact value, or else a compiled anchored pattern. */
+static bool str_matches(const char *exact, const struct gate_regex *re, const char *value)
+{
+	if (!value)
+		return false;
+	if (exact)
+		return strcmp(exact, value) == 0;
+	return re && gate_regex_matches(re, value);
+}
+
+static bool keyless_match(const struct gate_signer_match *m, const struct gate_facts *f)
+{
+	return str_matches(m->issuer, m->issuer_re, f->issuer) &&
+	       str_matches(m->identity, m->identity_re, f->identity);
+}
+
 static void keyless_json(const struct gate_facts *f, json_t *o)
 {
 	put(o, "identity", f->identity);
@@ -99,6 +115,11 @@ static bool key_same(const struct gate_facts *a, const struct gate_facts *b)
 	return a->key_id[0] && strcmp(a->key_id, b->key_id) == 0;
 }
 
+static bool key_match(const struct gate_signer_match *m, const struct gate_facts *f)
+{
+	return m->key_id[0] && strcmp(m->key_id, f->key_id) == 0;
+}
+
 static void key_json(const struct gate_facts *f, json_t *o)
 {
 	(void)f;
@@ -117,6 +138,25 @@ static void key_text(const struct gate_facts *f, FILE *out, const char *indent)
 static bool x509_same(const struct gate_facts *a, const struct gate_facts *b)
 {
 	return a->fingerprint[0] && strcmp(a->fingerprint, b->fingerprint) == 0;
+}
+
+/* The chain reached an anchor of the named root set, and each given
+ * constraint holds (a SAN constraint: some SAN matches). */
+static bool x509_match(const struct gate_signer_match *m, const struct gate_facts *f)
+{
+	if (!m->x509 || !m->x509_root ||
+	    !gate_x509_trust_has_anchor(m->x509, m->x509_root, f->anchor_fingerprint))
+		return false;
+	if ((m->subject || m->subject_re) && !str_matches(m->subject, m->subject_re, f->subject))
+		return false;
+	if (m->fingerprint && strcmp(m->fingerprint, f->fingerprint) != 0)
+		return false;
+	if (!m->san && !m->san_re)
+		return true;
+	for (size_t i = 0; i < f->n_sans; i++)
+		if (str_matches(m->san, m->san_re, f->sans[i]))
+			return true;
+	return false;
 }
 
 static void x509_json(const struct gate_facts *f, json_t *o)
@@ -150,9 +190,16 @@ static void x509_text(const struct gate_facts *f, FILE *out, const char *indent)
 /* ---- apt_archive: an apt archive's InRelease, named by the policy's
  * archive it verified against ---- */
 
-static bool apt_same(const struct gate_facts *a, const struct gate_facts *b)
+/* apt_archive and tuf_target: the signer is the archive or repository of
+ * the policy that vouched (its name is set only once verified). */
+static bool anchor_same(const struct gate_facts *a, const struct gate_facts *b)
 {
 	return eq(a->anchor_name, b->anchor_name);
+}
+
+static bool anchor_match(const struct gate_signer_match *m, const struct gate_facts *f)
+{
+	return eq(m->anchor, f->anchor_name);
 }
 
 /* What the archive vouches for: its origin, suite and component, and the
@@ -178,11 +225,33 @@ static void apt_text(const struct gate_facts *f, FILE *out, const char *indent)
 		fprintf(out, "%sInRelease key: %s\n", indent, f->fingerprint);
 }
 
+/* ---- tuf_target: a TUF repository of the policy lists the artifact (its
+ * exact length and SHA-256) as a target; identity holds the target path,
+ * subject the role that speaks for it ---- */
+
+static void tuf_json(const struct gate_facts *f, json_t *o)
+{
+	put(o, "repository", f->anchor_name);
+	put(o, "target", f->identity);
+	put(o, "role", f->subject);
+}
+
+static void tuf_text(const struct gate_facts *f, FILE *out, const char *indent)
+{
+	line(out, indent, "repository", f->anchor_name);
+	line(out, indent, "target", f->identity);
+	line(out, indent, "role", f->subject);
+}
+
 static const struct gate_signer_kind_ops kinds[] = {
-	{GATE_SIGNER_KEYLESS, "keyless", "keyless", keyless_same, keyless_json, keyless_text},
-	{GATE_SIGNER_KEY, "key", "managed key", key_same, key_json, key_text},
-	{GATE_SIGNER_X509, "x509", "x509", x509_same, x509_json, x509_text},
-	{GATE_SIGNER_APT, "apt_archive", "apt archive", apt_same, apt_json, apt_text},
+	{GATE_SIGNER_KEYLESS, "keyless", "keyless", keyless_same, keyless_match, keyless_json,
+	 keyless_text},
+	{GATE_SIGNER_KEY, "key", "managed key", key_same, key_match, key_json, key_text},
+	{GATE_SIGNER_X509, "x509", "x509", x509_same, x509_match, x509_json, x509_text},
+	{GATE_SIGNER_APT, "apt_archive", "apt archive", anchor_same, anchor_match, apt_json,
+	 apt_text},
+	{GATE_SIGNER_TUF, "tuf_target", "TUF target", anchor_same, anchor_match, tuf_json,
+	 tuf_text},
 };
 
 const struct gate_signer_kind_ops *gate_signer_kind_get(enum gate_signer_kind k)
@@ -203,6 +272,26 @@ bool gate_signer_same(const struct gate_facts *a, const struct gate_facts *b)
 {
 	const struct gate_signer_kind_ops *ops = gate_signer_kind_get(a->kind);
 	return ops && a->kind == b->kind && ops->same(a, b);
+}
+
+bool gate_signer_matches(const struct gate_signer_match *m, const struct gate_facts *f)
+{
+	const struct gate_signer_kind_ops *ops = gate_signer_kind_get(m->kind);
+	return ops && m->kind == f->kind && ops->match(m, f);
+}
+
+void gate_signer_match_clear(struct gate_signer_match *m)
+{
+	char **owned[] = {&m->issuer,	 &m->issuer_regex, &m->identity,      &m->identity_regex,
+			  &m->x509_root, &m->subject,	   &m->subject_regex, &m->san,
+			  &m->san_regex, &m->fingerprint};
+	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+		free(*owned[i]);
+	gate_regex_free(m->issuer_re);
+	gate_regex_free(m->identity_re);
+	gate_regex_free(m->subject_re);
+	gate_regex_free(m->san_re);
+	memset(m, 0, sizeof(*m));
 }
 
 /* ---- the encoder ---- */
@@ -331,7 +420,7 @@ void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts 
 						      "checked at the current time)"
 						    : "");
 	}
-	if (f->kind != GATE_SIGNER_X509) {
+	if (f->kind != GATE_SIGNER_X509 && f->kind != GATE_SIGNER_TUF) {
 		fprintf(out, "%slog entries: %zu", indent, f->n_tlog);
 		for (size_t i = 0; i < f->n_tlog && i < GATE_MAX_FACT_LOGS; i++)
 			fprintf(out, "%s%lld", i ? ", " : " (index ", (long long)f->log_index[i]);

@@ -18,12 +18,42 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Who a policy's signer entry names, worked out once when the policy
+ * loads (regexes compiled, key ids computed, names resolved): the kind's
+ * match compares it with verified facts. Strings are owned unless said. */
+struct gate_signer_match {
+	enum gate_signer_kind kind;
+	/* keyless: exact value or anchored POSIX ERE, one of each pair */
+	char *issuer, *issuer_regex;
+	char *identity, *identity_regex;
+	struct gate_regex *issuer_re, *identity_re;
+	/* key: hex SHA-256 of the pinned key's SPKI ("" when it has none) */
+	char key_id[65];
+	/* x509: a root set of the trust (borrowed), and optionally the leaf's
+	 * subject (RFC 2253 one line), one of its SANs and its SHA-256
+	 * fingerprint (64 lowercase hex digits) */
+	const struct gate_x509_trust *x509;
+	char *x509_root;
+	char *subject, *subject_regex;
+	char *san, *san_regex;
+	char *fingerprint;
+	struct gate_regex *subject_re, *san_re;
+	/* apt_archive: the archive's name; tuf_target: the repository's
+	 * (borrowed from the policy) */
+	const char *anchor;
+};
+
+/* Frees what m owns and zeroes it. */
+void gate_signer_match_clear(struct gate_signer_match *m);
+
 struct gate_signer_kind_ops {
 	enum gate_signer_kind kind;
-	const char *name;  /* "keyless", "key", "x509", "apt_archive" */
-	const char *title; /* "keyless", "managed key", "x509", "apt archive" */
+	const char *name;  /* "keyless", "key", "x509", "apt_archive", "tuf_target" */
+	const char *title; /* "keyless", "managed key", "x509", "apt archive", "TUF target" */
 	/* Whether two facts of this kind come from the same signer. */
 	bool (*same)(const struct gate_facts *a, const struct gate_facts *b);
+	/* Whether verified facts of this kind are the signer m names. */
+	bool (*match)(const struct gate_signer_match *m, const struct gate_facts *f);
 	/* The kind's own fields: into o (JSON), or as "indent+label: value"
 	 * lines (text, values escaped). */
 	void (*json)(const struct gate_facts *f, json_t *o);
@@ -36,6 +66,9 @@ const struct gate_signer_kind_ops *gate_signer_kind_get(enum gate_signer_kind k)
 const char *gate_signer_name(enum gate_signer_kind k);
 /* Same signer: same kind and the kind says so. */
 bool gate_signer_same(const struct gate_facts *a, const struct gate_facts *b);
+/* The policy's entry m names the signer of f: same kind and the kind's
+ * match says so. */
+bool gate_signer_matches(const struct gate_signer_match *m, const struct gate_facts *f);
 
 /* Which facts the encoder writes. */
 enum {

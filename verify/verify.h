@@ -178,6 +178,7 @@ enum gate_signer_kind {
 	GATE_SIGNER_KEY = 2,	 /* managed public key */
 	GATE_SIGNER_X509 = 3,	 /* classic X.509 code signing (CMS, Authenticode, JAR) */
 	GATE_SIGNER_APT = 4,	 /* an apt archive: InRelease (OpenPGP) + Packages */
+	GATE_SIGNER_TUF = 5,	 /* a TUF repository lists the artifact as a target */
 };
 
 enum gate_time_source {

@@ -5,7 +5,7 @@
 #include "policy_model.h"
 #include "pool.h"
 #include "signer.h"
-#include "verdict_json.h"
+#include "verdict.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* policy_cmd.c - `gate policy lint FILE...` and `gate policy explain`. */
 #include "cli.h"
-#include "gate.h"
+#include "verdict.h"
 #include "policy_model.h"
 
 #include <getopt.h>

@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "gate.h"
 #include "signer.h"
-#include "verdict_json.h"
+#include "verdict.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "gate.h"
 #include "gate_trustroot.h"
-#include "policy_tuf.h"
+#include "tuf_evidence.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -189,7 +189,7 @@ static int update_policy(const struct trust_args *a)
 		if (a->repo && strcmp(a->repo, t->name) != 0)
 			continue;
 		done++;
-		enum gate_err rc = gate_policy_tuf_update(t, a->now, NULL, &st, &e);
+		enum gate_err rc = gate_tuf_update(t, a->now, NULL, &st, &e);
 		if (rc != GATE_OK) {
 			fprintf(stderr, "gate: TUF repository '%s': ", t->name);
 			if (e.field[0]) {

@@ -17,7 +17,7 @@
  * ledger allows and cached allows are only counted. */
 #include "gated.h"
 #include "signer.h"
-#include "verdict_json.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -21,7 +21,7 @@
 #define GATE_HOOKS_EXEC_GATED_H
 
 #include "bqueue.h"
-#include "gate.h"
+#include "verdict.h"
 #include "gate_util.h"
 #include "ledger.h"
 #include "pending.h"

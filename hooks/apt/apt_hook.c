@@ -12,7 +12,7 @@
 #include "apt_proto.h"
 #include "cli.h"
 #include "deb.h"
-#include "gate.h"
+#include "verdict.h"
 #include "gate_util.h"
 #include "dpkg_import.h"
 #include "ledger.h"

@@ -80,6 +80,42 @@ assert "listed artifact: reason names the target and role" is "$(reason)" \
 assert "listed artifact: requirement line tuf_target" \
 	is "$(j '[r["requirement"] for r in d["results"][0]["requirements"]]')" '["tuf_target"]'
 
+assert "listed artifact: the evidence is labelled tuf_target" \
+	is "$(j '[(e["source"], e["signer"], e["repository"], e["target"]) for e in d["results"][0]["evidence"]]')" \
+	'[["tuf:corp", "tuf_target", "corp", "debs/foo_1.0_amd64.deb"]]'
+# The same label in every other output: SARIF, JUnit, the audit log, and
+# policy explain's title. SARIF and JUnit show the evidence of a denied
+# file: listed, but the rule also wants a signature nobody made.
+fixture openssl ecparam -genkey -name prime256v1 -noout -out "$tmp/nobody.key"
+fixture openssl ec -in "$tmp/nobody.key" -pubout -out "$pol/nobody.pub"
+cat >"$pol/kinds.yaml" <<EOF
+version: 1
+trust:
+  tuf:
+    corp: {url: ${url_corp}metadata/, root: corp-root.json, max_staleness: 2h}
+  keys:
+    nobody: {file: nobody.pub}
+signers:
+  nobody: [{key: nobody}]
+rules:
+  - name: listed and signed
+    require: {tuf_target: corp, signers: nobody}
+audit: {log: $tmp/audit.jsonl}
+EOF
+deb=$art/pool/foo_1.0_amd64.deb
+run "$gate" check --policy "$pol/kinds.yaml" --format sarif --current-time "$(at 60)" "$deb"
+assert "listed, unsigned: deny" is "$code" 1
+assert "sarif: the evidence is labelled tuf_target" \
+	is "$(j '[e["signer"] for e in d["runs"][0]["results"][0]["properties"]["evidence"]]')" '["tuf_target"]'
+assert "audit: the decision's signer is labelled tuf_target" \
+	is "$(j '[s["kind"] for s in d["signers"]]' "$tmp/audit.jsonl")" '["tuf_target"]'
+assert "audit: a listing from the policy's repository is not an unexpected signer" \
+	is "$(grep -c unexpected_signer "$tmp/audit.jsonl")" 0
+run "$gate" check --policy "$pol/kinds.yaml" --format junit --current-time "$(at 60)" "$deb"
+assert "junit: the evidence is labelled tuf_target" has "$tmp/out" "tuf:corp: verified, tuf_target"
+run "$gate" policy explain --policy "$pol/kinds.yaml" --current-time "$(at 60)" "$deb"
+assert "explain: the signer is a TUF target" has "$tmp/out" "signer: TUF target"
+
 check --current-time "$(at 60)" "$art/pool/foo-flipped.deb"
 assert "one byte changed: deny" is "$code" 1
 assert "one byte changed: not a target" has "$tmp/out" "not a target of TUF repository 'corp' under 'debs/*.deb'"

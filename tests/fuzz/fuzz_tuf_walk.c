@@ -12,7 +12,7 @@
  *
  * Inputs: "TARGETS-SIGNED\0DELEGATED-SIGNED\0STAMP" (missing parts are
  * empty). */
-#include "policy_tuf.h"
+#include "tuf_evidence.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -226,15 +226,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gate_policy_tuf pt = {.name = "f", .cache_dir = g_dir, .max_staleness = 1 << 30};
 	struct gate_rule r = {.name = "r", .has_tuf = true, .tuf_path = fd.n % 2 ? "**" : NULL};
 	struct gate_policy p = {.tufs = &pt, .ntufs = 1, .rules = &r, .nrules = 1};
+	struct gate_facts *f = NULL;
 	struct gate_eval ev;
-	memset(&ev, 0, sizeof ev);
-	gate_policy_evaluate_tuf(&p, &r, fd.hex[0] ? fd.hex : "00",
-				 fd.length > 0 ? (uint64_t)fd.length : 1, NOW, &ev);
-	memset(&ev, 0, sizeof ev);
-	gate_policy_evaluate_tuf(&p, &r,
-				 "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
-				 1, NOW, &ev);
-	if (ev.nreqs != 1)
+	if (gate_tuf_evidence(&p, &r, fd.hex[0] ? fd.hex : "00",
+			      fd.length > 0 ? (uint64_t)fd.length : 1, NOW, &f, NULL) == GATE_OK) {
+		gate_policy_evaluate(&p, &r, &f, 1, NOW, &ev);
+		if (ev.nreqs != 1 || !ev.reqs[0].held)
+			abort();
+	}
+	gate_facts_free(f);
+	f = NULL;
+	if (gate_tuf_evidence(&p, &r,
+			      "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", 1,
+			      NOW, &f, NULL) == GATE_OK &&
+	    !f)
 		abort();
+	gate_facts_free(f);
 	return 0;
 }

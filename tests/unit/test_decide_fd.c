@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../gate/gate.h"
+#include "verdict.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -199,6 +199,38 @@ static void test_decide_artifact_hashed_once(void **state)
 	gate_ctx_free(c);
 }
 
+/* What a caller of the installed gate.h sees: a verdict it cannot look
+ * inside, read through functions, with every detail in its JSON. */
+static void test_opaque_verdict(void **state)
+{
+	(void)state;
+	struct gate_ctx *c = ctx_new();
+	struct gate_verdict *v = gate_verdict_new();
+	char path[128];
+	assert_non_null(v);
+	snprintf(path, sizeof path, "%s/ok/prog4", dir);
+	write_file(path, "w\n");
+	assert_int_equal(gate_decide(c, path, GATE_CALLER_EXEC, v), GATE_OK);
+	assert_int_equal(gate_verdict_kind(v), GATE_VERDICT_ALLOW);
+	assert_true(gate_verdict_allowed(v));
+	assert_string_equal(gate_verdict_rule(v), "programs under ok");
+	assert_non_null(strstr(gate_verdict_reason(v), "programs under ok"));
+	assert_int_equal(strlen(gate_verdict_digest(v)), 64);
+	char *j = gate_verdict_to_json(v);
+	assert_non_null(j);
+	assert_non_null(strstr(j, "\"verdict\":\"allow\""));
+	assert_non_null(strstr(j, gate_verdict_digest(v)));
+	free(j);
+	gate_verdict_clear(v);
+	snprintf(path, sizeof path, "%s/elsewhere2", dir);
+	write_file(path, "w\n");
+	assert_int_equal(gate_decide(c, path, GATE_CALLER_EXEC, v), GATE_OK);
+	assert_int_equal(gate_verdict_kind(v), GATE_VERDICT_DENY);
+	assert_false(gate_verdict_allowed(v));
+	gate_verdict_free(v);
+	gate_ctx_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_not_a_regular_file_is_an_error),
 		cmocka_unit_test(test_too_deep_is_an_error),
 		cmocka_unit_test(test_decide_artifact_hashed_once),
+		cmocka_unit_test(test_opaque_verdict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

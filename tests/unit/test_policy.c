@@ -217,18 +217,18 @@ static void test_load_valid_model(void **state)
 	const struct gate_signer_set *team = &p->sets[0];
 	assert_string_equal(team->name, "team");
 	assert_int_equal(team->n, 3);
-	assert_int_equal(team->entries[0].kind, GATE_SIGNER_KEYLESS);
-	assert_string_equal(team->entries[0].issuer, GH_ISS);
-	assert_null(team->entries[0].issuer_regex);
-	assert_null(team->entries[0].identity);
-	assert_string_equal(team->entries[0].identity_regex, RELEASE_RE);
+	assert_int_equal(team->entries[0].m.kind, GATE_SIGNER_KEYLESS);
+	assert_string_equal(team->entries[0].m.issuer, GH_ISS);
+	assert_null(team->entries[0].m.issuer_regex);
+	assert_null(team->entries[0].m.identity);
+	assert_string_equal(team->entries[0].m.identity_regex, RELEASE_RE);
 	assert_int_equal(team->entries[0].line, 11);
 	assert_int_equal(team->entries[0].column, 7);
-	assert_null(team->entries[1].issuer);
-	assert_string_equal(team->entries[1].issuer_regex,
+	assert_null(team->entries[1].m.issuer);
+	assert_string_equal(team->entries[1].m.issuer_regex,
 			    "https://accounts\\.example\\.(com|org)");
-	assert_string_equal(team->entries[1].identity, "alice@example.com");
-	assert_int_equal(team->entries[2].kind, GATE_SIGNER_KEY);
+	assert_string_equal(team->entries[1].m.identity, "alice@example.com");
+	assert_int_equal(team->entries[2].m.kind, GATE_SIGNER_KEY);
 	assert_int_equal(team->entries[2].key, 0);
 	assert_string_equal(p->sets[1].name, "solo");
 	assert_int_equal(p->sets[1].n, 1);
@@ -1476,8 +1476,7 @@ static void test_eval_keyless_fields(void **state)
 		if (allowed != t[i].ok)
 			print_message("'%s' from '%s': allowed=%d\n", t[i].id, t[i].iss, allowed);
 		assert_int_equal(allowed, t[i].ok);
-		assert_int_equal(gate_signer_entry_matches(p, &p->sets[0].entries[0], fs.v[0]),
-				 t[i].ok);
+		assert_int_equal(gate_signer_matches(&p->sets[0].entries[0].m, fs.v[0]), t[i].ok);
 		clear(&fs);
 	}
 	gate_policy_free(p);

@@ -164,26 +164,26 @@ static void test_matching(void **state)
 	if (!p)
 		fail_msg("%s:%u:%u: %s", e.file, e.line, e.column, e.msg);
 	struct gate_signer_entry *en = p->sets[0].entries;
-	assert_string_equal(en[3].fingerprint, FP_B);
+	assert_string_equal(en[3].m.fingerprint, FP_B);
 	struct gate_facts f = x509_facts(FP_A, "O=Ex,CN=Rel", "rel@example.com");
-	assert_true(gate_signer_entry_matches(p, &en[0], &f));
-	assert_false(gate_signer_entry_matches(p, &en[1], &f));
+	assert_true(gate_signer_matches(&en[0].m, &f));
+	assert_false(gate_signer_matches(&en[1].m, &f));
 	f.sans[0] = "other@example.com";
-	assert_false(gate_signer_entry_matches(p, &en[0], &f));
+	assert_false(gate_signer_matches(&en[0].m, &f));
 	f = x509_facts(FP_A, "O=Ex,CN=Dev 7", "x@ci.example.com");
-	assert_true(gate_signer_entry_matches(p, &en[1], &f));
-	assert_true(gate_signer_entry_matches(p, &en[2], &f));
-	assert_false(gate_signer_entry_matches(p, &en[3], &f));
+	assert_true(gate_signer_matches(&en[1].m, &f));
+	assert_true(gate_signer_matches(&en[2].m, &f));
+	assert_false(gate_signer_matches(&en[3].m, &f));
 	f = x509_facts(FP_B, "O=Ex,CN=Whoever", "x@example.org");
-	assert_true(gate_signer_entry_matches(p, &en[3], &f));
+	assert_true(gate_signer_matches(&en[3].m, &f));
 	/* another anchor: nothing matches */
 	memset(f.anchor_fingerprint, 'c', 64);
 	for (int i = 0; i < 4; i++)
-		assert_false(gate_signer_entry_matches(p, &en[i], &f));
+		assert_false(gate_signer_matches(&en[i].m, &f));
 	/* a keyless fact never matches an x509 entry */
 	f = x509_facts(FP_B, "O=Ex,CN=Rel", "rel@example.com");
 	f.kind = GATE_SIGNER_KEYLESS;
-	assert_false(gate_signer_entry_matches(p, &en[3], &f));
+	assert_false(gate_signer_matches(&en[3].m, &f));
 	gate_policy_free(p);
 }
 

@@ -16,7 +16,7 @@
 
 #include "tmpdir.h"
 
-#include "policy_tuf.h"
+#include "tuf_evidence.h"
 
 #include <ftw.h>
 #include <openssl/evp.h>
@@ -223,34 +223,54 @@ static void test_walk(void **state)
 	gate_tuf_cache_close(c);
 }
 
-static void eval(const char *content, const char *pattern, int64_t now, struct gate_eval *ev)
+/* The requirement line a decision shows: the evaluation's when the
+ * repository lists the artifact, else the evidence's reason. */
+struct line {
+	bool held;
+	char detail[512];
+};
+
+static void lookup(struct gate_policy *p, struct gate_rule *r, const char *hex, uint64_t size,
+		   int64_t now, struct line *out)
 {
-	struct gate_policy_tuf t = {.name = "corp", .cache_dir = g_dir, .max_staleness = 3600};
-	struct gate_rule r = {.name = "r", .has_tuf = true, .tuf = 0, .tuf_path = (char *)pattern};
-	struct gate_policy p = {.tufs = &t, .ntufs = 1, .rules = &r, .nrules = 1};
-	uint8_t h[32];
-	char hex[65];
-	gate_sha256(content, strlen(content), h);
-	gate_hex_encode(h, 32, hex);
-	memset(ev, 0, sizeof(*ev));
-	ev->decision = GATE_DECISION_ALLOW;
-	gate_policy_evaluate_tuf(&p, &r, hex, strlen(content), now, ev);
-	assert_int_equal(ev->nreqs, 1);
-	assert_string_equal(ev->reqs[0].what, "tuf_target");
-	if (!ev->reqs[0].held)
-		assert_int_equal(ev->decision, GATE_DECISION_DENY);
+	struct gate_facts *f = NULL;
+	struct gate_error e = {0};
+	if (gate_tuf_evidence(p, r, hex, size, now, &f, &e) != GATE_OK) {
+		assert_null(f);
+		assert_string_equal(e.field, "tuf_target");
+		out->held = false;
+		snprintf(out->detail, sizeof out->detail, "%s", e.msg);
+		return;
+	}
+	struct gate_eval ev;
+	assert_int_equal(f->kind, GATE_SIGNER_TUF);
+	assert_string_equal(f->digest, hex);
+	gate_policy_evaluate(p, r, &f, 1, now, &ev);
+	assert_int_equal(ev.nreqs, 1);
+	assert_string_equal(ev.reqs[0].what, "tuf_target");
+	assert_true(ev.reqs[0].held);
+	assert_int_equal(ev.decision, GATE_DECISION_ALLOW);
+	out->held = true;
+	snprintf(out->detail, sizeof out->detail, "%s", ev.reqs[0].detail);
+	gate_facts_free(f);
 }
 
 static void expect(const char *content, const char *pattern, int64_t now, bool held,
 		   const char *detail)
 {
-	struct gate_eval ev;
-	eval(content, pattern, now, &ev);
-	if (ev.reqs[0].held != held || !strstr(ev.reqs[0].detail, detail))
-		print_message("'%s': held %d, detail: %s\n", content, ev.reqs[0].held,
-			      ev.reqs[0].detail);
-	assert_int_equal(ev.reqs[0].held, held);
-	assert_non_null(strstr(ev.reqs[0].detail, detail));
+	struct gate_policy_tuf t = {.name = "corp", .cache_dir = g_dir, .max_staleness = 3600};
+	struct gate_rule r = {.name = "r", .has_tuf = true, .tuf = 0, .tuf_path = (char *)pattern};
+	struct gate_policy p = {.tufs = &t, .ntufs = 1, .rules = &r, .nrules = 1};
+	struct line l;
+	uint8_t h[32];
+	char hex[65];
+	gate_sha256(content, strlen(content), h);
+	gate_hex_encode(h, 32, hex);
+	lookup(&p, &r, hex, strlen(content), now, &l);
+	if (l.held != held || !strstr(l.detail, detail))
+		print_message("'%s': held %d, detail: %s\n", content, l.held, l.detail);
+	assert_int_equal(l.held, held);
+	assert_non_null(strstr(l.detail, detail));
 }
 
 static void test_policy_lookup(void **state)
@@ -293,10 +313,17 @@ static void test_policy_lookup(void **state)
 	struct gate_policy_tuf t = {.name = "x", .cache_dir = NULL, .max_staleness = 60};
 	struct gate_rule r = {.name = "r", .has_tuf = true};
 	struct gate_policy p = {.tufs = &t, .ntufs = 1, .rules = &r, .nrules = 1};
-	struct gate_eval ev = {0};
-	gate_policy_evaluate_tuf(&p, &r, "00", 1, NOW, &ev);
+	struct line l;
+	lookup(&p, &r, "00", 1, NOW, &l);
+	assert_false(l.held);
+	assert_non_null(strstr(l.detail, "no cache directory"));
+	/* Not listed: the evaluation's own line denies. */
+	struct gate_eval ev;
+	gate_policy_evaluate(&p, &r, NULL, 0, NOW, &ev);
+	assert_int_equal(ev.nreqs, 1);
 	assert_false(ev.reqs[0].held);
-	assert_non_null(strstr(ev.reqs[0].detail, "no cache directory"));
+	assert_int_equal(ev.decision, GATE_DECISION_DENY);
+	assert_non_null(strstr(ev.reqs[0].detail, "not listed by TUF repository 'x'"));
 }
 
 /* Hash bins (TAP 15): the bins the snapshot lists are enumerated; a path
@@ -373,10 +400,13 @@ static void test_policy_load(void **state)
 	assert_true(p->rules[0].has_tuf);
 	assert_false(p->rules[0].has_signers);
 	assert_string_equal(p->rules[0].tuf_path, "a/*");
+	/* Worked out at load: the rule reads the TUF repository only. */
+	assert_int_equal(p->rules[0].sources, GATE_SOURCE_TUF);
 	struct gate_eval ev;
 	gate_policy_evaluate(p, &p->rules[0], NULL, 0, NOW, &ev);
-	assert_int_equal(ev.decision, GATE_DECISION_ALLOW);
-	assert_int_equal(ev.nreqs, 0);
+	assert_int_equal(ev.decision, GATE_DECISION_DENY);
+	assert_int_equal(ev.nreqs, 1);
+	assert_string_equal(ev.reqs[0].what, "tuf_target");
 	gate_policy_tuf_free(p);
 	assert_int_equal(p->ntufs, 0);
 	gate_policy_free(p);

@@ -79,20 +79,6 @@ static enum gate_err add(struct gate_evidence_list *l, enum gate_evidence_kind k
 
 /* ---- the cache ---- */
 
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(path, 0700);
-		*p = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -1;
-	}
-	return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The cache directory for one store (its URL without trailing slashes),
  * created 0700. Malloc'd; NULL with *why set when there is none. */
 static char *cache_dir_for(const char *store, const char **why)
@@ -121,7 +107,7 @@ static char *cache_dir_for(const char *store, const char **why)
 	free(root);
 	if (!dir)
 		*why = "out of memory";
-	else if (mkdir_p(dir) != 0) {
+	else if (gate_mkdirs(dir, strlen(dir), 0700) != 0) {
 		*why = "cannot create the cache directory";
 		free(dir);
 		dir = NULL;

@@ -27,6 +27,13 @@
 
 /* Fill err (if non-NULL) and return code. fmt is printf-style; the result is
  * escaped so that untrusted text can be passed through %s safely. */
+/* path and the folders above it, each made with mode when missing (an
+ * existing one is left as it is); only the first len bytes of path count.
+ * 0, or -1 with errno set. */
+int gate_mkdirs(const char *path, size_t len, mode_t mode);
+/* "a/b", malloc'd; NULL when out of memory. */
+char *gate_path_join(const char *a, const char *b);
+
 enum gate_err gate_fail(struct gate_error *err, enum gate_err code, const char *rule,
 			const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

@@ -63,22 +63,47 @@ static const char *member_name(char *buf, size_t cap, const char *field, const c
 	return buf;
 }
 
-enum gate_err gate_json_str(json_t *obj, const char *key, bool required, const char **out,
-			    const char *field, struct gate_error *err)
+/* Member key of obj, of the type is_type tells (named by article and
+ * what): *out is NULL when it is absent and not required. */
+static enum gate_err typed_member(json_t *obj, const char *key, bool required,
+				  int (*is_type)(const json_t *), const char *article,
+				  const char *what, json_t **out, const char *field,
+				  struct gate_error *err)
 {
 	char name[128];
 	json_t *v = gate_json_get(obj, key);
 	*out = NULL;
-	if (!v) {
-		if (required)
-			return gate_fail(err, GATE_E_PARSE, "S1",
-					 member_name(name, sizeof name, field, key),
-					 "missing required string");
+	if (!v && !required)
 		return GATE_OK;
-	}
-	if (!json_is_string(v))
-		return gate_fail(err, GATE_E_PARSE, "S1",
-				 member_name(name, sizeof name, field, key), "not a string");
+	member_name(name, sizeof name, field, key);
+	if (!v)
+		return gate_fail(err, GATE_E_PARSE, "S1", name, "missing required %s", what);
+	if (!is_type(v))
+		return gate_fail(err, GATE_E_PARSE, "S1", name, "not %s %s", article, what);
+	*out = v;
+	return GATE_OK;
+}
+
+static int is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+static int is_object(const json_t *v)
+{
+	return json_is_object(v);
+}
+
+enum gate_err gate_json_str(json_t *obj, const char *key, bool required, const char **out,
+			    const char *field, struct gate_error *err)
+{
+	char name[128];
+	json_t *v;
+	enum gate_err rc =
+		typed_member(obj, key, required, is_string, "a", "string", &v, field, err);
+	*out = NULL;
+	if (rc != GATE_OK || !v)
+		return rc;
 	/* Embedded NULs would make C strings lie about the value. */
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return gate_fail(err, GATE_E_PARSE, "S1",
@@ -148,19 +173,5 @@ enum gate_err gate_json_i64(json_t *obj, const char *key, bool required, bool *p
 enum gate_err gate_json_obj(json_t *obj, const char *key, bool required, json_t **out,
 			    const char *field, struct gate_error *err)
 {
-	char name[128];
-	json_t *v = gate_json_get(obj, key);
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return gate_fail(err, GATE_E_PARSE, "S1",
-					 member_name(name, sizeof name, field, key),
-					 "missing required object");
-		return GATE_OK;
-	}
-	if (!json_is_object(v))
-		return gate_fail(err, GATE_E_PARSE, "S1",
-				 member_name(name, sizeof name, field, key), "not an object");
-	*out = v;
-	return GATE_OK;
+	return typed_member(obj, key, required, is_object, "an", "object", out, field, err);
 }

@@ -593,3 +593,30 @@ out:
 	sk_X509_pop_free(sk, X509_free);
 	return rc;
 }
+
+int gate_mkdirs(const char *path, size_t len, mode_t mode)
+{
+	char *p = strndup(path, len);
+	int rc = 0;
+	if (!p)
+		return -1;
+	for (char *s = p + 1; *s && rc == 0; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		rc = mkdir(p, mode) != 0 && errno != EEXIST ? -1 : 0;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
+		rc = -1;
+	int saved = errno;
+	free(p);
+	errno = saved;
+	return rc;
+}
+
+char *gate_path_join(const char *a, const char *b)
+{
+	char *p = NULL;
+	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
+}

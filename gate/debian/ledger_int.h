@@ -62,6 +62,10 @@ void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v);
 
 /* ledger_read.c */
 void gate_ledger_row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p);
+/* Step through a file query (PKG_COLS, then path, sha256, size), each row
+ * counted in *count and given to fn (may be NULL); resets s. Returns the
+ * last sqlite3_step code (SQLITE_DONE when every row was read). */
+int gate_ledger_each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t *count);
 void gate_ledger_row_file(sqlite3_stmt *s, int i, struct gate_ledger_file *f);
 
 #endif

@@ -202,8 +202,7 @@ static bool parse_digest(const char *key, char hex[65])
 	return true;
 }
 
-/* Run a file query (PKG_COLS then path, sha256, size) through fn. */
-static int each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t *count)
+int gate_ledger_each_file(sqlite3_stmt *s, gate_ledger_file_fn fn, void *ctx, size_t *count)
 {
 	struct gate_ledger_pkg p;
 	struct gate_ledger_file f;
@@ -235,7 +234,7 @@ enum gate_err gate_ledger_lookup(struct gate_ledger *l, const char *key, gate_le
 		return gate_fail(err, GATE_E_USAGE, NULL, "key",
 				 "'%s' is neither an absolute path nor a sha256 digest", key);
 	}
-	int rc = each_file(s, fn, ctx, found);
+	int rc = gate_ledger_each_file(s, fn, ctx, found);
 	return rc == SQLITE_DONE ? GATE_OK : gate_ledger_db_fail(l, rc, "looking up", err);
 }
 

@@ -87,24 +87,20 @@ static const char *check_one(struct verify_run *r, const struct gate_ledger_file
 	return status;
 }
 
+static void verify_row(void *ctx, const struct gate_ledger_pkg *p, const struct gate_ledger_file *f)
+{
+	struct verify_run *r = ctx;
+	const char *status = f->path ? check_one(r, f) : "missing";
+	if (status) {
+		(*r->bad)++;
+		if (r->fn)
+			r->fn(r->ctx, p, f, status);
+	}
+}
+
 static int verify_rows(struct verify_run *r, sqlite3_stmt *s)
 {
-	struct gate_ledger_pkg p;
-	struct gate_ledger_file f;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		gate_ledger_row_pkg(s, &p);
-		gate_ledger_row_file(s, NPKG_COLS, &f);
-		(*r->checked)++;
-		const char *status = f.path ? check_one(r, &f) : "missing";
-		if (status) {
-			(*r->bad)++;
-			if (r->fn)
-				r->fn(r->ctx, &p, &f, status);
-		}
-	}
-	gate_ledger_stmt_done(s);
-	return rc;
+	return gate_ledger_each_file(s, verify_row, r, r->checked);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -175,36 +175,11 @@ static char *sign_hex(const struct gate_tuf_rkey *k, const uint8_t *msg, size_t 
 
 /* ---- files ---- */
 
-static char *join(const char *a, const char *b)
-{
-	char *p = NULL;
-	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
-}
-
-static int mkdirs(const char *path, size_t upto)
-{
-	char *p = strndup(path, upto);
-	int rc = 0;
-	if (!p)
-		return -1;
-	for (char *s = p + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-		*s = '/';
-	}
-	if (rc == 0 && mkdir(p, 0755) != 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
 static enum gate_err write_file(const char *path, const uint8_t *data, size_t len,
 				struct gate_error *err)
 {
 	const char *slash = strrchr(path, '/');
-	if (slash && slash != path && mkdirs(path, (size_t)(slash - path)) != 0)
+	if (slash && slash != path && gate_mkdirs(path, (size_t)(slash - path), 0755) != 0)
 		return gate_fail(err, GATE_E_IO, NULL, path, "cannot create its directory: %s",
 				 strerror(errno));
 	return gate_atomic_write_file(path, NULL, data, len, 0644, 0, err);
@@ -233,12 +208,13 @@ static enum gate_err repo_open(struct repo *r, const struct gate_tuf_repo_params
 	memset(r, 0, sizeof(*r));
 	r->p = p;
 	r->now = gate_tuf_now(p->now);
-	if (!(r->mdir = join(p->dir, "metadata")) || !(r->tdir = join(p->dir, "targets")))
+	if (!(r->mdir = gate_path_join(p->dir, "metadata")) ||
+	    !(r->tdir = gate_path_join(p->dir, "targets")))
 		return nomem(err);
 	for (int i = 0; load && i < GATE_TUF_NTYPES; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "%s.json", role_names[i]);
-		char *path = join(r->mdir, name);
+		char *path = gate_path_join(r->mdir, name);
 		json_error_t je;
 		if (!path)
 			return nomem(err);
@@ -374,7 +350,7 @@ static enum gate_err publish(struct repo *r, enum gate_tuf_type t, json_t *doc, 
 			 (long long)json_integer_value(
 				 json_object_get(json_object_get(doc, "signed"), "version")),
 			 role_names[t]);
-		if (!(path = join(r->mdir, name)))
+		if (!(path = gate_path_join(r->mdir, name)))
 			rc = nomem(err);
 		else
 			rc = write_file(path, (const uint8_t *)text, n, err);
@@ -382,7 +358,7 @@ static enum gate_err publish(struct repo *r, enum gate_tuf_type t, json_t *doc, 
 		path = NULL;
 	}
 	snprintf(name, sizeof name, "%s.json", role_names[t]);
-	if (rc == GATE_OK && !(path = join(r->mdir, name)))
+	if (rc == GATE_OK && !(path = gate_path_join(r->mdir, name)))
 		rc = nomem(err);
 	if (rc == GATE_OK)
 		rc = write_file(path, (const uint8_t *)text, n, err);
@@ -439,7 +415,7 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 	}
 	if (new_snapshot) {
 		/* The bytes of the current targets.json, as clients get them. */
-		char *tpath = join(r->mdir, "targets.json");
+		char *tpath = gate_path_join(r->mdir, "targets.json");
 		uint8_t *tb = NULL, h[32];
 		size_t tl = 0;
 		if (!tpath || (rc = gate_read_file(tpath, GATE_TUF_METADATA_HARD_MAX, &tb, &tl,
@@ -465,7 +441,7 @@ static enum gate_err cascade(struct repo *r, json_t *targets, bool new_snapshot,
 		json_decref(doc);
 		doc = NULL;
 	} else {
-		char *spath = join(r->mdir, "snapshot.json");
+		char *spath = gate_path_join(r->mdir, "snapshot.json");
 		uint8_t *sb = NULL, h[32];
 		if (!spath || (rc = gate_read_file(spath, GATE_TUF_METADATA_HARD_MAX, &sb, &len,
 						   err)) != GATE_OK) {
@@ -560,7 +536,7 @@ enum gate_err gate_tuf_repo_init(const struct gate_tuf_repo_params *p, struct ga
 	char *rootpath = NULL;
 	if (rc != GATE_OK)
 		goto out;
-	if (!(rootpath = join(r.mdir, "root.json"))) {
+	if (!(rootpath = gate_path_join(r.mdir, "root.json"))) {
 		rc = nomem(err);
 		goto out;
 	}
@@ -586,7 +562,7 @@ enum gate_err gate_tuf_repo_init(const struct gate_tuf_repo_params *p, struct ga
 	r.doc[GATE_TUF_TARGETS] = json_pack("{s:{s:i}}", "signed", "version", 0);
 	r.doc[GATE_TUF_SNAPSHOT] = json_pack("{s:{s:i}}", "signed", "version", 0);
 	r.doc[GATE_TUF_TIMESTAMP] = json_pack("{s:{s:i}}", "signed", "version", 0);
-	if (mkdirs(r.tdir, strlen(r.tdir)) != 0) {
+	if (gate_mkdirs(r.tdir, strlen(r.tdir), 0755) != 0) {
 		rc = gate_fail(err, GATE_E_IO, NULL, r.tdir, "cannot create: %s", strerror(errno));
 		goto out;
 	}
@@ -631,7 +607,7 @@ static enum gate_err copy_target(struct repo *r, const char *file, const char *p
 		return rc;
 	gate_sha256(data, len, h);
 	gate_hex_encode(h, 32, hex);
-	if (!(dst = join(r->tdir, path))) {
+	if (!(dst = gate_path_join(r->tdir, path))) {
 		rc = nomem(err);
 		goto out;
 	}

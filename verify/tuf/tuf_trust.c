@@ -73,37 +73,11 @@ void gate_tuf_caps_env(struct gate_tuf_caps *c)
 
 /* ---- files ---- */
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
-}
-
-static int mkdir_p(const char *path)
-{
-	char *p = strdup(path);
-	int rc = 0;
-	if (!p)
-		return -1;
-	for (char *s = p + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (rc == 0 && mkdir(p, 0755) != 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
 /* "1787616000\n": digits only, at most 18 (no overflow), nothing else but
  * one newline. */
 bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 {
-	char *p = path_in(dir, "last-update");
+	char *p = gate_path_join(dir, "last-update");
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	bool ok = false;
@@ -123,7 +97,7 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 
 static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *err)
 {
-	char *dst = path_in(dir, "last-update");
+	char *dst = gate_path_join(dir, "last-update");
 	char text[32];
 	int n = snprintf(text, sizeof text, "%lld\n", (long long)t);
 	if (!dst)
@@ -138,7 +112,7 @@ static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *
 
 static int lock_exclusive(const char *dir, struct gate_error *err)
 {
-	char *p = path_in(dir, ".lock");
+	char *p = gate_path_join(dir, ".lock");
 	int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
 	free(p);
 	if (fd < 0) {
@@ -160,7 +134,7 @@ static int lock_exclusive(const char *dir, struct gate_error *err)
  * through the update path: fine), -2 = still locked. */
 static int lock_shared(const char *dir)
 {
-	char *p = path_in(dir, ".lock");
+	char *p = gate_path_join(dir, ".lock");
 	int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	free(p);
 	if (fd < 0)
@@ -203,7 +177,7 @@ static bool walk_count(void *ctx, const struct gate_tuf_file *f, const char *rol
 static enum gate_err bootstrap(const struct gate_tuf_cache_opts *o, const char *mdir,
 			       struct gate_error *err)
 {
-	char *p = path_in(mdir, "root.json");
+	char *p = gate_path_join(mdir, "root.json");
 	struct stat st;
 	bool have = p && stat(p, &st) == 0;
 	free(p);
@@ -245,7 +219,7 @@ enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
 	struct gate_tuf_updater *u = NULL;
 	struct gate_tuf_caps caps;
 	struct gate_tuf_walk_stats ws;
-	char *mdir = path_in(o->dir, "metadata"), *tdir = path_in(o->dir, "targets");
+	char *mdir = gate_path_join(o->dir, "metadata"), *tdir = gate_path_join(o->dir, "targets");
 	int64_t now = gate_tuf_now(o->now);
 	int lock = -1;
 	enum gate_err rc;
@@ -258,7 +232,8 @@ enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}
-	if (mkdir_p(o->dir) != 0 || mkdir_p(mdir) != 0 || mkdir_p(tdir) != 0) {
+	if (gate_mkdirs(mdir, strlen(mdir), 0755) != 0 ||
+	    gate_mkdirs(tdir, strlen(tdir), 0755) != 0) {
 		rc = gate_fail(err, GATE_E_IO, NULL, o->dir, "cannot create: %s", strerror(errno));
 		goto out;
 	}
@@ -345,8 +320,9 @@ enum gate_err gate_tuf_cache_open(const char *dir, int64_t now, struct gate_tuf_
 	if (!c)
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	c->lock = -1;
-	if (!(c->dir = strdup(dir)) || !(c->tdir = path_in(dir, "targets")) ||
-	    !(mdir = path_in(dir, "metadata")) || !(root = path_in(mdir, "root.json"))) {
+	if (!(c->dir = strdup(dir)) || !(c->tdir = gate_path_join(dir, "targets")) ||
+	    !(mdir = gate_path_join(dir, "metadata")) ||
+	    !(root = gate_path_join(mdir, "root.json"))) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}

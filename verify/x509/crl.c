@@ -267,6 +267,22 @@ static X509_CRL *find_crl(const struct gate_x509_trust *t, X509 *cert, X509 *iss
 	return found;
 }
 
+/* The revocation status of the certificate at depth i is unknown, for
+ * reason w: an error when CRLs are required, else counted in *unknown
+ * (the first reason kept in why). */
+static enum gate_err status_unknown(const struct gate_x509_trust *t, int i, const char *w,
+				    size_t *unknown, char *why, size_t cap, const char *field,
+				    struct gate_error *err)
+{
+	if (t->crl_mode == GATE_CRL_REQUIRE)
+		return gate_fail(err, GATE_E_CERT, NULL, field,
+				 "revocation status of the certificate at depth %d is unknown: %s",
+				 i, w);
+	if (!(*unknown)++)
+		snprintf(why, cap, "depth %d: %.200s", i, w);
+	return GATE_OK;
+}
+
 enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509) *chain,
 				 int64_t t_sign, int64_t now, char *note, size_t notelen,
 				 const char *field, struct gate_error *err)
@@ -286,14 +302,9 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 		char w[200] = "";
 		X509_CRL *crl = find_crl(t, cert, issuer, now, w, sizeof w);
 		if (!crl) {
-			if (t->crl_mode == GATE_CRL_REQUIRE)
-				return gate_fail(
-					err, GATE_E_CERT, NULL, field,
-					"revocation status of the certificate at depth %d is "
-					"unknown: %s",
-					i, w);
-			if (!unknown++)
-				snprintf(why, sizeof why, "depth %d: %.200s", i, w);
+			if (status_unknown(t, i, w, &unknown, why, sizeof why, field, err) !=
+			    GATE_OK)
+				return GATE_E_CERT;
 			continue;
 		}
 		checked++;
@@ -321,16 +332,11 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 			 * but not that nothing else was revoked since. */
 			checked--;
 			snprintf(w, sizeof w, "the CRL for it is past its nextUpdate");
-			if (t->crl_mode == GATE_CRL_REQUIRE) {
+			if (status_unknown(t, i, w, &unknown, why, sizeof why, field, err) !=
+			    GATE_OK) {
 				X509_CRL_free(crl);
-				return gate_fail(
-					err, GATE_E_CERT, NULL, field,
-					"revocation status of the certificate at depth %d is "
-					"unknown: %s",
-					i, w);
+				return GATE_E_CERT;
 			}
-			if (!unknown++)
-				snprintf(why, sizeof why, "depth %d: %.200s", i, w);
 		}
 		X509_CRL_free(crl);
 	}

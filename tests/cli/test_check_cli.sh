@@ -299,11 +299,46 @@ printf 'x' >"$tree/sub/deeper/c.txt"
 : >"$tree/sub/z.p7s"
 check --policy "$pol/one.yaml" --format json "$tree"
 assert "directory: exit 1 (two files without valid evidence)" is "$code" 1
-assert "directory: walked recursively, evidence files not checked, name order" is \
+assert "directory: walked recursively, name order, sidecars of decided files left out" is \
 	"$(j '[r["path"] for r in d["results"]]')" \
-	"[\"$tree/a.bin\", \"$tree/sub/b.bin\", \"$tree/sub/deeper/c.txt\"]"
-assert "directory: a.bin allowed by its sidecar" is \
-	"$(j '[r["verdict"] for r in d["results"]]')" '["allow", "deny", "deny"]'
+	"[\"$tree/a.bin\", \"$tree/sub/b.bin\", \"$tree/sub/deeper/c.txt\", \"$tree/sub/z.p7s\"]"
+assert "directory: a.bin allowed by its sidecar; z.p7s (no z) decided" is \
+	"$(j '[r["verdict"] for r in d["results"]]')" '["allow", "deny", "deny", "deny"]'
+
+# Evidence names hide nothing: a program named like a sidecar, a folder
+# named like one and a store entry of no decided file are all decided.
+hide=$tmp/hide
+mkdir -p "$hide/tools.sig" "$hide/store/sha256"
+cp /bin/ls "$hide/tool.bundle"
+cp /bin/ls "$hide/tools.sig/inner"
+head -c 64 /dev/urandom >"$hide/owned"
+: >"$hide/store/sha256/$(sha256sum "$hide/owned" | cut -d' ' -f1).sigstore.json"
+: >"$hide/store/sha256/$(printf '%064d' 0).sigstore.json"
+check --policy "$pol/one.yaml" --format json "$hide"
+assert "evidence names: exit 1 (all denied)" is "$code" 1
+assert "evidence names: every file decided, the owned store entry left out" is \
+	"$(j '[r["path"][len("'"$hide"'/"):] for r in d["results"]]')" \
+	"[\"owned\", \"store/sha256/$(printf '%064d' 0).sigstore.json\", \"tool.bundle\", \"tools.sig/inner\"]"
+run "$gate" check --policy "$pol/one.yaml" --format sarif "$hide"
+assert "evidence names: SARIF lists tool.bundle" has "$tmp/out" "tool.bundle"
+
+# Nothing to decide is an error, unless asked for.
+mkdir -p "$tmp/empty"
+check --policy "$pol/one.yaml" "$tmp/empty"
+assert "empty folder: exit 2" is "$code" 2
+assert "empty folder: says so" has "$tmp/err" "no file to decide"
+check --policy "$pol/one.yaml" --allow-empty "$tmp/empty"
+assert "empty folder with --allow-empty: exit 0" is "$code" 0
+
+# --output never writes through a link: the link is replaced.
+echo precious >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/report.json"
+check --policy "$pol/one.yaml" --format json --output "$tmp/report.json" "$hide/owned"
+assert "--output over a symlink: exit 1 (denied)" is "$code" 1
+assert "--output over a symlink: the link's target is untouched" is "$(cat "$tmp/victim")" precious
+assert "--output over a symlink: the report replaced the link" \
+	test -f "$tmp/report.json" -a ! -L "$tmp/report.json"
+assert "--output: the report is there" has "$tmp/report.json" '"denied": 1'
 
 # ---- --jobs does not change the result -------------------------------------
 

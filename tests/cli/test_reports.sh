@@ -121,7 +121,7 @@ v = json.load(open(sys.argv[1]))["runs"][0]["tool"]["driver"]["version"]
 sys.exit(0 if v and v in sys.argv[2] else 1)' "$tmp/enforce.json" "$version"
 # An empty report (no files, e.g. an empty dist/) is still valid SARIF.
 mkdir "$tmp/empty"
-rc "sarif of an empty directory: exit 0" 0 "$GATE" check "${enforce[@]}" --format sarif \
+rc "sarif of an empty directory (--allow-empty): exit 0" 0 "$GATE" check "${enforce[@]}" --allow-empty --format sarif \
     --output "$tmp/empty.json" "$tmp/empty"
 
 # A broken copy, to show that the schema check can fail.
@@ -202,7 +202,7 @@ rc "junit to --output" 2 "$GATE" check "${enforce[@]}" --format junit --output "
 rc "junit audit" 0 "$GATE" check "${audit[@]}" --format junit --output "$tmp/audit.xml" files
 py junit "$tmp/enforce.xml" enforce
 py junit "$tmp/audit.xml" audit
-rc "junit of an empty directory: exit 0" 0 "$GATE" check "${enforce[@]}" --format junit \
+rc "junit of an empty directory (--allow-empty): exit 0" 0 "$GATE" check "${enforce[@]}" --allow-empty --format junit \
     --output "$tmp/empty.xml" "$tmp/empty"
 check "junit: empty report is well-formed" python3 -c '
 import sys, xml.etree.ElementTree as ET

@@ -197,8 +197,8 @@ static enum gate_err load_audit(struct lctx *c, const struct gate_ynode *m)
 
 static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 {
-	static const char *const keys[] = {"version", "mode",	  "trust", "signers",
-					   "rules",   "evidence", "audit", NULL};
+	static const char *const keys[] = {"version",  "mode",	"trust",   "signers", "rules",
+					   "evidence", "audit", "digests", NULL};
 	const struct gate_ynode *n;
 	const char *s;
 	enum gate_err rc = gate_pl_check_map(c, root, "the policy", keys);
@@ -234,6 +234,8 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 	if ((n = gate_pl_get(root, "evidence")) && (rc = load_evidence(c, n)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(root, "audit")) && (rc = load_audit(c, n)) != GATE_OK)
+		return rc;
+	if ((n = gate_pl_get(root, "digests")) && (rc = gate_pl_load_digests(c, n)) != GATE_OK)
 		return rc;
 	return GATE_OK;
 }
@@ -284,6 +286,8 @@ void gate_policy_free(struct gate_policy *p)
 	}
 	free(p->apts);
 	free(p->audit_log);
+	free(p->deny_digests.v);
+	free(p->allow_digests.v);
 	gate_x509_trust_free(p->x509);
 	free(p);
 }

@@ -39,5 +39,6 @@ enum gate_err gate_pl_str_list(struct lctx *c, const struct gate_ynode *n, const
 enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m);
 enum gate_err gate_pl_load_signers(struct lctx *c, const struct gate_ynode *m);
 enum gate_err gate_pl_load_rules(struct lctx *c, const struct gate_ynode *l);
+enum gate_err gate_pl_load_digests(struct lctx *c, const struct gate_ynode *m);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <limits.h>
 #include <string.h>
 
 static enum gate_err uint_val(struct lctx *c, const struct gate_ynode *n, const char *what,
@@ -86,6 +88,39 @@ static enum gate_err load_callers(struct lctx *c, const struct gate_ynode *n, un
 	return rc;
 }
 
+/* Path globs are matched against absolute, normalised paths (gate/decide.c):
+ * an absolute glob is normalised the same way; a relative one is anchored
+ * at the policy file's folder, unless its first segment is "**" (it then
+ * matches in any folder). */
+static enum gate_err anchor_paths(struct lctx *c, const struct gate_ynode *n, struct gate_rule *r)
+{
+	char cwd[PATH_MAX], *base = NULL;
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; rc == GATE_OK && i < r->npaths; i++) {
+		char *p = r->paths[i], *np;
+		if (strcmp(p, "**") == 0 || strncmp(p, "**/", 3) == 0)
+			continue;
+		if (p[0] != '/' && !base) {
+			if (!(c->dir && c->dir[0] == '/') && !getcwd(cwd, sizeof cwd))
+				return FAILN(
+					c, n,
+					"relative path '%s': the current folder is unknown: %s", p,
+					strerror(errno));
+			base = gate_path_normalize(c->dir ? c->dir : ".", cwd);
+			if (!base)
+				rc = gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		}
+		if (rc == GATE_OK && !(np = gate_path_normalize(p, base)))
+			rc = gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		if (rc == GATE_OK) {
+			free(p);
+			r->paths[i] = np;
+		}
+	}
+	free(base);
+	return rc;
+}
+
 static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, struct gate_rule *r)
 {
 	static const char *const keys[] = {"type", "path", "caller", "size", NULL};
@@ -94,8 +129,9 @@ static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, stru
 	enum gate_err rc = gate_pl_check_map(c, m, "match", keys);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "type")))
 		rc = gate_pl_str_list(c, n, "type", &r->types, &r->ntypes);
-	if (rc == GATE_OK && (n = gate_pl_get(m, "path")))
-		rc = gate_pl_str_list(c, n, "path", &r->paths, &r->npaths);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "path")) &&
+	    (rc = gate_pl_str_list(c, n, "path", &r->paths, &r->npaths)) == GATE_OK)
+		rc = anchor_paths(c, n, r);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "caller")))
 		rc = load_callers(c, n, &r->callers);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "size"))) {

@@ -55,6 +55,12 @@ struct gate_policy_apt {
 	unsigned line, column;
 };
 
+/* A sorted list of SHA-256 digests (policy digests.allow / digests.deny). */
+struct gate_digest_list {
+	uint8_t (*v)[32];
+	size_t n, cap;
+};
+
 struct gate_rule {
 	char *name;
 	unsigned line;
@@ -120,7 +126,12 @@ struct gate_policy {
 	struct gate_policy_apt *apts; /* trust.apt_archives */
 	size_t napts;
 	bool uses_types; /* some rule matches on the file type (libmagic) */
+	/* digests: decided by SHA-256 before any rule; deny beats allow */
+	struct gate_digest_list deny_digests, allow_digests;
 };
+
+/* Whether sha256 is on list l (sorted at load). */
+bool gate_digest_listed(const struct gate_digest_list *l, const uint8_t sha256[32]);
 
 /* Outcome of evaluating one requirement. */
 struct gate_req_result {

@@ -12,7 +12,9 @@
 void gate_put_escaped(FILE *out, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p >= 0x20 && *p < 0x7f)
 			fputc(*p, out);
 		else
 			fprintf(out, "\\x%02x", *p);
@@ -24,15 +26,21 @@ json_t *gate_json_text(const char *s)
 	json_t *j = json_string(s ? s : "");
 	if (j)
 		return j;
+	/* Not UTF-8: every byte of 0x80 or more becomes the text \xNN and a
+	 * backslash is doubled, so the original bytes can be told back. */
 	size_t n = strlen(s);
 	char *e = malloc(n * 4 + 1), *o = e;
 	if (!e)
 		return json_string("");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x80)
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*p < 0x80) {
 			*o++ = (char)*p;
-		else
+		} else {
 			o += sprintf(o, "\\x%02x", *p);
+		}
 	}
 	*o = '\0';
 	j = json_string(e);

@@ -94,11 +94,14 @@ json_t *gate_facts_signers_json(const struct gate_facts *const *facts, size_t n)
 /* The facts as text lines "INDENTlabel: value", starting with
  * "INDENTsigner: TITLE"; untrusted values are escaped. */
 void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f, unsigned what);
-/* A JSON string of s (NULL: ""); bytes of invalid UTF-8 become the text
- * \xNN, so that the member is never dropped (jansson refuses them). */
+/* A JSON string of s (NULL: ""). When s is not UTF-8 its bytes of 0x80
+ * or more become the text \xNN and backslashes are doubled, so that the
+ * member is never dropped (jansson refuses such strings) and the bytes can
+ * be told back. */
 json_t *gate_json_text(const char *s);
 /* Print text from untrusted input with control and non-ASCII bytes shown
- * as \xNN, so it can never forge lines or terminal escapes. */
+ * as \xNN and a backslash doubled, so it can never forge lines or terminal
+ * escapes, and a name that spells "\x1b" is told from one holding ESC. */
 void gate_put_escaped(FILE *out, const char *s);
 
 #endif

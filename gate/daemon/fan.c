@@ -352,13 +352,14 @@ static void remember(struct gated *g, const struct gated_event *ev, uint64_t gen
 /* The loader or an interpreter's inline code, refused (guard.c); audit
  * mode logs it and allows. */
 static void guard_deny(struct gated *g, struct gated_event *ev, const char *why,
-		       const struct gate_artifact *a)
+		       const struct gate_artifact *a, bool log_only)
 {
 	char hex[65] = "";
-	bool allow = atomic_load(&g->mode) != GATE_MODE_ENFORCE;
+	bool allow = log_only || atomic_load(&g->mode) != GATE_MODE_ENFORCE;
 	if (a)
 		gate_artifact_sha256_hex(a, hex);
-	if (worker_answer(g, ev, allow) && !allow)
+	/* log_only: the policy decides next and answers. */
+	if (!log_only && worker_answer(g, ev, allow) && !allow)
 		count(&g->n.guard_denied);
 	gated_log_fast(g, ev->pid, ev->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
 		       a ? hex : NULL, why);
@@ -372,7 +373,7 @@ static bool guard_open(struct gated *g, struct gated_event *ev)
 	if (r == GATED_GUARD_DECIDE)
 		return true;
 	if (r == GATED_GUARD_DENY) {
-		guard_deny(g, ev, why, NULL);
+		guard_deny(g, ev, why, NULL, false);
 		return false;
 	}
 	if (worker_answer(g, ev, true))
@@ -398,8 +399,10 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	bool hashed = gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK;
 	if (exec &&
 	    (why = gated_guard_loader(g, ev, hashed ? gate_artifact_sha256(a) : NULL, &gv))) {
-		guard_deny(g, ev, why, a);
-		goto out;
+		guard_deny(g, ev, why, a, g->cfg.loader_log);
+		if (!g->cfg.loader_log)
+			goto out;
+		why = NULL; /* logged: the policy decides as for any program */
 	}
 	if (hashed && ledger_has(w, gate_artifact_sha256(a))) {
 		count(&g->n.ledger_hits);

@@ -49,6 +49,10 @@ static const char usage[] =
 	"                       deny: an interpreter given code with -c/-e or on\n"
 	"                       standard input is refused its first open of a\n"
 	"                       file on a marked filesystem (default allow)\n"
+	"  --loader-as-program deny|log\n"
+	"                       the dynamic loader exec'd as a program (ld.so ./x,\n"
+	"                       also ldd): deny (default), or log it and decide\n"
+	"                       the loader as any program\n"
 	"  --deadline-ms N      answer the default when no decision came within N ms\n"
 	"                       (default 2000)\n"
 	"  --default allow|deny the default in enforce mode (default deny); audit\n"
@@ -194,6 +198,7 @@ enum {
 	OPT_FS,
 	OPT_INTERP,
 	OPT_INLINE,
+	OPT_LOADER,
 	OPT_DEADLINE,
 	OPT_DEFAULT,
 	OPT_WORKERS,
@@ -213,6 +218,7 @@ static const struct option opts[] = {
 	{"filesystem", required_argument, NULL, OPT_FS},
 	{"interpreter", required_argument, NULL, OPT_INTERP},
 	{"interpreter-inline", required_argument, NULL, OPT_INLINE},
+	{"loader-as-program", required_argument, NULL, OPT_LOADER},
 	{"deadline-ms", required_argument, NULL, OPT_DEADLINE},
 	{"default", required_argument, NULL, OPT_DEFAULT},
 	{"workers", required_argument, NULL, OPT_WORKERS},
@@ -332,6 +338,12 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 					   arg);
 		c->interp_inline =
 			strcmp(arg, "deny") == 0 ? GATED_INLINE_DENY : GATED_INLINE_ALLOW;
+		return 0;
+	case OPT_LOADER:
+		if (strcmp(arg, "deny") != 0 && strcmp(arg, "log") != 0)
+			return usage_error("--loader-as-program must be deny or log (got '%s')",
+					   arg);
+		c->loader_log = strcmp(arg, "log") == 0;
 		return 0;
 	case OPT_DEFAULT:
 		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)

@@ -55,6 +55,7 @@ struct gated_config {
 	const char *audit; /* NULL: the policy's audit.log, else syslog */
 	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
 	int interp_inline; /* enum gated_inline: code from argv or stdin */
+	bool loader_log;   /* --loader-as-program log: log the loader rule, allow */
 };
 
 /* Counters of the status file; relaxed atomics. */

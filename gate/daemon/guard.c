@@ -37,7 +37,8 @@ void gated_guard_free(struct gated *g)
 
 /* ---- the loader ---- */
 
-/* Audit mode logs what these rules would deny and allows it. */
+/* Audit mode logs what these rules would deny and allows it (so does
+ * --loader-as-program log for the loader rule). */
 static bool enforcing(const struct gated *g)
 {
 	return atomic_load(&g->mode) == GATE_MODE_ENFORCE;
@@ -49,7 +50,7 @@ bool gated_guard_cached(struct gated *g, pid_t pid, int fd, const struct gate_vc
 	*why = NULL;
 	if (v->flags & GATE_VCACHE_F_LOADER) {
 		*why = gated_loaders_check(g->loaders, pid, fd, gate_now_ns());
-		return *why && enforcing(g) ? false : v->allowed;
+		return *why && enforcing(g) && !g->cfg.loader_log ? false : v->allowed;
 	}
 	gated_loaders_program(g->loaders, pid, v->allowed ? v->interp : 0, gate_now_ns());
 	return v->allowed;

@@ -31,6 +31,7 @@ trap 'rm -rf -- "$ldtmp"; cleanup' EXIT
 mkdir -p "$mnt/lib" "$mnt/data" "$mnt/libc"
 fixture cp "$sysld" "$mnt/lib/ld.so"
 fixture cp "$sysld" "$mnt/lib/ld-copy.so"
+fixture cp "$sysld" "$mnt/lib/ld-unsigned.so"
 ln -s "$mnt/lib/ld.so" "$ldtmp/ld.so"
 for b in allowed unknown; do mkbin "$b"; done
 python3 - /bin/true "$mnt/bin/dyn" "$ldtmp/ld.so" <<'PY' || exit 1
@@ -129,6 +130,18 @@ if start_gated loader-audit --policy "$tmp/audit.yaml" --mount "$mnt" --audit "$
     check "audit mode: the loader run as a program runs" runs "$mnt/lib/ld.so" "$mnt/bin/allowed"
     check "... and is logged" eventually audit_reason "$tmp/loader-audit.audit" "$mnt/lib/ld.so" true \
         "the dynamic loader run as a program"
+    stop_gated
+fi
+
+if start_gated loader-log --policy "$tmp/enforce.yaml" --mount "$mnt" --loader-as-program log \
+    --audit "$tmp/loader-log.audit"; then
+    check "--loader-as-program log: the (signed) loader run as a program runs" \
+        runs "$mnt/lib/ld.so" "$mnt/bin/allowed"
+    check "... and is logged" eventually audit_reason "$tmp/loader-log.audit" "$mnt/lib/ld.so" true \
+        "the dynamic loader run as a program"
+    check "... an unsigned copy of it is still decided by the policy (denied)" \
+        denied "$mnt/lib/ld-unsigned.so" "$mnt/bin/allowed"
+    check "nothing was answered late" stat_eq counts.late 0
     stop_gated
 fi
 

@@ -20,6 +20,8 @@ static bool rd(void *ctx, void *out, size_t n, uint64_t off)
 	return true;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf b = {data, size};

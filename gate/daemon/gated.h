@@ -91,10 +91,8 @@ struct gated {
 	int stop_fd; /* eventfd: wakes the reader to stop */
 	pid_t self;
 	struct gate_vcache *cache;
-	struct gated_loaders *loaders; /* guard.c */
-	struct gated_interps *interps; /* guard.c; NULL without --interpreter */
-	struct gate_bqueue *work;      /* struct gated_event * */
-	struct gate_bqueue *logq;      /* struct gated_rec * */
+	struct gate_bqueue *work; /* struct gated_event * */
+	struct gate_bqueue *logq; /* struct gated_rec * */
 	struct gate_pending pending;
 	pthread_mutex_t pol_lock;
 	struct gated_policy *pol;
@@ -106,6 +104,10 @@ struct gated {
 	int64_t started_mono_ns;
 	unsigned reloads, reload_failures;
 	char reload_error[GATE_ERR_MSG_MAX + 300];
+
+	/* guard.c; interps is NULL without --interpreter */
+	struct gated_loaders *loaders;
+	struct gated_interps *interps;
 };
 
 /* One permission event in flight (pending.h: answered once, closed once). */

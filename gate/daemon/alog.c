@@ -126,7 +126,8 @@ void gated_log_msg(struct gated *g, const char *event, const char *fmt, ...)
 
 static const char *src_name(enum gated_src s)
 {
-	static const char *const names[] = {"policy", "ledger", "cache", "deadline", "queue_full"};
+	static const char *const names[] = {"policy",	"ledger",     "cache",
+					    "deadline", "queue_full", "guard"};
 	return names[s];
 }
 

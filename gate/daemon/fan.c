@@ -121,20 +121,6 @@ static void expire_due(struct gated *g)
 
 /* ---- the reader ---- */
 
-static bool is_interpreter(const struct gated *g, pid_t pid)
-{
-	char link[64], exe[PATH_MAX];
-	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(link, exe, sizeof exe - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	for (size_t i = 0; i < g->cfg.ninterpreters; i++)
-		if (strcmp(exe, g->cfg.interpreters[i]) == 0)
-			return true;
-	return false;
-}
-
 static void answer_now(struct gated *g, int fd, bool allow, atomic_ullong *c)
 {
 	gated_respond(g, fd, allow);
@@ -168,8 +154,8 @@ static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
 }
 
 /* What the reader answers without a worker: its own process, the off
- * mode, opens by processes that are not configured interpreters, and
- * non-regular files those open. Returns false for events to decide. */
+ * mode, opens of non-regular files, and opens by processes that are not
+ * configured interpreters (guard.c). Returns false for events to decide. */
 static bool answer_fast(struct gated *g, const struct fanotify_event_metadata *md,
 			const struct stat *st, bool stat_ok)
 {
@@ -179,7 +165,7 @@ static bool answer_fast(struct gated *g, const struct fanotify_event_metadata *m
 		c = &g->n.self;
 	else if (atomic_load(&g->mode) == GATE_MODE_OFF)
 		c = &g->n.off;
-	else if (!exec && (!is_interpreter(g, md->pid) || !stat_ok || !S_ISREG(st->st_mode)))
+	else if (!exec && (!stat_ok || !S_ISREG(st->st_mode) || !gated_guard_open_fast(g, md->pid)))
 		c = &g->n.passthrough;
 	if (!c)
 		return false;
@@ -199,12 +185,23 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 	if (!stat_ok)
 		memset(&st, 0, sizeof st); /* a worker words the error */
 	gate_vcache_key_from_stat(&st, &k);
-	if (!stat_ok || !S_ISREG(st.st_mode) || !gate_vcache_lookup(g->cache, &k, &v)) {
+	bool exec = (md->mask & FAN_OPEN_EXEC_PERM) != 0;
+	/* An interpreter's open: a cached allow answers it only when guard.c
+	 * has nothing to look at in a worker. */
+	if (!stat_ok || !S_ISREG(st.st_mode) || (!exec && gated_guard_open_fast(g, md->pid) != 1) ||
+	    !gate_vcache_lookup(g->cache, &k, &v) || (!exec && !v.allowed)) {
 		dispatch(g, md, &k);
 		return;
 	}
-	gated_respond(g, md->fd, v.allowed);
-	if (v.kind != GATE_VERDICT_ALLOW)
+	const char *why = NULL;
+	bool allow = exec ? gated_guard_cached(g, md->pid, md->fd, &v, &why) : v.allowed;
+	if (why && !allow)
+		count(&g->n.guard_denied);
+	gated_respond(g, md->fd, allow);
+	if (why)
+		gated_log_fast(g, md->pid, md->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
+			       v.digest, why);
+	else if (v.kind != GATE_VERDICT_ALLOW)
 		gated_log_fast(g, md->pid, md->fd, GATED_SRC_CACHE, v.allowed, v.kind, v.digest,
 			       "cached answer");
 	close(md->fd);
@@ -352,6 +349,38 @@ static void remember(struct gated *g, const struct gated_event *ev, uint64_t gen
 		gate_vcache_insert(g->cache, &ev->key, gen, v);
 }
 
+/* The loader or an interpreter's inline code, refused (guard.c); audit
+ * mode logs it and allows. */
+static void guard_deny(struct gated *g, struct gated_event *ev, const char *why,
+		       const struct gate_artifact *a, bool log_only)
+{
+	char hex[65] = "";
+	bool allow = log_only || atomic_load(&g->mode) != GATE_MODE_ENFORCE;
+	if (a)
+		gate_artifact_sha256_hex(a, hex);
+	/* log_only: the policy decides next and answers. */
+	if (!log_only && worker_answer(g, ev, allow) && !allow)
+		count(&g->n.guard_denied);
+	gated_log_fast(g, ev->pid, ev->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
+		       a ? hex : NULL, why);
+}
+
+/* An open by a process: true when it is to be decided as a script. */
+static bool guard_open(struct gated *g, struct gated_event *ev)
+{
+	const char *why = NULL;
+	enum gated_guard r = gated_guard_open(g, ev, &why);
+	if (r == GATED_GUARD_DECIDE)
+		return true;
+	if (r == GATED_GUARD_DENY) {
+		guard_deny(g, ev, why, NULL, false);
+		return false;
+	}
+	if (worker_answer(g, ev, true))
+		count(&g->n.passthrough);
+	return false;
+}
+
 static void decide_event(struct worker *w, struct gated_event *ev)
 {
 	struct gated *g = w->g;
@@ -359,15 +388,32 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	struct gate_artifact *a = NULL;
 	struct gate_verdict v;
 	struct gate_vcache_val cv = {0};
+	struct gate_vcache_val gv = {0}; /* guard.c's bits */
+	bool exec = (ev->mask & FAN_OPEN_EXEC_PERM) != 0, learn = false;
+	const char *why = NULL;
+	if (!guard_open(g, ev))
+		return;
 	fd_path(ev->fd, path, sizeof path);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
-	if (gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK &&
-	    ledger_has(w, gate_artifact_sha256(a))) {
+	bool hashed = gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK;
+	if (exec &&
+	    (why = gated_guard_loader(g, ev, hashed ? gate_artifact_sha256(a) : NULL, &gv))) {
+		guard_deny(g, ev, why, a, g->cfg.loader_log);
+		if (!g->cfg.loader_log)
+			goto out;
+		why = NULL; /* logged: the policy decides as for any program */
+	}
+	if (hashed && ledger_has(w, gate_artifact_sha256(a))) {
 		count(&g->n.ledger_hits);
+		if (exec)
+			gated_guard_program(g, ev, true, &gv, &learn);
 		worker_answer(g, ev, true);
-		cv = (struct gate_vcache_val){
-			.allowed = true, .kind = GATE_VERDICT_ALLOW, .src = GATE_VCACHE_SRC_LEDGER};
+		cv = (struct gate_vcache_val){.allowed = true,
+					      .kind = GATE_VERDICT_ALLOW,
+					      .src = GATE_VCACHE_SRC_LEDGER,
+					      .flags = gv.flags,
+					      .interp = gv.interp};
 		gate_artifact_sha256_hex(a, cv.digest);
 		remember(g, ev, gen, &cv);
 		goto out;
@@ -376,21 +422,28 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	enum gate_err rc = a ? gate_decide_artifact(p->ctx, a, path, GATE_CALLER_EXEC, &v)
 			     : gate_decide_fd(p->ctx, ev->fd, path, GATE_CALLER_EXEC, &v);
 	count(&g->n.decisions);
+	bool allow = rc == GATE_OK ? v.allowed : gated_default_allows(g);
+	if (exec) /* before the answer: the loader's event follows it */
+		gated_guard_program(g, ev, allow, &gv, &learn);
 	if (rc != GATE_OK) {
-		worker_answer(g, ev, gated_default_allows(g));
+		worker_answer(g, ev, allow);
 		goto out;
 	}
 	bool answered = worker_answer(g, ev, v.allowed);
 	if (v.kind != GATE_VERDICT_ERROR) {
 		cv = (struct gate_vcache_val){.allowed = v.allowed,
 					      .kind = (uint8_t)v.kind,
-					      .src = GATE_VCACHE_SRC_POLICY};
+					      .src = GATE_VCACHE_SRC_POLICY,
+					      .flags = gv.flags,
+					      .interp = gv.interp};
 		memcpy(cv.digest, v.digest, sizeof cv.digest);
 		remember(g, ev, gen, &cv);
 	}
 	gated_log_decision(g, ev->pid, &v, !answered);
 	gate_verdict_clear(&v);
 out:
+	if (learn)
+		gated_guard_learn(g, &gv);
 	gate_artifact_free(a);
 	gated_policy_put(g, p);
 }

@@ -41,8 +41,18 @@ static const char usage[] =
 	"  --mount DIR          mark the mount DIR is on (FAN_MARK_MOUNT)\n"
 	"  --filesystem DIR     mark the whole filesystem DIR is on, in every mount\n"
 	"                       and namespace (FAN_MARK_FILESYSTEM)\n"
-	"  --interpreter PATH   also decide files this interpreter opens (scripts):\n"
-	"                       adds FAN_OPEN_PERM to the marks (see docs/EXEC.md)\n"
+	"  --interpreter PATH   also decide the scripts this interpreter opens, and\n"
+	"                       those of its copies and hard links (known by\n"
+	"                       SHA-256, hashed at start and on SIGHUP): adds\n"
+	"                       FAN_OPEN_PERM to the marks (see docs/EXEC.md)\n"
+	"  --interpreter-inline allow|deny\n"
+	"                       deny: an interpreter given code with -c/-e or on\n"
+	"                       standard input is refused its first open of a\n"
+	"                       file on a marked filesystem (default allow)\n"
+	"  --loader-as-program deny|log\n"
+	"                       the dynamic loader exec'd as a program (ld.so ./x,\n"
+	"                       also ldd): deny (default), or log it and decide\n"
+	"                       the loader as any program\n"
 	"  --deadline-ms N      answer the default when no decision came within N ms\n"
 	"                       (default 2000)\n"
 	"  --default allow|deny the default in enforce mode (default deny); audit\n"
@@ -148,6 +158,10 @@ static void reload(struct gated *g)
 	pthread_mutex_unlock(&g->pol_lock);
 	gate_vcache_invalidate(g->cache); /* after the swap: vcache.h */
 	gated_policy_put(g, old);
+	struct gate_error e = {0};
+	if (gated_guard_setup(g, true, &e) != GATE_OK)
+		gated_log_msg(g, "reload",
+			      "interpreters not hashed again, the old digests stay: %s", e.msg);
 	g->reloads++;
 	g->reload_error[0] = '\0';
 	gated_log_msg(g, "reload", "policy %s reloaded: mode %s", g->cfg.policy,
@@ -183,6 +197,8 @@ enum {
 	OPT_MOUNT,
 	OPT_FS,
 	OPT_INTERP,
+	OPT_INLINE,
+	OPT_LOADER,
 	OPT_DEADLINE,
 	OPT_DEFAULT,
 	OPT_WORKERS,
@@ -201,6 +217,8 @@ static const struct option opts[] = {
 	{"mount", required_argument, NULL, OPT_MOUNT},
 	{"filesystem", required_argument, NULL, OPT_FS},
 	{"interpreter", required_argument, NULL, OPT_INTERP},
+	{"interpreter-inline", required_argument, NULL, OPT_INLINE},
+	{"loader-as-program", required_argument, NULL, OPT_LOADER},
 	{"deadline-ms", required_argument, NULL, OPT_DEADLINE},
 	{"default", required_argument, NULL, OPT_DEFAULT},
 	{"workers", required_argument, NULL, OPT_WORKERS},
@@ -314,6 +332,19 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 	case OPT_PROBE:
 		*probe = true;
 		return 0;
+	case OPT_INLINE:
+		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)
+			return usage_error("--interpreter-inline must be allow or deny (got '%s')",
+					   arg);
+		c->interp_inline =
+			strcmp(arg, "deny") == 0 ? GATED_INLINE_DENY : GATED_INLINE_ALLOW;
+		return 0;
+	case OPT_LOADER:
+		if (strcmp(arg, "deny") != 0 && strcmp(arg, "log") != 0)
+			return usage_error("--loader-as-program must be deny or log (got '%s')",
+					   arg);
+		c->loader_log = strcmp(arg, "log") == 0;
+		return 0;
 	case OPT_DEFAULT:
 		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)
 			return usage_error("--default must be allow or deny (got '%s')", arg);
@@ -393,6 +424,8 @@ static enum gate_err setup(struct gated *g, struct gate_error *err)
 	    (rc = gate_bqueue_new(g->cfg.queue, &g->work, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.log_queue, &g->logq, err)) != GATE_OK)
 		return rc;
+	if ((rc = gated_guard_setup(g, false, err)) != GATE_OK)
+		return rc;
 	if ((g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return gate_fail(err, GATE_E_IO, NULL, "eventfd", "%s", strerror(errno));
 	return GATE_OK;
@@ -407,6 +440,7 @@ static void teardown(struct gated *g)
 	if (g->pol)
 		gated_policy_put(g, g->pol);
 	gate_vcache_free(g->cache);
+	gated_guard_free(g);
 	gate_bqueue_free(g->work);
 	gate_bqueue_free(g->logq);
 	gate_pending_destroy(&g->pending);

@@ -21,13 +21,17 @@ static json_int_t ld(atomic_ullong *c)
 static json_t *counts_json(struct gated *g)
 {
 	struct gated_counts *n = &g->n;
-	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events", ld(&n->events),
-			 "allowed", ld(&n->allowed), "denied", ld(&n->denied), "deadline",
-			 ld(&n->deadline), "queue_full", ld(&n->queue_full), "self", ld(&n->self),
-			 "passthrough", ld(&n->passthrough), "off", ld(&n->off), "ledger",
-			 ld(&n->ledger_hits), "decisions", ld(&n->decisions), "late", ld(&n->late),
-			 "write_errors", ld(&n->write_errors), "no_fd", ld(&n->no_fd),
-			 "read_errors", ld(&n->read_errors));
+	json_t *o = json_pack(
+		"{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events", ld(&n->events), "allowed",
+		ld(&n->allowed), "denied", ld(&n->denied), "deadline", ld(&n->deadline),
+		"queue_full", ld(&n->queue_full), "self", ld(&n->self), "passthrough",
+		ld(&n->passthrough), "off", ld(&n->off), "ledger", ld(&n->ledger_hits), "decisions",
+		ld(&n->decisions), "late", ld(&n->late), "write_errors", ld(&n->write_errors),
+		"no_fd", ld(&n->no_fd), "read_errors", ld(&n->read_errors));
+	/* guard.c: loaders run as programs, interpreters' inline code */
+	if (o)
+		json_object_set_new(o, "guard_denied", json_integer(ld(&n->guard_denied)));
+	return o;
 }
 
 static json_t *queue_json(struct gate_bqueue *q)

@@ -40,10 +40,14 @@ struct gate_vcache_key {
 /* Where a cached answer came from (for counts and audit events). */
 enum gate_vcache_src { GATE_VCACHE_SRC_POLICY = 0, GATE_VCACHE_SRC_LEDGER = 1 };
 
+#define GATE_VCACHE_F_LOADER 1 /* the file is a known dynamic loader */
+
 struct gate_vcache_val {
 	bool allowed;	 /* the answer given to the kernel */
 	uint8_t kind;	 /* enum gate_verdict_kind of the decision */
 	uint8_t src;	 /* enum gate_vcache_src */
+	uint8_t flags;	 /* GATE_VCACHE_F_* (gated's loader rule) */
+	uint8_t interp;	 /* id of the ELF interpreter it names (loader.h), 0: none */
 	char digest[65]; /* hex SHA-256 the answer was decided for */
 };
 

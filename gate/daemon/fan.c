@@ -7,6 +7,7 @@
  * anything is cached or logged, and nothing the reader does can wait on a
  * worker, the log writer or the disk. */
 #include "gated.h"
+#include "nsguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +28,14 @@
 
 /* ---- the group ---- */
 
-static uint64_t mark_mask(const struct gated *g)
+uint64_t gated_mark_mask(const struct gated *g)
 {
 	return FAN_OPEN_EXEC_PERM | (g->cfg.ninterpreters ? FAN_OPEN_PERM : 0);
 }
 
 static enum gate_err mark(struct gated *g, unsigned kind, const char *path, struct gate_error *err)
 {
-	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, mark_mask(g), AT_FDCWD, path) == 0)
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, gated_mark_mask(g), AT_FDCWD, path) == 0)
 		return GATE_OK;
 	return gate_fail(err, GATE_E_IO, NULL, kind == FAN_MARK_MOUNT ? "--mount" : "--filesystem",
 			 "cannot mark %s: %s", path, strerror(errno));
@@ -199,6 +200,7 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 	if (!stat_ok)
 		memset(&st, 0, sizeof st); /* a worker words the error */
 	gate_vcache_key_from_stat(&st, &k);
+	gated_key_place(md->fd, &k); /* the mount and name: nsguard.h */
 	if (!stat_ok || !S_ISREG(st.st_mode) || !gate_vcache_lookup(g->cache, &k, &v)) {
 		dispatch(g, md, &k);
 		return;
@@ -359,7 +361,12 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	struct gate_artifact *a = NULL;
 	struct gate_verdict v;
 	struct gate_vcache_val cv = {0};
+	char why[PATH_MAX + 128];
 	fd_path(ev->fd, path, sizeof path);
+	/* Decided on a name that leads back to this file, or on none (nsguard.h). */
+	bool resolved = gated_path_resolve(ev->fd, path, sizeof path, why, sizeof why);
+	if (resolved)
+		gated_key_place_of(path, &ev->key);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
 	if (gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK &&
@@ -376,12 +383,14 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	enum gate_err rc = a ? gate_decide_artifact(p->ctx, a, path, GATE_CALLER_EXEC, &v)
 			     : gate_decide_fd(p->ctx, ev->fd, path, GATE_CALLER_EXEC, &v);
 	count(&g->n.decisions);
+	if (rc == GATE_OK && !resolved)
+		gated_path_unresolved_verdict(p->ctx, &v, why);
 	if (rc != GATE_OK) {
 		worker_answer(g, ev, gated_default_allows(g));
 		goto out;
 	}
 	bool answered = worker_answer(g, ev, v.allowed);
-	if (v.kind != GATE_VERDICT_ERROR) {
+	if (v.kind != GATE_VERDICT_ERROR && resolved) {
 		cv = (struct gate_vcache_val){.allowed = v.allowed,
 					      .kind = (uint8_t)v.kind,
 					      .src = GATE_VCACHE_SRC_POLICY};

@@ -52,6 +52,10 @@ struct gated_config {
 	const char *status;
 	const char *audit; /* NULL: the policy's audit.log, else syslog */
 	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
+	const char *follow[GATED_MAX_MARKS]; /* --follow-mounts (nsguard.h) */
+	size_t nfollow;
+	int posture;		 /* enum gated_posture */
+	const char *sysctl_root; /* NULL: /proc/sys */
 };
 
 /* Counters of the status file; relaxed atomics. */
@@ -99,6 +103,7 @@ struct gated {
 	int64_t started_mono_ns;
 	unsigned reloads, reload_failures;
 	char reload_error[GATE_ERR_MSG_MAX + 300];
+	struct gated_ns *ns; /* mounts and posture (nsguard.h) */
 };
 
 /* One permission event in flight (pending.h: answered once, closed once). */
@@ -123,6 +128,8 @@ void *gated_reader_main(void *arg);
 void *gated_worker_main(void *arg);
 /* Answer fd; false (and counted) when the kernel refused the answer. */
 bool gated_respond(struct gated *g, int fd, bool allow);
+/* The events every mark asks for. */
+uint64_t gated_mark_mask(const struct gated *g);
 
 /* ---- alog.c: every record is handed to the log thread or dropped ---- */
 enum gated_src {

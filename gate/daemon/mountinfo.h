@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define GATED_MOUNTINFO_MAX_BYTES (16u << 20) /* the whole file */
-#define GATED_MOUNTINFO_MAX_MOUNTS 65536u
+#define GATED_MOUNTINFO_MAX_MOUNTS 16384u     /* about 4 KiB each: 68 MiB at most */
 #define GATED_FSTYPE_MAX 64
 
 struct gated_mount {

@@ -7,6 +7,7 @@
  * anything is cached or logged, and nothing the reader does can wait on a
  * worker, the log writer or the disk. */
 #include "gated.h"
+#include "nsguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +28,14 @@
 
 /* ---- the group ---- */
 
-static uint64_t mark_mask(const struct gated *g)
+uint64_t gated_mark_mask(const struct gated *g)
 {
 	return FAN_OPEN_EXEC_PERM | (g->cfg.ninterpreters ? FAN_OPEN_PERM : 0);
 }
 
 static enum gate_err mark(struct gated *g, unsigned kind, const char *path, struct gate_error *err)
 {
-	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, mark_mask(g), AT_FDCWD, path) == 0)
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, gated_mark_mask(g), AT_FDCWD, path) == 0)
 		return GATE_OK;
 	return gate_fail(err, GATE_E_IO, NULL, kind == FAN_MARK_MOUNT ? "--mount" : "--filesystem",
 			 "cannot mark %s: %s", path, strerror(errno));
@@ -186,6 +187,7 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 		memset(&st, 0, sizeof st); /* a worker words the error */
 	gate_vcache_key_from_stat(&st, &k);
 	bool exec = (md->mask & FAN_OPEN_EXEC_PERM) != 0;
+	gated_key_place(md->fd, &k); /* the mount and name: nsguard.h */
 	/* An interpreter's open: a cached allow answers it only when guard.c
 	 * has nothing to look at in a worker. */
 	if (!stat_ok || !S_ISREG(st.st_mode) || (!exec && gated_guard_open_fast(g, md->pid) != 1) ||
@@ -391,9 +393,15 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	struct gate_vcache_val gv = {0}; /* guard.c's bits */
 	bool exec = (ev->mask & FAN_OPEN_EXEC_PERM) != 0, learn = false;
 	const char *why = NULL;
+	char unresolved[PATH_MAX + 128];
 	if (!guard_open(g, ev))
 		return;
 	fd_path(ev->fd, path, sizeof path);
+	/* Decided on a name that leads back to this file, or on none (nsguard.h). */
+	bool resolved =
+		gated_path_resolve(ev->fd, path, sizeof path, unresolved, sizeof unresolved);
+	if (resolved)
+		gated_key_place_of(path, &ev->key);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
 	bool hashed = gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK;
@@ -422,6 +430,8 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	enum gate_err rc = a ? gate_decide_artifact(p->ctx, a, path, GATE_CALLER_EXEC, &v)
 			     : gate_decide_fd(p->ctx, ev->fd, path, GATE_CALLER_EXEC, &v);
 	count(&g->n.decisions);
+	if (rc == GATE_OK && !resolved)
+		gated_path_unresolved_verdict(p->ctx, &v, unresolved);
 	bool allow = rc == GATE_OK ? v.allowed : gated_default_allows(g);
 	if (exec) /* before the answer: the loader's event follows it */
 		gated_guard_program(g, ev, allow, &gv, &learn);
@@ -430,7 +440,7 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 		goto out;
 	}
 	bool answered = worker_answer(g, ev, v.allowed);
-	if (v.kind != GATE_VERDICT_ERROR) {
+	if (v.kind != GATE_VERDICT_ERROR && resolved) {
 		cv = (struct gate_vcache_val){.allowed = v.allowed,
 					      .kind = (uint8_t)v.kind,
 					      .src = GATE_VCACHE_SRC_POLICY,

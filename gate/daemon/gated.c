@@ -6,6 +6,7 @@
  * the policy, SIGTERM/SIGINT stop), the status file and systemd's
  * readiness and watchdog notifications. */
 #include "gated.h"
+#include "nsguard.h"
 #include "policy_model.h"
 
 #include <errno.h>
@@ -67,10 +68,19 @@ static const char usage[] =
 	"                       " GATED_STATUS_DEFAULT ")\n"
 	"  --audit SINK         syslog, stderr or a file (default: the policy's\n"
 	"                       audit.log, else syslog)\n"
+	"  --follow-mounts DIR  mark the filesystem of every mount at or under DIR,\n"
+	"                       now and as mounts appear (--filesystem / implies\n"
+	"                       --follow-mounts /)\n"
+	"  --posture log|fix|refuse\n"
+	"                       what to do, in enforce mode, about what marks cannot\n"
+	"                       close (vm.memfd_noexec, unprivileged user namespaces,\n"
+	"                       unmarked mounts that allow exec): log each gap\n"
+	"                       (default), fix it, or refuse to start\n"
+	"  --sysctl-root DIR    read the posture sysctls under DIR (default /proc/sys)\n"
 	"  --probe              check that fanotify and the marks work, then exit\n"
 	"\n"
 	"Exit: 0 stopped by SIGTERM/SIGINT (or probe passed), 1 fanotify or the\n"
-	"marks failed, 2 usage or policy error.\n";
+	"marks failed, 2 usage or policy error, 3 refused (--posture refuse).\n";
 
 /* ---- policy references ---- */
 
@@ -168,6 +178,15 @@ static void reload(struct gated *g)
 		      gate_mode_name(np->mode));
 }
 
+/* SIGHUP: the policy, then the mounts and the posture again (nsguard.h);
+ * refuse only refuses to start. */
+static void on_sighup(struct gated *g)
+{
+	reload(g);
+	gated_ns_rescan(g);
+	(void)gated_posture_check(g, true);
+}
+
 /* ---- systemd notifications (sd_notify protocol, no libsystemd) ---- */
 
 static void sd_notify_msg(const char *msg)
@@ -209,6 +228,9 @@ enum {
 	OPT_AUDIT,
 	OPT_PROBE,
 	OPT_VERSION,
+	OPT_FOLLOW,
+	OPT_POSTURE,
+	OPT_SYSCTL_ROOT,
 };
 
 static const struct option opts[] = {
@@ -228,6 +250,9 @@ static const struct option opts[] = {
 	{"status", required_argument, NULL, OPT_STATUS},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"probe", no_argument, NULL, OPT_PROBE},
+	{"follow-mounts", required_argument, NULL, OPT_FOLLOW},
+	{"posture", required_argument, NULL, OPT_POSTURE},
+	{"sysctl-root", required_argument, NULL, OPT_SYSCTL_ROOT},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -320,7 +345,21 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 	case OPT_MOUNT:
 		return add_path(c->mounts, &c->nmounts, arg, "--mount");
 	case OPT_FS:
+		if (strcmp(arg, "/") == 0 &&
+		    add_path(c->follow, &c->nfollow, arg, "--follow-mounts"))
+			return 2;
 		return add_path(c->filesystems, &c->nfilesystems, arg, "--filesystem");
+	case OPT_FOLLOW:
+		return add_path(c->follow, &c->nfollow, arg, "--follow-mounts");
+	case OPT_POSTURE:
+		if (!gated_posture_parse(arg, &c->posture))
+			return usage_error("--posture must be log, fix or refuse (got '%s')", arg);
+		return 0;
+	case OPT_SYSCTL_ROOT:
+		if (arg[0] != '/')
+			return usage_error("--sysctl-root needs an absolute path (got '%s')", arg);
+		c->sysctl_root = arg;
+		return 0;
 	case OPT_INTERP:
 		return add_interpreter(c, arg);
 	case OPT_STATUS:
@@ -384,8 +423,9 @@ static int parse_args(int argc, char **argv, struct gated_config *c, bool *probe
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (c->nmounts + c->nfilesystems == 0)
-		return usage_error("%s", "nothing to watch: give --mount DIR or --filesystem DIR");
+	if (c->nmounts + c->nfilesystems + c->nfollow == 0)
+		return usage_error("%s", "nothing to watch: give --mount DIR, --filesystem DIR or "
+					 "--follow-mounts DIR");
 	return -1;
 }
 
@@ -539,7 +579,7 @@ static void control_loop(struct gated *g)
 		status_ok = ok;
 		int sig = sigtimedwait(&set, &info, &tick);
 		if (sig == SIGHUP)
-			reload(g);
+			on_sighup(g);
 		else if (sig == SIGTERM || sig == SIGINT)
 			break;
 	}
@@ -606,12 +646,19 @@ static int run(struct gated *g, bool probe)
 	if (!start_threads(g, &t)) {
 		fprintf(stderr, "gated: cannot start threads\n");
 		code = 1;
-	} else if (gated_fan_mark(g, &e) != GATE_OK) {
+	} else if (gated_fan_mark(g, &e) != GATE_OK || gated_ns_start(g, &e) != GATE_OK) {
 		gated_log_msg(g, "fatal", "%s", e.msg);
 		code = 1;
+	} else if (gated_posture_check(g, true) && g->cfg.posture == GATED_POSTURE_REFUSE &&
+		   atomic_load(&g->mode) == GATE_MODE_ENFORCE) {
+		gated_posture_print(g, stderr);
+		gated_log_msg(g, "fatal", "refusing to start: posture gaps (--posture refuse)");
+		code = 3;
 	} else {
-		gated_log_msg(g, "start", "watching %zu mount(s), %zu filesystem(s); mode %s",
-			      g->cfg.nmounts, g->cfg.nfilesystems,
+		gated_log_msg(g, "start",
+			      "watching %zu mount(s), %zu filesystem(s), mounts under %zu "
+			      "director(ies); mode %s",
+			      g->cfg.nmounts, g->cfg.nfilesystems, g->cfg.nfollow,
 			      gate_mode_name((enum gate_mode)atomic_load(&g->mode)));
 		status_try(g, true);
 		sd_notify_msg("READY=1");
@@ -619,6 +666,7 @@ static int run(struct gated *g, bool probe)
 		code = atomic_load(&g->stopping) ? 1 : 0; /* the reader died */
 		sd_notify_msg("STOPPING=1");
 	}
+	gated_ns_stop(g); /* it marks and logs: before the threads it uses */
 	if (!stop_threads(g, &t))
 		_exit(code); /* nothing is pending: see stop_threads */
 	return code;

@@ -56,6 +56,10 @@ struct gated_config {
 	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
 	int interp_inline; /* enum gated_inline: code from argv or stdin */
 	bool loader_log;   /* --loader-as-program log: log the loader rule, allow */
+	const char *follow[GATED_MAX_MARKS]; /* --follow-mounts (nsguard.h) */
+	size_t nfollow;
+	int posture;		 /* enum gated_posture */
+	const char *sysctl_root; /* NULL: /proc/sys */
 };
 
 /* Counters of the status file; relaxed atomics. */
@@ -108,6 +112,7 @@ struct gated {
 	/* guard.c; interps is NULL without --interpreter */
 	struct gated_loaders *loaders;
 	struct gated_interps *interps;
+	struct gated_ns *ns; /* mounts and posture (nsguard.h) */
 };
 
 /* One permission event in flight (pending.h: answered once, closed once). */
@@ -132,6 +137,8 @@ void *gated_reader_main(void *arg);
 void *gated_worker_main(void *arg);
 /* Answer fd; false (and counted) when the kernel refused the answer. */
 bool gated_respond(struct gated *g, int fd, bool allow);
+/* The events every mark asks for. */
+uint64_t gated_mark_mask(const struct gated *g);
 
 /* ---- guard.c: the loader and interpreter rules (loader.h, interp.h) ---- */
 /* Start (and SIGHUP, reload true): learn the loaders, hash the

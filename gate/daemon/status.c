@@ -3,6 +3,7 @@
  * temporary file and rename()), so a reader sees the old or the new file,
  * never half. */
 #include "gated.h"
+#include "nsguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,7 @@ static json_t *status_json(struct gated *g, bool running)
 	json_object_set_new(
 		o, "reloads",
 		json_pack("{si si}", "ok", (int)g->reloads, "failed", (int)g->reload_failures));
+	json_object_set_new(o, "posture", gated_posture_json(g));
 	if (g->reload_error[0])
 		json_object_set_new(json_object_get(o, "reloads"), "last_error",
 				    json_string(g->reload_error));

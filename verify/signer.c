@@ -88,10 +88,45 @@ static bool str_matches(const char *exact, const struct gate_regex *re, const ch
 	return re && gate_regex_matches(re, value);
 }
 
+const char *const gate_keyless_claims[] = {
+	"github_workflow_trigger",
+	"github_workflow_sha",
+	"github_workflow_name",
+	"github_workflow_repository",
+	"github_workflow_ref",
+	"build_signer_uri",
+	"build_signer_digest",
+	"runner_environment",
+	"source_repository_uri",
+	"source_repository_digest",
+	"source_repository_ref",
+	"source_repository_identifier",
+	"source_repository_owner_uri",
+	"build_config_uri",
+	"build_trigger",
+	NULL,
+};
+
+const char *gate_facts_ext(const struct gate_facts *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_exts && i < GATE_MAX_FACT_EXTS; i++)
+		if (f->exts[i].name && strcmp(f->exts[i].name, name) == 0)
+			return f->exts[i].value;
+	return NULL;
+}
+
+/* Issuer, identity and every claim the entry names; a claim the
+ * certificate does not carry never matches. */
 static bool keyless_match(const struct gate_signer_match *m, const struct gate_facts *f)
 {
-	return str_matches(m->issuer, m->issuer_re, f->issuer) &&
-	       str_matches(m->identity, m->identity_re, f->identity);
+	if (!str_matches(m->issuer, m->issuer_re, f->issuer) ||
+	    !str_matches(m->identity, m->identity_re, f->identity))
+		return false;
+	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++)
+		if (!str_matches(m->claims[i].exact, m->claims[i].re,
+				 gate_facts_ext(f, m->claims[i].name)))
+			return false;
+	return true;
 }
 
 static void keyless_json(const struct gate_facts *f, json_t *o)
@@ -291,6 +326,11 @@ void gate_signer_match_clear(struct gate_signer_match *m)
 	gate_regex_free(m->identity_re);
 	gate_regex_free(m->subject_re);
 	gate_regex_free(m->san_re);
+	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++) {
+		free(m->claims[i].exact);
+		free(m->claims[i].regex);
+		gate_regex_free(m->claims[i].re);
+	}
 	memset(m, 0, sizeof(*m));
 }
 

@@ -12,7 +12,7 @@ Needs Python 3 with python3-cryptography >= 38 (Debian bookworm) and the
 
   init DIR [--not-before RFC3339] [--days N]
   sign DIR ARTIFACT --identity ID --issuer URL [--out BUNDLE] [--time UNIX]
-       [--integrated-time UNIX] [--tsa] [--no-tlog] [--dsse]
+       [--integrated-time UNIX] [--tsa] [--no-tlog] [--dsse] [--ext NAME=VALUE]...
   sign-key DIR ARTIFACT --key PRIVPEM [--out BUNDLE] [--time UNIX]
        [--tsa] [--no-tlog] [--dsse]
 
@@ -57,6 +57,19 @@ OID_FULCIO_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 OID_SCT_LIST = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 
 LEAF_LIFETIME = 600  # Fulcio: 10 minutes
+
+# Fulcio's extensions under 1.3.6.1.4.1.57264.1 by the name gate's facts
+# give them: 1.2-1.6 hold raw text, 1.9 onwards a DER UTF8String.
+FULCIO_EXTS = {
+    "github_workflow_trigger": 2, "github_workflow_sha": 3, "github_workflow_name": 4,
+    "github_workflow_repository": 5, "github_workflow_ref": 6, "build_signer_uri": 9,
+    "build_signer_digest": 10, "runner_environment": 11, "source_repository_uri": 12,
+    "source_repository_digest": 13, "source_repository_ref": 14,
+    "source_repository_identifier": 15, "source_repository_owner_uri": 16,
+    "source_repository_owner_identifier": 17, "build_config_uri": 18,
+    "build_config_digest": 19, "build_trigger": 20,
+    "source_repository_visibility_at_signing": 22,
+}
 
 
 def die(msg):
@@ -263,7 +276,21 @@ def sct_list_ext(ct_key, ct_log_id, issuer_pub, tbs, ts_ms):
     return der_octet_string(u(len(entries), 2) + entries)
 
 
-def fulcio_leaf(st, pub, identity, issuer, t):
+def fulcio_exts(pairs):
+    """NAME=VALUE strings (--ext) as certificate extensions."""
+    out = []
+    for p in pairs or []:
+        name, sep, value = p.partition("=")
+        if not sep or name not in FULCIO_EXTS:
+            die("--ext wants NAME=VALUE with NAME one of %s" % ", ".join(sorted(FULCIO_EXTS)))
+        arc = FULCIO_EXTS[name]
+        raw = value.encode("utf-8") if arc <= 6 else der_utf8_string(value)
+        out.append(x509.UnrecognizedExtension(
+            ObjectIdentifier("1.3.6.1.4.1.57264.1.%d" % arc), raw))
+    return out
+
+
+def fulcio_leaf(st, pub, identity, issuer, t, exts=()):
     """A Fulcio-style leaf for pub, valid [t, t+10min], with an embedded
     SCT over the TBS of this very certificate without the SCT extension."""
     inter_key = load_key(st.path("fulcio-intermediate.key"))
@@ -301,11 +328,17 @@ def fulcio_leaf(st, pub, identity, issuer, t):
                                                           der_utf8_string(issuer)),
                                critical=False))
 
-    precert = builder().sign(inter_key, hashes.SHA384())
+    def builder_with_exts():
+        b = builder()
+        for e in exts:
+            b = b.add_extension(e, critical=False)
+        return b
+
+    precert = builder_with_exts().sign(inter_key, hashes.SHA384())
     tbs = precert.tbs_certificate_bytes
     ext = sct_list_ext(ct_key, log_id(ct_key.public_key()), inter_key.public_key(), tbs,
                        int(t) * 1000)
-    leaf = builder().add_extension(x509.UnrecognizedExtension(OID_SCT_LIST, ext),
+    leaf = builder_with_exts().add_extension(x509.UnrecognizedExtension(OID_SCT_LIST, ext),
                                    critical=False).sign(inter_key, hashes.SHA384())
     # The SCT list is appended last, so dropping it gives the signed TBS back.
     exts = leaf.extensions
@@ -598,7 +631,7 @@ def cmd_sign(a):
     t = int(a.time) if a.time is not None else int(time.time())
     a.time = t
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = fulcio_leaf(st, key.public_key(), a.identity, a.issuer, t)
+    leaf = fulcio_leaf(st, key.public_key(), a.identity, a.issuer, t, fulcio_exts(a.ext))
     material = {"certificate": {"rawBytes": b64(cert_der(leaf))}}
     sign_common(st, a, key, cert_pem(leaf), material, ecdsa_prehashed_signer(key))
 
@@ -645,6 +678,9 @@ def main(argv):
     p.add_argument("--issuer", required=True, help="OIDC issuer URL")
     p.add_argument("--integrated-time", type=int,
                    help="log integratedTime, unix seconds (default --time + 1)")
+    p.add_argument("--ext", action="append", metavar="NAME=VALUE",
+                   help="a Fulcio extension in the certificate (repeatable), by its name "
+                        "in gate's facts: github_workflow_ref, source_repository_uri, ...")
     p.set_defaults(fn=cmd_sign)
     p = sub.add_parser("sign-key", help="managed-key bundle")
     common(p)

@@ -134,10 +134,9 @@ static enum gate_err check_regex(struct lctx *c, const struct gate_ynode *n, con
 
 /* ---- signers ---- */
 
-/* A pattern pair: exact value or anchored regexp, at most one. */
-static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m, const char *kind,
-				     const char *key, const char *rekey, char **exact, char **re,
-				     struct gate_regex **compiled)
+enum gate_err gate_pl_match_pair(struct lctx *c, const struct gate_ynode *m, const char *kind,
+				 const char *key, const char *rekey, char **exact, char **re,
+				 struct gate_regex **compiled)
 {
 	const struct gate_ynode *n;
 	enum gate_err rc = GATE_OK;
@@ -167,7 +166,8 @@ static enum gate_err load_claims(struct lctx *c, const struct gate_ynode *m,
 			continue;
 		struct gate_claim_match *cm = &sm->claims[sm->nclaims++];
 		cm->name = name;
-		rc = load_match_pair(c, m, "keyless", name, rekey, &cm->exact, &cm->regex, &cm->re);
+		rc = gate_pl_match_pair(c, m, "keyless", name, rekey, &cm->exact, &cm->regex,
+					&cm->re);
 	}
 	return rc;
 }
@@ -276,10 +276,10 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	if (!gate_x509_trust_has_root_set(c->p->x509, e->m.x509_root))
 		return FAILN(c, n, "unknown X.509 root '%s' (not defined under trust.x509_roots)",
 			     e->m.x509_root);
-	if ((rc = load_match_pair(c, m, "x509", "subject", "subject_regex", &e->m.subject,
-				  &e->m.subject_regex, &e->m.subject_re)) != GATE_OK ||
-	    (rc = load_match_pair(c, m, "x509", "san", "san_regex", &e->m.san, &e->m.san_regex,
-				  &e->m.san_re)) != GATE_OK)
+	if ((rc = gate_pl_match_pair(c, m, "x509", "subject", "subject_regex", &e->m.subject,
+				     &e->m.subject_regex, &e->m.subject_re)) != GATE_OK ||
+	    (rc = gate_pl_match_pair(c, m, "x509", "san", "san_regex", &e->m.san, &e->m.san_regex,
+				     &e->m.san_re)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(m, "fingerprint")) &&
 	    (rc = load_fingerprint(c, n, &e->m.fingerprint)) != GATE_OK)

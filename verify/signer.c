@@ -123,10 +123,22 @@ static bool keyless_match(const struct gate_signer_match *m, const struct gate_f
 	    !str_matches(m->identity, m->identity_re, f->identity))
 		return false;
 	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++)
-		if (!str_matches(m->claims[i].exact, m->claims[i].re,
-				 gate_facts_ext(f, m->claims[i].name)))
+		if (!gate_claim_matches(&m->claims[i], gate_facts_ext(f, m->claims[i].name)))
 			return false;
 	return true;
+}
+
+bool gate_claim_matches(const struct gate_claim_match *c, const char *value)
+{
+	return str_matches(c->exact, c->re, value);
+}
+
+void gate_claim_match_clear(struct gate_claim_match *c)
+{
+	free(c->exact);
+	free(c->regex);
+	gate_regex_free(c->re);
+	memset(c, 0, sizeof(*c));
 }
 
 static void keyless_json(const struct gate_facts *f, json_t *o)
@@ -326,11 +338,8 @@ void gate_signer_match_clear(struct gate_signer_match *m)
 	gate_regex_free(m->identity_re);
 	gate_regex_free(m->subject_re);
 	gate_regex_free(m->san_re);
-	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++) {
-		free(m->claims[i].exact);
-		free(m->claims[i].regex);
-		gate_regex_free(m->claims[i].re);
-	}
+	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++)
+		gate_claim_match_clear(&m->claims[i]);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -378,6 +387,12 @@ static void detail_json(json_t *o, const struct gate_facts *f)
 	json_object_set_new(o, "timestamps", tsa);
 	put(o, "payload_type", f->payload_type);
 	put(o, "predicate_type", f->predicate_type);
+	if (f->n_predicate) {
+		json_t *pr = json_object();
+		for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++)
+			put(pr, f->predicate[i].name, f->predicate[i].value);
+		json_object_set_new(o, "predicate", pr);
+	}
 	if (f->kind == GATE_SIGNER_X509)
 		json_object_set_new(o, "unsigned_entries", json_integer((json_int_t)f->n_unsigned));
 	for (size_t i = 0; i < f->n_exts; i++)
@@ -468,6 +483,11 @@ void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts 
 	}
 	if (f->predicate_type)
 		line(out, indent, "predicate", f->predicate_type);
+	for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++) {
+		char label[64];
+		snprintf(label, sizeof label, "predicate %s", f->predicate[i].name);
+		line(out, indent, label, f->predicate[i].value);
+	}
 	for (size_t i = 0; i < f->n_exts; i++)
 		if (generic_ext(f, &f->exts[i]))
 			line(out, indent, f->exts[i].name, f->exts[i].value);

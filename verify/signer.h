@@ -62,6 +62,12 @@ struct gate_signer_match {
 	const char *anchor;
 };
 
+/* Whether value (NULL: absent, never matches) is the claim's exact value
+ * or matches its anchored pattern. */
+bool gate_claim_matches(const struct gate_claim_match *c, const char *value);
+/* Frees what c owns and zeroes it. */
+void gate_claim_match_clear(struct gate_claim_match *c);
+
 /* Frees what m owns and zeroes it. */
 void gate_signer_match_clear(struct gate_signer_match *m);
 

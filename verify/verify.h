@@ -190,6 +190,9 @@ enum gate_time_source {
 
 #define GATE_MAX_FACT_EXTS 24
 #define GATE_MAX_FACT_LOGS 8
+#define GATE_MAX_FACT_PREDICATE 4
+/* The predicate type of SLSA provenance v1 (https://slsa.dev/spec/v1.0/provenance). */
+#define GATE_SLSA_PROVENANCE_V1 "https://slsa.dev/provenance/v1"
 
 struct gate_fact_ext {
 	const char *name; /* static: "github_workflow_ref", ... */
@@ -227,6 +230,11 @@ struct gate_facts {
 	size_t n_sans;
 	size_t n_unsigned;   /* JAR: entries this signature does not cover */
 	size_t n_signatures; /* signatures in the same evidence (nested, signers) */
+	/* DSSE in-toto attestations (payload_type set): what the verified
+	 * predicate says, by name (static: "builder_id", "build_type",
+	 * "source_repository", "source_ref"); SLSA provenance v1 only. */
+	size_t n_predicate;
+	struct gate_fact_ext predicate[GATE_MAX_FACT_PREDICATE];
 };
 
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success

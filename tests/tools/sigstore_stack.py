@@ -12,7 +12,9 @@ Needs Python 3 with python3-cryptography >= 38 (Debian bookworm) and the
 
   init DIR [--not-before RFC3339] [--days N]
   sign DIR ARTIFACT --identity ID --issuer URL [--out BUNDLE] [--time UNIX]
-       [--integrated-time UNIX] [--tsa] [--no-tlog] [--dsse] [--ext NAME=VALUE]...
+       [--integrated-time UNIX] [--tsa] [--no-tlog]
+       [--dsse [--predicate-type URI] [--predicate JSON]]
+       [--ext NAME=VALUE]...
   sign-key DIR ARTIFACT --key PRIVPEM [--out BUNDLE] [--time UNIX]
        [--tsa] [--no-tlog] [--dsse]
 
@@ -586,9 +588,12 @@ def sign_common(st, a, key, verifier_pem, material, hash_and_sign):
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": os.path.basename(a.artifact),
                          "digest": {"sha256": digest.hex()}}],
-            "predicateType": "https://sigstore.test.invalid/predicate/v1",
+            "predicateType": a.predicate_type or "https://sigstore.test.invalid/predicate/v1",
             "predicate": {"builder": "sigstore_stack.py"},
         }
+        if a.predicate:
+            with open(a.predicate) as f:
+                statement["predicate"] = json.load(f)
         payload = canonical_json(statement)
         pae = b"DSSEv1 %d %s %d %s" % (len(INTOTO_TYPE), INTOTO_TYPE.encode(), len(payload),
                                        payload)
@@ -671,6 +676,8 @@ def main(argv):
         p.add_argument("--tsa", action="store_true", help="add an RFC 3161 timestamp")
         p.add_argument("--no-tlog", action="store_true", help="omit tlogEntries")
         p.add_argument("--dsse", action="store_true", help="in-toto Statement in DSSE")
+        p.add_argument("--predicate-type", help="with --dsse: the statement's predicateType")
+        p.add_argument("--predicate", help="with --dsse: a JSON file, the statement's predicate")
 
     p = sub.add_parser("sign", help="keyless bundle (Fulcio-style certificate)")
     common(p)

@@ -213,8 +213,11 @@ static void add_req(struct gate_eval *ev, const char *what, bool held, const cha
 }
 
 /* Per-item requirements decide which verified items may count at all. */
-static bool item_ok(const struct gate_rule *r, const struct gate_facts *f, int64_t now)
+static bool item_ok(const struct gate_policy *p, const struct gate_rule *r,
+		    const struct gate_facts *f, int64_t now)
 {
+	if (p->require_fresh_trust && f->trust_expired)
+		return false;
 	/* A signing time ahead of the clock is not evidence of freshness. */
 	if (r->max_age && f->signing_time > now + GATE_POLICY_CLOCK_SKEW)
 		return false;
@@ -252,6 +255,12 @@ static bool has_tsa(const struct gate_facts *f, const void *arg)
 {
 	(void)arg;
 	return f->n_tsa > 0;
+}
+
+static bool stale_trust(const struct gate_facts *f, const void *arg)
+{
+	(void)arg;
+	return f->trust_expired;
 }
 
 static bool covers_part(const struct gate_facts *f, const void *arg)
@@ -350,7 +359,7 @@ static void evaluate_signers(const struct gate_policy *p, const struct gate_rule
 		for (size_t e = 0; e < set->n && !in_set[i]; e++)
 			in_set[i] = gate_signer_matches(&set->entries[e].m, facts[i]);
 		members += in_set[i];
-		eligible[i] = in_set[i] && item_ok(r, facts[i], now);
+		eligible[i] = in_set[i] && item_ok(p, r, facts[i], now);
 	}
 	ev->distinct_signers = count_distinct(set, facts, nfacts, eligible);
 	/* An attestation a signature rule skipped is named, so that a deny
@@ -394,6 +403,13 @@ static void evaluate_signers(const struct gate_policy *p, const struct gate_rule
 		add_req(ev, "window", n > 0 || !members,
 			"signing time must be inside the rule's window: %zu of %zu are", n,
 			members);
+	}
+	if (p->require_fresh_trust) {
+		size_t stale = count_if(facts, nfacts, in_set, stale_trust, NULL);
+		add_req(ev, "fresh_trust", stale < members || !members,
+			"trust.require_fresh: %zu of %zu signer %ss verified with the embedded "
+			"Sigstore trusted root after its TUF root expired (run 'gate trust update')",
+			stale, members, what);
 	}
 	size_t partial = count_if(facts, nfacts, in_set, covers_part, NULL);
 	if (partial && !r->partial_coverage)

@@ -128,6 +128,10 @@ struct gate_policy {
 	struct gate_policy_apt *apts; /* trust.apt_archives */
 	size_t napts;
 	bool uses_types; /* some rule matches on the file type (libmagic) */
+	/* trust.require_fresh: Sigstore evidence verified with stale trust
+	 * (gate_facts.trust_expired: the embedded root after its TUF root
+	 * expired) does not count */
+	bool require_fresh_trust;
 };
 
 /* Outcome of evaluating one requirement. */

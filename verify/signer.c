@@ -409,6 +409,12 @@ void gate_facts_put_json(json_t *o, const char *label_key, const struct gate_fac
 	if (ops)
 		ops->json(f, o);
 	put_sha256(o, "key_id", f->key_id);
+	/* Which trust vouched is part of every record of a verified item, so
+	 * that a decision on stale trust shows in check's and audit's output. */
+	if (f->trust_source && label_key && strcmp(label_key, "signer") == 0) {
+		put(o, "trust_source", f->trust_source);
+		json_object_set_new(o, "trust_expired", json_boolean(f->trust_expired));
+	}
 	if (what & GATE_FACTS_DETAIL)
 		detail_json(o, f);
 }
@@ -481,6 +487,9 @@ void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts 
 			fprintf(out, "%s%lld", i ? ", " : " (index ", (long long)f->log_index[i]);
 		fprintf(out, "%s\n%stimestamps: %zu\n", f->n_tlog ? ")" : "", indent, f->n_tsa);
 	}
+	if (f->trust_source)
+		fprintf(out, "%strust: %s%s\n", indent, f->trust_source,
+			f->trust_expired ? " (expired: run 'gate trust update')" : "");
 	if (f->predicate_type)
 		line(out, indent, "predicate", f->predicate_type);
 	for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++) {

@@ -235,6 +235,12 @@ struct gate_facts {
 	 * "source_repository", "source_ref"); SLSA provenance v1 only. */
 	size_t n_predicate;
 	struct gate_fact_ext predicate[GATE_MAX_FACT_PREDICATE];
+	/* Sigstore evidence: the trusted root it verified with (static:
+	 * "file", "cache", "embedded"; NULL for other kinds), and whether that
+	 * root was stale at the verification time (the embedded root after
+	 * its TUF root expired). */
+	const char *trust_source;
+	bool trust_expired;
 };
 
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success

@@ -398,6 +398,7 @@ int gate_cmd_verify(int argc, char **argv)
 		     : gate_trusted_root_best(NULL, 0, &root, NULL, &err);
 	if (rc != GATE_OK)
 		goto fail;
+	gate_trust_warn(root, opts.now);
 	opts.root = root;
 	if (va.key && (rc = gate_pubkey_load(va.key, &key, &err)) != GATE_OK)
 		goto fail;

@@ -695,6 +695,8 @@ enum gate_err gate_verify_bundle(const struct gate_bundle *b, const struct gate_
 	if ((rc = verify_signature(&c, pae, pae_len, err)) != GATE_OK)
 		goto out;
 	finish_facts(&c);
+	c.f->trust_source = o->root->source ? o->root->source : "file";
+	c.f->trust_expired = gate_trust_expired(o->root, c.now);
 	*out = c.f;
 	c.f = NULL;
 out:

@@ -20,7 +20,6 @@ if ! "$py" -c 'import cryptography' 2>/dev/null; then
 	exit 0
 fi
 cli_setup
-[ -n "${KEEP:-}" ] && trap - EXIT
 
 T=$(date -u +%s)
 NOW=$(date -u -d "@$((T + 60))" +%Y-%m-%dT%H:%M:%SZ)

@@ -14,7 +14,7 @@ Needs Python 3 with python3-cryptography >= 38 (Debian bookworm) and the
   sign DIR ARTIFACT --identity ID --issuer URL [--out BUNDLE] [--time UNIX]
        [--integrated-time UNIX] [--tsa] [--no-tlog]
        [--dsse [--predicate-type URI] [--predicate JSON]]
-       [--ext NAME=VALUE]...
+       [--key-type p256|p384] [--ext NAME=VALUE]...
   sign-key DIR ARTIFACT --key PRIVPEM [--out BUNDLE] [--time UNIX]
        [--tsa] [--no-tlog] [--dsse]
 
@@ -635,7 +635,9 @@ def cmd_sign(a):
     st = Stack(a.dir)
     t = int(a.time) if a.time is not None else int(time.time())
     a.time = t
-    key = ec.generate_private_key(ec.SECP256R1())
+    # --key-type p384: a P-384 leaf that still signs a SHA-256 digest (with a
+    # SHA2_256 messageDigest), as sigstore-python's bundles of 2023 did.
+    key = ec.generate_private_key(ec.SECP384R1() if a.key_type == "p384" else ec.SECP256R1())
     leaf = fulcio_leaf(st, key.public_key(), a.identity, a.issuer, t, fulcio_exts(a.ext))
     material = {"certificate": {"rawBytes": b64(cert_der(leaf))}}
     sign_common(st, a, key, cert_pem(leaf), material, ecdsa_prehashed_signer(key))
@@ -685,6 +687,8 @@ def main(argv):
     p.add_argument("--issuer", required=True, help="OIDC issuer URL")
     p.add_argument("--integrated-time", type=int,
                    help="log integratedTime, unix seconds (default --time + 1)")
+    p.add_argument("--key-type", choices=("p256", "p384"), default="p256",
+                   help="the leaf's ECDSA curve (default p256); either signs a SHA-256 digest")
     p.add_argument("--ext", action="append", metavar="NAME=VALUE",
                    help="a Fulcio extension in the certificate (repeatable), by its name "
                         "in gate's facts: github_workflow_ref, source_repository_uri, ...")

@@ -117,8 +117,13 @@ GATE_API void gate_pubkey_free(struct gate_pubkey *key);
 
 struct gate_artifact;
 
-/* Open a file and stream its SHA-256 (no whole-file read). The path is kept
- * for algorithms that need the raw message (Ed25519). Errors: GATE_E_IO. */
+/* Open a file and stream its SHA-256 (no whole-file read). One read
+ * decides: a later pass over the file (another hash a key or bundle needs,
+ * Ed25519's message, read whole up to GATE_MAX_ED25519_ARTIFACT) computes
+ * the SHA-256 of what it read too, and the verification is refused
+ * (GATE_E_IO, "changed while it was verified") when that is not this one,
+ * so the digest reported is always of the bytes verified. Errors:
+ * GATE_E_IO. */
 GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
 						   struct gate_error *err);
 /* Same over an open regular file (the descriptor is duplicated; the

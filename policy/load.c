@@ -271,6 +271,9 @@ void gate_policy_free(struct gate_policy *p)
 		free(r->types);
 		free(r->paths);
 		free(r->name);
+		free(r->predicate_type);
+		for (size_t k = 0; k < r->npred_conds && k < GATE_MAX_FACT_PREDICATE; k++)
+			gate_claim_match_clear(&r->pred_conds[k]);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->nevidence_dirs; i++)

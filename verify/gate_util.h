@@ -22,6 +22,9 @@
 #define GATE_MAX_ROOT_ENTRIES 64 /* per trusted-root array */
 #define GATE_MAX_CHECKPOINT 16384
 #define GATE_MAX_SIG 4096 /* one signature, decoded */
+/* Ed25519 (pure) signs the whole file, which is read once into memory so
+ * that the bytes verified are the bytes hashed: larger files are refused. */
+#define GATE_MAX_ED25519_ARTIFACT (256ull * 1024 * 1024)
 
 /* ---- errors ---- */
 

@@ -80,9 +80,15 @@ static void *reader(void *arg)
 	}
 }
 
+static bool update(EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const uint8_t *buf, size_t len)
+{
+	return EVP_DigestUpdate(ctx, buf, len) == 1 &&
+	       (!ctx2 || EVP_DigestUpdate(ctx2, buf, len) == 1);
+}
+
 /* The same, on this thread only. */
-static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
-				    uint64_t *done, int *err_no)
+static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
+				    uint64_t to, uint64_t *done, int *err_no)
 {
 	size_t cap = to - from < 256u * 1024 ? (size_t)(to - from) : 256u * 1024;
 	uint8_t *buf = malloc(cap ? cap : 1);
@@ -99,7 +105,7 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint
 		}
 		if (r == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
+		if (!update(ctx, ctx2, buf, (size_t)r)) {
 			rc = GATE_HASH_DIGEST;
 			break;
 		}
@@ -112,6 +118,12 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint
 
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no)
+{
+	return gate_hash_fd2(fd, ctx, NULL, from, to, done, err_no);
+}
+
+enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
+				uint64_t to, uint64_t *done, int *err_no)
 {
 	struct ring g = {.fd = fd, .from = from, .to = to};
 	pthread_t tid;
@@ -127,7 +139,7 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	uint64_t have = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	uint64_t span = (to < have ? to : have) > from ? (to < have ? to : have) - from : 0;
 	if (span < PIPE_MIN)
-		return hash_plain(fd, ctx, from, to, done, err_no);
+		return hash_plain(fd, ctx, ctx2, from, to, done, err_no);
 	pthread_mutex_init(&g.lock, NULL);
 	pthread_cond_init(&g.to_reader, NULL);
 	pthread_cond_init(&g.to_hasher, NULL);
@@ -154,7 +166,7 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 		}
 		if (len == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, s->buf, (size_t)len) != 1) {
+		if (!update(ctx, ctx2, s->buf, (size_t)len)) {
 			rc = GATE_HASH_DIGEST;
 			break;
 		}
@@ -172,7 +184,7 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	pthread_join(tid, NULL);
 fallback:
 	if (!started)
-		rc = hash_plain(fd, ctx, from, to, done, err_no);
+		rc = hash_plain(fd, ctx, ctx2, from, to, done, err_no);
 	for (int i = 0; i < SLOTS; i++)
 		free(g.s[i].buf);
 	pthread_mutex_destroy(&g.lock);

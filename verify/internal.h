@@ -55,6 +55,10 @@ enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NO
  * GATE_HASH_READ sets *err_no. */
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no);
+/* The same through two digests at once (ctx2 may be NULL): one read of
+ * the bytes serves both, so they are digests of the same content. */
+enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
+				uint64_t to, uint64_t *done, int *err_no);
 
 /* ---- X.509 and PEM helpers (util.c) ---- */
 

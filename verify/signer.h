@@ -18,6 +18,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* The Fulcio extensions a keyless signer can be matched on, by their
+ * name in the facts (github_workflow_repository, source_repository_ref,
+ * ...), NULL-terminated: the policy's keyless keys and `gate verify`'s
+ * cosign-style flags. */
+extern const char *const gate_keyless_claims[];
+#define GATE_MAX_CLAIMS 16
+
+/* The value of the facts' extension name, or NULL. */
+const char *gate_facts_ext(const struct gate_facts *f, const char *name);
+
 /* Who a policy's signer entry names, worked out once when the policy
  * loads (regexes compiled, key ids computed, names resolved): the kind's
  * match compares it with verified facts. Strings are owned unless said. */
@@ -27,6 +37,15 @@ struct gate_signer_match {
 	char *issuer, *issuer_regex;
 	char *identity, *identity_regex;
 	struct gate_regex *issuer_re, *identity_re;
+	/* keyless: Fulcio extension claims (S16) the certificate must carry,
+	 * each an exact value or an anchored POSIX ERE; claim names come from
+	 * gate_keyless_claims (static) */
+	struct gate_claim_match {
+		const char *name;
+		char *exact, *regex;
+		struct gate_regex *re;
+	} claims[GATE_MAX_CLAIMS];
+	size_t nclaims;
 	/* key: hex SHA-256 of the pinned key's SPKI ("" when it has none) */
 	char key_id[65];
 	/* x509: a root set of the trust (borrowed), and optionally the leaf's
@@ -42,6 +61,12 @@ struct gate_signer_match {
 	 * (borrowed from the policy) */
 	const char *anchor;
 };
+
+/* Whether value (NULL: absent, never matches) is the claim's exact value
+ * or matches its anchored pattern. */
+bool gate_claim_matches(const struct gate_claim_match *c, const char *value);
+/* Frees what c owns and zeroes it. */
+void gate_claim_match_clear(struct gate_claim_match *c);
 
 /* Frees what m owns and zeroes it. */
 void gate_signer_match_clear(struct gate_signer_match *m);

@@ -8,6 +8,7 @@
 #include "gated.h"
 #include "nsguard.h"
 #include "policy_model.h"
+#include "tuf_trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +137,7 @@ static struct gated_policy *policy_load(const char *path, char *why, size_t cap)
 		free(gp);
 		return NULL;
 	}
+	gate_trust_warn(p->root, 0);
 	gp->mode = p->mode;
 	if (gate_ctx_new(p, &o, &ctx, &e) != GATE_OK) {
 		policy_error(&e, why, cap);

@@ -452,6 +452,10 @@ static json_t *show_repo(const struct gate_policy_tuf *t, int64_t now, bool json
 		gate_cli_time(st.last_update, t0, sizeof t0);
 		printf("  last update: %s (max_staleness %s: %s)\n", t0, max,
 		       stale ? "STALE, lookups deny" : "fresh");
+	} else if (t->cache_dir && gate_tuf_cache_stamp_bad(t->cache_dir)) {
+		printf("  last update unknown: last-update is unreadable or not a unix time "
+		       "(max_staleness %s): lookups deny until the next update rewrites it\n",
+		       max);
 	} else {
 		printf("  never updated (max_staleness %s): lookups deny\n", max);
 	}

@@ -244,7 +244,11 @@ static bool within(const struct gate_policy_tuf *t, int64_t now, char *why, size
 	int64_t last = 0;
 	char age[32], max[32];
 	if (!gate_tuf_cache_stamp(t->cache_dir, &last)) {
-		snprintf(why, cap, "never updated");
+		snprintf(
+			why, cap, "%s",
+			gate_tuf_cache_stamp_bad(t->cache_dir)
+				? "last update unknown: last-update is unreadable or not a unix time"
+				: "never updated");
 		return false;
 	}
 	/* An update "in the future" means the clock went back: not fresh. */

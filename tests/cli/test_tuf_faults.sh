@@ -188,6 +188,8 @@ assert "frozen repository seen later: cache byte-identical" is "$(state_of "$C")
 printf '{"signed": {"_type": "timestamp", ' >"$saved/ts.truncated"
 serve_as timestamp.json "$saved/ts.truncated"
 expect_fault "malformed JSON" "timestamp: invalid JSON"
+assert "malformed JSON: tagged with the TUF step [T7]" has "$tmp/out" "[T7]"
+assert "malformed JSON: no Sigstore rule tag" hasnt "$tmp/out" "[S1]"
 "$py" - "$repo/metadata/timestamp.json" "$saved/ts.dup" "$saved/ts.huge" <<'EOF'
 import sys
 t = open(sys.argv[1]).read()
@@ -199,6 +201,8 @@ serve_as timestamp.json "$saved/ts.dup"
 expect_fault "duplicate member in metadata" "duplicate"
 serve_as timestamp.json "$saved/ts.huge"
 expect_fault "huge number in metadata" "too big integer"
+assert "huge number: tagged with the TUF step [T7]" has "$tmp/out" "[T7]"
+assert "huge number: no Sigstore rule tag" hasnt "$tmp/out" "[S1]"
 fault r '{}'
 
 # ---- targets ------------------------------------------------------------------------
@@ -395,5 +399,17 @@ assert "failed refresh: every file denied" is "$code" 1
 assert "failed refresh: one attempt for the run, not one per file" is "$(grep -c 'timestamp.json' "$tmp/r.log")" 1
 assert "failed refresh: later files say it failed earlier in this run" has "$tmp/out" "earlier in this run"
 fault r '{}'
+
+# ---- a garbage last-update is not "never updated" -----------------------------------
+printf 'garbage\n' >"$PC/last-update"
+run "$gate" check --policy "$tmp/pol/fresh.yaml" "$art"
+assert "garbage last-update: deny" is "$code" 1
+assert "garbage last-update: says it is unreadable" has "$tmp/out" "last-update is unreadable or not a unix time"
+assert "garbage last-update: not 'never updated'" hasnt "$tmp/out" "never updated"
+run "$gate" trust show --policy "$tmp/pol/fresh.yaml"
+assert "garbage last-update: trust show says so" has "$tmp/out" "last update unknown: last-update is unreadable"
+run "$gate" trust update --policy "$tmp/pol/fresh.yaml"
+run "$gate" check --policy "$tmp/pol/fresh.yaml" "$art"
+assert "garbage last-update: the next update rewrites it, allow" is "$code" 0
 
 finish

@@ -268,6 +268,10 @@ bool gate_tuf_succinct_has(const struct gate_tuf_succinct *s, const char *name);
  * "Naming"). Malloc'd; NULL on OOM. */
 char *gate_tuf_quote(const char *s);
 
+/* Replace a Sigstore rule tag (S1, S3: the shared JSON readers) in err
+ * with the TUF rule of the step that failed. */
+void gate_tuf_rule(struct gate_error *err, const char *rule);
+
 /* ---- trusted-set steps without I/O (unit-testable) ---- */
 
 /* T1: parse a root and verify it with its own root role (expiry ignored).

@@ -143,6 +143,9 @@ static enum gate_err verify_load(const uint8_t *buf, size_t len, enum gate_tuf_t
 	if (rc == GATE_OK)
 		rc = gate_tuf_md_load(md, err);
 	if (rc != GATE_OK) {
+		/* A malformed file fails the step that read it. */
+		if (err && strcmp(err->rule, "TUF-1") == 0)
+			snprintf(err->rule, sizeof err->rule, "%s", rule);
 		gate_tuf_md_free(md);
 		return rc;
 	}

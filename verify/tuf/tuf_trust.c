@@ -96,6 +96,16 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 	return ok;
 }
 
+bool gate_tuf_cache_stamp_bad(const char *dir)
+{
+	int64_t t;
+	char *p = gate_path_join(dir, "last-update");
+	struct stat st;
+	bool present = p && lstat(p, &st) == 0;
+	free(p);
+	return present && !gate_tuf_cache_stamp(dir, &t);
+}
+
 static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *err)
 {
 	char *dst = gate_path_join(dir, "last-update");

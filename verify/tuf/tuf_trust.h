@@ -60,6 +60,9 @@ void gate_tuf_caps_env(struct gate_tuf_caps *c);
 /* The time of the last successful update of a cache (DIR/last-update).
  * false when absent or malformed. */
 bool gate_tuf_cache_stamp(const char *dir, int64_t *out);
+/* Whether DIR/last-update exists but is not such a time (garbage, a
+ * FIFO, unreadable): "never updated" would be the wrong message. */
+bool gate_tuf_cache_stamp_bad(const char *dir);
 
 /* What a cache holds, after verifying it (offline) or updating it. */
 struct gate_tuf_cache_state {

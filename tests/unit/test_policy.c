@@ -1628,6 +1628,62 @@ static void test_lint(void **state)
 	gate_policy_free(p);
 }
 
+static size_t lint_rules(const char *rules, struct lint_seen *s)
+{
+	char *y = fmt("version: 1\nrules:\n%s", rules);
+	struct gate_policy *p = parse_ok(y);
+	memset(s, 0, sizeof(*s));
+	size_t n = gate_policy_lint(p, lint_cb, s);
+	gate_policy_free(p);
+	free(y);
+	return n;
+}
+
+/* Issue 16: rules after a rule that matches everything they match, and
+ * MIME types libmagic never reports. */
+static void test_lint_rules(void **state)
+{
+	(void)state;
+	struct lint_seen s;
+	/* after a rule with no match */
+	assert_int_equal(lint_rules("  - {name: any, decision: deny}\n"
+				    "  - {name: bins, match: {type: [application/x-executable]}, "
+				    "decision: allow}\n",
+				    &s),
+			 1);
+	assert_non_null(strstr(s.all, "rule 'bins' is never reached: rule 'any' (line 3)"));
+	assert_int_equal(s.line, 4);
+	/* identical matches */
+	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**']}, decision: deny}\n"
+				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n",
+				    &s),
+			 1);
+	assert_non_null(strstr(s.all, "rule 'b' is never reached: rule 'a'"));
+	/* a wildcard type covers a literal one; sizes and callers narrow */
+	assert_int_equal(lint_rules("  - {name: t, match: {type: ['text/*']}, decision: deny}\n"
+				    "  - {name: sh, match: {type: [text/x-shellscript], caller: "
+				    "[ci]}, decision: allow}\n",
+				    &s),
+			 1);
+	/* not covered: no warning */
+	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**'], caller: [ci]}, "
+				    "decision: deny}\n"
+				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n"
+				    "  - {name: c, match: {type: [text/plain], size: {max: 10}}, "
+				    "decision: allow}\n"
+				    "  - {name: d, match: {type: [text/plain]}, decision: allow}\n",
+				    &s),
+			 0);
+	/* MIME types */
+	assert_int_equal(lint_rules("  - {name: m, match: {type: [aplication/x-executable, text, "
+				    "'text/x y', 'image/*', 'inode/x-empty']}, decision: deny}\n",
+				    &s),
+			 3);
+	assert_non_null(strstr(s.all, "type 'aplication/x-executable' is not a MIME type"));
+	assert_non_null(strstr(s.all, "type 'text' is not a MIME type"));
+	assert_non_null(strstr(s.all, "type 'text/x y' is not a MIME type"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1662,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(test_eval_window),
 		cmocka_unit_test(test_eval_keyless_fields),
 		cmocka_unit_test(test_lint),
+		cmocka_unit_test(test_lint_rules),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

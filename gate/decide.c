@@ -224,7 +224,7 @@ static void fail_folder(const char *path, struct gate_verdict *v)
 		return;
 	}
 	closedir(d);
-	fail_error(v, "%s is a folder, not a file", path);
+	fail_error(v, "%s is a folder, not a regular file", path);
 }
 
 /* Regular files only: a link could change under us and a FIFO or device is

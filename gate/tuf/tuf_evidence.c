@@ -205,7 +205,7 @@ static enum gate_err refresh(const struct gate_policy_tuf *t, int64_t now, bool 
 			     size_t cap, struct gate_error *e)
 {
 	struct gate_tuf_caps caps;
-	struct gate_tuf_cache_state st;
+	struct gate_tuf_cache_state st = {0};
 	long left = 0;
 	enum gate_err rc;
 	*busy = false;

@@ -240,7 +240,7 @@ enum gate_err gate_tuf_fetch(const char *url, uint64_t cap, const struct gate_tu
 		return gate_fail(err, GATE_E_USAGE, "T25", url, "only http, https and file URLs");
 	if (past_deadline(o))
 		return deadline_fail(o, url, err);
-	if (strcmp(scheme, "file") == 0)
+	if (o->file_regular && strcmp(scheme, "file") == 0)
 		return fetch_file(url + strlen("file://"), &x, status, err);
 	CURL *c = curl_easy_init();
 	if (!c)

@@ -238,6 +238,8 @@ static enum gate_err stage_clear(const char *stage, struct gate_error *err)
 	DIR *d = opendir(stage);
 	struct dirent *e;
 	enum gate_err rc = GATE_OK;
+	if (!d && errno == ENOTDIR && unlink(stage) == 0)
+		return GATE_OK; /* a file planted there */
 	if (!d)
 		return errno == ENOENT ? GATE_OK
 				       : gate_fail(err, GATE_E_IO, NULL, stage, "cannot open: %s",

@@ -2,6 +2,7 @@
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -217,6 +218,19 @@ static void fail_error(struct gate_verdict *v, const char *fmt, ...)
 	v->kind = GATE_VERDICT_ERROR;
 }
 
+/* A folder reaches a decision when it could not be walked: say why (the
+ * walker's opendir error), not "not a regular file". */
+static void fail_folder(const char *path, struct gate_verdict *v)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		fail_error(v, "cannot read folder %s: %s", path, strerror(errno));
+		return;
+	}
+	closedir(d);
+	fail_error(v, "%s is a folder, not a regular file", path);
+}
+
 /* Regular files only: a link could change under us and a FIFO or device is
  * not an artifact. */
 static bool check_file_type(const char *path, struct gate_verdict *v)
@@ -228,6 +242,10 @@ static bool check_file_type(const char *path, struct gate_verdict *v)
 	}
 	if (S_ISLNK(st.st_mode)) {
 		fail_error(v, "%s is a symbolic link: decide its target instead", path);
+		return false;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fail_folder(path, v);
 		return false;
 	}
 	if (!S_ISREG(st.st_mode)) {

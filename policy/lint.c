@@ -2,6 +2,7 @@
  * they say: over-broad identity patterns above all. */
 #include "policy_model.h"
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +109,105 @@ static void lint_path_allow(struct lint *l, const struct gate_rule *r)
 	     r->paths[0], r->npaths > 1 ? ", ..." : "");
 }
 
+/* ---- unreachable rules ----
+ *
+ * The first rule whose match holds decides (gate_policy_select): a rule
+ * after one that matches everything it matches is never reached. The
+ * check is conservative (no false warnings): a list covers another when it
+ * is empty (anything) or names each of its members, a pattern covering a
+ * literal member when the pattern matches it. */
+
+static bool has_wildcard(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool list_covers(char **a, size_t na, char **b, size_t nb, bool path)
+{
+	if (na == 0)
+		return true;
+	if (nb == 0)
+		return false;
+	for (size_t j = 0; j < nb; j++) {
+		bool in = false;
+		for (size_t i = 0; i < na && !in; i++)
+			in = strcmp(a[i], b[j]) == 0 ||
+			     (!has_wildcard(b[j]) &&
+			      (path ? gate_glob_match(a[i], b[j]) : fnmatch(a[i], b[j], 0) == 0));
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+static bool rule_covers(const struct gate_rule *a, const struct gate_rule *b)
+{
+	return list_covers(a->types, a->ntypes, b->types, b->ntypes, false) &&
+	       list_covers(a->paths, a->npaths, b->paths, b->npaths, true) &&
+	       (!a->callers || (b->callers && !(b->callers & ~a->callers))) &&
+	       (!a->has_min_size || (b->has_min_size && b->min_size >= a->min_size)) &&
+	       (!a->has_max_size || (b->has_max_size && b->max_size <= a->max_size));
+}
+
+static void lint_unreachable(struct lint *l)
+{
+	const struct gate_policy *p = l->p;
+	for (size_t j = 1; j < p->nrules; j++)
+		for (size_t i = 0; i < j; i++) {
+			if (!rule_covers(&p->rules[i], &p->rules[j]))
+				continue;
+			l->e = &(struct gate_signer_entry){.line = p->rules[j].line, .column = 1};
+			warn(l,
+			     "rule '%.80s' is never reached: rule '%.80s' (line %u) before it "
+			     "matches every file it matches",
+			     p->rules[j].name, p->rules[i].name, p->rules[i].line);
+			break;
+		}
+}
+
+/* ---- MIME types ----
+ *
+ * match.type names what libmagic reports: "type/subtype" with a known
+ * top-level type (libmagic's "inode" included) and a subtype of RFC 6838
+ * name characters, or glob wildcards. Anything else never matches. */
+
+static bool mime_type_ok(const char *t)
+{
+	static const char *const top[] = {"application", "audio", "chemical", "font",
+					  "image",	 "inode", "message",  "model",
+					  "multipart",	 "text",  "video",    "*"};
+	const char *slash = strchr(t, '/');
+	size_t n = slash ? (size_t)(slash - t) : 0;
+	bool known = false;
+	if (!slash || !slash[1] || strchr(slash + 1, '/'))
+		return false;
+	for (size_t i = 0; i < sizeof top / sizeof top[0] && !known; i++)
+		known = strlen(top[i]) == n && strncmp(top[i], t, n) == 0;
+	if (!known)
+		return false;
+	for (const char *c = slash + 1; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr("!#$&^_.+-*?[]", *c)))
+			return false;
+	return true;
+}
+
+static void lint_types(struct lint *l)
+{
+	const struct gate_policy *p = l->p;
+	for (size_t j = 0; j < p->nrules; j++)
+		for (size_t k = 0; k < p->rules[j].ntypes; k++) {
+			if (mime_type_ok(p->rules[j].types[k]))
+				continue;
+			l->e = &(struct gate_signer_entry){.line = p->rules[j].line, .column = 1};
+			warn(l,
+			     "rule '%.80s': type '%.80s' is not a MIME type libmagic reports "
+			     "(TYPE/SUBTYPE, TYPE one of application, audio, font, image, inode, "
+			     "message, model, multipart, text, video): it never matches",
+			     p->rules[j].name, p->rules[j].types[k]);
+		}
+}
+
 size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 {
 	struct lint l = {.p = p, .fn = fn, .ctx = ctx};
@@ -124,6 +224,8 @@ size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 	}
 	for (size_t r = 0; r < p->nrules; r++)
 		lint_path_allow(&l, &p->rules[r]);
+	lint_unreachable(&l);
+	lint_types(&l);
 	if (p->mode == GATE_MODE_OFF) {
 		l.e = &(struct gate_signer_entry){.line = 1, .column = 1};
 		warn(&l, "mode is %s: nothing is enforced or logged", "off");

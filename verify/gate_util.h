@@ -43,6 +43,16 @@ char *gate_path_join(const char *a, const char *b);
  * kept). "" becomes ".". Malloc'd; NULL when out of memory. */
 char *gate_path_normalize(const char *path, const char *base);
 
+/* A state or cache file (TUF metadata, stamps, locks): like
+ * gate_read_file, but opened without blocking (a FIFO never makes it wait)
+ * and only when regular, else GATE_E_IO "not a regular file". */
+GATE_WUR enum gate_err gate_read_regular(const char *path, size_t cap, uint8_t **out, size_t *len,
+					 struct gate_error *err);
+/* open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode), kept only
+ * when it is a regular file: the descriptor, -1 (errno set) when the open
+ * failed, -2 when it is not a regular file (a FIFO, a folder, ...). */
+int gate_open_regular(const char *path, int flags, mode_t mode);
+
 enum gate_err gate_fail(struct gate_error *err, enum gate_err code, const char *rule,
 			const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

@@ -197,10 +197,12 @@ bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out)
 	return true;
 }
 
-enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
-			     struct gate_error *err)
+static enum gate_err read_file(const char *path, size_t cap, bool regular, uint8_t **out,
+			       size_t *len, struct gate_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK for state files: a FIFO planted there must not make the
+	 * open wait for a writer (forever). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NONBLOCK : 0));
 	if (fd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, path, "cannot open: %s", strerror(errno));
 	enum gate_err rc = GATE_E_IO;
@@ -213,6 +215,10 @@ enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rc = gate_fail(err, GATE_E_IO, NULL, path, "is a directory");
+		goto out;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		rc = gate_fail(err, GATE_E_IO, NULL, path, "not a regular file");
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > cap) {
@@ -270,6 +276,37 @@ out:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
+			     struct gate_error *err)
+{
+	return read_file(path, cap, false, out, len, err);
+}
+
+enum gate_err gate_read_regular(const char *path, size_t cap, uint8_t **out, size_t *len,
+				struct gate_error *err)
+{
+	return read_file(path, cap, true, out, len, err);
+}
+
+int gate_open_regular(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, mode);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -2;
+	}
+	return fd;
 }
 
 /* The failing step of an atomic replacement, with the target as both the

@@ -64,8 +64,17 @@ struct gate_policy *gate_cli_load_policy(const char *path)
 	struct gate_policy *p = NULL;
 	struct gate_error e = {0};
 	enum gate_err rc;
-	if (!path)
+	const char *from = "--policy";
+	if (!path) {
 		path = getenv("GATE_POLICY");
+		from = "GATE_POLICY";
+	}
+	/* Set but empty is a mistake, not "no policy": fail, and say where
+	 * the empty name came from. */
+	if (path && !*path) {
+		fprintf(stderr, "gate: %s is empty: name a policy file\n", from);
+		return NULL;
+	}
 	if (!path && access("/etc/gate/policy.yaml", F_OK) == 0)
 		path = "/etc/gate/policy.yaml";
 	rc = path ? gate_policy_load(path, &p, &e) : gate_policy_default(&p, &e);
@@ -78,6 +87,10 @@ struct gate_policy *gate_cli_load_policy(const char *path)
 		fprintf(stderr, "%s:%u:%u: ", e.file, e.line, e.column);
 	else if (e.file[0])
 		fprintf(stderr, "%s: ", e.file);
+	else if (path) {
+		gate_put_escaped(stderr, path);
+		fputs(": ", stderr);
+	}
 	gate_put_escaped(stderr, e.msg);
 	fputc('\n', stderr);
 	return NULL;

@@ -92,6 +92,21 @@ static void print_versions(FILE *out, const struct gate_tuf_cache_state *st, int
 
 /* ---- update ---- */
 
+/* Damaged cache entries an update set aside (and fetched again). */
+static void print_aside(const char *dir, const struct gate_tuf_cache_state *st)
+{
+	if (!st->set_aside)
+		return;
+	fputs("gate trust: warning: ", stderr);
+	gate_put_escaped(stderr, dir ? dir : "");
+	fputs(": set aside ", stderr);
+	gate_put_escaped(stderr, st->aside);
+	fprintf(stderr,
+		"%s (damaged: not a regular file, or a root.json that no longer verifies [T1]) "
+		"as .damaged.*, fetched again\n",
+		st->set_aside > 1 ? " and more" : "");
+}
+
 static int update_sigstore(const struct trust_args *a)
 {
 	static const char *const required[] = {GATE_TUF_SIGSTORE_TRUSTED_ROOT, NULL};
@@ -139,6 +154,7 @@ static int update_sigstore(const struct trust_args *a)
 	if (!rootbuf)
 		o.root = gate_tuf_embedded_root(&o.root_len);
 	rc = gate_tuf_cache_update(&o, &st, &e);
+	print_aside(dir, &st);
 	/* Say how far the root got even when a later step failed: a
 	 * rotation is verified and persisted before anything else (T2). */
 	if (st.initial_root && st.version[GATE_TUF_ROOT] != st.initial_root)
@@ -190,6 +206,7 @@ static int update_policy(const struct trust_args *a)
 			continue;
 		done++;
 		enum gate_err rc = gate_tuf_update(t, a->now, NULL, &st, &e);
+		print_aside(t->cache_dir, &st);
 		if (rc != GATE_OK) {
 			fprintf(stderr, "gate: TUF repository '%s': ", t->name);
 			if (e.field[0]) {
@@ -435,6 +452,10 @@ static json_t *show_repo(const struct gate_policy_tuf *t, int64_t now, bool json
 		gate_cli_time(st.last_update, t0, sizeof t0);
 		printf("  last update: %s (max_staleness %s: %s)\n", t0, max,
 		       stale ? "STALE, lookups deny" : "fresh");
+	} else if (t->cache_dir && gate_tuf_cache_stamp_bad(t->cache_dir)) {
+		printf("  last update unknown: last-update is unreadable or not a unix time "
+		       "(max_staleness %s): lookups deny until the next update rewrites it\n",
+		       max);
 	} else {
 		printf("  never updated (max_staleness %s): lookups deny\n", max);
 	}

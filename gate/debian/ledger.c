@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -393,6 +394,87 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 	return GATE_OK;
 }
 
+/* Whether path's folder is on a read-only file system (or mount). */
+static bool on_readonly_fs(const char *path)
+{
+	struct statvfs sv;
+	return statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
+/* Whether path-wal holds changes not yet merged into path. */
+static bool has_wal(const char *path)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+	int n = snprintf(wal, sizeof wal, "%s-wal", path);
+	return n < 0 || (size_t)n >= sizeof wal || (lstat(wal, &st) == 0 && st.st_size > 0);
+}
+
+/* "file:PATH?immutable=1" with PATH percent-encoded where URIs need it. */
+static char *immutable_uri(const char *path)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + 32), *o = u;
+	if (!u)
+		return NULL;
+	o += sprintf(o, "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (*c == '%' || *c == '?' || *c == '#' || *c < 0x20 || *c >= 0x7f) {
+			*o++ = '%';
+			*o++ = hexd[*c >> 4];
+			*o++ = hexd[*c & 15];
+		} else {
+			*o++ = (char)*c;
+		}
+	}
+	strcpy(o, "?immutable=1");
+	return u;
+}
+
+/* Open and configure l->db; on a read-only file system a reader cannot
+ * create the WAL index (-shm) and SQLite says only "unable to open
+ * database file" or "disk I/O error": then a fully merged ledger is opened
+ * immutable (nobody can write it there), and otherwise the error says
+ * what failed. */
+static enum gate_err open_db(struct gate_ledger *l, const char *path, bool readonly,
+			     struct gate_error *err)
+{
+	int flags =
+		(readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW;
+	int rc = sqlite3_open_v2(path, &l->db, flags, NULL);
+	enum gate_err e = GATE_OK;
+	if (rc == SQLITE_OK && (e = configure(l, err)) == GATE_OK)
+		return GATE_OK;
+	if (rc == SQLITE_OK && (!readonly || !on_readonly_fs(path)))
+		return e;
+	if (rc != SQLITE_OK && !(readonly && on_readonly_fs(path)))
+		return gate_fail(err, rc == SQLITE_NOMEM ? GATE_E_NOMEM : GATE_E_IO, NULL, FIELD,
+				 "cannot open ledger %s: %s", path,
+				 l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
+	for (int i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(l->st[i]);
+		l->st[i] = NULL;
+	}
+	sqlite3_close(l->db);
+	l->db = NULL;
+	if (has_wal(path))
+		return gate_fail(err, GATE_E_IO, NULL, FIELD,
+				 "cannot read ledger %s: it is on a read-only file system and its "
+				 "write-ahead log (%s-wal) holds changes not yet merged",
+				 path, path);
+	char *uri = immutable_uri(path);
+	if (!uri)
+		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
+	rc = sqlite3_open_v2(uri, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return gate_fail(err, GATE_E_IO, NULL, FIELD,
+				 "cannot open ledger %s (read-only file system): %s", path,
+				 l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
+	return configure(l, err);
+}
+
 enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledger **out,
 			       struct gate_error *err)
 {
@@ -424,16 +506,7 @@ enum gate_err gate_ledger_open(const char *path, bool readonly, struct gate_ledg
 	}
 	l->readonly = readonly;
 	l->busy_ms = GATE_LEDGER_BUSY_MS;
-	int flags =
-		(readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW;
-	int rc = sqlite3_open_v2(path, &l->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		e = gate_fail(err, rc == SQLITE_NOMEM ? GATE_E_NOMEM : GATE_E_IO, NULL, FIELD,
-			      "cannot open ledger %s: %s", path,
-			      l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	if ((e = configure(l, err)) != GATE_OK)
+	if ((e = open_db(l, path, readonly, err)) != GATE_OK)
 		goto fail;
 	*out = l;
 	return GATE_OK;

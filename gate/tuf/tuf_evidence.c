@@ -4,6 +4,7 @@
 #include "tuf_evidence.h"
 #include "gate_util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,9 @@
 
 /* ---- updates ---- */
 
-enum gate_err gate_tuf_update(const struct gate_policy_tuf *t, int64_t now,
-			      const struct gate_tuf_caps *caps, struct gate_tuf_cache_state *st,
-			      struct gate_error *err)
+static enum gate_err update(const struct gate_policy_tuf *t, int64_t now,
+			    const struct gate_tuf_caps *caps, bool no_wait,
+			    struct gate_tuf_cache_state *st, struct gate_error *err)
 {
 	if (!t->cache_dir)
 		return gate_fail(err, GATE_E_IO, NULL, t->name,
@@ -27,8 +28,80 @@ enum gate_err gate_tuf_update(const struct gate_policy_tuf *t, int64_t now,
 		.walk = true,
 		.now = now,
 		.caps = caps,
+		.no_wait = no_wait,
 	};
 	return gate_tuf_cache_update(&o, st, err);
+}
+
+enum gate_err gate_tuf_update(const struct gate_policy_tuf *t, int64_t now,
+			      const struct gate_tuf_caps *caps, struct gate_tuf_cache_state *st,
+			      struct gate_error *err)
+{
+	return update(t, now, caps, false, st, err);
+}
+
+/* ---- the back-off ----
+ *
+ * A decision-time update that failed is not tried again for every file of
+ * a run (1,000 files x 30 s): the failure is remembered process-wide per
+ * repository (its cache directory) for GATE_TUF_RETRY_AFTER seconds, and
+ * decisions meanwhile deny with it at once. */
+
+struct backoff {
+	char dir[512];
+	int64_t until_ms;
+	struct gate_error e;
+};
+static struct backoff backoffs[GATE_TUF_BACKOFF_SLOTS];
+static pthread_mutex_t backoff_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static long retry_after(void)
+{
+	const char *s = getenv("GATE_TUF_RETRY_AFTER");
+	char *end;
+	long v = s && *s ? strtol(s, &end, 10) : -1;
+	return s && *s && !*end && v >= 0 && v <= 86400 ? v : GATE_TUF_RETRY_AFTER_DEFAULT;
+}
+
+/* The remembered failure of dir's update, if it is recent: *e and true. */
+static bool backoff_get(const char *dir, struct gate_error *e, long *left)
+{
+	bool hit = false;
+	int64_t now = gate_tuf_mono_ms();
+	pthread_mutex_lock(&backoff_mu);
+	for (size_t i = 0; i < GATE_TUF_BACKOFF_SLOTS && !hit; i++)
+		if (strcmp(backoffs[i].dir, dir) == 0 && backoffs[i].until_ms > now) {
+			*e = backoffs[i].e;
+			*left = (long)((backoffs[i].until_ms - now + 999) / 1000);
+			hit = true;
+		}
+	pthread_mutex_unlock(&backoff_mu);
+	return hit;
+}
+
+/* Remember (e non-NULL) or forget dir's failure; the oldest slot goes. */
+static void backoff_set(const char *dir, const struct gate_error *e)
+{
+	size_t slot = 0;
+	if (strlen(dir) >= sizeof backoffs[0].dir)
+		return; /* not remembered: retried, as before */
+	pthread_mutex_lock(&backoff_mu);
+	for (size_t i = 0; i < GATE_TUF_BACKOFF_SLOTS; i++) {
+		if (strcmp(backoffs[i].dir, dir) == 0) {
+			slot = i;
+			break;
+		}
+		if (backoffs[i].until_ms < backoffs[slot].until_ms)
+			slot = i;
+	}
+	if (e) {
+		snprintf(backoffs[slot].dir, sizeof backoffs[slot].dir, "%s", dir);
+		backoffs[slot].until_ms = gate_tuf_mono_ms() + (int64_t)retry_after() * 1000;
+		backoffs[slot].e = *e;
+	} else if (strcmp(backoffs[slot].dir, dir) == 0) {
+		memset(&backoffs[slot], 0, sizeof backoffs[slot]);
+	}
+	pthread_mutex_unlock(&backoff_mu);
 }
 
 /* ---- the lookup ---- */
@@ -124,6 +197,34 @@ static void decision_caps(struct gate_tuf_caps *c)
 		c->fetch.total_timeout = 30;
 }
 
+/* A decision-time update: short caps; never waiting for another update
+ * of the same cache (*busy: the decision reads the last good metadata
+ * while that one runs); not retried within the back-off after a failure
+ * (*note says so). */
+static enum gate_err refresh(const struct gate_policy_tuf *t, int64_t now, bool *busy, char *note,
+			     size_t cap, struct gate_error *e)
+{
+	struct gate_tuf_caps caps;
+	struct gate_tuf_cache_state st = {0};
+	long left = 0;
+	enum gate_err rc;
+	*busy = false;
+	note[0] = '\0';
+	if (backoff_get(t->cache_dir, e, &left)) {
+		snprintf(note, cap, " (earlier in this run; next try in %lds)", left);
+		return e->code ? e->code : GATE_E_IO;
+	}
+	decision_caps(&caps);
+	rc = update(t, now, &caps, true, &st, e);
+	if (rc != GATE_OK && st.busy) {
+		*busy = true;
+		memset(e, 0, sizeof *e);
+		return GATE_OK;
+	}
+	backoff_set(t->cache_dir, rc == GATE_OK ? NULL : e);
+	return rc;
+}
+
 static const char *why_of(const struct gate_error *e)
 {
 	return e->msg[0] ? e->msg : gate_err_str(e->code);
@@ -143,7 +244,11 @@ static bool within(const struct gate_policy_tuf *t, int64_t now, char *why, size
 	int64_t last = 0;
 	char age[32], max[32];
 	if (!gate_tuf_cache_stamp(t->cache_dir, &last)) {
-		snprintf(why, cap, "never updated");
+		snprintf(
+			why, cap, "%s",
+			gate_tuf_cache_stamp_bad(t->cache_dir)
+				? "last update unknown: last-update is unreadable or not a unix time"
+				: "never updated");
 		return false;
 	}
 	/* An update "in the future" means the clock went back: not fresh. */
@@ -168,9 +273,8 @@ enum gate_err gate_tuf_evidence(const struct gate_policy *p, const struct gate_r
 	struct gate_tuf_cache *c = NULL;
 	struct gate_tuf_walk_stats ws = {0};
 	struct gate_error e = {0};
-	struct gate_tuf_caps caps;
-	char why[160];
-	bool updated = false;
+	char why[160], note[64] = "";
+	bool updated = false, busy = false;
 	*out = NULL;
 	if (!r->has_tuf || r->tuf >= p->ntufs)
 		return gate_fail(err, GATE_E_USAGE, NULL, "tuf_target",
@@ -184,27 +288,31 @@ enum gate_err gate_tuf_evidence(const struct gate_policy *p, const struct gate_r
 			return gate_fail(err, GATE_E_EXPIRED, NULL, "tuf_target",
 					 "TUF repository '%s' %s: run 'gate trust update --policy'",
 					 t->name, why);
-		decision_caps(&caps);
-		if (gate_tuf_update(t, now, &caps, NULL, &e) != GATE_OK)
+		/* Another update running: the last good metadata, which must
+		 * still verify and be unexpired (T9, T15, T20). */
+		if (refresh(t, now, &busy, note, sizeof note, &e) != GATE_OK)
 			return gate_fail(err, e.code, e.rule, "tuf_target",
-					 "TUF repository '%s' %s, and the update failed: "
+					 "TUF repository '%s' %s, and the update failed%s: "
 					 "%s%s%s%s%s%s",
-					 t->name, why, field_of(&e), e.field[0] ? ": " : "",
+					 t->name, why, note, field_of(&e), e.field[0] ? ": " : "",
 					 why_of(&e), e.rule[0] ? " [" : "", e.rule,
 					 e.rule[0] ? "]" : "");
 		updated = true;
 	}
 	enum gate_err rc = gate_tuf_cache_open(t->cache_dir, now, &c, &e);
 	if (rc != GATE_OK && t->refresh && !updated) {
-		decision_caps(&caps);
 		memset(&e, 0, sizeof e);
-		if ((rc = gate_tuf_update(t, now, &caps, NULL, &e)) == GATE_OK)
+		if ((rc = refresh(t, now, &busy, note, sizeof note, &e)) == GATE_OK && !busy)
 			rc = gate_tuf_cache_open(t->cache_dir, now, &c, &e);
+		else if (rc == GATE_OK)
+			rc = gate_fail(&e, GATE_E_IO, NULL, NULL,
+				       "no usable cached metadata, and another update is running");
 	}
 	if (rc != GATE_OK)
-		return gate_fail(err, rc, e.rule, "tuf_target", "TUF repository '%s': %s%s%s%s%s%s",
-				 t->name, field_of(&e), e.field[0] ? ": " : "", why_of(&e),
-				 e.rule[0] ? " [" : "", e.rule, e.rule[0] ? "]" : "");
+		return gate_fail(err, rc, e.rule, "tuf_target",
+				 "TUF repository '%s'%s: %s%s%s%s%s%s", t->name, note, field_of(&e),
+				 e.field[0] ? ": " : "", why_of(&e), e.rule[0] ? " [" : "", e.rule,
+				 e.rule[0] ? "]" : "");
 	rc = gate_tuf_walk_targets(gate_tuf_cache_updater(c), GATE_TUF_WALK_MAX_ROLES, collect, &l,
 				   &ws, &e);
 	const char *role = NULL;

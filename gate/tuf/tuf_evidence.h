@@ -17,13 +17,21 @@
  * it offline and deny once the last successful update is older than
  * max_staleness (default 1d). With `refresh: true` a decision that finds the
  * cache stale, missing or failing verification updates it first, with the
- * fetcher's caps (connect 5 s, abort under 1 KiB/s for 10 s, 30 s per
- * file, unless GATE_TUF_* says otherwise), under the cache's lock.
+ * fetcher's caps (connect 5 s, abort under 1 KiB/s for 10 s, 30 s for the
+ * whole update, unless GATE_TUF_* says otherwise). It never waits for
+ * another update of the same cache: while one runs, decisions use the last
+ * good metadata (still verified offline, unexpired). A failed update is
+ * not retried for every file: the failure is kept process-wide per
+ * repository for GATE_TUF_RETRY_AFTER seconds (default 300).
  */
 #ifndef GATE_TUF_EVIDENCE_H
 #define GATE_TUF_EVIDENCE_H
 
 #include "policy_tuf.h"
+
+/* Repositories whose failed update a process remembers at once. */
+#define GATE_TUF_BACKOFF_SLOTS 16
+#define GATE_TUF_RETRY_AFTER_DEFAULT 300 /* seconds */
 
 /* Find the artifact (lowercase hex SHA-256, size in bytes) in the
  * repository r's tuf_target names, at now. Listed: GATE_OK and *out holds

@@ -561,5 +561,22 @@ assert "explain stale: [FAILED] max_age" has "$tmp/out" "[FAILED] max_age: "
 run "$gate" policy explain --policy "$pol/allow.yaml" "$sp/fifo"
 assert "explain on a FIFO: exit 2" is "$code" 2
 
+# ---- messages that name what failed ------------------------------------------
+GATE_POLICY='' run "$gate" check "$a"
+assert "GATE_POLICY='': exit 2" is "$code" 2
+assert "GATE_POLICY='': names the variable" has "$tmp/err" "GATE_POLICY is empty"
+run "$gate" check --policy "$tmp/absent.yaml" "$a"
+assert "missing policy: names the file" has "$tmp/err" "$tmp/absent.yaml: cannot open"
+# A folder gate cannot read: permission denied, not "not a regular file"
+# (as nobody when run as root: root reads any folder).
+mkdir -p "$tmp/sealed/in" && cp "$a" "$tmp/sealed/in/x" && chmod 755 "$tmp" "$tmp/sealed" &&
+	chmod 000 "$tmp/sealed/in"
+as_user=()
+[ "$(id -u)" -eq 0 ] && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+run "${as_user[@]+"${as_user[@]}"}" "$gate" check --policy "$pol/allow.yaml" "$tmp/sealed"
+assert "unreadable folder: an error (exit 2)" is "$code" 2
+assert "unreadable folder: says permission denied" has "$tmp/out" "cannot read folder $tmp/sealed/in: Permission denied"
+chmod 755 "$tmp/sealed/in"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -72,6 +72,24 @@ run "cms without signed attributes" 0 --out "signed_attributes: no" -- \
     "$GATE" verify "${ROOTS[@]}" --p7s a.noattr.p7s a.txt
 run "cms json facts" 0 --out '"fingerprint": "sha256:' --out '"time_source": "none"' -- \
     "$GATE" verify "${ROOTS[@]}" --p7s a.der.p7s --format json a.txt
+# ---- every SAN is read; past the cap the certificate is refused (issue 16)
+manysan() { # manysan NAME N: a leaf of int with N SANs, and a.NAME.p7s
+    local i sans=email:release@example.com
+    for i in $(seq 2 "$2"); do sans="$sans, DNS:n$i.example.com"; done
+    printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = codeSigning\nsubjectAltName = %s\n' \
+        "$sans" >"$1.ext"
+    fixture openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"
+    CANAME=int fixture openssl req -new -key "$1.key" -subj "/O=Gate Test/CN=Many Names" -out "$1.csr" -config ca.cnf
+    CANAME=int fixture openssl ca -batch -config ca.cnf -cert int.pem -keyfile int.key -in "$1.csr" \
+        -out "$1.pem" -extfile "$1.ext" -days 30 -notext
+    cms "a.$1.p7s" "$1" -outform DER
+}
+manysan many 100
+run "100 SANs: the 100th is read" 0 --out "n100.example.com" -- \
+    "$GATE" verify "${ROOTS[@]}" --p7s a.many.p7s --format json a.txt
+manysan toomany 1100
+run "1100 SANs: refused, not read in part" 2 --any "1100 subject alternative names, more than the 1024 allowed" -- \
+    "$GATE" verify "${ROOTS[@]}" --p7s a.toomany.p7s a.txt
 cp a.txt a-tampered.txt
 printf 'x' >>a-tampered.txt
 run "cms over a changed file (attributes)" 1 --out "messageDigest attribute is not the digest" -- \

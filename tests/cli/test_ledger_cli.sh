@@ -154,6 +154,26 @@ if command -v sqlite3 >/dev/null; then
     run "newer schema" 2 --err "schema version 7 is newer" -- "$GATE" ledger --db newer.db list
 fi
 
+# ---- a ledger on a read-only file system (a private mount namespace)
+ro() { # ro DIR CMD...: CMD with DIR bind-mounted read-only
+    local d=$1
+    shift
+    unshare -rm sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' \
+        sh "$d" "$@"
+}
+if command -v unshare >/dev/null && ro "$tmp" true 2>/dev/null; then
+    mkdir -p rodisk
+    cp "$db" rodisk/l.db
+    run "read-only disk: list reads the ledger" 0 --out "libgreet1" -- ro "$tmp/rodisk" "$GATE" ledger --db "$tmp/rodisk/l.db" list
+    run "read-only disk: lookup" 0 --out "hello" -- ro "$tmp/rodisk" "$GATE" ledger --db "$tmp/rodisk/l.db" lookup /usr/bin/hello
+    printf 'x' >rodisk/l.db-wal
+    run "read-only disk, unmerged log: says what failed" 2 \
+        --err "is on a read-only file system and its write-ahead log" --no-err "disk I/O error" \
+        -- ro "$tmp/rodisk" "$GATE" ledger --db "$tmp/rodisk/l.db" list
+else
+    echo "SKIP read-only disk cases: no private mount namespace (unshare -rm)"
+fi
+
 # ---- usage
 run "no command" 2 --err "a command is required" -- "$GATE" ledger --db "$db"
 run "unknown command" 2 --err "unknown command" -- "$GATE" ledger --db "$db" frobnicate

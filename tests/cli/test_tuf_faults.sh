@@ -4,7 +4,10 @@
 # repository made with `gate tuf repo`: slow retrieval, a stalled server,
 # endless data, wrong lengths and hashes, a server dying mid-download,
 # rollback of every role, freeze, mix-and-match, a revoked timestamp key,
-# malformed JSON, duplicate members, huge numbers, a corrupt local cache.
+# malformed JSON, duplicate members, huge numbers, a corrupt local cache,
+# FIFOs and folders where cache files belong, a mirror slow enough to
+# stretch an update, decisions during an update, a refresh failing for
+# every file of a run.
 # Each case must end in a clear error with the previous trusted state
 # byte-identical, both for `gate trust update` (the Sigstore cache) and for
 # a policy whose TUF repository updates during the decision
@@ -185,6 +188,8 @@ assert "frozen repository seen later: cache byte-identical" is "$(state_of "$C")
 printf '{"signed": {"_type": "timestamp", ' >"$saved/ts.truncated"
 serve_as timestamp.json "$saved/ts.truncated"
 expect_fault "malformed JSON" "timestamp: invalid JSON"
+assert "malformed JSON: tagged with the TUF step [T7]" has "$tmp/out" "[T7]"
+assert "malformed JSON: no Sigstore rule tag" hasnt "$tmp/out" "[S1]"
 "$py" - "$repo/metadata/timestamp.json" "$saved/ts.dup" "$saved/ts.huge" <<'EOF'
 import sys
 t = open(sys.argv[1]).read()
@@ -196,6 +201,8 @@ serve_as timestamp.json "$saved/ts.dup"
 expect_fault "duplicate member in metadata" "duplicate"
 serve_as timestamp.json "$saved/ts.huge"
 expect_fault "huge number in metadata" "too big integer"
+assert "huge number: tagged with the TUF step [T7]" has "$tmp/out" "[T7]"
+assert "huge number: no Sigstore rule tag" hasnt "$tmp/out" "[S1]"
 fault r '{}'
 
 # ---- targets ------------------------------------------------------------------------
@@ -263,14 +270,15 @@ assert "rotation: the timestamp signed by the new key is accepted" is "$code" 0
 
 cp "$C/metadata/root.json" "$tmp/root.save"
 head -c 100 "$tmp/root.save" >"$C/metadata/root.json"
-s0=$(state_of "$C")
-clear_log r
-update
-assert "truncated cached root.json: exit 1" is "$code" 1
-assert "truncated cached root.json: a T1 error" has "$tmp/err" "[T1]"
-assert "truncated cached root.json: nothing fetched (T1 comes first)" is "$(nrequests r)" 0
-assert "truncated cached root.json: nothing else changed" is "$(state_of "$C")" "$s0"
-cp "$tmp/root.save" "$C/metadata/root.json"
+run "$gate" trust show --dir "$C"
+assert "truncated cached root.json: trust show says T1" has "$tmp/out" "[T1]"
+# An update sets the damaged root aside and starts again from the root it
+# is given (T1), walking the rotations forward (T2).
+update --root "$repo/metadata/1.root.json"
+assert "truncated cached root.json: the update repairs it (exit 0)" is "$code" 0
+assert "truncated cached root.json: warns that it was set aside" has "$tmp/err" "set aside metadata/root.json"
+assert "truncated cached root.json: the newest root again" same "$C/metadata/root.json" "$tmp/root.save"
+assert "truncated cached root.json: its bytes kept aside" is "$(cat "$C"/.damaged.root.json.* | wc -c)" 100
 printf 'garbage' >"$PC/metadata/timestamp.json"
 run "$gate" check --policy "$tmp/pol/p.yaml" --current-time "$(rfc $((NOW + dt + 300)))" "$art"
 assert "corrupt cached timestamp, refresh: true: the update repairs it, allow" is "$code" 0
@@ -279,5 +287,129 @@ printf 'garbage' >"$PC/metadata/timestamp.json"
 run "$gate" check --policy "$tmp/pol/offline.yaml" --current-time "$(rfc $((NOW + dt + 360)))" "$art"
 assert "corrupt cached timestamp, offline: deny" is "$code" 1
 assert "corrupt cached timestamp, offline: says why" has "$tmp/out" "no valid cached timestamp (offline)"
+
+# ---- cache entries that are not files (issue 16) --------------------------------------
+# A FIFO must never make a command wait (for a writer that never comes);
+# `timeout` only turns a hang into exit 124 so that the test ends.
+bounded() { run timeout 60 "$@"; }
+# regular FILE: a plain file again (not a FIFO, not a folder).
+regular() { [ -f "$1" ] && [ ! -p "$1" ] && [ ! -L "$1" ]; }
+fault r '{}'
+cp "$tmp/root.save" "$C/metadata/root.json"
+update
+rm -f "$C"/.damaged.*
+
+rm "$C/metadata/timestamp.json" && mkfifo "$C/metadata/timestamp.json"
+bounded "$gate" trust show --dir "$C"
+assert "FIFO at metadata/timestamp.json: trust show does not hang" test "$code" -ne 124
+assert "FIFO at metadata/timestamp.json: trust show says why" has "$tmp/out" "no valid cached timestamp"
+bounded "$gate" trust update --url "$murl" --targets-url "$turl" --dir "$C"
+assert "FIFO at metadata/timestamp.json: the update repairs it (exit 0)" is "$code" 0
+assert "FIFO at metadata/timestamp.json: a file again" regular "$C/metadata/timestamp.json"
+assert "FIFO at metadata/timestamp.json: set aside, said so" has "$tmp/err" "set aside metadata/timestamp.json"
+assert "FIFO at metadata/timestamp.json: kept aside" test -p "$(ls -d "$C"/.damaged.timestamp.json.* | head -1)"
+rm -f "$C"/.damaged.*
+
+rm -f "$C/.lock" && mkfifo "$C/.lock"
+bounded "$gate" trust show --dir "$C"
+assert "FIFO at .lock: trust show does not hang" test "$code" -ne 124
+bounded "$gate" trust update --url "$murl" --targets-url "$turl" --dir "$C"
+assert "FIFO at .lock: the update does not hang, exit 0" is "$code" 0
+assert "FIFO at .lock: a lock file again" regular "$C/.lock"
+rm -f "$C"/.damaged.*
+
+rm "$C/metadata/root.json" && mkfifo "$C/metadata/root.json"
+bounded "$gate" trust show --dir "$C"
+assert "FIFO at metadata/root.json: trust show does not hang" test "$code" -ne 124
+assert "FIFO at metadata/root.json: trust show says not a regular file" has "$tmp/out" "not a regular file"
+bounded "$gate" trust update --url "$murl" --targets-url "$turl" --dir "$C" --root "$repo/metadata/1.root.json"
+assert "FIFO at metadata/root.json: the update repairs it (exit 0)" is "$code" 0
+assert "FIFO at metadata/root.json: the newest root again" same "$C/metadata/root.json" "$tmp/root.save"
+rm -f "$C"/.damaged.*
+
+printf '{}' >"$C/metadata/root.json"
+update --root "$repo/metadata/1.root.json"
+assert "cached root.json '{}': the update repairs it (exit 0)" is "$code" 0
+assert "cached root.json '{}': the newest root again" same "$C/metadata/root.json" "$tmp/root.save"
+rm -f "$C"/.damaged.*
+
+rm "$C/metadata/timestamp.json" && mkdir "$C/metadata/timestamp.json"
+update
+assert "folder at metadata/timestamp.json: the update repairs it (exit 0)" is "$code" 0
+assert "folder at metadata/timestamp.json: a file again" regular "$C/metadata/timestamp.json"
+rm -rf "$C"/.damaged.*
+
+rm "$C/targets/trusted_root.json" && mkdir "$C/targets/trusted_root.json"
+update
+assert "folder at targets/trusted_root.json: the update repairs it (exit 0)" is "$code" 0
+assert "folder at targets/trusted_root.json: the verified file again" same "$C/targets/trusted_root.json" "$tmp/tr.new"
+rm -rf "$C"/targets/.damaged.*
+
+# A file:// repository: read without blocking, regular files only (libcurl
+# would open a FIFO there and wait past every timeout).
+cp -a "$repo" "$tmp/frepo"
+rm "$tmp/frepo/metadata/timestamp.json" && mkfifo "$tmp/frepo/metadata/timestamp.json"
+bounded "$gate" trust update --url "file://$tmp/frepo/metadata/" --targets-url "file://$tmp/frepo/targets/" \
+	--dir "$tmp/fcache" --root "$repo/metadata/1.root.json"
+assert "file:// repository with a FIFO: the update fails, no hang (exit 1)" is "$code" 1
+assert "file:// repository with a FIFO: says not a regular file" has "$tmp/err" "timestamp.json: not a regular file"
+rm "$tmp/frepo/metadata/timestamp.json" && cp "$repo/metadata/timestamp.json" "$tmp/frepo/metadata/"
+run "$gate" trust update --url "file://$tmp/frepo/metadata/" --targets-url "file://$tmp/frepo/targets/" \
+	--dir "$tmp/fcache" --root "$repo/metadata/1.root.json"
+assert "file:// repository: updates (exit 0)" is "$code" 0
+
+# ---- one deadline per update, decisions while an update runs ------------------------
+# Each file arrives above the low-speed limit (1 B/s here) but takes 3 s;
+# with 5 s for the whole update, timestamp + snapshot cannot both make it.
+export GATE_TUF_LOW_SPEED_LIMIT=1
+fixture "$gate" tuf repo sign --repo "$repo" "${sign_keys[@]}" --key "timestamp=$tmp/keys/ts2.key" snapshot
+fault r '{"/metadata/timestamp.json": {"mode": "spread", "seconds": 3},
+          "/metadata/snapshot.json": {"mode": "spread", "seconds": 3}}'
+GATE_TUF_TIMEOUT=5 update
+assert "slow mirror: one deadline for the whole update (exit 1)" is "$code" 1
+assert "slow mirror: says the update ran out of time" has "$tmp/err" "the update ran out of time: 5 s for the whole update"
+
+# A decision while a (slow) update of its repository runs: the last good
+# metadata, at once; not "an update is in progress".
+fault r '{}'
+run "$gate" trust update --policy "$tmp/pol/p.yaml"
+assert "policy cache updated (exit 0)" is "$code" 0
+sed 's/refresh: true/refresh: false/; s/max_staleness: 1m/max_staleness: 1w/' "$tmp/pol/p.yaml" >"$tmp/pol/fresh.yaml"
+fault r '{"/metadata/timestamp.json": {"mode": "spread", "seconds": 8}}'
+clear_log r
+GATE_TUF_TIMEOUT=30 "$gate" trust update --policy "$tmp/pol/p.yaml" >"$tmp/bg.out" 2>&1 &
+bg=$!
+for _ in $(seq 200); do grep -q timestamp.json "$tmp/r.log" && break; sleep 0.05; done
+run "$gate" check --policy "$tmp/pol/fresh.yaml" "$art"
+assert "decision during an update: the last good metadata allows (exit 0)" is "$code" 0
+run "$gate" check --policy "$tmp/pol/p.yaml" --current-time "$(rfc $((NOW + dt + 900)))" "$art"
+assert "stale, refresh: true, during an update: the last good metadata allows" is "$code" 0
+wait "$bg"
+code=$?
+assert "the slow update itself completes" is "$code" 0
+unset GATE_TUF_LOW_SPEED_LIMIT
+
+# ---- a failed refresh is not retried for every file ---------------------------------
+fault r '{"/metadata/timestamp.json": {"mode": "status", "code": 500}}'
+mkdir -p "$tmp/many"
+for i in 1 2 3 4 5; do cp "$art" "$tmp/many/a$i.bin"; done
+clear_log r
+run "$gate" check --jobs 1 --policy "$tmp/pol/p.yaml" --current-time "$(rfc $((NOW + dt + 1800)))" "$tmp/many"
+assert "failed refresh: every file denied" is "$code" 1
+assert "failed refresh: one attempt for the run, not one per file" is "$(grep -c 'timestamp.json' "$tmp/r.log")" 1
+assert "failed refresh: later files say it failed earlier in this run" has "$tmp/out" "earlier in this run"
+fault r '{}'
+
+# ---- a garbage last-update is not "never updated" -----------------------------------
+printf 'garbage\n' >"$PC/last-update"
+run "$gate" check --policy "$tmp/pol/fresh.yaml" "$art"
+assert "garbage last-update: deny" is "$code" 1
+assert "garbage last-update: says it is unreadable" has "$tmp/out" "last-update is unreadable or not a unix time"
+assert "garbage last-update: not 'never updated'" hasnt "$tmp/out" "never updated"
+run "$gate" trust show --policy "$tmp/pol/fresh.yaml"
+assert "garbage last-update: trust show says so" has "$tmp/out" "last update unknown: last-update is unreadable"
+run "$gate" trust update --policy "$tmp/pol/fresh.yaml"
+run "$gate" check --policy "$tmp/pol/fresh.yaml" "$art"
+assert "garbage last-update: the next update rewrites it, allow" is "$code" 0
 
 finish

@@ -15,6 +15,7 @@ TEST ONLY. Listens on 127.0.0.1 only, on a free port it picks.
     {"/metadata/timestamp.json": {"mode": "trickle", "delay": 0.2}, ...}
   modes:
     trickle  {"delay": S}  Content-Length, then one byte every S seconds
+    spread   {"seconds": S}  the body in 20 even pieces over S seconds
     stall    {}            headers, then nothing until the client gives up
     endless  {}            200 without a length, random bytes forever
     die      {"after": N}  the full Content-Length, N bytes (default: half),
@@ -155,6 +156,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body[i:i + 1])
                 self.wfile.flush()
                 time.sleep(delay)
+            return
+        if mode == "spread":
+            # The whole body, evenly over "seconds": fast enough for any
+            # low-speed limit, but each file takes that long.
+            secs = float(fault.get("seconds", 3))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            steps = 20
+            for i in range(steps):
+                self.wfile.write(body[len(body) * i // steps:len(body) * (i + 1) // steps])
+                self.wfile.flush()
+                time.sleep(secs / steps)
             return
         if mode == "die":
             after = int(fault.get("after", len(body) // 2))

@@ -581,19 +581,14 @@ static void test_err_regex_complexity(void **state)
 	memset(longre, 'a', 1025);
 	longre[1025] = '\0';
 	const char *const bad[] = {
-		many,
-		nested,
-		"(.*){1,9000}",
-		"x{30000}",
-		"x{99999999999999999999999}",
-		"(a{1,40}){1,40}",
-		"(a)\\1",
+		many, nested, "(.*){1,9000}",
+		/* issue 16: 0.6-1.3 s and 36 MB of regcomp each, under the
+		 * old cost model */
+		"(.*){1,499}", "(a*){1,499}", "(.*){1,100}", "(([a-z]*)+){1,50}", "a{1,999}",
+		"x{30000}", "x{99999999999999999999999}", "(a{1,40}){1,40}", "(a)\\1",
 		"x)++++++++++++",
-		"^h******************************************************************t",
-		"a+*",
-		"a*?",
-		"a{2}{3}",
-		longre,
+		"^h******************************************************************t", "a+*",
+		"a*?", "a{2}{3}", longre,
 		"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *y = regex_policy(bad[i]);
@@ -602,16 +597,21 @@ static void test_err_regex_complexity(void **state)
 	}
 	free(many);
 	/* ordinary patterns, bracket expressions and small intervals load */
-	const char *const good[] = {RELEASE_RE,
-				    "[0-9]{1,3}(\\.[0-9]{1,3}){3}",
-				    "[[:alpha:]]+@example\\.com",
-				    "[]a-]+",
-				    "[^]{(]{3}", /* '{' and '(' inside brackets are members */
-				    "a{,5}b{2,}c{3}",
-				    "x)+", /* an unmatched ')' is an ordinary char */
-				    "(a+){1,30}(b|c)*",
-				    "((((((((((a*)*)*)*)*)*)*)*)*)*)*",
-				    "(a*)?|b*"};
+	const char *const good[] = {
+		RELEASE_RE,
+		"[0-9]{1,3}(\\.[0-9]{1,3}){3}",
+		"[[:alpha:]]+@example\\.com",
+		"[]a-]+",
+		"[^]{(]{3}", /* '{' and '(' inside brackets are members */
+		"a{,5}b{2,}c{3}",
+		"x)+", /* an unmatched ')' is an ordinary char */
+		"(a+){1,30}(b|c)*",
+		"[0-9a-f]{64}",
+		"a{1,300}",
+		"(.*){30}",
+		"^https://github\\.com/o/r/\\.github/workflows/.*@refs/heads/main$",
+		"((((((((((a*)*)*)*)*)*)*)*)*)*)*",
+		"(a*)?|b*"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		char *y = regex_policy(good[i]);
 		struct gate_policy *p = NULL;
@@ -1628,6 +1628,62 @@ static void test_lint(void **state)
 	gate_policy_free(p);
 }
 
+static size_t lint_rules(const char *rules, struct lint_seen *s)
+{
+	char *y = fmt("version: 1\nrules:\n%s", rules);
+	struct gate_policy *p = parse_ok(y);
+	memset(s, 0, sizeof(*s));
+	size_t n = gate_policy_lint(p, lint_cb, s);
+	gate_policy_free(p);
+	free(y);
+	return n;
+}
+
+/* Issue 16: rules after a rule that matches everything they match, and
+ * MIME types libmagic never reports. */
+static void test_lint_rules(void **state)
+{
+	(void)state;
+	struct lint_seen s;
+	/* after a rule with no match */
+	assert_int_equal(lint_rules("  - {name: any, decision: deny}\n"
+				    "  - {name: bins, match: {type: [application/x-executable]}, "
+				    "decision: allow}\n",
+				    &s),
+			 1);
+	assert_non_null(strstr(s.all, "rule 'bins' is never reached: rule 'any' (line 3)"));
+	assert_int_equal(s.line, 4);
+	/* identical matches */
+	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**']}, decision: deny}\n"
+				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n",
+				    &s),
+			 1);
+	assert_non_null(strstr(s.all, "rule 'b' is never reached: rule 'a'"));
+	/* a wildcard type covers a literal one; sizes and callers narrow */
+	assert_int_equal(lint_rules("  - {name: t, match: {type: ['text/*']}, decision: deny}\n"
+				    "  - {name: sh, match: {type: [text/x-shellscript], caller: "
+				    "[ci]}, decision: allow}\n",
+				    &s),
+			 1);
+	/* not covered: no warning */
+	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**'], caller: [ci]}, "
+				    "decision: deny}\n"
+				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n"
+				    "  - {name: c, match: {type: [text/plain], size: {max: 10}}, "
+				    "decision: allow}\n"
+				    "  - {name: d, match: {type: [text/plain]}, decision: allow}\n",
+				    &s),
+			 0);
+	/* MIME types */
+	assert_int_equal(lint_rules("  - {name: m, match: {type: [aplication/x-executable, text, "
+				    "'text/x y', 'image/*', 'inode/x-empty']}, decision: deny}\n",
+				    &s),
+			 3);
+	assert_non_null(strstr(s.all, "type 'aplication/x-executable' is not a MIME type"));
+	assert_non_null(strstr(s.all, "type 'text' is not a MIME type"));
+	assert_non_null(strstr(s.all, "type 'text/x y' is not a MIME type"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1662,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(test_eval_window),
 		cmocka_unit_test(test_eval_keyless_fields),
 		cmocka_unit_test(test_lint),
+		cmocka_unit_test(test_lint_rules),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

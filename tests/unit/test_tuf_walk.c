@@ -297,7 +297,14 @@ static void test_policy_lookup(void **state)
 	       "last updated 2h ago, more than max_staleness 1h");
 	build("1787620000\n");
 	expect("top", NULL, NOW, false, "in the future");
+	/* An empty or garbage stamp is not "never updated" (issue 16). */
 	build("");
+	expect("top", NULL, NOW, false, "last-update is unreadable or not a unix time");
+	build("garbage\n");
+	expect("top", NULL, NOW, false, "last-update is unreadable or not a unix time");
+	char stamp[128];
+	snprintf(stamp, sizeof stamp, "%s/last-update", g_dir);
+	unlink(stamp);
 	expect("top", NULL, NOW, false, "never updated");
 
 	/* Expired metadata inside max_staleness: freeze. */

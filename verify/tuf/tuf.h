@@ -268,6 +268,10 @@ bool gate_tuf_succinct_has(const struct gate_tuf_succinct *s, const char *name);
  * "Naming"). Malloc'd; NULL on OOM. */
 char *gate_tuf_quote(const char *s);
 
+/* Replace a Sigstore rule tag (S1, S3: the shared JSON readers) in err
+ * with the TUF rule of the step that failed. */
+void gate_tuf_rule(struct gate_error *err, const char *rule);
+
 /* ---- trusted-set steps without I/O (unit-testable) ---- */
 
 /* T1: parse a root and verify it with its own root role (expiry ignored).
@@ -288,7 +292,28 @@ struct gate_tuf_fetch_opts {
 	long low_speed_limit; /* bytes/second ... */
 	long low_speed_time;  /* ... sustained for this many seconds */
 	long total_timeout;   /* seconds for one whole transfer; 0 = none */
+	/* One deadline for a whole update (CLOCK_MONOTONIC, milliseconds;
+	 * 0 = none), set by gate_tuf_cache_update: every transfer gets what
+	 * is left of it, so a mirror trickling just above low_speed_limit
+	 * cannot make each file take total_timeout. */
+	int64_t deadline_ms;
+	long deadline_s; /* the whole update's budget, for messages */
+	/* file:// read here, regular files only, never a blocking open (a
+	 * FIFO in a local repository would hang past every timeout); set by
+	 * gate_tuf_caps_default for TUF. Without it libcurl reads file://. */
+	bool file_regular;
 };
+
+/* CLOCK_MONOTONIC now in milliseconds. */
+int64_t gate_tuf_mono_ms(void);
+
+/* Move a damaged entry of a cache (a FIFO, a folder, a file that does not
+ * verify where it must) out of the way: renamed to ".damaged.NAME.TIME.N"
+ * in folder into (NULL: its own folder), so the next write can take the
+ * name and the bytes stay for inspection. The new name goes to aside (may
+ * be NULL). Errors: GATE_E_IO. */
+GATE_WUR enum gate_err gate_tuf_set_aside(const char *path, const char *into, char *aside,
+					  size_t cap, struct gate_error *err);
 
 /* Receives each chunk; return false to abort the transfer. */
 typedef bool (*gate_tuf_sink)(void *ctx, const uint8_t *p, size_t n);
@@ -322,7 +347,8 @@ struct gate_tuf_caps {
 };
 
 /* The spec's defaults: sizes above, 256 rotations, 32 delegations, 15 s
- * connect timeout, abort below 1024 B/s for 30 s, 600 s per transfer. */
+ * connect timeout, abort below 1024 B/s for 30 s, 600 s per transfer (and
+ * per update, through gate_tuf_cache_update), no deadline set. */
 void gate_tuf_caps_default(struct gate_tuf_caps *c);
 
 struct gate_tuf_updater;

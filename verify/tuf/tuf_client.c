@@ -31,6 +31,9 @@ void gate_tuf_caps_default(struct gate_tuf_caps *c)
 	c->fetch.low_speed_limit = 1024;
 	c->fetch.low_speed_time = 30;
 	c->fetch.total_timeout = 600;
+	c->fetch.deadline_ms = 0;
+	c->fetch.deadline_s = 0;
+	c->fetch.file_regular = true;
 }
 
 /* ---- small helpers ---- */
@@ -84,7 +87,7 @@ static enum gate_err read_local(struct gate_tuf_updater *u, const char *role, si
 {
 	char *q = gate_tuf_quote(role);
 	char *path = q ? gate_tuf_xasprintf("%s/%s.json", u->dir, q) : NULL;
-	enum gate_err rc = path ? gate_read_file(path, cap, buf, len, NULL) : GATE_E_NOMEM;
+	enum gate_err rc = path ? gate_read_regular(path, cap, buf, len, NULL) : GATE_E_NOMEM;
 	free(q);
 	free(path);
 	return rc;
@@ -141,6 +144,9 @@ static enum gate_err verify_load(const uint8_t *buf, size_t len, enum gate_tuf_t
 	if (rc == GATE_OK)
 		rc = gate_tuf_md_load(md, err);
 	if (rc != GATE_OK) {
+		/* A malformed file fails the step that read it. */
+		if (err && strcmp(err->rule, "TUF-1") == 0)
+			snprintf(err->rule, sizeof err->rule, "%s", rule);
 		gate_tuf_md_free(md);
 		return rc;
 	}
@@ -214,7 +220,7 @@ enum gate_err gate_tuf_updater_new(const char *metadata_dir, const char *metadat
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}
-	rc = gate_read_file(path, u->caps.root_max, &buf, &len, err);
+	rc = gate_read_regular(path, u->caps.root_max, &buf, &len, err);
 	free(path);
 	if (rc == GATE_OK)
 		rc = gate_tuf_root_load(buf, len, &u->root, err);

@@ -88,11 +88,12 @@ static bool file_matches(const char *path, const struct gate_tuf_target *t)
 	uint8_t buf[65536];
 	uint64_t total = 0;
 	bool ok = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Non-blocking, regular only: a FIFO here must not hang a reader. */
+	int fd = gate_open_regular(path, O_RDONLY, 0);
 	struct stat st;
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != t->length ||
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != t->length ||
 	    hasher_init(&h, t, NULL) != GATE_OK) {
 		close(fd);
 		return false;
@@ -202,6 +203,10 @@ static enum gate_err download(struct gate_tuf_updater *u, const struct gate_tuf_
 			       (long long)st.st_size, (unsigned long long)t->length);
 	if (rc == GATE_OK && !hasher_match(&d.h, t))
 		rc = gate_fail(err, GATE_E_DIGEST, "T25", t->path, "hash mismatch");
+	/* A folder (or anything but a file) in the way: set aside, so the
+	 * verified file can take its name (a rename cannot replace it). */
+	if (rc == GATE_OK && lstat(dst, &st) == 0 && !S_ISREG(st.st_mode))
+		rc = gate_tuf_set_aside(dst, NULL, NULL, 0, err);
 	if (rc == GATE_OK)
 		rc = gate_atomic_commit(&d.out, err);
 out:

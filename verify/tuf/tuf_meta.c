@@ -374,6 +374,7 @@ enum gate_err gate_tuf_md_parse(const uint8_t *buf, size_t len, enum gate_tuf_ty
 	rc = gate_tuf_canonical(md->signed_obj, len + 1, &md->canon, &md->canon_len, err);
 out:
 	if (rc != GATE_OK) {
+		gate_tuf_rule(err, "TUF-1");
 		gate_tuf_md_free(md);
 		return rc;
 	}
@@ -382,6 +383,15 @@ out:
 }
 
 /* ---- typed model ---- */
+
+void gate_tuf_rule(struct gate_error *err, const char *rule)
+{
+	/* The shared JSON and base64 readers tag their errors with the
+	 * Sigstore rules they were written for (S1, S3): in TUF metadata
+	 * the step that failed is a TUF rule. */
+	if (err && err->rule[0] == 'S' && err->rule[1] >= '0' && err->rule[1] <= '9')
+		snprintf(err->rule, sizeof err->rule, "%s", rule);
+}
 
 static bool digits_only(const char *s, size_t n)
 {
@@ -628,6 +638,7 @@ enum gate_err gate_tuf_md_load(struct gate_tuf_md *md, struct gate_error *err)
 		break;
 	}
 	md->loaded = rc == GATE_OK;
+	gate_tuf_rule(err, "TUF-1");
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 
 #include "gate_trustroot.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdatomic.h>
 
@@ -86,7 +87,7 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	bool ok = false;
-	if (p && gate_read_file(p, 64, &buf, &len, NULL) == GATE_OK) {
+	if (p && gate_read_regular(p, 64, &buf, &len, NULL) == GATE_OK) {
 		int64_t v = 0;
 		size_t i = 0;
 		for (; i < len && i < 18 && buf[i] >= '0' && buf[i] <= '9'; i++)
@@ -98,6 +99,16 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 	free(buf);
 	free(p);
 	return ok;
+}
+
+bool gate_tuf_cache_stamp_bad(const char *dir)
+{
+	int64_t t;
+	char *p = gate_path_join(dir, "last-update");
+	struct stat st;
+	bool present = p && lstat(p, &st) == 0;
+	free(p);
+	return present && !gate_tuf_cache_stamp(dir, &t);
 }
 
 static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *err)
@@ -113,48 +124,80 @@ static enum gate_err write_stamp(const char *dir, int64_t t, struct gate_error *
 	return rc;
 }
 
-/* ---- locking ---- */
+/* ---- locking ----
+ *
+ * DIR/.lock serialises updates (exclusive, for the whole update, network
+ * included); readers never take it. DIR/.swap is held shared by readers
+ * while they read DIR/metadata, and exclusive by an update only for the
+ * instant it swaps its finished copy in: a decision never waits for an
+ * update's downloads, it reads the last good metadata meanwhile. Both are
+ * opened without blocking and only when regular (a FIFO planted there
+ * would otherwise hang every command); one that is not is set aside. */
 
-static int lock_exclusive(const char *dir, struct gate_error *err)
+static int open_lock(const char *dir, const char *name, bool create, struct gate_error *err)
 {
-	char *p = gate_path_join(dir, ".lock");
-	int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
-	free(p);
-	if (fd < 0) {
-		gate_fail(err, GATE_E_IO, NULL, dir, "cannot open the lock: %s", strerror(errno));
+	char *p = gate_path_join(dir, name);
+	int fd = -1;
+	if (!p) {
+		gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		return -1;
 	}
-	while (flock(fd, LOCK_EX) != 0) {
+	for (int tries = 0; tries < 2; tries++) {
+		fd = gate_open_regular(p, create ? O_RDWR | O_CREAT : O_RDONLY, 0644);
+		if (fd != -2 || !create)
+			break;
+		/* Only an update repairs (it holds or is about to hold the
+		 * update lock); readers go on without the lock. */
+		if (gate_tuf_set_aside(p, NULL, NULL, 0, err) != GATE_OK)
+			break;
+	}
+	if (fd < 0 && create && err && !err->code)
+		gate_fail(err, GATE_E_IO, NULL, p, "cannot open the lock: %s",
+			  fd == -2 ? "not a regular file" : strerror(errno));
+	free(p);
+	return fd < 0 ? -1 : fd;
+}
+
+/* Take flock op on fd, polling until deadline_ms (monotonic; 0 = try
+ * once). false when it is still held by someone else. */
+static bool lock_until(int fd, int op, int64_t deadline_ms)
+{
+	while (flock(fd, op | LOCK_NB) != 0) {
 		if (errno == EINTR)
 			continue;
-		gate_fail(err, GATE_E_IO, NULL, dir, "cannot lock: %s", strerror(errno));
-		close(fd);
+		if (errno != EWOULDBLOCK || gate_tuf_mono_ms() >= deadline_ms)
+			return false;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* The update lock: waits for another update at most until deadline_ms
+ * (0: not at all). -1 = error, -2 = another update holds it. */
+static int lock_update(const char *dir, int64_t deadline_ms, struct gate_error *err)
+{
+	int fd = open_lock(dir, ".lock", true, err);
+	if (fd < 0)
 		return -1;
+	if (!lock_until(fd, LOCK_EX, deadline_ms)) {
+		close(fd);
+		gate_fail(err, GATE_E_IO, NULL, dir, "another update of this cache is running");
+		return -2;
 	}
 	return fd;
 }
 
-/* Readers wait a little for an update in progress, never forever: a
- * decision has a deadline. -1 = no lock file (nothing was ever written
- * through the update path: fine), -2 = still locked. */
-static int lock_shared(const char *dir)
+/* Readers wait a little for a swap, never for an update: -1 = no usable
+ * lock file (nothing was swapped in yet: fine), -2 = still locked. */
+static int lock_read(const char *dir)
 {
-	char *p = gate_path_join(dir, ".lock");
-	int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-	free(p);
+	int fd = open_lock(dir, ".swap", false, NULL);
 	if (fd < 0)
 		return -1;
-	for (int waited = 0; flock(fd, LOCK_SH | LOCK_NB) != 0; waited += 10) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-		if (waited >= GATE_TUF_LOCK_WAIT_MS) {
-			close(fd);
-			return -2;
-		}
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+	if (!lock_until(fd, LOCK_SH, gate_tuf_mono_ms() + GATE_TUF_LOCK_WAIT_MS)) {
+		close(fd);
+		return -2;
 	}
 	return fd;
 }
@@ -179,12 +222,159 @@ static bool walk_count(void *ctx, const struct gate_tuf_file *f, const char *rol
 
 /* ---- update ---- */
 
+/* ---- the update's working copy ----
+ *
+ * An update works on DIR/.metadata.update, a copy of DIR/metadata (hard
+ * links: the client replaces files by rename, never in place), and swaps
+ * it in at the end with one atomic exchange. Readers see the whole old
+ * metadata or the whole new, never a new timestamp beside an old snapshot,
+ * and never wait for the network. */
+
+#define STAGE_NAME ".metadata.update"
+/* Entries a metadata folder may hold: every role, and a little more. */
+#define GATE_TUF_CACHE_MAX_FILES (GATE_TUF_WALK_MAX_ROLES + 64)
+/* How long an update waits for readers to let it swap (readers hold the
+ * swap lock for one lookup). */
+#define GATE_TUF_SWAP_WAIT_MS 10000
+
+/* Remove a working copy (left by an interrupted update, or swapped out). */
+static enum gate_err stage_clear(const char *stage, struct gate_error *err)
+{
+	DIR *d = opendir(stage);
+	struct dirent *e;
+	enum gate_err rc = GATE_OK;
+	if (!d && errno == ENOTDIR && unlink(stage) == 0)
+		return GATE_OK; /* a file planted there */
+	if (!d)
+		return errno == ENOENT ? GATE_OK
+				       : gate_fail(err, GATE_E_IO, NULL, stage, "cannot open: %s",
+						   strerror(errno));
+	while (rc == GATE_OK && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 &&
+		    unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0)
+			rc = gate_fail(err, GATE_E_IO, NULL, stage, "cannot remove %s: %s",
+				       e->d_name, strerror(errno));
+	}
+	closedir(d);
+	if (rc == GATE_OK && rmdir(stage) != 0 && errno != ENOENT)
+		rc = gate_fail(err, GATE_E_IO, NULL, stage, "cannot remove: %s", strerror(errno));
+	return rc;
+}
+
+/* Whether the cached root.json still verifies by itself (T1). */
+static bool root_ok(const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct gate_tuf_md *md = NULL;
+	bool ok = gate_read_regular(path, GATE_TUF_ROOT_MAX_LEN, &buf, &len, NULL) == GATE_OK &&
+		  gate_tuf_root_load(buf, len, &md, NULL) == GATE_OK;
+	gate_tuf_md_free(md);
+	free(buf);
+	return ok;
+}
+
+static enum gate_err copy_in(const char *src, const char *dst, struct gate_error *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum gate_err rc;
+	if (link(src, dst) == 0)
+		return GATE_OK;
+	rc = gate_read_regular(src, GATE_TUF_METADATA_HARD_MAX, &buf, &len, err);
+	if (rc == GATE_OK)
+		rc = gate_atomic_write_file(dst, ".gate-tuf-XXXXXX", buf, len, 0644, 0, err);
+	free(buf);
+	return rc;
+}
+
+/* Damaged entries are set aside into DIR rather than copied: anything
+ * but a regular file (a FIFO, a folder), and a root.json that no longer
+ * verifies by itself when there is a root to start again from (T1). The
+ * update then fetches them again. */
+static enum gate_err stage_fill(const struct gate_tuf_cache_opts *o, const char *mdir,
+				const char *stage, struct gate_tuf_cache_state *st,
+				struct gate_error *err)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	size_t n = 0;
+	enum gate_err rc = GATE_OK;
+	if (mkdir(stage, 0755) != 0)
+		return gate_fail(err, GATE_E_IO, NULL, stage, "cannot create: %s", strerror(errno));
+	if (!(d = opendir(mdir)))
+		return gate_fail(err, GATE_E_IO, NULL, mdir, "cannot open: %s", strerror(errno));
+	while (rc == GATE_OK && (e = readdir(d))) {
+		char *src = NULL, *dst = NULL;
+		struct stat sb;
+		if (e->d_name[0] == '.')
+			continue;
+		if (++n > GATE_TUF_CACHE_MAX_FILES) {
+			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, mdir, "more than %u entries",
+				       GATE_TUF_CACHE_MAX_FILES);
+			break;
+		}
+		if (!(src = gate_path_join(mdir, e->d_name)) ||
+		    !(dst = gate_path_join(stage, e->d_name))) {
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		} else if (lstat(src, &sb) != 0) {
+			/* gone meanwhile: nothing to copy */
+		} else if (!S_ISREG(sb.st_mode) ||
+			   (o->root && strcmp(e->d_name, "root.json") == 0 && !root_ok(src))) {
+			if ((rc = gate_tuf_set_aside(src, o->dir, NULL, 0, err)) == GATE_OK &&
+			    st->set_aside++ == 0)
+				snprintf(st->aside, sizeof st->aside, "metadata/%.50s", e->d_name);
+		} else {
+			rc = copy_in(src, dst, err);
+		}
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return rc;
+}
+
+static void sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+/* Swap the working copy in: one atomic exchange, while no reader reads. */
+static enum gate_err stage_swap(const char *dir, const char *stage, const char *mdir,
+				struct gate_error *err)
+{
+	int fd = open_lock(dir, ".swap", true, err);
+	enum gate_err rc = GATE_OK;
+	if (fd < 0)
+		return GATE_E_IO;
+	if (!lock_until(fd, LOCK_EX, gate_tuf_mono_ms() + GATE_TUF_SWAP_WAIT_MS)) {
+		close(fd);
+		return gate_fail(err, GATE_E_IO, NULL, dir,
+				 "readers kept the cache busy for %d s: update not applied",
+				 GATE_TUF_SWAP_WAIT_MS / 1000);
+	}
+	sync_dir(stage);
+	if (renameat2(AT_FDCWD, stage, AT_FDCWD, mdir, RENAME_EXCHANGE) != 0)
+		rc = gate_fail(err, GATE_E_IO, NULL, mdir, "cannot swap in the update: %s",
+			       strerror(errno));
+	else
+		sync_dir(dir);
+	close(fd);
+	return rc;
+}
+
 static enum gate_err bootstrap(const struct gate_tuf_cache_opts *o, const char *mdir,
 			       struct gate_error *err)
 {
 	char *p = gate_path_join(mdir, "root.json");
 	struct stat st;
-	bool have = p && stat(p, &st) == 0;
+	bool have = p && lstat(p, &st) == 0;
 	free(p);
 	if (!p)
 		return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
@@ -217,39 +407,17 @@ static enum gate_err fetch_target(struct gate_tuf_updater *u, const char *tdir, 
 	return rc;
 }
 
-enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
-				    struct gate_tuf_cache_state *st, struct gate_error *err)
+/* The refresh, walk and downloads of one update, in the working copy. */
+static enum gate_err update_in(const struct gate_tuf_cache_opts *o, const char *stage,
+			       const char *tdir, const struct gate_tuf_caps *caps, int64_t now,
+			       struct gate_tuf_cache_state *st, struct gate_error *err)
 {
-	struct gate_tuf_cache_state local;
 	struct gate_tuf_updater *u = NULL;
-	struct gate_tuf_caps caps;
 	struct gate_tuf_walk_stats ws;
-	char *mdir = gate_path_join(o->dir, "metadata"), *tdir = gate_path_join(o->dir, "targets");
-	int64_t now = gate_tuf_now(o->now);
-	int lock = -1;
 	enum gate_err rc;
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	if (!o->caps)
-		gate_tuf_caps_env(&caps);
-	if (!mdir || !tdir) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
-		goto out;
-	}
-	if (gate_mkdirs(mdir, strlen(mdir), 0755) != 0 ||
-	    gate_mkdirs(tdir, strlen(tdir), 0755) != 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, o->dir, "cannot create: %s", strerror(errno));
-		goto out;
-	}
-	if ((lock = lock_exclusive(o->dir, err)) < 0) {
-		rc = GATE_E_IO;
-		goto out;
-	}
-	(void)gate_tuf_cache_stamp(o->dir, &st->last_update);
-	if ((rc = bootstrap(o, mdir, err)) != GATE_OK ||
-	    (rc = gate_tuf_updater_new(mdir, o->metadata_url, o->targets_url, now,
-				       o->caps ? o->caps : &caps, &u, err)) != GATE_OK)
+	if ((rc = bootstrap(o, stage, err)) != GATE_OK ||
+	    (rc = gate_tuf_updater_new(stage, o->metadata_url, o->targets_url, now, caps, &u,
+				       err)) != GATE_OK)
 		goto out;
 	st->initial_root = gate_tuf_trusted_version(u, GATE_TUF_ROOT);
 	rc = gate_tuf_refresh(u, err);
@@ -282,14 +450,73 @@ enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
 		if ((rc = fetch_target(u, tdir, o->optional[i], false, &st->downloaded, err)) !=
 		    GATE_OK)
 			goto out;
-	if ((rc = write_stamp(o->dir, now, err)) == GATE_OK)
-		st->last_update = now;
 out:
 	gate_tuf_updater_free(u);
+	return rc;
+}
+
+enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
+				    struct gate_tuf_cache_state *st, struct gate_error *err)
+{
+	struct gate_tuf_cache_state local;
+	struct gate_tuf_caps caps;
+	char *mdir = gate_path_join(o->dir, "metadata"), *tdir = gate_path_join(o->dir, "targets");
+	char *stage = gate_path_join(o->dir, STAGE_NAME);
+	int64_t now = gate_tuf_now(o->now);
+	int lock = -1;
+	enum gate_err rc;
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	if (o->caps)
+		caps = *o->caps;
+	else
+		gate_tuf_caps_env(&caps);
+	/* One deadline for the whole update, not one per file. */
+	if (caps.fetch.total_timeout > 0 && !caps.fetch.deadline_ms) {
+		caps.fetch.deadline_ms =
+			gate_tuf_mono_ms() + (int64_t)caps.fetch.total_timeout * 1000;
+		caps.fetch.deadline_s = caps.fetch.total_timeout;
+	}
+	if (!mdir || !tdir || !stage) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		goto out;
+	}
+	if (gate_mkdirs(mdir, strlen(mdir), 0755) != 0 ||
+	    gate_mkdirs(tdir, strlen(tdir), 0755) != 0) {
+		rc = gate_fail(err, GATE_E_IO, NULL, o->dir, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	if ((lock = lock_update(o->dir, o->no_wait ? 0 : caps.fetch.deadline_ms, err)) < 0) {
+		st->busy = lock == -2;
+		rc = GATE_E_IO;
+		goto out;
+	}
+	(void)gate_tuf_cache_stamp(o->dir, &st->last_update);
+	if ((rc = stage_clear(stage, err)) != GATE_OK ||
+	    (rc = stage_fill(o, mdir, stage, st, err)) != GATE_OK)
+		goto out;
+	rc = update_in(o, stage, tdir, &caps, now, st, err);
+	/* Swapped in even after a failure: what the client verified and
+	 * persisted stays (e.g. rotated roots before an expiry error), as if
+	 * it had been written in place. */
+	struct gate_error se = {0};
+	enum gate_err src = stage_swap(o->dir, stage, mdir, &se);
+	if (src == GATE_OK)
+		src = stage_clear(stage, &se);
+	if (rc == GATE_OK && src != GATE_OK) {
+		rc = src;
+		if (err)
+			*err = se;
+	}
+	if (rc == GATE_OK && (rc = write_stamp(o->dir, now, err)) == GATE_OK)
+		st->last_update = now;
+out:
 	if (lock >= 0)
 		close(lock);
 	free(mdir);
 	free(tdir);
+	free(stage);
 	return rc;
 }
 
@@ -331,14 +558,16 @@ enum gate_err gate_tuf_cache_open(const char *dir, int64_t now, struct gate_tuf_
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}
-	if (stat(root, &st) != 0) {
+	if (lstat(root, &st) != 0) {
 		rc = gate_fail(err, GATE_E_IO, "T1", NULL,
 			       "no cached TUF metadata (never updated)");
 		goto out;
 	}
-	if ((c->lock = lock_shared(dir)) == -2) {
+	if ((c->lock = lock_read(dir)) == -2) {
 		c->lock = -1;
-		rc = gate_fail(err, GATE_E_IO, NULL, NULL, "an update is in progress");
+		rc = gate_fail(err, GATE_E_IO, NULL, NULL,
+			       "an update is being swapped in for more than %d ms",
+			       GATE_TUF_LOCK_WAIT_MS);
 		goto out;
 	}
 	(void)gate_tuf_cache_stamp(dir, &c->last_update);

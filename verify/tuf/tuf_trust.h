@@ -7,8 +7,14 @@
  *     DIR/metadata/   the client's trusted metadata (root.json, ...)
  *     DIR/targets/    verified target files (percent-encoded paths)
  *     DIR/last-update unix time of the last successful online update
- *     DIR/.lock       flock(2): exclusive while updating, shared to read
- * and is written only by gate_tuf_cache_update() (`gate trust update`,
+ *     DIR/.lock       flock(2): exclusive while updating (updates only)
+ *     DIR/.swap       flock(2): shared to read metadata/, exclusive for
+ *                     the instant an update swaps its copy in
+ *     DIR/.metadata.update  an update's working copy of metadata/
+ *     DIR/.damaged.*  damaged entries set aside by an update (a FIFO, a
+ *                     folder, a root.json that no longer verifies)
+ * Every file is opened without blocking and used only when regular. It
+ * is written only by gate_tuf_cache_update() (`gate trust update`,
  * `gate tuf refresh` style jobs, or a decision whose policy allows it).
  * Readers (gate_trusted_root_best, policy lookups) never touch the network:
  * they verify the cached metadata offline (T1, T3, then the cached
@@ -32,7 +38,7 @@
 #define GATE_TUF_SIGSTORE_SIGNING_CONFIG "signing_config.v0.2.json"
 /* Roles one enumeration of a repository may visit (allowlist lookups). */
 #define GATE_TUF_WALK_MAX_ROLES 4096
-/* Seconds a reader waits for an update in progress to finish. */
+/* Milliseconds a reader waits for an update to swap its copy in. */
 #define GATE_TUF_LOCK_WAIT_MS 2000
 /* Largest target gate_tuf_cache_update downloads (trust material). */
 #define GATE_TUF_TRUST_TARGET_MAX (4u * 1024 * 1024)
@@ -48,12 +54,15 @@ char *gate_tuf_state_dir(const char *sub);
 /* Default caps, then these environment overrides (whole seconds or bytes
  * per second, > 0; tests use them to keep slow-retrieval cases short):
  * GATE_TUF_CONNECT_TIMEOUT, GATE_TUF_LOW_SPEED_LIMIT,
- * GATE_TUF_LOW_SPEED_TIME, GATE_TUF_TIMEOUT (one whole transfer). */
+ * GATE_TUF_LOW_SPEED_TIME, GATE_TUF_TIMEOUT (one whole update). */
 void gate_tuf_caps_env(struct gate_tuf_caps *c);
 
 /* The time of the last successful update of a cache (DIR/last-update).
  * false when absent or malformed. */
 bool gate_tuf_cache_stamp(const char *dir, int64_t *out);
+/* Whether DIR/last-update exists but is not such a time (garbage, a
+ * FIFO, unreadable): "never updated" would be the wrong message. */
+bool gate_tuf_cache_stamp_bad(const char *dir);
 
 /* What a cache holds, after verifying it (offline) or updating it. */
 struct gate_tuf_cache_state {
@@ -63,6 +72,9 @@ struct gate_tuf_cache_state {
 	int64_t last_update;		/* 0: never */
 	size_t roles, targets, skipped; /* enumeration (walk) */
 	bool downloaded;		/* a target file came from the network */
+	bool busy;			/* another update held the cache (no_wait) */
+	unsigned set_aside;		/* damaged entries set aside, to fetch again */
+	char aside[64];			/* the first of them, "metadata/NAME" */
 };
 
 struct gate_tuf_cache_opts {
@@ -79,25 +91,33 @@ struct gate_tuf_cache_opts {
 	bool walk;			  /* load every delegated role too */
 	int64_t now;			  /* 0: gate_tuf_now(0) */
 	const struct gate_tuf_caps *caps; /* NULL: gate_tuf_caps_env() */
+	/* Do not wait for another update of DIR (a decision): fail at once
+	 * with st->busy set, and read the last good metadata instead. */
+	bool no_wait;
 };
 
-/* One online update under the exclusive lock: bootstrap the root if
- * needed, refresh (T1-T21), walk every role when asked, download the
- * listed targets (T25), and only when all of that succeeded record the
- * time in DIR/last-update. What the client already persisted stays (e.g.
- * rotated roots before an expiry error); the previous state is otherwise
- * intact. st (may be NULL) is filled as far as the update got. Errors: as
- * gate_tuf_refresh, GATE_E_MISMATCH (a required target is not listed),
- * GATE_E_IO (directory, lock). */
+/* One online update under the update lock, in a working copy of the
+ * metadata swapped in at the end (readers meanwhile use the last good
+ * metadata): set damaged entries aside, bootstrap the root if needed,
+ * refresh (T1-T21), walk every role when asked, download the listed
+ * targets (T25), and only when all of that succeeded record the time in
+ * DIR/last-update. The whole update has one deadline, caps->fetch.
+ * total_timeout seconds (GATE_TUF_TIMEOUT). What the client already
+ * persisted stays (e.g. rotated roots before an expiry error); the
+ * previous state is otherwise intact. st (may be NULL) is filled as far as
+ * the update got. Errors: as gate_tuf_refresh, GATE_E_MISMATCH (a required
+ * target is not listed), GATE_E_IO (directory, lock; st->busy when
+ * no_wait found another update running). */
 GATE_WUR enum gate_err gate_tuf_cache_update(const struct gate_tuf_cache_opts *o,
 					     struct gate_tuf_cache_state *st,
 					     struct gate_error *err);
 
-/* An offline, verified view of a cache, for lookups. Holds the shared lock
- * until closed, so an update cannot interleave with the reads. */
+/* An offline, verified view of a cache, for lookups. Holds the swap lock
+ * shared until closed, so an update cannot swap in under the reads; it
+ * never waits for an update's downloads. */
 struct gate_tuf_cache;
-/* Errors: GATE_E_IO (no cache: no DIR/metadata/root.json; an update in
- * progress), and those of an offline gate_tuf_refresh (GATE_E_EXPIRED for
+/* Errors: GATE_E_IO (no cache: no DIR/metadata/root.json; a swap that
+ * did not finish within GATE_TUF_LOCK_WAIT_MS), and those of an offline gate_tuf_refresh (GATE_E_EXPIRED for
  * a frozen or stale repository, ...). */
 GATE_WUR enum gate_err gate_tuf_cache_open(const char *dir, int64_t now,
 					   struct gate_tuf_cache **out, struct gate_error *err);

@@ -14,6 +14,7 @@
 /* Named caps on untrusted input. */
 #define GATE_CS_MAX_SIG (1u * 1024 * 1024)	  /* a .p7s or one signature block */
 #define GATE_CS_MAX_CERTS 32			  /* certificates in one signature */
+#define GATE_CS_MAX_SANS 1024			  /* SANs of a signing certificate */
 #define GATE_CS_MAX_SIGS 16			  /* signatures in one file */
 #define GATE_CS_MAX_NEST 4			  /* nesting of Authenticode signatures */
 #define GATE_CS_MAX_CRL (16u * 1024 * 1024)	  /* one CRL, file or download */

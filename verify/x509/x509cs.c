@@ -430,15 +430,23 @@ static char *name_line(const X509_NAME *n)
 	return s;
 }
 
-static enum gate_err fill_sans(X509 *leaf, struct gate_facts *f)
+/* Every SAN is read: a policy's san may name any of them. Past the cap
+ * the certificate is refused, never read in part. */
+static enum gate_err fill_sans(X509 *leaf, struct gate_facts *f, const char *field,
+			       struct gate_error *err)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
 	enum gate_err rc = GATE_OK;
 	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
-	if (n > 64)
-		n = 64;
+	if (n > GATE_CS_MAX_SANS) {
+		GENERAL_NAMES_free(gens);
+		return gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+				 "the signing certificate has %d subject alternative names, more "
+				 "than the %u allowed",
+				 n, GATE_CS_MAX_SANS);
+	}
 	if (n > 0 && !(f->sans = calloc((size_t)n, sizeof(char *))))
-		rc = GATE_E_NOMEM;
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 	for (int i = 0; rc == GATE_OK && i < n; i++) {
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		const ASN1_STRING *s = NULL;
@@ -451,7 +459,7 @@ static enum gate_err fill_sans(X509 *leaf, struct gate_facts *f)
 		if (memchr(d, 0, len))
 			continue; /* an embedded NUL would cut the value short */
 		if (!(f->sans[f->n_sans] = strndup((const char *)d, len)))
-			rc = GATE_E_NOMEM;
+			rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 		else
 			f->n_sans++;
 	}
@@ -481,7 +489,7 @@ static const char *anchor_set_name(const struct gate_x509_trust *t, const char *
 
 static enum gate_err fill_facts(const struct gate_x509_trust *t, STACK_OF(X509) *chain,
 				const struct gate_cs_time *ts, const char *format,
-				struct gate_facts *f)
+				struct gate_facts *f, const char *field, struct gate_error *err)
 {
 	X509 *leaf = sk_X509_value(chain, 0);
 	X509 *anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
@@ -493,7 +501,7 @@ static enum gate_err fill_facts(const struct gate_x509_trust *t, STACK_OF(X509) 
 	if (!(f->subject = name_line(X509_get_subject_name(leaf))) ||
 	    !(f->cert_issuer = name_line(X509_get_issuer_name(leaf))) ||
 	    !(f->serial = serial_hex(leaf)) || (an && !(f->anchor_name = strdup(an))))
-		return GATE_E_NOMEM;
+		return gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
 	/* The SPKI as the certificate carries it: re-encoding the decoded key
 	 * would cost OpenSSL's decoder machinery for the same bytes. */
 	unsigned char *spki = NULL;
@@ -511,7 +519,7 @@ static enum gate_err fill_facts(const struct gate_x509_trust *t, STACK_OF(X509) 
 		f->n_tsa = 1;
 		f->tsa_time[0] = ts->time;
 	}
-	return fill_sans(leaf, f);
+	return fill_sans(leaf, f, field, err);
 }
 
 enum gate_err gate_cs_finish(const struct gate_x509_trust *t, PKCS7 *p7, X509 *signer,
@@ -544,8 +552,13 @@ enum gate_err gate_cs_finish(const struct gate_x509_trust *t, PKCS7 *p7, X509 *s
 		goto out;
 	if ((rc = gate_cs_revocation(t, chain, at, now, note, sizeof note, field, err)) != GATE_OK)
 		goto out;
-	if (!(f = calloc(1, sizeof(*f))) || fill_facts(t, chain, ts, format, f) != GATE_OK ||
-	    (note[0] && gate_facts_add_ext(f, "revocation", note) != GATE_OK) ||
+	if (!(f = calloc(1, sizeof(*f)))) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");
+		goto out;
+	}
+	if ((rc = fill_facts(t, chain, ts, format, f, field, err)) != GATE_OK)
+		goto out;
+	if ((note[0] && gate_facts_add_ext(f, "revocation", note) != GATE_OK) ||
 	    (ts->present && !ts->verified &&
 	     gate_facts_add_ext(f, "timestamp_rejected", ts->why) != GATE_OK)) {
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, field, "out of memory");

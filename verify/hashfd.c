@@ -81,8 +81,13 @@ static void *reader(void *arg)
 }
 
 /* The same, on this thread only. */
+static bool cancelled(const struct gate_cancel *c)
+{
+	return c && c->fn && c->fn(c->arg);
+}
+
 static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
-				    uint64_t *done, int *err_no)
+				    const struct gate_cancel *cancel, uint64_t *done, int *err_no)
 {
 	size_t cap = to - from < 256u * 1024 ? (size_t)(to - from) : 256u * 1024;
 	uint8_t *buf = malloc(cap ? cap : 1);
@@ -91,6 +96,10 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint
 		return GATE_HASH_NOMEM;
 	while (from < to) {
 		size_t want = to - from < cap ? (size_t)(to - from) : cap;
+		if (cancelled(cancel)) {
+			rc = GATE_HASH_CANCELLED;
+			break;
+		}
 		ssize_t r = read_at(fd, buf, want, from);
 		if (r < 0) {
 			*err_no = errno;
@@ -113,6 +122,12 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, uint64_t from, uint
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no)
 {
+	return gate_hash_fd_cancel(fd, ctx, from, to, NULL, done, err_no);
+}
+
+enum gate_hash_rc gate_hash_fd_cancel(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+				      const struct gate_cancel *cancel, uint64_t *done, int *err_no)
+{
 	struct ring g = {.fd = fd, .from = from, .to = to};
 	pthread_t tid;
 	enum gate_hash_rc rc = GATE_HASH_OK;
@@ -127,7 +142,7 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	uint64_t have = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	uint64_t span = (to < have ? to : have) > from ? (to < have ? to : have) - from : 0;
 	if (span < PIPE_MIN)
-		return hash_plain(fd, ctx, from, to, done, err_no);
+		return hash_plain(fd, ctx, from, to, cancel, done, err_no);
 	pthread_mutex_init(&g.lock, NULL);
 	pthread_cond_init(&g.to_reader, NULL);
 	pthread_cond_init(&g.to_hasher, NULL);
@@ -154,6 +169,10 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 		}
 		if (len == 0)
 			break;
+		if (cancelled(cancel)) {
+			rc = GATE_HASH_CANCELLED;
+			break;
+		}
 		if (EVP_DigestUpdate(ctx, s->buf, (size_t)len) != 1) {
 			rc = GATE_HASH_DIGEST;
 			break;
@@ -172,7 +191,7 @@ enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t 
 	pthread_join(tid, NULL);
 fallback:
 	if (!started)
-		rc = hash_plain(fd, ctx, from, to, done, err_no);
+		rc = hash_plain(fd, ctx, from, to, cancel, done, err_no);
 	for (int i = 0; i < SLOTS; i++)
 		free(g.s[i].buf);
 	pthread_mutex_destroy(&g.lock);

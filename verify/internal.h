@@ -47,7 +47,13 @@ static inline bool gate_rd_uint(struct gate_rd *r, size_t width, uint64_t *out)
 
 /* ---- hashing a file (hashfd.c) ---- */
 
-enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NOMEM };
+enum gate_hash_rc {
+	GATE_HASH_OK,
+	GATE_HASH_READ,
+	GATE_HASH_DIGEST,
+	GATE_HASH_NOMEM,
+	GATE_HASH_CANCELLED,
+};
 /* Feed [from, to) of fd through ctx with pread (the fd's offset is left
  * alone), stopping early at the end of the file; *done is what was hashed
  * (less than to - from: the file is shorter; to may be UINT64_MAX for "to
@@ -55,6 +61,11 @@ enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NO
  * GATE_HASH_READ sets *err_no. */
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no);
+/* The same, asking cancel (may be NULL) before every chunk of at most
+ * 256 KiB: when it says stop, GATE_HASH_CANCELLED (the digest is unusable). */
+enum gate_hash_rc gate_hash_fd_cancel(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+				      const struct gate_cancel *cancel, uint64_t *done,
+				      int *err_no);
 
 /* ---- X.509 and PEM helpers (util.c) ---- */
 

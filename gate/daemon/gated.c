@@ -50,7 +50,11 @@ static const char usage[] =
 	"  --workers N          decision threads (default 4)\n"
 	"  --cache N            verdict cache entries (default 16384)\n"
 	"  --queue N            events waiting for a worker (default 1024); beyond\n"
-	"                       it the default is answered at once\n"
+	"                       it the default is answered at once; files of 16 MiB\n"
+	"                       and more have a queue of this size and N/2 workers\n"
+	"                       (at least 1) of their own\n"
+	"  --max-size BYTES     deny larger files at once, unhashed (default\n"
+	"                       1073741824, 1 GiB)\n"
 	"  --log-queue N        audit records waiting for the writer (default 4096);\n"
 	"                       beyond it they are dropped and counted\n"
 	"  --status FILE        status file for 'gate status' (default\n"
@@ -133,6 +137,7 @@ static struct gated_policy *policy_load(const char *path, char *why, size_t cap)
 static void reload(struct gated *g)
 {
 	char why[sizeof g->reload_error];
+	gated_ledger_reopen(g); /* whatever the policy does */
 	struct gated_policy *np = policy_load(g->cfg.policy, why, sizeof why);
 	if (!np) {
 		g->reload_failures++;
@@ -193,6 +198,7 @@ enum {
 	OPT_AUDIT,
 	OPT_PROBE,
 	OPT_VERSION,
+	OPT_MAX_SIZE,
 };
 
 static const struct option opts[] = {
@@ -210,6 +216,7 @@ static const struct option opts[] = {
 	{"status", required_argument, NULL, OPT_STATUS},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"probe", no_argument, NULL, OPT_PROBE},
+	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -277,6 +284,12 @@ static int number_opt(int o, const char *arg, struct gated_config *c)
 			return usage_error("--workers must be 1..64 (got '%s')", arg);
 		c->workers = (unsigned)v;
 		return 0;
+	case OPT_MAX_SIZE:
+		if (!parse_num(arg, 1, UINT64_MAX, &v))
+			return usage_error(
+				"--max-size must be a number of bytes, 1 or more (got '%s')", arg);
+		c->max_size = (uint64_t)v;
+		return 0;
 	case OPT_CACHE:
 		if (!parse_num(arg, 1, GATE_VCACHE_MAX, &v))
 			return usage_error("--cache must be 1..4194304 (got '%s')", arg);
@@ -334,7 +347,8 @@ static int parse_args(int argc, char **argv, struct gated_config *c, bool *probe
 				   .queue = 1024,
 				   .log_queue = 4096,
 				   .status = GATED_STATUS_DEFAULT,
-				   .default_allow = -1};
+				   .default_allow = -1,
+				   .max_size = GATED_MAX_SIZE_DEFAULT};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc;
@@ -367,7 +381,7 @@ static void status_try(struct gated *g, bool running)
 }
 
 struct threads {
-	pthread_t reader, log, workers[GATED_MAX_WORKERS];
+	pthread_t reader, log, workers[GATED_MAX_WORKERS + GATED_MAX_WORKERS / 2];
 	unsigned nworkers;
 	bool reader_on, log_on;
 };
@@ -391,6 +405,7 @@ static enum gate_err setup(struct gated *g, struct gate_error *err)
 	}
 	if ((rc = gate_vcache_new(g->cfg.cache, &g->cache, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.queue, &g->work, err)) != GATE_OK ||
+	    (rc = gate_bqueue_new(g->cfg.queue, &g->big, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.log_queue, &g->logq, err)) != GATE_OK)
 		return rc;
 	if ((g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
@@ -408,6 +423,7 @@ static void teardown(struct gated *g)
 		gated_policy_put(g, g->pol);
 	gate_vcache_free(g->cache);
 	gate_bqueue_free(g->work);
+	gate_bqueue_free(g->big);
 	gate_bqueue_free(g->logq);
 	gate_pending_destroy(&g->pending);
 	pthread_mutex_destroy(&g->pol_lock);
@@ -420,6 +436,9 @@ static bool start_threads(struct gated *g, struct threads *t)
 	t->log_on = true;
 	for (; t->nworkers < g->cfg.workers; t->nworkers++)
 		if (pthread_create(&t->workers[t->nworkers], NULL, gated_worker_main, g) != 0)
+			return false;
+	for (unsigned i = 0; i < gated_big_workers(g); i++, t->nworkers++)
+		if (pthread_create(&t->workers[t->nworkers], NULL, gated_big_worker_main, g) != 0)
 			return false;
 	if (pthread_create(&t->reader, NULL, gated_reader_main, g) != 0)
 		return false;
@@ -462,6 +481,7 @@ static bool stop_threads(struct gated *g, struct threads *t)
 	if (t->reader_on)
 		status_try(g, false);
 	gate_bqueue_close(g->work);
+	gate_bqueue_close(g->big);
 	for (unsigned i = 0; i < t->nworkers; i++)
 		all = join_by(t->workers[i], by) && all;
 	if (write(g->stop_fd, &one, sizeof one) < 0)
@@ -499,6 +519,7 @@ static void control_loop(struct gated *g)
 		}
 		if (wd && gate_now_ns() - beat_seen < 3000000000LL)
 			sd_notify_msg("WATCHDOG=1");
+		gated_ledger_watch(g);
 		bool ok = gated_status_write(g, true, &e) == GATE_OK;
 		if (!ok && status_ok)
 			gated_log_msg(g, "status", "%s", e.msg);
@@ -520,6 +541,7 @@ static void block_signals(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a log FIFO whose reader left: EPIPE, not death */
+	gated_guard_signals();
 }
 
 /* Every event in flight holds a descriptor (two while it is hashed): a

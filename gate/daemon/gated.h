@@ -23,6 +23,7 @@
 #include "bqueue.h"
 #include "verdict.h"
 #include "gate_util.h"
+#include "guard.h"
 #include "ledger.h"
 #include "pending.h"
 #include "vcache.h"
@@ -52,6 +53,7 @@ struct gated_config {
 	const char *status;
 	const char *audit; /* NULL: the policy's audit.log, else syslog */
 	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
+	uint64_t max_size; /* larger files are denied unhashed (guard.h) */
 };
 
 /* Counters of the status file; relaxed atomics. */
@@ -87,12 +89,15 @@ struct gated {
 	pid_t self;
 	struct gate_vcache *cache;
 	struct gate_bqueue *work; /* struct gated_event * */
+	struct gate_bqueue *big;  /* the same, for files of GATED_BIG_BYTES and more */
 	struct gate_bqueue *logq; /* struct gated_rec * */
 	struct gate_pending pending;
 	pthread_mutex_t pol_lock;
 	struct gated_policy *pol;
 	atomic_int mode;
 	struct gated_counts n;
+	struct gated_guard_counts gs;
+	struct gated_ledger_watch lw;
 	atomic_ullong reader_beat;
 	atomic_bool stopping;
 	int64_t started; /* unix seconds */
@@ -108,6 +113,7 @@ struct gated_event {
 	pid_t pid;
 	uint64_t mask;
 	struct gate_vcache_key key;
+	struct gated_guard guard; /* released once answered (guard.h) */
 };
 
 /* ---- policy references (gated.c) ---- */
@@ -121,6 +127,8 @@ GATE_WUR enum gate_err gated_fan_init(struct gated *g, struct gate_error *err);
 GATE_WUR enum gate_err gated_fan_mark(struct gated *g, struct gate_error *err);
 void *gated_reader_main(void *arg);
 void *gated_worker_main(void *arg);
+void *gated_big_worker_main(void *arg); /* serves gated.big */
+unsigned gated_big_workers(const struct gated *g);
 /* Answer fd; false (and counted) when the kernel refused the answer. */
 bool gated_respond(struct gated *g, int fd, bool allow);
 
@@ -131,6 +139,7 @@ enum gated_src {
 	GATED_SRC_CACHE,
 	GATED_SRC_DEADLINE,
 	GATED_SRC_QUEUE_FULL,
+	GATED_SRC_GUARD, /* guard.h: written to, changed, or too large */
 };
 /* A full decision: takes over v's contents (v is zeroed). late: the
  * deadline had already answered the kernel with the default. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *gate_verdict_name(enum gate_verdict_kind k)
 {
@@ -29,6 +30,7 @@ void gate_ctx_free(struct gate_ctx *ctx)
 	for (size_t i = 0; i < ctx->ndirs; i++)
 		free(ctx->dirs[i]);
 	free(ctx->dirs);
+	free(ctx->cwd);
 	free(ctx);
 }
 
@@ -55,6 +57,7 @@ enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opt
 			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
 	c->now = opts ? opts->now : 0;
+	c->cwd = getcwd(NULL, 0); /* NULL: relative paths are errors */
 	if (rc == GATE_OK && policy->audit_log && !(opts && opts->no_audit))
 		rc = gate_audit_open(policy->audit_log, &c->audit, err);
 	if (rc != GATE_OK) {
@@ -118,6 +121,7 @@ void gate_verdict_clear(struct gate_verdict *v)
 {
 	free(v->rule);
 	free(v->path);
+	free(v->fullpath);
 	free(v->mime);
 	for (size_t i = 0; i < v->nevidence; i++) {
 		free(v->evidence[i].source);
@@ -247,12 +251,29 @@ static bool check_depth(const char *path, struct gate_verdict *v)
 	return false;
 }
 
+/* The policy's digest lists come before every rule: a denied digest is
+ * denied whatever signs it (and wins over the allow list). */
+static bool decide_by_digest(struct gate_ctx *c, struct gate_verdict *v, const uint8_t *sha256)
+{
+	const struct gate_policy *p = c->policy;
+	bool deny = gate_digest_listed(&p->deny_digests, sha256);
+	if (!deny && !gate_digest_listed(&p->allow_digests, sha256))
+		return false;
+	v->kind = deny ? GATE_VERDICT_DENY : GATE_VERDICT_ALLOW;
+	v->rule = strdup(deny ? "digests.deny" : "digests.allow");
+	say(v, "sha256:%s is on the policy's %s list (%s)", v->digest, deny ? "deny" : "allow",
+	    deny ? "digests.deny" : "digests.allow");
+	return true;
+}
+
 /* Steps 2-6 over an identified artifact (a is borrowed). */
 static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 			    const struct gate_artifact *a)
 {
 	gate_artifact_sha256_hex(a, v->digest);
 	v->size = gate_artifact_size(a);
+	if (decide_by_digest(c, v, gate_artifact_sha256(a)))
+		return;
 	/* libmagic is most of the cost of deciding a small file: ask it only
 	 * when some rule matches on the type. */
 	if (c->policy->uses_types) {
@@ -272,7 +293,7 @@ static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 			return;
 		}
 	}
-	struct gate_subject s = {.path = v->path,
+	struct gate_subject s = {.path = v->fullpath,
 				 .mime = v->mime ? v->mime : "application/octet-stream",
 				 .size = v->size,
 				 .caller = v->caller};
@@ -298,9 +319,14 @@ static void decide(struct gate_ctx *c, struct gate_verdict *v)
 {
 	struct gate_artifact *a = NULL;
 	struct gate_error e = {0};
-	if (!check_depth(v->path, v) || !check_file_type(v->path, v))
+	if (!v->fullpath) {
+		fail_error(v, "cannot read %s: a relative path, and the current folder is unknown",
+			   v->path);
 		return;
-	if (gate_artifact_open(v->path, &a, &e) != GATE_OK) {
+	}
+	if (!check_depth(v->fullpath, v) || !check_file_type(v->fullpath, v))
+		return;
+	if (gate_artifact_open(v->fullpath, &a, &e) != GATE_OK) {
 		fail_error(v, "cannot read %s: %s", v->path, e.msg);
 		return;
 	}
@@ -317,7 +343,11 @@ static enum gate_err begin(struct gate_ctx *c, const char *path, enum gate_calle
 	v->caller = caller;
 	v->mode = c->policy->mode;
 	v->time = c->now ? c->now : (int64_t)time(NULL);
-	if (!(v->path = strdup(path)))
+	/* One spelling per file before any rule sees it: "./a", "a//b",
+	 * "x/../a" and the absolute path are the same path. */
+	if (!(v->path = gate_path_normalize(path, NULL)))
+		return GATE_E_NOMEM;
+	if ((path[0] == '/' || c->cwd) && !(v->fullpath = gate_path_normalize(path, c->cwd)))
 		return GATE_E_NOMEM;
 	return GATE_OK;
 }
@@ -347,7 +377,11 @@ enum gate_err gate_decide_artifact(struct gate_ctx *c, const struct gate_artifac
 {
 	if (begin(c, path ? path : "(descriptor)", caller, v) != GATE_OK)
 		return GATE_E_NOMEM;
-	if (check_depth(v->path, v))
+	if (!path) { /* no name: no path rule can match it */
+		free(v->fullpath);
+		v->fullpath = NULL;
+	}
+	if (!v->fullpath || check_depth(v->fullpath, v))
 		decide_artifact(c, v, a);
 	finish(c, v);
 	return GATE_OK;

@@ -202,7 +202,7 @@ enum gate_err gate_evidence_find(const char *path, const char *hex, const char *
 				 size_t ndirs, struct gate_evidence_list *l)
 {
 	memset(l, 0, sizeof(*l));
-	enum gate_err rc = add_sidecars(l, path);
+	enum gate_err rc = path ? add_sidecars(l, path) : GATE_OK;
 	for (size_t i = 0; rc == GATE_OK && i < ndirs; i++)
 		rc = gate_evidence_is_url(dirs[i]) ? gate_evidence_add_url(l, dirs[i], hex)
 						   : add_store(l, dirs[i], hex);

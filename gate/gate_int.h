@@ -35,7 +35,8 @@ struct gate_evidence_list {
 	bool truncated;
 };
 
-/* Sidecars of path and store entries for the digest hex. */
+/* Sidecars of path (none when path is NULL) and store entries for the
+ * digest hex. */
 enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
 				 size_t ndirs, struct gate_evidence_list *l);
 void gate_evidence_list_clear(struct gate_evidence_list *l);
@@ -63,6 +64,7 @@ struct gate_ctx {
 	char **dirs; /* policy evidence dirs + extra ones */
 	size_t ndirs;
 	int64_t now;
+	char *cwd; /* the folder relative paths are in; NULL when unknown */
 };
 
 /* The verified facts gathered for one decision (borrowed from the

@@ -28,8 +28,10 @@ struct gate_verdict {
 	enum gate_verdict_kind kind; /* what the policy says */
 	bool allowed;		     /* the answer after the mode: audit allows */
 	enum gate_mode mode;
-	char *rule; /* NULL when no rule matched */
-	char *path;
+	char *rule;	/* NULL when no rule matched */
+	char *path;	/* as given, "//", "." and ".." resolved (reports) */
+	char *fullpath; /* absolute as well: what rules see and what is read;
+			 * NULL when known only by a descriptor */
 	char digest[65];
 	char *mime;
 	uint64_t size;

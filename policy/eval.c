@@ -213,8 +213,11 @@ static void add_req(struct gate_eval *ev, const char *what, bool held, const cha
 }
 
 /* Per-item requirements decide which verified items may count at all. */
-static bool item_ok(const struct gate_rule *r, const struct gate_facts *f, int64_t now)
+static bool item_ok(const struct gate_policy *p, const struct gate_rule *r,
+		    const struct gate_facts *f, int64_t now)
 {
+	if (p->require_fresh_trust && f->trust_expired)
+		return false;
 	/* A signing time ahead of the clock is not evidence of freshness. */
 	if (r->max_age && f->signing_time > now + GATE_POLICY_CLOCK_SKEW)
 		return false;
@@ -252,6 +255,12 @@ static bool has_tsa(const struct gate_facts *f, const void *arg)
 {
 	(void)arg;
 	return f->n_tsa > 0;
+}
+
+static bool stale_trust(const struct gate_facts *f, const void *arg)
+{
+	(void)arg;
+	return f->trust_expired;
 }
 
 static bool covers_part(const struct gate_facts *f, const void *arg)
@@ -296,18 +305,48 @@ static void evaluate_tuf(const struct gate_policy *p, const struct gate_rule *r,
 	add_req(ev, "tuf_target", false, "not listed by TUF repository '%s'", repo);
 }
 
-/* The signer set's threshold and the per-signature requirements. Listings
- * (tuf_target) are not signatures and are not counted as such. */
+/* Whether f is an attestation the rule's attestation requirement admits:
+ * its predicate type, and each condition on the verified predicate. */
+static bool attestation_ok(const struct gate_rule *r, const struct gate_facts *f)
+{
+	if (!f->payload_type || !f->predicate_type || strcmp(f->predicate_type, r->predicate_type))
+		return false;
+	for (size_t i = 0; i < r->npred_conds && i < GATE_MAX_FACT_PREDICATE; i++) {
+		const char *v = NULL;
+		for (size_t k = 0; k < f->n_predicate && k < GATE_MAX_FACT_PREDICATE && !v; k++)
+			if (strcmp(f->predicate[k].name, r->pred_conds[i].name) == 0)
+				v = f->predicate[k].value;
+		if (!gate_claim_matches(&r->pred_conds[i], v))
+			return false;
+	}
+	return true;
+}
+
+/* Which verified items the rule may count: an attestation (DSSE in-toto
+ * statement) counts only for a rule that requires attestations and only
+ * when it is of the rule's kind; a signature only for a rule that requires
+ * signatures. Listings (tuf_target) are neither. */
+static bool counts_for(const struct gate_rule *r, const struct gate_facts *f)
+{
+	if (f->kind == GATE_SIGNER_TUF)
+		return false;
+	return r->has_attestation ? attestation_ok(r, f) : !f->payload_type;
+}
+
+/* The signer set's threshold and the per-signature requirements. */
 static void evaluate_signers(const struct gate_policy *p, const struct gate_rule *r,
 			     struct gate_facts *const *facts, size_t nall, int64_t now,
 			     struct gate_eval *ev)
 {
 	struct gate_facts **sigs = calloc(nall ? nall : 1, sizeof(*sigs));
-	size_t nfacts = 0;
-	for (size_t i = 0; sigs && i < nall; i++)
-		if (facts[i]->kind != GATE_SIGNER_TUF)
+	size_t nfacts = 0, natt = 0;
+	for (size_t i = 0; sigs && i < nall; i++) {
+		natt += facts[i]->payload_type != NULL;
+		if (counts_for(r, facts[i]))
 			sigs[nfacts++] = facts[i];
+	}
 	facts = sigs;
+	const char *what = r->has_attestation ? "attestation" : "signature";
 	const struct gate_signer_set *set = &p->sets[r->signers];
 	bool *in_set = calloc(nfacts ? nfacts : 1, sizeof(bool));
 	bool *eligible = calloc(nfacts ? nfacts : 1, sizeof(bool));
@@ -320,14 +359,27 @@ static void evaluate_signers(const struct gate_policy *p, const struct gate_rule
 		for (size_t e = 0; e < set->n && !in_set[i]; e++)
 			in_set[i] = gate_signer_matches(&set->entries[e].m, facts[i]);
 		members += in_set[i];
-		eligible[i] = in_set[i] && item_ok(r, facts[i], now);
+		eligible[i] = in_set[i] && item_ok(p, r, facts[i], now);
 	}
 	ev->distinct_signers = count_distinct(set, facts, nfacts, eligible);
+	/* An attestation a signature rule skipped is named, so that a deny
+	 * with "0 verified signatures" beside a verified bundle is clear. */
+	char skipped[96] = "";
+	if (!r->has_attestation && natt)
+		snprintf(skipped, sizeof skipped,
+			 "; %zu verified attestation%s not counted: the rule requires signatures",
+			 natt, natt == 1 ? "" : "s");
 	add_req(ev, "signers", ev->distinct_signers >= r->threshold,
-		"%u of %u required distinct signers of '%s' verified (%zu verified signature%s, "
-		"%zu from the set)",
-		ev->distinct_signers, r->threshold, set->name, nfacts, nfacts == 1 ? "" : "s",
-		members);
+		"%u of %u required distinct signers of '%s' verified (%zu verified %s%s, "
+		"%zu from the set%s)",
+		ev->distinct_signers, r->threshold, set->name, nfacts, what, nfacts == 1 ? "" : "s",
+		members, skipped);
+	if (r->has_attestation)
+		add_req(ev, "attestation", nfacts > 0,
+			"attestations must be of type '%.120s'%s: %zu of %zu verified attestation%s "
+			"are",
+			r->predicate_type, r->npred_conds ? " and meet the rule's conditions" : "",
+			nfacts, natt, natt == 1 ? "" : "s");
 	/* The per-requirement lines explain why set members did not count. */
 	if (r->tlog == GATE_NEED_REQUIRED)
 		add_req(ev, "tlog", count_if(facts, nfacts, in_set, has_tlog, NULL) > 0 || !members,
@@ -351,6 +403,13 @@ static void evaluate_signers(const struct gate_policy *p, const struct gate_rule
 		add_req(ev, "window", n > 0 || !members,
 			"signing time must be inside the rule's window: %zu of %zu are", n,
 			members);
+	}
+	if (p->require_fresh_trust) {
+		size_t stale = count_if(facts, nfacts, in_set, stale_trust, NULL);
+		add_req(ev, "fresh_trust", stale < members || !members,
+			"trust.require_fresh: %zu of %zu signer %ss verified with the embedded "
+			"Sigstore trusted root after its TUF root expired (run 'gate trust update')",
+			stale, members, what);
 	}
 	size_t partial = count_if(facts, nfacts, in_set, covers_part, NULL);
 	if (partial && !r->partial_coverage)

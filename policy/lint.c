@@ -89,6 +89,25 @@ static void lint_issuer(struct lint *l, const char *re)
 		warn(l, "issuer_regex '%s' has an unescaped '.' in the host name", re);
 }
 
+/* An allow that rests on the path alone, for execs: the path the exec
+ * daemon sees is a name in its own mount namespace, and whoever can make a
+ * mount (a user namespace, a bind mount, an overlay) chooses which file is
+ * behind a name. gated refuses paths it cannot resolve back to the file,
+ * but a name is still weaker than a signature or a digest. */
+static void lint_path_allow(struct lint *l, const struct gate_rule *r)
+{
+	if (r->npaths == 0 || r->has_signers || r->has_tuf || r->decision != GATE_DECISION_ALLOW ||
+	    (r->callers != 0 && !(r->callers & GATE_CALLER_EXEC)))
+		return;
+	l->e = &(struct gate_signer_entry){.line = r->line, .column = 1};
+	warn(l,
+	     "rule '%s' allows %s by path alone ('%s'%s): a path can be made to name another "
+	     "file (bind mount, user namespace); require signers or limit the rule to callers "
+	     "other than exec",
+	     r->name ? r->name : "(unnamed)", r->callers ? "exec" : "every caller (exec included)",
+	     r->paths[0], r->npaths > 1 ? ", ..." : "");
+}
+
 size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 {
 	struct lint l = {.p = p, .fn = fn, .ctx = ctx};
@@ -103,6 +122,8 @@ size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 				lint_issuer(&l, l.e->m.issuer_regex);
 		}
 	}
+	for (size_t r = 0; r < p->nrules; r++)
+		lint_path_allow(&l, &p->rules[r]);
 	if (p->mode == GATE_MODE_OFF) {
 		l.e = &(struct gate_signer_entry){.line = 1, .column = 1};
 		warn(&l, "mode is %s: nothing is enforced or logged", "off");

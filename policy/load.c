@@ -197,8 +197,8 @@ static enum gate_err load_audit(struct lctx *c, const struct gate_ynode *m)
 
 static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 {
-	static const char *const keys[] = {"version", "mode",	  "trust", "signers",
-					   "rules",   "evidence", "audit", NULL};
+	static const char *const keys[] = {"version",  "mode",	"trust",   "signers", "rules",
+					   "evidence", "audit", "digests", NULL};
 	const struct gate_ynode *n;
 	const char *s;
 	enum gate_err rc = gate_pl_check_map(c, root, "the policy", keys);
@@ -235,6 +235,8 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 		return rc;
 	if ((n = gate_pl_get(root, "audit")) && (rc = load_audit(c, n)) != GATE_OK)
 		return rc;
+	if ((n = gate_pl_get(root, "digests")) && (rc = gate_pl_load_digests(c, n)) != GATE_OK)
+		return rc;
 	return GATE_OK;
 }
 
@@ -269,6 +271,9 @@ void gate_policy_free(struct gate_policy *p)
 		free(r->types);
 		free(r->paths);
 		free(r->name);
+		free(r->predicate_type);
+		for (size_t k = 0; k < r->npred_conds && k < GATE_MAX_FACT_PREDICATE; k++)
+			gate_claim_match_clear(&r->pred_conds[k]);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->nevidence_dirs; i++)
@@ -284,6 +289,8 @@ void gate_policy_free(struct gate_policy *p)
 	}
 	free(p->apts);
 	free(p->audit_log);
+	free(p->deny_digests.v);
+	free(p->allow_digests.v);
 	gate_x509_trust_free(p->x509);
 	free(p);
 }

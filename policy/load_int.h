@@ -35,9 +35,17 @@ enum gate_err gate_pl_path_str(struct lctx *c, const struct gate_ynode *n, const
 enum gate_err gate_pl_str_list(struct lctx *c, const struct gate_ynode *n, const char *what,
 			       char ***out, size_t *count);
 
+/* load_signers.c: KEY or REKEY of mapping m (at most one, else an error
+ * naming kind): an exact value, or an anchored regexp checked for cost and
+ * compiled. Neither present: GATE_OK, nothing set. */
+enum gate_err gate_pl_match_pair(struct lctx *c, const struct gate_ynode *m, const char *kind,
+				 const char *key, const char *rekey, char **exact, char **re,
+				 struct gate_regex **compiled);
+
 /* The sections of the schema (load_trust.c, load_signers.c, load_rules.c). */
 enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m);
 enum gate_err gate_pl_load_signers(struct lctx *c, const struct gate_ynode *m);
 enum gate_err gate_pl_load_rules(struct lctx *c, const struct gate_ynode *l);
+enum gate_err gate_pl_load_digests(struct lctx *c, const struct gate_ynode *m);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <limits.h>
 #include <string.h>
 
 static enum gate_err uint_val(struct lctx *c, const struct gate_ynode *n, const char *what,
@@ -86,6 +88,39 @@ static enum gate_err load_callers(struct lctx *c, const struct gate_ynode *n, un
 	return rc;
 }
 
+/* Path globs are matched against absolute, normalised paths (gate/decide.c):
+ * an absolute glob is normalised the same way; a relative one is anchored
+ * at the policy file's folder, unless its first segment is "**" (it then
+ * matches in any folder). */
+static enum gate_err anchor_paths(struct lctx *c, const struct gate_ynode *n, struct gate_rule *r)
+{
+	char cwd[PATH_MAX], *base = NULL;
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; rc == GATE_OK && i < r->npaths; i++) {
+		char *p = r->paths[i], *np;
+		if (strcmp(p, "**") == 0 || strncmp(p, "**/", 3) == 0)
+			continue;
+		if (p[0] != '/' && !base) {
+			if (!(c->dir && c->dir[0] == '/') && !getcwd(cwd, sizeof cwd))
+				return FAILN(
+					c, n,
+					"relative path '%s': the current folder is unknown: %s", p,
+					strerror(errno));
+			base = gate_path_normalize(c->dir ? c->dir : ".", cwd);
+			if (!base)
+				rc = gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		}
+		if (rc == GATE_OK && !(np = gate_path_normalize(p, base)))
+			rc = gate_fail(c->err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		if (rc == GATE_OK) {
+			free(p);
+			r->paths[i] = np;
+		}
+	}
+	free(base);
+	return rc;
+}
+
 static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, struct gate_rule *r)
 {
 	static const char *const keys[] = {"type", "path", "caller", "size", NULL};
@@ -94,8 +129,9 @@ static enum gate_err load_match(struct lctx *c, const struct gate_ynode *m, stru
 	enum gate_err rc = gate_pl_check_map(c, m, "match", keys);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "type")))
 		rc = gate_pl_str_list(c, n, "type", &r->types, &r->ntypes);
-	if (rc == GATE_OK && (n = gate_pl_get(m, "path")))
-		rc = gate_pl_str_list(c, n, "path", &r->paths, &r->npaths);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "path")) &&
+	    (rc = gate_pl_str_list(c, n, "path", &r->paths, &r->npaths)) == GATE_OK)
+		rc = anchor_paths(c, n, r);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "caller")))
 		rc = load_callers(c, n, &r->callers);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "size"))) {
@@ -144,11 +180,56 @@ static enum gate_err load_time(struct lctx *c, const struct gate_ynode *n, const
 	return rc;
 }
 
+/* attestation: {predicate_type: URI, and for SLSA provenance v1
+ * builder_id, build_type, source_repository, source_ref, each exact or
+ * _regex}: the attestations that count (gate_facts.predicate). */
+static enum gate_err load_attestation(struct lctx *c, const struct gate_ynode *m,
+				      struct gate_rule *r)
+{
+	static const char *const conds[GATE_MAX_FACT_PREDICATE] = {
+		"builder_id", "build_type", "source_repository", "source_ref"};
+	static const char *const keys[] = {"predicate_type",	      "builder_id",
+					   "builder_id_regex",	      "build_type",
+					   "build_type_regex",	      "source_repository",
+					   "source_repository_regex", "source_ref",
+					   "source_ref_regex",	      NULL};
+	const struct gate_ynode *n;
+	enum gate_err rc = gate_pl_check_map(c, m, "attestation", keys);
+	if (rc != GATE_OK)
+		return rc;
+	r->has_attestation = true;
+	if (!(n = gate_pl_get(m, "predicate_type")))
+		return FAILN(c, m,
+			     "attestation needs predicate_type: URI (e.g. " GATE_SLSA_PROVENANCE_V1
+			     ")");
+	if ((rc = gate_pl_dup_str(c, n, "predicate_type", &r->predicate_type)) != GATE_OK)
+		return rc;
+	bool slsa = strcmp(r->predicate_type, GATE_SLSA_PROVENANCE_V1) == 0;
+	for (size_t i = 0; i < GATE_MAX_FACT_PREDICATE; i++) {
+		char rekey[48];
+		snprintf(rekey, sizeof rekey, "%s_regex", conds[i]);
+		const struct gate_ynode *k = gate_pl_get(m, conds[i]);
+		if (!k && !(k = gate_pl_get(m, rekey)))
+			continue;
+		if (!slsa)
+			return FAILN(c, k,
+				     "%s is a condition on SLSA provenance: it needs "
+				     "predicate_type " GATE_SLSA_PROVENANCE_V1 ", not '%s'",
+				     conds[i], r->predicate_type);
+		struct gate_claim_match *cm = &r->pred_conds[r->npred_conds++];
+		cm->name = conds[i];
+		if ((rc = gate_pl_match_pair(c, m, "attestation", conds[i], rekey, &cm->exact,
+					     &cm->regex, &cm->re)) != GATE_OK)
+			return rc;
+	}
+	return GATE_OK;
+}
+
 static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, struct gate_rule *r)
 {
-	static const char *const keys[] = {"signers",	 "threshold",  "tlog",	    "timestamp",
-					   "max_age",	 "not_before", "not_after", "coverage",
-					   "tuf_target", "tuf_path",   NULL};
+	static const char *const keys[] = {"signers",	 "threshold",  "tlog",	      "timestamp",
+					   "max_age",	 "not_before", "not_after",   "coverage",
+					   "tuf_target", "tuf_path",   "attestation", NULL};
 	const struct gate_ynode *n;
 	const char *s;
 	enum gate_err rc = gate_pl_check_map(c, m, "require", keys);
@@ -161,8 +242,8 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 		if (m->n / 2 == 1u + !!gate_pl_get(m, "tuf_path"))
 			return GATE_OK;
 		return FAILN(c, m,
-			     "threshold, tlog, timestamp, max_age, not_before, not_after "
-			     "and coverage need signers");
+			     "threshold, tlog, timestamp, max_age, not_before, not_after, "
+			     "coverage and attestation need signers");
 	}
 	if (!n)
 		return FAILN(c, m, "require needs signers: NAME");
@@ -178,6 +259,8 @@ static enum gate_err load_require(struct lctx *c, const struct gate_ynode *m, st
 		return FAILN(c, n, "unknown signer set '%s' (not defined under signers)", s);
 	r->has_signers = true;
 	r->threshold = 1;
+	if ((n = gate_pl_get(m, "attestation")) && (rc = load_attestation(c, n, r)) != GATE_OK)
+		return rc;
 	if ((n = gate_pl_get(m, "threshold"))) {
 		uint64_t t = 0;
 		if ((rc = uint_val(c, n, "threshold", 1000, &t)) != GATE_OK)

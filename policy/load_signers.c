@@ -3,6 +3,7 @@
  * bound on the regexps they may use. */
 #include "load_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -133,11 +134,58 @@ static enum gate_err check_regex(struct lctx *c, const struct gate_ynode *n, con
 
 /* ---- signers ---- */
 
+enum gate_err gate_pl_match_pair(struct lctx *c, const struct gate_ynode *m, const char *kind,
+				 const char *key, const char *rekey, char **exact, char **re,
+				 struct gate_regex **compiled)
+{
+	const struct gate_ynode *n;
+	enum gate_err rc = GATE_OK;
+	if (gate_pl_get(m, key) && gate_pl_get(m, rekey))
+		return FAILN(c, m, "%s takes %s or %s, not both", kind, key, rekey);
+	if ((n = gate_pl_get(m, key)))
+		rc = gate_pl_dup_str(c, n, key, exact);
+	if (rc == GATE_OK && (n = gate_pl_get(m, rekey)) &&
+	    ((rc = gate_pl_dup_str(c, n, rekey, re)) != GATE_OK ||
+	     (rc = check_regex(c, n, *re)) != GATE_OK ||
+	     (rc = gate_regex_compile(*re, compiled, c->err)) != GATE_OK))
+		return rc;
+	return rc;
+}
+
+/* The Fulcio extension claims of a keyless entry (signer.h): each NAME
+ * or NAME_regex of gate_keyless_claims. */
+static enum gate_err load_claims(struct lctx *c, const struct gate_ynode *m,
+				 struct gate_signer_match *sm)
+{
+	char rekey[64];
+	enum gate_err rc = GATE_OK;
+	for (size_t i = 0; gate_keyless_claims[i] && rc == GATE_OK; i++) {
+		const char *name = gate_keyless_claims[i];
+		snprintf(rekey, sizeof rekey, "%s_regex", name);
+		if (!gate_pl_get(m, name) && !gate_pl_get(m, rekey))
+			continue;
+		struct gate_claim_match *cm = &sm->claims[sm->nclaims++];
+		cm->name = name;
+		rc = gate_pl_match_pair(c, m, "keyless", name, rekey, &cm->exact, &cm->regex,
+					&cm->re);
+	}
+	return rc;
+}
+
 static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 				  struct gate_signer_entry *e)
 {
-	static const char *const keys[] = {"issuer", "issuer_regex", "identity", "identity_regex",
-					   NULL};
+	/* issuer, identity and each claim, each with its _regex form */
+	const char *keys[2 * (GATE_MAX_CLAIMS + 2) + 1] = {"issuer", "issuer_regex", "identity",
+							   "identity_regex"};
+	char rekeys[GATE_MAX_CLAIMS][64];
+	size_t nk = 4;
+	for (size_t i = 0; gate_keyless_claims[i] && i < GATE_MAX_CLAIMS; i++) {
+		snprintf(rekeys[i], sizeof rekeys[i], "%s_regex", gate_keyless_claims[i]);
+		keys[nk++] = gate_keyless_claims[i];
+		keys[nk++] = rekeys[i];
+	}
+	keys[nk] = NULL;
 	enum gate_err rc = gate_pl_check_map(c, m, "keyless", keys);
 	const struct gate_ynode *n;
 	if (rc != GATE_OK)
@@ -163,7 +211,7 @@ static enum gate_err load_keyless(struct lctx *c, const struct gate_ynode *m,
 	     (rc = check_regex(c, n, e->m.identity_regex)) != GATE_OK ||
 	     (rc = gate_regex_compile(e->m.identity_regex, &e->m.identity_re, c->err)) != GATE_OK))
 		return rc;
-	return GATE_OK;
+	return load_claims(c, m, &e->m);
 }
 
 static enum gate_err find_key(struct lctx *c, const struct gate_ynode *n, size_t *out)
@@ -178,25 +226,6 @@ static enum gate_err find_key(struct lctx *c, const struct gate_ynode *n, size_t
 			return GATE_OK;
 		}
 	return FAILN(c, n, "unknown key '%s' (not defined under trust.keys)", s);
-}
-
-/* A pattern pair: exact value or anchored regexp, at most one. */
-static enum gate_err load_match_pair(struct lctx *c, const struct gate_ynode *m, const char *key,
-				     const char *rekey, char **exact, char **re,
-				     struct gate_regex **compiled)
-{
-	const struct gate_ynode *n;
-	enum gate_err rc = GATE_OK;
-	if (gate_pl_get(m, key) && gate_pl_get(m, rekey))
-		return FAILN(c, m, "x509 takes %s or %s, not both", key, rekey);
-	if ((n = gate_pl_get(m, key)))
-		rc = gate_pl_dup_str(c, n, key, exact);
-	if (rc == GATE_OK && (n = gate_pl_get(m, rekey)) &&
-	    ((rc = gate_pl_dup_str(c, n, rekey, re)) != GATE_OK ||
-	     (rc = check_regex(c, n, *re)) != GATE_OK ||
-	     (rc = gate_regex_compile(*re, compiled, c->err)) != GATE_OK))
-		return rc;
-	return rc;
 }
 
 /* "sha256:" prefix and ':' separators allowed; stored as 64 lowercase hex. */
@@ -247,10 +276,10 @@ static enum gate_err load_x509_entry(struct lctx *c, const struct gate_ynode *m,
 	if (!gate_x509_trust_has_root_set(c->p->x509, e->m.x509_root))
 		return FAILN(c, n, "unknown X.509 root '%s' (not defined under trust.x509_roots)",
 			     e->m.x509_root);
-	if ((rc = load_match_pair(c, m, "subject", "subject_regex", &e->m.subject,
-				  &e->m.subject_regex, &e->m.subject_re)) != GATE_OK ||
-	    (rc = load_match_pair(c, m, "san", "san_regex", &e->m.san, &e->m.san_regex,
-				  &e->m.san_re)) != GATE_OK)
+	if ((rc = gate_pl_match_pair(c, m, "x509", "subject", "subject_regex", &e->m.subject,
+				     &e->m.subject_regex, &e->m.subject_re)) != GATE_OK ||
+	    (rc = gate_pl_match_pair(c, m, "x509", "san", "san_regex", &e->m.san, &e->m.san_regex,
+				     &e->m.san_re)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(m, "fingerprint")) &&
 	    (rc = load_fingerprint(c, n, &e->m.fingerprint)) != GATE_OK)

@@ -223,8 +223,9 @@ static enum gate_err load_apt_archives(struct lctx *c, const struct gate_ynode *
 
 enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m)
 {
-	static const char *const keys[] = {"sigstore", "keys", "x509_roots",   "tsa_roots",
-					   "crl",      "tuf",  "apt_archives", NULL};
+	static const char *const keys[] = {"sigstore",	   "keys",	    "x509_roots",
+					   "tsa_roots",	   "crl",	    "tuf",
+					   "apt_archives", "require_fresh", NULL};
 	enum gate_err rc = gate_pl_check_map(c, m, "trust", keys);
 	const struct gate_ynode *n;
 	if (rc == GATE_OK && (n = gate_pl_get(m, "sigstore")))
@@ -241,5 +242,7 @@ enum gate_err gate_pl_load_trust(struct lctx *c, const struct gate_ynode *m)
 		rc = gate_policy_load_tuf(c->file, c->dir, n, c->p, c->err);
 	if (rc == GATE_OK && (n = gate_pl_get(m, "apt_archives")))
 		rc = load_apt_archives(c, n);
+	if (rc == GATE_OK && (n = gate_pl_get(m, "require_fresh")))
+		rc = load_bool(c, n, "trust.require_fresh", &c->p->require_fresh_trust);
 	return rc;
 }

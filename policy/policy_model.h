@@ -55,6 +55,12 @@ struct gate_policy_apt {
 	unsigned line, column;
 };
 
+/* A sorted list of SHA-256 digests (policy digests.allow / digests.deny). */
+struct gate_digest_list {
+	uint8_t (*v)[32];
+	size_t n, cap;
+};
+
 struct gate_rule {
 	char *name;
 	unsigned line;
@@ -81,6 +87,14 @@ struct gate_rule {
 	bool has_tuf;
 	size_t tuf;
 	char *tuf_path;
+	/* attestation: only DSSE in-toto attestations of predicate_type whose
+	 * predicate meets every condition (names of gate_facts.predicate)
+	 * count toward signers; without it only signatures count, never an
+	 * attestation */
+	bool has_attestation;
+	char *predicate_type;
+	struct gate_claim_match pred_conds[GATE_MAX_FACT_PREDICATE];
+	size_t npred_conds;
 	/* coverage: partial lets a signed JAR's unsigned entries pass; by
 	 * default (full) a signature counts only if it covers every entry */
 	bool partial_coverage;
@@ -120,7 +134,16 @@ struct gate_policy {
 	struct gate_policy_apt *apts; /* trust.apt_archives */
 	size_t napts;
 	bool uses_types; /* some rule matches on the file type (libmagic) */
+	/* digests: decided by SHA-256 before any rule; deny beats allow */
+	struct gate_digest_list deny_digests, allow_digests;
+	/* trust.require_fresh: Sigstore evidence verified with stale trust
+	 * (gate_facts.trust_expired: the embedded root after its TUF root
+	 * expired) does not count */
+	bool require_fresh_trust;
 };
+
+/* Whether sha256 is on list l (sorted at load). */
+bool gate_digest_listed(const struct gate_digest_list *l, const uint8_t sha256[32]);
 
 /* Outcome of evaluating one requirement. */
 struct gate_req_result {
@@ -129,7 +152,7 @@ struct gate_req_result {
 	char detail[256];
 };
 
-#define GATE_MAX_REQS 8
+#define GATE_MAX_REQS 10
 
 struct gate_eval {
 	enum gate_decision decision;

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,16 +28,17 @@ static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 	return GATE_OK;
 }
 
-/* Stream fd from offset 0 through ctx (pread: the fd's offset is left
- * alone, so one descriptor serves every pass). */
-static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path,
+/* Stream fd from offset 0 through ctx, and ctx2 when non-NULL, in one
+ * read (pread: the fd's offset is left alone, so one descriptor serves
+ * every pass); cancel (may be NULL) can stop it between chunks. */
+static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const char *path,
 			       const struct gate_cancel *cancel, uint64_t *total,
 			       struct gate_error *err)
 {
 	uint64_t n = 0;
 	int e = 0;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	enum gate_hash_rc rc = gate_hash_fd_cancel(fd, ctx, 0, UINT64_MAX, cancel, &n, &e);
+	enum gate_hash_rc rc = gate_hash_fd2(fd, ctx, ctx2, 0, UINT64_MAX, cancel, &n, &e);
 	if (total)
 		*total = n;
 	switch (rc) {
@@ -58,27 +58,47 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, const char *path,
 	}
 }
 
+/* The digest under md of the file, and when sha256 is non-NULL its SHA-256
+ * from the same read. */
 static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md,
 			       const struct gate_cancel *cancel, uint8_t *out, size_t *outlen,
-			       uint64_t *size, struct gate_error *err)
+			       uint64_t *size, uint8_t sha256[32], struct gate_error *err)
 {
 	enum gate_err rc;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int len = 0;
-	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *ctx2 = sha256 ? EVP_MD_CTX_new() : NULL;
+	unsigned int len = 0, len2 = 0;
+	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+	    (sha256 && (!ctx2 || EVP_DigestInit_ex(ctx2, EVP_sha256(), NULL) != 1))) {
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest init failed");
 		goto out;
 	}
-	if ((rc = stream_fd(fd, ctx, path, cancel, size, err)) != GATE_OK)
+	if ((rc = stream_fd(fd, ctx, ctx2, path, cancel, size, err)) != GATE_OK)
 		goto out;
-	if (EVP_DigestFinal_ex(ctx, out, &len) != 1) {
+	if (EVP_DigestFinal_ex(ctx, out, &len) != 1 ||
+	    (ctx2 && EVP_DigestFinal_ex(ctx2, sha256, &len2) != 1)) {
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
 		goto out;
 	}
 	*outlen = len;
 out:
 	EVP_MD_CTX_free(ctx);
+	EVP_MD_CTX_free(ctx2);
 	return rc;
+}
+
+/* One read decides: every later pass over the file (another hash, the
+ * Ed25519 message) computes the SHA-256 of what it read too, and when that
+ * is not the artifact's SHA-256 from the first pass the file changed while
+ * it was verified, and the verification is refused rather than report one
+ * content's digest for another's signature. */
+static enum gate_err changed(const struct gate_artifact *a, struct gate_error *err)
+{
+	char hex[65];
+	gate_hex_encode(a->sha256, 32, hex);
+	return gate_fail(err, GATE_E_IO, NULL, "artifact",
+			 "%s changed while it was verified (its content is no longer the one "
+			 "with SHA-256 %s): refused",
+			 a->path, hex);
 }
 
 /* Takes ownership of fd (a regular file). */
@@ -95,7 +115,7 @@ static enum gate_err artifact_from_owned_fd(int fd, const char *path,
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	}
 	a->fd = fd;
-	rc = digest_fd(fd, a->path, EVP_sha256(), cancel, a->sha256, &len, &a->size, err);
+	rc = digest_fd(fd, a->path, EVP_sha256(), cancel, a->sha256, &len, &a->size, NULL, err);
 	if (rc != GATE_OK) {
 		gate_artifact_free(a);
 		return rc;
@@ -194,28 +214,56 @@ enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *
 		return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "artifact",
 				 "only a SHA-256 digest was given; this signature needs %s",
 				 EVP_MD_get0_name(md));
-	return digest_fd(a->fd, a->path, md, NULL, out, outlen, NULL, err);
+	uint8_t again[32];
+	uint64_t size = 0;
+	enum gate_err rc = digest_fd(a->fd, a->path, md, NULL, out, outlen, &size, again, err);
+	if (rc == GATE_OK && (size != a->size || memcmp(again, a->sha256, 32) != 0))
+		return changed(a, err);
+	return rc;
 }
 
-/* Ed25519 signs the message itself, not a digest, so the file is mapped
- * (never copied) for the one-shot verify. */
-static enum gate_err verify_mapped(const struct gate_artifact *a, EVP_PKEY *key,
-				   enum gate_keyalg alg, const uint8_t *sig, size_t siglen,
-				   struct gate_error *err)
+/* Ed25519 signs the message itself, not a digest: the file is read once
+ * into memory (at most GATE_MAX_ED25519_ARTIFACT bytes) and hashed as it
+ * is read, so the bytes the signature is checked over are the bytes whose
+ * SHA-256 is reported, or the file changed and the check is refused. A
+ * mapping would be read twice (by the hash, then by the verify), and a
+ * writer could change the pages in between. */
+static enum gate_err verify_read(const struct gate_artifact *a, EVP_PKEY *key, enum gate_keyalg alg,
+				 const uint8_t *sig, size_t siglen, struct gate_error *err)
 {
-	void *map = NULL;
-	if (a->size > SIZE_MAX)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "artifact", "too large to map");
-	if (a->size > 0) {
-		map = mmap(NULL, (size_t)a->size, PROT_READ, MAP_PRIVATE, a->fd, 0);
-		if (map == MAP_FAILED)
-			return gate_fail(err, GATE_E_IO, NULL, "artifact", "cannot map %s: %s",
-					 a->path, strerror(errno));
+	if (a->size > GATE_MAX_ED25519_ARTIFACT)
+		return gate_fail(err, GATE_E_TOO_LARGE, "S17", "artifact",
+				 "%s has %llu bytes: Ed25519 signs the whole file, and gate reads "
+				 "at most %llu bytes of it to verify",
+				 a->path, (unsigned long long)a->size,
+				 (unsigned long long)GATE_MAX_ED25519_ARTIFACT);
+	/* one byte more than expected shows that the file grew */
+	size_t cap = (size_t)a->size + 1, got = 0;
+	uint8_t *buf = malloc(cap), d[32];
+	enum gate_err rc = GATE_OK;
+	if (!buf)
+		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	while (got < cap) {
+		ssize_t r = pread(a->fd, buf + got, cap - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read %s: %s", a->path,
+				       strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
 	}
-	enum gate_err rc = gate_sig_verify_msg(key, alg, map ? map : (const uint8_t *)"",
-					       (size_t)a->size, sig, siglen);
-	if (map)
-		munmap(map, (size_t)a->size);
+	gate_sha256(buf, got, d);
+	if (got != a->size || memcmp(d, a->sha256, 32) != 0) {
+		rc = changed(a, err);
+		goto out;
+	}
+	rc = gate_sig_verify_msg(key, alg, buf, got, sig, siglen);
+out:
+	free(buf);
 	return rc;
 }
 
@@ -229,7 +277,7 @@ enum gate_err gate_artifact_verify_sig(const struct gate_artifact *a, EVP_PKEY *
 		if (a->digest_only)
 			return gate_fail(err, GATE_E_UNSUPPORTED, "S17", "artifact",
 					 "Ed25519 signs the whole file; a digest is not enough");
-		rc = verify_mapped(a, key, alg, sig, siglen, err);
+		rc = verify_read(a, key, alg, sig, siglen, err);
 	} else {
 		uint8_t d[EVP_MAX_MD_SIZE];
 		size_t dl = 0;

@@ -48,6 +48,15 @@ enum gate_err gate_pubkey_wrap(EVP_PKEY *pkey, enum gate_keyalg alg, struct gate
  * Returns GATE_OK or GATE_E_SIGNATURE. */
 enum gate_err gate_sig_verify_msg(EVP_PKEY *key, enum gate_keyalg alg, const uint8_t *msg,
 				  size_t msglen, const uint8_t *sig, size_t siglen);
+/* Whether alg signs a digest of any SHA-2 hash (ECDSA: the signature is
+ * over a digest, whatever hash made it), not only its own. */
+bool gate_keyalg_any_digest(enum gate_keyalg alg);
+/* Verify sig given the message's digest under md: gate_keyalg_md(alg), or
+ * for ECDSA (gate_keyalg_any_digest) any of SHA-256/384/512. Returns GATE_OK
+ * or GATE_E_SIGNATURE. */
+enum gate_err gate_sig_verify_digest_md(EVP_PKEY *key, enum gate_keyalg alg, const EVP_MD *md,
+					const uint8_t *dgst, size_t dlen, const uint8_t *sig,
+					size_t siglen);
 /* Verify sig given the message's digest under gate_keyalg_md(alg) (not for
  * Ed25519). Returns GATE_OK or GATE_E_SIGNATURE. */
 enum gate_err gate_sig_verify_digest(EVP_PKEY *key, enum gate_keyalg alg, const uint8_t *dgst,

@@ -59,7 +59,18 @@ struct gate_trusted_root {
 	size_t ncas;
 	struct gate_authority *tsas;
 	size_t ntsas;
+	/* Where it came from (static): "file" (a trusted_root.json named by
+	 * the caller), "cache" (verified over TUF, unexpired) or "embedded"
+	 * (built into gate); expires: unix seconds after which it is stale
+	 * (the embedded TUF root's expiry), 0 for none known. Set by
+	 * gate_trusted_root_load and gate_trusted_root_best (tuf_trust.h). */
+	const char *source;
+	int64_t expires;
 };
+
+/* Whether root is stale at now: the embedded root once its TUF root has
+ * expired (a cached root was verified unexpired; a file has no expiry). */
+bool gate_trust_expired(const struct gate_trusted_root *root, int64_t now);
 
 /* The log's key, decoded on first use; NULL when the root's key is unusable
  * (entries naming that log then fail). Thread-safe. */

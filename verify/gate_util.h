@@ -22,6 +22,9 @@
 #define GATE_MAX_ROOT_ENTRIES 64 /* per trusted-root array */
 #define GATE_MAX_CHECKPOINT 16384
 #define GATE_MAX_SIG 4096 /* one signature, decoded */
+/* Ed25519 (pure) signs the whole file, which is read once into memory so
+ * that the bytes verified are the bytes hashed: larger files are refused. */
+#define GATE_MAX_ED25519_ARTIFACT (256ull * 1024 * 1024)
 
 /* ---- errors ---- */
 
@@ -33,6 +36,12 @@
 int gate_mkdirs(const char *path, size_t len, mode_t mode);
 /* "a/b", malloc'd; NULL when out of memory. */
 char *gate_path_join(const char *a, const char *b);
+/* path with "//", "." and ".." resolved by its text alone (links are not
+ * followed: "x/.." is the folder x is in, whatever x is). A relative path
+ * is first put under base when base is given (it must be absolute), and
+ * stays relative otherwise ("./a//b/../c" is "a/c"; a leading ".." is
+ * kept). "" becomes ".". Malloc'd; NULL when out of memory. */
+char *gate_path_normalize(const char *path, const char *base);
 
 enum gate_err gate_fail(struct gate_error *err, enum gate_err code, const char *rule,
 			const char *field, const char *fmt, ...)

@@ -61,8 +61,14 @@ enum gate_hash_rc {
  * GATE_HASH_READ sets *err_no. */
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no);
-/* The same, asking cancel (may be NULL) before every chunk of at most
- * 256 KiB: when it says stop, GATE_HASH_CANCELLED (the digest is unusable). */
+/* The same through two digests at once (ctx2 may be NULL): one read of
+ * the bytes serves both, so they are digests of the same content. cancel
+ * (may be NULL) is asked before every chunk of at most 256 KiB: when it
+ * says stop, GATE_HASH_CANCELLED (the digests are unusable). */
+enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
+				uint64_t to, const struct gate_cancel *cancel, uint64_t *done,
+				int *err_no);
+/* gate_hash_fd2 with one digest and a cancel. */
 enum gate_hash_rc gate_hash_fd_cancel(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
 				      const struct gate_cancel *cancel, uint64_t *done,
 				      int *err_no);

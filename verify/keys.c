@@ -242,7 +242,25 @@ enum gate_err gate_sig_verify_msg(EVP_PKEY *key, enum gate_keyalg alg, const uin
 enum gate_err gate_sig_verify_digest(EVP_PKEY *key, enum gate_keyalg alg, const uint8_t *dgst,
 				     size_t dlen, const uint8_t *sig, size_t siglen)
 {
-	const EVP_MD *md = gate_keyalg_md(alg);
+	return gate_sig_verify_digest_md(key, alg, gate_keyalg_md(alg), dgst, dlen, sig, siglen);
+}
+
+bool gate_keyalg_any_digest(enum gate_keyalg alg)
+{
+	return alg == GATE_ALG_ECDSA_P256_SHA256 || alg == GATE_ALG_ECDSA_P384_SHA384 ||
+	       alg == GATE_ALG_ECDSA_P521_SHA512;
+}
+
+enum gate_err gate_sig_verify_digest_md(EVP_PKEY *key, enum gate_keyalg alg, const EVP_MD *md,
+					const uint8_t *dgst, size_t dlen, const uint8_t *sig,
+					size_t siglen)
+{
+	/* Only the algorithm's own hash, or any SHA-2 for ECDSA. */
+	if (md && md != gate_keyalg_md(alg) &&
+	    !(gate_keyalg_any_digest(alg) &&
+	      (EVP_MD_is_a(md, "SHA256") || EVP_MD_is_a(md, "SHA384") ||
+	       EVP_MD_is_a(md, "SHA512"))))
+		return GATE_E_SIGNATURE;
 	if (!key || !md || !alg_fits_key(key, alg) || siglen == 0 || siglen > GATE_MAX_SIG ||
 	    dlen != (size_t)EVP_MD_get_size(md))
 		return GATE_E_SIGNATURE;

@@ -12,7 +12,9 @@
 void gate_put_escaped(FILE *out, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p >= 0x20 && *p < 0x7f)
 			fputc(*p, out);
 		else
 			fprintf(out, "\\x%02x", *p);
@@ -24,15 +26,21 @@ json_t *gate_json_text(const char *s)
 	json_t *j = json_string(s ? s : "");
 	if (j)
 		return j;
+	/* Not UTF-8: every byte of 0x80 or more becomes the text \xNN and a
+	 * backslash is doubled, so the original bytes can be told back. */
 	size_t n = strlen(s);
 	char *e = malloc(n * 4 + 1), *o = e;
 	if (!e)
 		return json_string("");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x80)
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+		} else if (*p < 0x80) {
 			*o++ = (char)*p;
-		else
+		} else {
 			o += sprintf(o, "\\x%02x", *p);
+		}
 	}
 	*o = '\0';
 	j = json_string(e);
@@ -88,10 +96,57 @@ static bool str_matches(const char *exact, const struct gate_regex *re, const ch
 	return re && gate_regex_matches(re, value);
 }
 
+const char *const gate_keyless_claims[] = {
+	"github_workflow_trigger",
+	"github_workflow_sha",
+	"github_workflow_name",
+	"github_workflow_repository",
+	"github_workflow_ref",
+	"build_signer_uri",
+	"build_signer_digest",
+	"runner_environment",
+	"source_repository_uri",
+	"source_repository_digest",
+	"source_repository_ref",
+	"source_repository_identifier",
+	"source_repository_owner_uri",
+	"build_config_uri",
+	"build_trigger",
+	NULL,
+};
+
+const char *gate_facts_ext(const struct gate_facts *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_exts && i < GATE_MAX_FACT_EXTS; i++)
+		if (f->exts[i].name && strcmp(f->exts[i].name, name) == 0)
+			return f->exts[i].value;
+	return NULL;
+}
+
+/* Issuer, identity and every claim the entry names; a claim the
+ * certificate does not carry never matches. */
 static bool keyless_match(const struct gate_signer_match *m, const struct gate_facts *f)
 {
-	return str_matches(m->issuer, m->issuer_re, f->issuer) &&
-	       str_matches(m->identity, m->identity_re, f->identity);
+	if (!str_matches(m->issuer, m->issuer_re, f->issuer) ||
+	    !str_matches(m->identity, m->identity_re, f->identity))
+		return false;
+	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++)
+		if (!gate_claim_matches(&m->claims[i], gate_facts_ext(f, m->claims[i].name)))
+			return false;
+	return true;
+}
+
+bool gate_claim_matches(const struct gate_claim_match *c, const char *value)
+{
+	return str_matches(c->exact, c->re, value);
+}
+
+void gate_claim_match_clear(struct gate_claim_match *c)
+{
+	free(c->exact);
+	free(c->regex);
+	gate_regex_free(c->re);
+	memset(c, 0, sizeof(*c));
 }
 
 static void keyless_json(const struct gate_facts *f, json_t *o)
@@ -291,6 +346,8 @@ void gate_signer_match_clear(struct gate_signer_match *m)
 	gate_regex_free(m->identity_re);
 	gate_regex_free(m->subject_re);
 	gate_regex_free(m->san_re);
+	for (size_t i = 0; i < m->nclaims && i < GATE_MAX_CLAIMS; i++)
+		gate_claim_match_clear(&m->claims[i]);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -338,6 +395,12 @@ static void detail_json(json_t *o, const struct gate_facts *f)
 	json_object_set_new(o, "timestamps", tsa);
 	put(o, "payload_type", f->payload_type);
 	put(o, "predicate_type", f->predicate_type);
+	if (f->n_predicate) {
+		json_t *pr = json_object();
+		for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++)
+			put(pr, f->predicate[i].name, f->predicate[i].value);
+		json_object_set_new(o, "predicate", pr);
+	}
 	if (f->kind == GATE_SIGNER_X509)
 		json_object_set_new(o, "unsigned_entries", json_integer((json_int_t)f->n_unsigned));
 	for (size_t i = 0; i < f->n_exts; i++)
@@ -354,6 +417,12 @@ void gate_facts_put_json(json_t *o, const char *label_key, const struct gate_fac
 	if (ops)
 		ops->json(f, o);
 	put_sha256(o, "key_id", f->key_id);
+	/* Which trust vouched is part of every record of a verified item, so
+	 * that a decision on stale trust shows in check's and audit's output. */
+	if (f->trust_source && label_key && strcmp(label_key, "signer") == 0) {
+		put(o, "trust_source", f->trust_source);
+		json_object_set_new(o, "trust_expired", json_boolean(f->trust_expired));
+	}
 	if (what & GATE_FACTS_DETAIL)
 		detail_json(o, f);
 }
@@ -426,8 +495,16 @@ void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts 
 			fprintf(out, "%s%lld", i ? ", " : " (index ", (long long)f->log_index[i]);
 		fprintf(out, "%s\n%stimestamps: %zu\n", f->n_tlog ? ")" : "", indent, f->n_tsa);
 	}
+	if (f->trust_source)
+		fprintf(out, "%strust: %s%s\n", indent, f->trust_source,
+			f->trust_expired ? " (expired: run 'gate trust update')" : "");
 	if (f->predicate_type)
 		line(out, indent, "predicate", f->predicate_type);
+	for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++) {
+		char label[64];
+		snprintf(label, sizeof label, "predicate %s", f->predicate[i].name);
+		line(out, indent, label, f->predicate[i].value);
+	}
 	for (size_t i = 0; i < f->n_exts; i++)
 		if (generic_ext(f, &f->exts[i]))
 			line(out, indent, f->exts[i].name, f->exts[i].value);

@@ -18,6 +18,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* The Fulcio extensions a keyless signer can be matched on, by their
+ * name in the facts (github_workflow_repository, source_repository_ref,
+ * ...), NULL-terminated: the policy's keyless keys and `gate verify`'s
+ * cosign-style flags. */
+extern const char *const gate_keyless_claims[];
+#define GATE_MAX_CLAIMS 16
+
+/* The value of the facts' extension name, or NULL. */
+const char *gate_facts_ext(const struct gate_facts *f, const char *name);
+
 /* Who a policy's signer entry names, worked out once when the policy
  * loads (regexes compiled, key ids computed, names resolved): the kind's
  * match compares it with verified facts. Strings are owned unless said. */
@@ -27,6 +37,15 @@ struct gate_signer_match {
 	char *issuer, *issuer_regex;
 	char *identity, *identity_regex;
 	struct gate_regex *issuer_re, *identity_re;
+	/* keyless: Fulcio extension claims (S16) the certificate must carry,
+	 * each an exact value or an anchored POSIX ERE; claim names come from
+	 * gate_keyless_claims (static) */
+	struct gate_claim_match {
+		const char *name;
+		char *exact, *regex;
+		struct gate_regex *re;
+	} claims[GATE_MAX_CLAIMS];
+	size_t nclaims;
 	/* key: hex SHA-256 of the pinned key's SPKI ("" when it has none) */
 	char key_id[65];
 	/* x509: a root set of the trust (borrowed), and optionally the leaf's
@@ -42,6 +61,12 @@ struct gate_signer_match {
 	 * (borrowed from the policy) */
 	const char *anchor;
 };
+
+/* Whether value (NULL: absent, never matches) is the claim's exact value
+ * or matches its anchored pattern. */
+bool gate_claim_matches(const struct gate_claim_match *c, const char *value);
+/* Frees what c owns and zeroes it. */
+void gate_claim_match_clear(struct gate_claim_match *c);
 
 /* Frees what m owns and zeroes it. */
 void gate_signer_match_clear(struct gate_signer_match *m);
@@ -94,11 +119,14 @@ json_t *gate_facts_signers_json(const struct gate_facts *const *facts, size_t n)
 /* The facts as text lines "INDENTlabel: value", starting with
  * "INDENTsigner: TITLE"; untrusted values are escaped. */
 void gate_facts_put_text(FILE *out, const char *indent, const struct gate_facts *f, unsigned what);
-/* A JSON string of s (NULL: ""); bytes of invalid UTF-8 become the text
- * \xNN, so that the member is never dropped (jansson refuses them). */
+/* A JSON string of s (NULL: ""). When s is not UTF-8 its bytes of 0x80
+ * or more become the text \xNN and backslashes are doubled, so that the
+ * member is never dropped (jansson refuses such strings) and the bytes can
+ * be told back. */
 json_t *gate_json_text(const char *s);
 /* Print text from untrusted input with control and non-ASCII bytes shown
- * as \xNN, so it can never forge lines or terminal escapes. */
+ * as \xNN and a backslash doubled, so it can never forge lines or terminal
+ * escapes, and a name that spells "\x1b" is told from one holding ESC. */
 void gate_put_escaped(FILE *out, const char *s);
 
 #endif

@@ -620,3 +620,54 @@ char *gate_path_join(const char *a, const char *b)
 	char *p = NULL;
 	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
+
+char *gate_path_normalize(const char *path, const char *base)
+{
+	bool rel = path[0] != '/' && base;
+	size_t cap = strlen(path) + (rel ? strlen(base) + 1 : 0) + 2;
+	char *in = malloc(cap), *out = malloc(cap);
+	size_t o = 0, up = 0; /* up: leading ".." kept in a relative result */
+	if (!in || !out)
+		goto fail;
+	snprintf(in, cap, "%s%s%s", rel ? base : "", rel ? "/" : "", path);
+	bool abs = in[0] == '/';
+	if (abs)
+		out[o++] = '/';
+	for (char *seg = in, *next; seg; seg = next) {
+		next = strchr(seg, '/');
+		size_t n = next ? (size_t)(next - seg) : strlen(seg);
+		next = next ? next + 1 : NULL;
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (o > (abs ? 1 : up * 3)) { /* drop the last segment */
+				while (o > (abs ? 1 : 0) && out[o - 1] != '/')
+					o--;
+				if (o > (abs ? 1 : 0))
+					o--; /* its separator */
+				continue;
+			}
+			if (abs)
+				continue; /* "/.." is "/" */
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, "..", 2);
+			o += 2;
+			up++;
+			continue;
+		}
+		if (o && out[o - 1] != '/')
+			out[o++] = '/';
+		memcpy(out + o, seg, n);
+		o += n;
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	free(in);
+	return out;
+fail:
+	free(in);
+	free(out);
+	return NULL;
+}

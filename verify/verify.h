@@ -117,8 +117,13 @@ GATE_API void gate_pubkey_free(struct gate_pubkey *key);
 
 struct gate_artifact;
 
-/* Open a file and stream its SHA-256 (no whole-file read). The path is kept
- * for algorithms that need the raw message (Ed25519). Errors: GATE_E_IO. */
+/* Open a file and stream its SHA-256 (no whole-file read). One read
+ * decides: a later pass over the file (another hash a key or bundle needs,
+ * Ed25519's message, read whole up to GATE_MAX_ED25519_ARTIFACT) computes
+ * the SHA-256 of what it read too, and the verification is refused
+ * (GATE_E_IO, "changed while it was verified") when that is not this one,
+ * so the digest reported is always of the bytes verified. Errors:
+ * GATE_E_IO. */
 GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
 						   struct gate_error *err);
 /* Same over an open regular file (the descriptor is duplicated; the
@@ -203,6 +208,9 @@ enum gate_time_source {
 
 #define GATE_MAX_FACT_EXTS 24
 #define GATE_MAX_FACT_LOGS 8
+#define GATE_MAX_FACT_PREDICATE 4
+/* The predicate type of SLSA provenance v1 (https://slsa.dev/spec/v1.0/provenance). */
+#define GATE_SLSA_PROVENANCE_V1 "https://slsa.dev/provenance/v1"
 
 struct gate_fact_ext {
 	const char *name; /* static: "github_workflow_ref", ... */
@@ -240,6 +248,17 @@ struct gate_facts {
 	size_t n_sans;
 	size_t n_unsigned;   /* JAR: entries this signature does not cover */
 	size_t n_signatures; /* signatures in the same evidence (nested, signers) */
+	/* DSSE in-toto attestations (payload_type set): what the verified
+	 * predicate says, by name (static: "builder_id", "build_type",
+	 * "source_repository", "source_ref"); SLSA provenance v1 only. */
+	size_t n_predicate;
+	struct gate_fact_ext predicate[GATE_MAX_FACT_PREDICATE];
+	/* Sigstore evidence: the trusted root it verified with (static:
+	 * "file", "cache", "embedded"; NULL for other kinds), and whether that
+	 * root was stale at the verification time (the embedded root after
+	 * its TUF root expired). */
+	const char *trust_source;
+	bool trust_expired;
 };
 
 /* Verify one bundle over an artifact (spec/SIGSTORE.md S1-S19). On success

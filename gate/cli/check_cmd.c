@@ -2,6 +2,7 @@
  * in parallel (CI admission), report, and exit 0 / 1 / 2. */
 #include "cli.h"
 #include "gate.h"
+#include "gate_util.h"
 #include "policy_model.h"
 #include "pool.h"
 #include "signer.h"
@@ -26,8 +27,10 @@ static const char check_usage[] =
 	"\n"
 	"Decide every file (directories recursively, links not followed) against\n"
 	"the policy. Evidence: sidecars next to each file (X.sigstore.json,\n"
-	"X.sigstore, X.bundle, X.sig with X.pem/X.crt or a pinned key) and\n"
-	"evidence stores laid out as DIR/sha256/HEX/.\n"
+	"X.sigstore, X.bundle, X.sig with X.pem/X.crt or a pinned key, X.p7s) and\n"
+	"evidence stores laid out as DIR/sha256/HEX/. Every file under a PATH is\n"
+	"decided; a sidecar or store entry is left out of the report only when\n"
+	"the file it belongs to is decided in the same run.\n"
 	"\n"
 	"  --policy FILE        policy (default $GATE_POLICY, /etc/gate/policy.yaml,\n"
 	"                       else a built-in policy that denies everything)\n"
@@ -37,10 +40,11 @@ static const char check_usage[] =
 	"  --output FILE        write the report there instead of stdout\n"
 	"  --jobs N             parallel decisions (default: number of CPUs)\n"
 	"  --current-time T     decide as of RFC 3339 time T (also $GATE_TIME)\n"
+	"  --allow-empty        exit 0 when the PATHs hold no file (else 2)\n"
 	"\n"
 	"Exit: 0 every file allowed, 1 a file denied, 2 an error (bad usage,\n"
-	"policy or unreadable file). In audit mode denials are reported, not\n"
-	"enforced.\n";
+	"policy, unreadable file, or nothing to decide). In audit mode denials\n"
+	"are reported, not enforced.\n";
 
 struct files {
 	char **v;
@@ -62,8 +66,9 @@ static bool files_add(struct files *f, const char *path)
 	return (f->v[f->n] = strdup(path)) != NULL && ++f->n;
 }
 
-/* Files that are evidence, not artifacts, when met inside a directory. */
-static bool is_evidence_name(const char *name)
+/* The length of name's evidence suffix (".sig", ".sigstore.json", ...),
+ * 0 when it has none. */
+static size_t evidence_suffix(const char *name)
 {
 	static const char *const ext[] = {".sigstore.json", ".sigstore", ".bundle", ".sig",
 					  ".pem",	    ".crt",	 ".p7s"};
@@ -71,9 +76,9 @@ static bool is_evidence_name(const char *name)
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		size_t e = strlen(ext[i]);
 		if (n > e && strcmp(name + n - e, ext[i]) == 0)
-			return true;
+			return e;
 	}
-	return false;
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -97,8 +102,7 @@ static bool walk(struct files *f, const char *dir, unsigned depth)
 	struct dirent *de;
 	bool ok = true;
 	while (ok && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    !is_evidence_name(de->d_name))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			ok = files_add(&names, de->d_name);
 	closedir(d);
 	if (names.n)
@@ -120,19 +124,132 @@ static bool walk(struct files *f, const char *dir, unsigned depth)
 	return ok;
 }
 
+/* ---- evidence that belongs to a decided file ---- */
+
+static int cmp_ptr_str(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* s among the strings sorted points to (n of them, sorted by cmp_ptr_str). */
+static bool among(char **const *sorted, size_t n, const char *s)
+{
+	const char *key = s, *const *kp = &key;
+	return n && bsearch(&kp, sorted, n, sizeof(*sorted), cmp_ptr_str) != NULL;
+}
+
+/* An array of pointers to the n strings at v, sorted; NULL when out of
+ * memory. */
+static char ***sorted_refs(char **v, size_t n)
+{
+	char ***r = calloc(n ? n : 1, sizeof(*r));
+	for (size_t i = 0; r && i < n; i++)
+		r[i] = &v[i];
+	if (r)
+		qsort(r, n, sizeof(*r), cmp_ptr_str);
+	return r;
+}
+
+/* A sidecar "X.sig" (.bundle, ...) whose X is among the run's paths. */
+static bool owned_sidecar(const char *path, char **const *paths, size_t n)
+{
+	size_t e = evidence_suffix(path);
+	char *owner = e ? strndup(path, strlen(path) - e) : NULL;
+	bool yes = owner && among(paths, n, owner);
+	free(owner);
+	return yes;
+}
+
+/* An evidence store entry ".../sha256/HEX.ext" of a file decided with
+ * SHA-256 HEX. */
+static bool owned_store_entry(const char *path, char **const *digests, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	char hex[65];
+	base = base ? base + 1 : path;
+	if (base - path < 7 || strncmp(base - 7, "sha256/", 7) != 0 ||
+	    strspn(base, "0123456789abcdef") != 64 || base[64] != '.')
+		return false;
+	memcpy(hex, base, 64);
+	hex[64] = '\0';
+	return among(digests, n, hex);
+}
+
 struct check_job {
 	struct gate_ctx *ctx;
 	enum gate_caller caller;
 	const struct files *files;
 	struct gate_verdict *out;
+	const size_t *which; /* the files to decide, by index */
 	atomic_bool oom;
 };
 
-static void decide_one(void *arg, size_t i)
+static void decide_one(void *arg, size_t k)
 {
 	struct check_job *j = arg;
+	size_t i = j->which[k];
 	if (gate_decide(j->ctx, j->files->v[i], j->caller, &j->out[i]) != GATE_OK)
 		atomic_store(&j->oom, true);
+}
+
+/* Decide every file, in two rounds: first all but evidence-named ones
+ * (their sidecars, "X.sig" of a listed X, are left out at once), then the
+ * evidence-named rest, less the store entries of a file decided in the
+ * first round. What is left out is neither decided nor reported; files and
+ * v are compacted to what was. False when out of memory. */
+static bool decide_all(struct gate_ctx *ctx, enum gate_caller caller, unsigned jobs,
+		       struct files *f, struct gate_verdict *v)
+{
+	size_t n = f->n, nw = 0, kept = 0;
+	size_t *which = calloc(n ? n : 1, sizeof(*which));
+	bool *skip = calloc(n ? n : 1, sizeof(*skip)), ok = false;
+	char ***paths = sorted_refs(f->v, n), ***digests = NULL, **dv = NULL;
+	struct check_job job = {.ctx = ctx, .caller = caller, .files = f, .out = v};
+	if (!which || !skip || !paths)
+		goto out;
+	for (size_t round = 0; round < 2; round++) {
+		nw = 0;
+		for (size_t i = 0; i < n; i++) {
+			bool ev = evidence_suffix(f->v[i]) > 0;
+			if (round == 0 && ev)
+				skip[i] = owned_sidecar(f->v[i], paths, n);
+			else if (round == 1 && ev && !skip[i])
+				skip[i] = owned_store_entry(f->v[i], digests, kept);
+			if (!skip[i] && ev == (round == 1))
+				which[nw++] = i;
+		}
+		job.which = which;
+		gate_cli_pool_run(nw, jobs, "checking", decide_one, &job);
+		if (atomic_load(&job.oom))
+			goto out;
+		if (round == 0) { /* the digests decided so far, for store entries */
+			if (!(dv = calloc(nw ? nw : 1, sizeof(*dv))))
+				goto out;
+			for (size_t k = 0; k < nw; k++)
+				dv[k] = v[which[k]].digest;
+			kept = nw;
+			if (!(digests = sorted_refs(dv, kept)))
+				goto out;
+		}
+	}
+	ok = true;
+out:
+	kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (skip && skip[i]) {
+			free(f->v[i]);
+			continue;
+		}
+		v[kept] = v[i];
+		f->v[kept++] = f->v[i];
+	}
+	f->n = kept;
+	free(which);
+	free(skip);
+	free(paths);
+	free(digests);
+	free(dv);
+	return ok;
 }
 
 /* ---- reports ---- */
@@ -192,6 +309,7 @@ struct check_args {
 	enum gate_format fmt;
 	enum gate_caller caller;
 	unsigned jobs;
+	bool allow_empty;
 };
 
 static int check_usage_error(const char *msg)
@@ -210,6 +328,7 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 		{"caller", required_argument, NULL, 'c'},
 		{"output", required_argument, NULL, 'o'},
 		{"current-time", required_argument, NULL, 't'},
+		{"allow-empty", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -233,6 +352,9 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 			break;
 		case 't':
 			a->now = optarg;
+			break;
+		case 'E':
+			a->allow_empty = true;
 			break;
 		case 'f':
 			if (!gate_cli_parse_format(optarg, &a->fmt))
@@ -291,6 +413,8 @@ int gate_cmd_check(int argc, char **argv)
 	struct gate_verdict *verdicts = NULL;
 	struct gate_error err = {0};
 	FILE *out = stdout;
+	char *report = NULL;
+	size_t report_len = 0;
 	int code = parse_check_args(argc, argv, &a);
 	if (code >= 0)
 		return code;
@@ -317,16 +441,21 @@ int gate_cmd_check(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!(verdicts = calloc(files.n ? files.n : 1, sizeof(*verdicts))))
+	if (files.n == 0 && !a.allow_empty) {
+		fprintf(stderr,
+			"gate check: no file to decide under the PATHs given (--allow-empty "
+			"accepts that)\n");
 		goto out;
-	struct check_job job = {.ctx = ctx, .caller = a.caller, .files = &files, .out = verdicts};
-	gate_cli_pool_run(files.n, a.jobs, "checking", decide_one, &job);
-	if (atomic_load(&job.oom)) {
+	}
+	if (!(verdicts = calloc(files.n ? files.n : 1, sizeof(*verdicts))) ||
+	    !decide_all(ctx, a.caller, a.jobs, &files, verdicts)) {
 		fprintf(stderr, "gate check: out of memory\n");
 		goto out;
 	}
-	if (a.output && !(out = fopen(a.output, "w"))) {
-		fprintf(stderr, "gate check: cannot write %s: %s\n", a.output, strerror(errno));
+	/* --output: the report is built in memory, then replaces the file
+	 * atomically (a link planted there is replaced, never followed). */
+	if (a.output && !(out = open_memstream(&report, &report_len))) {
+		fprintf(stderr, "gate check: out of memory\n");
 		goto out;
 	}
 	switch (a.fmt) {
@@ -347,10 +476,16 @@ int gate_cmd_check(int argc, char **argv)
 		fprintf(stderr, "gate check: writing the report failed\n");
 		goto out;
 	}
+	if (a.output && gate_atomic_write_file(a.output, ".gate-report.XXXXXX", report, report_len,
+					       0644, GATE_ATOMIC_UMASK, &err) != GATE_OK) {
+		gate_cli_print_error("--output", &err);
+		goto out;
+	}
 	code = exit_code(verdicts, files.n);
 out:
 	if (out != stdout && out)
 		fclose(out);
+	free(report);
 	for (size_t i = 0; verdicts && i < files.n; i++)
 		gate_verdict_clear(&verdicts[i]);
 	free(verdicts);

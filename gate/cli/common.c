@@ -1,6 +1,8 @@
 /* common.c - helpers shared by the subcommands. */
 #include "cli.h"
 #include "gate.h"
+#include "policy_model.h"
+#include "tuf_trust.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -67,8 +69,10 @@ struct gate_policy *gate_cli_load_policy(const char *path)
 	if (!path && access("/etc/gate/policy.yaml", F_OK) == 0)
 		path = "/etc/gate/policy.yaml";
 	rc = path ? gate_policy_load(path, &p, &e) : gate_policy_default(&p, &e);
-	if (rc == GATE_OK)
+	if (rc == GATE_OK) {
+		gate_trust_warn(p->root, 0);
 		return p;
+	}
 	fputs("gate: ", stderr);
 	if (e.file[0] && e.line)
 		fprintf(stderr, "%s:%u:%u: ", e.file, e.line, e.column);

@@ -129,11 +129,12 @@ static bool xml_char_ok(uint32_t cp)
 	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-/* Write s as XML character data, or as an attribute value (in double
- * quotes) when attr: markup characters become entities, characters XML
- * cannot carry become U+FFFD, and in attributes tab and newlines become
- * character references so that attribute normalisation keeps them. */
-static void xml_put(FILE *out, const char *s, bool attr)
+/* Write untrusted s as XML character data or an attribute value (in
+ * double quotes), reversibly and on one line: markup characters become
+ * entities; a backslash is doubled; control characters (newlines and tabs
+ * too: nothing from a file name may start a line of its own), bytes that
+ * are not UTF-8 and characters XML cannot carry become \xNN or \uNNNN. */
+static void xml_put(FILE *out, const char *s)
 {
 	if (!s)
 		return;
@@ -141,10 +142,25 @@ static void xml_put(FILE *out, const char *s, bool attr)
 	while (*p) {
 		uint32_t cp;
 		char u[4];
-		p += utf8_next(p, &cp);
-		if (!xml_char_ok(cp))
-			cp = 0xFFFD;
+		size_t n = utf8_next(p, &cp);
+		if (n == 1 && cp == 0xFFFD) { /* not UTF-8 */
+			fprintf(out, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		p += n;
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			fprintf(out, "\\x%02x", (unsigned)cp);
+			continue;
+		}
+		if (!xml_char_ok(cp)) {
+			fprintf(out, "\\u%04x", (unsigned)cp);
+			continue;
+		}
 		switch (cp) {
+		case '\\':
+			fputs("\\\\", out);
+			break;
 		case '&':
 			fputs("&amp;", out);
 			break;
@@ -159,15 +175,6 @@ static void xml_put(FILE *out, const char *s, bool attr)
 			break;
 		case '\'':
 			fputs("&apos;", out);
-			break;
-		case '\r':
-			fputs("&#13;", out);
-			break;
-		case '\t':
-			fputs(attr ? "&#9;" : "\t", out);
-			break;
-		case '\n':
-			fputs(attr ? "&#10;" : "\n", out);
 			break;
 		default:
 			fwrite(u, 1, utf8_put(cp, u), out);
@@ -439,58 +446,56 @@ static void junit_details(FILE *out, const struct gate_verdict *v)
 	fputs(gate_verdict_name(v->kind), out);
 	fputs(v->allowed ? " (audit mode: reported, not enforced)\n" : " (enforced)\n", out);
 	fputs("rule: ", out);
-	xml_put(out,
-		v->rule				? v->rule
-		: v->kind == GATE_VERDICT_ERROR ? "none (the file could not be decided)"
-						: "none (no rule matches: denied by default)",
-		false);
+	xml_put(out, v->rule			     ? v->rule
+		     : v->kind == GATE_VERDICT_ERROR ? "none (the file could not be decided)"
+						     : "none (no rule matches: denied by default)");
 	fputs("\npath: ", out);
-	xml_put(out, v->path, false);
+	xml_put(out, v->path);
 	fputs("\nreason: ", out);
-	xml_put(out, v->reason, false);
+	xml_put(out, v->reason);
 	fputc('\n', out);
 	if (v->digest[0])
 		fprintf(out, "sha256: %s\nsize: %llu\n", v->digest, (unsigned long long)v->size);
 	if (v->mime) {
 		fputs("type: ", out);
-		xml_put(out, v->mime, false);
+		xml_put(out, v->mime);
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < v->eval.nreqs && i < GATE_MAX_REQS; i++) {
 		const struct gate_req_result *r = &v->eval.reqs[i];
 		fputs("requirement ", out);
-		xml_put(out, r->what, false);
+		xml_put(out, r->what);
 		fputs(r->held ? ": held: " : ": NOT held: ", out);
-		xml_put(out, r->detail, false);
+		xml_put(out, r->detail);
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < v->nevidence; i++) {
 		const struct gate_evidence_result *e = &v->evidence[i];
 		fputs("evidence ", out);
-		xml_put(out, e->source, false);
+		xml_put(out, e->source);
 		if (e->verified && e->facts) {
 			fputs(": verified, ", out);
 			fputs(gate_signer_name(e->facts->kind), out);
 			if (e->facts->identity) {
 				fputs(", identity ", out);
-				xml_put(out, e->facts->identity, false);
+				xml_put(out, e->facts->identity);
 			} else if (e->facts->kind == GATE_SIGNER_X509 && e->facts->subject) {
 				fputs(", subject ", out);
-				xml_put(out, e->facts->subject, false);
+				xml_put(out, e->facts->subject);
 			}
 			fputs(e->in_policy ? " (in the policy)\n" : " (not in any signer set)\n",
 			      out);
 		} else {
 			fputs(": rejected: ", out);
 			if (e->error.rule[0]) {
-				xml_put(out, e->error.rule, false);
+				xml_put(out, e->error.rule);
 				fputc(' ', out);
 			}
 			if (e->error.field[0]) {
-				xml_put(out, e->error.field, false);
+				xml_put(out, e->error.field);
 				fputs(": ", out);
 			}
-			xml_put(out, e->error.msg, false);
+			xml_put(out, e->error.msg);
 			fputc('\n', out);
 		}
 	}
@@ -500,13 +505,9 @@ static void junit_case(FILE *out, const struct gate_verdict *v)
 {
 	/* Grouped by rule; the fixed names are those of the SARIF rules. */
 	fputs("    <testcase classname=\"gate.", out);
-	xml_put(out,
-		v->rule				? v->rule
-		: v->kind == GATE_VERDICT_ERROR ? RULE_ERROR
-						: RULE_NO_RULE,
-		true);
+	xml_put(out, v->rule ? v->rule : v->kind == GATE_VERDICT_ERROR ? RULE_ERROR : RULE_NO_RULE);
 	fputs("\" name=\"", out);
-	xml_put(out, v->path, true);
+	xml_put(out, v->path);
 	fputs("\" time=\"0\"", out);
 	if (v->kind == GATE_VERDICT_ALLOW) {
 		fputs("/>\n", out);
@@ -516,7 +517,7 @@ static void junit_case(FILE *out, const struct gate_verdict *v)
 	fprintf(out, ">\n      <%s message=\"", tag);
 	if (v->allowed)
 		fputs("[audit: not enforced] ", out);
-	xml_put(out, v->reason, true);
+	xml_put(out, v->reason);
 	fprintf(out, "\" type=\"%s\">", v->kind == GATE_VERDICT_DENY ? "deny" : "error");
 	junit_details(out, v);
 	fprintf(out, "</%s>\n    </testcase>\n", tag);
@@ -541,11 +542,11 @@ void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const 
 		n, fail, err);
 	if (when[0]) {
 		fputs(" timestamp=\"", out);
-		xml_put(out, when, true);
+		xml_put(out, when);
 		fputc('"', out);
 	}
 	fputs(">\n    <properties>\n      <property name=\"policy\" value=\"", out);
-	xml_put(out, policy, true);
+	xml_put(out, policy);
 	fprintf(out, "\"/>\n      <property name=\"gate.version\" value=\"%s\"/>\n",
 		gate_version());
 	if (n)

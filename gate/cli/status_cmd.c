@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #define STATUS_DEFAULT "/run/gated/status.json"
-#define STATUS_MAX (64u * 1024)
-#define STATUS_STALE_S 5 /* the daemon writes every second */
+#define STATUS_MAX (256u * 1024) /* with up to 32 posture gaps */
+#define STATUS_STALE_S 5	 /* the daemon writes every second */
 
 static const char status_usage[] =
 	"usage: gate status [--status FILE] [--format text|json]\n"
 	"\n"
-	"Show the exec daemon's mode, answer counts, cache and queue figures.\n"
+	"Show the exec daemon's mode, answer counts, cache and queue figures, and\n"
+	"the posture gaps it found (what its marks cannot close).\n"
 	"\n"
 	"  --status FILE   gated's status file (default $GATED_STATUS, else\n"
 	"                  " STATUS_DEFAULT ")\n"
@@ -93,6 +94,8 @@ static void duration(long long s, char *buf, size_t cap)
 		snprintf(buf, cap, "%llds", s);
 }
 
+static void print_posture(struct st *s);
+
 static void print_text(struct st *s, bool running, long long age)
 {
 	char up[32];
@@ -134,6 +137,39 @@ static void print_text(struct st *s, bool running, long long age)
 	printf("         log %lld of %lld (max %lld): %lld written, %lld dropped\n",
 	       num(s, "log.depth"), num(s, "log.capacity"), num(s, "log.max_depth"),
 	       num(s, "log.written"), num(s, "log.dropped"));
+	print_posture(s);
+}
+
+/* The posture (gate/daemon/posture.c): optional, absent from older
+ * daemons and null while one stops. Only members of the right type are
+ * printed. */
+static void print_posture(struct st *s)
+{
+	json_t *gaps = field(s, "posture.gaps"), *set = field(s, "posture.setting");
+	json_t *om = field(s, "posture.omitted"), *watch = field(s, "posture.mounts.watch");
+	size_t open = 0, i;
+	json_t *x;
+	if (!json_is_array(gaps))
+		return;
+	json_array_foreach(gaps, i, x) open += !json_is_true(json_object_get(x, "fixed"));
+	put("posture: ", json_is_string(set) ? json_string_value(set) : "?");
+	printf(", %zu gap(s) open",
+	       open + (size_t)(json_is_integer(om) && json_integer_value(om) > 0
+				       ? json_integer_value(om)
+				       : 0));
+	put(", mounts watched by ", json_is_string(watch) ? json_string_value(watch) : "?");
+	fputc('\n', stdout);
+	json_array_foreach(gaps, i, x)
+	{
+		json_t *m = json_object_get(x, "message");
+		if (!json_is_string(m))
+			continue;
+		put(json_is_true(json_object_get(x, "fixed")) ? "  fixed: " : "  gap:   ",
+		    json_string_value(m));
+		fputc('\n', stdout);
+	}
+	if (json_is_integer(om) && json_integer_value(om) > 0)
+		printf("  ... and %lld more gaps\n", (long long)json_integer_value(om));
 }
 
 /* Every field the report prints, checked before anything is printed. */

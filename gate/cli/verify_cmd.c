@@ -3,11 +3,13 @@
 #include "cli.h"
 #include "tuf_trust.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char verify_usage[] =
 	"usage: gate verify [options] ARTIFACT|sha256:HEX\n"
@@ -24,6 +26,9 @@ static const char verify_usage[] =
 	"  --certificate-oidc-issuer URL      exact OIDC issuer\n"
 	"  --certificate-oidc-issuer-regexp RE  anchored POSIX ERE over the issuer\n"
 	"  --key FILE                         verify with a managed public key\n"
+	"  --certificate-github-workflow-trigger|-sha|-name|-repository|-ref V\n"
+	"                                     exact value of that Fulcio extension\n"
+	"                                     (as cosign; the certificate must carry it)\n"
 	"Trust and output:\n"
 	"  --trusted-root FILE                trusted_root.json (default: the one\n"
 	"                                     'gate trust update' cached, when its\n"
@@ -32,6 +37,9 @@ static const char verify_usage[] =
 	"  --insecure-ignore-tlog             accept evidence with no log entry\n"
 	"  --current-time RFC3339             verify as of this time (tests, audits)\n"
 	"  --format text|json                 output format (default text)\n"
+	"  --new-bundle-format                accepted for cosign compatibility: a\n"
+	"                                     bundle's format is read from the file\n"
+	"ARTIFACT '-' reads the artifact from standard input.\n"
 	"\n"
 	"Classic X.509 code signing (CMS, Authenticode, JAR):\n"
 	"  gate verify --ca ROOTS.pem [--p7s FILE | --pe | --jar] ARTIFACT\n"
@@ -52,9 +60,17 @@ static const char verify_usage[] =
 struct verify_args {
 	const char *bundle, *signature, *certificate, *chain, *key, *root;
 	const char *identity, *identity_re, *issuer, *issuer_re, *artifact, *now;
+	/* --certificate-github-workflow-*: values indexed like wf_claims */
+	const char *wf[5];
 	bool ignore_tlog;
 	enum gate_format fmt;
 };
+
+/* cosign's --certificate-github-workflow-X flags and the extension each
+ * names (the facts' names, signer.h). */
+static const char *const wf_claims[5] = {"github_workflow_trigger", "github_workflow_sha",
+					 "github_workflow_name", "github_workflow_repository",
+					 "github_workflow_ref"};
 
 enum {
 	OPT_BUNDLE = 256,
@@ -70,6 +86,8 @@ enum {
 	OPT_FORMAT,
 	OPT_IGNORE_TLOG,
 	OPT_NOW,
+	OPT_NEW_BUNDLE,
+	OPT_WF, /* OPT_WF + i: wf_claims[i] */
 };
 
 static const struct option verify_opts[] = {
@@ -86,6 +104,12 @@ static const struct option verify_opts[] = {
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"insecure-ignore-tlog", no_argument, NULL, OPT_IGNORE_TLOG},
 	{"current-time", required_argument, NULL, OPT_NOW},
+	{"new-bundle-format", no_argument, NULL, OPT_NEW_BUNDLE},
+	{"certificate-github-workflow-trigger", required_argument, NULL, OPT_WF + 0},
+	{"certificate-github-workflow-sha", required_argument, NULL, OPT_WF + 1},
+	{"certificate-github-workflow-name", required_argument, NULL, OPT_WF + 2},
+	{"certificate-github-workflow-repository", required_argument, NULL, OPT_WF + 3},
+	{"certificate-github-workflow-ref", required_argument, NULL, OPT_WF + 4},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -152,6 +176,15 @@ static int parse_args(int argc, char **argv, struct verify_args *va)
 		case OPT_IGNORE_TLOG:
 			va->ignore_tlog = true;
 			break;
+		case OPT_NEW_BUNDLE:
+			break;
+		case OPT_WF + 0:
+		case OPT_WF + 1:
+		case OPT_WF + 2:
+		case OPT_WF + 3:
+		case OPT_WF + 4:
+			slot = &va->wf[c - OPT_WF];
+			break;
 		case OPT_FORMAT:
 			if (!gate_cli_parse_format(optarg, &va->fmt) || va->fmt > GATE_FMT_JSON)
 				return usage_error("--format must be text or json");
@@ -174,8 +207,13 @@ static int parse_args(int argc, char **argv, struct verify_args *va)
 		return usage_error("--certificate-chain needs --certificate");
 	if (va->key && va->certificate)
 		return usage_error("--key and --certificate exclude each other");
-	if (va->key && (va->identity || va->identity_re || va->issuer || va->issuer_re))
-		return usage_error("--key excludes the --certificate-identity/issuer flags");
+	bool wf = false;
+	for (size_t i = 0; i < 5; i++)
+		wf = wf || va->wf[i];
+	if (va->key && (va->identity || va->identity_re || va->issuer || va->issuer_re || wf))
+		return usage_error(
+			"--key excludes the --certificate-identity/issuer/github-workflow "
+			"flags");
 	if (va->signature && !va->key && !va->certificate)
 		return usage_error("--signature needs --certificate or --key");
 	if (va->identity && va->identity_re)
@@ -215,6 +253,83 @@ static enum gate_err check_regex(const char *re, struct gate_error *err)
 		return GATE_OK;
 	enum gate_err rc = gate_regex_full_match(re, "", err);
 	return rc == GATE_E_IDENTITY ? GATE_OK : rc;
+}
+
+/* S16: each --certificate-github-workflow-X value is the certificate's
+ * extension, exactly (cosign's comparison). */
+static enum gate_err check_workflow(const struct verify_args *va, const struct gate_facts *f,
+				    struct gate_error *err)
+{
+	for (size_t i = 0; i < 5; i++) {
+		if (!va->wf[i])
+			continue;
+		const char *v = gate_facts_ext(f, wf_claims[i]);
+		char field[96];
+		snprintf(field, sizeof field, "certificate.extensions.%s", wf_claims[i]);
+		if (!v)
+			return gate_fail(err, GATE_E_IDENTITY, "S16", field,
+					 "the certificate has no %s extension; expected '%s'",
+					 wf_claims[i], va->wf[i]);
+		if (strcmp(v, va->wf[i]) != 0)
+			return gate_fail(err, GATE_E_IDENTITY, "S16", field,
+					 "%s '%s' is not the expected '%s'", wf_claims[i], v,
+					 va->wf[i]);
+	}
+	return GATE_OK;
+}
+
+/* The artifact named '-': standard input, copied to an unlinked temporary
+ * file (so every algorithm reads the same bytes, Ed25519's whole message
+ * included), capped at GATE_MAX_STDIN_ARTIFACT bytes. */
+#define GATE_MAX_STDIN_ARTIFACT (4ull * 1024 * 1024 * 1024)
+
+static enum gate_err open_stdin(struct gate_artifact **out, struct gate_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	uint8_t buf[65536];
+	uint64_t total = 0;
+	enum gate_err rc = GATE_E_IO;
+	snprintf(path, sizeof path, "%s/gate-stdin-XXXXXX", dir && dir[0] ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return gate_fail(err, GATE_E_IO, NULL, "-", "cannot create a temporary file in %s",
+				 dir && dir[0] ? dir : "/tmp");
+	unlink(path);
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = gate_fail(err, GATE_E_IO, NULL, "-", "reading standard input: %s",
+				       strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((total += (uint64_t)n) > GATE_MAX_STDIN_ARTIFACT) {
+			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, "-",
+				       "standard input is larger than %llu bytes",
+				       (unsigned long long)GATE_MAX_STDIN_ARTIFACT);
+			goto out;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = gate_fail(err, GATE_E_IO, NULL, "-",
+					       "copying standard input to %s: %s", path,
+					       strerror(errno));
+				goto out;
+			}
+			off += w;
+		}
+	}
+	rc = gate_artifact_from_fd(fd, "-", out, err);
+out:
+	close(fd);
+	return rc;
 }
 
 static void print_text(const struct verify_args *va, const struct gate_facts *f)
@@ -283,6 +398,7 @@ int gate_cmd_verify(int argc, char **argv)
 		     : gate_trusted_root_best(NULL, 0, &root, NULL, &err);
 	if (rc != GATE_OK)
 		goto fail;
+	gate_trust_warn(root, opts.now);
 	opts.root = root;
 	if (va.key && (rc = gate_pubkey_load(va.key, &key, &err)) != GATE_OK)
 		goto fail;
@@ -291,10 +407,15 @@ int gate_cmd_verify(int argc, char **argv)
 		goto fail;
 	rc = strncmp(va.artifact, "sha256:", 7) == 0
 		     ? gate_artifact_from_digest(va.artifact, &art, &err)
-		     : gate_artifact_open(va.artifact, &art, &err);
+	     : strcmp(va.artifact, "-") == 0 ? open_stdin(&art, &err)
+					     : gate_artifact_open(va.artifact, &art, &err);
 	if (rc != GATE_OK)
 		goto fail;
 	rc = gate_verify_bundle(bundle, art, &opts, &facts, &err);
+	if (rc == GATE_OK && (rc = check_workflow(&va, facts, &err)) != GATE_OK) {
+		gate_facts_free(facts);
+		facts = NULL;
+	}
 	if (rc != GATE_OK && gate_err_is_input(rc))
 		goto fail;
 	print_result(&va, rc, facts, &err);

@@ -7,6 +7,7 @@
  * anything is cached or logged, and nothing the reader does can wait on a
  * worker, the log writer or the disk. */
 #include "gated.h"
+#include "nsguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +28,14 @@
 
 /* ---- the group ---- */
 
-static uint64_t mark_mask(const struct gated *g)
+uint64_t gated_mark_mask(const struct gated *g)
 {
 	return FAN_OPEN_EXEC_PERM | (g->cfg.ninterpreters ? FAN_OPEN_PERM : 0);
 }
 
 static enum gate_err mark(struct gated *g, unsigned kind, const char *path, struct gate_error *err)
 {
-	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, mark_mask(g), AT_FDCWD, path) == 0)
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | kind, gated_mark_mask(g), AT_FDCWD, path) == 0)
 		return GATE_OK;
 	return gate_fail(err, GATE_E_IO, NULL, kind == FAN_MARK_MOUNT ? "--mount" : "--filesystem",
 			 "cannot mark %s: %s", path, strerror(errno));
@@ -121,20 +122,6 @@ static void expire_due(struct gated *g)
 
 /* ---- the reader ---- */
 
-static bool is_interpreter(const struct gated *g, pid_t pid)
-{
-	char link[64], exe[PATH_MAX];
-	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(link, exe, sizeof exe - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	for (size_t i = 0; i < g->cfg.ninterpreters; i++)
-		if (strcmp(exe, g->cfg.interpreters[i]) == 0)
-			return true;
-	return false;
-}
-
 static void answer_now(struct gated *g, int fd, bool allow, atomic_ullong *c)
 {
 	gated_respond(g, fd, allow);
@@ -145,7 +132,7 @@ static void answer_now(struct gated *g, int fd, bool allow, atomic_ullong *c)
 /* Hand an event to a worker, with its deadline; a full queue is answered
  * with the default at once. */
 static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
-		     const struct gate_vcache_key *k, const struct gated_guard *gd)
+		     const struct gate_vcache_key *k, const struct gated_lease *ls)
 {
 	struct gated_event *ev = malloc(sizeof(*ev));
 	if (!ev) {
@@ -157,7 +144,7 @@ static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
 	ev->pid = md->pid;
 	ev->mask = md->mask;
 	ev->key = *k;
-	ev->guard = *gd;
+	ev->lease = *ls;
 	gate_pending_add(&g->pending, &ev->link,
 			 gate_now_ns() + (int64_t)g->cfg.deadline_ms * 1000000LL);
 	/* Big files wait apart: hashing them cannot hold up small ones. */
@@ -169,18 +156,19 @@ static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
 	event_put(ev); /* the worker's reference: no worker will see it */
 }
 
-/* A guard's deny (guard.h), answered now; the guard is let go after. */
-static void guard_deny(struct gated *g, int fd, pid_t pid, struct gated_guard *gd, const char *why)
+/* A lease's or the size cap's deny (lease.h), answered now; the lease is
+ * let go after. */
+static void lease_deny(struct gated *g, int fd, pid_t pid, struct gated_lease *ls, const char *why)
 {
-	bool allow = gated_guard_answer(g);
+	bool allow = gated_lease_answer(g);
 	gated_respond(g, fd, allow);
-	gated_guard_release(fd, gd);
-	gated_log_fast(g, pid, fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY, NULL, why);
+	gated_lease_release(fd, ls);
+	gated_log_fast(g, pid, fd, GATED_SRC_LEASE, allow, GATE_VERDICT_DENY, NULL, why);
 }
 
 /* What the reader answers without a worker: its own process, the off
- * mode, opens by processes that are not configured interpreters, and
- * non-regular files those open. Returns false for events to decide. */
+ * mode, opens of non-regular files, and opens by processes that are not
+ * configured interpreters (guard.c). Returns false for events to decide. */
 static bool answer_fast(struct gated *g, const struct fanotify_event_metadata *md,
 			const struct stat *st, bool stat_ok)
 {
@@ -190,7 +178,7 @@ static bool answer_fast(struct gated *g, const struct fanotify_event_metadata *m
 		c = &g->n.self;
 	else if (atomic_load(&g->mode) == GATE_MODE_OFF)
 		c = &g->n.off;
-	else if (!exec && (!is_interpreter(g, md->pid) || !stat_ok || !S_ISREG(st->st_mode)))
+	else if (!exec && (!stat_ok || !S_ISREG(st->st_mode) || !gated_guard_open_fast(g, md->pid)))
 		c = &g->n.passthrough;
 	if (!c)
 		return false;
@@ -209,29 +197,41 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 		return;
 	if (!stat_ok)
 		memset(&st, 0, sizeof st); /* a worker words the error */
-	struct gated_guard gd = {.kind = GATED_GUARD_NONE};
+	/* Bounded work and held bytes before anything is looked up (lease.h). */
+	struct gated_lease ls = {.kind = GATED_LEASE_NONE};
 	const char *why = NULL;
 	if (gated_too_large(g, &st, &why) ||
-	    ((md->mask & FAN_OPEN_EXEC_PERM) && !gated_guard_take(g, md->fd, &st, &gd, &why))) {
-		guard_deny(g, md->fd, md->pid, &gd, why);
+	    ((md->mask & FAN_OPEN_EXEC_PERM) && !gated_lease_take(g, md->fd, &st, &ls, &why))) {
+		lease_deny(g, md->fd, md->pid, &ls, why);
 		close(md->fd);
 		return;
 	}
 	gate_vcache_key_from_stat(&st, &k);
-	if (!stat_ok || !S_ISREG(st.st_mode) || !gate_vcache_lookup(g->cache, &k, &v)) {
-		dispatch(g, md, &k, &gd);
+	bool exec = (md->mask & FAN_OPEN_EXEC_PERM) != 0;
+	gated_key_place(md->fd, &k); /* the mount and name: nsguard.h */
+	/* An interpreter's open: a cached allow answers it only when guard.c
+	 * has nothing to look at in a worker. */
+	if (!stat_ok || !S_ISREG(st.st_mode) || (!exec && gated_guard_open_fast(g, md->pid) != 1) ||
+	    !gate_vcache_lookup(g->cache, &k, &v) || (!exec && !v.allowed)) {
+		dispatch(g, md, &k, &ls);
 		return;
 	}
 	/* A lease needs no second look here: a writer arriving now waits
 	 * with write access taken, so the exec fails with ETXTBSY. */
-	if (gd.kind == GATED_GUARD_STAT && !gated_guard_holds(g, md->fd, &gd, &why)) {
-		guard_deny(g, md->fd, md->pid, &gd, why);
+	if (ls.kind == GATED_LEASE_STAT && !gated_lease_holds(g, md->fd, &ls, &why)) {
+		lease_deny(g, md->fd, md->pid, &ls, why);
 		close(md->fd);
 		return;
 	}
-	gated_respond(g, md->fd, v.allowed);
-	gated_guard_release(md->fd, &gd);
-	if (v.kind != GATE_VERDICT_ALLOW)
+	bool allow = exec ? gated_guard_cached(g, md->pid, md->fd, &v, &why) : v.allowed;
+	if (why && !allow)
+		count(&g->n.guard_denied);
+	gated_respond(g, md->fd, allow);
+	gated_lease_release(md->fd, &ls);
+	if (why)
+		gated_log_fast(g, md->pid, md->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
+			       v.digest, why);
+	else if (v.kind != GATE_VERDICT_ALLOW)
 		gated_log_fast(g, md->pid, md->fd, GATED_SRC_CACHE, v.allowed, v.kind, v.digest,
 			       "cached answer");
 	close(md->fd);
@@ -317,7 +317,7 @@ struct worker {
 	struct gated *g;
 	struct gate_ledger *ledger;
 	int64_t ledger_next_try;
-	unsigned ledger_gen; /* of g->lw when opened (guard.h) */
+	unsigned ledger_gen; /* of g->lw when opened (lease.h) */
 };
 
 static void fd_path(int fd, char *out, size_t cap)
@@ -374,24 +374,24 @@ static bool worker_answer(struct gated *g, struct gated_event *ev, bool allow)
 {
 	if (!gate_pending_claim(&ev->link)) {
 		count(&g->n.late);
-		gated_guard_release(ev->fd, &ev->guard);
+		gated_lease_release(ev->fd, &ev->lease);
 		return false;
 	}
 	gated_respond(g, ev->fd, allow);
-	gated_guard_release(ev->fd, &ev->guard); /* only now: guard.h */
+	gated_lease_release(ev->fd, &ev->lease); /* only now: lease.h */
 	return true;
 }
 
-/* Before any answer: the bytes decided are still the bytes to run. */
-static bool guard_holds(struct gated *g, struct gated_event *ev)
+/* Before any allow: the bytes decided are still the bytes to run. */
+static bool lease_holds(struct gated *g, struct gated_event *ev)
 {
 	const char *why = NULL;
-	if (gated_guard_holds(g, ev->fd, &ev->guard, &why))
+	if (gated_lease_holds(g, ev->fd, &ev->lease, &why))
 		return true;
 	if (gate_pending_claim(&ev->link))
-		guard_deny(g, ev->fd, ev->pid, &ev->guard, why);
+		lease_deny(g, ev->fd, ev->pid, &ev->lease, why);
 	else
-		gated_guard_release(ev->fd, &ev->guard);
+		gated_lease_release(ev->fd, &ev->lease);
 	return false;
 }
 
@@ -409,6 +409,38 @@ static void remember(struct gated *g, const struct gated_event *ev, uint64_t gen
 		gate_vcache_insert(g->cache, &ev->key, gen, v);
 }
 
+/* The loader or an interpreter's inline code, refused (guard.c); audit
+ * mode logs it and allows. */
+static void guard_deny(struct gated *g, struct gated_event *ev, const char *why,
+		       const struct gate_artifact *a, bool log_only)
+{
+	char hex[65] = "";
+	bool allow = log_only || atomic_load(&g->mode) != GATE_MODE_ENFORCE;
+	if (a)
+		gate_artifact_sha256_hex(a, hex);
+	/* log_only: the policy decides next and answers. */
+	if (!log_only && worker_answer(g, ev, allow) && !allow)
+		count(&g->n.guard_denied);
+	gated_log_fast(g, ev->pid, ev->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
+		       a ? hex : NULL, why);
+}
+
+/* An open by a process: true when it is to be decided as a script. */
+static bool guard_open(struct gated *g, struct gated_event *ev)
+{
+	const char *why = NULL;
+	enum gated_guard r = gated_guard_open(g, ev, &why);
+	if (r == GATED_GUARD_DECIDE)
+		return true;
+	if (r == GATED_GUARD_DENY) {
+		guard_deny(g, ev, why, NULL, false);
+		return false;
+	}
+	if (worker_answer(g, ev, true))
+		count(&g->n.passthrough);
+	return false;
+}
+
 static void decide_event(struct worker *w, struct gated_event *ev)
 {
 	struct gated *g = w->g;
@@ -416,22 +448,45 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	struct gate_artifact *a = NULL;
 	struct gate_verdict v;
 	struct gate_vcache_val cv = {0};
+	struct gate_vcache_val gv = {0}; /* guard.c's bits */
+	bool exec = (ev->mask & FAN_OPEN_EXEC_PERM) != 0, learn = false;
+	const char *why = NULL;
+	char unresolved[PATH_MAX + 128];
+	if (!guard_open(g, ev))
+		return;
 	fd_path(ev->fd, path, sizeof path);
+	/* Decided on a name that leads back to this file, or on none (nsguard.h). */
+	bool resolved =
+		gated_path_resolve(ev->fd, path, sizeof path, unresolved, sizeof unresolved);
+	if (resolved)
+		gated_key_place_of(path, &ev->key);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
 	struct gate_cancel cancel = {.fn = deadline_passed, .arg = &ev->link};
-	if (gate_artifact_from_fd_cancel(ev->fd, path, &cancel, &a, NULL) != GATE_OK &&
-	    gate_pending_claimed(&ev->link)) {
-		count(&g->gs.cancelled); /* the deadline answered: stop */
+	bool hashed = gate_artifact_from_fd_cancel(ev->fd, path, &cancel, &a, NULL) == GATE_OK;
+	if (!hashed && gate_pending_claimed(&ev->link)) {
+		count(&g->ls.cancelled); /* the deadline answered: stop */
 		goto out;
 	}
-	if (a && ledger_has(w, gate_artifact_sha256(a))) {
-		count(&g->n.ledger_hits);
-		cv = (struct gate_vcache_val){
-			.allowed = true, .kind = GATE_VERDICT_ALLOW, .src = GATE_VCACHE_SRC_LEDGER};
-		gate_artifact_sha256_hex(a, cv.digest);
-		if (!guard_holds(g, ev))
+	if (exec &&
+	    (why = gated_guard_loader(g, ev, hashed ? gate_artifact_sha256(a) : NULL, &gv))) {
+		guard_deny(g, ev, why, a, g->cfg.loader_log);
+		if (!g->cfg.loader_log)
 			goto out;
+		why = NULL; /* logged: the policy decides as for any program */
+	}
+	if (hashed && ledger_has(w, gate_artifact_sha256(a))) {
+		count(&g->n.ledger_hits);
+		if (!lease_holds(g, ev))
+			goto out;
+		if (exec) /* before the answer: the loader's event follows it */
+			gated_guard_program(g, ev, true, &gv, &learn);
+		cv = (struct gate_vcache_val){.allowed = true,
+					      .kind = GATE_VERDICT_ALLOW,
+					      .src = GATE_VCACHE_SRC_LEDGER,
+					      .flags = gv.flags,
+					      .interp = gv.interp};
+		gate_artifact_sha256_hex(a, cv.digest);
 		if (worker_answer(g, ev, true))
 			gated_log_fast(g, ev->pid, ev->fd, GATED_SRC_LEDGER, true,
 				       GATE_VERDICT_ALLOW, cv.digest,
@@ -443,26 +498,35 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	enum gate_err rc = a ? gate_decide_artifact(p->ctx, a, path, GATE_CALLER_EXEC, &v)
 			     : gate_decide_fd(p->ctx, ev->fd, path, GATE_CALLER_EXEC, &v);
 	count(&g->n.decisions);
-	if (!guard_holds(g, ev)) {
+	if (!lease_holds(g, ev)) { /* the bytes decided are gone: lease.h */
 		if (rc == GATE_OK)
 			gate_verdict_clear(&v);
 		goto out;
 	}
+	if (rc == GATE_OK && !resolved)
+		gated_path_unresolved_verdict(p->ctx, &v, unresolved);
+	bool allow = rc == GATE_OK ? v.allowed : gated_default_allows(g);
+	if (exec) /* before the answer: the loader's event follows it */
+		gated_guard_program(g, ev, allow, &gv, &learn);
 	if (rc != GATE_OK) {
-		worker_answer(g, ev, gated_default_allows(g));
+		worker_answer(g, ev, allow);
 		goto out;
 	}
 	bool answered = worker_answer(g, ev, v.allowed);
-	if (v.kind != GATE_VERDICT_ERROR) {
+	if (v.kind != GATE_VERDICT_ERROR && resolved) {
 		cv = (struct gate_vcache_val){.allowed = v.allowed,
 					      .kind = (uint8_t)v.kind,
-					      .src = GATE_VCACHE_SRC_POLICY};
+					      .src = GATE_VCACHE_SRC_POLICY,
+					      .flags = gv.flags,
+					      .interp = gv.interp};
 		memcpy(cv.digest, v.digest, sizeof cv.digest);
 		remember(g, ev, gen, &cv);
 	}
 	gated_log_decision(g, ev->pid, &v, !answered);
 	gate_verdict_clear(&v);
 out:
+	if (learn)
+		gated_guard_learn(g, &gv);
 	gate_artifact_free(a);
 	gated_policy_put(g, p);
 }

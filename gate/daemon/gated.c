@@ -6,7 +6,9 @@
  * the policy, SIGTERM/SIGINT stop), the status file and systemd's
  * readiness and watchdog notifications. */
 #include "gated.h"
+#include "nsguard.h"
 #include "policy_model.h"
+#include "tuf_trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +43,18 @@ static const char usage[] =
 	"  --mount DIR          mark the mount DIR is on (FAN_MARK_MOUNT)\n"
 	"  --filesystem DIR     mark the whole filesystem DIR is on, in every mount\n"
 	"                       and namespace (FAN_MARK_FILESYSTEM)\n"
-	"  --interpreter PATH   also decide files this interpreter opens (scripts):\n"
-	"                       adds FAN_OPEN_PERM to the marks (see docs/EXEC.md)\n"
+	"  --interpreter PATH   also decide the scripts this interpreter opens, and\n"
+	"                       those of its copies and hard links (known by\n"
+	"                       SHA-256, hashed at start and on SIGHUP): adds\n"
+	"                       FAN_OPEN_PERM to the marks (see docs/EXEC.md)\n"
+	"  --interpreter-inline allow|deny\n"
+	"                       deny: an interpreter given code with -c/-e or on\n"
+	"                       standard input is refused its first open of a\n"
+	"                       file on a marked filesystem (default allow)\n"
+	"  --loader-as-program deny|log\n"
+	"                       the dynamic loader exec'd as a program (ld.so ./x,\n"
+	"                       also ldd): deny (default), or log it and decide\n"
+	"                       the loader as any program\n"
 	"  --deadline-ms N      answer the default when no decision came within N ms\n"
 	"                       (default 2000)\n"
 	"  --default allow|deny the default in enforce mode (default deny); audit\n"
@@ -61,10 +73,19 @@ static const char usage[] =
 	"                       " GATED_STATUS_DEFAULT ")\n"
 	"  --audit SINK         syslog, stderr or a file (default: the policy's\n"
 	"                       audit.log, else syslog)\n"
+	"  --follow-mounts DIR  mark the filesystem of every mount at or under DIR,\n"
+	"                       now and as mounts appear (--filesystem / implies\n"
+	"                       --follow-mounts /)\n"
+	"  --posture log|fix|refuse\n"
+	"                       what to do, in enforce mode, about what marks cannot\n"
+	"                       close (vm.memfd_noexec, unprivileged user namespaces,\n"
+	"                       unmarked mounts that allow exec): log each gap\n"
+	"                       (default), fix it, or refuse to start\n"
+	"  --sysctl-root DIR    read the posture sysctls under DIR (default /proc/sys)\n"
 	"  --probe              check that fanotify and the marks work, then exit\n"
 	"\n"
 	"Exit: 0 stopped by SIGTERM/SIGINT (or probe passed), 1 fanotify or the\n"
-	"marks failed, 2 usage or policy error.\n";
+	"marks failed, 2 usage or policy error, 3 refused (--posture refuse).\n";
 
 /* ---- policy references ---- */
 
@@ -120,6 +141,7 @@ static struct gated_policy *policy_load(const char *path, char *why, size_t cap)
 		free(gp);
 		return NULL;
 	}
+	gate_trust_warn(p->root, 0);
 	gp->mode = p->mode;
 	if (gate_ctx_new(p, &o, &ctx, &e) != GATE_OK) {
 		policy_error(&e, why, cap);
@@ -153,10 +175,23 @@ static void reload(struct gated *g)
 	pthread_mutex_unlock(&g->pol_lock);
 	gate_vcache_invalidate(g->cache); /* after the swap: vcache.h */
 	gated_policy_put(g, old);
+	struct gate_error e = {0};
+	if (gated_guard_setup(g, true, &e) != GATE_OK)
+		gated_log_msg(g, "reload",
+			      "interpreters not hashed again, the old digests stay: %s", e.msg);
 	g->reloads++;
 	g->reload_error[0] = '\0';
 	gated_log_msg(g, "reload", "policy %s reloaded: mode %s", g->cfg.policy,
 		      gate_mode_name(np->mode));
+}
+
+/* SIGHUP: the policy, then the mounts and the posture again (nsguard.h);
+ * refuse only refuses to start. */
+static void on_sighup(struct gated *g)
+{
+	reload(g);
+	gated_ns_rescan(g);
+	(void)gated_posture_check(g, true);
 }
 
 /* ---- systemd notifications (sd_notify protocol, no libsystemd) ---- */
@@ -188,6 +223,8 @@ enum {
 	OPT_MOUNT,
 	OPT_FS,
 	OPT_INTERP,
+	OPT_INLINE,
+	OPT_LOADER,
 	OPT_DEADLINE,
 	OPT_DEFAULT,
 	OPT_WORKERS,
@@ -198,6 +235,9 @@ enum {
 	OPT_AUDIT,
 	OPT_PROBE,
 	OPT_VERSION,
+	OPT_FOLLOW,
+	OPT_POSTURE,
+	OPT_SYSCTL_ROOT,
 	OPT_MAX_SIZE,
 };
 
@@ -207,6 +247,8 @@ static const struct option opts[] = {
 	{"mount", required_argument, NULL, OPT_MOUNT},
 	{"filesystem", required_argument, NULL, OPT_FS},
 	{"interpreter", required_argument, NULL, OPT_INTERP},
+	{"interpreter-inline", required_argument, NULL, OPT_INLINE},
+	{"loader-as-program", required_argument, NULL, OPT_LOADER},
 	{"deadline-ms", required_argument, NULL, OPT_DEADLINE},
 	{"default", required_argument, NULL, OPT_DEFAULT},
 	{"workers", required_argument, NULL, OPT_WORKERS},
@@ -216,6 +258,9 @@ static const struct option opts[] = {
 	{"status", required_argument, NULL, OPT_STATUS},
 	{"audit", required_argument, NULL, OPT_AUDIT},
 	{"probe", no_argument, NULL, OPT_PROBE},
+	{"follow-mounts", required_argument, NULL, OPT_FOLLOW},
+	{"posture", required_argument, NULL, OPT_POSTURE},
+	{"sysctl-root", required_argument, NULL, OPT_SYSCTL_ROOT},
 	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
@@ -315,7 +360,21 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 	case OPT_MOUNT:
 		return add_path(c->mounts, &c->nmounts, arg, "--mount");
 	case OPT_FS:
+		if (strcmp(arg, "/") == 0 &&
+		    add_path(c->follow, &c->nfollow, arg, "--follow-mounts"))
+			return 2;
 		return add_path(c->filesystems, &c->nfilesystems, arg, "--filesystem");
+	case OPT_FOLLOW:
+		return add_path(c->follow, &c->nfollow, arg, "--follow-mounts");
+	case OPT_POSTURE:
+		if (!gated_posture_parse(arg, &c->posture))
+			return usage_error("--posture must be log, fix or refuse (got '%s')", arg);
+		return 0;
+	case OPT_SYSCTL_ROOT:
+		if (arg[0] != '/')
+			return usage_error("--sysctl-root needs an absolute path (got '%s')", arg);
+		c->sysctl_root = arg;
+		return 0;
 	case OPT_INTERP:
 		return add_interpreter(c, arg);
 	case OPT_STATUS:
@@ -326,6 +385,19 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 		return 0;
 	case OPT_PROBE:
 		*probe = true;
+		return 0;
+	case OPT_INLINE:
+		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)
+			return usage_error("--interpreter-inline must be allow or deny (got '%s')",
+					   arg);
+		c->interp_inline =
+			strcmp(arg, "deny") == 0 ? GATED_INLINE_DENY : GATED_INLINE_ALLOW;
+		return 0;
+	case OPT_LOADER:
+		if (strcmp(arg, "deny") != 0 && strcmp(arg, "log") != 0)
+			return usage_error("--loader-as-program must be deny or log (got '%s')",
+					   arg);
+		c->loader_log = strcmp(arg, "log") == 0;
 		return 0;
 	case OPT_DEFAULT:
 		if (strcmp(arg, "allow") != 0 && strcmp(arg, "deny") != 0)
@@ -367,8 +439,9 @@ static int parse_args(int argc, char **argv, struct gated_config *c, bool *probe
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (c->nmounts + c->nfilesystems == 0)
-		return usage_error("%s", "nothing to watch: give --mount DIR or --filesystem DIR");
+	if (c->nmounts + c->nfilesystems + c->nfollow == 0)
+		return usage_error("%s", "nothing to watch: give --mount DIR, --filesystem DIR or "
+					 "--follow-mounts DIR");
 	return -1;
 }
 
@@ -408,6 +481,8 @@ static enum gate_err setup(struct gated *g, struct gate_error *err)
 	    (rc = gate_bqueue_new(g->cfg.queue, &g->big, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.log_queue, &g->logq, err)) != GATE_OK)
 		return rc;
+	if ((rc = gated_guard_setup(g, false, err)) != GATE_OK)
+		return rc;
 	if ((g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return gate_fail(err, GATE_E_IO, NULL, "eventfd", "%s", strerror(errno));
 	return GATE_OK;
@@ -422,6 +497,7 @@ static void teardown(struct gated *g)
 	if (g->pol)
 		gated_policy_put(g, g->pol);
 	gate_vcache_free(g->cache);
+	gated_guard_free(g);
 	gate_bqueue_free(g->work);
 	gate_bqueue_free(g->big);
 	gate_bqueue_free(g->logq);
@@ -526,7 +602,7 @@ static void control_loop(struct gated *g)
 		status_ok = ok;
 		int sig = sigtimedwait(&set, &info, &tick);
 		if (sig == SIGHUP)
-			reload(g);
+			on_sighup(g);
 		else if (sig == SIGTERM || sig == SIGINT)
 			break;
 	}
@@ -541,7 +617,7 @@ static void block_signals(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a log FIFO whose reader left: EPIPE, not death */
-	gated_guard_signals();
+	gated_lease_signals();
 }
 
 /* Every event in flight holds a descriptor (two while it is hashed): a
@@ -594,12 +670,19 @@ static int run(struct gated *g, bool probe)
 	if (!start_threads(g, &t)) {
 		fprintf(stderr, "gated: cannot start threads\n");
 		code = 1;
-	} else if (gated_fan_mark(g, &e) != GATE_OK) {
+	} else if (gated_fan_mark(g, &e) != GATE_OK || gated_ns_start(g, &e) != GATE_OK) {
 		gated_log_msg(g, "fatal", "%s", e.msg);
 		code = 1;
+	} else if (gated_posture_check(g, true) && g->cfg.posture == GATED_POSTURE_REFUSE &&
+		   atomic_load(&g->mode) == GATE_MODE_ENFORCE) {
+		gated_posture_print(g, stderr);
+		gated_log_msg(g, "fatal", "refusing to start: posture gaps (--posture refuse)");
+		code = 3;
 	} else {
-		gated_log_msg(g, "start", "watching %zu mount(s), %zu filesystem(s); mode %s",
-			      g->cfg.nmounts, g->cfg.nfilesystems,
+		gated_log_msg(g, "start",
+			      "watching %zu mount(s), %zu filesystem(s), mounts under %zu "
+			      "director(ies); mode %s",
+			      g->cfg.nmounts, g->cfg.nfilesystems, g->cfg.nfollow,
 			      gate_mode_name((enum gate_mode)atomic_load(&g->mode)));
 		status_try(g, true);
 		sd_notify_msg("READY=1");
@@ -607,6 +690,7 @@ static int run(struct gated *g, bool probe)
 		code = atomic_load(&g->stopping) ? 1 : 0; /* the reader died */
 		sd_notify_msg("STOPPING=1");
 	}
+	gated_ns_stop(g); /* it marks and logs: before the threads it uses */
 	if (!stop_threads(g, &t))
 		_exit(code); /* nothing is pending: see stop_threads */
 	return code;

@@ -23,8 +23,10 @@
 #include "bqueue.h"
 #include "verdict.h"
 #include "gate_util.h"
-#include "guard.h"
+#include "interp.h"
+#include "lease.h"
 #include "ledger.h"
+#include "loader.h"
 #include "pending.h"
 #include "vcache.h"
 
@@ -53,7 +55,13 @@ struct gated_config {
 	const char *status;
 	const char *audit; /* NULL: the policy's audit.log, else syslog */
 	int default_allow; /* -1 unset (deny), 0 deny, 1 allow: enforce mode only */
-	uint64_t max_size; /* larger files are denied unhashed (guard.h) */
+	int interp_inline; /* enum gated_inline: code from argv or stdin */
+	bool loader_log;   /* --loader-as-program log: log the loader rule, allow */
+	const char *follow[GATED_MAX_MARKS]; /* --follow-mounts (nsguard.h) */
+	size_t nfollow;
+	int posture;		 /* enum gated_posture */
+	const char *sysctl_root; /* NULL: /proc/sys */
+	uint64_t max_size;	 /* larger files are denied unhashed (lease.h) */
 };
 
 /* Counters of the status file; relaxed atomics. */
@@ -72,6 +80,7 @@ struct gated_counts {
 	atomic_ullong no_fd;	    /* events without a descriptor */
 	atomic_ullong read_errors;  /* events the kernel could not hand over (it denied them) */
 	atomic_ullong log_written;
+	atomic_ullong guard_denied; /* loader run as a program, inline interpreter code */
 };
 
 /* A policy in use: a decision holds a reference for its whole length, so
@@ -96,7 +105,7 @@ struct gated {
 	struct gated_policy *pol;
 	atomic_int mode;
 	struct gated_counts n;
-	struct gated_guard_counts gs;
+	struct gated_lease_counts ls;
 	struct gated_ledger_watch lw;
 	atomic_ullong reader_beat;
 	atomic_bool stopping;
@@ -104,6 +113,11 @@ struct gated {
 	int64_t started_mono_ns;
 	unsigned reloads, reload_failures;
 	char reload_error[GATE_ERR_MSG_MAX + 300];
+
+	/* guard.c; interps is NULL without --interpreter */
+	struct gated_loaders *loaders;
+	struct gated_interps *interps;
+	struct gated_ns *ns; /* mounts and posture (nsguard.h) */
 };
 
 /* One permission event in flight (pending.h: answered once, closed once). */
@@ -113,7 +127,7 @@ struct gated_event {
 	pid_t pid;
 	uint64_t mask;
 	struct gate_vcache_key key;
-	struct gated_guard guard; /* released once answered (guard.h) */
+	struct gated_lease lease; /* released once answered (lease.h) */
 };
 
 /* ---- policy references (gated.c) ---- */
@@ -131,6 +145,35 @@ void *gated_big_worker_main(void *arg); /* serves gated.big */
 unsigned gated_big_workers(const struct gated *g);
 /* Answer fd; false (and counted) when the kernel refused the answer. */
 bool gated_respond(struct gated *g, int fd, bool allow);
+/* The events every mark asks for. */
+uint64_t gated_mark_mask(const struct gated *g);
+
+/* ---- guard.c: the loader and interpreter rules (loader.h, interp.h) ---- */
+/* Start (and SIGHUP, reload true): learn the loaders, hash the
+ * interpreters. Errors: those of gated_interps_new. */
+GATE_WUR enum gate_err gated_guard_setup(struct gated *g, bool reload, struct gate_error *err);
+void gated_guard_free(struct gated *g);
+/* Reader, an event answered from the verdict cache: the answer to give
+ * (a cached allow of a loader can become a deny; *why says why). */
+bool gated_guard_cached(struct gated *g, pid_t pid, int fd, const struct gate_vcache_val *v,
+			const char **why);
+/* Reader, an open (not an exec) by pid: 0 pass it at once (not an
+ * interpreter), 1 a cached allow may answer it, 2 a worker decides. */
+int gated_guard_open_fast(struct gated *g, pid_t pid);
+/* Worker, an open by a process (not an exec): GATED_GUARD_DECIDE, or the
+ * answer (PASS allows, DENY with *why). */
+enum gated_guard { GATED_GUARD_DECIDE, GATED_GUARD_PASS, GATED_GUARD_DENY };
+enum gated_guard gated_guard_open(struct gated *g, const struct gated_event *ev, const char **why);
+/* Worker, an exec event with its digest: the loader rule (NULL, or why
+ * to deny); marks cv as a loader's. */
+const char *gated_guard_loader(struct gated *g, const struct gated_event *ev, const uint8_t *sha256,
+			       struct gate_vcache_val *cv);
+/* Worker, just BEFORE answering an exec that was not a loader's: records
+ * the interpreter an allowed ELF names (into cv->interp); *learn: call
+ * gated_guard_learn after the answer. */
+void gated_guard_program(struct gated *g, const struct gated_event *ev, bool allowed,
+			 struct gate_vcache_val *cv, bool *learn);
+void gated_guard_learn(struct gated *g, const struct gate_vcache_val *cv);
 
 /* ---- alog.c: every record is handed to the log thread or dropped ---- */
 enum gated_src {
@@ -139,7 +182,8 @@ enum gated_src {
 	GATED_SRC_CACHE,
 	GATED_SRC_DEADLINE,
 	GATED_SRC_QUEUE_FULL,
-	GATED_SRC_GUARD, /* guard.h: written to, changed, or too large */
+	GATED_SRC_GUARD, /* guard.c: loader and interpreter rules */
+	GATED_SRC_LEASE, /* lease.h: written to, changed, or too large */
 };
 /* A full decision: takes over v's contents (v is zeroed). late: the
  * deadline had already answered the kernel with the default. */

@@ -1,4 +1,4 @@
-/* ledgerwatch.c - the ledger followed by identity (guard.h): a ledger
+/* ledgerwatch.c - the ledger followed by identity (lease.h): a ledger
  * replaced by rename (rsync, configuration management) or deleted must not
  * go on vouching through a descriptor to the old file, nor through answers
  * cached from it. */
@@ -11,7 +11,7 @@
 static void new_generation(struct gated *g)
 {
 	atomic_fetch_add(&g->lw.gen, 1);
-	atomic_fetch_add_explicit(&g->gs.ledger_reopen, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g->ls.ledger_reopen, 1, memory_order_relaxed);
 	gate_vcache_invalidate(g->cache); /* ledger allows cached from the old one */
 }
 

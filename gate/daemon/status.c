@@ -3,6 +3,7 @@
  * temporary file and rename()), so a reader sees the old or the new file,
  * never half. */
 #include "gated.h"
+#include "nsguard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +22,22 @@ static json_int_t ld(atomic_ullong *c)
 static json_t *counts_json(struct gated *g)
 {
 	struct gated_counts *n = &g->n;
-	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events", ld(&n->events),
-			 "allowed", ld(&n->allowed), "denied", ld(&n->denied), "deadline",
-			 ld(&n->deadline), "queue_full", ld(&n->queue_full), "self", ld(&n->self),
-			 "passthrough", ld(&n->passthrough), "off", ld(&n->off), "ledger",
-			 ld(&n->ledger_hits), "decisions", ld(&n->decisions), "late", ld(&n->late),
-			 "write_errors", ld(&n->write_errors), "no_fd", ld(&n->no_fd),
-			 "read_errors", ld(&n->read_errors));
+	json_t *o = json_pack(
+		"{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events", ld(&n->events), "allowed",
+		ld(&n->allowed), "denied", ld(&n->denied), "deadline", ld(&n->deadline),
+		"queue_full", ld(&n->queue_full), "self", ld(&n->self), "passthrough",
+		ld(&n->passthrough), "off", ld(&n->off), "ledger", ld(&n->ledger_hits), "decisions",
+		ld(&n->decisions), "late", ld(&n->late), "write_errors", ld(&n->write_errors),
+		"no_fd", ld(&n->no_fd), "read_errors", ld(&n->read_errors));
+	/* guard.c: loaders run as programs, interpreters' inline code */
+	if (o)
+		json_object_set_new(o, "guard_denied", json_integer(ld(&n->guard_denied)));
+	return o;
 }
 
-static json_t *guard_json(struct gated *g)
+static json_t *lease_json(struct gated *g)
 {
-	struct gated_guard_counts *n = &g->gs;
+	struct gated_lease_counts *n = &g->ls;
 	return json_pack("{sI sI sI sI sI sI sI}", "write_busy", ld(&n->write_busy), "changed",
 			 ld(&n->changed), "no_lease", ld(&n->no_lease), "too_large",
 			 ld(&n->too_large), "cancelled", ld(&n->cancelled), "ledger_reopen",
@@ -71,11 +76,12 @@ static json_t *status_json(struct gated *g, bool running)
 	json_object_set_new(o, "in_flight",
 			    json_integer((json_int_t)gate_pending_count(&g->pending)));
 	json_object_set_new(o, "started", json_integer(g->started));
-	json_object_set_new(o, "guard", guard_json(g));
+	json_object_set_new(o, "lease", lease_json(g));
 	json_object_set_new(o, "big_queue", queue_json(g->big));
 	json_object_set_new(
 		o, "reloads",
 		json_pack("{si si}", "ok", (int)g->reloads, "failed", (int)g->reload_failures));
+	json_object_set_new(o, "posture", gated_posture_json(g));
 	if (g->reload_error[0])
 		json_object_set_new(json_object_get(o, "reloads"), "last_error",
 				    json_string(g->reload_error));

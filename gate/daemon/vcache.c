@@ -73,7 +73,8 @@ static bool key_eq(const struct gate_vcache_key *a, const struct gate_vcache_key
 {
 	return a->ino == b->ino && a->dev == b->dev && a->size == b->size &&
 	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
+	       a->mnt_id == b->mnt_id && memcmp(a->place, b->place, sizeof a->place) == 0;
 }
 
 enum gate_err gate_vcache_new(size_t capacity, struct gate_vcache **out, struct gate_error *err)

@@ -24,26 +24,36 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define GATE_VCACHE_MAX (1u << 22) /* entries: 4 Mi, about 600 MiB (144 bytes each) */
+#define GATE_VCACHE_MAX (1u << 22) /* entries: 4 Mi, about 700 MiB (168 bytes each) */
 /* A file changed this recently may change again within the same
  * timestamp tick (coarse kernel clock, 1 s on ext4 with small inodes, 2 s
  * on FAT) without its mtime or ctime moving, so its answer is not cached:
  * it is decided at every exec until it has been stable this long. */
 #define GATE_VCACHE_RACY_NS (2 * 1000000000LL)
 
+/* mnt_id and place: the mount the file was reached through and a digest
+ * of the path gated resolved (pathtrust.c); zero when not known. Part of
+ * the key because a path rule's answer holds for that name only: the same
+ * inode reached through another mount or another hard link is a miss. */
 struct gate_vcache_key {
 	uint64_t dev, ino, size;
 	int64_t mtime_sec, ctime_sec;
 	int64_t mtime_nsec, ctime_nsec;
+	uint64_t mnt_id;
+	uint8_t place[16];
 };
 
 /* Where a cached answer came from (for counts and audit events). */
 enum gate_vcache_src { GATE_VCACHE_SRC_POLICY = 0, GATE_VCACHE_SRC_LEDGER = 1 };
 
+#define GATE_VCACHE_F_LOADER 1 /* the file is a known dynamic loader */
+
 struct gate_vcache_val {
 	bool allowed;	 /* the answer given to the kernel */
 	uint8_t kind;	 /* enum gate_verdict_kind of the decision */
 	uint8_t src;	 /* enum gate_vcache_src */
+	uint8_t flags;	 /* GATE_VCACHE_F_* (gated's loader rule) */
+	uint8_t interp;	 /* id of the ELF interpreter it names (loader.h), 0: none */
 	char digest[65]; /* hex SHA-256 the answer was decided for */
 };
 

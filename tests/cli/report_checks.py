@@ -34,6 +34,8 @@ FILES = {
     b"data.dat": ("file", "deny", None, BINARY[:300]),
     # control characters that XML 1.0 cannot carry at all, and a newline
     b"ctl\x01\x1b\nname.dat": ("file", "deny", None, BINARY[:100]),
+    # a name that spells an escape: told apart from one holding the byte
+    b"lit\\x1b.dat": ("file", "deny", None, BINARY[:50]),
     b"pipe": ("fifo", "error", None, None),
     # an embedded-link look-alike and a placeholder in a path quoted by the reason
     b"link [x](javascript:alert(1)) {0}.txt": ("symlink", "error", None, None),
@@ -91,10 +93,24 @@ def expect(name, got, want):
 
 
 def xml_text(b):
-    """What a JUnit report shows for bytes b: UTF-8 with U+FFFD for
-    invalid bytes and for characters XML 1.0 does not allow."""
-    s = b.decode("utf-8", "replace")
-    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else "\ufffd" for c in s)
+    """What a JUnit report shows for bytes b, on one line and reversibly: a
+    backslash doubled; control characters (newline and tab too), C1
+    controls and bytes that are not UTF-8 as \\xNN; characters XML 1.0
+    cannot carry as \\uNNNN."""
+    out = []
+    for c in b.decode("utf-8", "surrogateescape"):
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append("\\x%02x" % (o - 0xDC00))
+        elif c == "\\":
+            out.append("\\\\")
+        elif o < 0x20 or o == 0x7F or 0x80 <= o < 0xA0:
+            out.append("\\x%02x" % o)
+        elif o in (0xFFFE, 0xFFFF):
+            out.append("\\u%04x" % o)
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def expected_rule_id(verdict, rule):
@@ -299,6 +315,9 @@ def check_junit(path, mode):
         body = x.text or ""
         report(tag + ": details name the path", "path: " + xml_text(b"files/" + name) in body,
                repr(body))
+        report(tag + ": no line of the details comes from a file name",
+               not any(l.startswith("name.dat") for l in body.splitlines()), repr(body))
+        report(tag + ": the message is one line", "\n" not in msg, repr(msg))
         if kind == "file":
             report(tag + ": details give the digest",
                    "sha256: " + hashlib.sha256(content).hexdigest() in body, repr(body))

@@ -299,11 +299,120 @@ printf 'x' >"$tree/sub/deeper/c.txt"
 : >"$tree/sub/z.p7s"
 check --policy "$pol/one.yaml" --format json "$tree"
 assert "directory: exit 1 (two files without valid evidence)" is "$code" 1
-assert "directory: walked recursively, evidence files not checked, name order" is \
+assert "directory: walked recursively, name order, sidecars of decided files left out" is \
 	"$(j '[r["path"] for r in d["results"]]')" \
-	"[\"$tree/a.bin\", \"$tree/sub/b.bin\", \"$tree/sub/deeper/c.txt\"]"
-assert "directory: a.bin allowed by its sidecar" is \
-	"$(j '[r["verdict"] for r in d["results"]]')" '["allow", "deny", "deny"]'
+	"[\"$tree/a.bin\", \"$tree/sub/b.bin\", \"$tree/sub/deeper/c.txt\", \"$tree/sub/z.p7s\"]"
+assert "directory: a.bin allowed by its sidecar; z.p7s (no z) decided" is \
+	"$(j '[r["verdict"] for r in d["results"]]')" '["allow", "deny", "deny", "deny"]'
+
+# Evidence names hide nothing: a program named like a sidecar, a folder
+# named like one and a store entry of no decided file are all decided.
+hide=$tmp/hide
+mkdir -p "$hide/tools.sig" "$hide/store/sha256"
+cp /bin/ls "$hide/tool.bundle"
+cp /bin/ls "$hide/tools.sig/inner"
+head -c 64 /dev/urandom >"$hide/owned"
+: >"$hide/store/sha256/$(sha256sum "$hide/owned" | cut -d' ' -f1).sigstore.json"
+: >"$hide/store/sha256/$(printf '%064d' 0).sigstore.json"
+check --policy "$pol/one.yaml" --format json "$hide"
+assert "evidence names: exit 1 (all denied)" is "$code" 1
+assert "evidence names: every file decided, the owned store entry left out" is \
+	"$(j '[r["path"][len("'"$hide"'/"):] for r in d["results"]]')" \
+	"[\"owned\", \"store/sha256/$(printf '%064d' 0).sigstore.json\", \"tool.bundle\", \"tools.sig/inner\"]"
+run "$gate" check --policy "$pol/one.yaml" --format sarif "$hide"
+assert "evidence names: SARIF lists tool.bundle" has "$tmp/out" "tool.bundle"
+
+# Nothing to decide is an error, unless asked for.
+mkdir -p "$tmp/empty"
+check --policy "$pol/one.yaml" "$tmp/empty"
+assert "empty folder: exit 2" is "$code" 2
+assert "empty folder: says so" has "$tmp/err" "no file to decide"
+check --policy "$pol/one.yaml" --allow-empty "$tmp/empty"
+assert "empty folder with --allow-empty: exit 0" is "$code" 0
+
+# --output never writes through a link: the link is replaced.
+echo precious >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/report.json"
+check --policy "$pol/one.yaml" --format json --output "$tmp/report.json" "$hide/owned"
+assert "--output over a symlink: exit 1 (denied)" is "$code" 1
+assert "--output over a symlink: the link's target is untouched" is "$(cat "$tmp/victim")" precious
+assert "--output over a symlink: the report replaced the link" \
+	test -f "$tmp/report.json" -a ! -L "$tmp/report.json"
+assert "--output: the report is there" has "$tmp/report.json" '"denied": 1'
+
+# ---- one spelling per path: deny-by-path cannot be dodged ------------------
+# Relative globs are anchored at the policy file's folder; every spelling
+# of the path, and a check run from another folder, meets the same rule.
+ws=$tmp/ws
+mkdir -p "$ws/ord/sub" "$ws/x"
+printf '#!/bin/sh\necho evil\n' >"$ws/ord/sub/evil.sh"
+printf '#!/bin/sh\necho fine\n' >"$ws/ord/fine.sh"
+cat >"$ws/policy.yaml" <<EOF
+version: 1
+rules:
+  - name: nothing from ord/sub
+    match: {path: ["ord/sub/*"]}
+    decision: deny
+  - name: the rest
+    decision: allow
+EOF
+sed "s|\"ord/sub/\*\"|\"$ws/ord/sub/*\"|" "$ws/policy.yaml" >"$ws/absolute.yaml"
+for spelling in ord/sub/evil.sh ./ord/sub/evil.sh ord//sub/evil.sh ord/./sub/evil.sh \
+	x/../ord/sub/evil.sh "$ws/ord/sub/evil.sh" "$ws//ord/x/../sub/./evil.sh"; do
+	for wpol in policy.yaml absolute.yaml; do
+		run env -C "$ws" "$gate" check --policy "$wpol" "$spelling"
+		assert "spelling '$spelling' ($wpol): denied" is "$code" 1
+	done
+done
+run env -C "$ws/ord" "$gate" check --policy ../policy.yaml .
+assert "check . from inside ord: exit 1" is "$code" 1
+assert "check . from inside ord: sub/evil.sh denied by the rule" has "$tmp/out" \
+	"rule 'nothing from ord/sub' decides deny"
+assert "check . from inside ord: fine.sh allowed" has "$tmp/out" "1 allowed, 1 denied"
+run env -C "$ws" "$gate" check --policy policy.yaml --format json ./ord//fine.sh
+assert "reports show the path with its spelling resolved" is "$(j 'd["results"][0]["path"]')" \
+	ord/fine.sh
+
+# ---- digest lists: before every rule, deny beats allow ---------------------
+dg=$tmp/digests
+mkdir -p "$dg"
+cp "$a" "$dg/signed.bin"
+cp "$a.sigstore.json" "$dg/signed.bin.sigstore.json"
+head -c 100 /dev/urandom >"$dg/pinned.bin"
+sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+{
+	echo "# revoked builds"
+	echo
+	echo "  $(sha "$dg/signed.bin")  "
+} >"$dg/revoked.txt"
+upper="sha256:$(sha256sum "$dg/pinned.bin" | cut -d' ' -f1 | tr a-f A-F)" # either case
+awk -v list="$dg/revoked.txt" -v pin="$upper" '/^rules:/ {
+	print "digests:"; print "  deny_file: " list; print "  allow: [\"" pin "\"]" } { print }' \
+	"$pol/one.yaml" >"$dg/policy.yaml"
+check --policy "$pol/one.yaml" "$dg/signed.bin"
+assert "digests: the signed file is allowed by its signer without the list" is "$code" 0
+check --policy "$dg/policy.yaml" --format json "$dg/signed.bin" "$dg/pinned.bin"
+assert "digests: exit 1" is "$code" 1
+assert "digests: a denied digest beats its valid signature" is \
+	"$(j '[d["results"][0]["verdict"], d["results"][0]["rule"]]')" '["deny", "digests.deny"]'
+assert "digests: the reason names the digest and the list" has "$tmp/out" \
+	"$(sha "$dg/signed.bin") is on the policy's deny list (digests.deny)"
+assert "digests: an unsigned file on the allow list is allowed" is \
+	"$(j '[d["results"][1]["verdict"], d["results"][1]["rule"]]')" '["allow", "digests.allow"]'
+awk -v d="$(sha "$dg/pinned.bin")" '{ print } /^  allow:/ { print "  deny: [\"" d "\"]" }' \
+	"$dg/policy.yaml" >"$dg/both.yaml"
+check --policy "$dg/both.yaml" "$dg/pinned.bin"
+assert "digests: on both lists, deny wins" is "$code" 1
+printf 'sha256:1234\n' >"$dg/bad.txt"
+awk -v list="$dg/bad.txt" '/^rules:/ { print "digests:"; print "  deny_file: " list } { print }' \
+	"$pol/one.yaml" >"$dg/bad.yaml"
+run "$gate" policy lint "$dg/bad.yaml"
+assert "digests: a malformed list line: exit 2" is "$code" 2
+assert "digests: the error names the file and line" has "$tmp/out" "$dg/bad.txt:1: not sha256: and 64 hex digits"
+printf 'version: 1\ndigests: {deny: [md5:abc]}\nrules: []\n' >"$dg/inline.yaml"
+run "$gate" policy lint "$dg/inline.yaml"
+assert "digests: a malformed inline entry names FILE:LINE:COL" grep -qE \
+	"^$dg/inline.yaml:2:[0-9]+: error: digests.deny: 'md5:abc' is not sha256: and 64 hex digits" "$tmp/out"
 
 # ---- --jobs does not change the result -------------------------------------
 

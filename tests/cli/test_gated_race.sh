@@ -129,8 +129,8 @@ for p in sys.argv[1:]:
     check "exec of a file open for writing is denied" denied "$mnt/sig/target"
     exec 7>&-
     check "... logged with its reason" eventually audit_src "$tmp/race.audit" "$mnt/sig/target" \
-        false guard "open for writing"
-    check "... and counted" stat_ge guard.write_busy 1
+        false lease "open for writing"
+    check "... and counted" stat_ge lease.write_busy 1
     sed 's/^/  /' "$tmp/race.counts" 2>/dev/null
     check "gated survived the lease breaks (SIGIO)" kill -0 "$dpid"
     check "signed binary still runs after the race" runs "$mnt/sig/target"
@@ -157,7 +157,7 @@ if start_gated bounded --policy "$tmp/enforce.yaml" --ledger "$tmp/ledger.db" --
     check "... while a huge one was still waiting" kill -0 "${pids_big[2]}"
     for p in "${pids_big[@]}"; do wait "$p"; done
     check "the huge files got the default (deny) at the deadline" stat_ge counts.deadline 3
-    check "... their hashing was cancelled" stat_ge guard.cancelled 1
+    check "... their hashing was cancelled" stat_ge lease.cancelled 1
     check "... and logged" audit_src "$tmp/bounded.audit" "$mnt/big/huge2" false deadline
     stop_gated
 fi
@@ -165,8 +165,8 @@ if start_gated maxsize --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp
     check "a 16 GiB sparse binary is denied (default --max-size 1 GiB)" denied "$mnt/big/huge1"
     check "... at once, unhashed: no deadline" stat_eq counts.deadline 0
     check "... logged with its reason" eventually audit_src "$tmp/maxsize.audit" "$mnt/big/huge1" \
-        false guard "max-size"
-    check "... and counted" stat_ge guard.too_large 1
+        false lease "max-size"
+    check "... and counted" stat_ge lease.too_large 1
     stop_gated
 fi
 
@@ -185,11 +185,11 @@ if start_gated follow --policy "$tmp/enforce.yaml" --ledger "$tmp/ledger.db" --m
     check "... gated says it is gone" eventually grep -q "is gone" "$tmp/follow.audit"
     cp "$tmp/ledger-a.db" "$tmp/ledger.new" && mv "$tmp/ledger.new" "$tmp/ledger.db"
     check "ledger restored: allowed again" eventually runs "$b"
-    check "ledger generations counted" stat_ge guard.ledger_reopen 3
+    check "ledger generations counted" stat_ge lease.ledger_reopen 3
     # SIGHUP reopens it too (even replaced between two looks).
-    before=$(st guard.ledger_reopen)
+    before=$(st lease.ledger_reopen)
     kill -HUP "$dpid"
-    check "SIGHUP reopens the ledger" stat_ge guard.ledger_reopen $((before + 1))
+    check "SIGHUP reopens the ledger" stat_ge lease.ledger_reopen $((before + 1))
     check "... and A still runs" runs "$b"
     stop_gated
 fi

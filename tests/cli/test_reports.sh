@@ -102,6 +102,22 @@ for fmt in sarif junit; do
     rc "--format $fmt in audit mode: exit 0" 0 "$GATE" check "${audit[@]}" --format "$fmt" files
 done
 
+# ---- text: escaped reversibly, one line per name ----
+"$GATE" check "${enforce[@]}" files >"$tmp/text.out" 2>&1
+check "text: a name with ESC and a newline is one escaped line" \
+    grep -qF 'DENY   files/ctl\x01\x1b\x0aname.dat' "$tmp/text.out"
+check "text: a name that spells \\x1b is told apart (backslash doubled)" \
+    grep -qF 'DENY   files/lit\\x1b.dat' "$tmp/text.out"
+check "text: no line starts with a piece of a file name" \
+    bash -c '! grep -q "^name.dat" "$1"' _ "$tmp/text.out"
+check "json: a name that is not UTF-8 keeps its path and reason" python3 -c '
+import json, subprocess, sys
+out = subprocess.run(sys.argv[1:], capture_output=True).stdout
+d = json.loads(out)
+r = [x for x in d["results"] if "we ird" in x.get("path", "")]
+assert len(r) == 1 and "\\xff" in r[0]["path"] and r[0]["reason"], r
+' "$GATE" check "${enforce[@]}" --format json files
+
 # ---- SARIF ----
 rc "sarif to --output" 2 "$GATE" check "${enforce[@]}" --format sarif --output "$tmp/enforce.json" \
     --jobs 3 files
@@ -110,7 +126,7 @@ check "sarif: stdout and --output agree" cmp -s "$tmp/out" "$tmp/enforce.json"
 rc "sarif audit" 0 "$GATE" check "${audit[@]}" --format sarif --output "$tmp/audit.json" files
 rc "sarif absolute paths" 1 "$GATE" check "${enforce[@]}" --format sarif --output "$tmp/abs.json" \
     "$work/files/a.txt" "$work/files/run.sh" "$work/files/data.dat" "$work/files/"*.bin \
-    "$work/files/ctl"*
+    "$work/files/ctl"* "$work/files/lit"*
 py sarif "$tmp/enforce.json" enforce
 py sarif "$tmp/audit.json" audit
 py sarif-abs "$tmp/abs.json"
@@ -121,7 +137,7 @@ v = json.load(open(sys.argv[1]))["runs"][0]["tool"]["driver"]["version"]
 sys.exit(0 if v and v in sys.argv[2] else 1)' "$tmp/enforce.json" "$version"
 # An empty report (no files, e.g. an empty dist/) is still valid SARIF.
 mkdir "$tmp/empty"
-rc "sarif of an empty directory: exit 0" 0 "$GATE" check "${enforce[@]}" --format sarif \
+rc "sarif of an empty directory (--allow-empty): exit 0" 0 "$GATE" check "${enforce[@]}" --allow-empty --format sarif \
     --output "$tmp/empty.json" "$tmp/empty"
 
 # A broken copy, to show that the schema check can fail.
@@ -202,7 +218,7 @@ rc "junit to --output" 2 "$GATE" check "${enforce[@]}" --format junit --output "
 rc "junit audit" 0 "$GATE" check "${audit[@]}" --format junit --output "$tmp/audit.xml" files
 py junit "$tmp/enforce.xml" enforce
 py junit "$tmp/audit.xml" audit
-rc "junit of an empty directory: exit 0" 0 "$GATE" check "${enforce[@]}" --format junit \
+rc "junit of an empty directory (--allow-empty): exit 0" 0 "$GATE" check "${enforce[@]}" --allow-empty --format junit \
     --output "$tmp/empty.xml" "$tmp/empty"
 check "junit: empty report is well-formed" python3 -c '
 import sys, xml.etree.ElementTree as ET

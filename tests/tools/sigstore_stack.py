@@ -12,7 +12,9 @@ Needs Python 3 with python3-cryptography >= 38 (Debian bookworm) and the
 
   init DIR [--not-before RFC3339] [--days N]
   sign DIR ARTIFACT --identity ID --issuer URL [--out BUNDLE] [--time UNIX]
-       [--integrated-time UNIX] [--tsa] [--no-tlog] [--dsse]
+       [--integrated-time UNIX] [--tsa] [--no-tlog]
+       [--dsse [--predicate-type URI] [--predicate JSON]]
+       [--key-type p256|p384] [--ext NAME=VALUE]...
   sign-key DIR ARTIFACT --key PRIVPEM [--out BUNDLE] [--time UNIX]
        [--tsa] [--no-tlog] [--dsse]
 
@@ -57,6 +59,19 @@ OID_FULCIO_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 OID_SCT_LIST = ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 
 LEAF_LIFETIME = 600  # Fulcio: 10 minutes
+
+# Fulcio's extensions under 1.3.6.1.4.1.57264.1 by the name gate's facts
+# give them: 1.2-1.6 hold raw text, 1.9 onwards a DER UTF8String.
+FULCIO_EXTS = {
+    "github_workflow_trigger": 2, "github_workflow_sha": 3, "github_workflow_name": 4,
+    "github_workflow_repository": 5, "github_workflow_ref": 6, "build_signer_uri": 9,
+    "build_signer_digest": 10, "runner_environment": 11, "source_repository_uri": 12,
+    "source_repository_digest": 13, "source_repository_ref": 14,
+    "source_repository_identifier": 15, "source_repository_owner_uri": 16,
+    "source_repository_owner_identifier": 17, "build_config_uri": 18,
+    "build_config_digest": 19, "build_trigger": 20,
+    "source_repository_visibility_at_signing": 22,
+}
 
 
 def die(msg):
@@ -263,7 +278,21 @@ def sct_list_ext(ct_key, ct_log_id, issuer_pub, tbs, ts_ms):
     return der_octet_string(u(len(entries), 2) + entries)
 
 
-def fulcio_leaf(st, pub, identity, issuer, t):
+def fulcio_exts(pairs):
+    """NAME=VALUE strings (--ext) as certificate extensions."""
+    out = []
+    for p in pairs or []:
+        name, sep, value = p.partition("=")
+        if not sep or name not in FULCIO_EXTS:
+            die("--ext wants NAME=VALUE with NAME one of %s" % ", ".join(sorted(FULCIO_EXTS)))
+        arc = FULCIO_EXTS[name]
+        raw = value.encode("utf-8") if arc <= 6 else der_utf8_string(value)
+        out.append(x509.UnrecognizedExtension(
+            ObjectIdentifier("1.3.6.1.4.1.57264.1.%d" % arc), raw))
+    return out
+
+
+def fulcio_leaf(st, pub, identity, issuer, t, exts=()):
     """A Fulcio-style leaf for pub, valid [t, t+10min], with an embedded
     SCT over the TBS of this very certificate without the SCT extension."""
     inter_key = load_key(st.path("fulcio-intermediate.key"))
@@ -301,11 +330,17 @@ def fulcio_leaf(st, pub, identity, issuer, t):
                                                           der_utf8_string(issuer)),
                                critical=False))
 
-    precert = builder().sign(inter_key, hashes.SHA384())
+    def builder_with_exts():
+        b = builder()
+        for e in exts:
+            b = b.add_extension(e, critical=False)
+        return b
+
+    precert = builder_with_exts().sign(inter_key, hashes.SHA384())
     tbs = precert.tbs_certificate_bytes
     ext = sct_list_ext(ct_key, log_id(ct_key.public_key()), inter_key.public_key(), tbs,
                        int(t) * 1000)
-    leaf = builder().add_extension(x509.UnrecognizedExtension(OID_SCT_LIST, ext),
+    leaf = builder_with_exts().add_extension(x509.UnrecognizedExtension(OID_SCT_LIST, ext),
                                    critical=False).sign(inter_key, hashes.SHA384())
     # The SCT list is appended last, so dropping it gives the signed TBS back.
     exts = leaf.extensions
@@ -553,9 +588,12 @@ def sign_common(st, a, key, verifier_pem, material, hash_and_sign):
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": os.path.basename(a.artifact),
                          "digest": {"sha256": digest.hex()}}],
-            "predicateType": "https://sigstore.test.invalid/predicate/v1",
+            "predicateType": a.predicate_type or "https://sigstore.test.invalid/predicate/v1",
             "predicate": {"builder": "sigstore_stack.py"},
         }
+        if a.predicate:
+            with open(a.predicate) as f:
+                statement["predicate"] = json.load(f)
         payload = canonical_json(statement)
         pae = b"DSSEv1 %d %s %d %s" % (len(INTOTO_TYPE), INTOTO_TYPE.encode(), len(payload),
                                        payload)
@@ -597,8 +635,10 @@ def cmd_sign(a):
     st = Stack(a.dir)
     t = int(a.time) if a.time is not None else int(time.time())
     a.time = t
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = fulcio_leaf(st, key.public_key(), a.identity, a.issuer, t)
+    # --key-type p384: a P-384 leaf that still signs a SHA-256 digest (with a
+    # SHA2_256 messageDigest), as sigstore-python's bundles of 2023 did.
+    key = ec.generate_private_key(ec.SECP384R1() if a.key_type == "p384" else ec.SECP256R1())
+    leaf = fulcio_leaf(st, key.public_key(), a.identity, a.issuer, t, fulcio_exts(a.ext))
     material = {"certificate": {"rawBytes": b64(cert_der(leaf))}}
     sign_common(st, a, key, cert_pem(leaf), material, ecdsa_prehashed_signer(key))
 
@@ -638,6 +678,8 @@ def main(argv):
         p.add_argument("--tsa", action="store_true", help="add an RFC 3161 timestamp")
         p.add_argument("--no-tlog", action="store_true", help="omit tlogEntries")
         p.add_argument("--dsse", action="store_true", help="in-toto Statement in DSSE")
+        p.add_argument("--predicate-type", help="with --dsse: the statement's predicateType")
+        p.add_argument("--predicate", help="with --dsse: a JSON file, the statement's predicate")
 
     p = sub.add_parser("sign", help="keyless bundle (Fulcio-style certificate)")
     common(p)
@@ -645,6 +687,11 @@ def main(argv):
     p.add_argument("--issuer", required=True, help="OIDC issuer URL")
     p.add_argument("--integrated-time", type=int,
                    help="log integratedTime, unix seconds (default --time + 1)")
+    p.add_argument("--key-type", choices=("p256", "p384"), default="p256",
+                   help="the leaf's ECDSA curve (default p256); either signs a SHA-256 digest")
+    p.add_argument("--ext", action="append", metavar="NAME=VALUE",
+                   help="a Fulcio extension in the certificate (repeatable), by its name "
+                        "in gate's facts: github_workflow_ref, source_repository_uri, ...")
     p.set_defaults(fn=cmd_sign)
     p = sub.add_parser("sign-key", help="managed-key bundle")
     common(p)

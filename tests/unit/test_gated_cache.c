@@ -98,9 +98,15 @@ static void test_every_key_field_counts(void **state)
 	struct gate_vcache_key k = key(7), m;
 	struct gate_vcache_val v = val(true, 'a'), out;
 	gate_vcache_insert(c, &k, gate_vcache_generation(c), &v);
-	for (int f = 0; f < 7; f++) {
+	for (int f = 0; f < 9; f++) {
 		m = k;
 		switch (f) {
+		case 7: /* the same inode through another mount */
+			m.mnt_id++;
+			break;
+		case 8: /* ...or under another name (nsguard.h) */
+			m.place[15] ^= 1;
+			break;
 		case 0:
 			m.dev++;
 			break;

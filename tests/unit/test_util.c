@@ -860,6 +860,45 @@ static void test_hash_fd_cancel(void **state)
 	close(fd);
 }
 
+/* Every spelling of a path is one path before rules see it. */
+static void test_path_normalize(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *base, *want;
+	} cases[] = {
+		{"ord/sub/evil.sh", "/w", "/w/ord/sub/evil.sh"},
+		{"./ord/sub/evil.sh", "/w", "/w/ord/sub/evil.sh"},
+		{"ord//sub/evil.sh", "/w", "/w/ord/sub/evil.sh"},
+		{"ord/./sub/evil.sh", "/w", "/w/ord/sub/evil.sh"},
+		{"x/../ord/sub/evil.sh", "/w", "/w/ord/sub/evil.sh"},
+		{"/w/ord/sub/evil.sh", "/elsewhere", "/w/ord/sub/evil.sh"},
+		{"./sub/evil.sh", "/w/ord", "/w/ord/sub/evil.sh"},
+		{"../../../..", "/w/a", "/"},
+		{"/..//./a/", NULL, "/a"},
+		{"", "/w", "/w"},
+		{".", NULL, "."},
+		{"", NULL, "."},
+		{"a/..", NULL, "."},
+		{"./a//b/../c", NULL, "a/c"},
+		{"../x", NULL, "../x"},
+		{"../../x/..", NULL, "../.."},
+		{"a/../../b", NULL, "../b"},
+		{"/", NULL, "/"},
+		{"//", "/w", "/"},
+		{"...", NULL, "..."},
+		{"a/.../..", NULL, "a"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = gate_path_normalize(cases[i].in, cases[i].base);
+		assert_non_null(got);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("'%s' under '%s': got '%s', want '%s'", cases[i].in,
+				 cases[i].base ? cases[i].base : "(none)", got, cases[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_regex_wrapping_cannot_unanchor),
 		cmocka_unit_test(test_err_str),
 		cmocka_unit_test(test_fail_escapes),
+		cmocka_unit_test(test_path_normalize),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+/* Longest predicate value kept in the facts (a builder id, a repository
+ * URI, a ref). */
+#define GATE_MAX_PREDICATE_VALUE 2048
+
 /* How far in the future a log may claim to have seen an entry (S11). */
 #define GATE_CLOCK_SKEW 300
 
@@ -40,6 +44,8 @@ void gate_facts_free(struct gate_facts *f)
 	free(f->predicate_type);
 	for (size_t i = 0; i < f->n_exts; i++)
 		free(f->exts[i].value);
+	for (size_t i = 0; i < f->n_predicate && i < GATE_MAX_FACT_PREDICATE; i++)
+		free(f->predicate[i].value);
 	free(f->cert_issuer);
 	free(f->serial);
 	free(f->anchor_name);
@@ -486,6 +492,37 @@ static enum gate_err pae_digest(struct vctx *c, uint8_t **pae, size_t *len, stru
 	return GATE_OK;
 }
 
+/* What a verified SLSA provenance v1 predicate says about the build: its
+ * builder (runDetails.builder.id), build type, and the source repository
+ * and ref of the workflow it ran (buildDefinition.externalParameters.
+ * workflow, as GitHub's build type writes them). Only strings count; a
+ * field that is absent or not a string is left out of the facts, so a
+ * policy condition on it does not hold. */
+static enum gate_err slsa_v1_facts(json_t *pred, struct gate_facts *f, struct gate_error *err)
+{
+	static const struct {
+		const char *name, *path;
+	} fields[GATE_MAX_FACT_PREDICATE] = {
+		{"builder_id", "runDetails.builder.id"},
+		{"build_type", "buildDefinition.buildType"},
+		{"source_repository", "buildDefinition.externalParameters.workflow.repository"},
+		{"source_ref", "buildDefinition.externalParameters.workflow.ref"},
+	};
+	for (size_t i = 0; i < GATE_MAX_FACT_PREDICATE; i++) {
+		const char *v = jstr(pred, fields[i].path);
+		if (!v)
+			continue;
+		if (strlen(v) > GATE_MAX_PREDICATE_VALUE)
+			return gate_fail(err, GATE_E_TOO_LARGE, "S18", "statement.predicate",
+					 "%s is longer than %d bytes", fields[i].path,
+					 GATE_MAX_PREDICATE_VALUE);
+		if (!(f->predicate[f->n_predicate].value = strdup(v)))
+			return gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
+		f->predicate[f->n_predicate++].name = fields[i].name;
+	}
+	return GATE_OK;
+}
+
 /* S18: some subject of the in-toto statement names the artifact. */
 static enum gate_err check_statement(struct vctx *c, struct gate_error *err)
 {
@@ -525,6 +562,8 @@ static enum gate_err check_statement(struct vctx *c, struct gate_error *err)
 			break;
 		}
 	}
+	if (rc == GATE_OK && pred && strcmp(pred, GATE_SLSA_PROVENANCE_V1) == 0)
+		rc = slsa_v1_facts(json_object_get(st, "predicate"), c->f, err);
 out:
 	json_decref(st);
 	return rc;
@@ -551,6 +590,19 @@ static enum gate_err verify_signature(struct vctx *c, const uint8_t *pae, size_t
 			return gate_fail(err, GATE_E_DIGEST, "S17",
 					 "messageSignature.messageDigest",
 					 "digest is not the artifact's");
+		/* S17: ECDSA signs a digest, so the signature is checked over
+		 * the one the bundle names and we recomputed: a P-384 key over
+		 * SHA-256, as sigstore-python issued in 2023, verifies as it
+		 * does there; other key types keep their own hash. */
+		if (gate_keyalg_any_digest(c->alg)) {
+			if (gate_sig_verify_digest_md(c->key, c->alg, b->digest_md, d, dl, b->sig,
+						      b->sig_len) != GATE_OK)
+				return gate_fail(err, GATE_E_SIGNATURE, "S17", "signature",
+						 "signature does not verify over the artifact's "
+						 "%s digest",
+						 EVP_MD_get0_name(b->digest_md));
+			return GATE_OK;
+		}
 	}
 	return gate_artifact_verify_sig(c->a, c->key, c->alg, b->sig, b->sig_len, err);
 }
@@ -656,6 +708,8 @@ enum gate_err gate_verify_bundle(const struct gate_bundle *b, const struct gate_
 	if ((rc = verify_signature(&c, pae, pae_len, err)) != GATE_OK)
 		goto out;
 	finish_facts(&c);
+	c.f->trust_source = o->root->source ? o->root->source : "file";
+	c.f->trust_expired = gate_trust_expired(o->root, c.now);
 	*out = c.f;
 	c.f = NULL;
 out:

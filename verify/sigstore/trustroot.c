@@ -346,8 +346,8 @@ enum gate_err gate_trusted_root_load(const char *path, struct gate_trusted_root 
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	enum gate_err rc = gate_read_file(path, GATE_MAX_TRUST_ROOT, &buf, &len, err);
-	if (rc == GATE_OK)
-		rc = gate_trusted_root_parse(buf, len, out, err);
+	if (rc == GATE_OK && (rc = gate_trusted_root_parse(buf, len, out, err)) == GATE_OK)
+		(*out)->source = "file";
 	if (rc != GATE_OK && err && err->file[0] == '\0')
 		snprintf(err->file, sizeof(err->file), "%s", path);
 	free(buf);
@@ -356,6 +356,14 @@ enum gate_err gate_trusted_root_load(const char *path, struct gate_trusted_root 
 
 enum gate_err gate_trusted_root_default(struct gate_trusted_root **out, struct gate_error *err)
 {
-	return gate_trusted_root_parse(gate_embedded_trusted_root,
-				       (size_t)gate_embedded_trusted_root_len, out, err);
+	enum gate_err rc = gate_trusted_root_parse(
+		gate_embedded_trusted_root, (size_t)gate_embedded_trusted_root_len, out, err);
+	if (rc == GATE_OK)
+		(*out)->source = "embedded";
+	return rc;
+}
+
+bool gate_trust_expired(const struct gate_trusted_root *root, int64_t now)
+{
+	return root && root->expires && now >= root->expires;
 }

@@ -4,6 +4,11 @@
  * offline with the TUF client (metadata_url NULL). */
 #include "tuf_trust.h"
 
+#include "gate_trustroot.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -380,6 +385,22 @@ enum gate_err gate_tuf_cache_target(struct gate_tuf_cache *c, const char *path, 
 
 /* ---- the Sigstore trusted root ---- */
 
+/* The embedded TUF root's expiry (signed.expires), read without parsing
+ * its keys: the embedded trusted root is as fresh as the TUF root it came
+ * with. 0 when unreadable (then it is never called expired). */
+static int64_t embedded_expires(void)
+{
+	size_t len = 0;
+	const uint8_t *b = gate_tuf_embedded_root(&len);
+	json_t *j = json_loadb((const char *)b, len, 0, NULL);
+	const char *s = json_string_value(json_object_get(json_object_get(j, "signed"), "expires"));
+	int64_t t = 0;
+	if (!s || !gate_parse_rfc3339(s, &t))
+		t = 0;
+	json_decref(j);
+	return t;
+}
+
 static void embedded_info(struct gate_trust_info *info)
 {
 	size_t len = 0;
@@ -409,7 +430,8 @@ static enum gate_err from_cache(const char *dir, int64_t now, struct gate_truste
 			       "not listed, or no verified copy in the cache");
 		goto out;
 	}
-	rc = gate_trusted_root_load(file, out, err);
+	if ((rc = gate_trusted_root_load(file, out, err)) == GATE_OK)
+		(*out)->source = "cache";
 out:
 	free(file);
 	gate_tuf_cache_close(c);
@@ -449,5 +471,22 @@ enum gate_err gate_trusted_root_best(const char *dir, int64_t now, struct gate_t
 	info->source = GATE_TRUST_EMBEDDED;
 	if (want_info)
 		embedded_info(info);
-	return gate_trusted_root_default(out, err);
+	if ((rc = gate_trusted_root_default(out, err)) == GATE_OK)
+		(*out)->expires = embedded_expires();
+	return rc;
+}
+
+void gate_trust_warn(const struct gate_trusted_root *root, int64_t now)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+	char t[32];
+	if (!root || !gate_trust_expired(root, gate_tuf_now(now)) ||
+	    atomic_flag_test_and_set(&warned))
+		return;
+	gate_format_time(root->expires, t);
+	fprintf(stderr,
+		"gate: warning: the Sigstore trusted root in use is the one embedded in gate, and "
+		"its TUF root expired %s: run 'gate trust update' (a policy with "
+		"trust.require_fresh: true denies what it verifies)\n",
+		t);
 }

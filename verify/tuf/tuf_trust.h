@@ -132,6 +132,11 @@ GATE_WUR enum gate_err gate_trusted_root_best(const char *dir, int64_t now,
 					      struct gate_trusted_root **out,
 					      struct gate_trust_info *info, struct gate_error *err);
 
+/* Warn on stderr, once per process, that root is the embedded one and
+ * has expired at now (0: gate_tuf_now(0)); nothing otherwise. Every
+ * command that verifies with the Sigstore root calls it. */
+void gate_trust_warn(const struct gate_trusted_root *root, int64_t now);
+
 /* The embedded Sigstore TUF root.json (bytes, static). */
 const uint8_t *gate_tuf_embedded_root(size_t *len);
 

@@ -1,9 +1,9 @@
 /*
- * guard.h - gated's guards on what it decides (docs/EXEC.md, attack
+ * lease.h - what gated holds still and bounds while it decides (docs/EXEC.md, attack
  * classes 1, 7 and 8): the executed bytes are the decided bytes, the
  * work per event is bounded, and the ledger is followed by identity.
  *
- * Bytes (guard.c). Every exec event that is decided (from the cache or by
+ * Bytes (lease.c). Every exec event that is decided (from the cache or by
  * a worker) first takes a read lease on the event's descriptor
  * (F_SETLEASE F_RDLCK). The kernel refuses it (EAGAIN) while anyone holds
  * the file open for writing: the exec is denied ("open for writing while
@@ -21,7 +21,7 @@
  * answer must agree (device, inode, size, mtime, ctime), else deny;
  * counted as no_lease and said once in the log.
  *
- * Work (guard.c, fan.c). A file over --max-size is denied at once,
+ * Work (lease.c, fan.c). A file over --max-size is denied at once,
  * without hashing. Hashing stops at the event's deadline. Files of
  * GATED_BIG_BYTES and more wait in a queue of their own with workers of
  * their own, so a few huge files cannot hold every worker while small
@@ -33,8 +33,8 @@
  * workers then reopen it, or while it is missing allow nothing on its
  * word (decisions go on to the policy).
  */
-#ifndef GATE_HOOKS_EXEC_GUARD_H
-#define GATE_HOOKS_EXEC_GUARD_H
+#ifndef GATE_DAEMON_LEASE_H
+#define GATE_DAEMON_LEASE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -47,15 +47,15 @@
 
 struct gated;
 
-enum gated_guard_kind { GATED_GUARD_NONE, GATED_GUARD_LEASE, GATED_GUARD_STAT };
+enum gated_lease_kind { GATED_LEASE_NONE, GATED_LEASE_HELD, GATED_LEASE_STAT };
 
 /* How one event's bytes are held still until its answer. */
-struct gated_guard {
-	enum gated_guard_kind kind;
-	struct stat before; /* GATED_GUARD_STAT */
+struct gated_lease {
+	enum gated_lease_kind kind;
+	struct stat before; /* GATED_LEASE_STAT */
 };
 
-struct gated_guard_counts {
+struct gated_lease_counts {
 	atomic_ullong write_busy;    /* denied: open for writing at the exec */
 	atomic_ullong changed;	     /* denied: lease broken or file changed before the answer */
 	atomic_ullong no_lease;	     /* leases refused: guarded by fstat */
@@ -74,20 +74,20 @@ struct gated_ledger_watch {
 };
 
 /* SIGIO (a lease being broken) must not stop the daemon: ignore it. */
-void gated_guard_signals(void);
+void gated_lease_signals(void);
 /* Hold fd's bytes still (st: its fstat, refreshed once held). False: deny
  * now, *why says why (and it is counted). Non-regular files: kind NONE. */
-bool gated_guard_take(struct gated *g, int fd, struct stat *st, struct gated_guard *gd,
+bool gated_lease_take(struct gated *g, int fd, struct stat *st, struct gated_lease *ls,
 		      const char **why);
 /* Are the bytes still the ones taken? False (counted) with *why. */
-bool gated_guard_holds(struct gated *g, int fd, const struct gated_guard *gd, const char **why);
+bool gated_lease_holds(struct gated *g, int fd, const struct gated_lease *ls, const char **why);
 /* After the answer. Idempotent. */
-void gated_guard_release(int fd, struct gated_guard *gd);
+void gated_lease_release(int fd, struct gated_lease *ls);
 /* Over --max-size? True (counted) with *why. */
 bool gated_too_large(struct gated *g, const struct stat *st, const char **why);
-/* The answer for a guard's deny: deny in enforce mode, allow (logged) in
+/* The answer for a lease's or the size cap's deny: deny in enforce mode, allow (logged) in
  * audit mode. */
-bool gated_guard_answer(const struct gated *g);
+bool gated_lease_answer(const struct gated *g);
 
 /* ---- ledgerwatch.c ---- */
 /* Control thread, every tick: notice the ledger replaced, gone or back. */

@@ -30,14 +30,15 @@ static enum gate_err open_regular(const char *path, int *fd_out, uint64_t *size,
 
 /* Stream fd from offset 0 through ctx, and ctx2 when non-NULL, in one
  * read (pread: the fd's offset is left alone, so one descriptor serves
- * every pass). */
+ * every pass); cancel (may be NULL) can stop it between chunks. */
 static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const char *path,
-			       uint64_t *total, struct gate_error *err)
+			       const struct gate_cancel *cancel, uint64_t *total,
+			       struct gate_error *err)
 {
 	uint64_t n = 0;
 	int e = 0;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	enum gate_hash_rc rc = gate_hash_fd2(fd, ctx, ctx2, 0, UINT64_MAX, &n, &e);
+	enum gate_hash_rc rc = gate_hash_fd2(fd, ctx, ctx2, 0, UINT64_MAX, cancel, &n, &e);
 	if (total)
 		*total = n;
 	switch (rc) {
@@ -48,6 +49,10 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const 
 				 strerror(e));
 	case GATE_HASH_NOMEM:
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
+	case GATE_HASH_CANCELLED:
+		return gate_fail(err, GATE_E_IO, NULL, "artifact",
+				 "hashing %s cancelled after %llu bytes", path,
+				 (unsigned long long)n);
 	default:
 		return gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest failed");
 	}
@@ -55,9 +60,9 @@ static enum gate_err stream_fd(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const 
 
 /* The digest under md of the file, and when sha256 is non-NULL its SHA-256
  * from the same read. */
-static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md, uint8_t *out,
-			       size_t *outlen, uint64_t *size, uint8_t sha256[32],
-			       struct gate_error *err)
+static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md,
+			       const struct gate_cancel *cancel, uint8_t *out, size_t *outlen,
+			       uint64_t *size, uint8_t sha256[32], struct gate_error *err)
 {
 	enum gate_err rc;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *ctx2 = sha256 ? EVP_MD_CTX_new() : NULL;
@@ -67,7 +72,7 @@ static enum gate_err digest_fd(int fd, const char *path, const EVP_MD *md, uint8
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, "artifact", "digest init failed");
 		goto out;
 	}
-	if ((rc = stream_fd(fd, ctx, ctx2, path, size, err)) != GATE_OK)
+	if ((rc = stream_fd(fd, ctx, ctx2, path, cancel, size, err)) != GATE_OK)
 		goto out;
 	if (EVP_DigestFinal_ex(ctx, out, &len) != 1 ||
 	    (ctx2 && EVP_DigestFinal_ex(ctx2, sha256, &len2) != 1)) {
@@ -97,8 +102,9 @@ static enum gate_err changed(const struct gate_artifact *a, struct gate_error *e
 }
 
 /* Takes ownership of fd (a regular file). */
-static enum gate_err artifact_from_owned_fd(int fd, const char *path, struct gate_artifact **out,
-					    struct gate_error *err)
+static enum gate_err artifact_from_owned_fd(int fd, const char *path,
+					    const struct gate_cancel *cancel,
+					    struct gate_artifact **out, struct gate_error *err)
 {
 	struct gate_artifact *a = calloc(1, sizeof(*a));
 	size_t len;
@@ -109,7 +115,7 @@ static enum gate_err artifact_from_owned_fd(int fd, const char *path, struct gat
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	}
 	a->fd = fd;
-	rc = digest_fd(fd, a->path, EVP_sha256(), a->sha256, &len, &a->size, NULL, err);
+	rc = digest_fd(fd, a->path, EVP_sha256(), cancel, a->sha256, &len, &a->size, NULL, err);
 	if (rc != GATE_OK) {
 		gate_artifact_free(a);
 		return rc;
@@ -126,11 +132,18 @@ enum gate_err gate_artifact_open(const char *path, struct gate_artifact **out,
 	enum gate_err rc = open_regular(path, &fd, &size, err);
 	if (rc != GATE_OK)
 		return rc;
-	return artifact_from_owned_fd(fd, path, out, err);
+	return artifact_from_owned_fd(fd, path, NULL, out, err);
 }
 
 enum gate_err gate_artifact_from_fd(int fd, const char *path, struct gate_artifact **out,
 				    struct gate_error *err)
+{
+	return gate_artifact_from_fd_cancel(fd, path, NULL, out, err);
+}
+
+enum gate_err gate_artifact_from_fd_cancel(int fd, const char *path,
+					   const struct gate_cancel *cancel,
+					   struct gate_artifact **out, struct gate_error *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -140,7 +153,7 @@ enum gate_err gate_artifact_from_fd(int fd, const char *path, struct gate_artifa
 	if (dfd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, "artifact",
 				 "cannot duplicate descriptor: %s", strerror(errno));
-	return artifact_from_owned_fd(dfd, path, out, err);
+	return artifact_from_owned_fd(dfd, path, cancel, out, err);
 }
 
 enum gate_err gate_artifact_from_digest(const char *spec, struct gate_artifact **out,
@@ -203,7 +216,7 @@ enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *
 				 EVP_MD_get0_name(md));
 	uint8_t again[32];
 	uint64_t size = 0;
-	enum gate_err rc = digest_fd(a->fd, a->path, md, out, outlen, &size, again, err);
+	enum gate_err rc = digest_fd(a->fd, a->path, md, NULL, out, outlen, &size, again, err);
 	if (rc == GATE_OK && (size != a->size || memcmp(again, a->sha256, 32) != 0))
 		return changed(a, err);
 	return rc;

@@ -87,8 +87,14 @@ static bool update(EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, const uint8_t *buf, size_t
 }
 
 /* The same, on this thread only. */
+static bool cancelled(const struct gate_cancel *c)
+{
+	return c && c->fn && c->fn(c->arg);
+}
+
 static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
-				    uint64_t to, uint64_t *done, int *err_no)
+				    uint64_t to, const struct gate_cancel *cancel, uint64_t *done,
+				    int *err_no)
 {
 	size_t cap = to - from < 256u * 1024 ? (size_t)(to - from) : 256u * 1024;
 	uint8_t *buf = malloc(cap ? cap : 1);
@@ -97,6 +103,10 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, u
 		return GATE_HASH_NOMEM;
 	while (from < to) {
 		size_t want = to - from < cap ? (size_t)(to - from) : cap;
+		if (cancelled(cancel)) {
+			rc = GATE_HASH_CANCELLED;
+			break;
+		}
 		ssize_t r = read_at(fd, buf, want, from);
 		if (r < 0) {
 			*err_no = errno;
@@ -119,11 +129,18 @@ static enum gate_hash_rc hash_plain(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, u
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no)
 {
-	return gate_hash_fd2(fd, ctx, NULL, from, to, done, err_no);
+	return gate_hash_fd2(fd, ctx, NULL, from, to, NULL, done, err_no);
+}
+
+enum gate_hash_rc gate_hash_fd_cancel(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+				      const struct gate_cancel *cancel, uint64_t *done, int *err_no)
+{
+	return gate_hash_fd2(fd, ctx, NULL, from, to, cancel, done, err_no);
 }
 
 enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
-				uint64_t to, uint64_t *done, int *err_no)
+				uint64_t to, const struct gate_cancel *cancel, uint64_t *done,
+				int *err_no)
 {
 	struct ring g = {.fd = fd, .from = from, .to = to};
 	pthread_t tid;
@@ -139,7 +156,7 @@ enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint6
 	uint64_t have = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	uint64_t span = (to < have ? to : have) > from ? (to < have ? to : have) - from : 0;
 	if (span < PIPE_MIN)
-		return hash_plain(fd, ctx, ctx2, from, to, done, err_no);
+		return hash_plain(fd, ctx, ctx2, from, to, cancel, done, err_no);
 	pthread_mutex_init(&g.lock, NULL);
 	pthread_cond_init(&g.to_reader, NULL);
 	pthread_cond_init(&g.to_hasher, NULL);
@@ -166,6 +183,10 @@ enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint6
 		}
 		if (len == 0)
 			break;
+		if (cancelled(cancel)) {
+			rc = GATE_HASH_CANCELLED;
+			break;
+		}
 		if (!update(ctx, ctx2, s->buf, (size_t)len)) {
 			rc = GATE_HASH_DIGEST;
 			break;
@@ -184,7 +205,7 @@ enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint6
 	pthread_join(tid, NULL);
 fallback:
 	if (!started)
-		rc = hash_plain(fd, ctx, ctx2, from, to, done, err_no);
+		rc = hash_plain(fd, ctx, ctx2, from, to, cancel, done, err_no);
 	for (int i = 0; i < SLOTS; i++)
 		free(g.s[i].buf);
 	pthread_mutex_destroy(&g.lock);

@@ -47,7 +47,13 @@ static inline bool gate_rd_uint(struct gate_rd *r, size_t width, uint64_t *out)
 
 /* ---- hashing a file (hashfd.c) ---- */
 
-enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NOMEM };
+enum gate_hash_rc {
+	GATE_HASH_OK,
+	GATE_HASH_READ,
+	GATE_HASH_DIGEST,
+	GATE_HASH_NOMEM,
+	GATE_HASH_CANCELLED,
+};
 /* Feed [from, to) of fd through ctx with pread (the fd's offset is left
  * alone), stopping early at the end of the file; *done is what was hashed
  * (less than to - from: the file is shorter; to may be UINT64_MAX for "to
@@ -56,9 +62,16 @@ enum gate_hash_rc { GATE_HASH_OK, GATE_HASH_READ, GATE_HASH_DIGEST, GATE_HASH_NO
 enum gate_hash_rc gate_hash_fd(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to, uint64_t *done,
 			       int *err_no);
 /* The same through two digests at once (ctx2 may be NULL): one read of
- * the bytes serves both, so they are digests of the same content. */
+ * the bytes serves both, so they are digests of the same content. cancel
+ * (may be NULL) is asked before every chunk of at most 256 KiB: when it
+ * says stop, GATE_HASH_CANCELLED (the digests are unusable). */
 enum gate_hash_rc gate_hash_fd2(int fd, EVP_MD_CTX *ctx, EVP_MD_CTX *ctx2, uint64_t from,
-				uint64_t to, uint64_t *done, int *err_no);
+				uint64_t to, const struct gate_cancel *cancel, uint64_t *done,
+				int *err_no);
+/* gate_hash_fd2 with one digest and a cancel. */
+enum gate_hash_rc gate_hash_fd_cancel(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t to,
+				      const struct gate_cancel *cancel, uint64_t *done,
+				      int *err_no);
 
 /* ---- X.509 and PEM helpers (util.c) ---- */
 

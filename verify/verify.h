@@ -131,6 +131,19 @@ GATE_API GATE_WUR enum gate_err gate_artifact_open(const char *path, struct gate
  * re-opening a path, so what is verified is what the caller opened. */
 GATE_API GATE_WUR enum gate_err
 gate_artifact_from_fd(int fd, const char *path, struct gate_artifact **out, struct gate_error *err);
+/* A way to stop a long hash: fn(arg) is asked before every chunk (at
+ * most 256 KiB) is hashed; true stops it. */
+struct gate_cancel {
+	bool (*fn)(void *arg);
+	void *arg;
+};
+/* gate_artifact_from_fd that stops when cancel says so (GATE_E_IO, "...
+ * cancelled"), so a caller with a deadline does not hash on after it.
+ * cancel may be NULL. */
+GATE_API GATE_WUR enum gate_err gate_artifact_from_fd_cancel(int fd, const char *path,
+							     const struct gate_cancel *cancel,
+							     struct gate_artifact **out,
+							     struct gate_error *err);
 /* An artifact known only by its digest: "sha256:" + 64 hex digits.
  * Errors: GATE_E_USAGE (bad prefix, length or hex). */
 GATE_API GATE_WUR enum gate_err

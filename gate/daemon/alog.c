@@ -7,14 +7,14 @@
  * an exec this daemon has to answer, a FIFO nobody reads, a hung NFS
  * file - blocks only this thread (fapolicyd's notify.c learnt this the
  * hard way). Events are JSON lines, one write() or syslog() each:
- *   {"event":"decision","daemon":"gated","source":"policy|cache|deadline|queue_full",...}
+ *   {"event":"decision","daemon":"gated","source":"policy|ledger|cache|deadline|queue_full|guard|lease",...}
  *   (a full decision that finished after its deadline has "late":true: the
  *   kernel got the deadline's default, logged before it)
  *   {"event":"unexpected_signer",...}   (as gate's own audit events)
  *   {"event":"log_dropped","count":N}   (after a gap)
  *   {"event":"reload"|"ledger"|"fatal"|...,"message":"..."}
- * Every deny is logged, and every allow that came from a full decision;
- * ledger allows and cached allows are only counted. */
+ * Every deny is logged, and every allow that came from a full decision or
+ * the ledger (with the digest that ran); cached allows are only counted. */
 #include "gated.h"
 #include "signer.h"
 #include "verdict.h"
@@ -126,8 +126,8 @@ void gated_log_msg(struct gated *g, const char *event, const char *fmt, ...)
 
 static const char *src_name(enum gated_src s)
 {
-	static const char *const names[] = {"policy",	"ledger",     "cache",
-					    "deadline", "queue_full", "guard"};
+	static const char *const names[] = {"policy",	  "ledger", "cache", "deadline",
+					    "queue_full", "guard",  "lease"};
 	return names[s];
 }
 

@@ -132,7 +132,7 @@ static void answer_now(struct gated *g, int fd, bool allow, atomic_ullong *c)
 /* Hand an event to a worker, with its deadline; a full queue is answered
  * with the default at once. */
 static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
-		     const struct gate_vcache_key *k)
+		     const struct gate_vcache_key *k, const struct gated_lease *ls)
 {
 	struct gated_event *ev = malloc(sizeof(*ev));
 	if (!ev) {
@@ -144,14 +144,26 @@ static void dispatch(struct gated *g, const struct fanotify_event_metadata *md,
 	ev->pid = md->pid;
 	ev->mask = md->mask;
 	ev->key = *k;
+	ev->lease = *ls;
 	gate_pending_add(&g->pending, &ev->link,
 			 gate_now_ns() + (int64_t)g->cfg.deadline_ms * 1000000LL);
-	if (gate_bqueue_push(g->work, ev))
+	/* Big files wait apart: hashing them cannot hold up small ones. */
+	if (gate_bqueue_push(k->size >= GATED_BIG_BYTES ? g->big : g->work, ev))
 		return;
 	if (gate_pending_remove(&g->pending, &ev->link))
 		event_put(ev);
 	answer_default(g, ev, GATED_SRC_QUEUE_FULL);
 	event_put(ev); /* the worker's reference: no worker will see it */
+}
+
+/* A lease's or the size cap's deny (lease.h), answered now; the lease is
+ * let go after. */
+static void lease_deny(struct gated *g, int fd, pid_t pid, struct gated_lease *ls, const char *why)
+{
+	bool allow = gated_lease_answer(g);
+	gated_respond(g, fd, allow);
+	gated_lease_release(fd, ls);
+	gated_log_fast(g, pid, fd, GATED_SRC_LEASE, allow, GATE_VERDICT_DENY, NULL, why);
 }
 
 /* What the reader answers without a worker: its own process, the off
@@ -185,6 +197,15 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 		return;
 	if (!stat_ok)
 		memset(&st, 0, sizeof st); /* a worker words the error */
+	/* Bounded work and held bytes before anything is looked up (lease.h). */
+	struct gated_lease ls = {.kind = GATED_LEASE_NONE};
+	const char *why = NULL;
+	if (gated_too_large(g, &st, &why) ||
+	    ((md->mask & FAN_OPEN_EXEC_PERM) && !gated_lease_take(g, md->fd, &st, &ls, &why))) {
+		lease_deny(g, md->fd, md->pid, &ls, why);
+		close(md->fd);
+		return;
+	}
 	gate_vcache_key_from_stat(&st, &k);
 	bool exec = (md->mask & FAN_OPEN_EXEC_PERM) != 0;
 	gated_key_place(md->fd, &k); /* the mount and name: nsguard.h */
@@ -192,14 +213,21 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 	 * has nothing to look at in a worker. */
 	if (!stat_ok || !S_ISREG(st.st_mode) || (!exec && gated_guard_open_fast(g, md->pid) != 1) ||
 	    !gate_vcache_lookup(g->cache, &k, &v) || (!exec && !v.allowed)) {
-		dispatch(g, md, &k);
+		dispatch(g, md, &k, &ls);
 		return;
 	}
-	const char *why = NULL;
+	/* A lease needs no second look here: a writer arriving now waits
+	 * with write access taken, so the exec fails with ETXTBSY. */
+	if (ls.kind == GATED_LEASE_STAT && !gated_lease_holds(g, md->fd, &ls, &why)) {
+		lease_deny(g, md->fd, md->pid, &ls, why);
+		close(md->fd);
+		return;
+	}
 	bool allow = exec ? gated_guard_cached(g, md->pid, md->fd, &v, &why) : v.allowed;
 	if (why && !allow)
 		count(&g->n.guard_denied);
 	gated_respond(g, md->fd, allow);
+	gated_lease_release(md->fd, &ls);
 	if (why)
 		gated_log_fast(g, md->pid, md->fd, GATED_SRC_GUARD, allow, GATE_VERDICT_DENY,
 			       v.digest, why);
@@ -289,6 +317,7 @@ struct worker {
 	struct gated *g;
 	struct gate_ledger *ledger;
 	int64_t ledger_next_try;
+	unsigned ledger_gen; /* of g->lw when opened (lease.h) */
 };
 
 static void fd_path(int fd, char *out, size_t cap)
@@ -310,6 +339,15 @@ static bool ledger_has(struct worker *w, const uint8_t *sha256)
 	struct gate_error e = {0};
 	bool found = false;
 	if (!w->g->cfg.ledger)
+		return false;
+	unsigned gen = atomic_load(&w->g->lw.gen);
+	if (gen != w->ledger_gen) { /* replaced, gone or SIGHUP: ledgerwatch.c */
+		gate_ledger_close(w->ledger);
+		w->ledger = NULL;
+		w->ledger_next_try = 0;
+		w->ledger_gen = gen;
+	}
+	if (atomic_load(&w->g->lw.missing))
 		return false;
 	if (!w->ledger) {
 		int64_t now = gate_now_ns();
@@ -336,10 +374,30 @@ static bool worker_answer(struct gated *g, struct gated_event *ev, bool allow)
 {
 	if (!gate_pending_claim(&ev->link)) {
 		count(&g->n.late);
+		gated_lease_release(ev->fd, &ev->lease);
 		return false;
 	}
 	gated_respond(g, ev->fd, allow);
+	gated_lease_release(ev->fd, &ev->lease); /* only now: lease.h */
 	return true;
+}
+
+/* Before any allow: the bytes decided are still the bytes to run. */
+static bool lease_holds(struct gated *g, struct gated_event *ev)
+{
+	const char *why = NULL;
+	if (gated_lease_holds(g, ev->fd, &ev->lease, &why))
+		return true;
+	if (gate_pending_claim(&ev->link))
+		lease_deny(g, ev->fd, ev->pid, &ev->lease, why);
+	else
+		gated_lease_release(ev->fd, &ev->lease);
+	return false;
+}
+
+static bool deadline_passed(void *arg)
+{
+	return gate_pending_claimed(arg);
 }
 
 static void remember(struct gated *g, const struct gated_event *ev, uint64_t gen,
@@ -404,7 +462,12 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 		gated_key_place_of(path, &ev->key);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
-	bool hashed = gate_artifact_from_fd(ev->fd, path, &a, NULL) == GATE_OK;
+	struct gate_cancel cancel = {.fn = deadline_passed, .arg = &ev->link};
+	bool hashed = gate_artifact_from_fd_cancel(ev->fd, path, &cancel, &a, NULL) == GATE_OK;
+	if (!hashed && gate_pending_claimed(&ev->link)) {
+		count(&g->ls.cancelled); /* the deadline answered: stop */
+		goto out;
+	}
 	if (exec &&
 	    (why = gated_guard_loader(g, ev, hashed ? gate_artifact_sha256(a) : NULL, &gv))) {
 		guard_deny(g, ev, why, a, g->cfg.loader_log);
@@ -414,15 +477,20 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	}
 	if (hashed && ledger_has(w, gate_artifact_sha256(a))) {
 		count(&g->n.ledger_hits);
-		if (exec)
+		if (!lease_holds(g, ev))
+			goto out;
+		if (exec) /* before the answer: the loader's event follows it */
 			gated_guard_program(g, ev, true, &gv, &learn);
-		worker_answer(g, ev, true);
 		cv = (struct gate_vcache_val){.allowed = true,
 					      .kind = GATE_VERDICT_ALLOW,
 					      .src = GATE_VCACHE_SRC_LEDGER,
 					      .flags = gv.flags,
 					      .interp = gv.interp};
 		gate_artifact_sha256_hex(a, cv.digest);
+		if (worker_answer(g, ev, true))
+			gated_log_fast(g, ev->pid, ev->fd, GATED_SRC_LEDGER, true,
+				       GATE_VERDICT_ALLOW, cv.digest,
+				       "vouched for by the install ledger");
 		remember(g, ev, gen, &cv);
 		goto out;
 	}
@@ -430,6 +498,11 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	enum gate_err rc = a ? gate_decide_artifact(p->ctx, a, path, GATE_CALLER_EXEC, &v)
 			     : gate_decide_fd(p->ctx, ev->fd, path, GATE_CALLER_EXEC, &v);
 	count(&g->n.decisions);
+	if (!lease_holds(g, ev)) { /* the bytes decided are gone: lease.h */
+		if (rc == GATE_OK)
+			gate_verdict_clear(&v);
+		goto out;
+	}
 	if (rc == GATE_OK && !resolved)
 		gated_path_unresolved_verdict(p->ctx, &v, unresolved);
 	bool allow = rc == GATE_OK ? v.allowed : gated_default_allows(g);
@@ -481,12 +554,12 @@ static void warm_up(void)
 	close(fd);
 }
 
-void *gated_worker_main(void *arg)
+static void *worker_loop(struct gated *g, struct gate_bqueue *q)
 {
-	struct worker w = {.g = arg};
+	struct worker w = {.g = g};
 	struct gated_event *ev;
 	warm_up();
-	while ((ev = gate_bqueue_pop(w.g->work, -1))) {
+	while ((ev = gate_bqueue_pop(q, -1))) {
 		/* Skip the work when the deadline (or shutdown) answered first. */
 		if (!gate_pending_claimed(&ev->link))
 			decide_event(&w, ev);
@@ -496,4 +569,21 @@ void *gated_worker_main(void *arg)
 	}
 	gate_ledger_close(w.ledger);
 	return NULL;
+}
+
+void *gated_worker_main(void *arg)
+{
+	struct gated *g = arg;
+	return worker_loop(g, g->work);
+}
+
+void *gated_big_worker_main(void *arg)
+{
+	struct gated *g = arg;
+	return worker_loop(g, g->big);
+}
+
+unsigned gated_big_workers(const struct gated *g)
+{
+	return g->cfg.workers / 2 ? g->cfg.workers / 2 : 1;
 }

@@ -62,7 +62,11 @@ static const char usage[] =
 	"  --workers N          decision threads (default 4)\n"
 	"  --cache N            verdict cache entries (default 16384)\n"
 	"  --queue N            events waiting for a worker (default 1024); beyond\n"
-	"                       it the default is answered at once\n"
+	"                       it the default is answered at once; files of 16 MiB\n"
+	"                       and more have a queue of this size and N/2 workers\n"
+	"                       (at least 1) of their own\n"
+	"  --max-size BYTES     deny larger files at once, unhashed (default\n"
+	"                       1073741824, 1 GiB)\n"
 	"  --log-queue N        audit records waiting for the writer (default 4096);\n"
 	"                       beyond it they are dropped and counted\n"
 	"  --status FILE        status file for 'gate status' (default\n"
@@ -155,6 +159,7 @@ static struct gated_policy *policy_load(const char *path, char *why, size_t cap)
 static void reload(struct gated *g)
 {
 	char why[sizeof g->reload_error];
+	gated_ledger_reopen(g); /* whatever the policy does */
 	struct gated_policy *np = policy_load(g->cfg.policy, why, sizeof why);
 	if (!np) {
 		g->reload_failures++;
@@ -233,6 +238,7 @@ enum {
 	OPT_FOLLOW,
 	OPT_POSTURE,
 	OPT_SYSCTL_ROOT,
+	OPT_MAX_SIZE,
 };
 
 static const struct option opts[] = {
@@ -255,6 +261,7 @@ static const struct option opts[] = {
 	{"follow-mounts", required_argument, NULL, OPT_FOLLOW},
 	{"posture", required_argument, NULL, OPT_POSTURE},
 	{"sysctl-root", required_argument, NULL, OPT_SYSCTL_ROOT},
+	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -321,6 +328,12 @@ static int number_opt(int o, const char *arg, struct gated_config *c)
 		if (!parse_num(arg, 1, GATED_MAX_WORKERS, &v))
 			return usage_error("--workers must be 1..64 (got '%s')", arg);
 		c->workers = (unsigned)v;
+		return 0;
+	case OPT_MAX_SIZE:
+		if (!parse_num(arg, 1, UINT64_MAX, &v))
+			return usage_error(
+				"--max-size must be a number of bytes, 1 or more (got '%s')", arg);
+		c->max_size = (uint64_t)v;
 		return 0;
 	case OPT_CACHE:
 		if (!parse_num(arg, 1, GATE_VCACHE_MAX, &v))
@@ -406,7 +419,8 @@ static int parse_args(int argc, char **argv, struct gated_config *c, bool *probe
 				   .queue = 1024,
 				   .log_queue = 4096,
 				   .status = GATED_STATUS_DEFAULT,
-				   .default_allow = -1};
+				   .default_allow = -1,
+				   .max_size = GATED_MAX_SIZE_DEFAULT};
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc;
@@ -440,7 +454,7 @@ static void status_try(struct gated *g, bool running)
 }
 
 struct threads {
-	pthread_t reader, log, workers[GATED_MAX_WORKERS];
+	pthread_t reader, log, workers[GATED_MAX_WORKERS + GATED_MAX_WORKERS / 2];
 	unsigned nworkers;
 	bool reader_on, log_on;
 };
@@ -464,6 +478,7 @@ static enum gate_err setup(struct gated *g, struct gate_error *err)
 	}
 	if ((rc = gate_vcache_new(g->cfg.cache, &g->cache, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.queue, &g->work, err)) != GATE_OK ||
+	    (rc = gate_bqueue_new(g->cfg.queue, &g->big, err)) != GATE_OK ||
 	    (rc = gate_bqueue_new(g->cfg.log_queue, &g->logq, err)) != GATE_OK)
 		return rc;
 	if ((rc = gated_guard_setup(g, false, err)) != GATE_OK)
@@ -484,6 +499,7 @@ static void teardown(struct gated *g)
 	gate_vcache_free(g->cache);
 	gated_guard_free(g);
 	gate_bqueue_free(g->work);
+	gate_bqueue_free(g->big);
 	gate_bqueue_free(g->logq);
 	gate_pending_destroy(&g->pending);
 	pthread_mutex_destroy(&g->pol_lock);
@@ -496,6 +512,9 @@ static bool start_threads(struct gated *g, struct threads *t)
 	t->log_on = true;
 	for (; t->nworkers < g->cfg.workers; t->nworkers++)
 		if (pthread_create(&t->workers[t->nworkers], NULL, gated_worker_main, g) != 0)
+			return false;
+	for (unsigned i = 0; i < gated_big_workers(g); i++, t->nworkers++)
+		if (pthread_create(&t->workers[t->nworkers], NULL, gated_big_worker_main, g) != 0)
 			return false;
 	if (pthread_create(&t->reader, NULL, gated_reader_main, g) != 0)
 		return false;
@@ -538,6 +557,7 @@ static bool stop_threads(struct gated *g, struct threads *t)
 	if (t->reader_on)
 		status_try(g, false);
 	gate_bqueue_close(g->work);
+	gate_bqueue_close(g->big);
 	for (unsigned i = 0; i < t->nworkers; i++)
 		all = join_by(t->workers[i], by) && all;
 	if (write(g->stop_fd, &one, sizeof one) < 0)
@@ -575,6 +595,7 @@ static void control_loop(struct gated *g)
 		}
 		if (wd && gate_now_ns() - beat_seen < 3000000000LL)
 			sd_notify_msg("WATCHDOG=1");
+		gated_ledger_watch(g);
 		bool ok = gated_status_write(g, true, &e) == GATE_OK;
 		if (!ok && status_ok)
 			gated_log_msg(g, "status", "%s", e.msg);
@@ -596,6 +617,7 @@ static void block_signals(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a log FIFO whose reader left: EPIPE, not death */
+	gated_lease_signals();
 }
 
 /* Every event in flight holds a descriptor (two while it is hashed): a

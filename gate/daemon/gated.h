@@ -24,6 +24,7 @@
 #include "verdict.h"
 #include "gate_util.h"
 #include "interp.h"
+#include "lease.h"
 #include "ledger.h"
 #include "loader.h"
 #include "pending.h"
@@ -60,6 +61,7 @@ struct gated_config {
 	size_t nfollow;
 	int posture;		 /* enum gated_posture */
 	const char *sysctl_root; /* NULL: /proc/sys */
+	uint64_t max_size;	 /* larger files are denied unhashed (lease.h) */
 };
 
 /* Counters of the status file; relaxed atomics. */
@@ -96,12 +98,15 @@ struct gated {
 	pid_t self;
 	struct gate_vcache *cache;
 	struct gate_bqueue *work; /* struct gated_event * */
+	struct gate_bqueue *big;  /* the same, for files of GATED_BIG_BYTES and more */
 	struct gate_bqueue *logq; /* struct gated_rec * */
 	struct gate_pending pending;
 	pthread_mutex_t pol_lock;
 	struct gated_policy *pol;
 	atomic_int mode;
 	struct gated_counts n;
+	struct gated_lease_counts ls;
+	struct gated_ledger_watch lw;
 	atomic_ullong reader_beat;
 	atomic_bool stopping;
 	int64_t started; /* unix seconds */
@@ -122,6 +127,7 @@ struct gated_event {
 	pid_t pid;
 	uint64_t mask;
 	struct gate_vcache_key key;
+	struct gated_lease lease; /* released once answered (lease.h) */
 };
 
 /* ---- policy references (gated.c) ---- */
@@ -135,6 +141,8 @@ GATE_WUR enum gate_err gated_fan_init(struct gated *g, struct gate_error *err);
 GATE_WUR enum gate_err gated_fan_mark(struct gated *g, struct gate_error *err);
 void *gated_reader_main(void *arg);
 void *gated_worker_main(void *arg);
+void *gated_big_worker_main(void *arg); /* serves gated.big */
+unsigned gated_big_workers(const struct gated *g);
 /* Answer fd; false (and counted) when the kernel refused the answer. */
 bool gated_respond(struct gated *g, int fd, bool allow);
 /* The events every mark asks for. */
@@ -175,6 +183,7 @@ enum gated_src {
 	GATED_SRC_DEADLINE,
 	GATED_SRC_QUEUE_FULL,
 	GATED_SRC_GUARD, /* guard.c: loader and interpreter rules */
+	GATED_SRC_LEASE, /* lease.h: written to, changed, or too large */
 };
 /* A full decision: takes over v's contents (v is zeroed). late: the
  * deadline had already answered the kernel with the default. */

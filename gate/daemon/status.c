@@ -35,6 +35,15 @@ static json_t *counts_json(struct gated *g)
 	return o;
 }
 
+static json_t *lease_json(struct gated *g)
+{
+	struct gated_lease_counts *n = &g->ls;
+	return json_pack("{sI sI sI sI sI sI sI}", "write_busy", ld(&n->write_busy), "changed",
+			 ld(&n->changed), "no_lease", ld(&n->no_lease), "too_large",
+			 ld(&n->too_large), "cancelled", ld(&n->cancelled), "ledger_reopen",
+			 ld(&n->ledger_reopen), "max_size", (json_int_t)g->cfg.max_size);
+}
+
 static json_t *queue_json(struct gate_bqueue *q)
 {
 	struct gate_bqueue_stats s;
@@ -67,6 +76,8 @@ static json_t *status_json(struct gated *g, bool running)
 	json_object_set_new(o, "in_flight",
 			    json_integer((json_int_t)gate_pending_count(&g->pending)));
 	json_object_set_new(o, "started", json_integer(g->started));
+	json_object_set_new(o, "lease", lease_json(g));
+	json_object_set_new(o, "big_queue", queue_json(g->big));
 	json_object_set_new(
 		o, "reloads",
 		json_pack("{si si}", "ok", (int)g->reloads, "failed", (int)g->reload_failures));

@@ -821,6 +821,45 @@ static void test_hash_fd(void **state)
 	free(data);
 }
 
+/* gate_hash_fd_cancel: asked before every chunk; the first yes stops it
+ * with GATE_HASH_CANCELLED, on both paths; never asked, it hashes all. */
+static bool stop_after(void *arg)
+{
+	unsigned *left = arg;
+	return (*left)-- == 0;
+}
+
+static void cancel_expect(int fd, uint64_t size, unsigned chunks)
+{
+	unsigned left = chunks;
+	struct gate_cancel c = {.fn = stop_after, .arg = &left};
+	uint64_t done = 0;
+	int e = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	assert_int_equal(gate_hash_fd_cancel(fd, ctx, 0, UINT64_MAX, &c, &done, &e),
+			 GATE_HASH_CANCELLED);
+	assert_true(done < size);
+	assert_true(done <= (uint64_t)chunks * 256 * 1024);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void test_hash_fd_cancel(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/gate-test-hashcancel.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 20 << 20), 0); /* read ahead */
+	cancel_expect(fd, 20 << 20, 0);
+	cancel_expect(fd, 20 << 20, 3);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0); /* plain */
+	cancel_expect(fd, 1 << 20, 0);
+	cancel_expect(fd, 1 << 20, 2);
+	close(fd);
+}
+
 /* Every spelling of a path is one path before rules see it. */
 static void test_path_normalize(void **state)
 {
@@ -864,6 +903,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hash_fd),
+		cmocka_unit_test(test_hash_fd_cancel),
 		cmocka_unit_test(test_b64_decode_valid),
 		cmocka_unit_test(test_b64_decode_rejects),
 		cmocka_unit_test(test_b64_encode_roundtrip),

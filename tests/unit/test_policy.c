@@ -1655,7 +1655,7 @@ static void test_lint_rules(void **state)
 	assert_int_equal(s.line, 4);
 	/* identical matches */
 	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**']}, decision: deny}\n"
-				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n",
+				    "  - {name: b, match: {path: ['/opt/**'], caller: [ci]}, decision: allow}\n",
 				    &s),
 			 1);
 	assert_non_null(strstr(s.all, "rule 'b' is never reached: rule 'a'"));
@@ -1668,7 +1668,8 @@ static void test_lint_rules(void **state)
 	/* not covered: no warning */
 	assert_int_equal(lint_rules("  - {name: a, match: {path: ['/opt/**'], caller: [ci]}, "
 				    "decision: deny}\n"
-				    "  - {name: b, match: {path: ['/opt/**']}, decision: allow}\n"
+				    "  - {name: b, match: {path: ['/opt/**'], caller: [ci, apt]}, "
+				    "decision: allow}\n"
 				    "  - {name: c, match: {type: [text/plain], size: {max: 10}}, "
 				    "decision: allow}\n"
 				    "  - {name: d, match: {type: [text/plain]}, decision: allow}\n",

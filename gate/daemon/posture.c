@@ -101,6 +101,14 @@ struct check {
 	size_t n, omitted;
 };
 
+/* src into dst (cap bytes), cut to fit: gap texts are for people. */
+static void copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static struct gated_gap *gap(struct check *c, const char *check, const char *what, const char *have,
 			     const char *want)
 {
@@ -110,10 +118,10 @@ static struct gated_gap *gap(struct check *c, const char *check, const char *wha
 	}
 	struct gated_gap *x = &c->gaps[c->n++];
 	memset(x, 0, sizeof(*x));
-	snprintf(x->check, sizeof x->check, "%s", check);
-	snprintf(x->what, sizeof x->what, "%s", what);
-	snprintf(x->have, sizeof x->have, "%s", have);
-	snprintf(x->want, sizeof x->want, "%s", want);
+	copy(x->check, sizeof x->check, check);
+	copy(x->what, sizeof x->what, what);
+	copy(x->have, sizeof x->have, have);
+	copy(x->want, sizeof x->want, want);
 	return x;
 }
 

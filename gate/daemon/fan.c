@@ -208,7 +208,7 @@ static void handle(struct gated *g, const struct fanotify_event_metadata *md)
 	}
 	gate_vcache_key_from_stat(&st, &k);
 	bool exec = (md->mask & FAN_OPEN_EXEC_PERM) != 0;
-	gated_key_place(md->fd, &k); /* the mount and name: nsguard.h */
+	gated_key_place(md->fd, &k); /* the mount: nsguard.h */
 	/* An interpreter's open: a cached allow answers it only when guard.c
 	 * has nothing to look at in a worker. */
 	if (!stat_ok || !S_ISREG(st.st_mode) || (!exec && gated_guard_open_fast(g, md->pid) != 1) ||
@@ -458,8 +458,6 @@ static void decide_event(struct worker *w, struct gated_event *ev)
 	/* Decided on a name that leads back to this file, or on none (nsguard.h). */
 	bool resolved =
 		gated_path_resolve(ev->fd, path, sizeof path, unresolved, sizeof unresolved);
-	if (resolved)
-		gated_key_place_of(path, &ev->key);
 	uint64_t gen = gate_vcache_generation(g->cache); /* before the policy: vcache.h */
 	struct gated_policy *p = gated_policy_get(g);
 	struct gate_cancel cancel = {.fn = deadline_passed, .arg = &ev->link};

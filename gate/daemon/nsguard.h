@@ -37,12 +37,11 @@ bool gated_path_resolve(int fd, char *path, size_t cap, char *why, size_t whycap
  * on path is turned into a deny (the path was not the file's). */
 void gated_path_unresolved_verdict(const struct gate_ctx *ctx, struct gate_verdict *v,
 				   const char *why);
-/* The mount and place (path digest) members of a cache key, from the
- * event's descriptor (vcache.h). */
+/* The mount member of a cache key, from the event's descriptor
+ * (vcache.h): an answer is reused only through the same mount. The name is
+ * not part of the key (it costs a readlink and a hash on every exec): a
+ * hard link on the same mount shares the answer of the file's bytes. */
 void gated_key_place(int fd, struct gate_vcache_key *k);
-/* The place member for a path the worker resolved: a decision is cached
- * under the name it was made for. */
-void gated_key_place_of(const char *path, struct gate_vcache_key *k);
 
 /* ---- posture.c ---- */
 struct gated_gap {

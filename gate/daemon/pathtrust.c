@@ -113,23 +113,9 @@ void gated_path_unresolved_verdict(const struct gate_ctx *ctx, struct gate_verdi
 	memcpy(v->reason, reason, sizeof v->reason);
 }
 
-void gated_key_place_of(const char *path, struct gate_vcache_key *k)
-{
-	uint8_t d[32];
-	gate_sha256(path, strlen(path), d);
-	memcpy(k->place, d, sizeof k->place);
-}
-
 void gated_key_place(int fd, struct gate_vcache_key *k)
 {
 	struct statx sx;
-	char link[64], path[PATH_MAX];
 	if (fd_statx(fd, &sx) && (sx.stx_mask & STATX_MNT_ID))
 		k->mnt_id = sx.stx_mnt_id;
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, path, sizeof path);
-	if (n <= 0 || (size_t)n >= sizeof path)
-		return; /* place stays zero: never equal to a resolved path's */
-	path[n] = '\0';
-	gated_key_place_of(path, k);
 }

@@ -31,10 +31,10 @@
  * it is decided at every exec until it has been stable this long. */
 #define GATE_VCACHE_RACY_NS (2 * 1000000000LL)
 
-/* mnt_id and place: the mount the file was reached through and a digest
- * of the path gated resolved (pathtrust.c); zero when not known. Part of
- * the key because a path rule's answer holds for that name only: the same
- * inode reached through another mount or another hard link is a miss. */
+/* mnt_id: the mount the file was reached through (pathtrust.c), zero when
+ * not known: the same inode reached through another mount (a bind mount
+ * made elsewhere) is a miss and decided on the path gated resolves. place
+ * is an optional digest of the name (zero in gated: see nsguard.h). */
 struct gate_vcache_key {
 	uint64_t dev, ino, size;
 	int64_t mtime_sec, ctime_sec;

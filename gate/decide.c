@@ -284,9 +284,23 @@ static bool decide_by_digest(struct gate_ctx *c, struct gate_verdict *v, const u
 	return true;
 }
 
-/* Steps 2-6 over an identified artifact (a is borrowed). */
+static void decide_read(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a);
+
+/* Steps 2-6 over an identified artifact (a is borrowed). Every reader of
+ * the file (hash, signatures, libmagic, the X.509 formats) is done when the
+ * answer is known: a file that changed meanwhile is not answered for. */
 static void decide_artifact(struct gate_ctx *c, struct gate_verdict *v,
 			    const struct gate_artifact *a)
+{
+	decide_read(c, v, a);
+	if (v->kind != GATE_VERDICT_ERROR && !gate_artifact_unchanged(a))
+		fail_error(v,
+			   "%s changed while it was being decided (its size, mtime or ctime "
+			   "moved): decide it again",
+			   v->path);
+}
+
+static void decide_read(struct gate_ctx *c, struct gate_verdict *v, const struct gate_artifact *a)
 {
 	gate_artifact_sha256_hex(a, v->digest);
 	v->size = gate_artifact_size(a);

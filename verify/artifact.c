@@ -101,6 +101,17 @@ static enum gate_err changed(const struct gate_artifact *a, struct gate_error *e
 			 a->path, hex);
 }
 
+bool gate_artifact_unchanged(const struct gate_artifact *a)
+{
+	struct stat st;
+	if (a->fd < 0)
+		return true;
+	return fstat(a->fd, &st) == 0 && (uint64_t)st.st_dev == a->dev &&
+	       (uint64_t)st.st_ino == a->ino && (uint64_t)st.st_size == a->size &&
+	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == a->mtime_ns &&
+	       (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == a->ctime_ns;
+}
+
 /* Takes ownership of fd (a regular file). */
 static enum gate_err artifact_from_owned_fd(int fd, const char *path,
 					    const struct gate_cancel *cancel,
@@ -115,6 +126,13 @@ static enum gate_err artifact_from_owned_fd(int fd, const char *path,
 		return gate_fail(err, GATE_E_NOMEM, NULL, "artifact", "out of memory");
 	}
 	a->fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		a->dev = (uint64_t)st.st_dev;
+		a->ino = (uint64_t)st.st_ino;
+		a->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		a->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	}
 	rc = digest_fd(fd, a->path, EVP_sha256(), cancel, a->sha256, &len, &a->size, NULL, err);
 	if (rc != GATE_OK) {
 		gate_artifact_free(a);

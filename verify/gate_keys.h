@@ -76,7 +76,17 @@ struct gate_artifact {
 	bool digest_only;
 	uint8_t sha256[32];
 	uint64_t size;
+	/* the file as fstat saw it before the first read */
+	uint64_t dev, ino;
+	int64_t mtime_ns, ctime_ns;
 };
+
+/* Whether the file is still as it was before the first read: same device,
+ * inode, size, mtime and ctime (nanoseconds; Linux 6.13+ gives a change
+ * after an fstat a ctime of its own). Readers that do not hash what they
+ * read (libmagic, the X.509 formats) are covered by asking this once they
+ * are done. Digest-only artifacts are always unchanged. */
+bool gate_artifact_unchanged(const struct gate_artifact *a);
 
 /* Digest of the artifact under md (SHA-256 cached; others streamed again). */
 enum gate_err gate_artifact_digest(const struct gate_artifact *a, const EVP_MD *md, uint8_t *out,

@@ -231,6 +231,45 @@ static void test_opaque_verdict(void **state)
 	gate_ctx_free(c);
 }
 
+/* A file changed after its first read is not answered for, whichever
+ * reader would have seen the new bytes: grown, or the same size with one
+ * byte flipped. */
+static void test_changed_while_decided(void **state)
+{
+	(void)state;
+	struct gate_ctx *c = ctx_new();
+	char path[128];
+	snprintf(path, sizeof path, "%s/ok/changing", dir);
+	for (int same_size = 0; same_size < 2; same_size++) {
+		struct gate_artifact *a = NULL;
+		struct gate_verdict v;
+		write_file(path, "first version\n");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(gate_artifact_from_fd(fd, path, &a, NULL), GATE_OK);
+		assert_int_equal(gate_decide_artifact(c, a, path, GATE_CALLER_EXEC, &v), GATE_OK);
+		assert_int_equal(v.kind, GATE_VERDICT_ALLOW); /* unchanged: decided */
+		gate_verdict_clear(&v);
+		int w = open(path, O_WRONLY | O_CLOEXEC | (same_size ? 0 : O_APPEND));
+		assert_true(w >= 0);
+		if (same_size) {
+			usleep(20000); /* a new clock tick, on kernels without fine ctime */
+			assert_int_equal(pwrite(w, "F", 1, 0), 1);
+		} else {
+			assert_int_equal(write(w, "more\n", 5), 5);
+		}
+		close(w);
+		assert_int_equal(gate_decide_artifact(c, a, path, GATE_CALLER_EXEC, &v), GATE_OK);
+		assert_int_equal(v.kind, GATE_VERDICT_ERROR);
+		assert_false(v.allowed);
+		assert_non_null(strstr(v.reason, "changed while it was being decided"));
+		gate_verdict_clear(&v);
+		gate_artifact_free(a);
+		close(fd);
+	}
+	gate_ctx_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_too_deep_is_an_error),
 		cmocka_unit_test(test_decide_artifact_hashed_once),
 		cmocka_unit_test(test_opaque_verdict),
+		cmocka_unit_test(test_changed_while_decided),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,12 @@
  * gated.h - the exec allowlisting daemon's shared state (internal to the
  * gated executable: gated.c runs the control thread, fan.c the fanotify
  * reader and the workers, alog.c the log writer, status.c the status file).
+ * What each answer rests on (docs/EXEC.md, "Ways around it"): lease.c (no
+ * writer during a decision, the size cap), guard.c with loader.c, interp.c
+ * and elfinfo.c (the loader run as a program, interpreters by content),
+ * pathtrust.c (paths gated can resolve back to the file), mounts.c and
+ * mountinfo.c (mounts marked as they appear), posture.c (what marks cannot
+ * close), ledgerwatch.c (the ledger followed by identity).
  *
  * Threads and what they may wait on:
  *   reader   poll() on the fanotify group; answers its own process, the
@@ -10,12 +16,18 @@
  *   workers  one event at a time: hash through the event's descriptor,
  *            ledger, full policy decision. May block (slow evidence): the
  *            deadline answers for them.
+ *   big      the same for files of 16 MiB or more, from a queue of their
+ *            own (--workers/2 threads, at least one), so that huge files
+ *            never hold up small ones.
+ *   mounts   (--follow-mounts) waits on fanotify mount events and
+ *            mountinfo, marks new mounts, re-checks the posture.
  *   log      drains the log queue into the audit sink; the only thread
  *            that writes audit events or diagnostics, so a blocked sink
  *            blocks nothing else (records beyond the queue are dropped and
  *            counted).
- *   control  signals (SIGHUP reload, SIGTERM stop), the status file every
- *            second, systemd readiness and watchdog.
+ *   control  signals (SIGHUP reload, SIGTERM stop), the status file and
+ *            the ledger's identity every second, systemd readiness and
+ *            watchdog.
  */
 #ifndef GATE_HOOKS_EXEC_GATED_H
 #define GATE_HOOKS_EXEC_GATED_H

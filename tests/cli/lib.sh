@@ -106,6 +106,18 @@ finish() {
     [ "$failed" -eq 0 ]
 }
 
+# stack_setup: for tests whose bundles come from a private Sigstore
+# instance (tests/tools/sigstore_stack.py): sets py and stack, skips (exit
+# 0) when /usr/bin/python3 has no cryptography module. Needs src.
+stack_setup() {
+    py=/usr/bin/python3
+    stack=$src/tests/tools/sigstore_stack.py
+    if ! "$py" -c 'import cryptography' 2>/dev/null; then
+        echo "SKIP: $py has no cryptography module (apt-get install python3-cryptography)"
+        exit 0
+    fi
+}
+
 cli_setup() {
     GATE=${GATE:?GATE must name the gate binary}
     GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")

@@ -13,12 +13,7 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=${GATE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 . "$here/lib.sh"
-py=/usr/bin/python3
-stack=$src/tests/tools/sigstore_stack.py
-if ! "$py" -c 'import cryptography' 2>/dev/null; then
-	echo "SKIP: $py has no cryptography module (apt-get install python3-cryptography)"
-	exit 0
-fi
+stack_setup
 cli_setup
 
 T=$(date -u +%s)

@@ -1,5 +1,6 @@
 /* main.c - `gate`: dispatch to the subcommands. */
 #include "cli.h"
+#include "gate_util.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -69,6 +70,12 @@ int main(int argc, char **argv)
 		{"hook", gate_cmd_hook, false},	    {"tuf", gate_cmd_tuf, true},
 		{"trust", gate_cmd_trust, false},   {"status", gate_cmd_status, false},
 	};
+	/* apt runs the hooks with whatever environment its caller had: their
+	 * decisions come from flags and files only (gate_env_lock). */
+	if (strcmp(cmd, "hook") == 0 && !gate_env_lock(NULL)) {
+		fputs("gate: out of memory\n", stderr);
+		return GATE_EXIT_USAGE;
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0) {
 			if (!cmds[i].signs)

@@ -34,6 +34,17 @@
  * existing one is left as it is); only the first len bytes of path count.
  * 0, or -1 with errno set. */
 int gate_mkdirs(const char *path, size_t len, mode_t mode);
+
+/* Hook and daemon context: what a decision depends on comes from flags
+ * and files, never from the environment the caller happened to have
+ * (GATE_POLICY, GATE_TIME, GATE_CACHE_DIR, OPENSSL_CONF, SSL_CERT_FILE,
+ * https_proxy, MAGIC, TZ, ...). Empties the environment, keeping only the
+ * variables named in keep (NULL-terminated, may be NULL), and sets PATH to
+ * GATE_SAFE_PATH. Call it first, before OpenSSL or any library reads its
+ * settings; flags then set what they name (setenv), so that they are the
+ * one way in. False when out of memory (the environment is then empty). */
+#define GATE_SAFE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+bool gate_env_lock(const char *const *keep);
 /* "a/b", malloc'd; NULL when out of memory. */
 char *gate_path_join(const char *a, const char *b);
 /* path with "//", "." and ".." resolved by its text alone (links are not
@@ -43,11 +54,12 @@ char *gate_path_join(const char *a, const char *b);
  * kept). "" becomes ".". Malloc'd; NULL when out of memory. */
 char *gate_path_normalize(const char *path, const char *base);
 
-/* A state or cache file (TUF metadata, stamps, locks): like
- * gate_read_file, but opened without blocking (a FIFO never makes it wait)
- * and only when regular, else GATE_E_IO "not a regular file". */
-GATE_WUR enum gate_err gate_read_regular(const char *path, size_t cap, uint8_t **out, size_t *len,
-					 struct gate_error *err);
+/* An input the user named on an interactive command line (gate verify's
+ * --bundle, --signature, ...): like gate_read_file, but a pipe or other
+ * stream is read too ("--bundle <(curl ...)"), never past cap. Nothing a
+ * hook, the daemon or a policy names is read with it. */
+GATE_WUR enum gate_err gate_read_stream(const char *path, size_t cap, uint8_t **out, size_t *len,
+					struct gate_error *err);
 /* open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode), kept only
  * when it is a regular file: the descriptor, -1 (errno set) when the open
  * failed, -2 when it is not a regular file (a FIFO, a folder, ...). */

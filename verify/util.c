@@ -200,9 +200,10 @@ bool gate_asn1_time_to_unix(const ASN1_TIME *t, int64_t *out)
 static enum gate_err read_file(const char *path, size_t cap, bool regular, uint8_t **out,
 			       size_t *len, struct gate_error *err)
 {
-	/* O_NONBLOCK for state files: a FIFO planted there must not make the
-	 * open wait for a writer (forever). */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NONBLOCK : 0));
+	/* O_NONBLOCK: a FIFO planted where a file is expected must not make
+	 * the open wait for a writer (forever). A stream the user named is
+	 * then read blocking, as any reader of a pipe would. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, path, "cannot open: %s", strerror(errno));
 	enum gate_err rc = GATE_E_IO;
@@ -219,6 +220,10 @@ static enum gate_err read_file(const char *path, size_t cap, bool regular, uint8
 	}
 	if (regular && !S_ISREG(st.st_mode)) {
 		rc = gate_fail(err, GATE_E_IO, NULL, path, "not a regular file");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		rc = gate_fail(err, GATE_E_IO, NULL, path, "cannot read: %s", strerror(errno));
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > cap) {
@@ -281,13 +286,13 @@ out:
 enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
 			     struct gate_error *err)
 {
-	return read_file(path, cap, false, out, len, err);
+	return read_file(path, cap, true, out, len, err);
 }
 
-enum gate_err gate_read_regular(const char *path, size_t cap, uint8_t **out, size_t *len,
-				struct gate_error *err)
+enum gate_err gate_read_stream(const char *path, size_t cap, uint8_t **out, size_t *len,
+			       struct gate_error *err)
 {
-	return read_file(path, cap, true, out, len, err);
+	return read_file(path, cap, false, out, len, err);
 }
 
 int gate_open_regular(const char *path, int flags, mode_t mode)
@@ -707,4 +712,26 @@ fail:
 	free(in);
 	free(out);
 	return NULL;
+}
+
+bool gate_env_lock(const char *const *keep)
+{
+	enum { KEEP_MAX = 8 };
+	char *saved[KEEP_MAX] = {0};
+	size_t n = 0;
+	bool ok = true;
+	for (; keep && keep[n] && n < KEEP_MAX; n++) {
+		const char *v = getenv(keep[n]);
+		if (v && !(saved[n] = strdup(v)))
+			ok = false;
+	}
+	clearenv();
+	if (setenv("PATH", GATE_SAFE_PATH, 1) != 0)
+		ok = false;
+	for (size_t i = 0; i < n; i++) {
+		if (saved[i] && setenv(keep[i], saved[i], 1) != 0)
+			ok = false;
+		free(saved[i]);
+	}
+	return ok;
 }

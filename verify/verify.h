@@ -389,9 +389,12 @@ GATE_API GATE_WUR enum gate_err gate_verify_codesign(const struct gate_cs_input 
 GATE_API GATE_WUR enum gate_err gate_regex_full_match(const char *pattern, const char *value,
 						      struct gate_error *err);
 
-/* Read a whole file (regular or not), refusing more than cap bytes. *out is
- * malloc'd and NUL-terminated (not counted in *len). Errors: GATE_E_IO,
- * GATE_E_TOO_LARGE, GATE_E_NOMEM; err->field names the path. */
+/* Read a whole regular file, refusing more than cap bytes. It is opened
+ * without blocking and refused unless regular (GATE_E_IO "not a regular
+ * file"): a FIFO, a device or a folder where a policy, key or signature is
+ * expected never makes a reader wait. *out is malloc'd and NUL-terminated
+ * (not counted in *len). Errors: GATE_E_IO, GATE_E_TOO_LARGE, GATE_E_NOMEM;
+ * err->field names the path. */
 GATE_API GATE_WUR enum gate_err gate_read_file(const char *path, size_t cap, uint8_t **out,
 					       size_t *len, struct gate_error *err);
 /* RFC 3339 UTC ("2022-10-31T23:59:59.999Z"; fraction optional; "Z" or

@@ -229,17 +229,23 @@ static int parse_args(int argc, char **argv, struct verify_args *va)
 static enum gate_err load_evidence(const struct verify_args *va, struct gate_bundle **out,
 				   struct gate_error *err)
 {
-	if (va->bundle)
-		return gate_bundle_load(va->bundle, out, err);
+	/* Named on the command line: a pipe is read too (gate_read_stream). */
 	uint8_t *sig = NULL, *cert = NULL, *chain = NULL;
 	size_t sl = 0, cl = 0, chl = 0;
 	enum gate_err rc;
 	const size_t cap = 1024 * 1024;
-	if ((rc = gate_read_file(va->signature, cap, &sig, &sl, err)) == GATE_OK &&
-	    (!va->certificate ||
-	     (rc = gate_read_file(va->certificate, cap, &cert, &cl, err)) == GATE_OK) &&
-	    (!va->chain || (rc = gate_read_file(va->chain, cap, &chain, &chl, err)) == GATE_OK))
+	if (va->bundle) {
+		if ((rc = gate_read_stream(va->bundle, GATE_MAX_BUNDLE, &sig, &sl, err)) == GATE_OK)
+			rc = gate_bundle_parse(sig, sl, out, err);
+		if (rc != GATE_OK && err && !err->file[0])
+			snprintf(err->file, sizeof(err->file), "%s", va->bundle);
+	} else if ((rc = gate_read_stream(va->signature, cap, &sig, &sl, err)) == GATE_OK &&
+		   (!va->certificate ||
+		    (rc = gate_read_stream(va->certificate, cap, &cert, &cl, err)) == GATE_OK) &&
+		   (!va->chain ||
+		    (rc = gate_read_stream(va->chain, cap, &chain, &chl, err)) == GATE_OK)) {
 		rc = gate_bundle_from_detached(sig, sl, cert, cl, chain, chl, out, err);
+	}
 	free(sig);
 	free(cert);
 	free(chain);

@@ -82,7 +82,13 @@ static const char usage[] =
 	"                       unmarked mounts that allow exec): log each gap\n"
 	"                       (default), fix it, or refuse to start\n"
 	"  --sysctl-root DIR    read the posture sysctls under DIR (default /proc/sys)\n"
+	"  --cache-dir DIR      fetched evidence and TUF metadata (absolute; default\n"
+	"                       /var/cache/gate and /var/lib/gate/tuf)\n"
 	"  --probe              check that fanotify and the marks work, then exit\n"
+	"\n"
+	"gated never reads its environment beyond systemd's NOTIFY_SOCKET and\n"
+	"WATCHDOG_USEC: what it decides with comes from these options and the\n"
+	"files they name.\n"
 	"\n"
 	"Exit: 0 stopped by SIGTERM/SIGINT (or probe passed), 1 fanotify or the\n"
 	"marks failed, 2 usage or policy error, 3 refused (--posture refuse).\n";
@@ -239,6 +245,7 @@ enum {
 	OPT_POSTURE,
 	OPT_SYSCTL_ROOT,
 	OPT_MAX_SIZE,
+	OPT_CACHE_DIR,
 };
 
 static const struct option opts[] = {
@@ -262,6 +269,7 @@ static const struct option opts[] = {
 	{"posture", required_argument, NULL, OPT_POSTURE},
 	{"sysctl-root", required_argument, NULL, OPT_SYSCTL_ROOT},
 	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+	{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -379,6 +387,12 @@ static int one_opt(int o, const char *arg, struct gated_config *c, bool *probe)
 		return add_interpreter(c, arg);
 	case OPT_STATUS:
 		c->status = arg;
+		return 0;
+	case OPT_CACHE_DIR: /* the environment is empty (main): this is its one way in */
+		if (arg[0] != '/')
+			return usage_error("--cache-dir needs an absolute path (got '%s')", arg);
+		if (setenv("GATE_CACHE_DIR", arg, 1) != 0)
+			return usage_error("%s", "out of memory");
 		return 0;
 	case OPT_AUDIT:
 		c->audit = arg;
@@ -698,10 +712,14 @@ static int run(struct gated *g, bool probe)
 
 int main(int argc, char **argv)
 {
-	/* File types come from the system's libmagic database, never from
-	 * one the environment names: a rule on type must not be evaded by
-	 * whoever sets $MAGIC. */
-	unsetenv("MAGIC");
+	/* Decisions come from flags and files only (gate_env_lock): not
+	 * GATE_TIME, GATE_CACHE_DIR, $MAGIC (a rule on type), OPENSSL_CONF...
+	 * systemd's two variables only say where to report. */
+	static const char *const keep[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC", NULL};
+	if (!gate_env_lock(keep)) {
+		fputs("gated: out of memory\n", stderr);
+		return 2;
+	}
 	struct gated g;
 	bool probe = false;
 	memset(&g, 0, sizeof g);

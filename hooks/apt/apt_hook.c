@@ -51,17 +51,22 @@ static const char hook_usage[] =
 	"evidence stores by digest (DIR/sha256/HEX/, or URL/sha256/HEX.sigstore.json\n"
 	"for https:// and file:// stores).\n"
 	"\n"
-	"  --policy FILE        policy (default $GATE_POLICY, /etc/gate/policy.yaml,\n"
-	"                       else a built-in policy that denies everything)\n"
+	"  --policy FILE        policy (default /etc/gate/policy.yaml, else a built-in\n"
+	"                       policy that denies everything)\n"
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
 	"  --jobs N             parallel decisions (default: number of CPUs)\n"
-	"  --current-time T     decide as of RFC 3339 time T (also $GATE_TIME)\n"
+	"  --current-time T     decide as of RFC 3339 time T\n"
+	"  --cache-dir DIR      fetched evidence and TUF metadata (absolute; default\n"
+	"                       /var/cache/gate and /var/lib/gate/tuf)\n"
 	"  --install            write DIR/" HOOK_CONF_NAME " so that apt runs this binary\n"
 	"                       with the options given here (absolute paths)\n"
 	"  --uninstall          remove DIR/" HOOK_CONF_NAME " if gate wrote it\n"
 	"  --apt-conf-dir DIR   default " HOOK_CONF_DIR "\n"
+	"\n"
+	"The hook never reads its environment (apt passes on its caller's): what it\n"
+	"decides with comes from these options and the files they name.\n"
 	"\n"
 	"Exit: 0 the transaction may proceed; 1 a package denied, 2 an error (bad\n"
 	"input, broken policy, unreadable .deb, ledger failure) in enforce mode:\n"
@@ -69,7 +74,7 @@ static const char hook_usage[] =
 	"denials and errors are reported and logged, and apt proceeds.\n";
 
 struct hook_args {
-	const char *policy, *ledger, *now, *conf_dir;
+	const char *policy, *ledger, *now, *conf_dir, *cache_dir;
 	const char *dirs[HOOK_MAX_EVIDENCE + 1];
 	size_t ndirs;
 	bool no_ledger, install, uninstall;
@@ -84,7 +89,7 @@ static int hook_usage_error(const char *msg)
 
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
-	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME };
+	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_CACHE };
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -92,6 +97,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"ledger", required_argument, NULL, O_LEDGER},
 		{"no-ledger", no_argument, NULL, O_NO_LEDGER},
 		{"current-time", required_argument, NULL, O_TIME},
+		{"cache-dir", required_argument, NULL, O_CACHE},
 		{"install", no_argument, NULL, O_INSTALL},
 		{"uninstall", no_argument, NULL, O_UNINSTALL},
 		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
@@ -121,6 +127,11 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			break;
 		case O_TIME:
 			a->now = optarg;
+			break;
+		case O_CACHE:
+			if (optarg[0] != '/')
+				return hook_usage_error("--cache-dir must be an absolute path");
+			a->cache_dir = optarg;
 			break;
 		case O_INSTALL:
 			a->install = true;
@@ -156,6 +167,9 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		return hook_usage_error("--ledger and --no-ledger exclude each other");
 	if (!a->ledger)
 		a->ledger = GATE_LEDGER_DEFAULT;
+	/* The environment is empty here (main.c): the flag is its one way in. */
+	if (a->cache_dir && setenv("GATE_CACHE_DIR", a->cache_dir, 1) != 0)
+		return hook_usage_error("out of memory");
 	return -1;
 }
 
@@ -194,13 +208,15 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 		return NULL;
 	}
 	exe[n] = '\0';
-	const char *words[HOOK_MAX_EVIDENCE + 3];
+	const char *words[HOOK_MAX_EVIDENCE + 4];
 	size_t nw = 0;
 	words[nw++] = exe;
 	if (a->policy)
 		words[nw++] = a->policy;
 	if (ledger_given)
 		words[nw++] = a->ledger;
+	if (a->cache_dir)
+		words[nw++] = a->cache_dir;
 	for (size_t i = 0; i < a->ndirs; i++)
 		words[nw++] = a->dirs[i];
 	for (size_t i = 0; i < nw; i++) {
@@ -218,7 +234,8 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 		return NULL;
 	bool ok = (!a->policy || append(&cmd, "--policy", a->policy)) &&
 		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
-		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL));
+		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL)) &&
+		  (!a->cache_dir || append(&cmd, "--cache-dir", a->cache_dir));
 	for (size_t i = 0; ok && i < a->ndirs; i++)
 		ok = append(&cmd, "--evidence", a->dirs[i]);
 	if (!ok) {
@@ -699,7 +716,7 @@ static int run_hook(const struct hook_args *a)
 	struct gate_ctx_opts copts = {.evidence_dirs = a->dirs};
 	if (!gate_cli_now(a->now, &copts.now)) {
 		gate_apt_req_free(req);
-		return hook_usage_error("--current-time / GATE_TIME must be RFC 3339");
+		return hook_usage_error("--current-time must be RFC 3339");
 	}
 	struct gate_policy *policy = gate_cli_load_policy(a->policy);
 	if (!policy) {

@@ -85,7 +85,7 @@ eventually() { # CMD...: polled until it succeeds, for up to 30 s (a loaded mach
 }
 
 # ---- fixtures ----
-export GATE_CACHE_DIR=$tmp/cache # URL evidence cache: never /var/cache
+export GATE_CACHE_DIR=$tmp/cache # gate's URL evidence cache: never /var/cache
 mkdir -p "$mnt/bin" "$mnt/scripts" "$tmp/keys" "$tmp/store/sha256" "$tmp/cache"
 fixture "$GATE" keygen --output-key-prefix "$tmp/keys/test"
 mkbin() { # NAME: a copy of /bin/true with a unique tail (another digest)
@@ -119,7 +119,9 @@ start_gated() { # NAME gated-args...: waits for the first status file ($SFILE or
     rm -f "$sfile"
     local pre=()
     command -v setpriv >/dev/null && pre=(setpriv --pdeathsig KILL)
-    "${pre[@]}" "$GATED" --status "$sfile" "$@" >"$tmp/$cur.out" 2>"$tmp/$cur.err" &
+    # gated reads no environment: its cache folder is a flag.
+    "${pre[@]}" "$GATED" --status "$sfile" --cache-dir "$tmp/cache" "$@" >"$tmp/$cur.out" \
+        2>"$tmp/$cur.err" &
     dpid=$!
     pids+=("$dpid")
     eventually started && [ -s "$sfile" ] && return 0

@@ -270,23 +270,21 @@ for p in alpha beta; do
     cp "$tmp/evidence/sha256/$hex/sig.sigstore.json" "$tmp/urlstore/sha256/$hex.sigstore.json"
 done
 policy "$tmp/url.yaml" enforce "file://$tmp/urlstore"
-export GATE_CACHE_DIR=$tmp/cache
 run "file:// store: allowed" 0 --in "$tmp/t-good" --err "2 packages allowed" -- \
-    "$GATE" hook apt --policy "$tmp/url.yaml" --no-ledger
+    "$GATE" hook apt --policy "$tmp/url.yaml" --no-ledger --cache-dir "$tmp/cache"
 check "file:// store: cached" test "$(find "$tmp/cache/evidence" -name '*.sigstore.json' | wc -l)" = 2
 check "file:// store: cache is private" test "$(stat -c %a "$tmp/cache/evidence")" = 700
 v3 alpha gamma >"$tmp/t-url-missing"
 run "file:// store: missing bundle is no evidence" 1 --in "$tmp/t-url-missing" \
     --err "DENY gamma 1.0" --err "no signature found" -- \
-    "$GATE" hook apt --policy "$tmp/url.yaml" --no-ledger
+    "$GATE" hook apt --policy "$tmp/url.yaml" --no-ledger --cache-dir "$tmp/cache"
 policy "$tmp/https.yaml" enforce "https://127.0.0.1:9/store"
 run "https:// store unreachable: denied, saying why" 1 --in "$tmp/t-good" \
     --err "DENY alpha 1.0" --err "https://127.0.0.1:9/store/sha256/" --err "cannot fetch" -- \
-    "$GATE" hook apt --policy "$tmp/https.yaml" --no-ledger
+    "$GATE" hook apt --policy "$tmp/https.yaml" --no-ledger --cache-dir "$tmp/cache"
 policy "$tmp/http.yaml" enforce "http://127.0.0.1:9/store"
 run "http:// store refused" 1 --in "$tmp/t-good" --err "https:// or file:// only" -- \
-    "$GATE" hook apt --policy "$tmp/http.yaml" --no-ledger
-unset GATE_CACHE_DIR
+    "$GATE" hook apt --policy "$tmp/http.yaml" --no-ledger --cache-dir "$tmp/cache"
 
 # ---- hundreds of packages ----
 N=300

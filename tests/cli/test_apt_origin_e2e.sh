@@ -174,17 +174,28 @@ refused() {
 }
 refused "key not in the keyring" "signature does not verify with keyring $tmp/other.gpg"
 cp "$tmp/policy.good" "$tmp/policy.yaml"
-# (b) the Release is stale at the time of the decision (Valid-Until),
-refused "stale Valid-Until" "Release is stale since" \
-    GATE_TIME="$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)"
+# (b) the Release is stale at the time of the decision (Valid-Until): the
+# hook decides as of 60 days later (its --current-time; the environment is
+# never read, see below),
+later=$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)
+snippet=$ROOT/etc/apt/apt.conf.d/50gate
+cp "$snippet" "$tmp/50gate.good"
+sed -i "s| hook apt | hook apt --current-time $later |" "$snippet"
+refused "stale Valid-Until" "Release is stale since"
+cp "$tmp/50gate.good" "$snippet"
 # (c) the InRelease apt stored was changed after apt checked it.
 inrel=$(ls "$ROOT"/var/lib/apt/lists/*InRelease | head -1)
 cp "$inrel" "$tmp/InRelease.good"
 sed -i 's/^Suite: stable$/Suite: stablE/' "$inrel"
 refused "bad signature" "signature does not verify"
 cp "$tmp/InRelease.good" "$inrel"
-apt_root install extra1
-check "all restored: extra1 installs" installed extra1
+# apt passes its caller's environment to the hook: a time at which the
+# Release is stale changes nothing.
+(
+    export GATE_TIME=$later
+    apt_root install extra1
+)
+check "all restored: extra1 installs (GATE_TIME is not read)" installed extra1
 
 # ---- 3c. the hook's ledger follows removals ----
 apt_root remove good2

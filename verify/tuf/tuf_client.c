@@ -87,7 +87,7 @@ static enum gate_err read_local(struct gate_tuf_updater *u, const char *role, si
 {
 	char *q = gate_tuf_quote(role);
 	char *path = q ? gate_tuf_xasprintf("%s/%s.json", u->dir, q) : NULL;
-	enum gate_err rc = path ? gate_read_regular(path, cap, buf, len, NULL) : GATE_E_NOMEM;
+	enum gate_err rc = path ? gate_read_file(path, cap, buf, len, NULL) : GATE_E_NOMEM;
 	free(q);
 	free(path);
 	return rc;
@@ -220,7 +220,7 @@ enum gate_err gate_tuf_updater_new(const char *metadata_dir, const char *metadat
 		rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 		goto out;
 	}
-	rc = gate_read_regular(path, u->caps.root_max, &buf, &len, err);
+	rc = gate_read_file(path, u->caps.root_max, &buf, &len, err);
 	free(path);
 	if (rc == GATE_OK)
 		rc = gate_tuf_root_load(buf, len, &u->root, err);

@@ -87,7 +87,7 @@ bool gate_tuf_cache_stamp(const char *dir, int64_t *out)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	bool ok = false;
-	if (p && gate_read_regular(p, 64, &buf, &len, NULL) == GATE_OK) {
+	if (p && gate_read_file(p, 64, &buf, &len, NULL) == GATE_OK) {
 		int64_t v = 0;
 		size_t i = 0;
 		for (; i < len && i < 18 && buf[i] >= '0' && buf[i] <= '9'; i++)
@@ -269,7 +269,7 @@ static bool root_ok(const char *path)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	struct gate_tuf_md *md = NULL;
-	bool ok = gate_read_regular(path, GATE_TUF_ROOT_MAX_LEN, &buf, &len, NULL) == GATE_OK &&
+	bool ok = gate_read_file(path, GATE_TUF_ROOT_MAX_LEN, &buf, &len, NULL) == GATE_OK &&
 		  gate_tuf_root_load(buf, len, &md, NULL) == GATE_OK;
 	gate_tuf_md_free(md);
 	free(buf);
@@ -283,7 +283,7 @@ static enum gate_err copy_in(const char *src, const char *dst, struct gate_error
 	enum gate_err rc;
 	if (link(src, dst) == 0)
 		return GATE_OK;
-	rc = gate_read_regular(src, GATE_TUF_METADATA_HARD_MAX, &buf, &len, err);
+	rc = gate_read_file(src, GATE_TUF_METADATA_HARD_MAX, &buf, &len, err);
 	if (rc == GATE_OK)
 		rc = gate_atomic_write_file(dst, ".gate-tuf-XXXXXX", buf, len, 0644, 0, err);
 	free(buf);

@@ -24,6 +24,7 @@
 #   - --interpreter: scripts opened by the configured interpreter are
 #     decided (FAN_OPEN_PERM), other openers pass, and the daemon's own
 #     opens on the marked filesystem are never asked about;
+#   - the environment (OPENSSL_CONF, MAGIC) changes nothing;
 #   - 10,000 execs: RSS and descriptor counts stay flat;
 #   - `gate status` shows mode, counts and cache figures.
 # Every step has a hard timeout; deadlines are asserted by the order of
@@ -245,6 +246,19 @@ if SFILE=$mnt/self.status start_gated self --policy "$tmp/enforce.yaml" --mount 
     --interpreter /bin/sh --audit "$tmp/self.audit"; then
     check "the daemon's own opens on the marked filesystem are answered at once" stat_ge counts.self 1
     check "and execs are still answered" runs "$mnt/bin/allowed"
+    stop_gated
+fi
+
+# ---- 8b. the environment is not read ----
+# gated keeps only systemd's two variables: a configuration under which
+# OpenSSL computes no digest and another file-type database change nothing.
+echo "== environment"
+printf 'openssl_conf = init\n[init]\nalg_section = evp\n[evp]\ndefault_properties = "fips=yes"\n' \
+    >"$tmp/openssl.cnf"
+if OPENSSL_CONF=$tmp/openssl.cnf MAGIC=$tmp/openssl.cnf \
+    start_gated env --policy "$tmp/enforce.yaml" --mount "$mnt" --audit "$tmp/env.audit"; then
+    check "OPENSSL_CONF is not read: a signed binary still runs" runs "$mnt/bin/fresh"
+    check "unknown binary is still denied" denied "$mnt/bin/unknown3"
     stop_gated
 fi
 

@@ -1,6 +1,7 @@
 /* decide.c - one decision: identify, select, gather evidence, verify,
  * evaluate, answer (DESIGN "Data flow of one decision"). */
 #include "gate_int.h"
+#include "tuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -58,6 +59,10 @@ enum gate_err gate_ctx_new(struct gate_policy *policy, const struct gate_ctx_opt
 			rc = gate_fail(err, GATE_E_NOMEM, NULL, NULL, "out of memory");
 	}
 	c->now = opts ? opts->now : 0;
+	if (opts && opts->fetch_budget_s > 0) {
+		c->fetch_budget_s = opts->fetch_budget_s;
+		c->fetch_deadline_ms = gate_tuf_mono_ms() + (int64_t)opts->fetch_budget_s * 1000;
+	}
 	c->cwd = getcwd(NULL, 0); /* NULL: relative paths are errors */
 	if (rc == GATE_OK && policy->audit_log && !(opts && opts->no_audit))
 		rc = gate_audit_open(policy->audit_log, &c->audit, err);

@@ -198,14 +198,14 @@ static enum gate_err add_store(struct gate_evidence_list *l, const char *dir, co
 	return rc;
 }
 
-enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
-				 size_t ndirs, struct gate_evidence_list *l)
+enum gate_err gate_evidence_find(const struct gate_ctx *c, const char *path, const char *hex,
+				 struct gate_evidence_list *l)
 {
 	memset(l, 0, sizeof(*l));
 	enum gate_err rc = path ? add_sidecars(l, path) : GATE_OK;
-	for (size_t i = 0; rc == GATE_OK && i < ndirs; i++)
-		rc = gate_evidence_is_url(dirs[i]) ? gate_evidence_add_url(l, dirs[i], hex)
-						   : add_store(l, dirs[i], hex);
+	for (size_t i = 0; rc == GATE_OK && i < c->ndirs; i++)
+		rc = gate_evidence_is_url(c->dirs[i]) ? gate_evidence_add_url(c, l, c->dirs[i], hex)
+						      : add_store(l, c->dirs[i], hex);
 	return rc;
 }
 

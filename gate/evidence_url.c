@@ -130,13 +130,16 @@ static bool atomic_sink(void *ctx, const uint8_t *p, size_t n)
 
 /* GET url into dst atomically (gate_atomic): a reader never sees half a
  * bundle. */
-static enum gate_err fetch_to(const char *url, const char *dst, long *status,
-			      struct gate_error *err)
+static enum gate_err fetch_to(const struct gate_ctx *c, const char *url, const char *dst,
+			      long *status, struct gate_error *err)
 {
 	struct gate_tuf_fetch_opts o = {.connect_timeout = GATE_EVIDENCE_URL_CONNECT,
 					.low_speed_limit = 1024,
 					.low_speed_time = 15,
-					.total_timeout = GATE_EVIDENCE_URL_TOTAL};
+					.total_timeout = GATE_EVIDENCE_URL_TOTAL,
+					.deadline_ms = c->fetch_deadline_ms,
+					.deadline_s = c->fetch_budget_s,
+					.deadline_of = "transaction's evidence fetches"};
 	struct gate_atomic a;
 	enum gate_err rc = gate_atomic_open(&a, dst, NULL, 0600, 0, err);
 	if (rc == GATE_OK)
@@ -147,8 +150,8 @@ static enum gate_err fetch_to(const char *url, const char *dst, long *status,
 	return rc;
 }
 
-static enum gate_err add_fetched(struct gate_evidence_list *l, const char *url, const char *dir,
-				 const char *hex)
+static enum gate_err add_fetched(const struct gate_ctx *c, struct gate_evidence_list *l,
+				 const char *url, const char *dir, const char *hex)
 {
 	char *cached = NULL, why[GATE_ERR_MSG_MAX + 32];
 	struct gate_error e = {0};
@@ -159,7 +162,7 @@ static enum gate_err add_fetched(struct gate_evidence_list *l, const char *url, 
 		return GATE_E_NOMEM;
 	if (fresh(cached, &exists)) {
 		rc = add(l, GATE_EV_BUNDLE, cached, NULL);
-	} else if (fetch_to(url, cached, &status, &e) == GATE_OK) {
+	} else if (fetch_to(c, url, cached, &status, &e) == GATE_OK) {
 		rc = add(l, GATE_EV_BUNDLE, cached, NULL);
 	} else if (gate_tuf_status_missing(status)) {
 		if (exists)
@@ -174,8 +177,8 @@ static enum gate_err add_fetched(struct gate_evidence_list *l, const char *url, 
 	return rc;
 }
 
-enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *store,
-				    const char *hex)
+enum gate_err gate_evidence_add_url(const struct gate_ctx *c, struct gate_evidence_list *l,
+				    const char *store, const char *hex)
 {
 	char *url = NULL;
 	const char *why = NULL;
@@ -200,7 +203,7 @@ enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *st
 	if (!base)
 		why = "out of memory";
 	free(base);
-	rc = dir ? add_fetched(l, url, dir, hex) : add(l, GATE_EV_FAILED, url, why);
+	rc = dir ? add_fetched(c, l, url, dir, hex) : add(l, GATE_EV_FAILED, url, why);
 	free(dir);
 	free(url);
 	return rc;

@@ -29,6 +29,10 @@ struct gate_ctx_opts {
 	const char *const *evidence_dirs; /* extra evidence stores (NULL-terminated) */
 	int64_t now;			  /* 0 = current time */
 	bool no_audit;			  /* do not write audit events */
+	/* One deadline for every evidence fetch of this context (a hook's
+	 * transaction): seconds from gate_ctx_new; 0 = each fetch has its
+	 * own timeouts. */
+	long fetch_budget_s;
 };
 
 /* A context owns the policy (taken over on success) and the audit sink; it

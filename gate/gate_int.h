@@ -37,8 +37,8 @@ struct gate_evidence_list {
 
 /* Sidecars of path (none when path is NULL) and store entries for the
  * digest hex. */
-enum gate_err gate_evidence_find(const char *path, const char *hex, const char *const *dirs,
-				 size_t ndirs, struct gate_evidence_list *l);
+enum gate_err gate_evidence_find(const struct gate_ctx *c, const char *path, const char *hex,
+				 struct gate_evidence_list *l);
 void gate_evidence_list_clear(struct gate_evidence_list *l);
 /* URL evidence stores (evidence_url.c): whether an evidence.dirs entry is a
  * URL ("scheme://..."), and the bundle stored for digest hex at
@@ -47,7 +47,8 @@ void gate_evidence_list_clear(struct gate_evidence_list *l);
  * GATE_EV_FAILED item when it cannot be fetched. Returns GATE_OK or
  * GATE_E_NOMEM. */
 bool gate_evidence_is_url(const char *dir);
-enum gate_err gate_evidence_add_url(struct gate_evidence_list *l, const char *url, const char *hex);
+enum gate_err gate_evidence_add_url(const struct gate_ctx *c, struct gate_evidence_list *l,
+				    const char *url, const char *hex);
 enum gate_err gate_evidence_load(const struct gate_evidence_item *it, struct gate_bundle **out,
 				 struct gate_error *err);
 /* Signatures embedded in the artifact open as fd (Authenticode in a PE,
@@ -64,6 +65,8 @@ struct gate_ctx {
 	char **dirs; /* policy evidence dirs + extra ones */
 	size_t ndirs;
 	int64_t now;
+	int64_t fetch_deadline_ms; /* CLOCK_MONOTONIC; 0 = none (gate_ctx_opts) */
+	long fetch_budget_s;
 	char *cwd; /* the folder relative paths are in; NULL when unknown */
 };
 

@@ -123,8 +123,7 @@ static void gather_files(const struct gate_ctx *c, const struct gate_rule *r,
 {
 	struct gate_evidence_list l;
 	(void)r;
-	if (gate_evidence_find(v->fullpath, v->digest, (const char *const *)c->dirs, c->ndirs,
-			       &l) == GATE_OK &&
+	if (gate_evidence_find(c, v->fullpath, v->digest, &l) == GATE_OK &&
 	    gate_evidence_add_embedded(&l, a->fd, v->path) == GATE_OK) {
 		for (size_t i = 0; i < l.n && g->nok < GATE_MAX_EVIDENCE; i++) {
 			struct gate_evidence_result *res =

@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #define HOOK_MAX_EVIDENCE 16
+#define HOOK_MIN_JOBS 8	       /* default parallel decisions, whatever the CPUs */
+#define HOOK_FETCH_TIMEOUT 30L /* seconds for all evidence fetches together */
 #define HOOK_CONF_DIR "/etc/apt/apt.conf.d"
 #define HOOK_CONF_NAME "50gate"
 /* First line of every snippet gate writes (and of the one cmake installs):
@@ -56,7 +58,11 @@ static const char hook_usage[] =
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
-	"  --jobs N             parallel decisions (default: number of CPUs)\n"
+	"  --jobs N             parallel decisions (default: the number of CPUs, at\n"
+	"                       least 8: a decision mostly waits on evidence fetches)\n"
+	"  --fetch-timeout S    one deadline, in seconds, for every evidence fetch of\n"
+	"                       the transaction together (default 30); a fetch still\n"
+	"                       running then fails, and its package is denied\n"
 	"  --current-time T     decide as of RFC 3339 time T\n"
 	"  --cache-dir DIR      fetched evidence and TUF metadata (absolute; default\n"
 	"                       /var/cache/gate and /var/lib/gate/tuf)\n"
@@ -79,6 +85,7 @@ struct hook_args {
 	size_t ndirs;
 	bool no_ledger, install, uninstall;
 	unsigned jobs;
+	long fetch_s;
 };
 
 static int hook_usage_error(const char *msg)
@@ -89,7 +96,7 @@ static int hook_usage_error(const char *msg)
 
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
-	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_CACHE };
+	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_CACHE, O_FETCH };
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -98,6 +105,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"no-ledger", no_argument, NULL, O_NO_LEDGER},
 		{"current-time", required_argument, NULL, O_TIME},
 		{"cache-dir", required_argument, NULL, O_CACHE},
+		{"fetch-timeout", required_argument, NULL, O_FETCH},
 		{"install", no_argument, NULL, O_INSTALL},
 		{"uninstall", no_argument, NULL, O_UNINSTALL},
 		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
@@ -105,7 +113,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	a->jobs = gate_cli_ncpus();
+	a->jobs = gate_cli_ncpus() > HOOK_MIN_JOBS ? gate_cli_ncpus() : HOOK_MIN_JOBS;
+	a->fetch_s = HOOK_FETCH_TIMEOUT;
 	a->conf_dir = HOOK_CONF_DIR;
 	optind = 1;
 	opterr = 0;
@@ -127,6 +136,13 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			break;
 		case O_TIME:
 			a->now = optarg;
+			break;
+		case O_FETCH:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > 3600)
+				return hook_usage_error("--fetch-timeout must be 1 to 3600 seconds");
+			a->fetch_s = n;
 			break;
 		case O_CACHE:
 			if (optarg[0] != '/')
@@ -713,7 +729,7 @@ static int run_hook(const struct hook_args *a)
 		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
 	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
 	free(in);
-	struct gate_ctx_opts copts = {.evidence_dirs = a->dirs};
+	struct gate_ctx_opts copts = {.evidence_dirs = a->dirs, .fetch_budget_s = a->fetch_s};
 	if (!gate_cli_now(a->now, &copts.now)) {
 		gate_apt_req_free(req);
 		return hook_usage_error("--current-time must be RFC 3339");

@@ -298,6 +298,9 @@ struct gate_tuf_fetch_opts {
 	 * cannot make each file take total_timeout. */
 	int64_t deadline_ms;
 	long deadline_s; /* the whole update's budget, for messages */
+	/* What the deadline bounds and the knob that sets it, for messages
+	 * (NULL: "update (GATE_TUF_TIMEOUT)"). */
+	const char *deadline_of;
 	/* file:// read here, regular files only, never a blocking open (a
 	 * FIFO in a local repository would hang past every timeout); set by
 	 * gate_tuf_caps_default for TUF. Without it libcurl reads file://. */

@@ -151,8 +151,8 @@ static enum gate_err deadline_fail(const struct gate_tuf_fetch_opts *o, const ch
 {
 	return gate_fail(
 		err, GATE_E_IO, NULL, url,
-		"the update ran out of time: %ld s for the whole update (GATE_TUF_TIMEOUT)",
-		o->deadline_s);
+		"ran out of time: %ld s for the whole %s", o->deadline_s,
+		o->deadline_of ? o->deadline_of : "update (GATE_TUF_TIMEOUT)");
 }
 
 static int unhex(char c)

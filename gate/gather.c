@@ -61,9 +61,15 @@ static enum gate_err verify_bundle(const struct gate_ctx *c, const struct gate_b
 		if (rc == GATE_OK || gate_err_is_input(rc))
 			return rc;
 	}
-	return gate_fail(err, rc, "S19", err ? err->field : "key",
-			 "no pinned key of the policy verifies it (last: %s)",
-			 err ? err->msg : "rejected");
+	/* Which of the two it is cannot be told apart: say both. */
+	char names[160] = "";
+	for (size_t i = 0, n = 0; i < p->nkeys && n < sizeof names; i++)
+		n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+				      p->keys[i].name);
+	return gate_fail(err, rc, "S19", "key",
+			 "no key the policy pins (%s) verifies it: signed by another key, or "
+			 "the file changed after it was signed",
+			 names);
 }
 
 /* X.509 evidence: a detached .p7s over the artifact, or a signature

@@ -274,6 +274,12 @@ struct age_arg {
 	int64_t now;
 };
 
+static bool untimed(const struct gate_facts *f, const void *arg)
+{
+	(void)arg;
+	return !f->signing_time;
+}
+
 static bool fresh(const struct gate_facts *f, const void *arg)
 {
 	const struct age_arg *a = arg;
@@ -395,8 +401,15 @@ static void evaluate_signers(const struct gate_policy *p, const struct gate_rule
 		size_t n = count_if(facts, nfacts, in_set, fresh, &a);
 		char age[32];
 		gate_format_duration(r->max_age, age, sizeof age);
+		size_t nt = count_if(facts, nfacts, in_set, untimed, NULL);
 		add_req(ev, "max_age", n > 0 || !members,
-			"signatures must be at most %s old: %zu of %zu are", age, n, members);
+			"signatures must be at most %s old: %zu of %zu are%s", age, n, members,
+			!nt ? ""
+			: nt == members
+				? " (none carries a signing time: no transparency-log entry or "
+				  "timestamp)"
+				: " (some carry no signing time: no transparency-log entry or "
+				  "timestamp)");
 	}
 	if (r->has_not_before || r->has_not_after) {
 		size_t n = count_if(facts, nfacts, in_set, in_window, r);

@@ -365,7 +365,8 @@ enum gate_err gate_policy_default(struct gate_policy **out, struct gate_error *e
 	static const char def[] = "version: 1\n"
 				  "mode: enforce\n"
 				  "rules:\n"
-				  "  - name: default deny\n"
+				  "  - name: \"no policy file: the built-in policy denies "
+				  "everything\"\n"
 				  "    decision: deny\n";
 	return gate_policy_parse("(built-in policy)", (const uint8_t *)def, sizeof def - 1, out,
 				 err);

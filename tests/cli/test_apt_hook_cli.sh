@@ -201,7 +201,8 @@ check "ledger unchanged after a denial" test "$(ledger_names "$L")" = "alpha bet
 
 v3 gamma stranger >"$tmp/t-stranger"
 run "v3: an unknown key" 1 --in "$tmp/t-stranger" --err "DENY stranger 1.0" \
-    --err "no pinned key" -- "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$L"
+    --err "no key the policy pins (repo) verifies it: signed by another key" -- \
+    "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$L"
 
 v3 gamma vanished >"$tmp/t-vanished"
 run "vanished .deb" 2 --in "$tmp/t-vanished" --err "gate: ERROR vanished 1.0" \

@@ -493,7 +493,7 @@ assert "managed key pinned by the policy: exit 0" is "$code" 0
 assert "managed key: signer kind key" is "$(j 'd["results"][0]["evidence"][0]["signer"]')" key
 check --policy "$pol/otherkey.yaml" --format json "$m"
 assert "policy pins another key: exit 1" is "$code" 1
-assert "policy pins another key: no pinned key verifies" has "$tmp/out" "no pinned key"
+assert "policy pins another key: says which keys it pins" has "$tmp/out" "no key the policy pins (release) verifies it: signed by another key, or the file changed"
 
 # ---- audit log --------------------------------------------------------------
 

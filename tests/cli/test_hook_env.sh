@@ -158,6 +158,45 @@ run "a key file is a FIFO: refused at once" 2 --in "$tmp/transaction" \
     --err "$tmp/key.fifo" --err "not a regular file" -- \
     timeout 20 "${hook[@]}" --policy "$tmp/key-fifo.yaml"
 
+# ---- what the hook says ----
+# max_age over a signature that carries no signing time (a managed key, no
+# log entry): says so instead of only "0 of 1".
+fixture "$GATE" keygen --output-key-prefix "$tmp/k"
+fixture "$GATE" keygen --output-key-prefix "$tmp/stranger"
+mkdir -p "$tmp/keystore/sha256/$hex"
+fixture "$GATE" sign --key "$tmp/k.key" --bundle "$tmp/keystore/sha256/$hex/sig.sigstore.json" \
+    --output-signature "$tmp/unused.sig" "$deb"
+# keypolicy FILE PUBKEY: the .deb needs key k (PUBKEY), at most a day old.
+keypolicy() {
+    cat >"$1" <<EOF
+version: 1
+trust:
+  keys:
+    k: {file: $2}
+signers:
+  s:
+    - key: k
+rules:
+  - name: packages need k
+    match: { path: ["**/*.deb"], caller: [apt] }
+    require: { signers: s, max_age: 1d }
+evidence:
+  dirs: [$tmp/keystore]
+EOF
+}
+keypolicy "$tmp/key.yaml" "$tmp/k.pub"
+keypolicy "$tmp/stranger.yaml" "$tmp/stranger.pub"
+run "max_age, no signing time: said" 1 --in "$tmp/transaction" \
+    --err "0 of 1 are (none carries a signing time: no transparency-log entry or timestamp)" -- \
+    "${hook[@]}" --policy "$tmp/key.yaml"
+run "signed by a key the policy does not pin: said, with the pinned keys" 1 \
+    --in "$tmp/transaction" --err "no key the policy pins (k) verifies it: signed by another key" \
+    --no-err "does not verify over the artifact" -- "${hook[@]}" --policy "$tmp/stranger.yaml"
+if [ ! -e /etc/gate/policy.yaml ]; then
+    run "no policy file: the reason says so" 1 --in "$tmp/transaction" \
+        --err "no policy file: the built-in policy denies everything" -- "${hook[@]}"
+fi
+
 # ---- --install carries --cache-dir into the snippet ----
 mkdir -p "$tmp/conf"
 run "install with --cache-dir" 0 -- \

@@ -97,7 +97,7 @@ static char *cache_dir_for(const char *store, const char **why)
 		if (asprintf(&root, "%s/.cache/gate", home) < 0)
 			root = NULL;
 	} else {
-		*why = "no cache directory (set GATE_CACHE_DIR)";
+		*why = "no cache directory (set GATE_CACHE_DIR; --cache-dir for the hook and gated)";
 		return NULL;
 	}
 	gate_sha256(store, strlen(store), h);

@@ -18,8 +18,9 @@ static enum gate_err update(const struct gate_policy_tuf *t, int64_t now,
 			    struct gate_tuf_cache_state *st, struct gate_error *err)
 {
 	if (!t->cache_dir)
-		return gate_fail(err, GATE_E_IO, NULL, t->name,
-				 "no cache directory (set GATE_CACHE_DIR or HOME)");
+		return gate_fail(
+			err, GATE_E_IO, NULL, t->name,
+			"no cache directory (set GATE_CACHE_DIR or HOME; --cache-dir for the hook and gated)");
 	struct gate_tuf_cache_opts o = {
 		.dir = t->cache_dir,
 		.metadata_url = t->url,
@@ -280,9 +281,10 @@ enum gate_err gate_tuf_evidence(const struct gate_policy *p, const struct gate_r
 		return gate_fail(err, GATE_E_USAGE, NULL, "tuf_target",
 				 "the rule names no TUF repository");
 	if (!t->cache_dir)
-		return gate_fail(err, GATE_E_IO, NULL, "tuf_target",
-				 "TUF repository '%s': no cache directory (set GATE_CACHE_DIR)",
-				 t->name);
+		return gate_fail(
+			err, GATE_E_IO, NULL, "tuf_target",
+			"TUF repository '%s': no cache directory (set GATE_CACHE_DIR; --cache-dir for the hook and gated)",
+			t->name);
 	if (!within(t, now, why, sizeof why)) {
 		if (!t->refresh)
 			return gate_fail(err, GATE_E_EXPIRED, NULL, "tuf_target",

@@ -96,7 +96,16 @@ static int hook_usage_error(const char *msg)
 
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
-	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_CACHE, O_FETCH };
+	enum {
+		O_LEDGER = 256,
+		O_NO_LEDGER,
+		O_INSTALL,
+		O_UNINSTALL,
+		O_CONF_DIR,
+		O_TIME,
+		O_CACHE,
+		O_FETCH
+	};
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -141,7 +150,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (errno || *end || n < 1 || n > 3600)
-				return hook_usage_error("--fetch-timeout must be 1 to 3600 seconds");
+				return hook_usage_error(
+					"--fetch-timeout must be 1 to 3600 seconds");
 			a->fetch_s = n;
 			break;
 		case O_CACHE:

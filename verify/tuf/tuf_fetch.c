@@ -149,10 +149,9 @@ static bool setup(CURL *c, const char *url, const char *scheme, uint64_t cap,
 static enum gate_err deadline_fail(const struct gate_tuf_fetch_opts *o, const char *url,
 				   struct gate_error *err)
 {
-	return gate_fail(
-		err, GATE_E_IO, NULL, url,
-		"ran out of time: %ld s for the whole %s", o->deadline_s,
-		o->deadline_of ? o->deadline_of : "update (GATE_TUF_TIMEOUT)");
+	return gate_fail(err, GATE_E_IO, NULL, url, "ran out of time: %ld s for the whole %s",
+			 o->deadline_s,
+			 o->deadline_of ? o->deadline_of : "update (GATE_TUF_TIMEOUT)");
 }
 
 static int unhex(char c)

@@ -201,9 +201,10 @@ static enum gate_err read_file(const char *path, size_t cap, bool regular, uint8
 			       size_t *len, struct gate_error *err)
 {
 	/* O_NONBLOCK: a FIFO planted where a file is expected must not make
-	 * the open wait for a writer (forever). A stream the user named is
-	 * then read blocking, as any reader of a pipe would. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	 * the open wait for a writer (forever). A stream the user named
+	 * (gate_read_stream) is opened and read as any reader of a pipe
+	 * would: waiting for its writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NONBLOCK : 0));
 	if (fd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, path, "cannot open: %s", strerror(errno));
 	enum gate_err rc = GATE_E_IO;
@@ -220,10 +221,6 @@ static enum gate_err read_file(const char *path, size_t cap, bool regular, uint8
 	}
 	if (regular && !S_ISREG(st.st_mode)) {
 		rc = gate_fail(err, GATE_E_IO, NULL, path, "not a regular file");
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-		rc = gate_fail(err, GATE_E_IO, NULL, path, "cannot read: %s", strerror(errno));
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > cap) {

@@ -459,12 +459,19 @@ static void test_read_file_dev_zero(void **state)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	alarm(20); /* an endless device must not hang the read */
-	expect_err(gate_read_file("/dev/zero", 4096, &buf, &len, &err), &err, GATE_E_TOO_LARGE,
+	/* where a file is expected, a device is refused unread */
+	expect_err(gate_read_file("/dev/zero", 4096, &buf, &len, &err), &err, GATE_E_IO,
+		   "/dev/zero");
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_null(buf);
+	/* a stream the user named is read, never past the cap */
+	memset(&err, 0, sizeof err);
+	expect_err(gate_read_stream("/dev/zero", 4096, &buf, &len, &err), &err, GATE_E_TOO_LARGE,
 		   "/dev/zero");
 	assert_null(buf);
 	/* bigger than the first 8 KiB chunk, to exercise growth */
 	memset(&err, 0, sizeof err);
-	expect_err(gate_read_file("/dev/zero", 100000, &buf, &len, &err), &err, GATE_E_TOO_LARGE,
+	expect_err(gate_read_stream("/dev/zero", 100000, &buf, &len, &err), &err, GATE_E_TOO_LARGE,
 		   "/dev/zero");
 	alarm(0);
 }
@@ -508,16 +515,22 @@ static void test_read_file_fifo(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	alarm(20);
 
-	/* endless-ish stream over the cap */
+	/* where a file is expected: refused at once, with no writer */
+	expect_err(gate_read_file(fifo, 1000, &buf, &len, &err), &err, GATE_E_IO, fifo);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_null(buf);
+
+	/* a stream the user named: endless-ish, over the cap */
+	memset(&err, 0, sizeof err);
 	pid_t pid = fifo_writer(fifo, 10u * 1024 * 1024);
-	expect_err(gate_read_file(fifo, 1000, &buf, &len, &err), &err, GATE_E_TOO_LARGE, fifo);
+	expect_err(gate_read_stream(fifo, 1000, &buf, &len, &err), &err, GATE_E_TOO_LARGE, fifo);
 	assert_null(buf);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 
 	/* a short stream under the cap is read whole */
 	pid = fifo_writer(fifo, 300);
 	memset(&err, 0, sizeof err);
-	assert_int_equal(gate_read_file(fifo, 1000, &buf, &len, &err), GATE_OK);
+	assert_int_equal(gate_read_stream(fifo, 1000, &buf, &len, &err), GATE_OK);
 	assert_int_equal(len, 300);
 	assert_int_equal(buf[0], 'y');
 	assert_int_equal(buf[299], 'y');

@@ -120,6 +120,13 @@ static bool past_deadline(const struct gate_tuf_fetch_opts *o)
 	return o->deadline_ms && gate_tuf_mono_ms() >= o->deadline_ms;
 }
 
+/* libcurl's timer may fire a few milliseconds before the deadline it was
+ * given: a transfer timed out at (about) the deadline ran out of time. */
+static bool at_deadline(const struct gate_tuf_fetch_opts *o)
+{
+	return o->deadline_ms && gate_tuf_mono_ms() >= o->deadline_ms - 250;
+}
+
 static bool setup(CURL *c, const char *url, const char *scheme, uint64_t cap,
 		  const struct gate_tuf_fetch_opts *o, struct xfer *x, char *errbuf)
 {
@@ -264,7 +271,7 @@ enum gate_err gate_tuf_fetch(const char *url, uint64_t cap, const struct gate_tu
 		return gate_fail(err, GATE_E_IO, NULL, url, "HTTP status %ld", code);
 	if (cc == CURLE_FILE_COULDNT_READ_FILE)
 		return gate_fail(err, GATE_E_IO, NULL, url, "no such file");
-	if (cc == CURLE_OPERATION_TIMEDOUT && past_deadline(o))
+	if (cc == CURLE_OPERATION_TIMEDOUT && at_deadline(o))
 		return deadline_fail(o, url, err);
 	if (cc != CURLE_OK)
 		return gate_fail(err, GATE_E_IO, NULL, url, "%s%s%s", curl_easy_strerror(cc),

@@ -86,7 +86,7 @@ static enum gate_err verify_x509(const struct gate_ctx *c, const struct gate_evi
 	size_t siglen = 0;
 	enum gate_err rc;
 	if (!p->x509)
-		return gate_fail(err, GATE_E_CERT, NULL, "trust.x509_roots",
+		return gate_fail(err, GATE_E_CERT, "C6", "trust.x509_roots",
 				 "an X.509 signature, and the policy names no X.509 roots");
 	if (a->fd < 0)
 		return gate_fail(err, GATE_E_IO, NULL, "artifact", "known only by its digest");
@@ -124,19 +124,59 @@ static enum gate_err verify_file(const struct gate_ctx *c, const struct gate_evi
 	return rc;
 }
 
+/* Two X.509 items are signatures of one signed file: the artifact's own
+ * (embedded) or one detached .p7s. */
+static bool same_signed_file(const struct gate_evidence_item *a, const struct gate_evidence_item *b)
+{
+	return gate_evidence_is_x509(a) && a->kind == b->kind &&
+	       (a->kind != GATE_EV_P7S || strcmp(a->file, b->file) == 0);
+}
+
+/* C9: a signed file counts only when every signature in it verifies (the
+ * outer and nested signatures of a PE, every signer of a .p7s or JAR): one
+ * that does not withdraws the others, which a policy would otherwise count
+ * while a signature it cannot vouch for rides along. */
+static void withdraw_siblings(const struct gate_evidence_list *l, const bool *ok, size_t at,
+			      struct gate_evidence_result *res)
+{
+	for (size_t k = 0; k < l->n; k++) {
+		if (k == at || ok[k] || !same_signed_file(&l->items[k], &l->items[at]))
+			continue;
+		gate_facts_free(res->facts);
+		res->facts = NULL;
+		gate_fail(&res->error, GATE_E_SIGNATURE, "C9", "signatures",
+			  "signature %zu of the same file does not verify, and every signature "
+			  "of a file must",
+			  l->items[k].index + 1);
+		return;
+	}
+}
+
 static void gather_files(const struct gate_ctx *c, const struct gate_rule *r,
 			 struct gate_verdict *v, const struct gate_artifact *a,
 			 struct gate_gathered *g)
 {
 	struct gate_evidence_list l;
+	bool ok[GATE_MAX_EVIDENCE] = {false};
+	size_t at[GATE_MAX_EVIDENCE] = {0}, n = 0;
 	(void)r;
 	if (gate_evidence_find(c, v->fullpath, v->digest, &l) == GATE_OK &&
 	    gate_evidence_add_embedded(&l, a->fd, v->path) == GATE_OK) {
-		for (size_t i = 0; i < l.n && g->nok < GATE_MAX_EVIDENCE; i++) {
+		for (; n < l.n && n < GATE_MAX_EVIDENCE; n++) {
 			struct gate_evidence_result *res =
-				add_result(v, GATE_SOURCE_FILES, strdup(l.items[i].file));
-			if (res &&
-			    verify_file(c, &l.items[i], a, &res->facts, &res->error) == GATE_OK)
+				add_result(v, GATE_SOURCE_FILES, strdup(l.items[n].file));
+			if (!res)
+				break;
+			at[n] = v->nevidence - 1;
+			ok[n] = verify_file(c, &l.items[n], a, &res->facts, &res->error) ==
+				GATE_OK;
+		}
+		/* Counted once every signature of each file is known. */
+		for (size_t i = 0; i < n && g->nok < GATE_MAX_EVIDENCE; i++) {
+			struct gate_evidence_result *res = &v->evidence[at[i]];
+			if (ok[i])
+				withdraw_siblings(&l, ok, i, res);
+			if (ok[i] && res->facts)
 				verified(c, res, g);
 		}
 	}

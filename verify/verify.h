@@ -363,7 +363,8 @@ struct gate_cs_opts {
 };
 
 /* What an artifact is, by its first bytes: GATE_CS_PE ("MZ" with a PE
- * header), GATE_CS_JAR (a ZIP with META-INF/MANIFEST.MF) or GATE_CS_NONE. */
+ * header), GATE_CS_JAR (a ZIP with META-INF/MANIFEST.MF, or one whose
+ * central directory does not read) or GATE_CS_NONE. */
 GATE_API enum gate_cs_format gate_cs_sniff(int fd);
 /* How many signatures the evidence holds (0 for an unsigned PE or JAR).
  * Errors: GATE_E_PARSE (with a reason), GATE_E_IO, GATE_E_TOO_LARGE. */

@@ -54,8 +54,13 @@ static const char verify_usage[] =
 	"  --allow-unsigned-entries           JAR: count entries no signature covers\n"
 	"                                     instead of rejecting them\n"
 	"\n"
+	"  A file verifies only when every signature in it does (C9).\n"
+	"\n"
 	"Exit: 0 verified, 1 rejected, 2 usage or input error. A rejection names\n"
-	"the rule of the verification spec (S1..S19), the field and the reason.\n";
+	"the rule of the verification spec (S1..S19 for Sigstore, C1..C13 for\n"
+	"X.509 code signing: docs/CODESIGN.md), the field and the reason. A\n"
+	"malformed but readable signed file is rejected (1); a file or trust that\n"
+	"cannot be read, or input over a size cap, is an error (2).\n";
 
 struct verify_args {
 	const char *bundle, *signature, *certificate, *chain, *key, *root;

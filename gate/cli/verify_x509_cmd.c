@@ -232,6 +232,31 @@ struct results {
 	enum gate_err rc[MAX_SIGS];
 };
 
+/* C9: a file verifies only when every signature in it does. */
+static bool all_verified(const struct results *r)
+{
+	return r->n > 0 && r->ok == r->n;
+}
+
+/* Whether rc judges the artifact (exit 1, with the C rule it broke) rather
+ * than saying it, or the trust, could not be read at all (exit 2): a
+ * malformed but readable file is rejected, as docs/CODESIGN.md says. */
+static bool is_rejection(enum gate_err rc)
+{
+	switch (rc) {
+	case GATE_E_USAGE:
+	case GATE_E_IO:
+	case GATE_E_NOMEM:
+	case GATE_E_INTERNAL:
+	case GATE_E_TRUST_ROOT:
+	case GATE_E_TOO_LARGE:
+	case GATE_E_POLICY:
+		return false;
+	default:
+		return true;
+	}
+}
+
 static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 			  const struct results *r)
 {
@@ -239,7 +264,7 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 		json_t *o = json_object(), *sigs = json_array();
 		json_object_set_new(o, "artifact", json_string(va->artifact));
 		json_object_set_new(o, "format", json_string(format_name(fmt)));
-		json_object_set_new(o, "verified", json_boolean(r->ok > 0));
+		json_object_set_new(o, "verified", json_boolean(all_verified(r)));
 		for (size_t i = 0; i < r->n; i++) {
 			json_t *s = json_object();
 			json_object_set_new(s, "index", json_integer((json_int_t)i));
@@ -255,9 +280,13 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 		json_decref(o);
 		return;
 	}
-	printf("%s: ", r->ok ? "verified" : "rejected");
+	printf("%s: ", all_verified(r) ? "verified" : "rejected");
 	gate_put_escaped(stdout, va->artifact);
 	printf(" (%s, %zu signature%s)\n", format_name(fmt), r->n, r->n == 1 ? "" : "s");
+	if (r->ok && !all_verified(r))
+		printf("  reason: C9: %zu of %zu signatures verified, and every signature of a "
+		       "file must\n",
+		       r->ok, r->n);
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->n > 1)
 			printf(" signature %zu: %s\n", i + 1,
@@ -269,6 +298,8 @@ static void print_results(const struct x509_args *va, enum gate_cs_format fmt,
 		fputs("  field: ", stdout);
 		gate_put_escaped(stdout, r->e[i].field[0] ? r->e[i].field : "-");
 		fputs("\n  reason: ", stdout);
+		if (r->e[i].rule[0])
+			printf("%s: ", r->e[i].rule);
 		gate_put_escaped(stdout, r->e[i].msg[0] ? r->e[i].msg : gate_err_str(r->rc[i]));
 		fputc('\n', stdout);
 	}
@@ -326,19 +357,23 @@ int gate_cmd_verify_x509(int argc, char **argv)
 	/* Signature 0 first: for a PE its image hash starts at once, before
 	 * the signatures are counted (which parses them all). */
 	r->rc[0] = gate_verify_codesign(&in, &o, &r->f[0], &r->e[0]);
-	if (r->rc[0] != GATE_OK && gate_err_is_input(r->rc[0]) && r->rc[0] != GATE_E_USAGE) {
+	if (r->rc[0] != GATE_OK && !is_rejection(r->rc[0]) && r->rc[0] != GATE_E_USAGE) {
 		rc = r->rc[0];
 		err = r->e[0];
 		goto fail;
 	}
-	/* A verified signature says how many the file holds; else count. */
+	/* A verified signature says how many the file holds; else count. A
+	 * file too malformed to count is one rejected signature. */
 	if (r->rc[0] == GATE_OK)
 		n = r->f[0]->n_signatures;
-	else if ((rc = gate_codesign_count(&in, &n, &err)) != GATE_OK)
+	else if ((rc = gate_codesign_count(&in, &n, &err)) != GATE_OK && !is_rejection(rc))
 		goto fail;
+	else if (rc != GATE_OK)
+		n = 1;
 	if (n == 0) {
 		rc = set_err(&err, GATE_E_SIGNATURE, format_name(in.format),
 			     "the file is not signed");
+		snprintf(err.rule, sizeof err.rule, "C9");
 		gate_facts_free(r->f[0]);
 		r->f[0] = NULL;
 		r->n = 1;
@@ -356,7 +391,7 @@ int gate_cmd_verify_x509(int argc, char **argv)
 		r->n++;
 	}
 	print_results(&va, in.format, r);
-	code = r->ok ? GATE_EXIT_OK : GATE_EXIT_DENY;
+	code = all_verified(r) ? GATE_EXIT_OK : GATE_EXIT_DENY;
 	goto out;
 fail:
 	if (va.fmt == GATE_FMT_JSON) {

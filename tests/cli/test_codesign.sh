@@ -106,6 +106,35 @@ run "cms with one signature byte changed" 1 --out "rejected" -- \
     "$GATE" verify "${ROOTS[@]}" --p7s a.flip.p7s a.txt
 run "cms from a certificate without codeSigning" 1 --out "lacks extendedKeyUsage codeSigning" -- \
     "$GATE" verify "${ROOTS[@]}" --p7s a.noeku.p7s a.txt
+# keyUsage: absent restricts nothing (RFC 5280 4.2.1.3); present, it must
+# allow digitalSignature (C7).
+cms a.noku.p7s noku -outform DER
+cms a.kuenc.p7s kuenc -outform DER
+run "cms from a certificate without keyUsage" 0 --out "CN=Unrestricted Signer" -- \
+    "$GATE" verify "${ROOTS[@]}" --p7s a.noku.p7s a.txt
+run "cms from a certificate whose keyUsage lacks digitalSignature" 1 \
+    --out "reason: C7: signing certificate lacks keyUsage digitalSignature" -- \
+    "$GATE" verify "${ROOTS[@]}" --p7s a.kuenc.p7s a.txt
+# Every signer of a .p7s must verify (C9): one from an untrusted root
+# rejects it, whichever signer a policy names.
+fixture openssl cms -resign -binary -inform DER -in a.der.p7s -signer other.pem -inkey other.key \
+    -outform DER -out a.two.p7s
+run "cms two signers, both trusted" 0 --out "2 signatures" -- \
+    "$GATE" verify "${ROOTS[@]}" --ca other-root.pem --p7s a.two.p7s a.txt
+run "cms two signers, one untrusted" 1 --out "C9: 1 of 2 signatures verified" -- \
+    "$GATE" verify "${ROOTS[@]}" --p7s a.two.p7s a.txt
+# A system bundle of roots (~140 certificates) is one --ca (C1 caps a
+# trust file at 4096).
+if [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+    cat /etc/ssl/certs/ca-certificates.crt root.pem >bundle.pem
+    run "cms against a system CA bundle plus our root" 0 -- \
+        "$GATE" verify --ca bundle.pem --tsa-ca tsa-root.pem --crl all.crl --p7s a.der.p7s a.txt
+else
+    skip "system CA bundle: /etc/ssl/certs/ca-certificates.crt is missing (Debian package ca-certificates)"
+fi
+for _ in $(seq 4097); do cat root.pem; done >many.pem
+run "a trust file of 4097 certificates" 2 --err "more than 4096 certificates in one trust file" -- \
+    "$GATE" verify --ca many.pem --p7s a.der.p7s a.txt
 run "cms from another CA" 1 --out "does not verify to a trusted root" -- \
     "$GATE" verify "${ROOTS[@]}" --p7s a.other.p7s a.txt
 run "cms revoked signer, no timestamp" 1 --out "was revoked on" -- \
@@ -124,7 +153,11 @@ run "cms revocation ignored" 0 --out "not checked (policy)" -- \
 run "x509 mode needs --ca" 2 --err "--ca" -- "$GATE" verify --p7s a.der.p7s a.txt
 run "--p7s with --pe" 2 --err "at most one" -- "$GATE" verify --ca root.pem --p7s a.der.p7s --pe a.txt
 run "bad --crl-mode" 2 --err "--crl-mode" -- "$GATE" verify --ca root.pem --crl-mode maybe --p7s a.der.p7s a.txt
-run "garbage p7s" 2 --err "PKCS" -- "$GATE" verify --ca root.pem --p7s a.txt a.txt
+# Malformed but readable: rejected (1) with the rule it breaks (issue 12).
+run "garbage p7s" 1 --out "reason: C2: neither DER nor one PEM PKCS7/CMS block" -- \
+    "$GATE" verify --ca root.pem --p7s a.txt a.txt
+run "--ca naming an unreadable file: an error" 2 --err "nope.pem" -- \
+    "$GATE" verify --ca nope.pem --p7s a.der.p7s a.txt
 run "plain file without --p7s" 2 --err "neither a PE file nor a JAR" -- "$GATE" verify --ca root.pem a.txt
 
 # ---- Authenticode (osslsigncode), cross-checked with osslsigncode verify ----
@@ -247,24 +280,33 @@ EOF
     xcheck "page hashes" 0 0 ph.exe --out "page_hashes: present, not verified"
     run "pe nested signatures" 0 --out "2 signatures" --out "signature 2: verified" \
         --out "CN=Other CA Signer" -- "$GATE" verify "${ROOTS[@]}" --ca other-root.pem nested.exe
-    run "pe nested, second root not trusted" 0 --out "signature 2: rejected" -- \
+    # Every signature must verify: a nested one from an untrusted root
+    # rejects the file, though the outer one verifies (issue 9).
+    run "pe nested, second root not trusted" 1 --out "rejected: nested.exe" \
+        --out "signature 1: verified" --out "signature 2: rejected" \
+        --out "reason: C9: 1 of 2 signatures verified, and every signature of a file must" \
+        --out "reason: C6: certificate chain does not verify to a trusted root" -- \
         "$GATE" verify "${ROOTS[@]}" nested.exe
+    run "pe nested, json: not verified" 1 --out '"verified": false' -- \
+        "$GATE" verify "${ROOTS[@]}" --format json nested.exe
     run "pe timestamp from an untrusted TSA" 0 --out "timestamp_rejected" --out "signing time: none" -- \
         "$GATE" verify --ca root.pem --tsa-ca other-root.pem ts.exe
     run "pe expired, timestamp unverifiable" 1 --out "timestamp did not verify" -- \
         "$GATE" verify --ca root.pem expired-ts.exe
-    run "pe --pe on a JAR-less file" 2 --err "no MZ header" -- "$GATE" verify --ca root.pem --pe a.txt
-    run "pe malformed: certificate table outside the file" 2 --err "points outside the" -- \
-        "$GATE" verify --ca root.pem m-certout.exe
-    run "pe malformed: huge section count" 2 --err "60000 sections, more than 96" -- \
+    # Malformed PE files are read and rejected (1), naming rule C10.
+    run "pe --pe on a JAR-less file" 1 --out "C10: not a PE file: no MZ header" -- \
+        "$GATE" verify --ca root.pem --pe a.txt
+    run "pe malformed: certificate table outside the file" 1 --out "C10: " \
+        --out "points outside the" -- "$GATE" verify --ca root.pem m-certout.exe
+    run "pe malformed: huge section count" 1 --out "C10: 60000 sections, more than 96" -- \
         "$GATE" verify --ca root.pem m-nsections.exe
-    run "pe malformed: overlapping sections" 2 --err "overlap in the file" -- \
+    run "pe malformed: overlapping sections" 1 --out "C10: " --out "overlap in the file" -- \
         "$GATE" verify --ca root.pem m-overlap.exe
     run "pe malformed: e_lfanew outside" 2 --err "neither a PE file nor a JAR" -- \
         "$GATE" verify --ca root.pem m-lfanew.exe
-    run "pe malformed: e_lfanew outside (--pe)" 2 --err "outside the file" -- \
+    run "pe malformed: e_lfanew outside (--pe)" 1 --out "C10: " --out "outside the file" -- \
         "$GATE" verify --ca root.pem --pe m-lfanew.exe
-    run "pe malformed: truncated" 2 --err "optional header" -- \
+    run "pe malformed: truncated" 1 --out "C10: optional header" -- \
         "$GATE" verify --ca root.pem m-truncated.exe
 fi
 
@@ -303,6 +345,22 @@ else
     fixture zip -q -d noblock.jar 'META-INF/SIGNER.EC'
     run "jar signature block removed" 1 --out "no signature block" -- \
         "$GATE" verify "${ROOTS[@]}" noblock.jar
+    # C12: a folder entry holding data, which a folder-skipping reader
+    # would leave unsigned (jarsigner -strict rejects it too).
+    cp signed.jar folder.jar
+    fixture python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "a", zipfile.ZIP_DEFLATED).writestr("evil/", b"payload")' folder.jar
+    run "jar folder entry with data" 1 --out "C12: entry 'evil/' is named as a folder but holds 7 bytes" -- \
+        "$GATE" verify "${ROOTS[@]}" --allow-unsigned-entries folder.jar
+    # C3: a JAR whose digests are SHA-1 is rejected (1), not an error.
+    fixture jarsigner -keystore leaf.p12 -storetype PKCS12 -storepass changeit -digestalg SHA-1 \
+        -signedjar sha1.jar app.jar signer
+    run "jar with SHA-1 digests" 1 --out "C3: no SHA-256/384/512 digest" -- \
+        "$GATE" verify "${ROOTS[@]}" sha1.jar
+    # C12: two entries of one name.
+    cp signed.jar dup.jar
+    fixture python3 -W ignore -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "a").writestr("data.txt", b"other\n")' dup.jar
+    run "jar with a duplicate entry" 1 --out "C12: duplicate entry name 'data.txt'" -- \
+        "$GATE" verify "${ROOTS[@]}" dup.jar
     run "jar other CA" 1 --out "does not verify to a trusted root" -- \
         "$GATE" verify --ca other-root.pem signed.jar
     check "jarsigner -verify agrees on signed.jar / tampered.jar" \
@@ -357,6 +415,17 @@ if [ -f ts.exe ]; then
     run "policy: PE without codeSigning" 1 -- "$GATE" check --policy pol.yaml art/noeku.exe
     run "policy: explain PE" 0 --out "embedded Authenticode signature 1" --out "signer: x509" -- \
         "$GATE" policy explain --policy pol.yaml art/ts.exe
+    # C9: the nested signature's root is not trusted, so neither signature
+    # counts, though the outer one is corp's.
+    run "policy: PE with a nested signature from an untrusted root" 1 \
+        --out "C9 signature 2 of the same file does not verify" -- \
+        "$GATE" check --policy pol.yaml art/nested.exe
+    # Both roots trusted (other's has no CRL: revocation preferred): both
+    # verify, and the set names the one that must be among them.
+    sed -e 's|^    corp: { file: root.pem }$|    corp: { file: root.pem }\n    other: { file: other-root.pem }|' \
+        -e 's|crl: { mode: require,|crl: { mode: prefer,|' pol.yaml >pol-other.yaml
+    run "policy: PE nested, both trusted, corp among them" 0 --out "rule 'pe'" -- \
+        "$GATE" check --policy pol-other.yaml art/nested.exe
 fi
 if [ -f signed.jar ]; then
     cp signed.jar added.jar art/

@@ -5,6 +5,8 @@
 #   leaf       code signer (EKU codeSigning, keyUsage digitalSignature,
 #              CRL distribution point $CRL_URL)
 #   noeku      signer without the codeSigning EKU
+#   noku       signer without a keyUsage extension (unrestricted, RFC 5280)
+#   kuenc      signer whose keyUsage is keyEncipherment only
 #   expired    signer valid from 60 to 30 days ago
 #   revold     signer revoked 10 days ago  (sign at -20d: revoked after)
 #   other      signer from another root (other-root.pem)
@@ -73,6 +75,17 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[ noku_ext ]
+basicConstraints = critical, CA:false
+extendedKeyUsage = codeSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ kuenc_ext ]
+basicConstraints = critical, CA:false
+keyUsage = critical, keyEncipherment
+extendedKeyUsage = codeSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [ tsa_ext ]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
@@ -117,12 +130,14 @@ issue root tlsca "Gate Test TLS CA" tlsca_ext -100 3000
 echo 4000 >serial-tlsca
 issue int leaf "Release Signer" leaf_ext -30 365
 issue int noeku "Mail Signer" noeku_ext -30 365
+issue int noku "Unrestricted Signer" noku_ext -30 365
+issue int kuenc "Encipherment Signer" kuenc_ext -30 365
 issue int expired "Expired Signer" leaf_ext -60 -30
 issue int revold "Revoked Signer" leaf_ext -30 365
 issue other-root other "Other CA Signer" leaf_ext -30 365
 issue tlsca tlsleaf "TLS CA Signer" leaf_ext -30 365
 issue tsa-root tsa "Gate Test TSA" tsa_ext -100 3650
-for x in leaf noeku expired revold; do cat "$x.pem" int.pem >"$x-chain.pem"; done
+for x in leaf noeku noku kuenc expired revold; do cat "$x.pem" int.pem >"$x-chain.pem"; done
 cp other.pem other-chain.pem
 cat tlsleaf.pem tlsca.pem >tlsleaf-chain.pem
 

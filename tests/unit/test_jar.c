@@ -328,6 +328,60 @@ static char *b64_sha256(const void *p, size_t n)
 	return gate_b64_encode(d, 32);
 }
 
+/* 4 MiB of zero bytes, raw deflate as zlib (level 9) writes it: a short
+ * head and tail around 4063 zero bytes. */
+static void zeros_deflated(uint8_t out[4080])
+{
+	static const uint8_t head[] = {0xed, 0xc1, 0x01, 0x01, 0x00, 0x00, 0x00, 0x82,
+				       0x20, 0xff, 0xaf, 0x6e, 0x48, 0x40, 0x01};
+	memcpy(out, head, sizeof head);
+	memset(out + sizeof head, 0, 4063);
+	out[4078] = 0x7c;
+	out[4079] = 0x1b;
+}
+
+static bool count_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	(void)p;
+	*(size_t *)ctx += n;
+	return true;
+}
+
+/* C12: an entry that claims 10 bytes and inflates to 4 MiB is stopped at
+ * its declared size, not inflated whole before the sizes are compared. */
+static void test_zip_inflate_bound(void **state)
+{
+	(void)state;
+	struct zbuf z;
+	uint8_t bomb_data[4080];
+	zeros_deflated(bomb_data);
+	const struct zent bomb[] = {{"bomb.bin", bomb_data, sizeof bomb_data}};
+	build_zip(&z, bomb, 1, NULL);
+	size_t cd = z.n - 22 - 46 - strlen("bomb.bin");
+	/* deflated, to 10 bytes, say both headers */
+	z.b[8] = 8;
+	memset(z.b + 22, 0, 4);
+	z.b[22] = 10;
+	z.b[cd + 10] = 8;
+	memset(z.b + cd + 24, 0, 4);
+	z.b[cd + 24] = 10;
+	struct gate_zip zip;
+	struct gate_error e = {0};
+	int fd = fd_of(&z);
+	assert_int_equal(gate_zip_open(fd, &zip, &e), GATE_OK);
+	size_t got = 0;
+	assert_int_equal(gate_zip_read(&zip, 0, 1u << 30, count_sink, &got, &e), GATE_E_PARSE);
+	assert_string_equal(e.rule, "C12");
+	if (!strstr(e.msg, "entry 'bomb.bin' inflates to more than its declared 10 bytes"))
+		fail_msg("%s", e.msg);
+	assert_true(got <= 10);
+	/* over the caller's cap: refused before a byte is read */
+	assert_int_equal(gate_zip_read(&zip, 0, 5, count_sink, &got, &e), GATE_E_TOO_LARGE);
+	assert_non_null(strstr(e.msg, "is 10 bytes, over the 5-byte limit"));
+	gate_zip_close(&zip);
+	close(fd);
+}
+
 struct jar {
 	char mf[4096], sf[4096];
 	uint8_t *blk;
@@ -445,6 +499,15 @@ static void test_signed_jar(void **state)
 		/* a signed entry removed */
 		assert_int_equal(verify_jar(all, 5, false, &f, &e), GATE_E_DIGEST);
 		assert_non_null(strstr(e.msg, "is missing from the archive"));
+		/* C12: a folder entry that holds data, skipped as a folder it
+		 * would be unsigned bytes */
+		struct zent folder[7];
+		memcpy(folder, all, sizeof all);
+		folder[6] = (struct zent)E("evil/", "payload");
+		assert_int_equal(verify_jar(folder, 7, true, &f, &e), GATE_E_PARSE);
+		assert_string_equal(e.rule, "C12");
+		if (!strstr(e.msg, "entry 'evil/' is named as a folder but holds 7 bytes"))
+			fail_msg("%s", e.msg);
 		/* the block removed */
 		struct zent noblk[5] = {all[0], all[1], all[3], all[4], all[5]};
 		assert_int_equal(verify_jar(noblk, 5, false, &f, &e), GATE_E_SIGNATURE);
@@ -494,6 +557,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zip_ok),
 		cmocka_unit_test(test_zip_errors),
+		cmocka_unit_test(test_zip_inflate_bound),
 		cmocka_unit_test(test_signed_jar),
 		cmocka_unit_test(test_manifest_changed),
 	};

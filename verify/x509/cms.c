@@ -29,7 +29,7 @@ static enum gate_err digest_fd(int fd, const EVP_MD *md, uint8_t *out, unsigned 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = gate_fail(err, GATE_E_IO, NULL, "artifact", "read: %s",
+			rc = gate_fail(err, GATE_E_IO, "C1", "artifact", "read: %s",
 				       strerror(errno));
 			goto out;
 		}
@@ -55,10 +55,10 @@ static enum gate_err load(const struct gate_cs_input *in, PKCS7 **p7, struct gat
 		return rc;
 	PKCS7 *inner = (*p7)->d.sign->contents;
 	if (OBJ_obj2nid(inner->type) != NID_pkcs7_data)
-		rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, CMS_FIELD,
+		rc = gate_fail(err, GATE_E_UNSUPPORTED, "C2", CMS_FIELD,
 			       "the signed content is not of type data");
 	else if (inner->d.data != NULL)
-		rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, CMS_FIELD,
+		rc = gate_fail(err, GATE_E_UNSUPPORTED, "C2", CMS_FIELD,
 			       "not a detached signature: it embeds its content");
 	if (rc != GATE_OK) {
 		PKCS7_free(*p7);

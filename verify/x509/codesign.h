@@ -14,6 +14,8 @@
 /* Named caps on untrusted input. */
 #define GATE_CS_MAX_SIG (1u * 1024 * 1024)	  /* a .p7s or one signature block */
 #define GATE_CS_MAX_CERTS 32			  /* certificates in one signature */
+#define GATE_CS_MAX_ROOTS 4096			  /* certificates in one trust file */
+#define GATE_CS_MAX_ROOTS_FILE (16u * 1024 * 1024) /* a trust file (a system bundle) */
 #define GATE_CS_MAX_SANS 1024			  /* SANs of a signing certificate */
 #define GATE_CS_MAX_SIGS 16			  /* signatures in one file */
 #define GATE_CS_MAX_NEST 4			  /* nesting of Authenticode signatures */
@@ -125,6 +127,14 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 void gate_crl_cache_free(struct gate_crl_cache *c);
 enum gate_err gate_crl_cache_new(struct gate_crl_cache **out);
 
+/* ---- DER (x509cs.c) ---- */
+
+/* The next TLV of r: a one-byte tag, a definite minimal length, inside r;
+ * val is its content and *hdr (when asked) its header's length. */
+bool gate_der_next(struct gate_rd *r, uint8_t *tag, struct gate_rd *val, size_t *hdr);
+/* Whether the content octets of an OBJECT IDENTIFIER are the OID txt. */
+bool gate_der_oid_is(const struct gate_rd *v, const char *txt);
+
 /* ---- streaming reads ---- */
 
 /* pread exactly len bytes at off (EINTR retried). False on a short read. */
@@ -180,8 +190,10 @@ struct gate_zip {
  * duplicate names, no overlapping data, no ZIP64, no encryption. */
 enum gate_err gate_zip_open(int fd, struct gate_zip *z, struct gate_error *err);
 void gate_zip_close(struct gate_zip *z);
-/* Stream entry i's uncompressed bytes to sink (CRC-32 and size checked).
- * At most cap bytes. */
+/* Stream entry i's uncompressed bytes to sink (CRC-32 and size checked):
+ * an entry declared over cap bytes is refused (GATE_E_TOO_LARGE) before it
+ * is read, and one that inflates past its declared size is stopped there
+ * (GATE_E_PARSE). */
 typedef bool (*gate_zip_sink)(void *ctx, const uint8_t *p, size_t n);
 enum gate_err gate_zip_read(const struct gate_zip *z, size_t i, uint64_t cap, gate_zip_sink sink,
 			    void *ctx, struct gate_error *err);

@@ -275,7 +275,7 @@ static enum gate_err status_unknown(const struct gate_x509_trust *t, int i, cons
 				    struct gate_error *err)
 {
 	if (t->crl_mode == GATE_CRL_REQUIRE)
-		return gate_fail(err, GATE_E_CERT, NULL, field,
+		return gate_fail(err, GATE_E_CERT, "C8", field,
 				 "revocation status of the certificate at depth %d is unknown: %s",
 				 i, w);
 	if (!(*unknown)++)
@@ -318,7 +318,7 @@ enum gate_err gate_cs_revocation(const struct gate_x509_trust *t, STACK_OF(X509)
 			if (when <= t_sign) {
 				X509_CRL_free(crl);
 				return gate_fail(
-					err, GATE_E_CERT, NULL, field,
+					err, GATE_E_CERT, "C8", field,
 					"the certificate at depth %d was revoked on %s, not "
 					"after the signing time %s",
 					i, rt, ts);

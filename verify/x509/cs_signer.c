@@ -4,6 +4,7 @@
  * against the policy's TSA roots. */
 #include "codesign.h"
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ts.h>
@@ -23,7 +24,7 @@ static enum gate_err from_pem(const uint8_t *buf, size_t len, const char *field,
 	if (gate_pem_decode(buf, len, "PKCS7", der, dlen) ||
 	    gate_pem_decode(buf, len, "CMS", der, dlen))
 		return GATE_OK;
-	return gate_fail(err, GATE_E_PARSE, NULL, field, "neither DER nor one PEM PKCS7/CMS block");
+	return gate_fail(err, GATE_E_PARSE, "C2", field, "neither DER nor one PEM PKCS7/CMS block");
 }
 
 enum gate_err gate_cs_parse_p7(const uint8_t *buf, size_t len, bool pem_ok, const char *field,
@@ -35,7 +36,7 @@ enum gate_err gate_cs_parse_p7(const uint8_t *buf, size_t len, bool pem_ok, cons
 	enum gate_err rc = GATE_E_PARSE;
 	const uint8_t *in = buf;
 	if (len > GATE_CS_MAX_SIG)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", field,
 				 "signature is %zu bytes, over the %u-byte limit", len,
 				 GATE_CS_MAX_SIG);
 	if (pem_ok && len > 0 && buf[0] != 0x30) {
@@ -45,26 +46,26 @@ enum gate_err gate_cs_parse_p7(const uint8_t *buf, size_t len, bool pem_ok, cons
 	}
 	const unsigned char *p = in;
 	if (dlen == 0 || dlen > GATE_CS_MAX_SIG || !(p7 = d2i_PKCS7(NULL, &p, (long)dlen))) {
-		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "not a DER PKCS#7/CMS ContentInfo");
+		rc = gate_fail(err, GATE_E_PARSE, "C2", field, "not a DER PKCS#7/CMS ContentInfo");
 		goto out;
 	}
 	if (p != in + dlen) {
-		rc = gate_fail(err, GATE_E_PARSE, NULL, field,
+		rc = gate_fail(err, GATE_E_PARSE, "C2", field,
 			       "%zu trailing bytes after the signature", (size_t)(in + dlen - p));
 		goto out;
 	}
 	if (!PKCS7_type_is_signed(p7) || !p7->d.sign || !p7->d.sign->contents) {
-		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "not a SignedData");
+		rc = gate_fail(err, GATE_E_PARSE, "C2", field, "not a SignedData");
 		goto out;
 	}
 	if (sk_X509_num(p7->d.sign->cert) > GATE_CS_MAX_CERTS) {
-		rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+		rc = gate_fail(err, GATE_E_TOO_LARGE, "C1", field,
 			       "more than %d certificates in the signature", GATE_CS_MAX_CERTS);
 		goto out;
 	}
 	int ns = sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info);
 	if (ns <= 0 || ns > GATE_CS_MAX_SIGS) {
-		rc = gate_fail(err, GATE_E_PARSE, NULL, field, "%d signers (1 to %d allowed)", ns,
+		rc = gate_fail(err, GATE_E_PARSE, "C2", field, "%d signers (1 to %d allowed)", ns,
 			       GATE_CS_MAX_SIGS);
 		goto out;
 	}
@@ -87,7 +88,7 @@ static enum gate_err md_of(const X509_ALGOR *alg, const char *what, const char *
 	int ptype = V_ASN1_UNDEF;
 	const void *pval = NULL;
 	if (!alg)
-		return gate_fail(err, GATE_E_PARSE, NULL, field, "%s has no algorithm", what);
+		return gate_fail(err, GATE_E_PARSE, "C3", field, "%s has no algorithm", what);
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	switch (OBJ_obj2nid(obj)) {
 	case NID_sha256:
@@ -101,15 +102,15 @@ static enum gate_err md_of(const X509_ALGOR *alg, const char *what, const char *
 		break;
 	case NID_sha1:
 	case NID_md5:
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C3", field,
 				 "%s uses %s, which is not accepted (SHA-256, -384 or -512 only)",
 				 what, OBJ_nid2sn(OBJ_obj2nid(obj)));
 	default:
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C3", field,
 				 "%s uses an unsupported digest algorithm", what);
 	}
 	if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
-		return gate_fail(err, GATE_E_PARSE, NULL, field,
+		return gate_fail(err, GATE_E_PARSE, "C3", field,
 				 "%s digest algorithm has parameters", what);
 	return GATE_OK;
 }
@@ -130,14 +131,14 @@ static enum gate_err check_sig_alg(const X509_ALGOR *alg, EVP_PKEY *key, const E
 	int nid = OBJ_obj2nid(obj), mdnid = NID_undef, pknid = nid;
 	if (nid != NID_undef && OBJ_find_sigid_algs(nid, &mdnid, &pknid) && mdnid != NID_undef &&
 	    mdnid != EVP_MD_get_type(md))
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+		return gate_fail(err, GATE_E_SIGNATURE, "C3", field,
 				 "signature algorithm's digest differs from the signer's");
 	int kid = EVP_PKEY_get_base_id(key);
 	bool ok = (kid == EVP_PKEY_RSA && pknid == NID_rsaEncryption) ||
 		  (kid == EVP_PKEY_EC && pknid == NID_X9_62_id_ecPublicKey) ||
 		  (kid == EVP_PKEY_DSA && (pknid == NID_dsa || pknid == NID_dsaWithSHA1));
 	if (!ok)
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C3", field,
 				 "signature algorithm %s does not fit the certificate's key",
 				 nid == NID_undef ? "(unknown)" : OBJ_nid2sn(nid));
 	return GATE_OK;
@@ -176,7 +177,7 @@ static enum gate_err attrs_digest(PKCS7_SIGNER_INFO *si, const EVP_MD *md, uint8
 	OPENSSL_free(abuf);
 	ERR_clear_error();
 	return ok ? GATE_OK
-		  : gate_fail(err, GATE_E_PARSE, NULL, field, "unencodable signed attributes");
+		  : gate_fail(err, GATE_E_PARSE, "C4", field, "unencodable signed attributes");
 }
 
 enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_OBJECT *ctype,
@@ -189,45 +190,45 @@ enum gate_err gate_cs_signer_check(PKCS7 *p7, PKCS7_SIGNER_INFO *si, const ASN1_
 		return rc;
 	X509 *cert = find_signer(p7, si);
 	if (!cert)
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+		return gate_fail(err, GATE_E_SIGNATURE, "C4", field,
 				 "the signer's certificate is not in the signature");
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	ERR_clear_error();
 	if (!key)
-		return gate_fail(err, GATE_E_CERT, NULL, field,
+		return gate_fail(err, GATE_E_CERT, "C4", field,
 				 "signer's public key does not decode");
 	if ((rc = check_sig_alg(si->digest_enc_alg, key, md, field, err)) != GATE_OK)
 		return rc;
 	if (!si->enc_digest || ASN1_STRING_length(si->enc_digest) <= 0)
-		return gate_fail(err, GATE_E_PARSE, NULL, field, "empty signature value");
+		return gate_fail(err, GATE_E_PARSE, "C4", field, "empty signature value");
 	const uint8_t *sig = ASN1_STRING_get0_data(si->enc_digest);
 	size_t siglen = (size_t)ASN1_STRING_length(si->enc_digest);
 	if (sk_X509_ATTRIBUTE_num(si->auth_attr) <= 0) {
 		if (!attrs_optional)
-			return gate_fail(err, GATE_E_PARSE, NULL, field,
+			return gate_fail(err, GATE_E_PARSE, "C4", field,
 					 "the signer has no signed attributes");
 		if (verify_digest(key, md, digest, dlen, sig, siglen) != GATE_OK)
-			return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+			return gate_fail(err, GATE_E_SIGNATURE, "C4", field,
 					 "signature does not verify over the content");
 		*signer = cert;
 		return GATE_OK;
 	}
 	ASN1_TYPE *ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
 	if (!ct || ct->type != V_ASN1_OBJECT || OBJ_cmp(ct->value.object, ctype) != 0)
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+		return gate_fail(err, GATE_E_SIGNATURE, "C4", field,
 				 "signed contentType attribute missing or not the content's type");
 	ASN1_TYPE *mdv = PKCS7_get_signed_attribute(si, NID_pkcs9_messageDigest);
 	if (!mdv || mdv->type != V_ASN1_OCTET_STRING ||
 	    (size_t)ASN1_STRING_length(mdv->value.octet_string) != dlen ||
 	    !gate_ct_eq(ASN1_STRING_get0_data(mdv->value.octet_string), digest, dlen))
-		return gate_fail(err, GATE_E_DIGEST, NULL, field,
+		return gate_fail(err, GATE_E_DIGEST, "C4", field,
 				 "messageDigest attribute is not the digest of the signed content");
 	uint8_t ad[EVP_MAX_MD_SIZE];
 	unsigned adlen = 0;
 	if ((rc = attrs_digest(si, md, ad, &adlen, field, err)) != GATE_OK)
 		return rc;
 	if (verify_digest(key, md, ad, adlen, sig, siglen) != GATE_OK)
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, field,
+		return gate_fail(err, GATE_E_SIGNATURE, "C4", field,
 				 "signature does not verify over the signed attributes");
 	*signer = cert;
 	return GATE_OK;
@@ -281,31 +282,171 @@ static bool imprint_ok(TS_TST_INFO *tst, const ASN1_OCTET_STRING *sigval, char *
 	return true;
 }
 
+/* The countersigner's or the TSA's certificate (who, in messages):
+ * timeStamping EKU, chain to a TSA root at the stated time. */
+static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert,
+				STACK_OF(X509) *helpers, int64_t at, struct gate_cs_time *ts,
+				const char *who)
+{
+	X509_STORE *store = tsa_store(t, at);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = false;
+	if (!store || !ctx || !X509_STORE_CTX_init(ctx, store, cert, helpers)) {
+		snprintf(ts->why, sizeof ts->why, "out of memory");
+		goto out;
+	}
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_TIMESTAMP_SIGN);
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(ts->why, sizeof ts->why, "%s's chain rejected: %s", who,
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	if (!(X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(cert) & XKU_TIMESTAMP)) {
+		snprintf(ts->why, sizeof ts->why, "%s lacks extendedKeyUsage timeStamping", who);
+		goto out;
+	}
+	ok = true;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return ok;
+}
+
+/* Whether the first ESSCertID(v2) of a SigningCertificate(V2) attribute
+ * value (DER) is the hash of cert. RFC 5035 5.4.1.1: the first identifies
+ * the signing certificate; the others may name certificates that are not
+ * in the token (Microsoft's name one), so only the first is checked. */
+static bool ess_first_is(const ASN1_STRING *attr, bool v2, X509 *cert)
+{
+	struct gate_rd r = {ASN1_STRING_get0_data(attr), (size_t)ASN1_STRING_length(attr)};
+	struct gate_rd sc, ids, id, f, alg, oid, hash;
+	uint8_t tag;
+	const EVP_MD *md = v2 ? EVP_sha256() : EVP_sha1();
+	if (!gate_der_next(&r, &tag, &sc, NULL) || tag != 0x30 || r.n != 0 ||
+	    !gate_der_next(&sc, &tag, &ids, NULL) || tag != 0x30 ||
+	    !gate_der_next(&ids, &tag, &id, NULL) || tag != 0x30 ||
+	    !gate_der_next(&id, &tag, &f, NULL))
+		return false;
+	if (v2 && tag == 0x30) { /* hashAlgorithm, DEFAULT sha256 */
+		alg = f;
+		if (!gate_der_next(&alg, &tag, &oid, NULL) || tag != 0x06)
+			return false;
+		md = gate_der_oid_is(&oid, "2.16.840.1.101.3.4.2.1")	 ? EVP_sha256()
+		     : gate_der_oid_is(&oid, "2.16.840.1.101.3.4.2.2") ? EVP_sha384()
+		     : gate_der_oid_is(&oid, "2.16.840.1.101.3.4.2.3") ? EVP_sha512()
+									 : NULL;
+		if (!md || !gate_der_next(&id, &tag, &f, NULL))
+			return false;
+	}
+	hash = f;
+	uint8_t d[EVP_MAX_MD_SIZE];
+	unsigned dl = 0;
+	bool ok = tag == 0x04 && X509_digest(cert, md, d, &dl) == 1 && hash.n == dl &&
+		  gate_ct_eq(hash.p, d, dl);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The token's signer must carry a signingCertificate or
+ * signingCertificateV2 attribute that names its certificate (RFC 3161
+ * 2.4.1, RFC 5816), as TS_RESP_verify_signature requires of the tokens it
+ * reads. */
+static bool ess_ok(CMS_SignerInfo *si, X509 *cert)
+{
+	ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(
+		si, OBJ_nid2obj(NID_id_smime_aa_signingCertificate), -3, V_ASN1_SEQUENCE);
+	ASN1_STRING *v2 = CMS_signed_get0_data_by_OBJ(
+		si, OBJ_nid2obj(NID_id_smime_aa_signingCertificateV2), -3, V_ASN1_SEQUENCE);
+	ERR_clear_error();
+	return (v1 || v2) && (!v1 || ess_first_is(v1, false, cert)) &&
+	       (!v2 || ess_first_is(v2, true, cert));
+}
+
+/* The token, a CMS SignedData whose content is a TSTInfo, into *cms and
+ * *tst. Read as CMS, not PKCS#7: Microsoft's tokens (Authenticode's
+ * 1.3.6.1.4.1.311.3.3.1) carry an attribute certificate among their
+ * certificates, which OpenSSL's PKCS#7 decoder refuses. */
+static bool token_parse(const ASN1_TYPE *v, CMS_ContentInfo **cms, TS_TST_INFO **tst,
+			struct gate_cs_time *ts)
+{
+	if (!v || v->type != V_ASN1_SEQUENCE) {
+		snprintf(ts->why, sizeof ts->why, "timestamp attribute is not a ContentInfo");
+		return false;
+	}
+	const unsigned char *p = ASN1_STRING_get0_data(v->value.sequence);
+	long len = ASN1_STRING_length(v->value.sequence);
+	const unsigned char *end = p + len;
+	ASN1_OCTET_STRING **content = NULL;
+	if (!(*cms = d2i_CMS_ContentInfo(NULL, &p, len)) || p != end ||
+	    OBJ_obj2nid(CMS_get0_type(*cms)) != NID_pkcs7_signed ||
+	    OBJ_obj2nid(CMS_get0_eContentType(*cms)) != NID_id_smime_ct_TSTInfo ||
+	    !(content = CMS_get0_content(*cms)) || !*content) {
+		snprintf(ts->why, sizeof ts->why,
+			 "timestamp token is not one SignedData over a TSTInfo");
+		return false;
+	}
+	p = ASN1_STRING_get0_data(*content);
+	len = ASN1_STRING_length(*content);
+	end = p + len;
+	if (!(*tst = d2i_TS_TST_INFO(NULL, &p, len)) || p != end) {
+		snprintf(ts->why, sizeof ts->why, "timestamp token's TSTInfo does not parse");
+		return false;
+	}
+	return true;
+}
+
+/* The token's one signer over its TSTInfo, by a TSA certificate that
+ * chains to a TSA root at genTime (it may have expired since). */
+static bool token_signer_ok(const struct gate_x509_trust *t, CMS_ContentInfo *cms, int64_t gen,
+			    struct gate_cs_time *ts)
+{
+	STACK_OF(X509) *certs = CMS_get1_certs(cms), *signers = NULL;
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	bool ok = false;
+	if (sk_X509_num(certs) > GATE_CS_MAX_CERTS) {
+		snprintf(ts->why, sizeof ts->why, "too many certificates in the timestamp token");
+		goto out;
+	}
+	if (sk_CMS_SignerInfo_num(sis) != 1) {
+		snprintf(ts->why, sizeof ts->why, "timestamp token has %d signers, not 1",
+			 sk_CMS_SignerInfo_num(sis));
+		goto out;
+	}
+	if (CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) !=
+		    1 ||
+	    !(signers = CMS_get0_signers(cms)) || sk_X509_num(signers) != 1) {
+		char r[150];
+		gate_ssl_detail(r, sizeof r);
+		snprintf(ts->why, sizeof ts->why, "timestamp signature rejected: %s", r);
+		goto out;
+	}
+	if (!countersigner_chain(t, sk_X509_value(signers, 0), certs, gen, ts, "the TSA"))
+		goto out;
+	if (!ess_ok(sk_CMS_SignerInfo_value(sis, 0), sk_X509_value(signers, 0))) {
+		snprintf(ts->why, sizeof ts->why,
+			 "timestamp token's signingCertificate does not name its signer");
+		goto out;
+	}
+	ok = true;
+out:
+	ERR_clear_error();
+	sk_X509_free(signers);
+	sk_X509_pop_free(certs, X509_free);
+	return ok;
+}
+
 /* An RFC 3161 TimeStampToken (a ContentInfo) in an attribute value. */
 static bool rfc3161(const struct gate_x509_trust *t, const ASN1_TYPE *v,
 		    const ASN1_OCTET_STRING *sigval, int64_t now, struct gate_cs_time *ts)
 {
-	PKCS7 *tok = NULL;
+	CMS_ContentInfo *cms = NULL;
 	TS_TST_INFO *tst = NULL;
-	X509_STORE *store = NULL;
-	X509 *signer = NULL;
 	bool ok = false;
 	int64_t gen = 0;
-	if (!v || v->type != V_ASN1_SEQUENCE) {
-		snprintf(ts->why, sizeof ts->why, "timestamp attribute is not a ContentInfo");
+	if (!token_parse(v, &cms, &tst, ts))
 		goto out;
-	}
-	const unsigned char *p = ASN1_STRING_get0_data(v->value.sequence);
-	long len = ASN1_STRING_length(v->value.sequence);
-	if (!(tok = d2i_PKCS7(NULL, &p, len)) || !PKCS7_type_is_signed(tok) ||
-	    !(tst = PKCS7_to_TS_TST_INFO(tok))) {
-		snprintf(ts->why, sizeof ts->why, "timestamp token does not parse");
-		goto out;
-	}
-	if (sk_X509_num(tok->d.sign->cert) > GATE_CS_MAX_CERTS) {
-		snprintf(ts->why, sizeof ts->why, "too many certificates in the timestamp token");
-		goto out;
-	}
 	if (TS_TST_INFO_get_version(tst) != 1 ||
 	    !gate_asn1_time_to_unix(TS_TST_INFO_get_time(tst), &gen)) {
 		snprintf(ts->why, sizeof ts->why, "unreadable TSTInfo version or genTime");
@@ -321,60 +462,16 @@ static bool rfc3161(const struct gate_x509_trust *t, const ASN1_TYPE *v,
 		snprintf(ts->why, sizeof ts->why, "no timestamp authority roots are configured");
 		goto out;
 	}
-	/* Validity at genTime: the TSA's certificate may have expired since. */
-	if (!(store = tsa_store(t, gen))) {
-		snprintf(ts->why, sizeof ts->why, "out of memory");
+	if (!token_signer_ok(t, cms, gen, ts))
 		goto out;
-	}
-	if (TS_RESP_verify_signature(tok, NULL, store, &signer) != 1) {
-		char r[150];
-		gate_ssl_detail(r, sizeof r);
-		snprintf(ts->why, sizeof ts->why, "timestamp signature or TSA chain rejected: %s",
-			 r);
-		goto out;
-	}
 	ts->verified = true;
 	ts->time = gen;
 	ts->source = GATE_TIME_TSA;
 	ok = true;
 out:
 	ERR_clear_error();
-	X509_free(signer);
-	X509_STORE_free(store);
 	TS_TST_INFO_free(tst);
-	PKCS7_free(tok);
-	return ok;
-}
-
-/* The countersigner's certificate: timeStamping EKU, chain to a TSA root at
- * the stated time. */
-static bool countersigner_chain(const struct gate_x509_trust *t, X509 *cert,
-				STACK_OF(X509) *helpers, int64_t at, struct gate_cs_time *ts)
-{
-	X509_STORE *store = tsa_store(t, at);
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	bool ok = false;
-	if (!store || !ctx || !X509_STORE_CTX_init(ctx, store, cert, helpers)) {
-		snprintf(ts->why, sizeof ts->why, "out of memory");
-		goto out;
-	}
-	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_TIMESTAMP_SIGN);
-	if (X509_verify_cert(ctx) != 1) {
-		snprintf(ts->why, sizeof ts->why, "countersigner's chain rejected: %s",
-			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-		goto out;
-	}
-	if (!(X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ||
-	    !(X509_get_extended_key_usage(cert) & XKU_TIMESTAMP)) {
-		snprintf(ts->why, sizeof ts->why,
-			 "countersigner lacks extendedKeyUsage timeStamping");
-		goto out;
-	}
-	ok = true;
-out:
-	ERR_clear_error();
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
+	CMS_ContentInfo_free(cms);
 	return ok;
 }
 
@@ -451,7 +548,7 @@ static bool countersig(const struct gate_x509_trust *t, PKCS7 *p7, const ASN1_TY
 		snprintf(ts->why, sizeof ts->why, "no timestamp authority roots are configured");
 		goto out;
 	}
-	if (!countersigner_chain(t, cert, p7->d.sign->cert, at, ts))
+	if (!countersigner_chain(t, cert, p7->d.sign->cert, at, ts, "countersigner"))
 		goto out;
 	ts->verified = true;
 	ts->time = at;

@@ -80,9 +80,9 @@ static enum gate_err add_attr(struct mf_section *s, const uint8_t *line, size_t 
 {
 	const uint8_t *colon = memchr(line, ':', len);
 	if (!colon || colon == line || (size_t)(colon - line) + 1 >= len || colon[1] != ' ')
-		return gate_fail(err, GATE_E_PARSE, NULL, what, "line is not 'Name: value'");
+		return gate_fail(err, GATE_E_PARSE, "C13", what, "line is not 'Name: value'");
 	if (s->na >= JAR_MAX_ATTRS)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, what,
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", what,
 				 "more than %d attributes in a section", JAR_MAX_ATTRS);
 	size_t kl = (size_t)(colon - line);
 	struct mf_attr *a = &s->a[s->na];
@@ -101,12 +101,12 @@ static enum gate_err append_cont(struct mf_section *s, const uint8_t *p, size_t 
 				 const char *what, struct gate_error *err)
 {
 	if (s->na == 0)
-		return gate_fail(err, GATE_E_PARSE, NULL, what,
+		return gate_fail(err, GATE_E_PARSE, "C13", what,
 				 "continuation line without an attribute");
 	char **v = &s->a[s->na - 1].val;
 	size_t old = strlen(*v);
 	if (old + len > JAR_MAX_LINE)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, what, "attribute value too long");
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", what, "attribute value too long");
 	char *nv = realloc(*v, old + len + 1);
 	if (!nv)
 		return gate_fail(err, GATE_E_NOMEM, NULL, what, "out of memory");
@@ -130,7 +130,7 @@ static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, stru
 	enum gate_err rc = GATE_OK;
 	memset(m, 0, sizeof(*m));
 	if (memchr(b, 0, n))
-		return gate_fail(err, GATE_E_PARSE, NULL, what, "NUL byte in a manifest");
+		return gate_fail(err, GATE_E_PARSE, "C13", what, "NUL byte in a manifest");
 	while (rc == GATE_OK) {
 		size_t start = pos;
 		if (!next_line(b, n, &pos, &eol)) {
@@ -152,7 +152,7 @@ static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, stru
 								? NULL
 								: realloc(m->s, nc * sizeof(*ns));
 				if (!ns) {
-					rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, what,
+					rc = gate_fail(err, GATE_E_TOO_LARGE, "C1", what,
 						       "too many manifest sections");
 					break;
 				}
@@ -170,20 +170,20 @@ static enum gate_err mf_parse(const uint8_t *b, size_t n, const char *what, stru
 	if (rc != GATE_OK)
 		return rc;
 	if (m->n == 0)
-		return gate_fail(err, GATE_E_PARSE, NULL, what, "empty manifest");
+		return gate_fail(err, GATE_E_PARSE, "C13", what, "empty manifest");
 	if (!(m->by_name = calloc(m->n, sizeof(*m->by_name))))
 		return gate_fail(err, GATE_E_NOMEM, NULL, what, "out of memory");
 	/* The first section is the main one; the others name entries. */
 	for (size_t i = 1; i < m->n; i++) {
 		if (!(m->s[i].name = mf_get(&m->s[i], "Name")))
-			return gate_fail(err, GATE_E_PARSE, NULL, what, "section %zu has no Name",
+			return gate_fail(err, GATE_E_PARSE, "C13", what, "section %zu has no Name",
 					 i);
 		m->by_name[m->nnamed++] = &m->s[i];
 	}
 	qsort(m->by_name, m->nnamed, sizeof(*m->by_name), cmp_sec);
 	for (size_t i = 1; i < m->nnamed; i++)
 		if (strcmp(m->by_name[i]->name, m->by_name[i - 1]->name) == 0)
-			return gate_fail(err, GATE_E_PARSE, NULL, what, "two sections name '%s'",
+			return gate_fail(err, GATE_E_PARSE, "C13", what, "two sections name '%s'",
 					 m->by_name[i]->name);
 	return GATE_OK;
 }
@@ -277,7 +277,7 @@ static enum gate_err list_sf(const struct gate_zip *z, const char **out, size_t 
 		if (!is_sf(z->e[i].name))
 			continue;
 		if (*n >= GATE_CS_MAX_SIGS)
-			return gate_fail(err, GATE_E_TOO_LARGE, NULL, JAR_FIELD,
+			return gate_fail(err, GATE_E_TOO_LARGE, "C1", JAR_FIELD,
 					 "more than %d signature files", GATE_CS_MAX_SIGS);
 		out[(*n)++] = z->e[i].name;
 	}
@@ -315,7 +315,7 @@ static enum gate_err read_named(struct jar_ctx *c, const char *name, uint8_t **o
 {
 	long i = gate_zip_find(&c->z, name);
 	if (i < 0)
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, JAR_FIELD, "%s is missing", name);
+		return gate_fail(err, GATE_E_SIGNATURE, "C13", JAR_FIELD, "%s is missing", name);
 	return gate_zip_read_mem(&c->z, (size_t)i, GATE_JAR_MAX_META, out, len, err);
 }
 
@@ -332,13 +332,13 @@ static enum gate_err read_block(struct jar_ctx *c, const char *sf, struct gate_e
 			if (strcasecmp(c->z.e[i].name, name) != 0)
 				continue;
 			if (found >= 0)
-				return gate_fail(err, GATE_E_PARSE, NULL, JAR_FIELD,
+				return gate_fail(err, GATE_E_PARSE, "C13", JAR_FIELD,
 						 "more than one signature block for %s", sf);
 			found = (long)i;
 		}
 	}
 	if (found < 0)
-		return gate_fail(err, GATE_E_SIGNATURE, NULL, JAR_FIELD,
+		return gate_fail(err, GATE_E_SIGNATURE, "C13", JAR_FIELD,
 				 "no signature block (.RSA, .EC or .DSA) for %s", sf);
 	return gate_zip_read_mem(&c->z, (size_t)found, GATE_CS_MAX_SIG, &c->blk, &c->blkl, err);
 }
@@ -356,20 +356,20 @@ static enum gate_err check_sf(struct jar_ctx *c, struct gate_error *err)
 	if (pick_digest(&c->sf.s[0], "-Digest-Manifest-Main-Attributes", &md, &v) &&
 	    !digest_is(md, c->mfb + c->mf.s[0].start, c->mf.s[0].end - c->mf.s[0].start, v))
 		return gate_fail(
-			err, GATE_E_DIGEST, NULL, c->field,
+			err, GATE_E_DIGEST, "C13", c->field,
 			"manifest main attributes differ from what the signature file signs");
 	for (size_t i = 0; i < c->sf.nnamed; i++) {
 		const struct mf_section *ss = c->sf.by_name[i];
 		const struct mf_section *ms = mf_find(&c->mf, ss->name);
 		if (!ms)
-			return gate_fail(err, GATE_E_DIGEST, NULL, c->field,
+			return gate_fail(err, GATE_E_DIGEST, "C13", c->field,
 					 "signed entry '%s' is not in the manifest", ss->name);
 		if (!pick_digest(ss, "-Digest", &md, &v))
-			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, c->field,
+			return gate_fail(err, GATE_E_UNSUPPORTED, "C3", c->field,
 					 "no SHA-256/384/512 digest for '%s' in the signature file",
 					 ss->name);
 		if (!digest_is(md, c->mfb + ms->start, ms->end - ms->start, v))
-			return gate_fail(err, GATE_E_DIGEST, NULL, c->field,
+			return gate_fail(err, GATE_E_DIGEST, "C13", c->field,
 					 "manifest section of '%s' differs from what the signature "
 					 "file signs",
 					 ss->name);
@@ -396,7 +396,7 @@ static enum gate_err entry_digest(struct jar_ctx *c, size_t i, const struct mf_s
 	size_t wl = 0;
 	const char *name = c->z.e[i].name;
 	if (!pick_digest(ms, "-Digest", &md, &v))
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, c->field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C3", c->field,
 				 "no SHA-256/384/512 digest for '%s' in the manifest", name);
 	struct md_sink s = {EVP_MD_CTX_new()};
 	enum gate_err rc = GATE_OK;
@@ -409,7 +409,7 @@ static enum gate_err entry_digest(struct jar_ctx *c, size_t i, const struct mf_s
 	if (rc == GATE_OK &&
 	    (gate_b64_decode(v, strlen(v), &want, &wl, "digest", NULL) != GATE_OK || wl != dl ||
 	     !gate_ct_eq(d, want, dl)))
-		rc = gate_fail(err, GATE_E_DIGEST, NULL, c->field,
+		rc = gate_fail(err, GATE_E_DIGEST, "C13", c->field,
 			       "entry '%s' does not match its manifest digest: it was changed "
 			       "after signing",
 			       name);
@@ -417,6 +417,26 @@ static enum gate_err entry_digest(struct jar_ctx *c, size_t i, const struct mf_s
 	EVP_MD_CTX_free(s.ctx);
 	ERR_clear_error();
 	return rc;
+}
+
+static bool no_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	return n == 0;
+}
+
+/* C12: a folder entry holds nothing; one with data would be skipped as a
+ * folder, its bytes unsigned. `jar` deflates folders to two bytes of
+ * nothing, so compressed bytes are inflated to show they are empty. */
+static enum gate_err folder_is_empty(struct jar_ctx *c, size_t i, struct gate_error *err)
+{
+	const struct gate_zip_entry *e = &c->z.e[i];
+	if (e->usize)
+		return gate_fail(err, GATE_E_PARSE, "C12", c->field,
+				 "entry '%s' is named as a folder but holds %llu bytes", e->name,
+				 (unsigned long long)e->usize);
+	return e->csize ? gate_zip_read(&c->z, i, 0, no_sink, NULL, err) : GATE_OK;
 }
 
 /* Every entry: digest against the manifest; covered when the .SF names
@@ -429,6 +449,8 @@ static enum gate_err check_entries(struct jar_ctx *c, size_t *unsigned_n, char *
 	for (size_t i = 0; i < c->z.n; i++) {
 		const char *name = c->z.e[i].name;
 		size_t nl = strlen(name);
+		if (name[nl - 1] == '/' && (rc = folder_is_empty(c, i, err)) != GATE_OK)
+			return rc;
 		if (name[nl - 1] == '/' || signing_related(name))
 			continue;
 		const struct mf_section *ms = mf_find(&c->mf, name);
@@ -441,7 +463,7 @@ static enum gate_err check_entries(struct jar_ctx *c, size_t *unsigned_n, char *
 	}
 	for (size_t i = 0; i < c->sf.nnamed; i++)
 		if (gate_zip_find(&c->z, c->sf.by_name[i]->name) < 0)
-			return gate_fail(err, GATE_E_DIGEST, NULL, c->field,
+			return gate_fail(err, GATE_E_DIGEST, "C13", c->field,
 					 "signed entry '%s' is missing from the archive",
 					 c->sf.by_name[i]->name);
 	return GATE_OK;
@@ -460,10 +482,10 @@ static enum gate_err verify_block(struct jar_ctx *c, struct gate_facts **out,
 		return rc;
 	PKCS7 *inner = c->p7->d.sign->contents;
 	if (OBJ_obj2nid(inner->type) != NID_pkcs7_data || inner->d.data != NULL)
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, c->field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C2", c->field,
 				 "signature block is not a detached signature over data");
 	if (sk_PKCS7_SIGNER_INFO_num(c->p7->d.sign->signer_info) != 1)
-		return gate_fail(err, GATE_E_PARSE, NULL, c->field,
+		return gate_fail(err, GATE_E_PARSE, "C2", c->field,
 				 "signature block has more than one signer");
 	PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(c->p7->d.sign->signer_info, 0);
 	if ((rc = gate_cs_signer_md(si, c->field, &md, err)) != GATE_OK)
@@ -493,7 +515,7 @@ enum gate_err gate_jar_verify(const struct gate_cs_input *in, const struct gate_
 	if ((rc = list_sf(&c.z, sfs, &nsf, err)) != GATE_OK)
 		goto out;
 	if (nsf == 0) {
-		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, JAR_FIELD,
+		rc = gate_fail(err, GATE_E_SIGNATURE, "C9", JAR_FIELD,
 			       "the archive is not signed (no META-INF/*.SF)");
 		goto out;
 	}
@@ -513,7 +535,7 @@ enum gate_err gate_jar_verify(const struct gate_cs_input *in, const struct gate_
 	    (rc = check_entries(&c, &nun, first, sizeof first, err)) != GATE_OK)
 		goto out;
 	if (nun && !o->allow_unsigned_entries) {
-		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, c.field,
+		rc = gate_fail(err, GATE_E_SIGNATURE, "C13", c.field,
 			       "%zu entr%s not covered by the signature (first: '%s')", nun,
 			       nun == 1 ? "y is" : "ies are", first);
 		goto out;

@@ -18,6 +18,11 @@
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
+/* SPC_INDIVIDUAL_SP_KEY_PURPOSE: what sbsign (sbsigntools) writes as the
+ * data type of the SpcPeImageData it signs (Debian's signed EFI binaries,
+ * fwupdx64.efi.signed). Windows and osslsigncode read the value as a
+ * SpcPeImageData whatever the type says; here it must still be one. */
+#define OID_SPC_PE_IMAGE_DATA_SBSIGN "1.3.6.1.4.1.311.2.1.21"
 #define OID_SPC_NESTED_SIG "1.3.6.1.4.1.311.2.4.1"
 /* SPC_PE_IMAGE_PAGE_HASHES_V1 / V2: 1.3.6.1.4.1.311.2.3.1 / .2 as DER */
 static const uint8_t page_hash_oid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04,
@@ -33,7 +38,9 @@ static uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-#define PE_FAIL(err, field, ...) gate_fail(err, GATE_E_PARSE, NULL, field, __VA_ARGS__)
+/* C10: the PE structure; C11: the Authenticode content (docs/CODESIGN.md). */
+#define PE_FAIL(err, field, ...) gate_fail(err, GATE_E_PARSE, "C10", field, __VA_ARGS__)
+#define SPC_FAIL(err, field, ...) gate_fail(err, GATE_E_PARSE, "C11", field, __VA_ARGS__)
 
 struct range {
 	uint64_t start, end;
@@ -55,7 +62,7 @@ static enum gate_err check_sections(int fd, struct gate_pe *pe, uint64_t sec_off
 	struct range r[GATE_PE_MAX_SECTIONS];
 	size_t nr = 0;
 	if (!gate_pread_full(fd, tbl, (size_t)pe->nsections * 40, sec_off))
-		return gate_fail(err, GATE_E_IO, NULL, "pe.sections",
+		return gate_fail(err, GATE_E_IO, "C1", "pe.sections",
 				 "cannot read the section table");
 	for (unsigned i = 0; i < pe->nsections; i++) {
 		const uint8_t *s = tbl + (size_t)i * 40;
@@ -87,7 +94,7 @@ enum gate_err gate_pe_parse(int fd, struct gate_pe *pe, struct gate_error *err)
 	uint8_t dos[64], coff[24], opt[240];
 	memset(pe, 0, sizeof(*pe));
 	if (!gate_fd_size(fd, &pe->size))
-		return gate_fail(err, GATE_E_IO, NULL, "pe", "not a readable regular file");
+		return gate_fail(err, GATE_E_IO, "C1", "pe", "not a readable regular file");
 	if (pe->size < sizeof dos || !gate_pread_full(fd, dos, sizeof dos, 0) || dos[0] != 'M' ||
 	    dos[1] != 'Z')
 		return PE_FAIL(err, "pe.dos_header", "not a PE file: no MZ header");
@@ -110,7 +117,7 @@ enum gate_err gate_pe_parse(int fd, struct gate_pe *pe, struct gate_error *err)
 	size_t have = opt_size < sizeof opt ? (size_t)opt_size : sizeof opt;
 	memset(opt, 0, sizeof opt);
 	if (!gate_pread_full(fd, opt, have, opt_off))
-		return gate_fail(err, GATE_E_IO, NULL, "pe", "cannot read the optional header");
+		return gate_fail(err, GATE_E_IO, "C1", "pe", "cannot read the optional header");
 	uint32_t magic = le16(opt);
 	if (magic != 0x10b && magic != 0x20b)
 		return PE_FAIL(err, "pe.Magic",
@@ -158,7 +165,7 @@ enum gate_err gate_pe_parse(int fd, struct gate_pe *pe, struct gate_error *err)
 			       (unsigned long long)pe->cert_len, (unsigned long long)pe->cert_off,
 			       (unsigned long long)pe->size);
 	if (pe->cert_len > GATE_PE_MAX_CERT_TABLE)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, "pe.certificate_table",
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", "pe.certificate_table",
 				 "certificate table is %llu bytes, over the %u-byte limit",
 				 (unsigned long long)pe->cert_len, GATE_PE_MAX_CERT_TABLE);
 	return check_sections(fd, pe, sec_off, err);
@@ -180,11 +187,11 @@ static enum gate_err hash_range(int fd, EVP_MD_CTX *ctx, uint64_t from, uint64_t
 	switch (gate_hash_fd(fd, ctx, from, to, &done, &e)) {
 	case GATE_HASH_OK:
 		if (to > from && done < to - from)
-			return gate_fail(err, GATE_E_IO, NULL, "pe", "read at %llu: short file",
+			return gate_fail(err, GATE_E_IO, "C1", "pe", "read at %llu: short file",
 					 (unsigned long long)(from + done));
 		return GATE_OK;
 	case GATE_HASH_READ:
-		return gate_fail(err, GATE_E_IO, NULL, "pe", "read at %llu: %s",
+		return gate_fail(err, GATE_E_IO, "C1", "pe", "read at %llu: %s",
 				 (unsigned long long)(from + done), strerror(e));
 	case GATE_HASH_NOMEM:
 		return gate_fail(err, GATE_E_NOMEM, NULL, "pe", "out of memory");
@@ -215,47 +222,14 @@ out:
 	return rc;
 }
 
-/* ---- a minimal DER reader for SpcIndirectDataContent ---- */
-
-/* Next TLV: one-byte tag, definite minimal length, inside r. */
-static bool der_next(struct gate_rd *r, uint8_t *tag, struct gate_rd *val, size_t *hdr)
+/* The rest of a SpcAttributeTypeAndOptionalValue after its type: one
+ * SpcPeImageData, SEQUENCE { flags BIT STRING DEFAULT, file [0] SpcLink }. */
+static bool is_pe_image_data(const struct gate_rd *rest)
 {
-	const uint8_t *b;
-	uint64_t len = 0, lb;
-	const uint8_t *start = r->p;
-	if (!gate_rd_bytes(r, 1, &b) || (b[0] & 0x1f) == 0x1f)
-		return false;
-	*tag = b[0];
-	if (!gate_rd_uint(r, 1, &lb))
-		return false;
-	if (lb & 0x80) {
-		size_t n = (size_t)(lb & 0x7f);
-		if (n == 0 || n > 4 || !gate_rd_uint(r, n, &len))
-			return false; /* indefinite or absurd */
-		if (len < 0x80 || (n > 1 && len < (1ull << (8 * (n - 1)))))
-			return false; /* not minimal */
-	} else {
-		len = lb;
-	}
-	if (!gate_rd_bytes(r, (size_t)len, &b))
-		return false;
-	val->p = b;
-	val->n = (size_t)len;
-	if (hdr)
-		*hdr = (size_t)(b - start);
-	return true;
-}
-
-static bool oid_is(const struct gate_rd *v, const char *txt)
-{
-	ASN1_OBJECT *o = OBJ_txt2obj(txt, 1);
-	unsigned char *der = NULL;
-	int n = o ? i2d_ASN1_OBJECT(o, &der) : -1;
-	/* der is the whole TLV; v is the content only */
-	bool ok = n > 2 && (size_t)n - 2 == v->n && memcmp(der + 2, v->p, v->n) == 0;
-	OPENSSL_free(der);
-	ASN1_OBJECT_free(o);
-	return ok;
+	struct gate_rd r = *rest, val, first;
+	uint8_t tag;
+	return gate_der_next(&r, &tag, &val, NULL) && tag == 0x30 && r.n == 0 &&
+	       gate_der_next(&val, &tag, &first, NULL) && (tag == 0x03 || tag == 0xa0);
 }
 
 struct spc {
@@ -273,41 +247,43 @@ static enum gate_err parse_spc(const ASN1_TYPE *t, struct spc *s, const char *fi
 	struct gate_rd all, seq, data, type, di, alg, algoid, dig;
 	uint8_t tag;
 	if (!t || t->type != V_ASN1_SEQUENCE)
-		return PE_FAIL(err, field, "SpcIndirectDataContent is not a SEQUENCE");
+		return SPC_FAIL(err, field, "SpcIndirectDataContent is not a SEQUENCE");
 	all.p = ASN1_STRING_get0_data(t->value.sequence);
 	all.n = (size_t)ASN1_STRING_length(t->value.sequence);
-	if (!der_next(&all, &tag, &seq, NULL) || tag != 0x30 || all.n != 0)
-		return PE_FAIL(err, field, "SpcIndirectDataContent is not one DER SEQUENCE");
+	if (!gate_der_next(&all, &tag, &seq, NULL) || tag != 0x30 || all.n != 0)
+		return SPC_FAIL(err, field, "SpcIndirectDataContent is not one DER SEQUENCE");
 	s->content = seq.p;
 	s->content_len = seq.n;
-	if (!der_next(&seq, &tag, &data, NULL) || tag != 0x30 ||
-	    !der_next(&data, &tag, &type, NULL) || tag != 0x06)
-		return PE_FAIL(err, field, "malformed SpcAttributeTypeAndOptionalValue");
-	if (!oid_is(&type, OID_SPC_PE_IMAGE_DATA))
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+	if (!gate_der_next(&seq, &tag, &data, NULL) || tag != 0x30 ||
+	    !gate_der_next(&data, &tag, &type, NULL) || tag != 0x06)
+		return SPC_FAIL(err, field, "malformed SpcAttributeTypeAndOptionalValue");
+	if (!gate_der_oid_is(&type, OID_SPC_PE_IMAGE_DATA) && !gate_der_oid_is(&type, OID_SPC_PE_IMAGE_DATA_SBSIGN))
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C11", field,
 				 "signed data is not a PE image (SpcPeImageData)");
+	if (!is_pe_image_data(&data))
+		return SPC_FAIL(err, field, "SpcPeImageData is not a SEQUENCE of flags and file");
 	s->page_hashes = memmem(data.p, data.n, page_hash_oid, sizeof page_hash_oid) != NULL;
-	if (!der_next(&seq, &tag, &di, NULL) || tag != 0x30 || seq.n != 0 ||
-	    !der_next(&di, &tag, &alg, NULL) || tag != 0x30 ||
-	    !der_next(&alg, &tag, &algoid, NULL) || tag != 0x06 ||
-	    !der_next(&di, &tag, &dig, NULL) || tag != 0x04 || di.n != 0)
-		return PE_FAIL(err, field, "malformed messageDigest DigestInfo");
+	if (!gate_der_next(&seq, &tag, &di, NULL) || tag != 0x30 || seq.n != 0 ||
+	    !gate_der_next(&di, &tag, &alg, NULL) || tag != 0x30 ||
+	    !gate_der_next(&alg, &tag, &algoid, NULL) || tag != 0x06 ||
+	    !gate_der_next(&di, &tag, &dig, NULL) || tag != 0x04 || di.n != 0)
+		return SPC_FAIL(err, field, "malformed messageDigest DigestInfo");
 	if (alg.n != 0 && !(alg.n == 2 && alg.p[0] == 0x05 && alg.p[1] == 0x00))
-		return PE_FAIL(err, field, "digest algorithm has parameters");
-	if (oid_is(&algoid, "2.16.840.1.101.3.4.2.1"))
+		return SPC_FAIL(err, field, "digest algorithm has parameters");
+	if (gate_der_oid_is(&algoid, "2.16.840.1.101.3.4.2.1"))
 		s->md = EVP_sha256();
-	else if (oid_is(&algoid, "2.16.840.1.101.3.4.2.2"))
+	else if (gate_der_oid_is(&algoid, "2.16.840.1.101.3.4.2.2"))
 		s->md = EVP_sha384();
-	else if (oid_is(&algoid, "2.16.840.1.101.3.4.2.3"))
+	else if (gate_der_oid_is(&algoid, "2.16.840.1.101.3.4.2.3"))
 		s->md = EVP_sha512();
-	else if (oid_is(&algoid, "1.3.14.3.2.26") || oid_is(&algoid, "1.2.840.113549.2.5"))
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+	else if (gate_der_oid_is(&algoid, "1.3.14.3.2.26") || gate_der_oid_is(&algoid, "1.2.840.113549.2.5"))
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C11", field,
 				 "image digest is SHA-1 or MD5, which is not accepted");
 	else
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, field,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C11", field,
 				 "unsupported image digest algorithm");
 	if (dig.n != (size_t)EVP_MD_get_size(s->md))
-		return PE_FAIL(err, field, "image digest has the wrong length");
+		return SPC_FAIL(err, field, "image digest has the wrong length");
 	s->digest = dig.p;
 	s->digest_len = dig.n;
 	return GATE_OK;
@@ -334,7 +310,7 @@ static enum gate_err add_sig(struct sigs *s, PKCS7 *p7, unsigned depth, const ch
 {
 	if (s->n >= GATE_CS_MAX_SIGS) {
 		PKCS7_free(p7);
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, field, "more than %d signatures",
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", field, "more than %d signatures",
 				 GATE_CS_MAX_SIGS);
 	}
 	s->p7[s->n++] = p7;
@@ -346,7 +322,7 @@ static enum gate_err add_sig(struct sigs *s, PKCS7 *p7, unsigned depth, const ch
 		if (OBJ_cmp(X509_ATTRIBUTE_get0_object(a), nested) != 0)
 			continue;
 		if (depth + 1 >= GATE_CS_MAX_NEST) {
-			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+			rc = gate_fail(err, GATE_E_TOO_LARGE, "C1", field,
 				       "signatures nested more than %d deep", GATE_CS_MAX_NEST);
 			break;
 		}
@@ -375,7 +351,7 @@ static enum gate_err one_entry(const uint8_t *b, size_t n, struct sigs *s, struc
 	struct gate_rd r = {b, n}, v;
 	uint8_t tag;
 	size_t hdr = 0;
-	if (!der_next(&r, &tag, &v, &hdr) || tag != 0x30)
+	if (!gate_der_next(&r, &tag, &v, &hdr) || tag != 0x30)
 		return PE_FAIL(err, "pe.certificate_table", "WIN_CERTIFICATE does not hold DER");
 	if (r.n >= 8)
 		return PE_FAIL(err, "pe.certificate_table",
@@ -406,7 +382,7 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 		return gate_fail(err, GATE_E_NOMEM, NULL, "pe", "out of memory");
 	if (!gate_pread_full(fd, tbl, (size_t)pe->cert_len, pe->cert_off)) {
 		free(tbl);
-		return gate_fail(err, GATE_E_IO, NULL, "pe", "cannot read the certificate table");
+		return gate_fail(err, GATE_E_IO, "C1", "pe", "cannot read the certificate table");
 	}
 	size_t off = 0, entries = 0;
 	while (rc == GATE_OK && off + 8 <= pe->cert_len) {
@@ -418,14 +394,14 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 			break;
 		}
 		if (++entries > GATE_PE_MAX_CERT_ENTRIES) {
-			rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, "pe.certificate_table",
+			rc = gate_fail(err, GATE_E_TOO_LARGE, "C1", "pe.certificate_table",
 				       "more than %d WIN_CERTIFICATE entries",
 				       GATE_PE_MAX_CERT_ENTRIES);
 			break;
 		}
 		if (type != 2 || (rev != 0x0200 && rev != 0x0100)) {
 			rc = gate_fail(
-				err, GATE_E_UNSUPPORTED, NULL, "pe.certificate_table",
+				err, GATE_E_UNSUPPORTED, "C10", "pe.certificate_table",
 				"WIN_CERTIFICATE revision 0x%x type %u is not PKCS#7 signed data",
 				rev, type);
 			break;
@@ -449,7 +425,7 @@ static enum gate_err load_sigs(int fd, struct gate_pe *pe, struct sigs *s, struc
 static enum gate_err check_tail(const struct gate_pe *pe, struct gate_error *err)
 {
 	if (pe->cert_len && pe->cert_off + pe->cert_len != pe->size)
-		return gate_fail(err, GATE_E_DIGEST, NULL, "pe.certificate_table",
+		return gate_fail(err, GATE_E_DIGEST, "C10", "pe.certificate_table",
 				 "%llu bytes follow the certificate table: data appended after the "
 				 "signature is not covered by it",
 				 (unsigned long long)(pe->size - pe->cert_off - pe->cert_len));
@@ -575,7 +551,7 @@ static enum gate_err verify_one(const struct gate_cs_input *in, const struct gat
 		goto out;
 	}
 	if (OBJ_cmp(inner->type, ctype) != 0) {
-		rc = PE_FAIL(err, field, "signed content is not SpcIndirectDataContent");
+		rc = SPC_FAIL(err, field, "signed content is not SpcIndirectDataContent");
 		goto out;
 	}
 	if ((rc = parse_spc(inner->d.other, &spc, field, err)) != GATE_OK)
@@ -594,7 +570,7 @@ static enum gate_err verify_one(const struct gate_cs_input *in, const struct gat
 	/* A changed file is the first thing to say, whatever else failed. */
 	enum gate_err hrc = image_digest(in, pe, spc.md, job, img, &imglen, err);
 	if (hrc == GATE_OK && (imglen != spc.digest_len || !gate_ct_eq(img, spc.digest, imglen)))
-		hrc = gate_fail(err, GATE_E_DIGEST, NULL, field,
+		hrc = gate_fail(err, GATE_E_DIGEST, "C11", field,
 				"the file's Authenticode digest does not match the signed digest: "
 				"the file was changed after signing");
 	if (hrc == GATE_OK)
@@ -640,7 +616,7 @@ enum gate_err gate_pe_verify(const struct gate_cs_input *in, const struct gate_c
 		hash_start(job, in->fd, &early);
 	enum gate_err rc = load_sigs(in->fd, &pe, &s, err);
 	if (rc == GATE_OK && pe.cert_len == 0)
-		rc = gate_fail(err, GATE_E_SIGNATURE, NULL, "pe.certificate_table",
+		rc = gate_fail(err, GATE_E_SIGNATURE, "C9", "pe.certificate_table",
 			       "the file is not signed (no certificate table)");
 	if (rc == GATE_OK && in->index >= s.n)
 		rc = gate_fail(err, GATE_E_USAGE, NULL, "authenticode",

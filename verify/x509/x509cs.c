@@ -56,6 +56,46 @@ enum gate_err gate_facts_add_ext(struct gate_facts *f, const char *name, const c
 	return GATE_OK;
 }
 
+bool gate_der_next(struct gate_rd *r, uint8_t *tag, struct gate_rd *val, size_t *hdr)
+{
+	const uint8_t *b;
+	uint64_t len = 0, lb;
+	const uint8_t *start = r->p;
+	if (!gate_rd_bytes(r, 1, &b) || (b[0] & 0x1f) == 0x1f)
+		return false;
+	*tag = b[0];
+	if (!gate_rd_uint(r, 1, &lb))
+		return false;
+	if (lb & 0x80) {
+		size_t n = (size_t)(lb & 0x7f);
+		if (n == 0 || n > 4 || !gate_rd_uint(r, n, &len))
+			return false; /* indefinite or absurd */
+		if (len < 0x80 || (n > 1 && len < (1ull << (8 * (n - 1)))))
+			return false; /* not minimal */
+	} else {
+		len = lb;
+	}
+	if (!gate_rd_bytes(r, (size_t)len, &b))
+		return false;
+	val->p = b;
+	val->n = (size_t)len;
+	if (hdr)
+		*hdr = (size_t)(b - start);
+	return true;
+}
+
+bool gate_der_oid_is(const struct gate_rd *v, const char *txt)
+{
+	ASN1_OBJECT *o = OBJ_txt2obj(txt, 1);
+	unsigned char *der = NULL;
+	int n = o ? i2d_ASN1_OBJECT(o, &der) : -1;
+	/* der is the whole TLV; v is the content only */
+	bool ok = n > 2 && (size_t)n - 2 == v->n && memcmp(der + 2, v->p, v->n) == 0;
+	OPENSSL_free(der);
+	ASN1_OBJECT_free(o);
+	return ok;
+}
+
 /* ---- trust ---- */
 
 enum gate_err gate_x509_trust_new(struct gate_x509_trust **out, struct gate_error *err)
@@ -118,9 +158,9 @@ static void cert_fp(X509 *x, char hex[65])
 static enum gate_err push_der(struct gate_x509_rootset *r, const uint8_t *der, size_t len,
 			      const char *path, struct gate_error *err)
 {
-	if (r->n >= GATE_CS_MAX_CERTS)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, path, "more than %d certificates",
-				 GATE_CS_MAX_CERTS);
+	if (r->n >= GATE_CS_MAX_ROOTS)
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", path,
+				 "more than %d certificates in one trust file", GATE_CS_MAX_ROOTS);
 	uint8_t **nd = realloc(r->der, (r->n + 1) * sizeof(*nd));
 	if (nd)
 		r->der = nd;
@@ -155,7 +195,7 @@ static enum gate_err split_certs(struct gate_x509_rootset *r, const uint8_t *buf
 	long dlen = 0;
 	while (rc == GATE_OK && PEM_read_bio(b, &name, &header, &data, &dlen) == 1) {
 		if (strcmp(name, "CERTIFICATE") != 0)
-			rc = gate_fail(err, GATE_E_PARSE, NULL, path,
+			rc = gate_fail(err, GATE_E_PARSE, "C1", path,
 				       "a PEM block is %s, not CERTIFICATE", name);
 		else
 			rc = push_der(r, data, (size_t)dlen, path, err);
@@ -168,7 +208,7 @@ static enum gate_err split_certs(struct gate_x509_rootset *r, const uint8_t *buf
 	BIO_free(b);
 	ERR_clear_error();
 	if (rc == GATE_OK && r->n == 0)
-		rc = gate_fail(err, GATE_E_PARSE, NULL, path, "no PEM certificate found");
+		rc = gate_fail(err, GATE_E_PARSE, "C1", path, "no PEM certificate found");
 	return rc;
 }
 
@@ -178,7 +218,7 @@ static enum gate_err add_set(struct gate_x509_rootset **sets, size_t *n, const c
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	enum gate_err rc;
-	if ((rc = gate_read_file(path, GATE_MAX_SMALL_FILE, &buf, &len, err)) != GATE_OK)
+	if ((rc = gate_read_file(path, GATE_CS_MAX_ROOTS_FILE, &buf, &len, err)) != GATE_OK)
 		return rc;
 	struct gate_x509_rootset *ns = realloc(*sets, (*n + 1) * sizeof(**sets));
 	if (!ns) {
@@ -221,7 +261,7 @@ static enum gate_err decode_set(struct gate_x509_rootset *r, const char *what, X
 	for (size_t i = 0; i < r->n; i++) {
 		X509 *x = gate_x509_from_der(r->der[i], r->der_len[i]);
 		if (!x)
-			return gate_fail(err, GATE_E_TRUST_ROOT, NULL, what,
+			return gate_fail(err, GATE_E_TRUST_ROOT, "C1", what,
 					 "certificate %zu of '%s' does not parse", i + 1, r->name);
 		if (!sk_X509_push(r->certs, x)) {
 			X509_free(x);
@@ -279,7 +319,7 @@ enum gate_err gate_x509_trust_add_crl(struct gate_x509_trust *t, const char *pat
 		X509_CRL *c = d2i_X509_CRL(NULL, &p, (long)len);
 		if (!c || p != buf + len || !sk_X509_CRL_push(t->crls, c)) {
 			X509_CRL_free(c);
-			rc = gate_fail(err, GATE_E_PARSE, NULL, path, "not a DER CRL");
+			rc = gate_fail(err, GATE_E_PARSE, "C1", path, "not a DER CRL");
 		}
 	} else {
 		BIO *b = BIO_new_mem_buf(buf, (int)len);
@@ -288,14 +328,14 @@ enum gate_err gate_x509_trust_add_crl(struct gate_x509_trust *t, const char *pat
 			if (sk_X509_CRL_num(t->crls) >= GATE_CS_MAX_CRLS ||
 			    !sk_X509_CRL_push(t->crls, c)) {
 				X509_CRL_free(c);
-				rc = gate_fail(err, GATE_E_TOO_LARGE, NULL, path,
+				rc = gate_fail(err, GATE_E_TOO_LARGE, "C1", path,
 					       "more than %d CRLs", GATE_CS_MAX_CRLS);
 				break;
 			}
 		}
 		BIO_free(b);
 		if (rc == GATE_OK && (size_t)sk_X509_CRL_num(t->crls) == before)
-			rc = gate_fail(err, GATE_E_PARSE, NULL, path, "no PEM X509 CRL found");
+			rc = gate_fail(err, GATE_E_PARSE, "C1", path, "no PEM X509 CRL found");
 	}
 	ERR_clear_error();
 	free(buf);
@@ -345,8 +385,9 @@ bool gate_x509_trust_has_anchor(const struct gate_x509_trust *t, const char *nam
 
 /* ---- chain and profile ---- */
 
-/* Leaf: EKU present with codeSigning, keyUsage present with
- * digitalSignature. Above it, an EKU that is present must allow code
+/* C7. Leaf: EKU present with codeSigning; keyUsage, when present, with
+ * digitalSignature (an absent keyUsage restricts nothing, RFC 5280
+ * 4.2.1.3: Microsoft's UEFI driver publisher has none). Above it, an EKU that is present must allow code
  * signing (codeSigning or anyExtendedKeyUsage): a CA restricted to TLS
  * does not vouch for code. CA flags and path lengths are OpenSSL's. */
 static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field, struct gate_error *err)
@@ -354,10 +395,10 @@ static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field, str
 	X509 *leaf = sk_X509_value(chain, 0);
 	uint32_t fl = X509_get_extension_flags(leaf);
 	if (!(fl & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(leaf) & XKU_CODE_SIGN))
-		return gate_fail(err, GATE_E_CERT, NULL, field,
+		return gate_fail(err, GATE_E_CERT, "C7", field,
 				 "signing certificate lacks extendedKeyUsage codeSigning");
-	if (!(fl & EXFLAG_KUSAGE) || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
-		return gate_fail(err, GATE_E_CERT, NULL, field,
+	if ((fl & EXFLAG_KUSAGE) && !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
+		return gate_fail(err, GATE_E_CERT, "C7", field,
 				 "signing certificate lacks keyUsage digitalSignature");
 	for (int i = 1; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
@@ -365,7 +406,7 @@ static enum gate_err check_profile(STACK_OF(X509) *chain, const char *field, str
 			continue;
 		uint32_t xku = X509_get_extended_key_usage(x);
 		if (!(xku & (XKU_CODE_SIGN | XKU_ANYEKU)))
-			return gate_fail(err, GATE_E_CERT, NULL, field,
+			return gate_fail(err, GATE_E_CERT, "C7", field,
 					 "CA certificate at depth %d restricts extendedKeyUsage "
 					 "and does not allow codeSigning",
 					 i);
@@ -392,7 +433,7 @@ static enum gate_err build_chain(const struct gate_x509_trust *t, X509 *signer,
 	X509_STORE_CTX_set_verify_cb(ctx, gate_x509_verify_cb);
 	if (X509_verify_cert(ctx) != 1) {
 		int e = X509_STORE_CTX_get_error(ctx);
-		rc = gate_fail(err, GATE_E_CERT, NULL, field,
+		rc = gate_fail(err, GATE_E_CERT, "C6", field,
 			       "certificate chain does not verify to a trusted root at %s: %s "
 			       "(depth %d)",
 			       ts, X509_verify_cert_error_string(e),
@@ -400,7 +441,7 @@ static enum gate_err build_chain(const struct gate_x509_trust *t, X509 *signer,
 		goto out;
 	}
 	if (sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) > GATE_MAX_CHAIN + 1) {
-		rc = gate_fail(err, GATE_E_CERT, NULL, field, "chain longer than %d certificates",
+		rc = gate_fail(err, GATE_E_CERT, "C6", field, "chain longer than %d certificates",
 			       GATE_MAX_CHAIN + 1);
 		goto out;
 	}
@@ -440,7 +481,7 @@ static enum gate_err fill_sans(X509 *leaf, struct gate_facts *f, const char *fie
 	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
 	if (n > GATE_CS_MAX_SANS) {
 		GENERAL_NAMES_free(gens);
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, field,
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", field,
 				 "the signing certificate has %d subject alternative names, more "
 				 "than the %u allowed",
 				 n, GATE_CS_MAX_SANS);
@@ -544,7 +585,7 @@ enum gate_err gate_cs_finish(const struct gate_x509_trust *t, PKCS7 *p7, X509 *s
 			snprintf(tmp, sizeof tmp,
 				 "%.200s; the signature's timestamp did not verify: %.150s",
 				 err->msg, ts->why);
-			gate_fail(err, rc, NULL, field, "%s", tmp);
+			gate_fail(err, rc, "C6", field, "%s", tmp);
 		}
 		goto out;
 	}
@@ -583,8 +624,10 @@ enum gate_cs_format gate_cs_sniff(int fd)
 	if (b[0] == 'M' && b[1] == 'Z')
 		return gate_pe_sniff(fd) ? GATE_CS_PE : GATE_CS_NONE;
 	if (memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "PK\x05\x06", 4) == 0) {
+		/* A ZIP too malformed to read is judged as a JAR, and rejected
+		 * with the reason (C12), rather than passed over as no JAR. */
 		struct gate_zip z;
-		bool jar = false;
+		bool jar = true;
 		if (gate_zip_open(fd, &z, NULL) == GATE_OK) {
 			jar = gate_zip_find(&z, "META-INF/MANIFEST.MF") >= 0;
 			gate_zip_close(&z);

@@ -20,7 +20,8 @@
 #define ZIP_LFH 30
 #define ZIP_CHUNK (64u * 1024)
 
-#define ZFAIL(err, ...) gate_fail(err, GATE_E_PARSE, NULL, ZIP_FIELD, __VA_ARGS__)
+/* C12: the ZIP structure (docs/CODESIGN.md). */
+#define ZFAIL(err, ...) gate_fail(err, GATE_E_PARSE, "C12", ZIP_FIELD, __VA_ARGS__)
 
 static uint32_t le16(const uint8_t *p)
 {
@@ -79,7 +80,7 @@ static enum gate_err find_eocd(int fd, uint64_t size, uint64_t *eocd, uint8_t re
 		*eocd = size - span + i;
 		/* A ZIP64 end-of-central-directory locator precedes it. */
 		if (i >= 20 && memcmp(buf + i - 20, "PK\x06\x07", 4) == 0)
-			rc = gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+			rc = gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD,
 				       "ZIP64 is not supported");
 		goto out;
 	}
@@ -175,15 +176,15 @@ static enum gate_err parse_cd(struct gate_zip *z, const uint8_t *cd, size_t cdle
 			return gate_fail(err, GATE_E_NOMEM, NULL, ZIP_FIELD, "out of memory");
 		z->n++;
 		if (e->flags & 0x41)
-			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+			return gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD,
 					 "entry '%s' is encrypted", e->name);
 		if (e->method != 0 && e->method != 8)
-			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+			return gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD,
 					 "entry '%s' uses compression method %u", e->name,
 					 e->method);
 		if (e->csize == 0xffffffffu || e->usize == 0xffffffffu ||
 		    e->local_off == 0xffffffffu || le16(h + 34) != 0)
-			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+			return gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD,
 					 "entry '%s' needs ZIP64 or another disk", e->name);
 		if (e->method == 0 && e->csize != e->usize)
 			return ZFAIL(err, "stored entry '%s' has two sizes", e->name);
@@ -206,15 +207,15 @@ enum gate_err gate_zip_open(int fd, struct gate_zip *z, struct gate_error *err)
 	z->fd = fd;
 	pthread_once(&crc_once, crc_init);
 	if (!gate_fd_size(fd, &z->size))
-		return gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD, "not a readable regular file");
+		return gate_fail(err, GATE_E_IO, "C1", ZIP_FIELD, "not a readable regular file");
 	if ((rc = find_eocd(fd, z->size, &eocd, rec, err)) != GATE_OK)
 		return rc;
 	size_t count = le16(rec + 10);
 	uint64_t cd_size = le32(rec + 12), cd_off = le32(rec + 16);
 	if (le16(rec + 4) != 0 || le16(rec + 6) != 0 || le16(rec + 8) != count)
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD, "multi-disk archive");
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD, "multi-disk archive");
 	if (count == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu)
-		return gate_fail(err, GATE_E_UNSUPPORTED, NULL, ZIP_FIELD,
+		return gate_fail(err, GATE_E_UNSUPPORTED, "C12", ZIP_FIELD,
 				 "ZIP64 is not supported");
 	if (cd_off + cd_size != eocd)
 		return ZFAIL(err,
@@ -232,7 +233,7 @@ enum gate_err gate_zip_open(int fd, struct gate_zip *z, struct gate_error *err)
 		goto out;
 	}
 	if (!gate_pread_full(fd, cd, (size_t)cd_size, cd_off)) {
-		rc = gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD,
+		rc = gate_fail(err, GATE_E_IO, "C1", ZIP_FIELD,
 			       "cannot read the central directory");
 		goto out;
 	}
@@ -287,18 +288,21 @@ static la_ssize_t src_read(struct archive *a, void *ud, const void **out)
 	return r;
 }
 
+/* Bytes go to the sink up to the entry's declared size, never past it:
+ * an entry that inflates to more is stopped at the first chunk over
+ * (C12), not inflated to its real size before the sizes are compared. */
 struct acc {
 	gate_zip_sink sink;
 	void *ctx;
-	uint64_t got, cap;
+	uint64_t got, limit;
 	uint32_t crc;
-	bool too_large, aborted;
+	bool overrun, aborted;
 };
 
 static bool feed(struct acc *a, const uint8_t *p, size_t n)
 {
-	if (n > a->cap - a->got) {
-		a->too_large = true;
+	if (n > a->limit - a->got) {
+		a->overrun = true;
 		return false;
 	}
 	a->got += n;
@@ -321,7 +325,7 @@ static enum gate_err read_stored(const struct gate_zip *z, const struct gate_zip
 		size_t n = end - off < ZIP_CHUNK ? (size_t)(end - off) : ZIP_CHUNK;
 		if (!gate_pread_full(z->fd, buf, n, off)) {
 			free(buf);
-			return gate_fail(err, GATE_E_IO, NULL, ZIP_FIELD, "cannot read '%s'",
+			return gate_fail(err, GATE_E_IO, "C1", ZIP_FIELD, "cannot read '%s'",
 					 e->name);
 		}
 		if (!feed(a, buf, n))
@@ -386,15 +390,18 @@ enum gate_err gate_zip_read(const struct gate_zip *z, size_t i, uint64_t cap, ga
 			    void *ctx, struct gate_error *err)
 {
 	const struct gate_zip_entry *e = &z->e[i];
-	struct acc a = {.sink = sink, .ctx = ctx, .cap = cap};
+	if (e->usize > cap)
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", ZIP_FIELD,
+				 "entry '%s' is %llu bytes, over the %llu-byte limit", e->name,
+				 (unsigned long long)e->usize, (unsigned long long)cap);
+	struct acc a = {.sink = sink, .ctx = ctx, .limit = e->usize};
 	enum gate_err rc =
 		e->method == 0 ? read_stored(z, e, &a, err) : read_deflated(z, e, &a, err);
 	if (rc != GATE_OK)
 		return rc;
-	if (a.too_large)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, ZIP_FIELD,
-				 "entry '%s' is larger than %llu bytes", e->name,
-				 (unsigned long long)cap);
+	if (a.overrun)
+		return ZFAIL(err, "entry '%s' inflates to more than its declared %llu bytes",
+			     e->name, (unsigned long long)e->usize);
 	if (a.aborted)
 		return gate_fail(err, GATE_E_NOMEM, NULL, ZIP_FIELD, "entry '%s' could not be kept",
 				 e->name);
@@ -424,7 +431,7 @@ enum gate_err gate_zip_read_mem(const struct gate_zip *z, size_t i, size_t cap, 
 {
 	const struct gate_zip_entry *e = &z->e[i];
 	if (e->usize > cap)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, ZIP_FIELD,
+		return gate_fail(err, GATE_E_TOO_LARGE, "C1", ZIP_FIELD,
 				 "entry '%s' is %llu bytes, over the %zu-byte limit", e->name,
 				 (unsigned long long)e->usize, cap);
 	struct mem m = {.p = malloc((size_t)e->usize + 1), .cap = (size_t)e->usize};

@@ -201,11 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  "spec_version", "1.0", "version", 1, "expires",
 				  "2030-01-01T00:00:00Z", "meta", "snapshot.json", "version", 1));
 	snprintf(path, sizeof path, "%s/last-update", g_dir);
-	FILE *f = fopen(path, "wb");
-	if (!f)
+	FILE *sf = fopen(path, "wb");
+	if (!sf)
 		die("stamp");
-	fwrite(part[2], 1, plen[2], f);
-	fclose(f);
+	fwrite(part[2], 1, plen[2], sf);
+	fclose(sf);
 
 	int64_t stamp = 0;
 	(void)gate_tuf_cache_stamp(g_dir, &stamp);

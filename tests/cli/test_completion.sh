@@ -33,7 +33,7 @@ complete_words() {
 # expect NAME "WANT (space separated, any order)" WORD...
 expect() {
     local name=$1 want got
-    want=$(printf '%s\n' $2 | sort)
+    want=$(tr ' ' '\n' <<<"$2" | sort)
     shift 2
     got=$(complete_words "$@")
     if [ "$got" = "$want" ]; then
@@ -42,8 +42,8 @@ expect() {
         failed=$((failed + 1))
         echo "FAIL $name"
         echo "  words: $*"
-        echo "  want: $(echo $want)"
-        echo "  got:  $(echo $got)"
+        echo "  want: $(tr '\n' ' ' <<<"$want")"
+        echo "  got:  $(tr '\n' ' ' <<<"$got")"
     fi
 }
 

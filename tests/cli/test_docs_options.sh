@@ -50,11 +50,28 @@ offered() {
     printf '%s\n' "${COMPREPLY[@]}"
 }
 
+# each_option LABEL WHERE TEST: TEST OPT holds for every option in
+# $tmp/opts, else one failure naming the options for which it does not.
+each_option() {
+    local opt missing=
+    while read -r opt; do
+        "$3" "$opt" || missing="$missing $opt"
+    done <"$tmp/opts"
+    if [ -z "$missing" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $1: options in --help but not $2:$missing"
+    fi
+}
+in_offered() { grep -qxF -- "$1" "$tmp/offered"; }
+in_page() { grep -qE -- "$1([^a-z0-9-]|\$)" "$page_txt"; }
+
 # check_help LABEL PAGE HELP-CMD -- CONTEXT... : every option of HELP-CMD's
 # --help is offered in one of the completion CONTEXTs (each a quoted
 # command line) and appears in PAGE.
 check_help() {
-    local label=$1 page=$2 opt ctx missing
+    local label=$1 page=$2 ctx
     shift 2
     local -a helpcmd=()
     while [ "$1" != -- ]; do
@@ -73,26 +90,9 @@ check_help() {
         # shellcheck disable=SC2086
         offered $ctx >>"$tmp/offered"
     done
-    missing=
-    while read -r opt; do
-        grep -qxF -- "$opt" "$tmp/offered" || missing="$missing $opt"
-    done <"$tmp/opts"
-    if [ -z "$missing" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $label: options in --help but not completed:$missing"
-    fi
-    missing=
-    while read -r opt; do
-        grep -qE -- "${opt}([^a-z0-9-]|\$)" "$page" || missing="$missing $opt"
-    done <"$tmp/opts"
-    if [ -z "$missing" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL $label: options in --help but not in $(basename "$page" .txt):$missing"
-    fi
+    each_option "$label" "completed" in_offered
+    page_txt=$page
+    each_option "$label" "in $(basename "$page" .txt)" in_page
 }
 
 g=$tmp/gate.1.txt

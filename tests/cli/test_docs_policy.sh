@@ -5,7 +5,7 @@
 # files the examples name are made here with the real tools: keys from
 # examples/keys, a trusted root from the private Sigstore instance, an
 # X.509 PKI with openssl (tests/tools/codesign_pki.sh), a TUF root with
-# `gate tuf repo init`, a digest list; the apt examples name Debian's own
+# `gate tuf repo init`, digest lists; the apt examples name Debian's own
 # archive keyring.
 # Env (set by CTest): GATE, GATE_SOURCE_DIR.
 set -u
@@ -32,6 +32,7 @@ fixture cp "$tmp/tufrepo/metadata/root.json" "$fx/corp-root.json"
 fixture test -f /usr/share/keyrings/debian-archive-keyring.gpg
 printf '%s\n' '# revoked builds' \
     'sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae' >"$fx/revoked.txt"
+printf '%s\n' 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' >"$fx/pinned.txt"
 
 # The examples, unescaped from roff: \(aq is ', \- is -, \e is \.
 fixture perl -e '

@@ -3,7 +3,8 @@
 # every long option a command's --help shows must be offered by the bash
 # completion (completion/gate.bash) in that command's context, and must
 # appear in its manual page (man/gate.1, man/gated.8); every command
-# `gate --help` lists must be completed and have a section in gate.1.
+# `gate --help` lists must be completed and have a section in gate.1;
+# every page must render without a groff or man warning.
 # Options named inside quoted example commands ('gate verify --key ...')
 # belong to that other command and are left out.
 # Env (set by CTest): GATE, GATE_SOURCE_DIR, GATE_BUILD_DIR.
@@ -123,6 +124,14 @@ while read -r c; do
     run "command '$c' is completed" 0 -- grep -qxF -- "$c" "$tmp/offered"
     run "command '$c' has a section in gate.1" 0 -- grep -qE -- "^\\.SS gate $c( |\$)" "$src/man/gate.1"
 done <"$tmp/cmds"
+
+# Each page renders without a warning from groff or man.
+for page in gate.1 gate-policy.5 gated.8; do
+    title=$(basename "$page" | tr '[:lower:]' '[:upper:]' | sed 's/\.\(.\)$/(\1)/')
+    run "$page: groff -man -ww has no warning" 0 --no-any "warning" --no-any "error" -- \
+        groff -man -ww -z "$src/man/$page"
+    run "$page: man -l renders it" 0 --out "$title" --no-err "" -- man -l -Tutf8 "$src/man/$page"
+done
 
 # The check itself: an option missing from the completion or the page is
 # caught (a copy of the help with one made-up option).

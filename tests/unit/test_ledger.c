@@ -383,11 +383,11 @@ static void test_newer_schema_refused(void **state)
 	assert_refused(path, GATE_E_UNSUPPORTED, "schema version 99");
 	/* Version 2 of a future gate, no tables yet: still refused. */
 	path = P(e, "newer2.db");
-	make_sqlite(path, "PRAGMA user_version = 3;");
+	make_sqlite(path, "PRAGMA user_version = 4;");
 	assert_refused(path, GATE_E_UNSUPPORTED, "newer");
 	/* Our current version over no tables. */
 	path = P(e, "empty2.db");
-	make_sqlite(path, "PRAGMA user_version = 2;");
+	make_sqlite(path, "PRAGMA user_version = 3;");
 	assert_refused(path, GATE_E_UNSUPPORTED, "unexpected ledger schema");
 	/* Some other application's database (version 0, tables). */
 	path = P(e, "other.db");
@@ -707,7 +707,7 @@ static void test_schema1_upgrade(void **state)
 	assert_int_equal(user_version(path), 1);
 	/* Read-write: upgraded in place, rows kept as installs. */
 	assert_int_equal(gate_ledger_open(path, false, &l, &err), GATE_OK);
-	assert_int_equal(user_version(path), 2);
+	assert_int_equal(user_version(path), 3);
 	assert_old_row(l);
 	/* The new columns work, and the old package still cascades. */
 	struct tpkg t;

@@ -4,17 +4,17 @@
  * deny or error in enforce mode refuses the whole transaction (exit
  * non-zero: apt stops before dpkg unpacks anything); audit mode allows and
  * logs. When everything is allowed, the packages the policy allowed are
- * recorded in the install ledger in one transaction; a failed record in
- * enforce mode refuses too, so nothing is installed unrecorded.
+ * kept in the install ledger as pending, in one transaction (a failure in
+ * enforce mode refuses too); `--post-invoke`, run by apt after dpkg,
+ * records those dpkg installed (apt_ledger.h).
  *
  * `gate hook apt --install|--uninstall` writes or removes the apt.conf
  * snippet (50gate) that makes apt call us. */
+#include "apt_ledger.h"
 #include "apt_proto.h"
 #include "cli.h"
-#include "deb.h"
 #include "verdict.h"
 #include "gate_util.h"
-#include "dpkg_import.h"
 #include "ledger.h"
 #include "policy_model.h"
 #include "pool.h"
@@ -43,6 +43,7 @@ static const char hook_usage[] =
 	"usage: gate hook apt [options]           (run by apt, reads stdin)\n"
 	"       gate hook apt --install [--apt-conf-dir DIR] [options]\n"
 	"       gate hook apt --uninstall [--apt-conf-dir DIR]\n"
+	"       gate hook apt --post-invoke [--ledger DB] [--root DIR]  (run by apt after dpkg)\n"
 	"\n"
 	"APT's DPkg::Pre-Install-Pkgs hook. apt writes the packages of a\n"
 	"transaction on stdin (protocol version 1, 2 or 3) before dpkg runs; every\n"
@@ -56,6 +57,10 @@ static const char hook_usage[] =
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
+	"  --root DIR           the system dpkg installs into (default: from apt's\n"
+	"                       Dir::State::status, else the ledger's, else /)\n"
+	"  --post-invoke        after dpkg: record the allowed packages dpkg\n"
+	"                       installed, drop the others, forget removed ones\n"
 	"  --jobs N             parallel decisions (default: number of CPUs)\n"
 	"  --current-time T     decide as of RFC 3339 time T (also $GATE_TIME)\n"
 	"  --install            write DIR/" HOOK_CONF_NAME " so that apt runs this binary\n"
@@ -69,10 +74,10 @@ static const char hook_usage[] =
 	"denials and errors are reported and logged, and apt proceeds.\n";
 
 struct hook_args {
-	const char *policy, *ledger, *now, *conf_dir;
+	const char *policy, *ledger, *now, *conf_dir, *root;
 	const char *dirs[HOOK_MAX_EVIDENCE + 1];
 	size_t ndirs;
-	bool no_ledger, install, uninstall;
+	bool no_ledger, install, uninstall, post;
 	unsigned jobs;
 };
 
@@ -84,7 +89,8 @@ static int hook_usage_error(const char *msg)
 
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
-	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME };
+	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_ROOT,
+	       O_POST };
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -95,6 +101,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"install", no_argument, NULL, O_INSTALL},
 		{"uninstall", no_argument, NULL, O_UNINSTALL},
 		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
+		{"root", required_argument, NULL, O_ROOT},
+		{"post-invoke", no_argument, NULL, O_POST},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -131,6 +139,12 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		case O_CONF_DIR:
 			a->conf_dir = optarg;
 			break;
+		case O_ROOT:
+			a->root = optarg;
+			break;
+		case O_POST:
+			a->post = true;
+			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
 				return hook_usage_error("at most 16 --evidence stores");
@@ -150,8 +164,10 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 	if (optind < argc)
 		return hook_usage_error(
 			"no arguments are taken (apt writes the packages on stdin)");
-	if (a->install && a->uninstall)
-		return hook_usage_error("--install and --uninstall exclude each other");
+	if (a->install + a->uninstall + a->post > 1)
+		return hook_usage_error("--install, --uninstall and --post-invoke exclude each other");
+	if (a->post && a->no_ledger)
+		return hook_usage_error("--post-invoke needs the ledger (not --no-ledger)");
 	if (a->no_ledger && a->ledger)
 		return hook_usage_error("--ledger and --no-ledger exclude each other");
 	if (!a->ledger)
@@ -194,13 +210,15 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 		return NULL;
 	}
 	exe[n] = '\0';
-	const char *words[HOOK_MAX_EVIDENCE + 3];
+	const char *words[HOOK_MAX_EVIDENCE + 4];
 	size_t nw = 0;
 	words[nw++] = exe;
 	if (a->policy)
 		words[nw++] = a->policy;
 	if (ledger_given)
 		words[nw++] = a->ledger;
+	if (a->root)
+		words[nw++] = a->root;
 	for (size_t i = 0; i < a->ndirs; i++)
 		words[nw++] = a->dirs[i];
 	for (size_t i = 0; i < nw; i++) {
@@ -218,6 +236,7 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 		return NULL;
 	bool ok = (!a->policy || append(&cmd, "--policy", a->policy)) &&
 		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
+		  (!a->root || append(&cmd, "--root", a->root)) &&
 		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL));
 	for (size_t i = 0; ok && i < a->ndirs; i++)
 		ok = append(&cmd, "--evidence", a->dirs[i]);
@@ -249,7 +268,7 @@ static int snippet_state(const char *path)
 /* Write the snippet next to its final name and rename it into place: apt
  * never reads half of it (the temporary name ends in ".dpkg-tmp", which apt
  * ignores in apt.conf.d). */
-static int write_snippet(const char *path, const char *cmd)
+static int write_snippet(const char *path, const char *cmd, bool post)
 {
 	char *text = NULL;
 	struct gate_error e = {0};
@@ -259,10 +278,13 @@ static int write_snippet(const char *path, const char *cmd)
 		     HOOK_MARKER
 		     " Written by `gate hook apt --install`; removed by\n"
 		     "// `gate hook apt --uninstall`. apt runs the gate on every .deb before dpkg\n"
-		     "// unpacks it; a denial stops the whole transaction.\n"
+		     "// unpacks it; a denial stops the whole transaction. After dpkg, the\n"
+		     "// ledger records what dpkg installed.\n"
 		     "DPkg::Pre-Install-Pkgs {\"%s\";};\n"
-		     "DPkg::Tools::Options::%.*s::Version \"3\";\n",
-		     cmd, (int)sp, cmd) < 0) {
+		     "DPkg::Tools::Options::%.*s::Version \"3\";\n"
+		     "%s%s%s",
+		     cmd, (int)sp, cmd, post ? "DPkg::Post-Invoke {\"" : "", post ? cmd : "",
+		     post ? " --post-invoke\";};\n" : "") < 0) {
 		text = NULL;
 		goto out;
 	}
@@ -289,7 +311,7 @@ static int install_hook(const struct hook_args *a, bool ledger_given)
 			"gate hook apt: %s exists and was not written by gate: not replacing it\n",
 			path);
 	} else if ((cmd = hook_command(a, ledger_given)) &&
-		   (rc = write_snippet(path, cmd)) == GATE_EXIT_OK) {
+		   (rc = write_snippet(path, cmd, !a->no_ledger)) == GATE_EXIT_OK) {
 		printf("gate: %s the apt hook %s: %s\n", st ? "replaced" : "installed", path, cmd);
 	}
 	free(cmd);
@@ -318,49 +340,6 @@ static int uninstall_hook(const struct hook_args *a)
 	}
 	free(path);
 	return rc;
-}
-
-/* ---- reading the transaction ---- */
-
-/* All of stdin, but never more than GATE_APT_MAX_INPUT + 1 bytes: the
- * parser refuses an input over its cap, and the extra byte shows it. */
-static bool read_stdin(uint8_t **out, size_t *len)
-{
-	const size_t limit = (size_t)GATE_APT_MAX_INPUT + 1;
-	size_t cap = 65536, n = 0;
-	uint8_t *buf = malloc(cap);
-	while (buf && n < limit) {
-		if (n == cap) {
-			size_t nc = cap * 2 < limit ? cap * 2 : limit;
-			uint8_t *nb = realloc(buf, nc);
-			if (!nb)
-				break;
-			buf = nb;
-			cap = nc;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "gate hook apt: cannot read stdin: %s\n", strerror(errno));
-			free(buf);
-			return false;
-		}
-		if (r == 0) {
-			*out = buf;
-			*len = n;
-			return true;
-		}
-		n += (size_t)r;
-	}
-	if (buf && n == limit) {
-		*out = buf;
-		*len = n;
-		return true;
-	}
-	fprintf(stderr, "gate hook apt: out of memory reading stdin\n");
-	free(buf);
-	return false;
 }
 
 /* ---- deciding ---- */
@@ -405,14 +384,15 @@ static const char *first_verified_source(const struct gate_verdict *v)
 	return NULL;
 }
 
-/* What the ledger needs of an allowed .deb: its control fields and the
- * digest of every file. The bytes read must be the bytes decided. */
+/* What the ledger keeps of an allowed .deb until dpkg installed it: its
+ * control fields and the digest it ships for every file. The bytes read
+ * must be the bytes decided. */
 static void read_deb(struct item *it)
 {
 	struct gate_error e = {0};
 	const char *origin = first_verified_source(&it->v);
 	memset(&it->pkg, 0, sizeof it->pkg);
-	if (gate_deb_read(it->act->deb, -1, &it->pkg, &e) != GATE_OK) {
+	if (gate_apt_read_pending(it->act->deb, &it->pkg, &e) != GATE_OK) {
 		snprintf(it->deb_err, sizeof it->deb_err, "not a readable .deb: %s",
 			 e.msg[0] ? e.msg : gate_err_str(e.code));
 		gate_ledger_pkg_clear(&it->pkg);
@@ -524,17 +504,17 @@ static void apply_deb_errors(struct run *r)
 	}
 }
 
-/* Forget what dpkg (status: the file apt's configuration names; NULL:
- * apt did not say, nothing is forgotten) no longer lists as installed -
- * removed by an earlier transaction: the hook runs before dpkg - then
- * record the allowed packages in one transaction (those of this one are
- * not installed yet, so they are recorded after the pruning). A failed
- * pruning is said, not fatal: the transaction is decided and recorded. */
-static enum gate_err record(const struct run *r, const char *db, const char *status,
+/* Keep the allowed packages as pending in one transaction, in the ledger
+ * of this root (another root's ledger is refused). First the ledger is
+ * settled against dpkg (apt_ledger.h), in case the step after an earlier
+ * transaction never ran; a failure there is said, not fatal. */
+static enum gate_err record(const struct run *r, const struct hook_args *a, const char *status,
 			    size_t *recorded, size_t *forgotten, struct gate_error *err)
 {
 	struct gate_ledger_pkg *pkgs = calloc(r->n ? r->n : 1, sizeof(*pkgs));
 	struct gate_ledger *l = NULL;
+	struct gate_apt_root root;
+	struct gate_apt_settled st = {0};
 	size_t n = 0;
 	enum gate_err rc;
 	if (!pkgs)
@@ -543,14 +523,16 @@ static enum gate_err record(const struct run *r, const char *db, const char *sta
 		if (r->items[i].have_pkg)
 			pkgs[n++] = r->items[i].pkg; /* shallow: items keep ownership */
 	*recorded = n;
-	rc = n ? gate_ledger_open(db, false, &l, err) : GATE_OK;
-	struct gate_error perr = {0};
-	if (rc == GATE_OK && n && status &&
-	    gate_ledger_prune_dpkg(l, status, forgotten, &perr) != GATE_OK)
-		fprintf(stderr, "gate: warning: the ledger still holds removed packages: %s\n",
-			perr.msg);
+	rc = n ? gate_ledger_open(a->ledger, false, &l, err) : GATE_OK;
 	if (rc == GATE_OK && n)
-		rc = gate_ledger_record(l, pkgs, n, err);
+		rc = gate_apt_root_bind(l, a->root, status, &root, err);
+	struct gate_error serr = {0};
+	if (rc == GATE_OK && n && gate_apt_settle(l, &root, &st, &serr) != GATE_OK)
+		fprintf(stderr, "gate: warning: the ledger is not settled against dpkg: %s\n",
+			serr.msg);
+	*forgotten = st.forgotten;
+	if (rc == GATE_OK && n)
+		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
 	free(pkgs);
 	return rc;
@@ -640,7 +622,7 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		goto out;
 	if (r.read_debs) {
 		struct gate_error e = {0};
-		if (record(&r, a->ledger, req->status_file, &recorded, &forgotten, &e) != GATE_OK) {
+		if (record(&r, a, req->status_file, &recorded, &forgotten, &e) != GATE_OK) {
 			char what[GATE_ERR_MSG_MAX + PATH_MAX];
 			snprintf(what, sizeof what,
 				 "cannot record the packages in the ledger %s: %s", a->ledger,
@@ -652,7 +634,8 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 	fprintf(stderr, "gate: %zu package%s allowed by %s (%s)", r.n, r.n == 1 ? "" : "s",
 		policy_name, gate_mode_name(r.mode));
 	if (r.read_debs)
-		fprintf(stderr, ", %zu recorded in %s", recorded, a->ledger);
+		fprintf(stderr, ", %zu to record in %s once dpkg has installed them", recorded,
+			a->ledger);
 	if (forgotten)
 		fprintf(stderr, " (%zu removed package%s forgotten)", forgotten,
 			forgotten == 1 ? "" : "s");
@@ -692,7 +675,7 @@ static int run_hook(const struct hook_args *a)
 	if (isatty(STDIN_FILENO) == 1)
 		return hook_usage_error("stdin is a terminal: apt runs this hook and writes the "
 					"packages on its stdin (see hooks/apt/README.md)");
-	if (!read_stdin(&in, &len))
+	if (!gate_apt_read_input(STDIN_FILENO, &in, &len))
 		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
 	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
 	free(in);
@@ -755,6 +738,8 @@ static int hook_apt(int argc, char **argv)
 		return install_hook(&a, ledger_given);
 	if (a.uninstall)
 		return uninstall_hook(&a);
+	if (a.post)
+		return gate_apt_post_invoke(a.ledger, a.root);
 	return run_hook(&a);
 }
 

@@ -126,7 +126,8 @@ GATE_WUR enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate
 					struct gate_import_stats *st, struct gate_error *err);
 
 /* Forget the packages the ledger holds that dpkg's status file (NULL: the
- * default one) does not list as installed: what an import does at its end,
+ * default one) does not list as installed at the recorded version: what an
+ * import does at its end,
  * without hashing anything (the apt hook, at each transaction).
  * *forgotten is how many. Errors: those of reading the status file
  * (GATE_E_IO, GATE_E_PARSE, ...) and of the ledger. */

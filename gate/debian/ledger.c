@@ -722,21 +722,28 @@ enum gate_err gate_ledger_txn_end(struct gate_ledger *l, int rc, const char *wha
 	return e;
 }
 
-enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
-				 size_t n, struct gate_error *err)
+enum gate_err gate_ledger_write_pkgs(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+				     size_t n, gate_ledger_check_fn check,
+				     gate_ledger_insert_fn insert, struct gate_error *err)
 {
 	const char *what = "";
 	enum gate_err e;
 	int rc = SQLITE_DONE;
 	for (size_t i = 0; i < n; i++)
-		if ((e = gate_ledger_check_pkg(&pkgs[i], i, err)) != GATE_OK)
+		if ((e = check(&pkgs[i], i, err)) != GATE_OK)
 			return e;
 	if ((e = gate_ledger_txn_begin(l, err)) != GATE_OK)
 		return e;
 	int64_t now = (int64_t)time(NULL);
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++)
-		rc = insert_pkg(l, &pkgs[i], now, &what);
+		rc = insert(l, &pkgs[i], now, &what);
 	return gate_ledger_txn_end(l, rc, what, err);
+}
+
+enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+				 size_t n, struct gate_error *err)
+{
+	return gate_ledger_write_pkgs(l, pkgs, n, gate_ledger_check_pkg, insert_pkg, err);
 }
 
 enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names,

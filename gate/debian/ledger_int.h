@@ -75,6 +75,16 @@ int gate_ledger_step_done(sqlite3_stmt *s);
 enum gate_err gate_ledger_txn_begin(struct gate_ledger *l, struct gate_error *err);
 enum gate_err gate_ledger_txn_end(struct gate_ledger *l, int rc, const char *what,
 				  struct gate_error *err);
+/* Check every package, then insert them all in ONE transaction (all or
+ * nothing): insert returns SQLITE_DONE or the failing step's code, with
+ * what it was doing. */
+typedef enum gate_err (*gate_ledger_check_fn)(const struct gate_ledger_pkg *p, size_t i,
+					      struct gate_error *err);
+typedef int (*gate_ledger_insert_fn)(struct gate_ledger *l, const struct gate_ledger_pkg *p,
+				     int64_t now, const char **what);
+enum gate_err gate_ledger_write_pkgs(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+				     size_t n, gate_ledger_check_fn check,
+				     gate_ledger_insert_fn insert, struct gate_error *err);
 /* s is len lowercase hex digits. */
 bool gate_ledger_is_hex(const char *s, size_t len);
 /* gate_ledger_record's checks of one package (field "packages[i]"). */

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static enum gate_err check_pending(const struct gate_ledger_pkg *p, size_t i,
 				   struct gate_error *err)
@@ -81,18 +80,7 @@ static int insert_pending(struct gate_ledger *l, const struct gate_ledger_pkg *p
 enum gate_err gate_ledger_add_pending(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
 				      size_t n, struct gate_error *err)
 {
-	const char *what = "";
-	enum gate_err e;
-	int rc = SQLITE_DONE;
-	for (size_t i = 0; i < n; i++)
-		if ((e = check_pending(&pkgs[i], i, err)) != GATE_OK)
-			return e;
-	if ((e = gate_ledger_txn_begin(l, err)) != GATE_OK)
-		return e;
-	int64_t now = (int64_t)time(NULL);
-	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++)
-		rc = insert_pending(l, &pkgs[i], now, &what);
-	return gate_ledger_txn_end(l, rc, what, err);
+	return gate_ledger_write_pkgs(l, pkgs, n, check_pending, insert_pending, err);
 }
 
 static char *col_dup(sqlite3_stmt *s, int i, bool *oom)

@@ -615,26 +615,36 @@ static bool is_hex64(const char *s)
 	return gate_ledger_is_hex(s, 64);
 }
 
+enum gate_err gate_ledger_check_names(const struct gate_ledger_pkg *p, const char *what,
+				      size_t i, char field[48], struct gate_error *err)
+{
+	snprintf(field, 48, "%s[%zu]", what, i);
+	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
+		return gate_fail(err, GATE_E_USAGE, NULL, field,
+				 "name, version and arch are required");
+	if (p->nfiles && !p->files)
+		return gate_fail(err, GATE_E_USAGE, NULL, field, "nfiles without files");
+	for (size_t j = 0; j < p->nfiles; j++)
+		if (!p->files[j].path || p->files[j].path[0] != '/')
+			return gate_fail(err, GATE_E_USAGE, NULL, field,
+					 "file %zu: path must be absolute", j);
+	return GATE_OK;
+}
+
 enum gate_err gate_ledger_check_pkg(const struct gate_ledger_pkg *p, size_t i,
 				    struct gate_error *err)
 {
 	char field[48];
-	snprintf(field, sizeof field, "packages[%zu]", i);
-	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
-		return gate_fail(err, GATE_E_USAGE, NULL, field,
-				 "name, version and arch are required");
+	enum gate_err e = gate_ledger_check_names(p, "packages", i, field, err);
+	if (e != GATE_OK)
+		return e;
 	if ((size_t)p->source >= NELEM(gate_ledger_source_names))
 		return gate_fail(err, GATE_E_USAGE, NULL, field, "unknown source");
 	if (!is_hex64(p->deb_sha256) && !(p->source == GATE_LEDGER_DPKG && !p->deb_sha256[0]))
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
 				 "deb_sha256 must be 64 lowercase hex digits");
-	if (p->nfiles && !p->files)
-		return gate_fail(err, GATE_E_USAGE, NULL, field, "nfiles without files");
 	for (size_t j = 0; j < p->nfiles; j++) {
 		const struct gate_ledger_file *f = &p->files[j];
-		if (!f->path || f->path[0] != '/')
-			return gate_fail(err, GATE_E_USAGE, NULL, field,
-					 "file %zu: path must be absolute", j);
 		if (!is_hex64(f->sha256))
 			return gate_fail(err, GATE_E_USAGE, NULL, field,
 					 "%s: sha256 must be 64 lowercase hex digits", f->path);
@@ -656,10 +666,11 @@ void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
-		      const char **what)
+int gate_ledger_replace_row(struct gate_ledger *l, enum stmt_id del, enum stmt_id ins,
+			    const struct gate_ledger_pkg *p, int64_t now, int64_t *id,
+			    const char **what)
 {
-	sqlite3_stmt *s = l->st[ST_DEL_PKG];
+	sqlite3_stmt *s = l->st[del];
 	int rc;
 	*what = "replacing a package";
 	gate_ledger_bind_text(s, 1, p->name);
@@ -667,7 +678,7 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
 		return rc;
 	*what = "inserting a package";
-	s = l->st[ST_INS_PKG];
+	s = l->st[ins];
 	gate_ledger_bind_text(s, 1, p->name);
 	gate_ledger_bind_text(s, 2, p->version);
 	gate_ledger_bind_text(s, 3, p->arch);
@@ -676,12 +687,23 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	gate_ledger_bind_text(s, 6, p->signers);
 	gate_ledger_bind_text(s, 7, p->origin);
 	sqlite3_bind_int64(s, 8, p->time ? p->time : now);
-	gate_ledger_bind_text(s, 9, gate_ledger_source_names[p->source]);
 	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
 		return rc;
-	int64_t id = sqlite3_last_insert_rowid(l->db);
+	*id = sqlite3_last_insert_rowid(l->db);
+	return SQLITE_DONE;
+}
+
+static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
+		      const char **what)
+{
+	int64_t id = 0;
+	/* ?9 first: replace_row steps the statement. */
+	gate_ledger_bind_text(l->st[ST_INS_PKG], 9, gate_ledger_source_names[p->source]);
+	int rc = gate_ledger_replace_row(l, ST_DEL_PKG, ST_INS_PKG, p, now, &id, what);
+	if (rc != SQLITE_DONE)
+		return rc;
+	sqlite3_stmt *s = l->st[ST_INS_FILE];
 	*what = "inserting a file";
-	s = l->st[ST_INS_FILE];
 	for (size_t j = 0; j < p->nfiles; j++) {
 		sqlite3_bind_int64(s, 1, id);
 		gate_ledger_bind_text(s, 2, p->files[j].path);

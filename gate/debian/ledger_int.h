@@ -85,8 +85,18 @@ typedef int (*gate_ledger_insert_fn)(struct gate_ledger *l, const struct gate_le
 enum gate_err gate_ledger_write_pkgs(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
 				     size_t n, gate_ledger_check_fn check,
 				     gate_ledger_insert_fn insert, struct gate_error *err);
+/* Delete (name, arch) with statement del, insert p's columns name,
+ * version, arch, deb_sha256, rule, signers, origin, time as ?1..?8 of
+ * ins (further parameters bound by the caller before), *id the new row. */
+int gate_ledger_replace_row(struct gate_ledger *l, enum stmt_id del, enum stmt_id ins,
+			    const struct gate_ledger_pkg *p, int64_t now, int64_t *id,
+			    const char **what);
 /* s is len lowercase hex digits. */
 bool gate_ledger_is_hex(const char *s, size_t len);
+/* What every written package needs: name, version, arch, absolute file
+ * paths; field is set to "what[i]" for the caller's further messages. */
+enum gate_err gate_ledger_check_names(const struct gate_ledger_pkg *p, const char *what,
+				      size_t i, char field[48], struct gate_error *err);
 /* gate_ledger_record's checks of one package (field "packages[i]"). */
 enum gate_err gate_ledger_check_pkg(const struct gate_ledger_pkg *p, size_t i,
 				    struct gate_error *err);

@@ -15,21 +15,15 @@ static enum gate_err check_pending(const struct gate_ledger_pkg *p, size_t i,
 				   struct gate_error *err)
 {
 	char field[48];
-	snprintf(field, sizeof field, "pending[%zu]", i);
-	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
-		return gate_fail(err, GATE_E_USAGE, NULL, field,
-				 "name, version and arch are required");
+	enum gate_err e = gate_ledger_check_names(p, "pending", i, field, err);
+	if (e != GATE_OK)
+		return e;
 	if (!gate_ledger_is_hex(p->deb_sha256, 64))
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
 				 "deb_sha256 must be 64 lowercase hex digits");
-	if (p->nfiles && !p->files)
-		return gate_fail(err, GATE_E_USAGE, NULL, field, "nfiles without files");
 	for (size_t j = 0; j < p->nfiles; j++) {
 		const struct gate_ledger_file *f = &p->files[j];
 		bool md5 = f->md5[0] != '\0', sha = f->sha256[0] != '\0';
-		if (!f->path || f->path[0] != '/')
-			return gate_fail(err, GATE_E_USAGE, NULL, field,
-					 "file %zu: path must be absolute", j);
 		if ((!md5 && !sha) || (md5 && !gate_ledger_is_hex(f->md5, 32)) ||
 		    (sha && !gate_ledger_is_hex(f->sha256, 64)))
 			return gate_fail(err, GATE_E_USAGE, NULL, field,
@@ -43,28 +37,12 @@ static enum gate_err check_pending(const struct gate_ledger_pkg *p, size_t i,
 static int insert_pending(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
 			  const char **what)
 {
-	sqlite3_stmt *s = l->st[ST_DEL_PENDING];
-	int rc;
-	*what = "replacing a pending package";
-	gate_ledger_bind_text(s, 1, p->name);
-	gate_ledger_bind_text(s, 2, p->arch);
-	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
+	int64_t id = 0;
+	int rc = gate_ledger_replace_row(l, ST_DEL_PENDING, ST_INS_PENDING, p, now, &id, what);
+	if (rc != SQLITE_DONE)
 		return rc;
-	*what = "inserting a pending package";
-	s = l->st[ST_INS_PENDING];
-	gate_ledger_bind_text(s, 1, p->name);
-	gate_ledger_bind_text(s, 2, p->version);
-	gate_ledger_bind_text(s, 3, p->arch);
-	gate_ledger_bind_text(s, 4, p->deb_sha256);
-	gate_ledger_bind_text(s, 5, p->rule);
-	gate_ledger_bind_text(s, 6, p->signers);
-	gate_ledger_bind_text(s, 7, p->origin);
-	sqlite3_bind_int64(s, 8, p->time ? p->time : now);
-	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
-		return rc;
-	int64_t id = sqlite3_last_insert_rowid(l->db);
+	sqlite3_stmt *s = l->st[ST_INS_PENDING_FILE];
 	*what = "inserting a pending file";
-	s = l->st[ST_INS_PENDING_FILE];
 	for (size_t j = 0; j < p->nfiles; j++) {
 		const struct gate_ledger_file *f = &p->files[j];
 		sqlite3_bind_int64(s, 1, id);

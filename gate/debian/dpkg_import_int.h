@@ -25,7 +25,8 @@ struct ient {
 	const char *path; /* as listed (points into the package's .list text) */
 	const char *real; /* where the file is when diverted, else path */
 	uint8_t md5[16];
-	uint8_t want_sha[32]; /* has_sha: the SHA-256 the verified .deb ships */
+	uint8_t want_sha[32]; /* has_sha: the SHA-256 the verified .deb ships ... */
+	uint64_t deb_size;    /* ... and the size */
 	bool has_md5, has_sha, conf;
 	/* filled by a worker */
 	enum ekind kind;

@@ -53,13 +53,14 @@
 	 " version TEXT NOT NULL CHECK (length(version) > 0),"                                     \
 	 " arch TEXT NOT NULL CHECK (length(arch) > 0),"                                           \
 	 " deb_sha256 TEXT NOT NULL CHECK (length(deb_sha256) = 64),"                              \
-	 " rule TEXT, signers TEXT, origin TEXT, time INTEGER NOT NULL,"                           \
+	 " rule TEXT, signers TEXT, origin TEXT, time INTEGER NOT NULL, deb TEXT,"                 \
 	 " UNIQUE (name, arch))"),                                                                 \
 	("CREATE TABLE pending_files"                                                              \
 	 " (pending INTEGER NOT NULL REFERENCES pending(id) ON DELETE CASCADE,"                    \
 	 " path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"                                   \
 	 " md5 TEXT CHECK (md5 IS NULL OR length(md5) = 32),"                                      \
 	 " sha256 TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),"                             \
+	 " size INTEGER CHECK (size IS NULL OR size >= 0),"                                        \
 	 " CHECK (md5 IS NOT NULL OR sha256 IS NOT NULL),"                                         \
 	 " PRIMARY KEY (pending, path)) WITHOUT ROWID"),                                           \
 	("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
@@ -108,9 +109,10 @@ static const char *const views_v1[] = {
 /* Schema 1 and 2 read-only: nothing pending, no root recorded. */
 static const char *const views_v2[] = {
 	("CREATE TEMP VIEW pending AS SELECT 0 AS id, '' AS name, '' AS version, '' AS arch,"
-	 " '' AS deb_sha256, '' AS rule, '' AS signers, '' AS origin, 0 AS time WHERE 0"),
+	 " '' AS deb_sha256, '' AS rule, '' AS signers, '' AS origin, 0 AS time, '' AS deb"
+	 " WHERE 0"),
 	("CREATE TEMP VIEW pending_files AS SELECT 0 AS pending, '' AS path, '' AS md5,"
-	 " '' AS sha256 WHERE 0"),
+	 " '' AS sha256, 0 AS size WHERE 0"),
 	"CREATE TEMP VIEW meta AS SELECT '' AS key, '' AS value WHERE 0",
 };
 
@@ -161,17 +163,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " origin, time, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_DEL_PENDING] = "DELETE FROM pending WHERE name = ?1 AND arch = ?2",
 	[ST_INS_PENDING] = "INSERT INTO pending (name, version, arch, deb_sha256, rule, signers,"
-			   " origin, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_INS_PENDING_FILE] = "INSERT INTO pending_files (pending, path, md5, sha256)"
-				" VALUES (?1, ?2, ?3, ?4)",
+			   " origin, time, deb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_INS_PENDING_FILE] = "INSERT INTO pending_files (pending, path, md5, sha256, size)"
+				" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_DEL_PENDING_FILES] = "DELETE FROM pending_files WHERE pending = ?1",
 	[ST_DROP_PENDING] = "DELETE FROM pending WHERE id <= ?1",
 	[ST_SET_META] = "INSERT INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_INS_FILE] = "INSERT INTO files (pkg, path, sha256, size, state)"
 			" VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_LIST_PENDING] = "SELECT id, name, version, arch, deb_sha256, rule, signers, origin,"
-			    " time FROM pending ORDER BY id",
-	[ST_PENDING_FILES] = "SELECT path, md5, sha256 FROM pending_files WHERE pending = ?1"
-			     " ORDER BY path",
+			    " time, deb FROM pending ORDER BY id",
+	[ST_PENDING_FILES] = "SELECT path, md5, sha256, size FROM pending_files"
+			     " WHERE pending = ?1 ORDER BY path",
+	[ST_PENDING_ID] = "SELECT id FROM pending WHERE name = ?1 AND arch = ?2"
+			  " AND deb_sha256 = ?3",
 	[ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_LIST] = "SELECT " PKG_COLS ", (SELECT count(*) FROM files f WHERE f.pkg = p.id)"
 		    " FROM packages p ORDER BY p.name, p.arch",
@@ -794,6 +799,7 @@ void gate_ledger_pkg_clear(struct gate_ledger_pkg *p)
 	free(p->rule);
 	free(p->signers);
 	free(p->origin);
+	free(p->deb);
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i].path);
 	free(p->files);

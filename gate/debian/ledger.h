@@ -48,7 +48,8 @@ const char *gate_ledger_state_name(enum gate_ledger_state s);
 struct gate_ledger_file {
 	char *path;	 /* absolute install path, e.g. "/usr/bin/hello" */
 	char sha256[65]; /* hex, lowercase; a pending file may have "" (md5 only) */
-	char md5[33];	 /* pending files only: the .deb's md5sum, hex; "" when none */
+	char md5[33];	 /* pending files only: the .deb's md5sum, hex; "" when none
+			  * (a pending file with a sha256 has its size from the .deb) */
 	uint64_t size;
 	enum gate_ledger_state state;
 };
@@ -61,6 +62,7 @@ struct gate_ledger_pkg {
 	char *rule;    /* policy rule that allowed it, may be NULL */
 	char *signers; /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
 	char *origin;  /* where it was vouched for (evidence source), may be NULL */
+	char *deb;     /* pending only: the .deb's path, to read its files from; may be NULL */
 	int64_t time;  /* unix seconds; 0 = "now" when recorded */
 	struct gate_ledger_file *files;
 	size_t nfiles;
@@ -179,6 +181,13 @@ typedef void (*gate_ledger_pending_fn)(void *ctx, struct gate_ledger_pkg *p);
 GATE_WUR enum gate_err gate_ledger_list_pending(struct gate_ledger *l, gate_ledger_pending_fn fn,
 						void *ctx, int64_t *last_id,
 						struct gate_error *err);
+/* Replace the files of the pending package p->name, p->arch with p's own
+ * (sha256 and size read from its .deb, p->deb_sha256 the .deb's digest),
+ * in one transaction; a pending package that is gone, or whose .deb
+ * digest differs, is left alone (no error). Errors: as add_pending. */
+GATE_WUR enum gate_err gate_ledger_digest_pending(struct gate_ledger *l,
+						  const struct gate_ledger_pkg *p,
+						  struct gate_error *err);
 /* Drop the pending packages up to id last_id, in one transaction. Errors:
  * GATE_E_IO. */
 GATE_WUR enum gate_err gate_ledger_drop_pending(struct gate_ledger *l, int64_t last_id,

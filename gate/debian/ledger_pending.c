@@ -34,25 +34,32 @@ static enum gate_err check_pending(const struct gate_ledger_pkg *p, size_t i,
 	return GATE_OK;
 }
 
-static int insert_pending(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
-			  const char **what)
+static int insert_pending_files(struct gate_ledger *l, int64_t id, const struct gate_ledger_pkg *p,
+				const char **what)
 {
-	int64_t id = 0;
-	int rc = gate_ledger_replace_row(l, ST_DEL_PENDING, ST_INS_PENDING, p, now, &id, what);
-	if (rc != SQLITE_DONE)
-		return rc;
 	sqlite3_stmt *s = l->st[ST_INS_PENDING_FILE];
+	int rc = SQLITE_DONE;
 	*what = "inserting a pending file";
-	for (size_t j = 0; j < p->nfiles; j++) {
+	for (size_t j = 0; j < p->nfiles && rc == SQLITE_DONE; j++) {
 		const struct gate_ledger_file *f = &p->files[j];
 		sqlite3_bind_int64(s, 1, id);
 		gate_ledger_bind_text(s, 2, f->path);
 		gate_ledger_bind_text(s, 3, f->md5[0] ? f->md5 : NULL);
 		gate_ledger_bind_text(s, 4, f->sha256[0] ? f->sha256 : NULL);
-		if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
-			return rc;
+		if (f->sha256[0])
+			sqlite3_bind_int64(s, 5, (int64_t)f->size);
+		rc = gate_ledger_step_done(s);
 	}
-	return SQLITE_DONE;
+	return rc;
+}
+
+static int insert_pending(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
+			  const char **what)
+{
+	int64_t id = 0;
+	gate_ledger_bind_text(l->st[ST_INS_PENDING], 9, p->deb);
+	int rc = gate_ledger_replace_row(l, ST_DEL_PENDING, ST_INS_PENDING, p, now, &id, what);
+	return rc == SQLITE_DONE ? insert_pending_files(l, id, p, what) : rc;
 }
 
 enum gate_err gate_ledger_add_pending(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
@@ -101,6 +108,7 @@ static int load_pending_files(struct gate_ledger *l, int64_t id, struct gate_led
 			break;
 		col_hex(s, 1, f->md5, sizeof f->md5);
 		col_hex(s, 2, f->sha256, sizeof f->sha256);
+		f->size = (uint64_t)sqlite3_column_int64(s, 3);
 		p->nfiles++;
 	}
 	gate_ledger_stmt_done(s);
@@ -125,6 +133,7 @@ enum gate_err gate_ledger_list_pending(struct gate_ledger *l, gate_ledger_pendin
 		p.signers = col_dup(s, 6, &oom);
 		p.origin = col_dup(s, 7, &oom);
 		p.time = sqlite3_column_int64(s, 8);
+		p.deb = col_dup(s, 9, &oom);
 		int frc = oom ? SQLITE_NOMEM : load_pending_files(l, id, &p, &oom);
 		if (frc != SQLITE_DONE || !p.name || !p.version || !p.arch) {
 			gate_ledger_pkg_clear(&p);
@@ -137,6 +146,42 @@ enum gate_err gate_ledger_list_pending(struct gate_ledger *l, gate_ledger_pendin
 	}
 	gate_ledger_stmt_done(s);
 	return rc == SQLITE_DONE ? GATE_OK : gate_ledger_db_fail(l, rc, "reading pending packages", err);
+}
+
+/* The id of the pending row p names (name, arch, .deb digest): 0 none. */
+static int pending_id(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t *id)
+{
+	sqlite3_stmt *s = l->st[ST_PENDING_ID];
+	*id = 0;
+	gate_ledger_bind_text(s, 1, p->name);
+	gate_ledger_bind_text(s, 2, p->arch);
+	gate_ledger_bind_text(s, 3, p->deb_sha256);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	}
+	gate_ledger_stmt_done(s);
+	return rc;
+}
+
+enum gate_err gate_ledger_digest_pending(struct gate_ledger *l, const struct gate_ledger_pkg *p,
+					 struct gate_error *err)
+{
+	const char *what = "finding a pending package";
+	int64_t id = 0;
+	enum gate_err e = check_pending(p, 0, err);
+	if (e != GATE_OK || (e = gate_ledger_txn_begin(l, err)) != GATE_OK)
+		return e;
+	int rc = pending_id(l, p, &id);
+	if (rc == SQLITE_DONE && id) {
+		what = "replacing pending files";
+		sqlite3_bind_int64(l->st[ST_DEL_PENDING_FILES], 1, id);
+		rc = gate_ledger_step_done(l->st[ST_DEL_PENDING_FILES]);
+		if (rc == SQLITE_DONE)
+			rc = insert_pending_files(l, id, p, &what);
+	}
+	return gate_ledger_txn_end(l, rc, what, err);
 }
 
 enum gate_err gate_ledger_drop_pending(struct gate_ledger *l, int64_t last_id,

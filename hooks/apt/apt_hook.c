@@ -77,7 +77,7 @@ struct hook_args {
 	const char *policy, *ledger, *now, *conf_dir, *root;
 	const char *dirs[HOOK_MAX_EVIDENCE + 1];
 	size_t ndirs;
-	bool no_ledger, install, uninstall, post;
+	bool no_ledger, install, uninstall, post, digest;
 	unsigned jobs;
 };
 
@@ -90,7 +90,7 @@ static int hook_usage_error(const char *msg)
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
 	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_ROOT,
-	       O_POST };
+	       O_POST, O_DIGEST };
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -103,6 +103,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
 		{"root", required_argument, NULL, O_ROOT},
 		{"post-invoke", no_argument, NULL, O_POST},
+		/* the background step the hook starts itself (apt_ledger.h) */
+		{"digest-pending", no_argument, NULL, O_DIGEST},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -144,6 +146,9 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			break;
 		case O_POST:
 			a->post = true;
+			break;
+		case O_DIGEST:
+			a->digest = true;
 			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
@@ -409,8 +414,10 @@ static void read_deb(struct item *it)
 	it->pkg.rule = it->v.rule ? strdup(it->v.rule) : NULL;
 	it->pkg.signers = signers_json(&it->v);
 	it->pkg.origin = origin ? strdup(origin) : NULL;
+	it->pkg.deb = strdup(it->act->deb);
 	it->pkg.time = it->v.time;
-	if ((it->v.rule && !it->pkg.rule) || !it->pkg.signers || (origin && !it->pkg.origin)) {
+	if ((it->v.rule && !it->pkg.rule) || !it->pkg.signers || (origin && !it->pkg.origin) ||
+	    !it->pkg.deb) {
 		it->oom = true;
 		gate_ledger_pkg_clear(&it->pkg);
 		return;
@@ -523,9 +530,12 @@ static enum gate_err record(const struct run *r, const struct hook_args *a, cons
 		if (r->items[i].have_pkg)
 			pkgs[n++] = r->items[i].pkg; /* shallow: items keep ownership */
 	*recorded = n;
+	int lock = -1;
 	rc = n ? gate_ledger_open(a->ledger, false, &l, err) : GATE_OK;
 	if (rc == GATE_OK && n)
 		rc = gate_apt_root_bind(l, a->root, status, &root, err);
+	if (rc == GATE_OK && n)
+		lock = gate_apt_digest_lock(a->ledger);
 	struct gate_error serr = {0};
 	if (rc == GATE_OK && n && gate_apt_settle(l, &root, &st, &serr) != GATE_OK)
 		fprintf(stderr, "gate: warning: the ledger is not settled against dpkg: %s\n",
@@ -534,6 +544,10 @@ static enum gate_err record(const struct run *r, const struct hook_args *a, cons
 	if (rc == GATE_OK && n)
 		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
+	if (rc == GATE_OK && n)
+		gate_apt_start_digest(a->ledger, lock);
+	if (lock >= 0)
+		close(lock);
 	free(pkgs);
 	return rc;
 }
@@ -740,6 +754,8 @@ static int hook_apt(int argc, char **argv)
 		return uninstall_hook(&a);
 	if (a.post)
 		return gate_apt_post_invoke(a.ledger, a.root);
+	if (a.digest)
+		return gate_apt_digest(a.ledger);
 	return run_hook(&a);
 }
 

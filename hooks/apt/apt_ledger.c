@@ -14,11 +14,15 @@
 #include "signer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DPKG_SUFFIX "/var/lib/dpkg"
@@ -195,15 +199,20 @@ int gate_apt_post_invoke(const char *ledger, const char *opt_root)
 	struct stat sb;
 	if (lstat(ledger, &sb) != 0 && errno == ENOENT)
 		return 0; /* nothing was ever recorded */
+	int lock = gate_apt_digest_lock(ledger);
 	if (gate_ledger_open(ledger, false, &l, &err) != GATE_OK ||
 	    gate_apt_root_bind(l, opt_root, NULL, &r, &err) != GATE_OK ||
 	    gate_apt_settle(l, &r, &st, &err) != GATE_OK) {
 		fprintf(stderr, "gate: cannot bring the ledger %s up to date after dpkg: %s\n",
 			ledger, err.msg[0] ? err.msg : gate_err_str(err.code));
 		gate_ledger_close(l);
+		if (lock >= 0)
+			close(lock);
 		return 2;
 	}
 	gate_ledger_close(l);
+	if (lock >= 0)
+		close(lock);
 	if (st.pending || st.forgotten)
 		fprintf(stderr,
 			"gate: ledger %s: %zu of %zu allowed package%s installed and recorded, "
@@ -250,4 +259,111 @@ enum gate_err gate_apt_read_pending(const char *deb, struct gate_ledger_pkg *pkg
 		e = sums_to_files(sums, len, pkg, err);
 	free(sums);
 	return e;
+}
+
+/* ---- the background step ---- */
+
+int gate_apt_digest_lock(const char *ledger)
+{
+	char path[PATH_MAX];
+	int w = snprintf(path, sizeof path, "%s-digest.lock", ledger);
+	if (w < 0 || (size_t)w >= sizeof path)
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -1;
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	time_t end = time(NULL) + GATE_APT_DIGEST_WAIT_S;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK || time(NULL) >= end) {
+			fprintf(stderr,
+				"gate: warning: %s is still held after %d s: the files of pending "
+				"packages are hashed on disk instead\n",
+				path, GATE_APT_DIGEST_WAIT_S);
+			close(fd);
+			return -1;
+		}
+		nanosleep(&nap, NULL);
+	}
+	return fd;
+}
+
+/* The grandchild: its own session, stdio on /dev/null, the lock as fd 3
+ * and nothing else open, so that apt waits for none of it. */
+static void exec_digest(const char *ledger, int lock)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
+	    dup2(lock, 3) < 0)
+		_exit(127);
+	close_range(4, ~0U, 0);
+	execl("/proc/self/exe", "gate", "hook", "apt", "--digest-pending", "--ledger", ledger,
+	      (char *)NULL);
+	_exit(127);
+}
+
+void gate_apt_start_digest(const char *ledger, int lock)
+{
+	if (lock < 0)
+		return;
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		if (setsid() < 0)
+			_exit(127);
+		pid_t grand = fork();
+		if (grand == 0)
+			exec_digest(ledger, lock);
+		_exit(grand < 0 ? 127 : 0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static bool needs_digest(const struct gate_ledger_pkg *p)
+{
+	if (!p->deb)
+		return false;
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (!p->files[i].sha256[0])
+			return true;
+	return p->nfiles == 0;
+}
+
+/* The files of one pending package from its .deb, when it is still the
+ * .deb that was decided and names the same package. */
+static enum gate_err digest_one(struct gate_ledger *l, const struct gate_ledger_pkg *p)
+{
+	struct gate_ledger_pkg d = {0};
+	struct gate_error e = {0};
+	enum gate_err rc = gate_deb_read(p->deb, -1, &d, &e);
+	if (rc == GATE_OK && strcmp(d.deb_sha256, p->deb_sha256) == 0 &&
+	    strcmp(d.name, p->name) == 0 && strcmp(d.version, p->version) == 0 &&
+	    strcmp(d.arch, p->arch) == 0)
+		rc = gate_ledger_digest_pending(l, &d, &e);
+	gate_ledger_pkg_clear(&d);
+	return rc;
+}
+
+int gate_apt_digest(const char *ledger)
+{
+	struct gate_ledger *l = NULL;
+	struct gate_error err = {0};
+	struct pending_set ps = {0};
+	int64_t last = 0;
+	int code = 2;
+	if (gate_ledger_open(ledger, false, &l, &err) != GATE_OK ||
+	    gate_ledger_list_pending(l, take_pending, &ps, &last, &err) != GATE_OK || ps.oom)
+		goto out;
+	code = 0;
+	for (size_t i = 0; i < ps.n; i++)
+		if (needs_digest(&ps.p[i]) && digest_one(l, &ps.p[i]) != GATE_OK)
+			code = 1;
+out:
+	for (size_t i = 0; i < ps.n; i++)
+		gate_ledger_pkg_clear(&ps.p[i]);
+	free(ps.p);
+	gate_ledger_close(l);
+	return code;
 }

@@ -47,6 +47,28 @@ GATE_WUR enum gate_err gate_apt_settle(struct gate_ledger *l, const struct gate_
  * when it does not exist). Returns the exit code. */
 int gate_apt_post_invoke(const char *ledger, const char *opt_root);
 
+/* Reading every pending .deb's data.tar (the SHA-256 and size of each
+ * file the verified .deb ships) runs in the background while dpkg
+ * unpacks, so that the step after dpkg only looks the files up. The lock
+ * (a file next to the ledger) is held by that background step: settling
+ * waits for it, at most GATE_APT_DIGEST_WAIT_S; a pending package it did
+ * not finish has its files hashed on disk and compared with the .deb's
+ * md5sums instead. */
+#define GATE_APT_DIGEST_WAIT_S 600
+
+/* Open and take the lock, waiting for a background step still running
+ * (at most GATE_APT_DIGEST_WAIT_S); -1 when it cannot be had (then
+ * nothing starts in the background). */
+int gate_apt_digest_lock(const char *ledger);
+/* Start `gate hook apt --digest-pending` detached (its own session,
+ * stdio on /dev/null), handing it the lock; returns at once. Nothing
+ * starts when lock < 0 or fork fails: settling then hashes on disk. */
+void gate_apt_start_digest(const char *ledger, int lock);
+/* `gate hook apt --digest-pending`: read the .deb of every pending
+ * package whose files have no SHA-256 yet and keep each file's digest and
+ * size, when the .deb is still the one decided. Returns the exit code. */
+int gate_apt_digest(const char *ledger);
+
 /* Read an allowed .deb for the pending table: its control fields, its
  * digest (checked against the decided one by the caller) and, per file,
  * the MD5 its md5sums lists (or, without md5sums, the SHA-256 of its

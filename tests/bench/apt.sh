@@ -292,12 +292,12 @@ $rows
 The hook decides the packages in parallel (one job per CPU), then reads
 each allowed .deb once more, hashing every byte (it must be the .deb it
 decided) but decompressing only control.tar: the control fields and the
-md5sums are kept as pending in one SQLite transaction. After dpkg,
-\`--post-invoke\` hashes the files dpkg lists for each installed package
-(SHA-256 and MD5 in one pass, in parallel) and records them, each
-compared with the verified .deb's md5sum. data.tar is decoded once, by
-dpkg; before, the hook decoded it too (about 80% of its time in liblzma).
-A package without md5sums still has its data.tar read by the hook.
+md5sums are kept as pending in one SQLite transaction. It then starts a
+detached step that decodes each pending .deb's data.tar (SHA-256 and size
+of every file) while dpkg unpacks, on the CPU dpkg leaves; after dpkg,
+\`--post-invoke\` waits for that step and records the files dpkg lists
+with those digests. Before, the hook decoded data.tar before dpkg ran,
+and apt waited for it (about 80% of the hook's time in liblzma).
 "pre-install hook alone" over the best run without the hook estimates
 the part apt waits for before dpkg; the difference of runs carries the
 run-to-run noise of apt and dpkg on a shared machine (see the individual

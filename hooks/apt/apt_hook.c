@@ -59,6 +59,8 @@ static const char hook_usage[] =
 	"  --no-ledger          do not record allowed packages\n"
 	"  --root DIR           the system dpkg installs into (default: from apt's\n"
 	"                       Dir::State::status, else the ledger's, else /)\n"
+	"  --no-background      do not read the .debs' data.tar while dpkg runs: the\n"
+	"                       step after dpkg hashes the installed files instead\n"
 	"  --post-invoke        after dpkg: record the allowed packages dpkg\n"
 	"                       installed, drop the others, forget removed ones\n"
 	"  --jobs N             parallel decisions (default: number of CPUs)\n"
@@ -77,7 +79,7 @@ struct hook_args {
 	const char *policy, *ledger, *now, *conf_dir, *root;
 	const char *dirs[HOOK_MAX_EVIDENCE + 1];
 	size_t ndirs;
-	bool no_ledger, install, uninstall, post, digest;
+	bool no_ledger, install, uninstall, post, digest, no_background;
 	unsigned jobs;
 };
 
@@ -90,7 +92,7 @@ static int hook_usage_error(const char *msg)
 static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 {
 	enum { O_LEDGER = 256, O_NO_LEDGER, O_INSTALL, O_UNINSTALL, O_CONF_DIR, O_TIME, O_ROOT,
-	       O_POST, O_DIGEST };
+	       O_POST, O_DIGEST, O_NO_BG };
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"evidence", required_argument, NULL, 'e'},
@@ -105,6 +107,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"post-invoke", no_argument, NULL, O_POST},
 		/* the background step the hook starts itself (apt_ledger.h) */
 		{"digest-pending", no_argument, NULL, O_DIGEST},
+		{"no-background", no_argument, NULL, O_NO_BG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -149,6 +152,9 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			break;
 		case O_DIGEST:
 			a->digest = true;
+			break;
+		case O_NO_BG:
+			a->no_background = true;
 			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
@@ -242,7 +248,8 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 	bool ok = (!a->policy || append(&cmd, "--policy", a->policy)) &&
 		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
 		  (!a->root || append(&cmd, "--root", a->root)) &&
-		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL));
+		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL)) &&
+		  (!a->no_background || append(&cmd, "--no-background", NULL));
 	for (size_t i = 0; ok && i < a->ndirs; i++)
 		ok = append(&cmd, "--evidence", a->dirs[i]);
 	if (!ok) {
@@ -544,7 +551,7 @@ static enum gate_err record(const struct run *r, const struct hook_args *a, cons
 	if (rc == GATE_OK && n)
 		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
-	if (rc == GATE_OK && n)
+	if (rc == GATE_OK && n && !a->no_background)
 		gate_apt_start_digest(a->ledger, lock);
 	if (lock >= 0)
 		close(lock);

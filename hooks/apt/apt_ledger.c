@@ -231,6 +231,9 @@ static enum gate_err sums_to_files(char *text, size_t len, struct gate_ledger_pk
 	struct gate_dpkg_md5 *m = NULL;
 	size_t n = gate_dpkg_parse_md5sums(text, len, &m);
 	enum gate_err e = GATE_OK;
+	free(pkg->files); /* data.tar was not read: no files, an empty array */
+	pkg->files = NULL;
+	pkg->nfiles = 0;
 	if (n && !(pkg->files = calloc(n, sizeof(*pkg->files))))
 		e = gate_fail(err, GATE_E_NOMEM, NULL, "deb", "out of memory");
 	for (size_t i = 0; e == GATE_OK && i < n; i++) {

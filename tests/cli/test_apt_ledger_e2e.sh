@@ -14,7 +14,10 @@
 #     forgotten: the step after dpkg reads dpkg's status of the ledger's
 #     root;
 #   - two roots sharing one ledger are refused, and `ledger verify --root`
-#     on another root fails.
+#     on another root fails;
+#   - each installed file is recorded with the digest its .deb ships, read
+#     in the background while dpkg unpacks, or (--no-background) hashed on
+#     disk after dpkg and compared with the .deb's md5sums.
 # Never touches the host's package database (apt_root.sh's guard).
 # Env: GATE (the binary). Skips (exit 0) when not root or without
 # apt-get / dpkg-deb.
@@ -130,9 +133,18 @@ new_root() {
 new_root r1 "$tmp/r1.db"
 check "snippet: post-invoke step" grep -qF "DPkg::Post-Invoke {\"$GATE hook apt --policy $tmp/policy.yaml --ledger $tmp/r1.db --post-invoke\";};" \
     "$ROOT/etc/apt/apt.conf.d/50gate"
+# shown_ok PKG PATH: `ledger show` lists PATH with its digest on disk, as
+# shipped (no [state]), and the package as allowed at install
+shown_ok() {
+    local hex
+    hex=$(sha256sum "$ROOT$2" | cut -d' ' -f1)
+    ledger show "$1" >"$log" 2>&1 && grep -qxF "source: install" "$log" &&
+        grep -qE "^  sha256:$hex +[0-9]+ $2\$" "$log"
+}
 apt_root install good1
 check "good1 installed" installed good1
 check "good1 recorded" test "$(names)" = good1
+check "good1: its file as the .deb ships it (read in the background)" shown_ok good1 /usr/share/good1/file.txt
 apt_root install badpre
 rc=$?
 check "preinst: apt fails" test $rc -ne 0
@@ -221,5 +233,18 @@ apt_root remove good2
 check "v1: good2 removed" not installed good2
 check "v1: the removal is forgotten" test "$(names)" = good1
 check "v1: says so" logs "1 removed package forgotten"
+
+# ---- 7. no background step: the files are hashed on disk after dpkg ----
+make_root fg "deb [trusted=yes] file:$REPO ./"
+LEDGER=$tmp/fg.db
+fixture "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" \
+    --policy "$tmp/policy.yaml" --ledger "$LEDGER" --no-background
+fixture env APT_CONFIG="$APT_CONFIG" apt-get -q -y update
+check "fg: the snippet says --no-background" grep -qF -- "--no-background --post-invoke" "$ROOT/etc/apt/apt.conf.d/50gate"
+apt_root install good1
+check "fg: good1 recorded" test "$(names)" = good1
+check "fg: its file as the .deb's md5sums say" shown_ok good1 /usr/share/good1/file.txt
+ledger verify --root "$ROOT" >"$log" 2>&1
+check "fg: verify passes" test $? -eq 0
 
 finish test_apt_ledger_e2e

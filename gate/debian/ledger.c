@@ -620,22 +620,6 @@ static bool is_hex64(const char *s)
 	return gate_ledger_is_hex(s, 64);
 }
 
-enum gate_err gate_ledger_check_names(const struct gate_ledger_pkg *p, const char *what,
-				      size_t i, char field[48], struct gate_error *err)
-{
-	snprintf(field, 48, "%s[%zu]", what, i);
-	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
-		return gate_fail(err, GATE_E_USAGE, NULL, field,
-				 "name, version and arch are required");
-	if (p->nfiles && !p->files)
-		return gate_fail(err, GATE_E_USAGE, NULL, field, "nfiles without files");
-	for (size_t j = 0; j < p->nfiles; j++)
-		if (!p->files[j].path || p->files[j].path[0] != '/')
-			return gate_fail(err, GATE_E_USAGE, NULL, field,
-					 "file %zu: path must be absolute", j);
-	return GATE_OK;
-}
-
 enum gate_err gate_ledger_check_pkg(const struct gate_ledger_pkg *p, size_t i,
 				    struct gate_error *err)
 {
@@ -747,24 +731,6 @@ enum gate_err gate_ledger_txn_end(struct gate_ledger *l, int rc, const char *wha
 	if (!sqlite3_get_autocommit(l->db))
 		(void)gate_ledger_step_done(l->st[ST_ROLLBACK]);
 	return e;
-}
-
-enum gate_err gate_ledger_write_pkgs(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
-				     size_t n, gate_ledger_check_fn check,
-				     gate_ledger_insert_fn insert, struct gate_error *err)
-{
-	const char *what = "";
-	enum gate_err e;
-	int rc = SQLITE_DONE;
-	for (size_t i = 0; i < n; i++)
-		if ((e = check(&pkgs[i], i, err)) != GATE_OK)
-			return e;
-	if ((e = gate_ledger_txn_begin(l, err)) != GATE_OK)
-		return e;
-	int64_t now = (int64_t)time(NULL);
-	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++)
-		rc = insert(l, &pkgs[i], now, &what);
-	return gate_ledger_txn_end(l, rc, what, err);
 }
 
 enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,

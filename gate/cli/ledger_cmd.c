@@ -462,7 +462,13 @@ static int cmd_verify(struct gate_ledger *l, const struct ledger_args *la)
 	struct out_ctx o = {.fmt = la->fmt, .arr = json_array()};
 	struct gate_error e = {0};
 	size_t checked = 0, bad = 0;
-	enum gate_err rc = gate_ledger_check(l, &e);
+	char root[4096];
+	/* Another system's files against this ledger would prove nothing. */
+	enum gate_err rc = gate_ledger_canon_root(la->root, root, &e);
+	if (rc == GATE_OK)
+		rc = gate_ledger_check_root(l, root, &e);
+	if (rc == GATE_OK)
+		rc = gate_ledger_check(l, &e);
 	if (rc == GATE_OK)
 		rc = gate_ledger_verify(l, la->root, (const char *const *)la->args,
 					(size_t)la->nargs, verify_row, &o, &checked, &bad, &e);
@@ -643,8 +649,18 @@ static int cmd_import(struct gate_ledger *l, const struct ledger_args *la)
 		.progress = import_progress,
 		.ctx = &o,
 	};
+	char root[4096], admindir[4096];
+	enum gate_err rc = gate_ledger_canon_root(la->root, root, &e);
+	if (rc == GATE_OK)
+		rc = gate_ledger_canon_admindir(root, la->admindir, admindir, &e);
+	if (rc == GATE_OK)
+		rc = gate_ledger_bind_root(l, root, admindir, &e);
+	if (rc != GATE_OK) {
+		fprintf(stderr, "gate ledger import: %s\n", e.msg);
+		goto out;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	enum gate_err rc = gate_import_dpkg(l, &opts, &st, &e);
+	rc = gate_import_dpkg(l, &opts, &st, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (o.progress_shown)
 		fputs("\r\033[K", stderr);

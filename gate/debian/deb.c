@@ -264,6 +264,19 @@ static enum gate_err read_version(struct deb *d, int64_t size, struct gate_error
 
 /* ---- the whole package ---- */
 
+/* Read a member through without decompressing it: every byte still goes
+ * through src_read and the digest. */
+static enum gate_err pass_member(struct deb *d, struct gate_error *err)
+{
+	const void *b;
+	size_t len;
+	la_int64_t off;
+	int r;
+	while ((r = archive_read_data_block(d->outer, &b, &len, &off)) == ARCHIVE_OK)
+		;
+	return r == ARCHIVE_EOF ? GATE_OK : gate_deb_fail_archive(d, d->outer, "data.tar", err);
+}
+
 enum member_state { ST_VERSION, ST_CONTROL, ST_DATA, ST_AFTER };
 
 static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum member_state *st,
@@ -294,6 +307,8 @@ static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum memb
 	}
 	if (*st == ST_DATA && member_ext(name, "data.tar", data_exts, &ext)) {
 		*st = ST_AFTER;
+		if (d->want_sums && d->md5sums)
+			return pass_member(d, err);
 		return gate_deb_read_data_tar(d, ext, err);
 	}
 	return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: unexpected member '%s' (%s)", d->path,
@@ -373,56 +388,78 @@ static void deb_clear(struct deb *d)
 	free(d->name);
 	free(d->version);
 	free(d->arch);
+	free(d->md5sums);
 	archive_read_free(d->outer);
 	EVP_MD_CTX_free(d->src.md);
 	free(d->src.buf);
+}
+
+static enum gate_err deb_run(struct deb *d, const char *path, int fd,
+			     struct gate_ledger_pkg *pkg, struct gate_error *err)
+{
+	int owned = -1;
+	uint8_t dig[32];
+	enum gate_err rc = open_input(path, fd, &owned, err);
+	if (rc != GATE_OK)
+		goto out;
+	d->src.fd = owned >= 0 ? owned : fd;
+	if (!(d->src.md = EVP_MD_CTX_new()) || !(d->src.buf = malloc(READ_CHUNK)) ||
+	    !(d->outer = archive_read_new())) {
+		rc = gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestInit_ex(d->src.md, EVP_sha256(), NULL) != 1) {
+		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest init failed");
+		goto out;
+	}
+	/* No skip or seek callback: every byte passes through src_read, so
+	 * the digest covers the whole file in order. */
+	if (archive_read_support_format_ar(d->outer) != ARCHIVE_OK ||
+	    archive_read_open(d->outer, &d->src, NULL, src_read, NULL) != ARCHIVE_OK) {
+		rc = gate_deb_fail_archive(d, d->outer, "not a Debian package", err);
+		goto out;
+	}
+	if ((rc = read_members(d, err)) != GATE_OK ||
+	    (rc = gate_deb_build_files(d, err)) != GATE_OK)
+		goto out;
+	if (EVP_DigestFinal_ex(d->src.md, dig, NULL) != 1) {
+		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");
+		goto out;
+	}
+	gate_hex_encode(dig, 32, pkg->deb_sha256);
+	pkg->name = d->name;
+	pkg->version = d->version;
+	pkg->arch = d->arch;
+	pkg->files = d->files;
+	pkg->nfiles = d->nfiles;
+	d->name = d->version = d->arch = NULL;
+	d->files = NULL;
+	d->nfiles = 0;
+out:
+	if (owned >= 0)
+		close(owned);
+	return rc;
 }
 
 enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledger_pkg *pkg,
 			    struct gate_error *err)
 {
 	struct deb d = {.path = path ? path : "(descriptor)"};
-	int owned = -1;
-	uint8_t dig[32];
-	enum gate_err rc = open_input(path, fd, &owned, err);
-	if (rc != GATE_OK)
-		goto out;
-	d.src.fd = owned >= 0 ? owned : fd;
-	if (!(d.src.md = EVP_MD_CTX_new()) || !(d.src.buf = malloc(READ_CHUNK)) ||
-	    !(d.outer = archive_read_new())) {
-		rc = gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
-		goto out;
-	}
-	if (EVP_DigestInit_ex(d.src.md, EVP_sha256(), NULL) != 1) {
-		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest init failed");
-		goto out;
-	}
-	/* No skip or seek callback: every byte passes through src_read, so
-	 * the digest covers the whole file in order. */
-	if (archive_read_support_format_ar(d.outer) != ARCHIVE_OK ||
-	    archive_read_open(d.outer, &d.src, NULL, src_read, NULL) != ARCHIVE_OK) {
-		rc = gate_deb_fail_archive(&d, d.outer, "not a Debian package", err);
-		goto out;
-	}
-	if ((rc = read_members(&d, err)) != GATE_OK ||
-	    (rc = gate_deb_build_files(&d, err)) != GATE_OK)
-		goto out;
-	if (EVP_DigestFinal_ex(d.src.md, dig, NULL) != 1) {
-		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");
-		goto out;
-	}
-	gate_hex_encode(dig, 32, pkg->deb_sha256);
-	pkg->name = d.name;
-	pkg->version = d.version;
-	pkg->arch = d.arch;
-	pkg->files = d.files;
-	pkg->nfiles = d.nfiles;
-	d.name = d.version = d.arch = NULL;
-	d.files = NULL;
-	d.nfiles = 0;
-out:
+	enum gate_err rc = deb_run(&d, path, fd, pkg, err);
 	deb_clear(&d);
-	if (owned >= 0)
-		close(owned);
+	return rc;
+}
+
+enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pkg *pkg,
+				 char **md5sums, size_t *md5sums_len, struct gate_error *err)
+{
+	struct deb d = {.path = path ? path : "(descriptor)", .want_sums = true};
+	enum gate_err rc = deb_run(&d, path, fd, pkg, err);
+	if (rc == GATE_OK) {
+		*md5sums = d.md5sums;
+		*md5sums_len = d.md5sums_len;
+		d.md5sums = NULL;
+	}
+	deb_clear(&d);
 	return rc;
 }

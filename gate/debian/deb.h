@@ -11,6 +11,7 @@
 
 #define GATE_DEB_MAX_FILES 200000			/* entries in data.tar */
 #define GATE_DEB_MAX_CONTROL (4u * 1024 * 1024)		/* control.tar member "control" */
+#define GATE_DEB_MAX_SUMS (64u * 1024 * 1024)		/* control.tar member "md5sums" */
 #define GATE_DEB_MAX_TOTAL (64ull * 1024 * 1024 * 1024) /* bytes read from data.tar */
 
 /* Read the .deb at path, or from fd when fd >= 0 (read with pread from
@@ -40,5 +41,18 @@
  * GATE_E_NOMEM. */
 GATE_WUR enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledger_pkg *pkg,
 				     struct gate_error *err);
+
+/* As gate_deb_read, for what the apt hook keeps until dpkg has installed
+ * the package: the control fields, deb_sha256 (still of every byte) and
+ * control.tar's "md5sums" member, whose text goes to *md5sums (NUL-
+ * terminated, *md5sums_len bytes, the caller frees it). With an md5sums
+ * member, data.tar is read through (hashed) but not decompressed, and
+ * pkg->files stays empty; without one, *md5sums is NULL and pkg->files is
+ * filled as gate_deb_read fills it. Errors: those of gate_deb_read, and
+ * GATE_E_PARSE for an md5sums that is there twice or not a regular file,
+ * GATE_E_TOO_LARGE for one over GATE_DEB_MAX_SUMS. */
+GATE_WUR enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pkg *pkg,
+					  char **md5sums, size_t *md5sums_len,
+					  struct gate_error *err);
 
 #endif

@@ -193,40 +193,68 @@ out:
 	return e;
 }
 
-static enum gate_err read_control_file(struct deb *d, struct archive *a, int64_t size,
-				       struct gate_error *err)
+/* A member of control.tar read whole into *out (NUL-terminated, size
+ * bytes), refusing one over cap or not as long as its header says. */
+static enum gate_err read_member(struct deb *d, struct archive *a, const char *what,
+				 int64_t size, uint64_t cap, char **out, struct gate_error *err)
 {
-	if (size < 0 || (uint64_t)size > GATE_DEB_MAX_CONTROL)
-		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD,
-				 "%s: control file over %u bytes", d->path, GATE_DEB_MAX_CONTROL);
+	if (size < 0 || (uint64_t)size > cap)
+		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD, "%s: %s file over %llu bytes",
+				 d->path, what, (unsigned long long)cap);
 	char *buf = malloc((size_t)size + 1);
 	size_t got = 0;
-	enum gate_err e;
 	if (!buf)
 		return gate_fail(err, GATE_E_NOMEM, NULL, FIELD, "out of memory");
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf + got, (size_t)size + 1 - got);
 		if (n < 0) {
-			e = gate_deb_fail_archive(d, a, "control", err);
-			goto out;
+			free(buf);
+			return gate_deb_fail_archive(d, a, what, err);
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
 		if (got > (size_t)size) {
-			e = gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				      "%s: control is longer than its header says", d->path);
-			goto out;
+			free(buf);
+			return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
+					 "%s: %s is longer than its header says", d->path, what);
 		}
 	}
 	if (got != (size_t)size) {
-		e = gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: control is truncated", d->path);
-		goto out;
+		free(buf);
+		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: %s is truncated", d->path,
+				 what);
 	}
-	e = parse_control(d, buf, got, err);
-out:
+	buf[got] = '\0';
+	*out = buf;
+	return GATE_OK;
+}
+
+static enum gate_err read_control_file(struct deb *d, struct archive *a, int64_t size,
+				       struct gate_error *err)
+{
+	char *buf = NULL;
+	enum gate_err e = read_member(d, a, "control", size, GATE_DEB_MAX_CONTROL, &buf, err);
+	if (e == GATE_OK)
+		e = parse_control(d, buf, (size_t)size, err);
 	free(buf);
 	return e;
+}
+
+/* control.tar's md5sums, kept as text for the caller (gate_deb_read_sums)
+ * when asked; one of them only, as a regular file. */
+static enum gate_err read_md5sums(struct deb *d, struct archive *a, struct archive_entry *e,
+				  struct gate_error *err)
+{
+	if (d->md5sums || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
+				 "%s: control.tar: 'md5sums' is %s", d->path,
+				 d->md5sums ? "there twice" : "not a regular file");
+	int64_t size = archive_entry_size(e);
+	enum gate_err rc = read_member(d, a, "md5sums", size, GATE_DEB_MAX_SUMS, &d->md5sums, err);
+	if (rc == GATE_OK)
+		d->md5sums_len = (size_t)size;
+	return rc;
 }
 
 enum gate_err gate_deb_read_control_tar(struct deb *d, const char *ext, struct gate_error *err)
@@ -252,6 +280,10 @@ enum gate_err gate_deb_read_control_tar(struct deb *d, const char *ext, struct g
 			break;
 		}
 		const char *name = archive_entry_pathname(e);
+		if (d->want_sums && (strcmp(name, "./md5sums") == 0 || strcmp(name, "md5sums") == 0)) {
+			rc = read_md5sums(d, a, e, err);
+			continue;
+		}
 		if (strcmp(name, "./control") != 0 && strcmp(name, "control") != 0)
 			continue; /* libarchive skips the data */
 		/* Two control files: dpkg would use the last, we the first. */

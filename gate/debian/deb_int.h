@@ -55,6 +55,9 @@ struct deb {
 	char *name, *version, *arch;
 	struct gate_ledger_file *files;
 	size_t nfiles;
+	bool want_sums;	/* gate_deb_read_sums: keep md5sums; data.tar only without it */
+	char *md5sums;	/* control.tar's md5sums, NUL-terminated */
+	size_t md5sums_len;
 };
 
 /* An archive error as a gate error: GATE_E_IO when the outer stream could

@@ -57,11 +57,24 @@ static bool selected(const struct gate_import_opts *o, const char *name, const c
 	return false;
 }
 
+/* The pending row of exactly this package, name, arch and version. */
+static const struct gate_ledger_pkg *pending_of(const struct gate_import_opts *o,
+						const struct gate_dpkg_stanza *s)
+{
+	for (size_t i = 0; i < o->npending; i++)
+		if (strcmp(o->pending[i].name, s->name) == 0 &&
+		    strcmp(o->pending[i].arch, s->arch) == 0 &&
+		    strcmp(o->pending[i].version, s->version) == 0)
+			return &o->pending[i];
+	return NULL;
+}
+
 /* Takes the strings of installed, selected packages. */
 static enum gate_err take_stanza(void *ctx, struct gate_dpkg_stanza *s, struct gate_error *err)
 {
 	struct run *r = ctx;
-	if (!selected(r->o, s->name, s->arch))
+	const struct gate_ledger_pkg *pend = r->o->npending ? pending_of(r->o, s) : NULL;
+	if (!selected(r->o, s->name, s->arch) || (r->o->npending && !pend))
 		return GATE_OK;
 	if (r->npkgs == r->cap) {
 		size_t nc = r->cap ? r->cap * 2 : 256;
@@ -77,6 +90,7 @@ static enum gate_err take_stanza(void *ctx, struct gate_dpkg_stanza *s, struct g
 	p->version = s->version;
 	p->arch = s->arch;
 	p->conffiles = s->conffiles;
+	p->pend = pend;
 	free(s->status);
 	memset(s, 0, sizeof(*s));
 	return GATE_OK;
@@ -147,6 +161,29 @@ static enum gate_err read_info(const char *admindir, const struct ipkg *p, const
 	return GATE_OK;
 }
 
+static int cmp_ledger_path(const void *a, const void *b)
+{
+	return strcmp(((const struct gate_ledger_file *)a)->path,
+		      ((const struct gate_ledger_file *)b)->path);
+}
+
+/* What the verified .deb of a pending package ships for e (its files are
+ * sorted by path): an MD5, a SHA-256, or nothing. */
+static void digest_from_deb(const struct gate_ledger_pkg *pend, struct ient *e)
+{
+	struct gate_ledger_file key = {.path = (char *)e->path};
+	const struct gate_ledger_file *f =
+		pend->nfiles ? bsearch(&key, pend->files, pend->nfiles, sizeof(*pend->files),
+				       cmp_ledger_path)
+			     : NULL;
+	if (!f)
+		return;
+	e->has_md5 = f->md5[0] && gate_hex_decode(f->md5, 32, e->md5, 16);
+	e->has_sha = f->sha256[0] && gate_hex_decode(f->sha256, 64, e->want_sha, 32);
+	e->deb_size = f->size;
+	e->by_deb = true;
+}
+
 static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *p,
 			      struct gate_error *err)
 {
@@ -160,7 +197,7 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 		p->list_problem = "dpkg keeps no file list for it";
 		return GATE_OK;
 	}
-	if ((rc = read_info(admindir, p, "md5sums", &sums, &sl, err)) != GATE_OK) {
+	if (!p->pend && (rc = read_info(admindir, p, "md5sums", &sums, &sl, err)) != GATE_OK) {
 		free(list);
 		return rc;
 	}
@@ -192,6 +229,10 @@ static enum gate_err load_pkg(struct run *r, const char *admindir, struct ipkg *
 			continue;
 		}
 		e->conf = gate_dpkg_is_conffile(p->conffiles, l);
+		if (p->pend) {
+			digest_from_deb(p->pend, e);
+			continue;
+		}
 		struct gate_dpkg_md5 key = {.path = l + 1}, *hit;
 		hit = nmd5 ? bsearch(&key, md5, nmd5, sizeof(*md5), gate_dpkg_cmp_md5ent) : NULL;
 		if (hit) {
@@ -244,14 +285,32 @@ static void hash_fd(struct run *r, struct hasher *h, int fd, struct ient *e)
 	atomic_fetch_add(&r->bytes, total);
 	if (e->conf)
 		e->state = GATE_FILE_CONFIG;
-	else if (!md5)
+	else if (!md5 && !e->has_sha)
 		e->state = GATE_FILE_UNVERIFIED;
+	else if ((md5 && memcmp(m, e->md5, 16) != 0) ||
+		 (e->has_sha && memcmp(d, e->want_sha, 32) != 0))
+		e->state = GATE_FILE_CHANGED;
 	else
-		e->state = memcmp(m, e->md5, 16) == 0 ? GATE_FILE_OK : GATE_FILE_CHANGED;
+		e->state = GATE_FILE_OK;
 	return;
 fail:
 	e->kind = E_PROBLEM;
 	e->problem = "unreadable";
+}
+
+/* A file of a pending package whose .deb's data.tar was read (apt_ledger.h):
+ * recorded with the digest the verified .deb ships, which dpkg has just
+ * unpacked; not read again (gate ledger verify does that). A size that
+ * differs is a change. */
+static void take_from_deb(struct run *r, struct ient *e, const struct stat *st)
+{
+	gate_hex_encode(e->want_sha, 32, e->sha256);
+	e->size = (uint64_t)st->st_size;
+	e->kind = E_FILE;
+	atomic_fetch_add(&r->bytes, e->size);
+	e->state = e->conf			   ? GATE_FILE_CONFIG
+		   : e->size == e->deb_size ? GATE_FILE_OK
+					    : GATE_FILE_CHANGED;
 }
 
 static void hash_entry(struct run *r, struct hasher *h, struct ient *e)
@@ -285,6 +344,10 @@ static void hash_entry(struct run *r, struct hasher *h, struct ient *e)
 	if (!S_ISREG(st.st_mode)) {
 		e->kind = E_PROBLEM;
 		e->problem = "not a regular file";
+		return;
+	}
+	if (e->has_sha) {
+		take_from_deb(r, e, &st);
 		return;
 	}
 	/* O_NOFOLLOW: a link swapped in after lstat is not followed;
@@ -349,7 +412,7 @@ static void *worker(void *arg)
 
 struct stale {
 	struct run *r;
-	char **key; /* installed "name\tarch", sorted */
+	char **key; /* installed "name\tarch\tversion", sorted */
 	size_t nkey;
 	char **name, **arch, **version; /* recorded, not installed */
 	size_t n, cap;
@@ -361,22 +424,18 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *pkg_key(const char *name, const char *arch)
+/* "name\tarch\tversion": a package recorded at another version than
+ * the one installed is stale too (its files were replaced). */
+static char *pkg_key(const char *name, const char *arch, const char *version)
 {
-	size_t nl = strlen(name), al = strlen(arch);
-	char *k = malloc(nl + al + 2);
-	if (k) {
-		memcpy(k, name, nl);
-		k[nl] = '\t';
-		memcpy(k + nl + 1, arch, al + 1);
-	}
-	return k;
+	char *k = NULL;
+	return asprintf(&k, "%s\t%s\t%s", name, arch, version) < 0 ? NULL : k;
 }
 
 static void stale_row(void *ctx, const struct gate_ledger_pkg *p)
 {
 	struct stale *s = ctx;
-	char *k = pkg_key(p->name, p->arch);
+	char *k = pkg_key(p->name, p->arch, p->version);
 	if (!k) {
 		s->oom = true;
 		return;
@@ -426,7 +485,8 @@ static enum gate_err forget_stale(struct run *r, struct gate_ledger *l,
 	if (!(s.key = calloc(r->npkgs ? r->npkgs : 1, sizeof(*s.key))))
 		return gate_dpkg_oom(err);
 	for (; s.nkey < r->npkgs; s.nkey++)
-		if (!(s.key[s.nkey] = pkg_key(r->pkgs[s.nkey].name, r->pkgs[s.nkey].arch))) {
+		if (!(s.key[s.nkey] = pkg_key(r->pkgs[s.nkey].name, r->pkgs[s.nkey].arch,
+					      r->pkgs[s.nkey].version))) {
 			rc = gate_dpkg_oom(err);
 			goto out;
 		}
@@ -517,7 +577,7 @@ static enum gate_err plan(struct run *r, struct gate_ledger *l, const char *admi
 		struct ipkg *p = &r->pkgs[i];
 		bool have = false;
 		enum gate_ledger_source src = GATE_LEDGER_DPKG;
-		if (!r->o->force && (rc = gate_ledger_has_version(l, p->name, p->arch, p->version,
+		if (!r->o->force && !r->o->npending && (rc = gate_ledger_has_version(l, p->name, p->arch, p->version,
 								  &have, &src, err)) != GATE_OK)
 			return rc;
 		if (have && !(src == GATE_LEDGER_DPKG && archives)) {
@@ -615,7 +675,7 @@ enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate_import_o
 	}
 	rc = gate_dpkg_record_all(&r, l, queued, st, err);
 	atomic_store(&r.stop, true);
-	if (rc == GATE_OK && !o->nonly)
+	if (rc == GATE_OK && !o->nonly && !o->npending)
 		rc = forget_stale(&r, l, st, err);
 out:
 	for (unsigned i = 0; i < nt; i++)

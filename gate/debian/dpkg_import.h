@@ -58,6 +58,14 @@ struct gate_import_opts {
 				 * NULL: dpkg's md5sums only */
 	const char *const *only; /* "name" or "name:arch"; nonly 0: every package */
 	size_t nonly;
+	/* The apt hook's pending packages (ledger.h), after dpkg ran: only
+	 * these are imported, each only when dpkg lists its exact version as
+	 * installed, recorded as source INSTALL with the pending row's .deb
+	 * digest, rule, signers and origin, every file compared with the
+	 * digest its verified .deb ships instead of dpkg's md5sums; nothing
+	 * is forgotten. npending 0: an ordinary import. */
+	const struct gate_ledger_pkg *pending;
+	size_t npending;
 	/* Called from the calling thread only. */
 	void (*event)(void *ctx, const struct gate_import_event *ev);
 	void (*progress)(void *ctx, const struct gate_import_stats *st); /* ~10 per second */
@@ -118,7 +126,8 @@ GATE_WUR enum gate_err gate_import_dpkg(struct gate_ledger *l, const struct gate
 					struct gate_import_stats *st, struct gate_error *err);
 
 /* Forget the packages the ledger holds that dpkg's status file (NULL: the
- * default one) does not list as installed: what an import does at its end,
+ * default one) does not list as installed at the recorded version: what an
+ * import does at its end,
  * without hashing anything (the apt hook, at each transaction).
  * *forgotten is how many. Errors: those of reading the status file
  * (GATE_E_IO, GATE_E_PARSE, ...) and of the ledger. */

@@ -25,7 +25,9 @@ struct ient {
 	const char *path; /* as listed (points into the package's .list text) */
 	const char *real; /* where the file is when diverted, else path */
 	uint8_t md5[16];
-	bool has_md5, conf;
+	uint8_t want_sha[32]; /* has_sha: the SHA-256 the verified .deb ships ... */
+	uint64_t deb_size;    /* ... and the size */
+	bool has_md5, has_sha, conf;
 	/* filled by a worker */
 	enum ekind kind;
 	enum gate_ledger_state state;
@@ -44,6 +46,7 @@ struct ipkg {
 	atomic_size_t left;
 	struct ipkg *next_done;
 	const char *list_problem; /* static: why there are no entries */
+	const struct gate_ledger_pkg *pend; /* its pending row (opts.pending), or NULL */
 };
 
 struct run {

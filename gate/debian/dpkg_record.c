@@ -165,17 +165,36 @@ static int cmp_file(const void *a, const void *b)
 
 static const char *state_detail(const struct ient *e)
 {
+	bool pend = e->pkg->pend != NULL;
 	switch (e->state) {
 	case GATE_FILE_CONFIG:
 		return "config file: recorded, not vouched for";
 	case GATE_FILE_CHANGED:
-		return e->by_deb ? "changed since install: differs from the archive's .deb"
-				 : "changed since install: differs from the md5sum dpkg kept";
+		return pend	    ? "changed since unpacked: differs from the verified .deb"
+		       : e->by_deb ? "changed since install: differs from the archive's .deb"
+				   : "changed since install: differs from the md5sum dpkg kept";
 	case GATE_FILE_UNVERIFIED:
-		return "dpkg kept no md5sum for it: recorded, not vouched for";
+		return pend ? "the verified .deb has no digest for it: recorded, not vouched for"
+			    : "dpkg kept no md5sum for it: recorded, not vouched for";
 	default:
 		return "";
 	}
+}
+
+/* What the apt hook verified of a pending package: it was allowed at
+ * install time. rule is borrowed (row_free leaves it), signers and origin
+ * copied. */
+static enum gate_err from_pending(const struct gate_ledger_pkg *pend, struct gate_ledger_pkg *lp,
+				  struct gate_error *err)
+{
+	lp->source = GATE_LEDGER_INSTALL;
+	memcpy(lp->deb_sha256, pend->deb_sha256, sizeof lp->deb_sha256);
+	lp->rule = pend->rule;
+	lp->time = pend->time;
+	if ((pend->signers && !(lp->signers = strdup(pend->signers))) ||
+	    (pend->origin && !(lp->origin = strdup(pend->origin))))
+		return gate_dpkg_oom(err);
+	return GATE_OK;
 }
 
 /* The ledger row of a hashed package (strings borrowed, files owned). */
@@ -190,7 +209,9 @@ static enum gate_err build_row(struct run *r, struct ipkg *p, struct gate_ledger
 	enum gate_err rc;
 	if (p->list_problem)
 		emit(r, p, NULL, true, "no file list", p->list_problem);
-	if ((rc = find_origin(r, p, lp, err)) != GATE_OK)
+	if (p->pend && (rc = from_pending(p->pend, lp, err)) != GATE_OK)
+		return rc;
+	if (!p->pend && (rc = find_origin(r, p, lp, err)) != GATE_OK)
 		return rc;
 	if (r->o->debs && lp->source == GATE_LEDGER_ARCHIVE &&
 	    (rc = check_with_deb(r, p, lp, st, err)) != GATE_OK)

@@ -44,11 +44,38 @@
 #define INDEXES_V2                                                                                 \
 	"CREATE INDEX files_sha256 ON files(sha256)", "CREATE INDEX files_path ON files(path)"
 
-static const char *const schema_v2[] = {
+/* Schema version 3 adds what the apt hook allowed but dpkg has not
+ * installed yet (pending, pending_files: never read by a lookup, so never
+ * vouched for) and the root the ledger describes (meta). */
+#define TABLES_V3                                                                                  \
+	("CREATE TABLE pending (id INTEGER PRIMARY KEY,"                                           \
+	 " name TEXT NOT NULL CHECK (length(name) > 0),"                                           \
+	 " version TEXT NOT NULL CHECK (length(version) > 0),"                                     \
+	 " arch TEXT NOT NULL CHECK (length(arch) > 0),"                                           \
+	 " deb_sha256 TEXT NOT NULL CHECK (length(deb_sha256) = 64),"                              \
+	 " rule TEXT, signers TEXT, origin TEXT, time INTEGER NOT NULL, deb TEXT,"                 \
+	 " UNIQUE (name, arch))"),                                                                 \
+	("CREATE TABLE pending_files"                                                              \
+	 " (pending INTEGER NOT NULL REFERENCES pending(id) ON DELETE CASCADE,"                    \
+	 " path TEXT NOT NULL CHECK (substr(path, 1, 1) = '/'),"                                   \
+	 " md5 TEXT CHECK (md5 IS NULL OR length(md5) = 32),"                                      \
+	 " sha256 TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),"                             \
+	 " size INTEGER CHECK (size IS NULL OR size >= 0),"                                        \
+	 " CHECK (md5 IS NOT NULL OR sha256 IS NOT NULL),"                                         \
+	 " PRIMARY KEY (pending, path)) WITHOUT ROWID"),                                           \
+	("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+
+static const char *const schema_v3[] = {
 	("CREATE TABLE packages" PACKAGES_V2),
 	("CREATE TABLE files" FILES_V2),
 	INDEXES_V2,
-	"PRAGMA user_version = 2",
+	TABLES_V3,
+	"PRAGMA user_version = 3",
+};
+
+static const char *const upgrade_v2_sql[] = {
+	TABLES_V3,
+	"PRAGMA user_version = 3",
 };
 
 /* 1 -> 2: SQLite cannot change a column's constraint in place, so both
@@ -77,6 +104,16 @@ static const char *const views_v1[] = {
 	("CREATE TEMP VIEW packages AS SELECT id, name, version, arch, deb_sha256, rule, signers,"
 	 " origin, time, 'install' AS source FROM main.packages"),
 	("CREATE TEMP VIEW files AS SELECT pkg, path, sha256, size, 'ok' AS state FROM main.files"),
+};
+
+/* Schema 1 and 2 read-only: nothing pending, no root recorded. */
+static const char *const views_v2[] = {
+	("CREATE TEMP VIEW pending AS SELECT 0 AS id, '' AS name, '' AS version, '' AS arch,"
+	 " '' AS deb_sha256, '' AS rule, '' AS signers, '' AS origin, 0 AS time, '' AS deb"
+	 " WHERE 0"),
+	("CREATE TEMP VIEW pending_files AS SELECT 0 AS pending, '' AS path, '' AS md5,"
+	 " '' AS sha256, 0 AS size WHERE 0"),
+	"CREATE TEMP VIEW meta AS SELECT '' AS key, '' AS value WHERE 0",
 };
 
 const char *const gate_ledger_source_names[] = {
@@ -124,8 +161,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_PKG] = "DELETE FROM packages WHERE name = ?1 AND arch = ?2",
 	[ST_INS_PKG] = "INSERT INTO packages (name, version, arch, deb_sha256, rule, signers,"
 		       " origin, time, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_DEL_PENDING] = "DELETE FROM pending WHERE name = ?1 AND arch = ?2",
+	[ST_INS_PENDING] = "INSERT INTO pending (name, version, arch, deb_sha256, rule, signers,"
+			   " origin, time, deb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_INS_PENDING_FILE] = "INSERT INTO pending_files (pending, path, md5, sha256, size)"
+				" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_DEL_PENDING_FILES] = "DELETE FROM pending_files WHERE pending = ?1",
+	[ST_DROP_PENDING] = "DELETE FROM pending WHERE id <= ?1",
+	[ST_SET_META] = "INSERT INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_INS_FILE] = "INSERT INTO files (pkg, path, sha256, size, state)"
 			" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_LIST_PENDING] = "SELECT id, name, version, arch, deb_sha256, rule, signers, origin,"
+			    " time, deb FROM pending ORDER BY id",
+	[ST_PENDING_FILES] = "SELECT path, md5, sha256, size FROM pending_files"
+			     " WHERE pending = ?1 ORDER BY path",
+	[ST_PENDING_ID] = "SELECT id FROM pending WHERE name = ?1 AND arch = ?2"
+			  " AND deb_sha256 = ?3",
+	[ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_LIST] = "SELECT " PKG_COLS ", (SELECT count(*) FROM files f WHERE f.pkg = p.id)"
 		    " FROM packages p ORDER BY p.name, p.arch",
 	[ST_SHOW] = "SELECT " PKG_COLS ", p.id FROM packages p WHERE p.name = ?1 ORDER BY p.arch",
@@ -178,7 +230,7 @@ enum gate_err gate_ledger_db_fail(const struct gate_ledger *l, int rc, const cha
 }
 
 /* Step a statement that returns no rows, then reset it. */
-static int step_done(sqlite3_stmt *s)
+int gate_ledger_step_done(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -293,6 +345,12 @@ fail:;
 	return e;
 }
 
+static enum gate_err upgrade_v2(struct gate_ledger *l, struct gate_error *err)
+{
+	return run_schema(l, upgrade_v2_sql, NELEM(upgrade_v2_sql), 2,
+			  "upgrading the schema from version 2", err);
+}
+
 static enum gate_err upgrade_v1(struct gate_ledger *l, struct gate_error *err)
 {
 	int rc = exec_one(l->db, "PRAGMA foreign_keys = OFF", NULL);
@@ -327,6 +385,17 @@ static enum gate_err check_schema(struct gate_ledger *l, int64_t *version, struc
 	if (*version == 0 && l->readonly)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD,
 				 "%s: the ledger is empty (never written)", l->path);
+	return GATE_OK;
+}
+
+static enum gate_err make_views(struct gate_ledger *l, const char *const *sql, size_t n,
+			       struct gate_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (exec_one(l->db, sql[i], NULL) != SQLITE_OK)
+			return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
+					 "%s: unexpected ledger schema: %s", l->path,
+					 sqlite3_errmsg(l->db));
 	return GATE_OK;
 }
 
@@ -366,12 +435,13 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 		return e;
 	if (version == 1 && !l->readonly && (e = upgrade_v1(l, err)) != GATE_OK)
 		return e;
-	if (version == 1 && l->readonly)
-		for (size_t i = 0; i < NELEM(views_v1); i++)
-			if ((rc = exec_one(l->db, views_v1[i], NULL)) != SQLITE_OK)
-				return gate_fail(err, GATE_E_UNSUPPORTED, NULL, FIELD,
-						 "%s: unexpected ledger schema: %s", l->path,
-						 sqlite3_errmsg(l->db));
+	if ((version == 1 || version == 2) && !l->readonly && (e = upgrade_v2(l, err)) != GATE_OK)
+		return e;
+	if (l->readonly && ((version == 1 && (e = make_views(l, views_v1, NELEM(views_v1),
+							      err)) != GATE_OK) ||
+			    ((version == 1 || version == 2) &&
+			     (e = make_views(l, views_v2, NELEM(views_v2), err)) != GATE_OK)))
+		return e;
 	if ((rc = exec_one(l->db, "PRAGMA foreign_keys = ON", NULL)) != SQLITE_OK)
 		return gate_ledger_db_fail(l, rc, "enabling foreign keys", err);
 	/* Preparing every statement checks the tables and columns they name:
@@ -386,7 +456,7 @@ static enum gate_err configure(struct gate_ledger *l, struct gate_error *err)
 		 * exec gate would later deny what was installed. */
 		if ((rc = exec_one(l->db, "PRAGMA synchronous = FULL", NULL)) != SQLITE_OK)
 			return gate_ledger_db_fail(l, rc, "setting synchronous", err);
-		if (version == 0 && ((e = run_schema(l, schema_v2, NELEM(schema_v2), 0,
+		if (version == 0 && ((e = run_schema(l, schema_v3, NELEM(schema_v3), 0,
 						     "creating the schema", err)) != GATE_OK ||
 				     (e = prepare_all(l, err)) != GATE_OK))
 			return e;
@@ -536,34 +606,34 @@ void gate_ledger_set_busy_timeout(struct gate_ledger *l, unsigned ms)
 
 /* ---- recording ---- */
 
-static bool is_hex64(const char *s)
+bool gate_ledger_is_hex(const char *s, size_t len)
 {
 	size_t i = 0;
 	for (; s[i]; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
-	return i == 64;
+	return i == len;
 }
 
-static enum gate_err check_pkg(const struct gate_ledger_pkg *p, size_t i, struct gate_error *err)
+static bool is_hex64(const char *s)
+{
+	return gate_ledger_is_hex(s, 64);
+}
+
+enum gate_err gate_ledger_check_pkg(const struct gate_ledger_pkg *p, size_t i,
+				    struct gate_error *err)
 {
 	char field[48];
-	snprintf(field, sizeof field, "packages[%zu]", i);
-	if (!p->name || !*p->name || !p->version || !*p->version || !p->arch || !*p->arch)
-		return gate_fail(err, GATE_E_USAGE, NULL, field,
-				 "name, version and arch are required");
+	enum gate_err e = gate_ledger_check_names(p, "packages", i, field, err);
+	if (e != GATE_OK)
+		return e;
 	if ((size_t)p->source >= NELEM(gate_ledger_source_names))
 		return gate_fail(err, GATE_E_USAGE, NULL, field, "unknown source");
 	if (!is_hex64(p->deb_sha256) && !(p->source == GATE_LEDGER_DPKG && !p->deb_sha256[0]))
 		return gate_fail(err, GATE_E_USAGE, NULL, field,
 				 "deb_sha256 must be 64 lowercase hex digits");
-	if (p->nfiles && !p->files)
-		return gate_fail(err, GATE_E_USAGE, NULL, field, "nfiles without files");
 	for (size_t j = 0; j < p->nfiles; j++) {
 		const struct gate_ledger_file *f = &p->files[j];
-		if (!f->path || f->path[0] != '/')
-			return gate_fail(err, GATE_E_USAGE, NULL, field,
-					 "file %zu: path must be absolute", j);
 		if (!is_hex64(f->sha256))
 			return gate_fail(err, GATE_E_USAGE, NULL, field,
 					 "%s: sha256 must be 64 lowercase hex digits", f->path);
@@ -585,18 +655,19 @@ void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
-		      const char **what)
+int gate_ledger_replace_row(struct gate_ledger *l, enum stmt_id del, enum stmt_id ins,
+			    const struct gate_ledger_pkg *p, int64_t now, int64_t *id,
+			    const char **what)
 {
-	sqlite3_stmt *s = l->st[ST_DEL_PKG];
+	sqlite3_stmt *s = l->st[del];
 	int rc;
 	*what = "replacing a package";
 	gate_ledger_bind_text(s, 1, p->name);
 	gate_ledger_bind_text(s, 2, p->arch);
-	if ((rc = step_done(s)) != SQLITE_DONE)
+	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
 		return rc;
 	*what = "inserting a package";
-	s = l->st[ST_INS_PKG];
+	s = l->st[ins];
 	gate_ledger_bind_text(s, 1, p->name);
 	gate_ledger_bind_text(s, 2, p->version);
 	gate_ledger_bind_text(s, 3, p->arch);
@@ -605,19 +676,30 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 	gate_ledger_bind_text(s, 6, p->signers);
 	gate_ledger_bind_text(s, 7, p->origin);
 	sqlite3_bind_int64(s, 8, p->time ? p->time : now);
-	gate_ledger_bind_text(s, 9, gate_ledger_source_names[p->source]);
-	if ((rc = step_done(s)) != SQLITE_DONE)
+	if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
 		return rc;
-	int64_t id = sqlite3_last_insert_rowid(l->db);
+	*id = sqlite3_last_insert_rowid(l->db);
+	return SQLITE_DONE;
+}
+
+static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, int64_t now,
+		      const char **what)
+{
+	int64_t id = 0;
+	/* ?9 first: replace_row steps the statement. */
+	gate_ledger_bind_text(l->st[ST_INS_PKG], 9, gate_ledger_source_names[p->source]);
+	int rc = gate_ledger_replace_row(l, ST_DEL_PKG, ST_INS_PKG, p, now, &id, what);
+	if (rc != SQLITE_DONE)
+		return rc;
+	sqlite3_stmt *s = l->st[ST_INS_FILE];
 	*what = "inserting a file";
-	s = l->st[ST_INS_FILE];
 	for (size_t j = 0; j < p->nfiles; j++) {
 		sqlite3_bind_int64(s, 1, id);
 		gate_ledger_bind_text(s, 2, p->files[j].path);
 		gate_ledger_bind_text(s, 3, p->files[j].sha256);
 		sqlite3_bind_int64(s, 4, (int64_t)p->files[j].size);
 		gate_ledger_bind_text(s, 5, gate_ledger_state_names[p->files[j].state]);
-		if ((rc = step_done(s)) != SQLITE_DONE)
+		if ((rc = gate_ledger_step_done(s)) != SQLITE_DONE)
 			return rc;
 	}
 	return SQLITE_DONE;
@@ -626,52 +708,41 @@ static int insert_pkg(struct gate_ledger *l, const struct gate_ledger_pkg *p, in
 /* Writes: BEGIN IMMEDIATE, then txn_end with the last step's result and
  * what it was doing: COMMIT after SQLITE_DONE, else (or if COMMIT fails)
  * ROLLBACK - all or nothing. */
-static enum gate_err txn_begin(struct gate_ledger *l, struct gate_error *err)
+enum gate_err gate_ledger_txn_begin(struct gate_ledger *l, struct gate_error *err)
 {
 	if (l->readonly)
 		return gate_fail(err, GATE_E_IO, NULL, FIELD, "%s: opened read-only", l->path);
-	int rc = step_done(l->st[ST_BEGIN]);
+	int rc = gate_ledger_step_done(l->st[ST_BEGIN]);
 	return rc == SQLITE_DONE ? GATE_OK
 				 : gate_ledger_db_fail(l, rc, "starting a transaction", err);
 }
 
-static enum gate_err txn_end(struct gate_ledger *l, int rc, const char *what,
-			     struct gate_error *err)
+enum gate_err gate_ledger_txn_end(struct gate_ledger *l, int rc, const char *what,
+				  struct gate_error *err)
 {
 	if (rc == SQLITE_DONE) {
 		what = "committing";
-		if ((rc = step_done(l->st[ST_COMMIT])) == SQLITE_DONE)
+		if ((rc = gate_ledger_step_done(l->st[ST_COMMIT])) == SQLITE_DONE)
 			return GATE_OK;
 	}
 	enum gate_err e = gate_ledger_db_fail(l, rc, what, err);
 	/* A failed COMMIT may already have ended the transaction; ROLLBACK
 	 * then fails harmlessly. */
 	if (!sqlite3_get_autocommit(l->db))
-		(void)step_done(l->st[ST_ROLLBACK]);
+		(void)gate_ledger_step_done(l->st[ST_ROLLBACK]);
 	return e;
 }
 
 enum gate_err gate_ledger_record(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
 				 size_t n, struct gate_error *err)
 {
-	const char *what = "";
-	enum gate_err e;
-	int rc = SQLITE_DONE;
-	for (size_t i = 0; i < n; i++)
-		if ((e = check_pkg(&pkgs[i], i, err)) != GATE_OK)
-			return e;
-	if ((e = txn_begin(l, err)) != GATE_OK)
-		return e;
-	int64_t now = (int64_t)time(NULL);
-	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++)
-		rc = insert_pkg(l, &pkgs[i], now, &what);
-	return txn_end(l, rc, what, err);
+	return gate_ledger_write_pkgs(l, pkgs, n, gate_ledger_check_pkg, insert_pkg, err);
 }
 
 enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names,
 				 const char *const *archs, size_t n, struct gate_error *err)
 {
-	enum gate_err e = txn_begin(l, err);
+	enum gate_err e = gate_ledger_txn_begin(l, err);
 	int rc = SQLITE_DONE;
 	if (e != GATE_OK)
 		return e;
@@ -679,9 +750,9 @@ enum gate_err gate_ledger_forget(struct gate_ledger *l, const char *const *names
 		sqlite3_stmt *s = l->st[ST_DEL_PKG];
 		gate_ledger_bind_text(s, 1, names[i]);
 		gate_ledger_bind_text(s, 2, archs[i]);
-		rc = step_done(s);
+		rc = gate_ledger_step_done(s);
 	}
-	return txn_end(l, rc, "forgetting a package", err);
+	return gate_ledger_txn_end(l, rc, "forgetting a package", err);
 }
 
 void gate_ledger_pkg_clear(struct gate_ledger_pkg *p)
@@ -694,6 +765,7 @@ void gate_ledger_pkg_clear(struct gate_ledger_pkg *p)
 	free(p->rule);
 	free(p->signers);
 	free(p->origin);
+	free(p->deb);
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i].path);
 	free(p->files);

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define GATE_LEDGER_DEFAULT "/var/lib/gate/ledger.db"
-#define GATE_LEDGER_SCHEMA 2	 /* PRAGMA user_version of the schema we write */
+#define GATE_LEDGER_SCHEMA 3	 /* PRAGMA user_version of the schema we write */
 #define GATE_LEDGER_BUSY_MS 5000 /* default wait for another writer's lock */
 
 struct gate_ledger;
@@ -47,7 +47,9 @@ const char *gate_ledger_state_name(enum gate_ledger_state s);
 /* One regular file of a package's data archive. */
 struct gate_ledger_file {
 	char *path;	 /* absolute install path, e.g. "/usr/bin/hello" */
-	char sha256[65]; /* hex, lowercase */
+	char sha256[65]; /* hex, lowercase; a pending file may have "" (md5 only) */
+	char md5[33];	 /* pending files only: the .deb's md5sum, hex; "" when none
+			  * (a pending file with a sha256 has its size from the .deb) */
 	uint64_t size;
 	enum gate_ledger_state state;
 };
@@ -60,6 +62,7 @@ struct gate_ledger_pkg {
 	char *rule;    /* policy rule that allowed it, may be NULL */
 	char *signers; /* JSON array of signer facts (identity/issuer/key_id), may be NULL */
 	char *origin;  /* where it was vouched for (evidence source), may be NULL */
+	char *deb;     /* pending only: the .deb's path, to read its files from; may be NULL */
 	int64_t time;  /* unix seconds; 0 = "now" when recorded */
 	struct gate_ledger_file *files;
 	size_t nfiles;
@@ -152,6 +155,73 @@ GATE_WUR enum gate_err gate_ledger_verify(struct gate_ledger *l, const char *roo
  * a large ledger, so not done on open). Errors: GATE_E_IO naming the first
  * problem. */
 GATE_WUR enum gate_err gate_ledger_check(struct gate_ledger *l, struct gate_error *err);
+
+/* ---- pending: allowed by the apt hook, not (yet) installed by dpkg ----
+ *
+ * The hook records what it allowed before dpkg runs as PENDING: the .deb's
+ * digest, rule, signers, origin and, per file, the digest the verified
+ * .deb ships (the MD5 of its md5sums, or the SHA-256 of its data.tar when
+ * it has no md5sums). Pending rows are in tables of their own: no lookup,
+ * list, verify or has_digest ever sees them. After dpkg ran, each one is
+ * promoted (recorded with the files dpkg installed, hashed on disk and
+ * compared with those digests) or dropped (hooks/apt/apt_post.c). */
+
+/* Add pkgs as pending in ONE transaction; a pending (name, arch) is
+ * replaced. files carry md5 or sha256 (or both). Errors: GATE_E_USAGE (a
+ * field empty, a digest malformed, a path not absolute), GATE_E_PARSE,
+ * GATE_E_IO, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_add_pending(struct gate_ledger *l,
+					       const struct gate_ledger_pkg *pkgs, size_t n,
+					       struct gate_error *err);
+/* Every pending package, oldest first, with its files sorted by path:
+ * fn may take what *p owns (then zero *p); what it leaves is freed after
+ * the call. *last_id is the newest pending id seen (0: none), for
+ * gate_ledger_drop_pending. Errors: GATE_E_IO, GATE_E_NOMEM. */
+typedef void (*gate_ledger_pending_fn)(void *ctx, struct gate_ledger_pkg *p);
+GATE_WUR enum gate_err gate_ledger_list_pending(struct gate_ledger *l, gate_ledger_pending_fn fn,
+						void *ctx, int64_t *last_id,
+						struct gate_error *err);
+/* Replace the files of the pending package p->name, p->arch with p's own
+ * (sha256 and size read from its .deb, p->deb_sha256 the .deb's digest),
+ * in one transaction; a pending package that is gone, or whose .deb
+ * digest differs, is left alone (no error). Errors: as add_pending. */
+GATE_WUR enum gate_err gate_ledger_digest_pending(struct gate_ledger *l,
+						  const struct gate_ledger_pkg *p,
+						  struct gate_error *err);
+/* Drop the pending packages up to id last_id, in one transaction. Errors:
+ * GATE_E_IO. */
+GATE_WUR enum gate_err gate_ledger_drop_pending(struct gate_ledger *l, int64_t last_id,
+						struct gate_error *err);
+
+/* ---- the root a ledger describes ----
+ * A ledger records one system: the root its files are under ("/" for the
+ * host) and dpkg's admindir there, both canonical, stored at the first
+ * write that names them. Another root is refused, so two roots never
+ * prune each other's packages. */
+
+/* Bind l to root and admindir (canonical absolute paths) when it names
+ * none yet (needs a read-write ledger); otherwise check that it names
+ * these. Errors: GATE_E_USAGE (bound to another root or admindir: the
+ * message names both), GATE_E_IO, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_bind_root(struct gate_ledger *l, const char *root,
+					     const char *admindir, struct gate_error *err);
+/* The root and admindir l is bound to (the caller frees both), or NULL
+ * and NULL. Errors: GATE_E_IO, GATE_E_NOMEM. */
+GATE_WUR enum gate_err gate_ledger_get_root(struct gate_ledger *l, char **root, char **admindir,
+					    struct gate_error *err);
+/* root ("" or NULL: "/") made canonical (realpath) into out. Errors:
+ * GATE_E_IO naming the path and the reason. */
+GATE_WUR enum gate_err gate_ledger_canon_root(const char *root, char out[4096],
+					      struct gate_error *err);
+/* admindir (NULL: root's /var/lib/dpkg, root canonical) made canonical
+ * into out. Errors: as gate_ledger_canon_root. */
+GATE_WUR enum gate_err gate_ledger_canon_admindir(const char *root, const char *admindir,
+						  char out[4096], struct gate_error *err);
+/* Whether root (canonical) is the root l is bound to, or l is bound to
+ * none: GATE_OK; another: GATE_E_USAGE naming both. For readers that
+ * must not look at another system's files with this ledger. */
+GATE_WUR enum gate_err gate_ledger_check_root(struct gate_ledger *l, const char *root,
+					      struct gate_error *err);
 
 /* Free what a pkg owns (strings and files) and zero it. NULL is fine. */
 void gate_ledger_pkg_clear(struct gate_ledger_pkg *p);

@@ -27,6 +27,12 @@ enum stmt_id {
 	ST_ROLLBACK,
 	ST_DEL_PKG,
 	ST_INS_PKG,
+	ST_DEL_PENDING,
+	ST_INS_PENDING,
+	ST_INS_PENDING_FILE,
+	ST_DEL_PENDING_FILES,
+	ST_DROP_PENDING,
+	ST_SET_META,
 	ST_INS_FILE,
 	ST_LIST,
 	ST_SHOW,
@@ -38,6 +44,10 @@ enum stmt_id {
 	ST_HAS_VERSION,
 	ST_ALL_FILES,
 	ST_UNDER,
+	ST_LIST_PENDING,
+	ST_PENDING_FILES,
+	ST_PENDING_ID,
+	ST_GET_META,
 	ST_COUNT
 };
 
@@ -59,6 +69,39 @@ enum gate_err gate_ledger_db_fail(const struct gate_ledger *l, int rc, const cha
 				  struct gate_error *err);
 void gate_ledger_stmt_done(sqlite3_stmt *s);
 void gate_ledger_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Step a statement that returns no rows and reset it: SQLITE_DONE or the
+ * error. */
+int gate_ledger_step_done(sqlite3_stmt *s);
+/* Writes: BEGIN IMMEDIATE, then txn_end with the last step's result and
+ * what it was doing: COMMIT after SQLITE_DONE, else ROLLBACK. */
+enum gate_err gate_ledger_txn_begin(struct gate_ledger *l, struct gate_error *err);
+enum gate_err gate_ledger_txn_end(struct gate_ledger *l, int rc, const char *what,
+				  struct gate_error *err);
+/* Check every package, then insert them all in ONE transaction (all or
+ * nothing): insert returns SQLITE_DONE or the failing step's code, with
+ * what it was doing. */
+typedef enum gate_err (*gate_ledger_check_fn)(const struct gate_ledger_pkg *p, size_t i,
+					      struct gate_error *err);
+typedef int (*gate_ledger_insert_fn)(struct gate_ledger *l, const struct gate_ledger_pkg *p,
+				     int64_t now, const char **what);
+enum gate_err gate_ledger_write_pkgs(struct gate_ledger *l, const struct gate_ledger_pkg *pkgs,
+				     size_t n, gate_ledger_check_fn check,
+				     gate_ledger_insert_fn insert, struct gate_error *err);
+/* Delete (name, arch) with statement del, insert p's columns name,
+ * version, arch, deb_sha256, rule, signers, origin, time as ?1..?8 of
+ * ins (further parameters bound by the caller before), *id the new row. */
+int gate_ledger_replace_row(struct gate_ledger *l, enum stmt_id del, enum stmt_id ins,
+			    const struct gate_ledger_pkg *p, int64_t now, int64_t *id,
+			    const char **what);
+/* s is len lowercase hex digits. */
+bool gate_ledger_is_hex(const char *s, size_t len);
+/* What every written package needs: name, version, arch, absolute file
+ * paths; field is set to "what[i]" for the caller's further messages. */
+enum gate_err gate_ledger_check_names(const struct gate_ledger_pkg *p, const char *what,
+				      size_t i, char field[48], struct gate_error *err);
+/* gate_ledger_record's checks of one package (field "packages[i]"). */
+enum gate_err gate_ledger_check_pkg(const struct gate_ledger_pkg *p, size_t i,
+				    struct gate_error *err);
 
 /* ledger_read.c */
 void gate_ledger_row_pkg(sqlite3_stmt *s, struct gate_ledger_pkg *p);

@@ -4,17 +4,18 @@
  * deny or error in enforce mode refuses the whole transaction (exit
  * non-zero: apt stops before dpkg unpacks anything); audit mode allows and
  * logs. When everything is allowed, the packages the policy allowed are
- * recorded in the install ledger in one transaction; a failed record in
- * enforce mode refuses too, so nothing is installed unrecorded.
+ * kept in the install ledger as pending, in one transaction (a failure in
+ * enforce mode refuses too); `--post-invoke`, run by apt after dpkg,
+ * records those dpkg installed (apt_ledger.h).
  *
  * `gate hook apt --install|--uninstall` writes or removes the apt.conf
  * snippet (50gate) that makes apt call us. */
+#include "apt_hook.h"
+#include "apt_ledger.h"
 #include "apt_proto.h"
 #include "cli.h"
-#include "deb.h"
 #include "verdict.h"
 #include "gate_util.h"
-#include "dpkg_import.h"
 #include "ledger.h"
 #include "policy_model.h"
 #include "pool.h"
@@ -32,19 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HOOK_MAX_EVIDENCE 16
 #define HOOK_MIN_JOBS 8	       /* default parallel decisions, whatever the CPUs */
 #define HOOK_FETCH_TIMEOUT 30L /* seconds for all evidence fetches together */
-#define HOOK_CONF_DIR "/etc/apt/apt.conf.d"
-#define HOOK_CONF_NAME "50gate"
-/* First line of every snippet gate writes (and of the one cmake installs):
- * --uninstall removes only files that carry it. */
-#define HOOK_MARKER "// gate: apt hook."
 
 static const char hook_usage[] =
 	"usage: gate hook apt [options]           (run by apt, reads stdin)\n"
 	"       gate hook apt --install [--apt-conf-dir DIR] [options]\n"
 	"       gate hook apt --uninstall [--apt-conf-dir DIR]\n"
+	"       gate hook apt --post-invoke [--ledger DB] [--root DIR]  (run by apt after dpkg)\n"
 	"\n"
 	"APT's DPkg::Pre-Install-Pkgs hook. apt writes the packages of a\n"
 	"transaction on stdin (protocol version 1, 2 or 3) before dpkg runs; every\n"
@@ -58,6 +54,12 @@ static const char hook_usage[] =
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
+	"  --root DIR           the system dpkg installs into (default: from apt's\n"
+	"                       Dir::State::status, else the ledger's, else /)\n"
+	"  --no-background      do not read the .debs' data.tar while dpkg runs: the\n"
+	"                       step after dpkg hashes the installed files instead\n"
+	"  --post-invoke        after dpkg: record the allowed packages dpkg\n"
+	"                       installed, drop the others, forget removed ones\n"
 	"  --jobs N             parallel decisions (default: the number of CPUs, at\n"
 	"                       least 8: a decision mostly waits on evidence fetches)\n"
 	"  --fetch-timeout S    one deadline, in seconds, for every evidence fetch of\n"
@@ -79,15 +81,6 @@ static const char hook_usage[] =
 	"apt then stops before dpkg runs and nothing is installed. In audit mode\n"
 	"denials and errors are reported and logged, and apt proceeds.\n";
 
-struct hook_args {
-	const char *policy, *ledger, *now, *conf_dir, *cache_dir;
-	const char *dirs[HOOK_MAX_EVIDENCE + 1];
-	size_t ndirs;
-	bool no_ledger, install, uninstall;
-	unsigned jobs;
-	long fetch_s;
-};
-
 static int hook_usage_error(const char *msg)
 {
 	fprintf(stderr, "gate hook apt: %s\n(see 'gate hook apt --help')\n", msg);
@@ -104,7 +97,11 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		O_CONF_DIR,
 		O_TIME,
 		O_CACHE,
-		O_FETCH
+		O_FETCH,
+		O_ROOT,
+		O_POST,
+		O_DIGEST,
+		O_NO_BG
 	};
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
@@ -118,6 +115,11 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"install", no_argument, NULL, O_INSTALL},
 		{"uninstall", no_argument, NULL, O_UNINSTALL},
 		{"apt-conf-dir", required_argument, NULL, O_CONF_DIR},
+		{"root", required_argument, NULL, O_ROOT},
+		{"post-invoke", no_argument, NULL, O_POST},
+		/* the background step the hook starts itself (apt_ledger.h) */
+		{"digest-pending", no_argument, NULL, O_DIGEST},
+		{"no-background", no_argument, NULL, O_NO_BG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -168,6 +170,18 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		case O_CONF_DIR:
 			a->conf_dir = optarg;
 			break;
+		case O_ROOT:
+			a->root = optarg;
+			break;
+		case O_POST:
+			a->post = true;
+			break;
+		case O_DIGEST:
+			a->digest = true;
+			break;
+		case O_NO_BG:
+			a->no_background = true;
+			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
 				return hook_usage_error("at most 16 --evidence stores");
@@ -187,8 +201,11 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 	if (optind < argc)
 		return hook_usage_error(
 			"no arguments are taken (apt writes the packages on stdin)");
-	if (a->install && a->uninstall)
-		return hook_usage_error("--install and --uninstall exclude each other");
+	if (a->install + a->uninstall + a->post > 1)
+		return hook_usage_error(
+			"--install, --uninstall and --post-invoke exclude each other");
+	if (a->post && a->no_ledger)
+		return hook_usage_error("--post-invoke needs the ledger (not --no-ledger)");
 	if (a->no_ledger && a->ledger)
 		return hook_usage_error("--ledger and --no-ledger exclude each other");
 	if (!a->ledger)
@@ -197,213 +214,6 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 	if (a->cache_dir && setenv("GATE_CACHE_DIR", a->cache_dir, 1) != 0)
 		return hook_usage_error("out of memory");
 	return -1;
-}
-
-/* ---- --install / --uninstall ---- */
-
-/* apt runs the hook through sh -c and the snippet quotes it in "...": keep
- * every word to characters that mean nothing to either. */
-static bool safe_word(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("/._+=:@,%-", *p)))
-			return false;
-	return true;
-}
-
-static bool append(char **buf, const char *opt, const char *val)
-{
-	char *n = NULL;
-	if (asprintf(&n, "%s %s%s%s", *buf, opt, val ? " " : "", val ? val : "") < 0)
-		return false;
-	free(*buf);
-	*buf = n;
-	return true;
-}
-
-/* "EXE hook apt OPTIONS" for the snippet, or NULL with a message. */
-static char *hook_command(const struct hook_args *a, bool ledger_given)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0) {
-		fprintf(stderr, "gate hook apt: cannot find this binary: %s\n", strerror(errno));
-		return NULL;
-	}
-	exe[n] = '\0';
-	const char *words[HOOK_MAX_EVIDENCE + 4];
-	size_t nw = 0;
-	words[nw++] = exe;
-	if (a->policy)
-		words[nw++] = a->policy;
-	if (ledger_given)
-		words[nw++] = a->ledger;
-	if (a->cache_dir)
-		words[nw++] = a->cache_dir;
-	for (size_t i = 0; i < a->ndirs; i++)
-		words[nw++] = a->dirs[i];
-	for (size_t i = 0; i < nw; i++) {
-		bool url = strstr(words[i], "://") != NULL;
-		if (!safe_word(words[i]) || (!url && words[i][0] != '/')) {
-			fprintf(stderr,
-				"gate hook apt: '%s' cannot go into the apt configuration: give "
-				"absolute paths made of letters, digits and /._+=:@,%%-\n",
-				words[i]);
-			return NULL;
-		}
-	}
-	char *cmd = NULL;
-	if (asprintf(&cmd, "%s hook apt", exe) < 0)
-		return NULL;
-	bool ok = (!a->policy || append(&cmd, "--policy", a->policy)) &&
-		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
-		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL)) &&
-		  (!a->cache_dir || append(&cmd, "--cache-dir", a->cache_dir));
-	for (size_t i = 0; ok && i < a->ndirs; i++)
-		ok = append(&cmd, "--evidence", a->dirs[i]);
-	if (!ok) {
-		free(cmd);
-		return NULL;
-	}
-	return cmd;
-}
-
-/* 1: a regular file gate wrote; 0: absent; -1: something else (refused). */
-static int snippet_state(const char *path)
-{
-	struct stat st;
-	char line[64] = "";
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISREG(st.st_mode))
-		return -1;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	bool ours =
-		fgets(line, sizeof line, f) && strncmp(line, HOOK_MARKER, strlen(HOOK_MARKER)) == 0;
-	fclose(f);
-	return ours ? 1 : -1;
-}
-
-/* Write the snippet next to its final name and rename it into place: apt
- * never reads half of it (the temporary name ends in ".dpkg-tmp", which apt
- * ignores in apt.conf.d). */
-static int write_snippet(const char *path, const char *cmd)
-{
-	char *text = NULL;
-	struct gate_error e = {0};
-	int rc = GATE_EXIT_USAGE;
-	size_t sp = strcspn(cmd, " ");
-	if (asprintf(&text,
-		     HOOK_MARKER
-		     " Written by `gate hook apt --install`; removed by\n"
-		     "// `gate hook apt --uninstall`. apt runs the gate on every .deb before dpkg\n"
-		     "// unpacks it; a denial stops the whole transaction.\n"
-		     "DPkg::Pre-Install-Pkgs {\"%s\";};\n"
-		     "DPkg::Tools::Options::%.*s::Version \"3\";\n",
-		     cmd, (int)sp, cmd) < 0) {
-		text = NULL;
-		goto out;
-	}
-	if (gate_atomic_write_file(path, "." HOOK_CONF_NAME ".XXXXXX.dpkg-tmp", text, strlen(text),
-				   0644, 0, &e) != GATE_OK) {
-		fprintf(stderr, "gate hook apt: cannot write %s: %s\n", path, e.msg);
-		goto out;
-	}
-	rc = GATE_EXIT_OK;
-out:
-	free(text);
-	return rc;
-}
-
-static int install_hook(const struct hook_args *a, bool ledger_given)
-{
-	char *path = NULL, *cmd = NULL;
-	int rc = GATE_EXIT_USAGE;
-	if (asprintf(&path, "%s/" HOOK_CONF_NAME, a->conf_dir) < 0)
-		return rc;
-	int st = snippet_state(path);
-	if (st < 0) {
-		fprintf(stderr,
-			"gate hook apt: %s exists and was not written by gate: not replacing it\n",
-			path);
-	} else if ((cmd = hook_command(a, ledger_given)) &&
-		   (rc = write_snippet(path, cmd)) == GATE_EXIT_OK) {
-		printf("gate: %s the apt hook %s: %s\n", st ? "replaced" : "installed", path, cmd);
-	}
-	free(cmd);
-	free(path);
-	return rc;
-}
-
-static int uninstall_hook(const struct hook_args *a)
-{
-	char *path = NULL;
-	int rc = GATE_EXIT_USAGE;
-	if (asprintf(&path, "%s/" HOOK_CONF_NAME, a->conf_dir) < 0)
-		return rc;
-	int st = snippet_state(path);
-	if (st == 0) {
-		printf("gate: no apt hook in %s: nothing to remove\n", a->conf_dir);
-		rc = GATE_EXIT_OK;
-	} else if (st < 0) {
-		fprintf(stderr, "gate hook apt: %s was not written by gate: not removing it\n",
-			path);
-	} else if (unlink(path) != 0) {
-		fprintf(stderr, "gate hook apt: cannot remove %s: %s\n", path, strerror(errno));
-	} else {
-		printf("gate: removed the apt hook %s\n", path);
-		rc = GATE_EXIT_OK;
-	}
-	free(path);
-	return rc;
-}
-
-/* ---- reading the transaction ---- */
-
-/* All of stdin, but never more than GATE_APT_MAX_INPUT + 1 bytes: the
- * parser refuses an input over its cap, and the extra byte shows it. */
-static bool read_stdin(uint8_t **out, size_t *len)
-{
-	const size_t limit = (size_t)GATE_APT_MAX_INPUT + 1;
-	size_t cap = 65536, n = 0;
-	uint8_t *buf = malloc(cap);
-	while (buf && n < limit) {
-		if (n == cap) {
-			size_t nc = cap * 2 < limit ? cap * 2 : limit;
-			uint8_t *nb = realloc(buf, nc);
-			if (!nb)
-				break;
-			buf = nb;
-			cap = nc;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "gate hook apt: cannot read stdin: %s\n", strerror(errno));
-			free(buf);
-			return false;
-		}
-		if (r == 0) {
-			*out = buf;
-			*len = n;
-			return true;
-		}
-		n += (size_t)r;
-	}
-	if (buf && n == limit) {
-		*out = buf;
-		*len = n;
-		return true;
-	}
-	fprintf(stderr, "gate hook apt: out of memory reading stdin\n");
-	free(buf);
-	return false;
 }
 
 /* ---- deciding ---- */
@@ -448,14 +258,15 @@ static const char *first_verified_source(const struct gate_verdict *v)
 	return NULL;
 }
 
-/* What the ledger needs of an allowed .deb: its control fields and the
- * digest of every file. The bytes read must be the bytes decided. */
+/* What the ledger keeps of an allowed .deb until dpkg installed it: its
+ * control fields and the digest it ships for every file. The bytes read
+ * must be the bytes decided. */
 static void read_deb(struct item *it)
 {
 	struct gate_error e = {0};
 	const char *origin = first_verified_source(&it->v);
 	memset(&it->pkg, 0, sizeof it->pkg);
-	if (gate_deb_read(it->act->deb, -1, &it->pkg, &e) != GATE_OK) {
+	if (gate_apt_read_pending(it->act->deb, &it->pkg, &e) != GATE_OK) {
 		snprintf(it->deb_err, sizeof it->deb_err, "not a readable .deb: %s",
 			 e.msg[0] ? e.msg : gate_err_str(e.code));
 		gate_ledger_pkg_clear(&it->pkg);
@@ -472,8 +283,10 @@ static void read_deb(struct item *it)
 	it->pkg.rule = it->v.rule ? strdup(it->v.rule) : NULL;
 	it->pkg.signers = signers_json(&it->v);
 	it->pkg.origin = origin ? strdup(origin) : NULL;
+	it->pkg.deb = strdup(it->act->deb);
 	it->pkg.time = it->v.time;
-	if ((it->v.rule && !it->pkg.rule) || !it->pkg.signers || (origin && !it->pkg.origin)) {
+	if ((it->v.rule && !it->pkg.rule) || !it->pkg.signers || (origin && !it->pkg.origin) ||
+	    !it->pkg.deb) {
 		it->oom = true;
 		gate_ledger_pkg_clear(&it->pkg);
 		return;
@@ -567,17 +380,17 @@ static void apply_deb_errors(struct run *r)
 	}
 }
 
-/* Forget what dpkg (status: the file apt's configuration names; NULL:
- * apt did not say, nothing is forgotten) no longer lists as installed -
- * removed by an earlier transaction: the hook runs before dpkg - then
- * record the allowed packages in one transaction (those of this one are
- * not installed yet, so they are recorded after the pruning). A failed
- * pruning is said, not fatal: the transaction is decided and recorded. */
-static enum gate_err record(const struct run *r, const char *db, const char *status,
+/* Keep the allowed packages as pending in one transaction, in the ledger
+ * of this root (another root's ledger is refused). First the ledger is
+ * settled against dpkg (apt_ledger.h), in case the step after an earlier
+ * transaction never ran; a failure there is said, not fatal. */
+static enum gate_err record(const struct run *r, const struct hook_args *a, const char *status,
 			    size_t *recorded, size_t *forgotten, struct gate_error *err)
 {
 	struct gate_ledger_pkg *pkgs = calloc(r->n ? r->n : 1, sizeof(*pkgs));
 	struct gate_ledger *l = NULL;
+	struct gate_apt_root root;
+	struct gate_apt_settled st = {0};
 	size_t n = 0;
 	enum gate_err rc;
 	if (!pkgs)
@@ -586,15 +399,24 @@ static enum gate_err record(const struct run *r, const char *db, const char *sta
 		if (r->items[i].have_pkg)
 			pkgs[n++] = r->items[i].pkg; /* shallow: items keep ownership */
 	*recorded = n;
-	rc = n ? gate_ledger_open(db, false, &l, err) : GATE_OK;
-	struct gate_error perr = {0};
-	if (rc == GATE_OK && n && status &&
-	    gate_ledger_prune_dpkg(l, status, forgotten, &perr) != GATE_OK)
-		fprintf(stderr, "gate: warning: the ledger still holds removed packages: %s\n",
-			perr.msg);
+	int lock = -1;
+	rc = n ? gate_ledger_open(a->ledger, false, &l, err) : GATE_OK;
 	if (rc == GATE_OK && n)
-		rc = gate_ledger_record(l, pkgs, n, err);
+		rc = gate_apt_root_bind(l, a->root, status, &root, err);
+	if (rc == GATE_OK && n)
+		lock = gate_apt_digest_lock(a->ledger);
+	struct gate_error serr = {0};
+	if (rc == GATE_OK && n && gate_apt_settle(l, &root, &st, &serr) != GATE_OK)
+		fprintf(stderr, "gate: warning: the ledger is not settled against dpkg: %s\n",
+			serr.msg);
+	*forgotten = st.forgotten;
+	if (rc == GATE_OK && n)
+		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
+	if (rc == GATE_OK && n && !a->no_background)
+		gate_apt_start_digest(a->ledger, lock);
+	if (lock >= 0)
+		close(lock);
 	free(pkgs);
 	return rc;
 }
@@ -683,7 +505,7 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		goto out;
 	if (r.read_debs) {
 		struct gate_error e = {0};
-		if (record(&r, a->ledger, req->status_file, &recorded, &forgotten, &e) != GATE_OK) {
+		if (record(&r, a, req->status_file, &recorded, &forgotten, &e) != GATE_OK) {
 			char what[GATE_ERR_MSG_MAX + PATH_MAX];
 			snprintf(what, sizeof what,
 				 "cannot record the packages in the ledger %s: %s", a->ledger,
@@ -695,7 +517,8 @@ static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 	fprintf(stderr, "gate: %zu package%s allowed by %s (%s)", r.n, r.n == 1 ? "" : "s",
 		policy_name, gate_mode_name(r.mode));
 	if (r.read_debs)
-		fprintf(stderr, ", %zu recorded in %s", recorded, a->ledger);
+		fprintf(stderr, ", %zu to record in %s once dpkg has installed them", recorded,
+			a->ledger);
 	if (forgotten)
 		fprintf(stderr, " (%zu removed package%s forgotten)", forgotten,
 			forgotten == 1 ? "" : "s");
@@ -735,7 +558,7 @@ static int run_hook(const struct hook_args *a)
 	if (isatty(STDIN_FILENO) == 1)
 		return hook_usage_error("stdin is a terminal: apt runs this hook and writes the "
 					"packages on its stdin (see hooks/apt/README.md)");
-	if (!read_stdin(&in, &len))
+	if (!gate_apt_read_input(STDIN_FILENO, &in, &len))
 		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
 	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
 	free(in);
@@ -795,9 +618,13 @@ static int hook_apt(int argc, char **argv)
 		return code;
 	ledger_given = strcmp(a.ledger, GATE_LEDGER_DEFAULT) != 0;
 	if (a.install)
-		return install_hook(&a, ledger_given);
+		return gate_apt_install_hook(&a, ledger_given);
 	if (a.uninstall)
-		return uninstall_hook(&a);
+		return gate_apt_uninstall_hook(&a);
+	if (a.post)
+		return gate_apt_post_invoke(a.ledger, a.root);
+	if (a.digest)
+		return gate_apt_digest(a.ledger);
 	return run_hook(&a);
 }
 

@@ -4,12 +4,14 @@
 #include "apt_proto.h"
 #include "gate_util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 const char *gate_apt_op_name(enum gate_apt_op op)
 {
@@ -488,4 +490,45 @@ out:
 	}
 	*out = r;
 	return GATE_OK;
+}
+
+/* ---- reading the input ---- */
+
+bool gate_apt_read_input(int fd, uint8_t **out, size_t *len)
+{
+	const size_t limit = (size_t)GATE_APT_MAX_INPUT + 1;
+	size_t cap = 65536, n = 0;
+	uint8_t *buf = malloc(cap);
+	while (buf && n < limit) {
+		if (n == cap) {
+			size_t nc = cap * 2 < limit ? cap * 2 : limit;
+			uint8_t *nb = realloc(buf, nc);
+			if (!nb)
+				break;
+			buf = nb;
+			cap = nc;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "gate hook apt: cannot read stdin: %s\n", strerror(errno));
+			free(buf);
+			return false;
+		}
+		if (r == 0) {
+			*out = buf;
+			*len = n;
+			return true;
+		}
+		n += (size_t)r;
+	}
+	if (buf && n == limit) {
+		*out = buf;
+		*len = n;
+		return true;
+	}
+	fprintf(stderr, "gate hook apt: out of memory reading stdin\n");
+	free(buf);
+	return false;
 }

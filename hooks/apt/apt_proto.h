@@ -24,6 +24,7 @@
 
 #include "verify.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,12 @@ struct gate_apt_req {
 GATE_WUR enum gate_err gate_apt_parse(const uint8_t *buf, size_t len, struct gate_apt_req **out,
 				      struct gate_error *err);
 void gate_apt_req_free(struct gate_apt_req *r);
+
+/* All of fd (apt's pipe), but never more than GATE_APT_MAX_INPUT + 1
+ * bytes: gate_apt_parse refuses an input over its cap, and the extra byte
+ * shows it. *out is the caller's. False, said on stderr: a read error or
+ * out of memory. */
+bool gate_apt_read_input(int fd, uint8_t **out, size_t *len);
 
 /* apt's lists directory from its Dir, Dir::State and Dir::State::lists
  * values (NULL: apt's default), each relative to the one before unless

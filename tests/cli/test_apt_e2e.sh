@@ -147,8 +147,11 @@ printf 'version: 1\nmode: enforce\nrules: [\n' >"$tmp/broken.yaml"
 # installed by `gate hook apt --install`; sets ROOT and APT_CONFIG.
 new_root() {
     make_root "$1" "deb [trusted=yes] file:$REPO ./"
+    # Version 1 names no dpkg database: --root says which system it is.
+    local root_opt=()
+    [ "${3:-3}" = 1 ] && root_opt=(--root "$ROOT")
     "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" --policy "$2" \
-        --ledger "$ROOT/ledger.db" >"$log" 2>&1 || { echo "FAIL hook --install"; cat "$log"; exit 1; }
+        --ledger "$ROOT/ledger.db" "${root_opt[@]}" >"$log" 2>&1 || { echo "FAIL hook --install"; cat "$log"; exit 1; }
     if [ "${3:-3}" != 3 ]; then
         sed -i "s/::Version \"3\";/::Version \"$3\";/" "$ROOT/etc/apt/apt.conf.d/50gate"
     fi
@@ -161,7 +164,8 @@ check "hook snippet in the root" grep -qF "DPkg::Pre-Install-Pkgs {\"$GATE hook 
 apt_root install good1 good2
 rc=$?
 check "good: apt exits 0" test $rc -eq 0
-check "good: the hook spoke" logs "gate: 2 packages allowed by $tmp/enforce.yaml (enforce), 2 recorded in $ROOT/ledger.db"
+check "good: the hook spoke" logs "gate: 2 packages allowed by $tmp/enforce.yaml (enforce), 2 to record in $ROOT/ledger.db once dpkg has installed them"
+check "good: recorded after dpkg" logs "gate: ledger $ROOT/ledger.db: 2 of 2 allowed packages installed and recorded"
 check "good: files present" test -f "$ROOT/usr/share/good1/file.txt" -a -f "$ROOT/usr/share/good2/file.txt"
 dpkg_root -l >"$log" 2>&1
 check "good: dpkg -l lists good1" grep -qE '^ii +good1 +1\.0' "$log"
@@ -220,8 +224,6 @@ rc=$?
 check "remove: apt exits 0" test $rc -eq 0
 check "remove: good2 gone" not installed good2
 check "remove: good1 stays" installed good1
-# (the hook runs before dpkg: good2's rows go at the next install
-# transaction, test_apt_origin_e2e.sh checks that)
 
 # ---- 6. audit mode: installs everything, logs the denials ----
 new_root r2 "$tmp/audit.yaml"
@@ -253,7 +255,7 @@ for v in 1 2; do
     rc=$?
     check "v$v: signed installs" test $rc -eq 0
     check "v$v: installed" installed good4
-    check "v$v: recorded" logs "1 recorded"
+    check "v$v: recorded" logs "1 of 1 allowed package installed and recorded"
     apt_root install good3 unsigned
     rc=$?
     check "v$v: unsigned refused" test $rc -eq 100

@@ -175,8 +175,20 @@ policy "$tmp/enforce.yaml" enforce
 policy "$tmp/audit.yaml" audit
 L=$tmp/ledger.db
 
+# dpkg's database as apt's configuration names it: the hook alone, without
+# dpkg, records nothing until --post-invoke finds the packages installed
+# there (hand-written stanzas, no file lists: nothing is hashed).
+mkdir -p "$tmp/dpkg"
+: >"$tmp/dpkg/status"
+dpkg_says_installed() { # NAME...: these at 1.0, all, installed
+    local n
+    for n in "$@"; do
+        printf 'Package: %s\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n' "$n"
+    done >>"$tmp/dpkg/status"
+}
+post() { "$GATE" hook apt --post-invoke --ledger "$1" >"$tmp/post.out" 2>&1; }
 v3() { # v3 NAME... : a version 3 transaction unpacking $D/NAME_1.0_all.deb
-    printf 'VERSION 3\nAPT::Architecture=amd64\nDPkg::Pre-Install-Pkgs::=%s%%20hook%%20apt\n\n' "$GATE"
+    printf 'VERSION 3\nAPT::Architecture=amd64\nDPkg::Pre-Install-Pkgs::=%s%%20hook%%20apt\nDir::State::status=%s/dpkg/status\n\n' "$GATE" "$tmp"
     local n
     for n in "$@"; do printf '%s - - none < 1.0 all none %s/%s_1.0_all.deb\n' "$n" "$D" "$n"; done
     for n in "$@"; do printf '%s - - none < 1.0 all none **CONFIGURE**\n' "$n"; done
@@ -187,8 +199,12 @@ ledger_names() { # the package names in the ledger, sorted, on one line
 
 v3 alpha beta >"$tmp/t-good"
 run "v3: signed packages allowed" 0 --in "$tmp/t-good" \
-    --err "2 packages allowed by $tmp/enforce.yaml (enforce), 2 recorded in $L" -- \
+    --err "2 packages allowed by $tmp/enforce.yaml (enforce), 2 to record in $L once dpkg has installed them" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$L"
+check "ledger: nothing installed before dpkg ran" test "$(ledger_names "$L")" = ""
+dpkg_says_installed alpha beta
+post "$L"
+check "post-invoke: alpha and beta recorded" grep -qF "2 of 2 allowed packages installed and recorded" "$tmp/post.out"
 check "ledger: alpha and beta" test "$(ledger_names "$L")" = "alpha beta"
 check "audit: two allow events" test "$(grep -c '"verdict": *"allow"' "$tmp/audit.log")" = 2
 
@@ -216,8 +232,10 @@ run "corrupt .deb (signed, allowed, unreadable)" 2 --in "$tmp/t-corrupt" \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$L"
 check "ledger unchanged after errors" test "$(ledger_names "$L")" = "alpha beta"
 run "corrupt .deb in audit mode: proceeds, not recorded" 0 --in "$tmp/t-corrupt" \
-    --err "NOT RECORDED (audit mode) corrupt 1.0" --err "1 recorded" -- \
+    --err "NOT RECORDED (audit mode) corrupt 1.0" --err "1 to record" -- \
     "$GATE" hook apt --policy "$tmp/audit.yaml" --ledger "$L"
+dpkg_says_installed gamma corrupt
+post "$L"
 check "ledger: gamma added by the audit run" test "$(ledger_names "$L")" = "alpha beta gamma"
 
 run "broken policy refuses, naming every package" 2 --in "$tmp/t-good" \
@@ -297,8 +315,11 @@ for i in $(seq 1 $N); do
 done
 # shellcheck disable=SC2046
 v3 $(cat "$tmp/big-names") >"$tmp/t-big"
-run "300 packages" 0 --in "$tmp/t-big" --err "$N packages allowed" --err "$N recorded" -- \
+run "300 packages" 0 --in "$tmp/t-big" --err "$N packages allowed" --err "$N to record" -- \
     "$GATE" hook apt --policy "$tmp/enforce.yaml" --ledger "$tmp/big.db" --jobs 4
+# shellcheck disable=SC2046
+dpkg_says_installed $(cat "$tmp/big-names")
+post "$tmp/big.db"
 check "300 packages in the ledger" test "$(ledger_names "$tmp/big.db" | wc -w)" = $N
 # The rest on the first 40 of them (each run decides every package again).
 M=40

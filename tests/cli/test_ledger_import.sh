@@ -156,7 +156,7 @@ run "unknown database" 2 --err "import knows one package database: dpkg" -- \
     "$GATE" ledger --db "$db" import rpm
 run "--jobs out of range" 2 --err "--jobs must be a number from 1 to 64" -- imp --jobs 0
 run "import options elsewhere" 2 --err "go with import" -- "$GATE" ledger --db "$db" --force list
-run "no database" 2 --err "$tmp/nowhere/status" -- \
+run "no database" 2 --err "dpkg database $tmp/nowhere: No such file or directory" -- \
     "$GATE" ledger --db "$tmp/n.db" import dpkg --admindir "$tmp/nowhere" --policy "$tmp/empty.yaml"
 mkdir -p "$tmp/nul/info"
 printf 'Package: n\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nConffiles:\n /etc/n.conf 0123\n\n' >"$tmp/nul/status"

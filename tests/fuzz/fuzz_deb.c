@@ -1,6 +1,6 @@
-/* fuzz_deb.c - gate_deb_read on untrusted bytes: the outer ar, the nested
- * tars (through libarchive's decompressors), the control file and the
- * data paths. The input goes to a memfd so the descriptor path (pread from
+/* fuzz_deb.c - gate_deb_read and gate_deb_read_sums on untrusted bytes:
+ * the outer ar, the nested tars (through libarchive's decompressors), the
+ * control file, the md5sums member and the data paths. The input goes to a memfd so the descriptor path (pread from
  * offset 0) is what is exercised. Seeds: tiny real .debs (gzip, xz). */
 #include "../../gate/debian/deb.h"
 #include "internal.h"
@@ -48,6 +48,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_ok(&p);
 	else if (p.name || p.files || p.nfiles || !err.msg[0])
 		abort(); /* untouched on failure, and always a reason */
+	gate_ledger_pkg_clear(&p);
+	char *sums = NULL;
+	size_t len = 0;
+	rc = gate_deb_read_sums(NULL, fd, &p, &sums, &len, &err);
+	if (rc == GATE_OK)
+		check_ok(&p);
+	if (rc == GATE_OK && sums && (p.nfiles || strlen(sums) > len))
+		abort(); /* md5sums instead of data.tar's files, NUL-terminated */
+	if (rc != GATE_OK && (p.name || sums))
+		abort();
+	free(sums);
 	gate_ledger_pkg_clear(&p);
 	close(fd);
 	return 0;

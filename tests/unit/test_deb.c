@@ -453,6 +453,61 @@ static void test_crafted_good(void **state)
 	expect(path, GATE_OK, NULL);
 }
 
+/* A package whose control.tar holds the given entries. */
+static void craft_control(const char *path, const struct tent *ctl, size_t nctl)
+{
+	struct buf c = make_tar(ctl, nctl, true, GNU), d = make_tar(good_data, NDATA, true, GNU);
+	const struct member m[] = {{"debian-binary", version, 4},
+				   {"control.tar.gz", c.p, c.n},
+				   {"data.tar.gz", d.p, d.n}};
+	write_ar(path, m, 3, NULL);
+	free(c.p);
+	free(d.p);
+}
+
+/* The md5sums member instead of data.tar's content, the whole .deb
+ * still hashed; without md5sums, data.tar as gate_deb_read reads it. */
+static void test_read_sums(void **state)
+{
+	struct env *e = *state;
+	struct gate_ledger_pkg p = {0}, full = {0};
+	struct gate_error err = {0};
+	char *sums = NULL;
+	size_t len = 0;
+	const char *path = P(e, "sums.deb");
+	craft(path, good_control, good_data, NDATA, "vcd", NULL);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_OK);
+	assert_int_equal(gate_deb_read(path, -1, &full, &err), GATE_OK);
+	assert_string_equal(p.name, "crafted");
+	assert_string_equal(p.deb_sha256, full.deb_sha256);
+	assert_int_equal(p.nfiles, 0);
+	assert_non_null(sums);
+	assert_int_equal(len, strlen("0123  usr/bin/x\n"));
+	assert_string_equal(sums, "0123  usr/bin/x\n");
+	free(sums);
+	sums = NULL;
+	gate_ledger_pkg_clear(&p);
+	const struct tent none[] = {{'f', "./control", good_control}};
+	craft_control(path, none, 1);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_OK);
+	assert_null(sums);
+	assert_int_equal(p.nfiles, full.nfiles);
+	assert_string_equal(p.files[1].sha256, full.files[1].sha256);
+	gate_ledger_pkg_clear(&p);
+	gate_ledger_pkg_clear(&full);
+	const struct tent twice[] = {{'f', "./control", good_control},
+				     {'f', "./md5sums", "a  b\n"},
+				     {'f', "md5sums", "c  d\n"}};
+	craft_control(path, twice, 3);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_E_PARSE);
+	assert_non_null(strstr(err.msg, "control.tar: 'md5sums' is there twice"));
+	assert_null(p.name);
+	const struct tent link[] = {{'f', "./control", good_control}, {'s', "./md5sums", "x"}};
+	craft_control(path, link, 2);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_E_PARSE);
+	assert_non_null(strstr(err.msg, "'md5sums' is not a regular file"));
+}
+
 static void test_not_a_deb(void **state)
 {
 	struct env *e = *state;
@@ -764,7 +819,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_real_debs),    T(test_truncated),    T(test_crafted_good), T(test_not_a_deb),
 		T(test_evil_paths),   T(test_member_order), T(test_member_names), T(test_control),
-		T(test_data_entries), T(test_caps),
+		T(test_data_entries), T(test_caps),         T(test_read_sums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -383,11 +383,11 @@ static void test_newer_schema_refused(void **state)
 	assert_refused(path, GATE_E_UNSUPPORTED, "schema version 99");
 	/* Version 2 of a future gate, no tables yet: still refused. */
 	path = P(e, "newer2.db");
-	make_sqlite(path, "PRAGMA user_version = 3;");
+	make_sqlite(path, "PRAGMA user_version = 4;");
 	assert_refused(path, GATE_E_UNSUPPORTED, "newer");
 	/* Our current version over no tables. */
 	path = P(e, "empty2.db");
-	make_sqlite(path, "PRAGMA user_version = 2;");
+	make_sqlite(path, "PRAGMA user_version = 3;");
 	assert_refused(path, GATE_E_UNSUPPORTED, "unexpected ledger schema");
 	/* Some other application's database (version 0, tables). */
 	path = P(e, "other.db");
@@ -707,7 +707,7 @@ static void test_schema1_upgrade(void **state)
 	assert_int_equal(user_version(path), 1);
 	/* Read-write: upgraded in place, rows kept as installs. */
 	assert_int_equal(gate_ledger_open(path, false, &l, &err), GATE_OK);
-	assert_int_equal(user_version(path), 2);
+	assert_int_equal(user_version(path), 3);
 	assert_old_row(l);
 	/* The new columns work, and the old package still cascades. */
 	struct tpkg t;
@@ -808,6 +808,101 @@ static void test_sources_and_states(void **state)
 	gate_ledger_close(l);
 }
 
+/* ------------------------------------------------------------------ */
+/* pending packages and the root                                      */
+
+struct pend_sink {
+	size_t n, nfiles;
+	char md5[33], sha[65];
+};
+
+static void on_pending(void *ctx, struct gate_ledger_pkg *p)
+{
+	struct pend_sink *s = ctx;
+	s->n++;
+	s->nfiles += p->nfiles;
+	if (p->nfiles) {
+		snprintf(s->md5, sizeof s->md5, "%s", p->files[0].md5);
+		snprintf(s->sha, sizeof s->sha, "%s", p->files[p->nfiles - 1].sha256);
+	}
+}
+
+/* What the apt hook allowed before dpkg ran vouches for nothing: no
+ * list, show, lookup, has_digest or verify sees it (gated reads
+ * has_digest). */
+static void test_pending_never_vouches(void **state)
+{
+	struct env *e = *state;
+	struct gate_ledger *l = open_rw(e);
+	struct gate_error err = {0};
+	static const char *const paths[] = {"/usr/bin/pend", "/usr/share/pend/b"};
+	static const char *const contents[] = {"pending binary", "pending data"};
+	struct tpkg t;
+	size_t found = 9, checked = 9, bad = 9;
+	int64_t last = 0;
+	mkpkg(&t, "pend", "1.0", "amd64", paths, contents, 2);
+	memset(t.f[0].sha256, 0, sizeof t.f[0].sha256); /* md5 only, as from md5sums */
+	snprintf(t.f[0].md5, sizeof t.f[0].md5, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(gate_ledger_add_pending(l, &t.p, 1, &err), GATE_OK);
+	assert_int_equal(count_list(l), 0);
+	assert_false(vouched(l, "pending data"));
+	assert_int_equal(gate_ledger_lookup(l, "/usr/bin/pend", NULL, NULL, &found, &err), GATE_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(gate_ledger_show(l, "pend", on_pkg, NULL, &found, &err), GATE_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(gate_ledger_verify(l, e->dir, NULL, 0, NULL, NULL, &checked, &bad, &err),
+			 GATE_OK);
+	assert_int_equal(checked, 0);
+	/* Kept as given, and dropped by id. */
+	struct pend_sink s = {0};
+	assert_int_equal(gate_ledger_list_pending(l, on_pending, &s, &last, &err), GATE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.nfiles, 2);
+	assert_string_equal(s.md5, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(s.sha, t.f[1].sha256);
+	assert_true(last > 0);
+	assert_int_equal(gate_ledger_drop_pending(l, last, &err), GATE_OK);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(gate_ledger_list_pending(l, on_pending, &s, &last, &err), GATE_OK);
+	assert_int_equal(s.n, 0);
+	/* Refused: a file with neither digest. */
+	t.f[0].md5[0] = '\0';
+	assert_int_equal(gate_ledger_add_pending(l, &t.p, 1, &err), GATE_E_USAGE);
+	assert_non_null(strstr(err.msg, "/usr/bin/pend: needs an md5 (32) or sha256"));
+	gate_ledger_close(l);
+}
+
+static void test_root_binding(void **state)
+{
+	struct env *e = *state;
+	struct gate_ledger *l = open_rw(e);
+	struct gate_error err = {0};
+	char *root = NULL, *admin = NULL;
+	assert_int_equal(gate_ledger_check_root(l, "/x", &err), GATE_OK); /* unbound */
+	assert_int_equal(gate_ledger_bind_root(l, "/a", "/a/var/lib/dpkg", &err), GATE_OK);
+	assert_int_equal(gate_ledger_bind_root(l, "/a", "/a/var/lib/dpkg", &err), GATE_OK);
+	assert_int_equal(gate_ledger_bind_root(l, "/b", "/b/var/lib/dpkg", &err), GATE_E_USAGE);
+	assert_non_null(strstr(err.msg, "records the root /a (dpkg database /a/var/lib/dpkg), "
+					"not /b (dpkg database /b/var/lib/dpkg)"));
+	assert_int_equal(gate_ledger_bind_root(l, "/a", "/elsewhere", &err), GATE_E_USAGE);
+	assert_int_equal(gate_ledger_check_root(l, "/b", &err), GATE_E_USAGE);
+	assert_non_null(strstr(err.msg, "records the root /a"));
+	gate_ledger_close(l);
+	/* Read-only: still bound, and still checked. */
+	assert_int_equal(gate_ledger_open(e->db, true, &l, &err), GATE_OK);
+	assert_int_equal(gate_ledger_get_root(l, &root, &admin, &err), GATE_OK);
+	assert_string_equal(root, "/a");
+	assert_string_equal(admin, "/a/var/lib/dpkg");
+	assert_int_equal(gate_ledger_check_root(l, "/a", &err), GATE_OK);
+	free(root);
+	free(admin);
+	gate_ledger_close(l);
+	/* A missing root says so. */
+	char out[4096];
+	assert_int_equal(gate_ledger_canon_root(P(e, "nowhere"), out, &err), GATE_E_IO);
+	assert_non_null(strstr(err.msg, "nowhere: No such file or directory"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -818,6 +913,7 @@ int main(void)
 		T(test_missing_and_links),    T(test_locked),
 		T(test_halfway_rolls_back),   T(test_verify),
 		T(test_schema1_upgrade),      T(test_sources_and_states),
+		T(test_pending_never_vouches), T(test_root_binding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,19 +264,6 @@ static enum gate_err read_version(struct deb *d, int64_t size, struct gate_error
 
 /* ---- the whole package ---- */
 
-/* Read a member through without decompressing it: every byte still goes
- * through src_read and the digest. */
-static enum gate_err pass_member(struct deb *d, struct gate_error *err)
-{
-	const void *b;
-	size_t len;
-	la_int64_t off;
-	int r;
-	while ((r = archive_read_data_block(d->outer, &b, &len, &off)) == ARCHIVE_OK)
-		;
-	return r == ARCHIVE_EOF ? GATE_OK : gate_deb_fail_archive(d, d->outer, "data.tar", err);
-}
-
 enum member_state { ST_VERSION, ST_CONTROL, ST_DATA, ST_AFTER };
 
 static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum member_state *st,
@@ -307,8 +294,10 @@ static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum memb
 	}
 	if (*st == ST_DATA && member_ext(name, "data.tar", data_exts, &ext)) {
 		*st = ST_AFTER;
-		if (d->want_sums && d->md5sums)
-			return pass_member(d, err);
+		if (d->want_sums && d->md5sums) {
+			d->stopped = true; /* what the hook keeps needs no more */
+			return GATE_OK;
+		}
 		return gate_deb_read_data_tar(d, ext, err);
 	}
 	return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: unexpected member '%s' (%s)", d->path,
@@ -338,6 +327,8 @@ static enum gate_err read_members(struct deb *d, struct gate_error *err)
 					 "%s: more than %d ar members", d->path, DEB_MAX_MEMBERS);
 		if ((rc = on_member(d, e, &st, err)) != GATE_OK)
 			return rc;
+		if (d->stopped)
+			return GATE_OK;
 	}
 	if (st != ST_AFTER)
 		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: %s", d->path,
@@ -422,11 +413,14 @@ static enum gate_err deb_run(struct deb *d, const char *path, int fd,
 	if ((rc = read_members(d, err)) != GATE_OK ||
 	    (rc = gate_deb_build_files(d, err)) != GATE_OK)
 		goto out;
-	if (EVP_DigestFinal_ex(d->src.md, dig, NULL) != 1) {
+	if (d->stopped) {
+		pkg->deb_sha256[0] = '\0'; /* not every byte was read */
+	} else if (EVP_DigestFinal_ex(d->src.md, dig, NULL) != 1) {
 		rc = gate_fail(err, GATE_E_INTERNAL, NULL, FIELD, "digest failed");
 		goto out;
+	} else {
+		gate_hex_encode(dig, 32, pkg->deb_sha256);
 	}
-	gate_hex_encode(dig, 32, pkg->deb_sha256);
 	pkg->name = d->name;
 	pkg->version = d->version;
 	pkg->arch = d->arch;

@@ -43,12 +43,13 @@ GATE_WUR enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledge
 				     struct gate_error *err);
 
 /* As gate_deb_read, for what the apt hook keeps until dpkg has installed
- * the package: the control fields, deb_sha256 (still of every byte) and
- * control.tar's "md5sums" member, whose text goes to *md5sums (NUL-
- * terminated, *md5sums_len bytes, the caller frees it). With an md5sums
- * member, data.tar is read through (hashed) but not decompressed, and
- * pkg->files stays empty; without one, *md5sums is NULL and pkg->files is
- * filled as gate_deb_read fills it. Errors: those of gate_deb_read, and
+ * the package: the control fields and control.tar's "md5sums" member,
+ * whose text goes to *md5sums (NUL-terminated, *md5sums_len bytes, the
+ * caller frees it). With an md5sums member nothing after control.tar is
+ * read: pkg->files stays empty and pkg->deb_sha256 is "" (the hook has the
+ * digest it decided on; a second pass over the whole .deb would only cost
+ * time). Without one, *md5sums is NULL and pkg and its files are filled as
+ * gate_deb_read fills them. Errors: those of gate_deb_read, and
  * GATE_E_PARSE for an md5sums that is there twice or not a regular file,
  * GATE_E_TOO_LARGE for one over GATE_DEB_MAX_SUMS. */
 GATE_WUR enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pkg *pkg,

@@ -56,6 +56,7 @@ struct deb {
 	struct gate_ledger_file *files;
 	size_t nfiles;
 	bool want_sums;	/* gate_deb_read_sums: keep md5sums; data.tar only without it */
+	bool stopped;	/* ... and with it, nothing after control.tar was read */
 	char *md5sums;	/* control.tar's md5sums, NUL-terminated */
 	size_t md5sums_len;
 };

@@ -56,8 +56,9 @@ static const char hook_usage[] =
 	"  --no-ledger          do not record allowed packages\n"
 	"  --root DIR           the system dpkg installs into (default: from apt's\n"
 	"                       Dir::State::status, else the ledger's, else /)\n"
-	"  --no-background      do not read the .debs' data.tar while dpkg runs: the\n"
-	"                       step after dpkg hashes the installed files instead\n"
+	"  --background         decode the .debs' data.tar while dpkg runs, instead of\n"
+	"                       hashing the installed files after it: quicker for\n"
+	"                       packages that compress little, slower for most\n"
 	"  --post-invoke        after dpkg: record the allowed packages dpkg\n"
 	"                       installed, drop the others, forget removed ones\n"
 	"  --jobs N             parallel decisions (default: the number of CPUs, at\n"
@@ -101,7 +102,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		O_ROOT,
 		O_POST,
 		O_DIGEST,
-		O_NO_BG
+		O_BG
 	};
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
@@ -119,7 +120,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"post-invoke", no_argument, NULL, O_POST},
 		/* the background step the hook starts itself (apt_ledger.h) */
 		{"digest-pending", no_argument, NULL, O_DIGEST},
-		{"no-background", no_argument, NULL, O_NO_BG},
+		{"background", no_argument, NULL, O_BG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -179,8 +180,8 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		case O_DIGEST:
 			a->digest = true;
 			break;
-		case O_NO_BG:
-			a->no_background = true;
+		case O_BG:
+			a->background = true;
 			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
@@ -272,6 +273,11 @@ static void read_deb(struct item *it)
 		gate_ledger_pkg_clear(&it->pkg);
 		return;
 	}
+	/* With md5sums only the control.tar was read (gate_deb_read_sums):
+	 * the package is the .deb of the decided digest, which the step after
+	 * dpkg checks again before it takes file digests from it. */
+	if (!it->pkg.deb_sha256[0])
+		snprintf(it->pkg.deb_sha256, sizeof it->pkg.deb_sha256, "%s", it->v.digest);
 	if (strcmp(it->pkg.deb_sha256, it->v.digest) != 0) {
 		snprintf(it->deb_err, sizeof it->deb_err,
 			 "the .deb changed while it was checked (sha256 %.16s... decided, %.16s... "
@@ -413,7 +419,7 @@ static enum gate_err record(const struct run *r, const struct hook_args *a, cons
 	if (rc == GATE_OK && n)
 		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
-	if (rc == GATE_OK && n && !a->no_background)
+	if (rc == GATE_OK && n && a->background)
 		gate_apt_start_digest(a->ledger, lock);
 	if (lock >= 0)
 		close(lock);

@@ -152,7 +152,7 @@ new_root() { # new_root NAME with|without
     make_root "$1" "deb [trusted=yes] file:$REPO ./"
     if [ "$2" = with ]; then
         "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" \
-            --policy "$tmp/policy.yaml" --ledger "$ROOT/ledger.db" >/dev/null || die "hook --install"
+            --policy "$tmp/policy.yaml" --ledger "$ROOT/ledger.db" ${HOOK_OPTS:-} >/dev/null || die "hook --install"
     fi
     apt_root update || die "apt-get update failed: $(tail -5 "$tmp/apt.log")"
 }

@@ -15,9 +15,9 @@
 #     root;
 #   - two roots sharing one ledger are refused, and `ledger verify --root`
 #     on another root fails;
-#   - each installed file is recorded with the digest its .deb ships, read
-#     in the background while dpkg unpacks, or (--no-background) hashed on
-#     disk after dpkg and compared with the .deb's md5sums.
+#   - each installed file is recorded with the digest its .deb ships:
+#     hashed on disk after dpkg and compared with the .deb's md5sums, or
+#     (--background) read from the .deb while dpkg unpacks.
 # Never touches the host's package database (apt_root.sh's guard).
 # Env: GATE (the binary). Skips (exit 0) when not root or without
 # apt-get / dpkg-deb.
@@ -144,7 +144,7 @@ shown_ok() {
 apt_root install good1
 check "good1 installed" installed good1
 check "good1 recorded" test "$(names)" = good1
-check "good1: its file as the .deb ships it (read in the background)" shown_ok good1 /usr/share/good1/file.txt
+check "good1: its file as the .deb ships it" shown_ok good1 /usr/share/good1/file.txt
 apt_root install badpre
 rc=$?
 check "preinst: apt fails" test $rc -ne 0
@@ -234,17 +234,17 @@ check "v1: good2 removed" not installed good2
 check "v1: the removal is forgotten" test "$(names)" = good1
 check "v1: says so" logs "1 removed package forgotten"
 
-# ---- 7. no background step: the files are hashed on disk after dpkg ----
-make_root fg "deb [trusted=yes] file:$REPO ./"
-LEDGER=$tmp/fg.db
+# ---- 7. --background: the .deb's files read while dpkg unpacks ----
+make_root bg "deb [trusted=yes] file:$REPO ./"
+LEDGER=$tmp/bg.db
 fixture "$GATE" hook apt --install --apt-conf-dir "$ROOT/etc/apt/apt.conf.d" \
-    --policy "$tmp/policy.yaml" --ledger "$LEDGER" --no-background
+    --policy "$tmp/policy.yaml" --ledger "$LEDGER" --background
 fixture env APT_CONFIG="$APT_CONFIG" apt-get -q -y update
-check "fg: the snippet says --no-background" grep -qF -- "--no-background --post-invoke" "$ROOT/etc/apt/apt.conf.d/50gate"
+check "bg: the snippet says --background" grep -qF -- "--background --post-invoke" "$ROOT/etc/apt/apt.conf.d/50gate"
 apt_root install good1
-check "fg: good1 recorded" test "$(names)" = good1
-check "fg: its file as the .deb's md5sums say" shown_ok good1 /usr/share/good1/file.txt
+check "bg: good1 recorded" test "$(names)" = good1
+check "bg: its file as the .deb ships it" shown_ok good1 /usr/share/good1/file.txt
 ledger verify --root "$ROOT" >"$log" 2>&1
-check "fg: verify passes" test $? -eq 0
+check "bg: verify passes" test $? -eq 0
 
 finish test_apt_ledger_e2e

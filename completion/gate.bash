@@ -23,7 +23,7 @@ _gate_opts_ledger_record_deb='--db --rule'
 _gate_opts_ledger_import='--db --format --root --admindir --policy --jobs --force --verbose
  --debs --current-time'
 _gate_opts_hook_apt='--policy --evidence --ledger --no-ledger --jobs --fetch-timeout
- --current-time --cache-dir --root --post-invoke --background --install --uninstall
+ --current-time --cache-dir --root --post-invoke --no-background --install --uninstall
  --apt-conf-dir --help'
 _gate_opts_tuf='--metadata-dir --metadata-url --target-dir --target-base-url --target-name
  --help'

@@ -294,6 +294,7 @@ static enum gate_err on_member(struct deb *d, struct archive_entry *e, enum memb
 	}
 	if (*st == ST_DATA && member_ext(name, "data.tar", data_exts, &ext)) {
 		*st = ST_AFTER;
+		d->data_bytes = size > 0 ? (uint64_t)size : 0;
 		if (d->want_sums && d->md5sums) {
 			d->stopped = true; /* what the hook keeps needs no more */
 			return GATE_OK;
@@ -385,8 +386,8 @@ static void deb_clear(struct deb *d)
 	free(d->src.buf);
 }
 
-static enum gate_err deb_run(struct deb *d, const char *path, int fd,
-			     struct gate_ledger_pkg *pkg, struct gate_error *err)
+static enum gate_err deb_run(struct deb *d, const char *path, int fd, struct gate_ledger_pkg *pkg,
+			     struct gate_error *err)
 {
 	int owned = -1;
 	uint8_t dig[32];
@@ -445,7 +446,8 @@ enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledger_pkg *pk
 }
 
 enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pkg *pkg,
-				 char **md5sums, size_t *md5sums_len, struct gate_error *err)
+				 char **md5sums, size_t *md5sums_len, struct gate_deb_sizes *sizes,
+				 struct gate_error *err)
 {
 	struct deb d = {.path = path ? path : "(descriptor)", .want_sums = true};
 	enum gate_err rc = deb_run(&d, path, fd, pkg, err);
@@ -453,6 +455,8 @@ enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pk
 		*md5sums = d.md5sums;
 		*md5sums_len = d.md5sums_len;
 		d.md5sums = NULL;
+		if (sizes)
+			*sizes = (struct gate_deb_sizes){d.installed_kib, d.data_bytes};
 	}
 	deb_clear(&d);
 	return rc;

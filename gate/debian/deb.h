@@ -52,8 +52,12 @@ GATE_WUR enum gate_err gate_deb_read(const char *path, int fd, struct gate_ledge
  * gate_deb_read fills them. Errors: those of gate_deb_read, and
  * GATE_E_PARSE for an md5sums that is there twice or not a regular file,
  * GATE_E_TOO_LARGE for one over GATE_DEB_MAX_SUMS. */
+struct gate_deb_sizes {
+	uint64_t installed_kib; /* control's Installed-Size; 0 when absent */
+	uint64_t data_bytes;	/* data.tar as stored in the .deb (compressed) */
+};
 GATE_WUR enum gate_err gate_deb_read_sums(const char *path, int fd, struct gate_ledger_pkg *pkg,
 					  char **md5sums, size_t *md5sums_len,
-					  struct gate_error *err);
+					  struct gate_deb_sizes *sizes, struct gate_error *err);
 
 #endif

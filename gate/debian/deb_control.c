@@ -134,6 +134,16 @@ static enum gate_err control_line(struct deb *d, const char *line, size_t len,
 		end--;
 	size_t vl = (size_t)(end - v);
 	*last = -1;
+	/* Installed-Size (KiB): only an estimate of how well data.tar
+	 * compresses (gate_deb_sizes); anything but digits is ignored. */
+	if (ascii_ieq(line, nl, "Installed-Size")) {
+		uint64_t kib = 0;
+		size_t i = 0;
+		for (; i < vl && i < 15 && v[i] >= '0' && v[i] <= '9'; i++)
+			kib = kib * 10 + (uint64_t)(v[i] - '0');
+		d->installed_kib = i == vl ? kib : 0;
+		return GATE_OK;
+	}
 	for (int i = 0; i < 3; i++) {
 		if (!ascii_ieq(line, nl, wanted[i]))
 			continue;
@@ -195,8 +205,8 @@ out:
 
 /* A member of control.tar read whole into *out (NUL-terminated, size
  * bytes), refusing one over cap or not as long as its header says. */
-static enum gate_err read_member(struct deb *d, struct archive *a, const char *what,
-				 int64_t size, uint64_t cap, char **out, struct gate_error *err)
+static enum gate_err read_member(struct deb *d, struct archive *a, const char *what, int64_t size,
+				 uint64_t cap, char **out, struct gate_error *err)
 {
 	if (size < 0 || (uint64_t)size > cap)
 		return gate_fail(err, GATE_E_TOO_LARGE, NULL, FIELD, "%s: %s file over %llu bytes",
@@ -247,9 +257,8 @@ static enum gate_err read_md5sums(struct deb *d, struct archive *a, struct archi
 				  struct gate_error *err)
 {
 	if (d->md5sums || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
-		return gate_fail(err, GATE_E_PARSE, NULL, FIELD,
-				 "%s: control.tar: 'md5sums' is %s", d->path,
-				 d->md5sums ? "there twice" : "not a regular file");
+		return gate_fail(err, GATE_E_PARSE, NULL, FIELD, "%s: control.tar: 'md5sums' is %s",
+				 d->path, d->md5sums ? "there twice" : "not a regular file");
 	int64_t size = archive_entry_size(e);
 	enum gate_err rc = read_member(d, a, "md5sums", size, GATE_DEB_MAX_SUMS, &d->md5sums, err);
 	if (rc == GATE_OK)
@@ -280,7 +289,8 @@ enum gate_err gate_deb_read_control_tar(struct deb *d, const char *ext, struct g
 			break;
 		}
 		const char *name = archive_entry_pathname(e);
-		if (d->want_sums && (strcmp(name, "./md5sums") == 0 || strcmp(name, "md5sums") == 0)) {
+		if (d->want_sums &&
+		    (strcmp(name, "./md5sums") == 0 || strcmp(name, "md5sums") == 0)) {
 			rc = read_md5sums(d, a, e, err);
 			continue;
 		}

@@ -55,9 +55,11 @@ struct deb {
 	char *name, *version, *arch;
 	struct gate_ledger_file *files;
 	size_t nfiles;
-	bool want_sums;	/* gate_deb_read_sums: keep md5sums; data.tar only without it */
-	bool stopped;	/* ... and with it, nothing after control.tar was read */
-	char *md5sums;	/* control.tar's md5sums, NUL-terminated */
+	bool want_sums;		/* gate_deb_read_sums: keep md5sums; data.tar only without it */
+	bool stopped;		/* ... and with it, nothing after control.tar was read */
+	uint64_t installed_kib; /* control's Installed-Size; 0 when absent */
+	uint64_t data_bytes;	/* the data.tar member as stored */
+	char *md5sums;		/* control.tar's md5sums, NUL-terminated */
 	size_t md5sums_len;
 };
 

@@ -56,9 +56,9 @@ static const char hook_usage[] =
 	"  --no-ledger          do not record allowed packages\n"
 	"  --root DIR           the system dpkg installs into (default: from apt's\n"
 	"                       Dir::State::status, else the ledger's, else /)\n"
-	"  --background         decode the .debs' data.tar while dpkg runs, instead of\n"
-	"                       hashing the installed files after it: quicker for\n"
-	"                       packages that compress little, slower for most\n"
+	"  --no-background      never decode a .deb's data.tar while dpkg runs (by\n"
+	"                       default, those that compress little are): the step\n"
+	"                       after dpkg hashes all installed files instead\n"
 	"  --post-invoke        after dpkg: record the allowed packages dpkg\n"
 	"                       installed, drop the others, forget removed ones\n"
 	"  --jobs N             parallel decisions (default: the number of CPUs, at\n"
@@ -120,7 +120,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 		{"post-invoke", no_argument, NULL, O_POST},
 		/* the background step the hook starts itself (apt_ledger.h) */
 		{"digest-pending", no_argument, NULL, O_DIGEST},
-		{"background", no_argument, NULL, O_BG},
+		{"no-background", no_argument, NULL, O_BG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -181,7 +181,7 @@ static int parse_hook_args(int argc, char **argv, struct hook_args *a)
 			a->digest = true;
 			break;
 		case O_BG:
-			a->background = true;
+			a->no_background = true;
 			break;
 		case 'e':
 			if (a->ndirs == HOOK_MAX_EVIDENCE)
@@ -419,7 +419,7 @@ static enum gate_err record(const struct run *r, const struct hook_args *a, cons
 	if (rc == GATE_OK && n)
 		rc = gate_ledger_add_pending(l, pkgs, n, err);
 	gate_ledger_close(l);
-	if (rc == GATE_OK && n && a->background)
+	if (rc == GATE_OK && n && !a->no_background)
 		gate_apt_start_digest(a->ledger, lock);
 	if (lock >= 0)
 		close(lock);

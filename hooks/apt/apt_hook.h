@@ -18,7 +18,7 @@ struct hook_args {
 	const char *policy, *ledger, *now, *conf_dir, *cache_dir, *root;
 	const char *dirs[HOOK_MAX_EVIDENCE + 1];
 	size_t ndirs;
-	bool no_ledger, install, uninstall, post, digest, background;
+	bool no_ledger, install, uninstall, post, digest, no_background;
 	unsigned jobs;
 	long fetch_s;
 };

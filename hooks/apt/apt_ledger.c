@@ -148,8 +148,8 @@ static enum gate_err name_dropped(struct gate_ledger *l, const struct pending_se
 		const struct gate_ledger_pkg *p = &ps->p[i];
 		bool found = false;
 		enum gate_ledger_source src;
-		enum gate_err e = gate_ledger_has_version(l, p->name, p->arch, p->version, &found,
-							  &src, err);
+		enum gate_err e =
+			gate_ledger_has_version(l, p->name, p->arch, p->version, &found, &src, err);
 		if (e != GATE_OK)
 			return e;
 		if (found && src == GATE_LEDGER_INSTALL)
@@ -257,7 +257,7 @@ enum gate_err gate_apt_read_pending(const char *deb, struct gate_ledger_pkg *pkg
 {
 	char *sums = NULL;
 	size_t len = 0;
-	enum gate_err e = gate_deb_read_sums(deb, -1, pkg, &sums, &len, err);
+	enum gate_err e = gate_deb_read_sums(deb, -1, pkg, &sums, &len, NULL, err);
 	if (e == GATE_OK && sums)
 		e = sums_to_files(sums, len, pkg, err);
 	free(sums);
@@ -334,12 +334,35 @@ static bool needs_digest(const struct gate_ledger_pkg *p)
 	return p->nfiles == 0;
 }
 
+/* Whether decoding p's data.tar is cheap next to hashing what dpkg
+ * installs: it stores at least half of its installed size (random or
+ * already-compressed contents). A package of program bytes stores about a
+ * quarter, and decoding it (xz) costs as much CPU as dpkg's own unpacking,
+ * on the CPUs dpkg is using: those are hashed on disk after dpkg instead
+ * (docs/BENCHMARKS.md). */
+static bool cheap_to_decode(const struct gate_ledger_pkg *p)
+{
+	struct gate_ledger_pkg h = {0};
+	struct gate_deb_sizes sz = {0};
+	struct gate_error e = {0};
+	char *sums = NULL;
+	size_t len = 0;
+	bool ok = gate_deb_read_sums(p->deb, -1, &h, &sums, &len, &sz, &e) == GATE_OK &&
+		  sz.installed_kib && sz.data_bytes && sz.installed_kib <= UINT64_MAX / 1024 / 2 &&
+		  sz.installed_kib * 1024 <= sz.data_bytes * 2;
+	free(sums);
+	gate_ledger_pkg_clear(&h);
+	return ok;
+}
+
 /* The files of one pending package from its .deb, when it is still the
  * .deb that was decided and names the same package. */
 static enum gate_err digest_one(struct gate_ledger *l, const struct gate_ledger_pkg *p)
 {
 	struct gate_ledger_pkg d = {0};
 	struct gate_error e = {0};
+	if (!cheap_to_decode(p))
+		return GATE_OK; /* hashed on disk after dpkg */
 	enum gate_err rc = gate_deb_read(p->deb, -1, &d, &e);
 	if (rc == GATE_OK && strcmp(d.deb_sha256, p->deb_sha256) == 0 &&
 	    strcmp(d.name, p->name) == 0 && strcmp(d.version, p->version) == 0 &&

@@ -76,7 +76,7 @@ static char *hook_command(const struct hook_args *a, bool ledger_given)
 		  (!ledger_given || append(&cmd, "--ledger", a->ledger)) &&
 		  (!a->root || append(&cmd, "--root", a->root)) &&
 		  (!a->no_ledger || append(&cmd, "--no-ledger", NULL)) &&
-		  (!a->background || append(&cmd, "--background", NULL)) &&
+		  (!a->no_background || append(&cmd, "--no-background", NULL)) &&
 		  (!a->cache_dir || append(&cmd, "--cache-dir", a->cache_dir));
 	for (size_t i = 0; ok && i < a->ndirs; i++)
 		ok = append(&cmd, "--evidence", a->dirs[i]);

@@ -79,7 +79,7 @@ expect "ledger import's source" "dpkg" gate ledger import ''
 expect "ledger import's options" "--debs --db" gate ledger import dpkg --d
 expect "ledger verify's --root only" "--root" gate ledger verify --r
 expect "hook's adapters" "apt" gate hook ''
-expect "hook apt's options" "--no-ledger" gate hook apt --no
+expect "hook apt's options" "--no-background --no-ledger" gate hook apt --no
 expect "an option's value is not a command word" "--install" gate hook apt --ledger /x --ins
 expect "tuf subcommands" "init refresh download repo" gate tuf ''
 expect "tuf repo subcommands" "init add sign" gate tuf repo ''

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gate_ledger_pkg_clear(&p);
 	char *sums = NULL;
 	size_t len = 0;
-	rc = gate_deb_read_sums(NULL, fd, &p, &sums, &len, &err);
+	rc = gate_deb_read_sums(NULL, fd, &p, &sums, &len, NULL, &err);
 	if (rc == GATE_OK)
 		check_ok(&p);
 	if (rc == GATE_OK && sums && (p.nfiles || strlen(sums) > len))

@@ -477,7 +477,10 @@ static void test_read_sums(void **state)
 	size_t len = 0;
 	const char *path = P(e, "sums.deb");
 	craft(path, good_control, good_data, NDATA, "vcd", NULL);
-	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_OK);
+	struct gate_deb_sizes sz = {1, 1};
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &sz, &err), GATE_OK);
+	assert_int_equal(sz.installed_kib, 0); /* no Installed-Size */
+	assert_true(sz.data_bytes > 0);
 	assert_int_equal(gate_deb_read(path, -1, &full, &err), GATE_OK);
 	assert_string_equal(p.name, "crafted");
 	assert_string_equal(p.deb_sha256, "");
@@ -490,23 +493,42 @@ static void test_read_sums(void **state)
 	gate_ledger_pkg_clear(&p);
 	const struct tent none[] = {{'f', "./control", good_control}};
 	craft_control(path, none, 1);
-	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_OK);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, NULL, &err), GATE_OK);
 	assert_null(sums);
 	assert_int_equal(strlen(p.deb_sha256), 64); /* every byte read */
 	assert_int_equal(p.nfiles, full.nfiles);
 	assert_string_equal(p.files[1].sha256, full.files[1].sha256);
 	gate_ledger_pkg_clear(&p);
 	gate_ledger_pkg_clear(&full);
+	/* Installed-Size: the estimate of how well data.tar compresses */
+	static const char sized[] = "Package: crafted\nVersion: 1.0-1\nArchitecture: all\n"
+				    "Installed-Size: 1234\nDescription: crafted\n";
+	const struct tent with_size[] = {{'f', "./control", sized}, {'f', "./md5sums", "a  b\n"}};
+	craft_control(path, with_size, 2);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &sz, &err), GATE_OK);
+	assert_int_equal(sz.installed_kib, 1234);
+	free(sums);
+	sums = NULL;
+	gate_ledger_pkg_clear(&p);
+	static const char bad_size[] = "Package: crafted\nVersion: 1.0-1\nArchitecture: all\n"
+				       "Installed-Size: 12k\nDescription: crafted\n";
+	const struct tent with_bad[] = {{'f', "./control", bad_size}, {'f', "./md5sums", "a  b\n"}};
+	craft_control(path, with_bad, 2);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &sz, &err), GATE_OK);
+	assert_int_equal(sz.installed_kib, 0); /* not digits: no estimate */
+	free(sums);
+	sums = NULL;
+	gate_ledger_pkg_clear(&p);
 	const struct tent twice[] = {{'f', "./control", good_control},
 				     {'f', "./md5sums", "a  b\n"},
 				     {'f', "md5sums", "c  d\n"}};
 	craft_control(path, twice, 3);
-	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_E_PARSE);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, NULL, &err), GATE_E_PARSE);
 	assert_non_null(strstr(err.msg, "control.tar: 'md5sums' is there twice"));
 	assert_null(p.name);
 	const struct tent link[] = {{'f', "./control", good_control}, {'s', "./md5sums", "x"}};
 	craft_control(path, link, 2);
-	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, &err), GATE_E_PARSE);
+	assert_int_equal(gate_deb_read_sums(path, -1, &p, &sums, &len, NULL, &err), GATE_E_PARSE);
 	assert_non_null(strstr(err.msg, "'md5sums' is not a regular file"));
 }
 

@@ -18,7 +18,8 @@
 # packages, protocol version 3 on stdin) is timed too.
 #
 # Usage: sudo bash tests/bench/apt.sh
-# Env: N, RUNS, FILES, FILE_KIB, BIG_MIB, DATA (binaries, random,
+# Env: N, RUNS, FILES, FILE_KIB, BIG_MIB, HOOK_OPTS (options the hook is
+#      installed with, e.g. --no-background), DATA (binaries, random,
 #      big-binaries, big-random, small (the first two), big (the last
 #      two) or all; default all), GATE (a gate binary; default: build
 #      Release into build-aptbench/), NO_DOC=1 (do not touch
@@ -108,8 +109,10 @@ make_repo() {
                 off=$((off + FILE_KIB * 1024))
             fi
         done
-        printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: b <b@example.org>\nDescription: gate bench %s\n' \
-            "$p" "$p" >"$d/DEBIAN/control"
+        # Installed-Size in KiB, as dpkg-gencontrol writes it for every
+        # package Debian ships.
+        printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nInstalled-Size: %s\nMaintainer: b <b@example.org>\nDescription: gate bench %s\n' \
+            "$p" "$(du -sk --apparent-size "$d/usr" | cut -f1)" "$p" >"$d/DEBIAN/control"
         (cd "$d" && find usr -type f | sort | xargs md5sum) >"$d/DEBIAN/md5sums" || die "md5sums"
         dpkg-deb --build --root-owner-group "$d" "$REPO/${p}_1.0_all.deb" >/dev/null || die "dpkg-deb"
         hex=$(sha256sum "$REPO/${p}_1.0_all.deb" | cut -d' ' -f1)

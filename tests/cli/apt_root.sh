@@ -11,8 +11,28 @@
 #   apt_root ARGS...    apt-get -q -y in the root, output in $log.
 #   dpkg_root ARGS...   dpkg on the root's database.
 #   installed PKG       dpkg in the root says "install ok installed".
+#   apt_test_start NAME the prologue of a test that runs apt in such roots:
+#       $GATE made absolute; skip (exit 0) unless root with apt-get and
+#       dpkg-deb; $tmp a new /tmp/NAME.XXXXXX, removed on exit unless
+#       KEEP_TMP is set.
 ROOT=
 APT_CONFIG=
+
+apt_test_start() {
+    GATE=${GATE:?GATE must name the gate binary}
+    GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
+    [ "$(id -u)" -eq 0 ] || { echo "SKIP: not root: apt-get and dpkg --root need root"; exit 0; }
+    local t
+    for t in apt-get dpkg-deb; do
+        command -v $t >/dev/null || { echo "SKIP: $t is missing"; exit 0; }
+    done
+    tmp=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+    case $tmp in
+    "/tmp/$1."?*) ;;
+    *) echo "unexpected temporary directory '$tmp'" >&2; exit 1 ;;
+    esac
+    trap '[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
+}
 
 guard() {
     : "${ROOT:?ROOT is unset}" "${APT_CONFIG:?APT_CONFIG is unset}"

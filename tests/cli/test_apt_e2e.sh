@@ -17,23 +17,8 @@
 # apt-get / dpkg-deb.
 set -u
 
-GATE=${GATE:?GATE must name the gate binary}
-GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
-
-skip() {
-    echo "SKIP: $*"
-    exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "not root: apt-get and dpkg --root need root"
-command -v apt-get >/dev/null || skip "apt-get is missing"
-command -v dpkg-deb >/dev/null || skip "dpkg-deb is missing"
-
-tmp=$(mktemp -d /tmp/gate-apt-e2e.XXXXXX) || exit 1
-case $tmp in
-/tmp/gate-apt-e2e.?*) ;;
-*) echo "unexpected temporary directory '$tmp'" >&2; exit 1 ;;
-esac
-trap '[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
+apt_test_start gate-apt-e2e
 
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh" # fixture; check is this test's own
 TEST_LABEL=test_apt_e2e
@@ -55,7 +40,6 @@ check() {
 
 # ---- a throwaway root: nothing runs against the host ----
 
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
 ledger() { # ledger ARGS...: gate ledger on the current root's ledger
     guard
     "$GATE" ledger --db "$ROOT/ledger.db" "$@"

@@ -24,29 +24,13 @@
 # apt-get / dpkg-deb.
 set -u
 
-GATE=${GATE:?GATE must name the gate binary}
-GATE=$(cd "$(dirname "$GATE")" && pwd)/$(basename "$GATE")
-
-skip() {
-    echo "SKIP: $*"
-    exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "not root: apt-get and dpkg --root need root"
-command -v apt-get >/dev/null || skip "apt-get is missing"
-command -v dpkg-deb >/dev/null || skip "dpkg-deb is missing"
-
-tmp=$(mktemp -d /tmp/gate-apt-ledger.XXXXXX) || exit 1
-case $tmp in
-/tmp/gate-apt-ledger.?*) ;;
-*) echo "unexpected temporary directory '$tmp'" >&2; exit 1 ;;
-esac
-trap '[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$tmp"' EXIT
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt_root.sh"
+apt_test_start gate-apt-ledger
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 TEST_LABEL=test_apt_ledger_e2e
 log=$tmp/.log
-. "$here/apt_root.sh"
 logs() { grep -qF -- "$1" "$log"; }
 ledger() { # ledger ARGS...: gate ledger on $LEDGER
     "$GATE" ledger --db "$LEDGER" "$@"

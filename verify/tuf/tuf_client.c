@@ -33,6 +33,7 @@ void gate_tuf_caps_default(struct gate_tuf_caps *c)
 	c->fetch.total_timeout = 600;
 	c->fetch.deadline_ms = 0;
 	c->fetch.deadline_s = 0;
+	c->fetch.deadline_of = NULL; /* "update (GATE_TUF_TIMEOUT)" */
 	c->fetch.file_regular = true;
 }
 

@@ -28,6 +28,8 @@ BINARY = bytes(range(256)) * 2  # libmagic: application/octet-stream
 # name -> (how to make it, verdict, policy rule or None, content)
 FILES = {
     b"a.txt": ("file", "allow", "text files", b"hello\n"),
+    # a rule whose id slug is that of "text files": both get a hash suffix
+    b"b.md": ("file", "allow", "Text  Files!", b"# hi\n"),
     b"run.sh": ("file", "deny", RULE_SH, b"#!/bin/sh\necho hi\n"),
     # spaces, markup, quotes, a UTF-8 letter, a byte that is not UTF-8, braces
     b"we ird <&'\"\xc3\xa9\xff {1}.bin": ("file", "deny", "signed-binaries", BINARY),
@@ -58,6 +60,10 @@ rules:
     match:
       path: ["**/*.sh"]
     decision: deny
+  - name: 'Text  Files!'
+    match:
+      path: ["**/*.md"]
+    decision: allow
   - name: text files
     match:
       type: [text/plain]
@@ -113,7 +119,43 @@ def xml_text(b):
     return "".join(out)
 
 
+def rule_slug(name):
+    """gate's SARIF id of a policy rule name, before collisions."""
+    out = "policy/"
+    for b in name.encode():
+        if len(out) >= 7 + 48:
+            break
+        c = chr(b).lower() if b < 0x80 else "\0"
+        if c.isascii() and c.isalnum():
+            out += c
+        elif out[-1] not in "-/":
+            out += "-"
+    out = out.rstrip("-")
+    return out + "-" if out.endswith("/") else out
+
+
+def fnv1a(name):
+    h = 2166136261
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def rule_ids(names):
+    """name -> SARIF id for the policy rules that decided a file."""
+    slugs = {n: rule_slug(n) for n in names}
+    return {n: s + ("-%08x" % fnv1a(n) if list(slugs.values()).count(s) > 1 else "")
+            for n, s in slugs.items()}
+
+
+POLICY_IDS = rule_ids({f[2] for f in FILES.values() if f[2]})
+
+
 def expected_rule_id(verdict, rule):
+    return "error" if verdict == "error" else POLICY_IDS[rule] if rule else "no-rule"
+
+
+def expected_junit_class(verdict, rule):
     return "error" if verdict == "error" else rule if rule else "no-rule"
 
 
@@ -163,10 +205,24 @@ def check_sarif(path, mode):
            repr(driver.get("version")))
     rules = driver.get("rules", [])
     ids = [r.get("id") for r in rules]
-    want_ids = {"no-rule", "error", "text files", RULE_SH, "signed-binaries"}
+    want_ids = {"no-rule", "error"} | set(POLICY_IDS.values())
     expect("sarif: rule ids", sorted(ids), sorted(want_ids))
-    report("sarif: every rule has a short description",
-           all(r.get("shortDescription", {}).get("text") for r in rules), "missing")
+    expect("sarif: rule ids are unique", len(set(ids)), len(ids))
+    report("sarif: policy rule ids are slugs",
+           all(re.fullmatch(r"policy/[a-z0-9-]+", i) for i in ids[2:]), repr(ids))
+    report("sarif: colliding slugs get a hash of the name",
+           all(re.fullmatch(r"policy/text-files-[0-9a-f]{8}", POLICY_IDS[n])
+               for n in ("text files", "Text  Files!")) and
+           POLICY_IDS["text files"] in ids and POLICY_IDS["Text  Files!"] in ids, repr(ids))
+    names = {r.get("id"): r.get("name") for r in rules}
+    expect("sarif: a policy rule's name is the rule's name",
+           {names.get(POLICY_IDS[n]) for n in POLICY_IDS}, set(POLICY_IDS))
+    for field in ("name", "shortDescription", "help"):
+        report("sarif: every rule has %s" % field, all(r.get(field) for r in rules),
+               repr([r.get("id") for r in rules if not r.get(field)]))
+    info = driver.get("informationUri", "")
+    report("sarif: driver.informationUri is an absolute URI", bool(URI_RE.match(info)) or
+           re.fullmatch(r"[a-z][a-z0-9+.-]*:[^\s]+", info or "") is not None, repr(info))
 
     arts = run.get("artifacts", [])
     expect("sarif: one artifact per file", len(arts), len(FILES))
@@ -210,6 +266,8 @@ def check_sarif(path, mode):
         expect(tag + ": ruleIndex names its rule", ids[ri] if 0 <= ri < len(ids) else None,
                r.get("ruleId"))
         expect(tag + ": artifact index", al.get("index"), decoded.get(key))
+        expect(tag + ": region.startLine", locs[0].get("physicalLocation", {}).get(
+            "region", {}).get("startLine"), 1)
         expect(tag + ": kind", r.get("kind"), "fail")
         expect(tag + ": level", r.get("level"), level)
         p = r.get("properties", {})
@@ -300,7 +358,7 @@ def check_junit(path, mode):
         if c is None:
             continue
         expect(tag + ": classname", c.get("classname"),
-               "gate." + expected_rule_id(verdict, rule))
+               "gate." + expected_junit_class(verdict, rule))
         children = [x.tag for x in c]
         want_child = {"allow": [], "deny": ["failure"], "error": ["error"]}[verdict]
         expect(tag + ": outcome", children, want_child)

@@ -19,7 +19,9 @@ NODE_DIR=${GATE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate-tests/node}
 # The SARIF 2.1.0 JSON schema as the SARIF SDK ships it (draft 2020-12).
 SCHEMA_PKG=@microsoft/sarif-multitool-linux@5.7.0
 SCHEMA_IN_PKG=package/sarif-2.1.0.json
-SCHEMA=$NODE_DIR/sarif-schema-2.1.0.json
+# GATE_SARIF_SCHEMA: a copy at hand (e.g. sarif-schema-2.1.0.json from the
+# SARIF specification repository), used instead of fetching one.
+SCHEMA=${GATE_SARIF_SCHEMA:-$NODE_DIR/sarif-schema-2.1.0.json}
 
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
@@ -125,7 +127,7 @@ rc "sarif to stdout" 2 "$GATE" check "${enforce[@]}" --format sarif --jobs 1 fil
 check "sarif: stdout and --output agree" cmp -s "$tmp/out" "$tmp/enforce.json"
 rc "sarif audit" 0 "$GATE" check "${audit[@]}" --format sarif --output "$tmp/audit.json" files
 rc "sarif absolute paths" 1 "$GATE" check "${enforce[@]}" --format sarif --output "$tmp/abs.json" \
-    "$work/files/a.txt" "$work/files/run.sh" "$work/files/data.dat" "$work/files/"*.bin \
+    "$work/files/a.txt" "$work/files/b.md" "$work/files/run.sh" "$work/files/data.dat" "$work/files/"*.bin \
     "$work/files/ctl"* "$work/files/lit"*
 py sarif "$tmp/enforce.json" enforce
 py sarif "$tmp/audit.json" audit

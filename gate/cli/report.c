@@ -636,3 +636,93 @@ void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const 
 	fputs("  </testsuite>\n</testsuites>\n", out);
 }
 
+/* ---- Markdown (a CI job's summary page) ---- */
+
+#define MD_MAX_ROWS 100	 /* rows of the table; the rest are counted */
+#define MD_MAX_CELL 300	 /* bytes of untrusted text shown per cell */
+
+/* Write untrusted s as the text of a Markdown table cell, on one line and
+ * reversibly, like the text report: control characters (newlines too) and
+ * bytes that are not UTF-8 as \xNN, a backslash doubled; the punctuation
+ * that Markdown (GitHub's too: '$' math, '@' mentions, ':' autolinks) gives
+ * a meaning is backslash-escaped (a pipe cannot end the cell, a backtick
+ * cannot open code, brackets cannot make a link) and '&', '<', '>' become
+ * entities (no HTML). At most MD_MAX_CELL bytes of s, then an
+ * ellipsis. */
+static void md_put(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		uint32_t cp;
+		char u[4];
+		size_t n = utf8_next(p, &cp);
+		if ((size_t)(p - (const unsigned char *)s) >= MD_MAX_CELL) {
+			fputs("…", out);
+			return;
+		}
+		if ((n == 1 && cp == 0xFFFD) || cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			fprintf(out, "\\x%02x", n == 1 && cp == 0xFFFD ? *p : (unsigned)cp);
+			p += n;
+			continue;
+		}
+		p += n;
+		if (cp == '\\')
+			fputs("\\\\\\\\", out);
+		else if (cp == '&')
+			fputs("&amp;", out);
+		else if (cp == '<')
+			fputs("&lt;", out);
+		else if (cp == '>')
+			fputs("&gt;", out);
+		else if (cp < 0x80 && strchr("!#$()*+-:@[]^_`{|}~", (int)cp)) {
+			fputc('\\', out);
+			fputc((int)cp, out);
+		} else
+			fwrite(u, 1, utf8_put(cp, u), out);
+	}
+}
+
+static void md_row(FILE *out, const struct gate_verdict *v)
+{
+	fputs(v->kind == GATE_VERDICT_ALLOW  ? "| ✅ allow"
+	      : v->kind == GATE_VERDICT_DENY ? "| ❌ deny"
+					     : "| ⚠️ error",
+	      out);
+	if (v->allowed && v->kind != GATE_VERDICT_ALLOW)
+		fputs(" (audit: not enforced)", out);
+	fputs(" | ", out);
+	md_put(out, v->path);
+	fputs(" | ", out);
+	md_put(out, v->rule ? v->rule : v->kind == GATE_VERDICT_ERROR ? "(none)" : "(no rule)");
+	fputs(" | ", out);
+	md_put(out, v->reason);
+	fputs(" |\n", out);
+}
+
+void gate_report_markdown(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
+{
+	size_t counts[3] = {0}, shown = 0;
+	for (size_t i = 0; i < n; i++)
+		counts[v[i].kind <= GATE_VERDICT_ERROR ? v[i].kind : GATE_VERDICT_ERROR]++;
+	fputs("### gate check\n\n", out);
+	fprintf(out, "**%zu allowed, %zu denied, %zu errors** (%zu files; policy ", counts[0],
+		counts[1], counts[2], n);
+	md_put(out, policy);
+	if (n)
+		fprintf(out, ", mode %s", gate_mode_name(v[0].mode));
+	fputs(")\n\n", out);
+	if (n == 0)
+		return;
+	fputs("| Decision | File | Rule | Reason |\n| --- | --- | --- | --- |\n", out);
+	/* Denials and errors first: a long list of allowed files must not
+	 * push them past the cap. */
+	for (int allowed = 0; allowed < 2; allowed++)
+		for (size_t i = 0; i < n && shown < MD_MAX_ROWS; i++)
+			if ((v[i].kind == GATE_VERDICT_ALLOW) == (allowed == 1)) {
+				md_row(out, &v[i]);
+				shown++;
+			}
+	if (shown < n)
+		fprintf(out, "\nand %zu more (see the full report)\n", n - shown);
+}

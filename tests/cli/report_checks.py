@@ -13,6 +13,8 @@ script counts them. Subcommands:
   junitparser FILE MODE        load it with junitparser and check the counts
   jsonschema SCHEMA FILE       validate with the jsonschema module
   ci-yaml DIR                  parse and check the CI templates in DIR
+  markdown FILE MODE           check a Markdown summary of DIR/files
+  markdown-cap FILE N          check a summary of N files is capped
 """
 import hashlib
 import json
@@ -381,6 +383,98 @@ def check_junit(path, mode):
                    "sha256: " + hashlib.sha256(content).hexdigest() in body, repr(body))
 
 
+MD_PUNCT = "!#$()*+-:@[]^_`{|}~\\"
+
+
+def md_cells(line):
+    """The cells of a table row, split at pipes that are not escaped."""
+    cells, cur, i = [], "", 0
+    body = line.strip()
+    if not (body.startswith("|") and body.endswith("|") and not body.endswith("\\|")):
+        return None
+    body = body[1:-1]
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            cur += body[i:i + 2]
+            i += 2
+            continue
+        if body[i] == "|":
+            cells.append(cur.strip())
+            cur = ""
+        else:
+            cur += body[i]
+        i += 1
+    cells.append(cur.strip())
+    return cells
+
+
+def md_unescape(cell):
+    out, i = "", 0
+    while i < len(cell):
+        if cell[i] == "\\" and i + 1 < len(cell) and cell[i + 1] in MD_PUNCT:
+            out += cell[i + 1]
+            i += 2
+        elif cell.startswith("&amp;", i):
+            out, i = out + "&", i + 5
+        elif cell.startswith("&lt;", i):
+            out, i = out + "<", i + 4
+        elif cell.startswith("&gt;", i):
+            out, i = out + ">", i + 4
+        else:
+            out, i = out + cell[i], i + 1
+    return out
+
+
+def md_rows(path, name):
+    text = open(path, encoding="utf-8").read()
+    lines = text.splitlines()
+    rows = [l for l in lines if l.startswith("| ") and not l.startswith("| Decision")
+            and not l.startswith("| ---")]
+    return text, lines, rows
+
+
+def check_markdown(path, mode):
+    text, lines, rows = md_rows(path, "markdown")
+    n, f, e = len(FILES), COUNTS["deny"], COUNTS["error"]
+    report("markdown: counts first", bool(lines) and "**%d allowed, %d denied, %d errors**" % (
+        COUNTS["allow"], f, e) in "\n".join(lines[:3]), repr(lines[:3]))
+    report("markdown: table header", "| Decision | File | Rule | Reason |" in lines, repr(lines))
+    expect("markdown: one row per file", len(rows), n)
+    cells = [md_cells(r) for r in rows]
+    report("markdown: every row has 4 cells (pipes escaped)",
+           all(c is not None and len(c) == 4 for c in cells), repr(rows))
+    cells = [c for c in cells if c and len(c) == 4]
+    # Nothing from a file name can open code, a link, HTML or a new line.
+    for c in cells:
+        bare = re.sub(r"\\.", "", " ".join(c[1:]))
+        report("markdown: no unescaped markup in %r" % c[1][:40],
+               not re.search(r"[`<>\[\]()*_$@]", bare), repr(c))
+    kinds = [c[0].split()[1] if len(c[0].split()) > 1 else "" for c in cells]
+    expect("markdown: denials and errors first", kinds,
+           sorted(kinds, key=lambda k: k == "allow"))
+    paths = sorted(md_unescape(c[1]) for c in cells)
+    expect("markdown: file cells unescape to the paths (as the text report shows them)",
+           paths, sorted(xml_text(b"files/" + k) for k in FILES))
+    for c in cells:
+        name = md_unescape(c[1])
+        for k, (kind, verdict, rule, _) in FILES.items():
+            if xml_text(b"files/" + k) != name:
+                continue
+            want = rule or ("(none)" if verdict == "error" else "(no rule)")
+            expect("markdown %r: rule" % name, md_unescape(c[2]), want)
+            report("markdown %r: decision" % name, verdict in c[0], c[0])
+            if mode == "audit" and verdict != "allow":
+                report("markdown %r: audit marked" % name, "not enforced" in c[0], c[0])
+            report("markdown %r: reason" % name, bool(md_unescape(c[3])), c[3])
+
+
+def check_markdown_cap(path, n):
+    n = int(n)
+    text, lines, rows = md_rows(path, "markdown-cap")
+    expect("markdown-cap: rows capped at 100", len(rows), 100)
+    report("markdown-cap: the rest counted", "and %d more" % (n - 100) in text, text[-200:])
+
+
 def check_junitparser(path, mode):
     import junitparser
 
@@ -478,6 +572,10 @@ def main():
         check_jsonschema(*args)
     elif cmd == "ci-yaml":
         check_ci_yaml(*args)
+    elif cmd == "markdown":
+        check_markdown(*args)
+    elif cmd == "markdown-cap":
+        check_markdown_cap(*args)
     else:
         sys.exit("unknown subcommand " + cmd)
     sys.exit(1 if failures else 0)

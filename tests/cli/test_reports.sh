@@ -34,6 +34,8 @@ pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 skip() { skipped=$((skipped + 1)); echo "SKIP $*"; }
 
+not_grep() { ! grep -qF -- "$1" "$2"; }
+
 # check NAME COMMAND...: a plain assertion (exit 0 = pass).
 check() {
     local name=$1
@@ -298,6 +300,30 @@ check "an unknown FORMAT= is a file name: written" grep -q "1 allowed" "$tmp/yam
 rc "--format markdown is accepted" 0 "$GATE" check "${enforce[@]}" --format markdown files/a.txt
 rc "--format bogus: exit 2" 2 "$GATE" check "${enforce[@]}" --format bogus files/a.txt
 check "--format bogus: the message lists markdown" grep -qF "junit or markdown" "$tmp/err"
+
+# ---- progress on a terminal ----
+# Eight threads finish files in any order; the bar shows a shared count
+# that never goes back, with a rate, and is erased at the end.
+if command -v script >/dev/null; then
+    mkdir "$tmp/prog"
+    for i in $(seq 1 1500); do printf 'p%s\n' "$i" >"$tmp/prog/f$i.txt" || fail "fixture: prog/f$i.txt"; done
+    script -qec "'$GATE' check --policy '$work/policy-enforce.yaml' --jobs 8 '$tmp/prog'" \
+        /dev/null >"$tmp/tty.out" 2>&1 || fail "progress: gate check on a TTY: exit $? ($(tail -c 300 "$tmp/tty.out"))"
+    check "progress: counts never go back, reach the end, show a rate, then are erased" python3 -c '
+import re, sys
+d = open(sys.argv[1], "rb").read()
+draws = re.findall(rb"\rchecking \[[#.]{30}\] (\d+)/1500( \d+/s)?\x1b\[K", d)
+counts = [int(c) for c, _ in draws]
+ok = bool(counts) and all(a < b for a, b in zip(counts, counts[1:])) and counts[-1] == 1500
+ok = ok and any(r for _, r in draws) and re.search(rb"1500/1500[^\r]*\r\x1b\[K", d)
+if not ok:
+    print("counts:", counts[:20], "...", counts[-5:], "rates:", [r for _, r in draws][:5])
+sys.exit(0 if ok else 1)' "$tmp/tty.out"
+else
+    skip "progress on a TTY: no script(1)"
+fi
+rc "no progress bar without a terminal" 0 "$GATE" check "${enforce[@]}" --jobs 8 "$tmp/many"
+check "no progress bar without a terminal: nothing drawn" not_grep "checking [" "$tmp/err"
 
 # ---- CI templates ----
 yaml_python=

@@ -12,9 +12,10 @@ script counts them. Subcommands:
   junit FILE MODE              check a JUnit report of DIR/files
   junitparser FILE MODE        load it with junitparser and check the counts
   jsonschema SCHEMA FILE       validate with the jsonschema module
-  ci-yaml DIR                  parse and check the CI templates in DIR
+  ci-yaml DIR                  parse and check the example workflow in DIR
   markdown FILE MODE           check a Markdown summary of DIR/files
   markdown-cap FILE N          check a summary of N files is capped
+  sarif-dist FILE              a SARIF report of the files checked as dist/
 """
 import hashlib
 import json
@@ -301,6 +302,18 @@ def check_sarif(path, mode):
            (COUNTS["allow"], COUNTS["deny"], COUNTS["error"]))
 
 
+def check_sarif_dist(path):
+    """A report of the same files made by a CI template, under dist/."""
+    o = load_json(path, "sarif-dist")
+    if o is None:
+        return
+    run = o["runs"][0]
+    uris = sorted(urllib.parse.unquote_to_bytes(a["location"]["uri"]) for a in run["artifacts"])
+    expect("sarif-dist: every file, under dist/", uris, sorted(b"dist/" + n for n in FILES))
+    expect("sarif-dist: one result per denied or undecided file", len(run["results"]),
+           COUNTS["deny"] + COUNTS["error"])
+
+
 def check_sarif_abs(path):
     o = load_json(path, "sarif-abs")
     if o is None:
@@ -533,27 +546,20 @@ def check_ci_yaml(d):
            any(u.startswith("github/codeql-action/upload-sarif@") for u in uses), repr(uses))
     report("ci-yaml: workflow uploads the JUnit report",
            any(u.startswith("actions/upload-artifact@") for u in uses), repr(uses))
-    report("ci-yaml: workflow runs gate check --format sarif --output gate.sarif",
-           re.search(r"gate check .*--format sarif --output gate\.sarif", runs) is not None, runs)
+    gate = [s for s in steps if re.fullmatch(r"(OWNER/gate@\S+|\./)", s.get("uses", ""))]
+    report("ci-yaml: workflow runs gate's action", len(gate) == 1, repr(uses))
+    w = gate[0].get("with", {}) if gate else {}
+    report("ci-yaml: the action is given the policy, paths and report files",
+           {"policy", "paths", "sarif-file", "junit-file"} <= set(w), repr(w))
+    report("ci-yaml: uploads run after a failed check",
+           all(s.get("if", "").startswith("always()") for s in steps
+               if s.get("uses", "").startswith(("github/codeql", "actions/upload"))), "")
     perms = [j.get("permissions", {}) for j in gh.get("jobs", {}).values()] + [
         gh.get("permissions", {})]
     report("ci-yaml: workflow may write security events",
            any(isinstance(p, dict) and p.get("security-events") == "write" for p in perms),
            repr(perms))
 
-    gl = load("gitlab-ci.yml")
-    jobs = {k: v for k, v in gl.items() if isinstance(v, dict) and "script" in v}
-    junit = [v.get("artifacts", {}).get("reports", {}).get("junit") for v in jobs.values()]
-    report("ci-yaml: gitlab job reports junit gate-junit.xml", "gate-junit.xml" in junit,
-           repr(junit))
-    scripts = "\n".join(
-        line for v in jobs.values() for line in (v["script"] if isinstance(v["script"], list)
-                                                 else [v["script"]]))
-    report("ci-yaml: gitlab job writes gate-junit.xml",
-           re.search(r"gate check .*--format junit --output gate-junit\.xml", scripts)
-           is not None, scripts)
-    report("ci-yaml: gitlab keeps the report when the gate fails",
-           any(v.get("artifacts", {}).get("when") == "always" for v in jobs.values()), "")
 
 
 def main():
@@ -562,6 +568,8 @@ def main():
         setup(args[0])
     elif cmd == "sarif":
         check_sarif(*args)
+    elif cmd == "sarif-dist":
+        check_sarif_dist(*args)
     elif cmd == "sarif-abs":
         check_sarif_abs(*args)
     elif cmd == "junit":

@@ -439,9 +439,11 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 	return -1;
 }
 
-static void print_report(FILE *out, enum gate_format fmt, const struct gate_verdict *v, size_t n,
+/* False when the report could not be built or written. */
+static bool print_report(FILE *out, enum gate_format fmt, const struct gate_verdict *v, size_t n,
 			 const char *policy)
 {
+	bool ok = true;
 	switch (fmt) {
 	case GATE_FMT_TEXT:
 		print_text(out, v, n);
@@ -450,7 +452,7 @@ static void print_report(FILE *out, enum gate_format fmt, const struct gate_verd
 		print_json(out, v, n, policy);
 		break;
 	case GATE_FMT_SARIF:
-		gate_report_sarif(out, v, n, policy);
+		ok = gate_report_sarif(out, v, n, policy);
 		break;
 	case GATE_FMT_JUNIT:
 		gate_report_junit(out, v, n, policy);
@@ -459,6 +461,7 @@ static void print_report(FILE *out, enum gate_format fmt, const struct gate_verd
 		gate_report_markdown(out, v, n, policy);
 		break;
 	}
+	return ok && !ferror(out);
 }
 
 /* One --output: the report is built in memory, then replaces the file
@@ -473,12 +476,12 @@ static bool write_output(const struct check_output *o, const struct gate_verdict
 	FILE *out = open_memstream(&buf, &len);
 	bool ok = out != NULL;
 	if (out) {
-		print_report(out, o->fmt, v, n, policy);
-		ok = !ferror(out);
+		ok = print_report(out, o->fmt, v, n, policy);
 		ok = fclose(out) == 0 && ok;
 	}
 	if (!ok)
-		fprintf(stderr, "gate check: %s: out of memory building the report\n", o->file);
+		fprintf(stderr, "gate check: %s: the report could not be built (out of memory)\n",
+			o->file);
 	else if (gate_atomic_write_file(o->file, ".gate-report.XXXXXX", buf, len, 0644,
 					GATE_ATOMIC_UMASK, &err) != GATE_OK) {
 		gate_cli_print_error("--output", &err);
@@ -498,8 +501,7 @@ static bool write_reports(const struct check_args *a, const struct gate_verdict 
 	for (size_t i = 0; i < a->noutputs; i++)
 		ok = write_output(&a->outputs[i], v, n, policy) && ok;
 	if (!a->plain_output && (a->fmt_set || a->noutputs == 0)) {
-		print_report(stdout, a->fmt, v, n, policy);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (!print_report(stdout, a->fmt, v, n, policy) || fflush(stdout) != 0) {
 			fprintf(stderr, "gate check: writing the report failed\n");
 			ok = false;
 		}

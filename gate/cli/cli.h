@@ -37,8 +37,9 @@ struct gate_policy *gate_cli_load_policy(const char *path);
  * 0 (the real clock). Returns false on a malformed value. */
 bool gate_cli_now(const char *arg, int64_t *out);
 
-/* Reports over many verdicts (report.c). */
-void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
+/* Reports over many verdicts (report.c). SARIF: false when it could not be
+ * built (out of memory; said on stderr). */
+bool gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
 void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
 /* A summary table for a CI job's page (GitHub's $GITHUB_STEP_SUMMARY,
  * GitLab): the counts, then denials and errors first, capped. */

@@ -468,13 +468,14 @@ static bool collect_rules(const struct gate_verdict *v, size_t n, struct rule_id
 	return assign_rule_ids(r);
 }
 
-void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
+bool gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
 {
 	struct rule_ids rules = {0};
+	bool ok = false;
 	if (!collect_rules(v, n, &rules)) {
 		fprintf(stderr, "gate check: out of memory\n");
 		free_rule_ids(&rules);
-		return;
+		return false;
 	}
 	json_t *root = json_object(), *runs = json_array(), *run = json_object(),
 	       *tool = json_object(), *driver = json_object(), *artifacts = json_array(),
@@ -511,9 +512,10 @@ void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const 
 	if (!root || json_dumpf(root, out, JSON_INDENT(2)) != 0)
 		fprintf(stderr, "gate check: cannot write the SARIF report\n");
 	else
-		fputc('\n', out);
+		ok = fputc('\n', out) != EOF;
 	json_decref(root);
 	free_rule_ids(&rules);
+	return ok;
 }
 
 /* ---- JUnit XML ---- */

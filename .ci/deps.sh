@@ -8,7 +8,7 @@ build_pkgs="build-essential cmake pkg-config libssl-dev libjansson-dev
   libcurl4-openssl-dev libyaml-dev libmagic-dev libsqlite3-dev libarchive-dev
   openssl ca-certificates"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-cryptography
-  valgrind time file xxd python3-junitparser python3-yaml dpkg-dev gnupg gpgv
+  valgrind time file xxd python3-junitparser python3-yaml python3-jsonschema dpkg-dev gnupg gpgv
   osslsigncode faketime gcc-mingw-w64-x86-64 openjdk-17-jdk-headless zip
   groff-base man-db debian-archive-keyring"
 want=$build_pkgs

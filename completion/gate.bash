@@ -56,7 +56,7 @@ _gate_value() {
     case $opt in
     --format)
         case $ctx in
-        check) _gate_words 'text json sarif junit' "$cur" ;;
+        check) _gate_words 'text json sarif junit markdown' "$cur" ;;
         *) _gate_words 'text json' "$cur" ;;
         esac ;;
     --caller) _gate_words 'ci apt exec' "$cur" ;;

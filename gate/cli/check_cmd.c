@@ -36,8 +36,10 @@ static const char check_usage[] =
 	"                       else a built-in policy that denies everything)\n"
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --caller ci|apt|exec who is asking (default ci)\n"
-	"  --format text|json|sarif|junit   report format (default text)\n"
+	"  --format text|json|sarif|junit|markdown   report format (default text)\n"
 	"  --output FILE        write the report there instead of stdout\n"
+	"  --output FORMAT=FILE also write a FORMAT report to FILE (repeatable;\n"
+	"                       stdout then gets one only with --format)\n"
 	"  --jobs N             parallel decisions (default: number of CPUs)\n"
 	"  --current-time T     decide as of RFC 3339 time T (also $GATE_TIME)\n"
 	"  --allow-empty        exit 0 when the PATHs hold no file (else 2)\n"
@@ -302,8 +304,19 @@ static void print_json(FILE *out, const struct gate_verdict *v, size_t n, const 
 
 /* ---- the command ---- */
 
+#define CHECK_MAX_OUTPUTS 8
+
+struct check_output {
+	enum gate_format fmt;
+	const char *file;
+	bool plain; /* --output FILE: in the --format */
+};
+
 struct check_args {
-	const char *policy, *output, *now;
+	const char *policy, *now;
+	struct check_output outputs[CHECK_MAX_OUTPUTS];
+	size_t noutputs;
+	bool fmt_set, plain_output; /* --format given, --output FILE given */
 	const char *dirs[17];
 	size_t ndirs;
 	enum gate_format fmt;
@@ -316,6 +329,34 @@ static int check_usage_error(const char *msg)
 {
 	fprintf(stderr, "gate check: %s\n(see 'gate check --help')\n", msg);
 	return GATE_EXIT_USAGE;
+}
+
+/* --output FILE (the --format report, once) or --output FORMAT=FILE. A
+ * FILE whose name starts with a format and '=' is written as ./FORMAT=...
+ * Returns NULL, or what is wrong. */
+static const char *add_output(struct check_args *a, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char name[16];
+	struct check_output o = {.fmt = GATE_FMT_TEXT, .file = arg};
+	bool typed = false;
+	if (eq && (size_t)(eq - arg) < sizeof name) {
+		memcpy(name, arg, (size_t)(eq - arg));
+		name[eq - arg] = '\0';
+		typed = gate_cli_parse_format(name, &o.fmt);
+	}
+	if (typed)
+		o.file = eq + 1;
+	if (a->noutputs == CHECK_MAX_OUTPUTS)
+		return "at most 8 --output";
+	if (!o.file[0])
+		return "--output needs a FILE (FILE or FORMAT=FILE)";
+	if (!typed && a->plain_output)
+		return "--output FILE given twice (--output FORMAT=FILE adds reports)";
+	a->plain_output |= !typed;
+	o.plain = !typed;
+	a->outputs[a->noutputs++] = o;
+	return NULL;
 }
 
 static int parse_check_args(int argc, char **argv, struct check_args *a)
@@ -334,6 +375,7 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 	};
 	int c;
 	long n;
+	const char *bad;
 	a->jobs = gate_cli_ncpus();
 	a->caller = GATE_CALLER_CI;
 	optind = 1;
@@ -348,7 +390,8 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 			a->policy = optarg;
 			break;
 		case 'o':
-			a->output = optarg;
+			if ((bad = add_output(a, optarg)))
+				return check_usage_error(bad);
 			break;
 		case 't':
 			a->now = optarg;
@@ -359,7 +402,8 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 		case 'f':
 			if (!gate_cli_parse_format(optarg, &a->fmt))
 				return check_usage_error(
-					"--format must be text, json, sarif or junit");
+					"--format must be text, json, sarif, junit or markdown");
+			a->fmt_set = true;
 			break;
 		case 'j':
 			n = strtol(optarg, &end, 10);
@@ -389,7 +433,80 @@ static int parse_check_args(int argc, char **argv, struct check_args *a)
 	}
 	if (optind >= argc)
 		return check_usage_error("give at least one PATH");
+	for (size_t i = 0; i < a->noutputs; i++)
+		if (a->outputs[i].plain)
+			a->outputs[i].fmt = a->fmt;
 	return -1;
+}
+
+/* False when the report could not be built or written. */
+static bool print_report(FILE *out, enum gate_format fmt, const struct gate_verdict *v, size_t n,
+			 const char *policy)
+{
+	bool ok = true;
+	switch (fmt) {
+	case GATE_FMT_TEXT:
+		print_text(out, v, n);
+		break;
+	case GATE_FMT_JSON:
+		print_json(out, v, n, policy);
+		break;
+	case GATE_FMT_SARIF:
+		ok = gate_report_sarif(out, v, n, policy);
+		break;
+	case GATE_FMT_JUNIT:
+		gate_report_junit(out, v, n, policy);
+		break;
+	case GATE_FMT_MARKDOWN:
+		gate_report_markdown(out, v, n, policy);
+		break;
+	}
+	return ok && !ferror(out);
+}
+
+/* One --output: the report is built in memory, then replaces the file
+ * atomically (a link planted there is replaced, never followed), so a
+ * failed write leaves the old file or none, never a part. */
+static bool write_output(const struct check_output *o, const struct gate_verdict *v, size_t n,
+			 const char *policy)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct gate_error err = {0};
+	FILE *out = open_memstream(&buf, &len);
+	bool ok = out != NULL;
+	if (out) {
+		ok = print_report(out, o->fmt, v, n, policy);
+		ok = fclose(out) == 0 && ok;
+	}
+	if (!ok)
+		fprintf(stderr, "gate check: %s: the report could not be built (out of memory)\n",
+			o->file);
+	else if (gate_atomic_write_file(o->file, ".gate-report.XXXXXX", buf, len, 0644,
+					GATE_ATOMIC_UMASK, &err) != GATE_OK) {
+		gate_cli_print_error("--output", &err);
+		ok = false;
+	}
+	free(buf);
+	return ok;
+}
+
+/* Every --output, each on its own (one failing does not stop the others),
+ * then stdout: the --format report when no --output FILE took it, and
+ * when --format was given or there is no --output at all. */
+static bool write_reports(const struct check_args *a, const struct gate_verdict *v, size_t n,
+			  const char *policy)
+{
+	bool ok = true;
+	for (size_t i = 0; i < a->noutputs; i++)
+		ok = write_output(&a->outputs[i], v, n, policy) && ok;
+	if (!a->plain_output && (a->fmt_set || a->noutputs == 0)) {
+		if (!print_report(stdout, a->fmt, v, n, policy) || fflush(stdout) != 0) {
+			fprintf(stderr, "gate check: writing the report failed\n");
+			ok = false;
+		}
+	}
+	return ok;
 }
 
 static int exit_code(const struct gate_verdict *v, size_t n)
@@ -412,9 +529,6 @@ int gate_cmd_check(int argc, char **argv)
 	struct gate_ctx *ctx = NULL;
 	struct gate_verdict *verdicts = NULL;
 	struct gate_error err = {0};
-	FILE *out = stdout;
-	char *report = NULL;
-	size_t report_len = 0;
 	int code = parse_check_args(argc, argv, &a);
 	if (code >= 0)
 		return code;
@@ -452,40 +566,10 @@ int gate_cmd_check(int argc, char **argv)
 		fprintf(stderr, "gate check: out of memory\n");
 		goto out;
 	}
-	/* --output: the report is built in memory, then replaces the file
-	 * atomically (a link planted there is replaced, never followed). */
-	if (a.output && !(out = open_memstream(&report, &report_len))) {
-		fprintf(stderr, "gate check: out of memory\n");
+	if (!write_reports(&a, verdicts, files.n, policy_name))
 		goto out;
-	}
-	switch (a.fmt) {
-	case GATE_FMT_TEXT:
-		print_text(out, verdicts, files.n);
-		break;
-	case GATE_FMT_JSON:
-		print_json(out, verdicts, files.n, policy_name);
-		break;
-	case GATE_FMT_SARIF:
-		gate_report_sarif(out, verdicts, files.n, policy_name);
-		break;
-	case GATE_FMT_JUNIT:
-		gate_report_junit(out, verdicts, files.n, policy_name);
-		break;
-	}
-	if (fflush(out) != 0) {
-		fprintf(stderr, "gate check: writing the report failed\n");
-		goto out;
-	}
-	if (a.output && gate_atomic_write_file(a.output, ".gate-report.XXXXXX", report, report_len,
-					       0644, GATE_ATOMIC_UMASK, &err) != GATE_OK) {
-		gate_cli_print_error("--output", &err);
-		goto out;
-	}
 	code = exit_code(verdicts, files.n);
 out:
-	if (out != stdout && out)
-		fclose(out);
-	free(report);
 	for (size_t i = 0; verdicts && i < files.n; i++)
 		gate_verdict_clear(&verdicts[i]);
 	free(verdicts);

@@ -10,7 +10,13 @@
 /* Exit codes of every subcommand. */
 enum { GATE_EXIT_OK = 0, GATE_EXIT_DENY = 1, GATE_EXIT_USAGE = 2 };
 
-enum gate_format { GATE_FMT_TEXT, GATE_FMT_JSON, GATE_FMT_SARIF, GATE_FMT_JUNIT };
+enum gate_format {
+	GATE_FMT_TEXT,
+	GATE_FMT_JSON,
+	GATE_FMT_SARIF,
+	GATE_FMT_JUNIT,
+	GATE_FMT_MARKDOWN,
+};
 
 struct gate_verdict;
 
@@ -31,9 +37,13 @@ struct gate_policy *gate_cli_load_policy(const char *path);
  * 0 (the real clock). Returns false on a malformed value. */
 bool gate_cli_now(const char *arg, int64_t *out);
 
-/* Reports over many verdicts (report.c). */
-void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
+/* Reports over many verdicts (report.c). SARIF: false when it could not be
+ * built (out of memory; said on stderr). */
+bool gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
 void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
+/* A summary table for a CI job's page (GitHub's $GITHUB_STEP_SUMMARY,
+ * GitLab): the counts, then denials and errors first, capped. */
+void gate_report_markdown(FILE *out, const struct gate_verdict *v, size_t n, const char *policy);
 
 int gate_cmd_verify(int argc, char **argv);
 /* `gate verify` with X.509 flags (--p7s, --ca, --pe, --jar, ...):

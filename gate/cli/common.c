@@ -54,6 +54,8 @@ bool gate_cli_parse_format(const char *s, enum gate_format *out)
 		*out = GATE_FMT_SARIF;
 	else if (strcmp(s, "junit") == 0)
 		*out = GATE_FMT_JUNIT;
+	else if (strcmp(s, "markdown") == 0)
+		*out = GATE_FMT_MARKDOWN;
 	else
 		return false;
 	return true;

@@ -6,8 +6,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define POOL_REDRAW_NS 100000000LL /* at most ten redraws a second */
 
 struct pool {
 	size_t n;
@@ -16,6 +20,9 @@ struct pool {
 	atomic_size_t next, done;
 	const char *label; /* NULL: no progress bar */
 	pthread_mutex_t plock;
+	/* Under plock: what the bar last showed, and when. */
+	size_t shown;
+	int64_t start_ns, drawn_ns;
 };
 
 unsigned gate_cli_ncpus(void)
@@ -24,21 +31,50 @@ unsigned gate_cli_ncpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void draw(struct pool *p, size_t done, int64_t now)
+{
+	size_t w = 30, filled = p->n ? done * w / p->n : w;
+	double secs = (double)(now - p->start_ns) / 1e9;
+	char bar[31];
+	memset(bar, '#', filled);
+	memset(bar + filled, '.', w - filled);
+	bar[w] = '\0';
+	fprintf(stderr, "\r%s [%s] %zu/%zu", p->label, bar, done, p->n);
+	if (secs > 0.05)
+		fprintf(stderr, " %.0f/s", (double)done / secs);
+	fputs("\033[K", stderr);
+	if (done == p->n)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+/* Count a finished job; the bar shows the count read under the lock, so
+ * what it shows never goes back, and is redrawn at most every
+ * POOL_REDRAW_NS (the last count always, then erased). A thread that finds
+ * another drawing goes on with its work. */
 static void show_progress(struct pool *p)
 {
 	size_t done = atomic_fetch_add(&p->done, 1) + 1;
 	if (!p->label)
 		return;
-	size_t w = 30, filled = p->n ? done * w / p->n : w;
-	char bar[31];
-	memset(bar, '#', filled);
-	memset(bar + filled, '.', w - filled);
-	bar[w] = '\0';
-	pthread_mutex_lock(&p->plock);
-	fprintf(stderr, "\r%s [%s] %zu/%zu", p->label, bar, done, p->n);
 	if (done == p->n)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
+		pthread_mutex_lock(&p->plock);
+	else if (pthread_mutex_trylock(&p->plock) != 0)
+		return;
+	int64_t now = mono_ns();
+	done = atomic_load(&p->done);
+	if (done > p->shown && (done == p->n || now - p->drawn_ns >= POOL_REDRAW_NS)) {
+		draw(p, done, now);
+		p->shown = done;
+		p->drawn_ns = now;
+	}
 	pthread_mutex_unlock(&p->plock);
 }
 
@@ -71,6 +107,8 @@ void gate_cli_pool_run(size_t n, unsigned jobs, const char *label, gate_pool_fn 
 		jobs = (unsigned)n;
 	atomic_init(&p.next, 0);
 	atomic_init(&p.done, 0);
+	p.start_ns = mono_ns();
+	p.drawn_ns = p.start_ns - POOL_REDRAW_NS; /* the first count is drawn */
 	pthread_mutex_init(&p.plock, NULL);
 	for (; jobs > 1 && started < jobs; started++)
 		if (pthread_create(&th[started], NULL, worker, &p) != 0)

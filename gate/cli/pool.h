@@ -14,8 +14,10 @@ typedef void (*gate_pool_fn)(void *ctx, size_t i);
 
 /* Run fn(ctx, 0..n-1) on min(jobs, n) threads (capped at
  * GATE_POOL_MAX_JOBS; in the calling thread when none can start) and
- * return when all are done. With label, a bar "label [####....] k/n" is
- * drawn on stderr (and erased at the end) when stderr is a terminal. */
+ * return when all are done. With label, a bar "label [####....] k/n R/s"
+ * (R jobs done a second) is drawn on stderr when stderr is a terminal: k
+ * never goes back, redrawn at most ten times a second, the last count
+ * always, then erased. */
 void gate_cli_pool_run(size_t n, unsigned jobs, const char *label, gate_pool_fn fn, void *ctx);
 
 /* The number of online CPUs, at least 1. */

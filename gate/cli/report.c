@@ -18,6 +18,11 @@
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define RULE_NO_RULE "no-rule" /* default deny: no rule of the policy matched */
 #define RULE_ERROR "error"     /* the file could not be decided */
+/* SARIF wants an absolute URI for the tool's documentation: the manual
+ * page, unless the build names the project's home page. */
+#ifndef GATE_INFORMATION_URI
+#define GATE_INFORMATION_URI "man:gate(1)"
+#endif
 
 /* ---- text hygiene ---- */
 
@@ -187,6 +192,7 @@ static void xml_put(FILE *out, const char *s)
 
 struct rule_ids {
 	const char **names; /* distinct policy rule names, first seen first */
+	char **ids;	    /* their SARIF rule ids */
 	size_t n;
 };
 
@@ -203,21 +209,80 @@ static size_t rule_index(const struct rule_ids *r, const struct gate_verdict *v)
 	return 0; /* not reached: every rule name was collected */
 }
 
-/* A policy rule's id is its name, unless that is one of the fixed ids. */
-static json_t *policy_rule_id(const char *name)
+/* "policy/" and the rule name in lower case, every run of other characters
+ * than letters and digits as one '-', at most RULE_SLUG_MAX of them: ids
+ * that code scanning shows and keeps alerts by. */
+#define RULE_SLUG_MAX 48
+static char *rule_slug(const char *name)
 {
-	if (strcmp(name, RULE_NO_RULE) && strcmp(name, RULE_ERROR))
-		return gate_json_text(name);
-	char buf[64];
-	snprintf(buf, sizeof buf, "policy:%s", name);
-	return gate_json_text(buf);
+	char *s = malloc(sizeof "policy/" + RULE_SLUG_MAX + 16);
+	size_t k = sizeof "policy/" - 1;
+	if (!s)
+		return NULL;
+	memcpy(s, "policy/", k);
+	for (const unsigned char *p = (const unsigned char *)name;
+	     *p && k < sizeof "policy/" - 1 + RULE_SLUG_MAX; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			s[k++] = (char)*p;
+		else if (*p >= 'A' && *p <= 'Z')
+			s[k++] = (char)(*p - 'A' + 'a');
+		else if (s[k - 1] != '-' && s[k - 1] != '/')
+			s[k++] = '-';
+	}
+	while (s[k - 1] == '-')
+		k--;
+	if (s[k - 1] == '/')
+		s[k++] = '-'; /* a name with no letter or digit */
+	s[k] = '\0';
+	return s;
+}
+
+/* FNV-1a: a short, stable tag of a rule name. */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The ids of the collected rules: each its slug; slugs shared by several
+ * names get "-" and a hash of the name, so an id depends on the rule's
+ * own name only (and, failing even that, "-" and its position). */
+static bool assign_rule_ids(struct rule_ids *r)
+{
+	if (!(r->ids = calloc(r->n ? r->n : 1, sizeof(*r->ids))))
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (!(r->ids[i] = rule_slug(r->names[i])))
+			return false;
+	for (size_t pass = 0; pass < 2; pass++) {
+		bool *dup = calloc(r->n ? r->n : 1, sizeof(*dup));
+		if (!dup)
+			return false;
+		for (size_t i = 0; i < r->n; i++)
+			for (size_t j = i + 1; j < r->n; j++)
+				if (strcmp(r->ids[i], r->ids[j]) == 0)
+					dup[i] = dup[j] = true;
+		for (size_t i = 0; i < r->n; i++) {
+			size_t k = strlen(r->ids[i]);
+			if (!dup[i])
+				continue;
+			if (pass == 0)
+				snprintf(r->ids[i] + k, 10, "-%08x", name_hash(r->names[i]));
+			else
+				snprintf(r->ids[i] + k, 6, "-%zu", i % 10000);
+		}
+		free(dup);
+	}
+	return true;
 }
 
 static json_t *rule_id_of(const struct rule_ids *r, size_t idx)
 {
-	return idx == 0	  ? json_string(RULE_NO_RULE)
-	       : idx == 1 ? json_string(RULE_ERROR)
-			  : policy_rule_id(r->names[idx - 2]);
+	return json_string(idx == 0   ? RULE_NO_RULE
+			   : idx == 1 ? RULE_ERROR
+				      : r->ids[idx - 2]);
 }
 
 /* A SARIF message object. Message strings have syntax of their own
@@ -251,8 +316,7 @@ static json_t *descriptor(json_t *id, const char *name, const char *short_text, 
 {
 	json_t *d = json_object(), *cfg = json_object();
 	json_object_set_new(d, "id", id);
-	if (name)
-		json_object_set_new(d, "name", json_string(name));
+	json_object_set_new(d, "name", gate_json_text(name));
 	json_object_set_new(d, "shortDescription", text_obj(short_text));
 	json_object_set_new(d, "fullDescription", text_obj(help));
 	json_object_set_new(d, "help", text_obj(help));
@@ -282,7 +346,7 @@ static json_t *sarif_rules(const struct rule_ids *r)
 		char *s = NULL;
 		if (asprintf(&s, "Policy rule '%s'", r->names[i]) < 0)
 			s = NULL;
-		json_t *d = descriptor(policy_rule_id(r->names[i]), NULL, s ? s : "Policy rule",
+		json_t *d = descriptor(json_string(r->ids[i]), r->names[i], s ? s : "Policy rule",
 				       "A rule of the policy that matched the file denied it: the "
 				       "rule decides deny, or the evidence it requires (signatures "
 				       "by its signer set, transparency log, timestamps, age) did "
@@ -346,6 +410,10 @@ static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict 
 	json_object_set_new(res, "level", json_string(v->allowed ? "warning" : "error"));
 	json_object_set_new(res, "message", text_obj(v->reason));
 	json_object_set_new(phys, "artifactLocation", artifact_location(v->path, (long)index));
+	/* Code scanning places an alert on a line: the file's first. */
+	json_t *region = json_object();
+	json_object_set_new(region, "startLine", json_integer(1));
+	json_object_set_new(phys, "region", region);
 	json_object_set_new(loc, "physicalLocation", phys);
 	json_array_append_new(locs, loc);
 	json_object_set_new(res, "locations", locs);
@@ -376,6 +444,14 @@ static json_t *sarif_result(const struct rule_ids *r, const struct gate_verdict 
 	return res;
 }
 
+static void free_rule_ids(struct rule_ids *r)
+{
+	for (size_t i = 0; r->ids && i < r->n; i++)
+		free(r->ids[i]);
+	free(r->ids);
+	free(r->names);
+}
+
 static bool collect_rules(const struct gate_verdict *v, size_t n, struct rule_ids *r)
 {
 	if (!(r->names = calloc(n ? n : 1, sizeof(*r->names))))
@@ -389,15 +465,17 @@ static bool collect_rules(const struct gate_verdict *v, size_t n, struct rule_id
 		if (k == r->n)
 			r->names[r->n++] = v[i].rule;
 	}
-	return true;
+	return assign_rule_ids(r);
 }
 
-void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
+bool gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
 {
 	struct rule_ids rules = {0};
+	bool ok = false;
 	if (!collect_rules(v, n, &rules)) {
 		fprintf(stderr, "gate check: out of memory\n");
-		return;
+		free_rule_ids(&rules);
+		return false;
 	}
 	json_t *root = json_object(), *runs = json_array(), *run = json_object(),
 	       *tool = json_object(), *driver = json_object(), *artifacts = json_array(),
@@ -406,6 +484,7 @@ void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const 
 	json_object_set_new(driver, "name", json_string("gate"));
 	json_object_set_new(driver, "version", json_string(gate_version()));
 	json_object_set_new(driver, "semanticVersion", json_string(gate_version()));
+	json_object_set_new(driver, "informationUri", json_string(GATE_INFORMATION_URI));
 	json_object_set_new(driver, "rules", sarif_rules(&rules));
 	json_object_set_new(tool, "driver", driver);
 	json_object_set_new(run, "tool", tool);
@@ -433,9 +512,10 @@ void gate_report_sarif(FILE *out, const struct gate_verdict *v, size_t n, const 
 	if (!root || json_dumpf(root, out, JSON_INDENT(2)) != 0)
 		fprintf(stderr, "gate check: cannot write the SARIF report\n");
 	else
-		fputc('\n', out);
+		ok = fputc('\n', out) != EOF;
 	json_decref(root);
-	free(rules.names);
+	free_rule_ids(&rules);
+	return ok;
 }
 
 /* ---- JUnit XML ---- */
@@ -556,4 +636,95 @@ void gate_report_junit(FILE *out, const struct gate_verdict *v, size_t n, const 
 	for (size_t i = 0; i < n; i++)
 		junit_case(out, &v[i]);
 	fputs("  </testsuite>\n</testsuites>\n", out);
+}
+
+/* ---- Markdown (a CI job's summary page) ---- */
+
+#define MD_MAX_ROWS 100	 /* rows of the table; the rest are counted */
+#define MD_MAX_CELL 300	 /* bytes of untrusted text shown per cell */
+
+/* Write untrusted s as the text of a Markdown table cell, on one line and
+ * reversibly, like the text report: control characters (newlines too) and
+ * bytes that are not UTF-8 as \xNN, a backslash doubled; the punctuation
+ * that Markdown (GitHub's too: '$' math, '@' mentions, ':' autolinks) gives
+ * a meaning is backslash-escaped (a pipe cannot end the cell, a backtick
+ * cannot open code, brackets cannot make a link) and '&', '<', '>' become
+ * entities (no HTML). At most MD_MAX_CELL bytes of s, then an
+ * ellipsis. */
+static void md_put(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		uint32_t cp;
+		char u[4];
+		size_t n = utf8_next(p, &cp);
+		if ((size_t)(p - (const unsigned char *)s) >= MD_MAX_CELL) {
+			fputs("…", out);
+			return;
+		}
+		if ((n == 1 && cp == 0xFFFD) || cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			fprintf(out, "\\x%02x", n == 1 && cp == 0xFFFD ? *p : (unsigned)cp);
+			p += n;
+			continue;
+		}
+		p += n;
+		if (cp == '\\')
+			fputs("\\\\\\\\", out);
+		else if (cp == '&')
+			fputs("&amp;", out);
+		else if (cp == '<')
+			fputs("&lt;", out);
+		else if (cp == '>')
+			fputs("&gt;", out);
+		else if (cp < 0x80 && strchr("!#$()*+-:@[]^_`{|}~", (int)cp)) {
+			fputc('\\', out);
+			fputc((int)cp, out);
+		} else
+			fwrite(u, 1, utf8_put(cp, u), out);
+	}
+}
+
+static void md_row(FILE *out, const struct gate_verdict *v)
+{
+	fputs(v->kind == GATE_VERDICT_ALLOW  ? "| ✅ allow"
+	      : v->kind == GATE_VERDICT_DENY ? "| ❌ deny"
+					     : "| ⚠️ error",
+	      out);
+	if (v->allowed && v->kind != GATE_VERDICT_ALLOW)
+		fputs(" (audit: not enforced)", out);
+	fputs(" | ", out);
+	md_put(out, v->path);
+	fputs(" | ", out);
+	md_put(out, v->rule ? v->rule : v->kind == GATE_VERDICT_ERROR ? "(none)" : "(no rule)");
+	fputs(" | ", out);
+	md_put(out, v->reason);
+	fputs(" |\n", out);
+}
+
+void gate_report_markdown(FILE *out, const struct gate_verdict *v, size_t n, const char *policy)
+{
+	size_t counts[3] = {0}, shown = 0;
+	for (size_t i = 0; i < n; i++)
+		counts[v[i].kind <= GATE_VERDICT_ERROR ? v[i].kind : GATE_VERDICT_ERROR]++;
+	fputs("### gate check\n\n", out);
+	fprintf(out, "**%zu allowed, %zu denied, %zu errors** (%zu files; policy ", counts[0],
+		counts[1], counts[2], n);
+	md_put(out, policy);
+	if (n)
+		fprintf(out, ", mode %s", gate_mode_name(v[0].mode));
+	fputs(")\n\n", out);
+	if (n == 0)
+		return;
+	fputs("| Decision | File | Rule | Reason |\n| --- | --- | --- | --- |\n", out);
+	/* Denials and errors first: a long list of allowed files must not
+	 * push them past the cap. */
+	for (int allowed = 0; allowed < 2; allowed++)
+		for (size_t i = 0; i < n && shown < MD_MAX_ROWS; i++)
+			if ((v[i].kind == GATE_VERDICT_ALLOW) == (allowed == 1)) {
+				md_row(out, &v[i]);
+				shown++;
+			}
+	if (shown < n)
+		fprintf(out, "\nand %zu more (see the full report)\n", n - shown);
 }

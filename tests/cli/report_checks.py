@@ -12,7 +12,10 @@ script counts them. Subcommands:
   junit FILE MODE              check a JUnit report of DIR/files
   junitparser FILE MODE        load it with junitparser and check the counts
   jsonschema SCHEMA FILE       validate with the jsonschema module
-  ci-yaml DIR                  parse and check the CI templates in DIR
+  ci-yaml DIR                  parse and check the example workflow in DIR
+  markdown FILE MODE           check a Markdown summary of DIR/files
+  markdown-cap FILE N          check a summary of N files is capped
+  sarif-dist FILE              a SARIF report of the files checked as dist/
 """
 import hashlib
 import json
@@ -28,6 +31,8 @@ BINARY = bytes(range(256)) * 2  # libmagic: application/octet-stream
 # name -> (how to make it, verdict, policy rule or None, content)
 FILES = {
     b"a.txt": ("file", "allow", "text files", b"hello\n"),
+    # a rule whose id slug is that of "text files": both get a hash suffix
+    b"b.md": ("file", "allow", "Text  Files!", b"# hi\n"),
     b"run.sh": ("file", "deny", RULE_SH, b"#!/bin/sh\necho hi\n"),
     # spaces, markup, quotes, a UTF-8 letter, a byte that is not UTF-8, braces
     b"we ird <&'\"\xc3\xa9\xff {1}.bin": ("file", "deny", "signed-binaries", BINARY),
@@ -58,6 +63,10 @@ rules:
     match:
       path: ["**/*.sh"]
     decision: deny
+  - name: 'Text  Files!'
+    match:
+      path: ["**/*.md"]
+    decision: allow
   - name: text files
     match:
       type: [text/plain]
@@ -113,7 +122,43 @@ def xml_text(b):
     return "".join(out)
 
 
+def rule_slug(name):
+    """gate's SARIF id of a policy rule name, before collisions."""
+    out = "policy/"
+    for b in name.encode():
+        if len(out) >= 7 + 48:
+            break
+        c = chr(b).lower() if b < 0x80 else "\0"
+        if c.isascii() and c.isalnum():
+            out += c
+        elif out[-1] not in "-/":
+            out += "-"
+    out = out.rstrip("-")
+    return out + "-" if out.endswith("/") else out
+
+
+def fnv1a(name):
+    h = 2166136261
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def rule_ids(names):
+    """name -> SARIF id for the policy rules that decided a file."""
+    slugs = {n: rule_slug(n) for n in names}
+    return {n: s + ("-%08x" % fnv1a(n) if list(slugs.values()).count(s) > 1 else "")
+            for n, s in slugs.items()}
+
+
+POLICY_IDS = rule_ids({f[2] for f in FILES.values() if f[2]})
+
+
 def expected_rule_id(verdict, rule):
+    return "error" if verdict == "error" else POLICY_IDS[rule] if rule else "no-rule"
+
+
+def expected_junit_class(verdict, rule):
     return "error" if verdict == "error" else rule if rule else "no-rule"
 
 
@@ -163,10 +208,24 @@ def check_sarif(path, mode):
            repr(driver.get("version")))
     rules = driver.get("rules", [])
     ids = [r.get("id") for r in rules]
-    want_ids = {"no-rule", "error", "text files", RULE_SH, "signed-binaries"}
+    want_ids = {"no-rule", "error"} | set(POLICY_IDS.values())
     expect("sarif: rule ids", sorted(ids), sorted(want_ids))
-    report("sarif: every rule has a short description",
-           all(r.get("shortDescription", {}).get("text") for r in rules), "missing")
+    expect("sarif: rule ids are unique", len(set(ids)), len(ids))
+    report("sarif: policy rule ids are slugs",
+           all(re.fullmatch(r"policy/[a-z0-9-]+", i) for i in ids[2:]), repr(ids))
+    report("sarif: colliding slugs get a hash of the name",
+           all(re.fullmatch(r"policy/text-files-[0-9a-f]{8}", POLICY_IDS[n])
+               for n in ("text files", "Text  Files!")) and
+           POLICY_IDS["text files"] in ids and POLICY_IDS["Text  Files!"] in ids, repr(ids))
+    names = {r.get("id"): r.get("name") for r in rules}
+    expect("sarif: a policy rule's name is the rule's name",
+           {names.get(POLICY_IDS[n]) for n in POLICY_IDS}, set(POLICY_IDS))
+    for field in ("name", "shortDescription", "help"):
+        report("sarif: every rule has %s" % field, all(r.get(field) for r in rules),
+               repr([r.get("id") for r in rules if not r.get(field)]))
+    info = driver.get("informationUri", "")
+    report("sarif: driver.informationUri is an absolute URI", bool(URI_RE.match(info)) or
+           re.fullmatch(r"[a-z][a-z0-9+.-]*:[^\s]+", info or "") is not None, repr(info))
 
     arts = run.get("artifacts", [])
     expect("sarif: one artifact per file", len(arts), len(FILES))
@@ -210,6 +269,8 @@ def check_sarif(path, mode):
         expect(tag + ": ruleIndex names its rule", ids[ri] if 0 <= ri < len(ids) else None,
                r.get("ruleId"))
         expect(tag + ": artifact index", al.get("index"), decoded.get(key))
+        expect(tag + ": region.startLine", locs[0].get("physicalLocation", {}).get(
+            "region", {}).get("startLine"), 1)
         expect(tag + ": kind", r.get("kind"), "fail")
         expect(tag + ": level", r.get("level"), level)
         p = r.get("properties", {})
@@ -239,6 +300,18 @@ def check_sarif(path, mode):
     expect("sarif: run counts",
            (props.get("allowed"), props.get("denied"), props.get("errors")),
            (COUNTS["allow"], COUNTS["deny"], COUNTS["error"]))
+
+
+def check_sarif_dist(path):
+    """A report of the same files made by a CI template, under dist/."""
+    o = load_json(path, "sarif-dist")
+    if o is None:
+        return
+    run = o["runs"][0]
+    uris = sorted(urllib.parse.unquote_to_bytes(a["location"]["uri"]) for a in run["artifacts"])
+    expect("sarif-dist: every file, under dist/", uris, sorted(b"dist/" + n for n in FILES))
+    expect("sarif-dist: one result per denied or undecided file", len(run["results"]),
+           COUNTS["deny"] + COUNTS["error"])
 
 
 def check_sarif_abs(path):
@@ -300,7 +373,7 @@ def check_junit(path, mode):
         if c is None:
             continue
         expect(tag + ": classname", c.get("classname"),
-               "gate." + expected_rule_id(verdict, rule))
+               "gate." + expected_junit_class(verdict, rule))
         children = [x.tag for x in c]
         want_child = {"allow": [], "deny": ["failure"], "error": ["error"]}[verdict]
         expect(tag + ": outcome", children, want_child)
@@ -321,6 +394,98 @@ def check_junit(path, mode):
         if kind == "file":
             report(tag + ": details give the digest",
                    "sha256: " + hashlib.sha256(content).hexdigest() in body, repr(body))
+
+
+MD_PUNCT = "!#$()*+-:@[]^_`{|}~\\"
+
+
+def md_cells(line):
+    """The cells of a table row, split at pipes that are not escaped."""
+    cells, cur, i = [], "", 0
+    body = line.strip()
+    if not (body.startswith("|") and body.endswith("|") and not body.endswith("\\|")):
+        return None
+    body = body[1:-1]
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            cur += body[i:i + 2]
+            i += 2
+            continue
+        if body[i] == "|":
+            cells.append(cur.strip())
+            cur = ""
+        else:
+            cur += body[i]
+        i += 1
+    cells.append(cur.strip())
+    return cells
+
+
+def md_unescape(cell):
+    out, i = "", 0
+    while i < len(cell):
+        if cell[i] == "\\" and i + 1 < len(cell) and cell[i + 1] in MD_PUNCT:
+            out += cell[i + 1]
+            i += 2
+        elif cell.startswith("&amp;", i):
+            out, i = out + "&", i + 5
+        elif cell.startswith("&lt;", i):
+            out, i = out + "<", i + 4
+        elif cell.startswith("&gt;", i):
+            out, i = out + ">", i + 4
+        else:
+            out, i = out + cell[i], i + 1
+    return out
+
+
+def md_rows(path, name):
+    text = open(path, encoding="utf-8").read()
+    lines = text.splitlines()
+    rows = [l for l in lines if l.startswith("| ") and not l.startswith("| Decision")
+            and not l.startswith("| ---")]
+    return text, lines, rows
+
+
+def check_markdown(path, mode):
+    text, lines, rows = md_rows(path, "markdown")
+    n, f, e = len(FILES), COUNTS["deny"], COUNTS["error"]
+    report("markdown: counts first", bool(lines) and "**%d allowed, %d denied, %d errors**" % (
+        COUNTS["allow"], f, e) in "\n".join(lines[:3]), repr(lines[:3]))
+    report("markdown: table header", "| Decision | File | Rule | Reason |" in lines, repr(lines))
+    expect("markdown: one row per file", len(rows), n)
+    cells = [md_cells(r) for r in rows]
+    report("markdown: every row has 4 cells (pipes escaped)",
+           all(c is not None and len(c) == 4 for c in cells), repr(rows))
+    cells = [c for c in cells if c and len(c) == 4]
+    # Nothing from a file name can open code, a link, HTML or a new line.
+    for c in cells:
+        bare = re.sub(r"\\.", "", " ".join(c[1:]))
+        report("markdown: no unescaped markup in %r" % c[1][:40],
+               not re.search(r"[`<>\[\]()*_$@]", bare), repr(c))
+    kinds = [c[0].split()[1] if len(c[0].split()) > 1 else "" for c in cells]
+    expect("markdown: denials and errors first", kinds,
+           sorted(kinds, key=lambda k: k == "allow"))
+    paths = sorted(md_unescape(c[1]) for c in cells)
+    expect("markdown: file cells unescape to the paths (as the text report shows them)",
+           paths, sorted(xml_text(b"files/" + k) for k in FILES))
+    for c in cells:
+        name = md_unescape(c[1])
+        for k, (kind, verdict, rule, _) in FILES.items():
+            if xml_text(b"files/" + k) != name:
+                continue
+            want = rule or ("(none)" if verdict == "error" else "(no rule)")
+            expect("markdown %r: rule" % name, md_unescape(c[2]), want)
+            report("markdown %r: decision" % name, verdict in c[0], c[0])
+            if mode == "audit" and verdict != "allow":
+                report("markdown %r: audit marked" % name, "not enforced" in c[0], c[0])
+            report("markdown %r: reason" % name, bool(md_unescape(c[3])), c[3])
+
+
+def check_markdown_cap(path, n):
+    n = int(n)
+    text, lines, rows = md_rows(path, "markdown-cap")
+    expect("markdown-cap: rows capped at 100", len(rows), 100)
+    report("markdown-cap: the rest counted", "and %d more" % (n - 100) in text, text[-200:])
 
 
 def check_junitparser(path, mode):
@@ -381,27 +546,20 @@ def check_ci_yaml(d):
            any(u.startswith("github/codeql-action/upload-sarif@") for u in uses), repr(uses))
     report("ci-yaml: workflow uploads the JUnit report",
            any(u.startswith("actions/upload-artifact@") for u in uses), repr(uses))
-    report("ci-yaml: workflow runs gate check --format sarif --output gate.sarif",
-           re.search(r"gate check .*--format sarif --output gate\.sarif", runs) is not None, runs)
+    gate = [s for s in steps if re.fullmatch(r"(OWNER/gate@\S+|\./)", s.get("uses", ""))]
+    report("ci-yaml: workflow runs gate's action", len(gate) == 1, repr(uses))
+    w = gate[0].get("with", {}) if gate else {}
+    report("ci-yaml: the action is given the policy, paths and report files",
+           {"policy", "paths", "sarif-file", "junit-file"} <= set(w), repr(w))
+    report("ci-yaml: uploads run after a failed check",
+           all(s.get("if", "").startswith("always()") for s in steps
+               if s.get("uses", "").startswith(("github/codeql", "actions/upload"))), "")
     perms = [j.get("permissions", {}) for j in gh.get("jobs", {}).values()] + [
         gh.get("permissions", {})]
     report("ci-yaml: workflow may write security events",
            any(isinstance(p, dict) and p.get("security-events") == "write" for p in perms),
            repr(perms))
 
-    gl = load("gitlab-ci.yml")
-    jobs = {k: v for k, v in gl.items() if isinstance(v, dict) and "script" in v}
-    junit = [v.get("artifacts", {}).get("reports", {}).get("junit") for v in jobs.values()]
-    report("ci-yaml: gitlab job reports junit gate-junit.xml", "gate-junit.xml" in junit,
-           repr(junit))
-    scripts = "\n".join(
-        line for v in jobs.values() for line in (v["script"] if isinstance(v["script"], list)
-                                                 else [v["script"]]))
-    report("ci-yaml: gitlab job writes gate-junit.xml",
-           re.search(r"gate check .*--format junit --output gate-junit\.xml", scripts)
-           is not None, scripts)
-    report("ci-yaml: gitlab keeps the report when the gate fails",
-           any(v.get("artifacts", {}).get("when") == "always" for v in jobs.values()), "")
 
 
 def main():
@@ -410,6 +568,8 @@ def main():
         setup(args[0])
     elif cmd == "sarif":
         check_sarif(*args)
+    elif cmd == "sarif-dist":
+        check_sarif_dist(*args)
     elif cmd == "sarif-abs":
         check_sarif_abs(*args)
     elif cmd == "junit":
@@ -420,6 +580,10 @@ def main():
         check_jsonschema(*args)
     elif cmd == "ci-yaml":
         check_ci_yaml(*args)
+    elif cmd == "markdown":
+        check_markdown(*args)
+    elif cmd == "markdown-cap":
+        check_markdown_cap(*args)
     else:
         sys.exit("unknown subcommand " + cmd)
     sys.exit(1 if failures else 0)

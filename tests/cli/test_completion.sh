@@ -66,10 +66,11 @@ check "gated has a completion function" complete -p gated
 expect "commands" "verify check policy keygen sign ledger hook tuf trust status version help" gate ''
 expect "a command by its prefix" "check" gate ch
 expect "check's options by prefix" "--format" gate check --for
-expect "check's --format values" "text json sarif junit" gate check --format ''
+expect "check's --format values" "text json sarif junit markdown" gate check --format ''
 expect "check's --format value after =" "--format=json --format=junit" gate check --format=j
 expect "--format=value split by COMP_WORDBREAKS" "sarif" gate check --format = s
-expect "--format= with nothing typed after it" "text json sarif junit" gate check --format =
+expect "check's --format markdown by prefix" "markdown" gate check --format m
+expect "--format= with nothing typed after it" "text json sarif junit markdown" gate check --format =
 expect "verify's --format values" "text json" gate verify --format ''
 expect "--caller values" "ci apt exec" gate check --caller ''
 expect "policy subcommands" "lint explain" gate policy ''

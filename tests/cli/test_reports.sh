@@ -19,7 +19,9 @@ NODE_DIR=${GATE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate-tests/node}
 # The SARIF 2.1.0 JSON schema as the SARIF SDK ships it (draft 2020-12).
 SCHEMA_PKG=@microsoft/sarif-multitool-linux@5.7.0
 SCHEMA_IN_PKG=package/sarif-2.1.0.json
-SCHEMA=$NODE_DIR/sarif-schema-2.1.0.json
+# GATE_SARIF_SCHEMA: a copy at hand (e.g. sarif-schema-2.1.0.json from the
+# SARIF specification repository), used instead of fetching one.
+SCHEMA=${GATE_SARIF_SCHEMA:-$NODE_DIR/sarif-schema-2.1.0.json}
 
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
@@ -31,6 +33,8 @@ skipped=0
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 skip() { skipped=$((skipped + 1)); echo "SKIP $*"; }
+
+not_grep() { ! grep -qF -- "$1" "$2"; }
 
 # check NAME COMMAND...: a plain assertion (exit 0 = pass).
 check() {
@@ -125,7 +129,7 @@ rc "sarif to stdout" 2 "$GATE" check "${enforce[@]}" --format sarif --jobs 1 fil
 check "sarif: stdout and --output agree" cmp -s "$tmp/out" "$tmp/enforce.json"
 rc "sarif audit" 0 "$GATE" check "${audit[@]}" --format sarif --output "$tmp/audit.json" files
 rc "sarif absolute paths" 1 "$GATE" check "${enforce[@]}" --format sarif --output "$tmp/abs.json" \
-    "$work/files/a.txt" "$work/files/run.sh" "$work/files/data.dat" "$work/files/"*.bin \
+    "$work/files/a.txt" "$work/files/b.md" "$work/files/run.sh" "$work/files/data.dat" "$work/files/"*.bin \
     "$work/files/ctl"* "$work/files/lit"*
 py sarif "$tmp/enforce.json" enforce
 py sarif "$tmp/audit.json" audit
@@ -239,6 +243,87 @@ if "$jp_python" -c 'import junitparser' 2>/dev/null; then
 else
     skip "junitparser: python3-junitparser is not installed and could not be installed"
 fi
+
+# ---- Markdown (a CI job's summary page) ----
+rc "markdown to stdout" 2 "$GATE" check "${enforce[@]}" --format markdown files
+cp "$tmp/out" "$tmp/enforce.md"
+py markdown "$tmp/enforce.md" enforce
+rc "markdown audit" 0 "$GATE" check "${audit[@]}" --output markdown="$tmp/audit.md" files
+py markdown "$tmp/audit.md" audit
+mkdir "$tmp/many"
+for i in $(seq 1 130); do printf 'x%s\n' "$i" >"$tmp/many/f$i.txt" || fail "fixture: many/f$i.txt"; done
+rc "markdown of 130 files" 0 "$GATE" check "${enforce[@]}" --output markdown="$tmp/many.md" "$tmp/many"
+py markdown-cap "$tmp/many.md" 130
+rc "markdown of an empty directory" 0 "$GATE" check "${enforce[@]}" --allow-empty --format markdown "$tmp/empty"
+check "markdown: an empty run still has its counts" grep -qF "**0 allowed, 0 denied, 0 errors**" "$tmp/out"
+
+# ---- several reports in one run ----
+export GATE_TIME=2026-01-02T03:04:05Z
+rc "four reports in one run" 2 "$GATE" check "${enforce[@]}" --output sarif="$tmp/m.sarif" \
+    --output junit="$tmp/m.xml" --output markdown="$tmp/m.md" --output json="$tmp/m.json" files
+check "several outputs: nothing on stdout without --format" test ! -s "$tmp/out"
+for f in m.sarif m.xml m.md m.json; do check "several outputs: $f written" test -s "$tmp/$f"; done
+for pair in "sarif m.sarif" "junit m.xml" "markdown m.md" "json m.json"; do
+    set -- $pair
+    "$GATE" check "${enforce[@]}" --format "$1" files >"$tmp/single.$1" 2>/dev/null
+    check "several outputs: $2 is the --format $1 report" cmp -s "$tmp/single.$1" "$tmp/$2"
+done
+rc "--format with FORMAT=FILE outputs: stdout too" 2 "$GATE" check "${enforce[@]}" --format text \
+    --output sarif="$tmp/m2.sarif" files
+check "--format text still goes to stdout" grep -q "allowed, .* denied" "$tmp/out"
+rc "--format F --output FILE with FORMAT=FILE" 2 "$GATE" check "${enforce[@]}" --format junit \
+    --output "$tmp/plain.xml" --output sarif="$tmp/m3.sarif" files
+check "--output FILE takes the --format report" cmp -s "$tmp/plain.xml" "$tmp/m.xml"
+check "--output FILE: nothing on stdout" test ! -s "$tmp/out"
+unset GATE_TIME
+# A report that cannot be written fails the run (exit 2) and leaves no
+# partial or temporary file; the others are still written.
+mkdir "$tmp/wr" "$tmp/wr/adir"
+rc "an output that cannot be written: exit 2" 2 "$GATE" check "${enforce[@]}" \
+    --output sarif="$tmp/wr/adir" --output junit="$tmp/wr/ok.xml" files/a.txt
+check "failed output: the error names the file" grep -qF "$tmp/wr/adir: cannot rename" "$tmp/err"
+check "failed output: still a directory, no temporary file left" \
+    bash -c '[ -d "$1/adir" ] && [ -z "$(ls -A "$1/adir")" ] && [ "$(ls -A "$1")" = "$(printf "adir\nok.xml")" ]' _ "$tmp/wr"
+check "failed output: the other report is written" grep -q "<testsuites" "$tmp/wr/ok.xml"
+# usage errors
+rc "two --output FILE: exit 2" 2 "$GATE" check "${enforce[@]}" --output a --output b files/a.txt
+check "two --output FILE: the message says why" grep -qF -- "--output FILE given twice" "$tmp/err"
+rc "--output FORMAT= with no file: exit 2" 2 "$GATE" check "${enforce[@]}" --output sarif= files/a.txt
+check "--output FORMAT=: the message says why" grep -qF -- "--output needs a FILE" "$tmp/err"
+many=()
+for i in 1 2 3 4 5 6 7 8 9; do many+=(--output "json=$tmp/n$i.json"); done
+rc "nine --output: exit 2" 2 "$GATE" check "${enforce[@]}" "${many[@]}" files/a.txt
+check "nine --output: the message says why" grep -qF "at most 8 --output" "$tmp/err"
+check "nine --output: nothing written" test ! -e "$tmp/n1.json"
+rc "an unknown FORMAT= is a file name" 0 "$GATE" check "${enforce[@]}" --output "$tmp/yaml=x" files/a.txt
+check "an unknown FORMAT= is a file name: written" grep -q "1 allowed" "$tmp/yaml=x"
+rc "--format markdown is accepted" 0 "$GATE" check "${enforce[@]}" --format markdown files/a.txt
+rc "--format bogus: exit 2" 2 "$GATE" check "${enforce[@]}" --format bogus files/a.txt
+check "--format bogus: the message lists markdown" grep -qF "junit or markdown" "$tmp/err"
+
+# ---- progress on a terminal ----
+# Eight threads finish files in any order; the bar shows a shared count
+# that never goes back, with a rate, and is erased at the end.
+if command -v script >/dev/null; then
+    mkdir "$tmp/prog"
+    for i in $(seq 1 1500); do printf 'p%s\n' "$i" >"$tmp/prog/f$i.txt" || fail "fixture: prog/f$i.txt"; done
+    script -qec "'$GATE' check --policy '$work/policy-enforce.yaml' --jobs 8 '$tmp/prog'" \
+        /dev/null >"$tmp/tty.out" 2>&1 || fail "progress: gate check on a TTY: exit $? ($(tail -c 300 "$tmp/tty.out"))"
+    check "progress: counts never go back, reach the end, show a rate, then are erased" python3 -c '
+import re, sys
+d = open(sys.argv[1], "rb").read()
+draws = re.findall(rb"\rchecking \[[#.]{30}\] (\d+)/1500( \d+/s)?\x1b\[K", d)
+counts = [int(c) for c, _ in draws]
+ok = bool(counts) and all(a < b for a, b in zip(counts, counts[1:])) and counts[-1] == 1500
+ok = ok and any(r for _, r in draws) and re.search(rb"1500/1500[^\r]*\r\x1b\[K", d)
+if not ok:
+    print("counts:", counts[:20], "...", counts[-5:], "rates:", [r for _, r in draws][:5])
+sys.exit(0 if ok else 1)' "$tmp/tty.out"
+else
+    skip "progress on a TTY: no script(1)"
+fi
+rc "no progress bar without a terminal" 0 "$GATE" check "${enforce[@]}" --jobs 8 "$tmp/many"
+check "no progress bar without a terminal: nothing drawn" not_grep "checking [" "$tmp/err"
 
 # ---- CI templates ----
 yaml_python=

@@ -49,8 +49,9 @@ static const char hook_usage[] =
 	"evidence stores by digest (DIR/sha256/HEX/, or URL/sha256/HEX.sigstore.json\n"
 	"for https:// and file:// stores).\n"
 	"\n"
-	"  --policy FILE        policy (default /etc/gate/policy.yaml, else a built-in\n"
-	"                       policy that denies everything)\n"
+	"  --policy FILE        policy (default " GATE_POLICY_DEFAULT "; while no\n"
+	"                       policy file exists the hook checks nothing, warns\n"
+	"                       and lets apt proceed)\n"
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
@@ -553,6 +554,28 @@ static void list_refused(const struct gate_apt_req *req, const char *why)
 	}
 }
 
+/* No --policy and no /etc/gate/policy.yaml: the hook was installed before
+ * any policy was written. Refusing would break apt on a fresh install, so
+ * apt proceeds, nothing is recorded as vouched for, and every transaction
+ * says what to do. Only a file that is absent counts: one that exists but
+ * cannot be read or loaded refuses, as a broken policy does. */
+static bool no_policy_file(const struct hook_args *a)
+{
+	return !a->policy && access(GATE_POLICY_DEFAULT, F_OK) != 0 && errno == ENOENT;
+}
+
+static int run_without_policy(void)
+{
+	fprintf(stderr,
+		"gate: WARNING: no policy file: " GATE_POLICY_DEFAULT
+		" does not exist, so the apt hook checks nothing and apt proceeds "
+		"(nothing is recorded in the ledger as vouched for).\n"
+		"gate: write a policy to " GATE_POLICY_DEFAULT
+		" and check it with 'gate policy lint " GATE_POLICY_DEFAULT
+		"', or remove the hook with 'gate hook apt --uninstall'.\n");
+	return GATE_EXIT_OK;
+}
+
 static int run_hook(const struct hook_args *a)
 {
 	uint8_t *in = NULL;
@@ -564,7 +587,14 @@ static int run_hook(const struct hook_args *a)
 	if (isatty(STDIN_FILENO) == 1)
 		return hook_usage_error("stdin is a terminal: apt runs this hook and writes the "
 					"packages on its stdin (see hooks/apt/README.md)");
-	if (!gate_apt_read_input(STDIN_FILENO, &in, &len))
+	/* Read all of stdin first, policy or not: apt fails the transaction
+	 * when the hook closes its pipe before apt has written everything. */
+	bool read_ok = gate_apt_read_input(STDIN_FILENO, &in, &len);
+	if (no_policy_file(a)) {
+		free(in);
+		return run_without_policy();
+	}
+	if (!read_ok)
 		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
 	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
 	free(in);

@@ -449,12 +449,13 @@ static void audit_failure(const struct gate_policy *p, const char *reason)
 {
 	struct gate_audit *a = NULL;
 	char path[] = "(apt hook stdin)";
-	if (!p->audit_log || p->mode == GATE_MODE_OFF ||
+	enum gate_mode mode = gate_policy_mode(p, GATE_CALLER_APT);
+	if (!p->audit_log || mode == GATE_MODE_OFF ||
 	    gate_audit_open(p->audit_log, &a, NULL) != GATE_OK)
 		return;
 	struct gate_verdict v = {.kind = GATE_VERDICT_ERROR,
-				 .allowed = p->mode != GATE_MODE_ENFORCE,
-				 .mode = p->mode,
+				 .allowed = mode != GATE_MODE_ENFORCE,
+				 .mode = mode,
 				 .path = path,
 				 .caller = GATE_CALLER_APT,
 				 .time = (int64_t)time(NULL)};
@@ -487,7 +488,7 @@ static int summarize(const struct run *r, const char *policy, size_t *ndeny, siz
 static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		      const struct gate_apt_req *req, const char *policy_name)
 {
-	struct run r = {.ctx = ctx, .mode = gate_ctx_policy(ctx)->mode, .read_debs = !a->no_ledger};
+	struct run r = {.ctx = ctx, .mode = gate_policy_mode(gate_ctx_policy(ctx), GATE_CALLER_APT), .read_debs = !a->no_ledger};
 	int code = GATE_EXIT_USAGE;
 	size_t nunpack = 0, ndeny, nerr, recorded = 0, forgotten = 0;
 	for (size_t i = 0; i < req->nactions; i++)
@@ -617,7 +618,7 @@ static int run_hook(const struct hook_args *a)
 		snprintf(what, sizeof what,
 			 "apt's hook input is not the Pre-Install-Pkgs protocol: %s", perr.msg);
 		audit_failure(policy, what);
-		code = fail_all(policy->mode, what);
+		code = fail_all(gate_policy_mode(policy, GATE_CALLER_APT), what);
 		gate_policy_free(policy);
 		return code;
 	}
@@ -629,7 +630,7 @@ static int run_hook(const struct hook_args *a)
 			snprintf(err.msg, sizeof err.msg, "out of memory");
 		}
 	char *policy_name = strdup(policy->file ? policy->file : "the built-in policy");
-	enum gate_mode mode = policy->mode;
+	enum gate_mode mode = gate_policy_mode(policy, GATE_CALLER_APT);
 	if (!policy_name || prc != GATE_OK || gate_ctx_new(policy, &copts, &ctx, &err) != GATE_OK) {
 		char what[GATE_ERR_MSG_MAX + 32];
 		snprintf(what, sizeof what, "cannot start deciding: %s", err.msg);

@@ -325,35 +325,31 @@ static void test_load_minimal_and_defaults(void **state)
 	gate_policy_free(NULL);
 }
 
+/* Load yaml and check the mode of apt, exec, ci and of no caller. */
+static void expect_modes(const char *yaml, enum gate_mode apt, enum gate_mode exec,
+			 enum gate_mode ci, enum gate_mode any)
+{
+	struct gate_policy *p = parse_ok(yaml);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), apt);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_EXEC), exec);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), ci);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), any);
+	gate_policy_free(p);
+}
+
 /* mode: one scalar for every caller, or one mode per caller; a caller the
  * mapping leaves out is enforce; a decision for no caller takes the
  * strictest. */
 static void test_load_modes_per_caller(void **state)
 {
 	(void)state;
-	struct gate_policy *p = parse_ok("version: 1\nmode: audit\nrules: []\n");
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), GATE_MODE_AUDIT);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_EXEC), GATE_MODE_AUDIT);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), GATE_MODE_AUDIT);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), GATE_MODE_AUDIT);
-	gate_policy_free(p);
-
-	p = parse_ok("version: 1\nmode: {apt: enforce, exec: audit, ci: off}\nrules: []\n");
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), GATE_MODE_ENFORCE);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_EXEC), GATE_MODE_AUDIT);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), GATE_MODE_OFF);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), GATE_MODE_ENFORCE);
-	gate_policy_free(p);
-
-	p = parse_ok("version: 1\nmode:\n  exec: audit\nrules: []\n");
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), GATE_MODE_ENFORCE);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_EXEC), GATE_MODE_AUDIT);
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), GATE_MODE_ENFORCE);
-	gate_policy_free(p);
-
-	p = parse_ok("version: 1\nmode: {apt: audit, exec: off, ci: off}\nrules: []\n");
-	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), GATE_MODE_AUDIT);
-	gate_policy_free(p);
+	const enum gate_mode E = GATE_MODE_ENFORCE, A = GATE_MODE_AUDIT, O = GATE_MODE_OFF;
+	expect_modes("version: 1\nmode: audit\nrules: []\n", A, A, A, A);
+	expect_modes("version: 1\nmode: {apt: enforce, exec: audit, ci: off}\nrules: []\n", E, A,
+		     O, E);
+	expect_modes("version: 1\nmode:\n  exec: audit\nrules: []\n", E, A, E, E);
+	expect_modes("version: 1\nmode: {apt: audit, exec: off, ci: off}\nrules: []\n", A, O, O,
+		     A);
 }
 
 static void test_err_modes(void **state)

@@ -10,7 +10,7 @@ build_pkgs="build-essential cmake pkg-config libssl-dev libjansson-dev
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 python3-cryptography
   valgrind time file xxd python3-junitparser python3-yaml python3-jsonschema dpkg-dev gnupg gpgv
   osslsigncode faketime gcc-mingw-w64-x86-64 openjdk-17-jdk-headless zip
-  groff-base man-db debian-archive-keyring"
+  groff-base man-db debian-archive-keyring debhelper lintian"
 want=$build_pkgs
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
 

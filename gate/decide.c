@@ -378,7 +378,7 @@ static enum gate_err begin(struct gate_ctx *c, const char *path, enum gate_calle
 {
 	memset(v, 0, sizeof(*v));
 	v->caller = caller;
-	v->mode = c->policy->mode;
+	v->mode = gate_policy_mode(c->policy, caller);
 	v->time = c->now ? c->now : (int64_t)time(NULL);
 	/* One spelling per file before any rule sees it: "./a", "a//b",
 	 * "x/../a" and the absolute path are the same path. */

@@ -17,6 +17,27 @@ struct lint {
 
 static void warn(struct lint *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A caller whose mode is off is neither enforced nor logged: say so, once
+ * for the whole policy when every caller is off. */
+static void lint_modes(struct lint *l)
+{
+	static const enum gate_caller callers[] = {GATE_CALLER_APT, GATE_CALLER_EXEC,
+						   GATE_CALLER_CI};
+	static const struct gate_signer_entry top = {.line = 1, .column = 1};
+	size_t off = 0;
+	for (size_t i = 0; i < GATE_POLICY_NCALLERS; i++)
+		off += l->p->modes[i] == GATE_MODE_OFF;
+	l->e = &top;
+	if (off == GATE_POLICY_NCALLERS) {
+		warn(l, "mode is %s: nothing is enforced or logged", "off");
+		return;
+	}
+	for (size_t i = 0; i < GATE_POLICY_NCALLERS; i++)
+		if (l->p->modes[i] == GATE_MODE_OFF)
+			warn(l, "mode of caller %s is off: nothing it asks is enforced or logged",
+			     gate_caller_name(callers[i]));
+}
+
 static void warn(struct lint *l, const char *fmt, ...)
 {
 	char msg[384];
@@ -226,9 +247,6 @@ size_t gate_policy_lint(const struct gate_policy *p, gate_lint_fn fn, void *ctx)
 		lint_path_allow(&l, &p->rules[r]);
 	lint_unreachable(&l);
 	lint_types(&l);
-	if (p->mode == GATE_MODE_OFF) {
-		l.e = &(struct gate_signer_entry){.line = 1, .column = 1};
-		warn(&l, "mode is %s: nothing is enforced or logged", "off");
-	}
+	lint_modes(&l);
 	return l.count;
 }

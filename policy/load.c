@@ -195,6 +195,76 @@ static enum gate_err load_audit(struct lctx *c, const struct gate_ynode *m)
 	return gate_pl_path_str(c, n, "audit.log", &c->p->audit_log);
 }
 
+static enum gate_err mode_value(struct lctx *c, const struct gate_ynode *n, const char *what,
+			       enum gate_mode *out)
+{
+	static const char *const names[] = {"enforce", "audit", "off"}; /* enum order */
+	const char *s;
+	enum gate_err rc = gate_pl_scalar(c, n, what, &s);
+	if (rc != GATE_OK)
+		return rc;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum gate_mode)i;
+			return GATE_OK;
+		}
+	return FAILN(c, n, "%s must be enforce, audit or off, not '%s'", what, s);
+}
+
+/* Index of a single caller in gate_policy::modes, -1 for any other value. */
+static int caller_index(enum gate_caller k)
+{
+	return k == GATE_CALLER_APT ? 0 : k == GATE_CALLER_EXEC ? 1 : k == GATE_CALLER_CI ? 2 : -1;
+}
+
+/* mode: a scalar for every caller, or a mapping caller -> mode; a caller
+ * the mapping leaves out is enforce (fail closed). */
+static enum gate_err load_modes(struct lctx *c, const struct gate_ynode *n)
+{
+	enum gate_mode *modes = c->p->modes;
+	enum gate_err rc;
+	if (n->type != GATE_Y_MAP) {
+		if ((rc = mode_value(c, n, "mode", &modes[0])) == GATE_OK)
+			modes[1] = modes[2] = modes[0];
+		return rc;
+	}
+	if ((rc = gate_pl_check_map(c, n, "mode", NULL)) != GATE_OK)
+		return rc;
+	for (size_t i = 0; i + 1 < n->n; i += 2) {
+		const struct gate_ynode *k = n->kids[i];
+		int idx = caller_index(gate_pl_caller(k->s));
+		char what[48];
+		if (idx < 0)
+			return FAILN(c, k, "unknown caller '%s' in mode: callers are apt, exec and ci",
+				     k->s);
+		snprintf(what, sizeof what, "mode.%s", k->s);
+		if ((rc = mode_value(c, n->kids[i + 1], what, &modes[idx])) != GATE_OK)
+			return rc;
+	}
+	return GATE_OK;
+}
+
+enum gate_mode gate_policy_mode(const struct gate_policy *p, enum gate_caller c)
+{
+	int idx = caller_index(c);
+	if (idx >= 0)
+		return p->modes[idx];
+	enum gate_mode m = GATE_MODE_OFF; /* the strictest: enforce is 0 */
+	for (size_t i = 0; i < GATE_POLICY_NCALLERS; i++)
+		if (p->modes[i] < m)
+			m = p->modes[i];
+	return m;
+}
+
+enum gate_caller gate_pl_caller(const char *name)
+{
+	static const enum gate_caller all[] = {GATE_CALLER_APT, GATE_CALLER_EXEC, GATE_CALLER_CI};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (strcmp(name, gate_caller_name(all[i])) == 0)
+			return all[i];
+	return GATE_CALLER_ANY;
+}
+
 static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 {
 	static const char *const keys[] = {"version",  "mode",	"trust",   "signers", "rules",
@@ -211,18 +281,8 @@ static enum gate_err load_top(struct lctx *c, const struct gate_ynode *root)
 	if (strcmp(s, "1") != 0)
 		return FAILN(c, n, "unsupported policy version '%s' (this gate reads version 1)",
 			     s);
-	if ((n = gate_pl_get(root, "mode"))) {
-		if ((rc = gate_pl_scalar(c, n, "mode", &s)) != GATE_OK)
-			return rc;
-		if (strcmp(s, "enforce") == 0)
-			c->p->mode = GATE_MODE_ENFORCE;
-		else if (strcmp(s, "audit") == 0)
-			c->p->mode = GATE_MODE_AUDIT;
-		else if (strcmp(s, "off") == 0)
-			c->p->mode = GATE_MODE_OFF;
-		else
-			return FAILN(c, n, "mode must be enforce, audit or off, not '%s'", s);
-	}
+	if ((n = gate_pl_get(root, "mode")) && (rc = load_modes(c, n)) != GATE_OK)
+		return rc;
 	if ((n = gate_pl_get(root, "trust")) && (rc = gate_pl_load_trust(c, n)) != GATE_OK)
 		return rc;
 	if ((n = gate_pl_get(root, "signers")) && (rc = gate_pl_load_signers(c, n)) != GATE_OK)

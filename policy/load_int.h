@@ -18,6 +18,8 @@ struct lctx {
 /* load.c: strict readers of YAML nodes; errors are at file:line:column. */
 enum gate_err gate_pl_want(struct lctx *c, const struct gate_ynode *n, enum gate_ynode_type t,
 			   const char *what);
+/* The caller named apt, exec or ci; GATE_CALLER_ANY for any other name. */
+enum gate_caller gate_pl_caller(const char *name);
 /* A mapping with gate_pl_scalar, distinct keys, each one of allowed (NULL: any). */
 enum gate_err gate_pl_check_map(struct lctx *c, const struct gate_ynode *m, const char *what,
 				const char *const *allowed);

@@ -72,12 +72,9 @@ static enum gate_err load_callers(struct lctx *c, const struct gate_ynode *n, un
 	size_t cnt = 0;
 	enum gate_err rc = gate_pl_str_list(c, n, "caller", &list, &cnt);
 	for (size_t i = 0; rc == GATE_OK && i < cnt; i++) {
-		if (strcmp(list[i], "apt") == 0)
-			*out |= GATE_CALLER_APT;
-		else if (strcmp(list[i], "exec") == 0)
-			*out |= GATE_CALLER_EXEC;
-		else if (strcmp(list[i], "ci") == 0)
-			*out |= GATE_CALLER_CI;
+		enum gate_caller k = gate_pl_caller(list[i]);
+		if (k != GATE_CALLER_ANY)
+			*out |= k;
 		else /* name the offending element, not the whole list */
 			rc = FAILN(c, n->type == GATE_Y_SEQ ? n->kids[i] : n,
 				   "caller must be apt, exec or ci, not '%s'", list[i]);

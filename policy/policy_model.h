@@ -112,9 +112,16 @@ enum {
 	GATE_SOURCE_TUF = 1u << 2,
 };
 
+/* The callers a policy gives a mode each (`mode: {apt: ..., exec: ...,
+ * ci: ...}`), in the order of gate_policy::modes. */
+#define GATE_POLICY_NCALLERS 3
+
 struct gate_policy {
 	char *file;
-	enum gate_mode mode;
+	/* by caller: apt, exec, ci (a scalar `mode:` sets all three; a
+	 * caller the mapping leaves out is enforce); read through
+	 * gate_policy_mode() */
+	enum gate_mode modes[GATE_POLICY_NCALLERS];
 	char *trusted_root_file; /* NULL = embedded public-good root */
 	struct gate_trusted_root *root;
 	struct gate_policy_key *keys;
@@ -171,5 +178,9 @@ void gate_policy_evaluate(const struct gate_policy *p, const struct gate_rule *r
 /* Whether some signer set of p names the signer of f (for a tuf_target
  * listing: some rule requires its repository). */
 bool gate_policy_names_signer(const struct gate_policy *p, const struct gate_facts *f);
+
+/* The mode of caller c: its own entry of `mode:`; for GATE_CALLER_ANY (a
+ * decision no caller asked for) the strictest of the three. */
+enum gate_mode gate_policy_mode(const struct gate_policy *p, enum gate_caller c);
 
 #endif

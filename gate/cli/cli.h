@@ -29,6 +29,9 @@ void gate_cli_time(int64_t t, char *buf, size_t cap);
 void gate_cli_print_error(const char *what, const struct gate_error *e);
 bool gate_cli_parse_format(const char *s, enum gate_format *out);
 
+/* The policy file every caller reads when none is named. */
+#define GATE_POLICY_DEFAULT "/etc/gate/policy.yaml"
+
 /* Load --policy FILE, else $GATE_POLICY, else /etc/gate/policy.yaml when it
  * exists, else the built-in deny-all policy. Prints the error and returns
  * NULL on failure. */

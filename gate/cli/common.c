@@ -77,8 +77,8 @@ struct gate_policy *gate_cli_load_policy(const char *path)
 		fprintf(stderr, "gate: %s is empty: name a policy file\n", from);
 		return NULL;
 	}
-	if (!path && access("/etc/gate/policy.yaml", F_OK) == 0)
-		path = "/etc/gate/policy.yaml";
+	if (!path && access(GATE_POLICY_DEFAULT, F_OK) == 0)
+		path = GATE_POLICY_DEFAULT;
 	rc = path ? gate_policy_load(path, &p, &e) : gate_policy_default(&p, &e);
 	if (rc == GATE_OK) {
 		gate_trust_warn(p->root, 0);

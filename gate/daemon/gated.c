@@ -148,7 +148,7 @@ static struct gated_policy *policy_load(const char *path, char *why, size_t cap)
 		return NULL;
 	}
 	gate_trust_warn(p->root, 0);
-	gp->mode = p->mode;
+	gp->mode = gate_policy_mode(p, GATE_CALLER_EXEC);
 	if (gate_ctx_new(p, &o, &ctx, &e) != GATE_OK) {
 		policy_error(&e, why, cap);
 		gate_policy_free(p);

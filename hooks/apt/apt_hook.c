@@ -49,8 +49,9 @@ static const char hook_usage[] =
 	"evidence stores by digest (DIR/sha256/HEX/, or URL/sha256/HEX.sigstore.json\n"
 	"for https:// and file:// stores).\n"
 	"\n"
-	"  --policy FILE        policy (default /etc/gate/policy.yaml, else a built-in\n"
-	"                       policy that denies everything)\n"
+	"  --policy FILE        policy (default " GATE_POLICY_DEFAULT "; while no\n"
+	"                       policy file exists the hook checks nothing, warns\n"
+	"                       and lets apt proceed)\n"
 	"  --evidence DIR       an extra evidence store (repeatable)\n"
 	"  --ledger DB          install ledger (default " GATE_LEDGER_DEFAULT ")\n"
 	"  --no-ledger          do not record allowed packages\n"
@@ -448,12 +449,13 @@ static void audit_failure(const struct gate_policy *p, const char *reason)
 {
 	struct gate_audit *a = NULL;
 	char path[] = "(apt hook stdin)";
-	if (!p->audit_log || p->mode == GATE_MODE_OFF ||
+	enum gate_mode mode = gate_policy_mode(p, GATE_CALLER_APT);
+	if (!p->audit_log || mode == GATE_MODE_OFF ||
 	    gate_audit_open(p->audit_log, &a, NULL) != GATE_OK)
 		return;
 	struct gate_verdict v = {.kind = GATE_VERDICT_ERROR,
-				 .allowed = p->mode != GATE_MODE_ENFORCE,
-				 .mode = p->mode,
+				 .allowed = mode != GATE_MODE_ENFORCE,
+				 .mode = mode,
 				 .path = path,
 				 .caller = GATE_CALLER_APT,
 				 .time = (int64_t)time(NULL)};
@@ -486,7 +488,7 @@ static int summarize(const struct run *r, const char *policy, size_t *ndeny, siz
 static int decide_all(const struct hook_args *a, struct gate_ctx *ctx,
 		      const struct gate_apt_req *req, const char *policy_name)
 {
-	struct run r = {.ctx = ctx, .mode = gate_ctx_policy(ctx)->mode, .read_debs = !a->no_ledger};
+	struct run r = {.ctx = ctx, .mode = gate_policy_mode(gate_ctx_policy(ctx), GATE_CALLER_APT), .read_debs = !a->no_ledger};
 	int code = GATE_EXIT_USAGE;
 	size_t nunpack = 0, ndeny, nerr, recorded = 0, forgotten = 0;
 	for (size_t i = 0; i < req->nactions; i++)
@@ -553,6 +555,28 @@ static void list_refused(const struct gate_apt_req *req, const char *why)
 	}
 }
 
+/* No --policy and no /etc/gate/policy.yaml: the hook was installed before
+ * any policy was written. Refusing would break apt on a fresh install, so
+ * apt proceeds, nothing is recorded as vouched for, and every transaction
+ * says what to do. Only a file that is absent counts: one that exists but
+ * cannot be read or loaded refuses, as a broken policy does. */
+static bool no_policy_file(const struct hook_args *a)
+{
+	return !a->policy && access(GATE_POLICY_DEFAULT, F_OK) != 0 && errno == ENOENT;
+}
+
+static int run_without_policy(void)
+{
+	fprintf(stderr,
+		"gate: WARNING: no policy file: " GATE_POLICY_DEFAULT
+		" does not exist, so the apt hook checks nothing and apt proceeds "
+		"(nothing is recorded in the ledger as vouched for).\n"
+		"gate: write a policy to " GATE_POLICY_DEFAULT
+		" and check it with 'gate policy lint " GATE_POLICY_DEFAULT
+		"', or remove the hook with 'gate hook apt --uninstall'.\n");
+	return GATE_EXIT_OK;
+}
+
 static int run_hook(const struct hook_args *a)
 {
 	uint8_t *in = NULL;
@@ -564,7 +588,14 @@ static int run_hook(const struct hook_args *a)
 	if (isatty(STDIN_FILENO) == 1)
 		return hook_usage_error("stdin is a terminal: apt runs this hook and writes the "
 					"packages on its stdin (see hooks/apt/README.md)");
-	if (!gate_apt_read_input(STDIN_FILENO, &in, &len))
+	/* Read all of stdin first, policy or not: apt fails the transaction
+	 * when the hook closes its pipe before apt has written everything. */
+	bool read_ok = gate_apt_read_input(STDIN_FILENO, &in, &len);
+	if (no_policy_file(a)) {
+		free(in);
+		return run_without_policy();
+	}
+	if (!read_ok)
 		return fail_all(GATE_MODE_ENFORCE, "cannot read the transaction from apt");
 	enum gate_err prc = gate_apt_parse(in, len, &req, &perr);
 	free(in);
@@ -587,7 +618,7 @@ static int run_hook(const struct hook_args *a)
 		snprintf(what, sizeof what,
 			 "apt's hook input is not the Pre-Install-Pkgs protocol: %s", perr.msg);
 		audit_failure(policy, what);
-		code = fail_all(policy->mode, what);
+		code = fail_all(gate_policy_mode(policy, GATE_CALLER_APT), what);
 		gate_policy_free(policy);
 		return code;
 	}
@@ -599,7 +630,7 @@ static int run_hook(const struct hook_args *a)
 			snprintf(err.msg, sizeof err.msg, "out of memory");
 		}
 	char *policy_name = strdup(policy->file ? policy->file : "the built-in policy");
-	enum gate_mode mode = policy->mode;
+	enum gate_mode mode = gate_policy_mode(policy, GATE_CALLER_APT);
 	if (!policy_name || prc != GATE_OK || gate_ctx_new(policy, &copts, &ctx, &err) != GATE_OK) {
 		char what[GATE_ERR_MSG_MAX + 32];
 		snprintf(what, sizeof what, "cannot start deciding: %s", err.msg);

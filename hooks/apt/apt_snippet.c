@@ -4,6 +4,7 @@
 #include "apt_hook.h"
 #include "cli.h"
 #include "gate_util.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -139,6 +140,27 @@ out:
 	return rc;
 }
 
+/* The hook must not be installed on a policy that does not load: every
+ * apt transaction would then be refused. true when the policy the hook will
+ * read loads (the error, FILE:LINE:COLUMN, is printed otherwise). */
+static bool policy_loads(const struct hook_args *a)
+{
+	if (!a->policy && access(GATE_POLICY_DEFAULT, F_OK) != 0 && errno == ENOENT) {
+		printf("gate: note: " GATE_POLICY_DEFAULT " does not exist: until it does, the hook "
+		       "checks nothing and warns on every transaction\n");
+		return true;
+	}
+	struct gate_policy *p = gate_cli_load_policy(a->policy);
+	if (!p) {
+		fprintf(stderr, "gate hook apt: not installing the hook: the policy %s does not "
+				"load (see above; check it with 'gate policy lint')\n",
+			a->policy ? a->policy : GATE_POLICY_DEFAULT);
+		return false;
+	}
+	gate_policy_free(p);
+	return true;
+}
+
 int gate_apt_install_hook(const struct hook_args *a, bool ledger_given)
 {
 	char *path = NULL, *cmd = NULL;
@@ -150,7 +172,7 @@ int gate_apt_install_hook(const struct hook_args *a, bool ledger_given)
 		fprintf(stderr,
 			"gate hook apt: %s exists and was not written by gate: not replacing it\n",
 			path);
-	} else if ((cmd = hook_command(a, ledger_given)) &&
+	} else if ((cmd = hook_command(a, ledger_given)) && policy_loads(a) &&
 		   (rc = write_snippet(path, cmd, !a->no_ledger)) == GATE_EXIT_OK) {
 		printf("gate: %s the apt hook %s: %s\n", st ? "replaced" : "installed", path, cmd);
 	}

@@ -123,7 +123,9 @@ EOF
 }
 policy "$tmp/enforce.yaml" enforce
 policy "$tmp/audit.yaml" audit
-printf 'version: 1\nmode: enforce\nrules: [\n' >"$tmp/broken.yaml"
+# Installed on a policy that loads; the policy breaks afterwards (--install
+# refuses one that does not load).
+policy "$tmp/broken.yaml" enforce
 
 # ---- throwaway roots ----
 
@@ -249,6 +251,7 @@ done
 
 # ---- 8. a broken policy refuses ----
 new_root r3 "$tmp/broken.yaml"
+printf 'version: 1\nmode: enforce\nrules: [\n' >"$tmp/broken.yaml"
 apt_root install good1
 rc=$?
 check "broken policy: apt exits 100" test $rc -eq 100

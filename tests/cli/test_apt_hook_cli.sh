@@ -27,11 +27,12 @@ run "install and uninstall" 2 --err "exclude" -- "$GATE" hook apt --install --un
 # ---- --install / --uninstall ----
 conf=$tmp/apt.conf.d
 mkdir -p "$conf"
+printf 'version: 1\nmode: enforce\nrules:\n  - name: all\n    decision: allow\n' >"$tmp/p.yaml"
 run "install" 0 --out "installed the apt hook $conf/50gate" -- \
-    "$GATE" hook apt --install --apt-conf-dir "$conf" --policy /etc/gate/p.yaml \
+    "$GATE" hook apt --install --apt-conf-dir "$conf" --policy "$tmp/p.yaml" \
     --ledger /var/lib/gate/l.db --evidence https://ev.example/store
 check "snippet: marker first" grep -qx '// gate: apt hook\. .*' <(head -1 "$conf/50gate")
-check "snippet: hook line" grep -qxF "DPkg::Pre-Install-Pkgs {\"$GATE hook apt --policy /etc/gate/p.yaml --ledger /var/lib/gate/l.db --evidence https://ev.example/store\";};" "$conf/50gate"
+check "snippet: hook line" grep -qxF "DPkg::Pre-Install-Pkgs {\"$GATE hook apt --policy $tmp/p.yaml --ledger /var/lib/gate/l.db --evidence https://ev.example/store\";};" "$conf/50gate"
 check "snippet: version 3" grep -qxF "DPkg::Tools::Options::$GATE::Version \"3\";" "$conf/50gate"
 check "snippet: mode 0644" test "$(stat -c %a "$conf/50gate")" = 644
 check "snippet: no temp file left" test "$(find "$conf" -name '*.dpkg-tmp' | wc -l)" = 0
@@ -56,6 +57,16 @@ run "uninstall a foreign file" 2 --err "not written by gate" -- \
     "$GATE" hook apt --uninstall --apt-conf-dir "$conf"
 check "foreign file kept" grep -qF /usr/bin/other "$conf/50gate"
 rm -f "$conf/50gate"
+# The hook is never installed on a policy that does not load: apt would
+# refuse every transaction.
+run "install: missing policy refused" 2 --err "$tmp/nonexistent.yaml" \
+    --err "not installing the hook" -- \
+    "$GATE" hook apt --install --apt-conf-dir "$conf" --policy "$tmp/nonexistent.yaml"
+printf 'version: 1\nmode: enforce\nrules:\n  - name: x\n    decision: maybe\n' >"$tmp/bad-decision.yaml"
+run "install: broken policy refused, file:line named" 2 --err "$tmp/bad-decision.yaml:5:" \
+    --err "gate policy lint" -- \
+    "$GATE" hook apt --install --apt-conf-dir "$conf" --policy "$tmp/bad-decision.yaml"
+check "install: nothing written on a broken policy" test ! -e "$conf/50gate"
 run "install: relative policy" 2 --err "absolute paths" -- \
     "$GATE" hook apt --install --apt-conf-dir "$conf" --policy p.yaml
 run "install: shell metacharacters" 2 --err "absolute paths" -- \

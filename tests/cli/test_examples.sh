@@ -45,6 +45,19 @@ expect airgapped.yaml examples/artifacts/firmware.bin allow
 expect freshness.yaml examples/sigstore/a.txt deny
 expect freshness.yaml examples/sigstore/a.txt allow --current-time 2024-04-01T00:00:00Z
 expect freshness.yaml examples/sigstore/a.txt deny --current-time 2024-06-18T00:00:00Z
+# A mode per caller: the same denial is enforced for one caller, logged for
+# another.
+if [ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    expect packages.yaml examples/artifacts/firmware.bin deny --caller apt
+    expect_rc packages.yaml 1 --caller apt examples/artifacts/firmware.bin
+    expect_rc packages.yaml 0 --caller exec examples/artifacts/firmware.bin
+else
+    echo "SKIP (partly): no Debian archive keyring for packages.yaml"
+fi
+expect exec.yaml examples/artifacts/one-signer.sh deny --caller exec
+expect_rc exec.yaml 0 --caller exec examples/artifacts/one-signer.sh
+expect_rc exec.yaml 1 --caller ci examples/artifacts/one-signer.sh
+expect exec.yaml examples/artifacts/hello.sh allow --caller exec
 expect audit.yaml examples/artifacts/one-signer.sh deny
 expect_rc audit.yaml 0 examples/artifacts/
 
@@ -62,6 +75,7 @@ n=$("$GATE" check --policy examples/policies/audit.yaml examples/artifacts/ 2>&1
 if [ "$n" = 4 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL audit lines: $n"; fi
 # Every example policy is lint-clean.
 for p in examples/policies/*.yaml; do
+    [ "$p" = examples/policies/packages.yaml ] && [ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ] && continue
     if "$GATE" policy lint "$p" >/dev/null; then pass=$((pass + 1)); else
         fail=$((fail + 1)); echo "FAIL lint $p"; fi
 done

@@ -88,8 +88,8 @@ run "control: too old now" 1 --in "$tmp/transaction" --err "at most 1d old" -- \
 if [ -e /etc/gate/policy.yaml ]; then
     echo "SKIP (partly): /etc/gate/policy.yaml exists: the GATE_POLICY case needs its absence"
 else
-    run "GATE_POLICY is not read: the built-in policy denies" 1 --in "$tmp/transaction" \
-        --err "built-in policy" --no-err "allow-all.yaml" -- \
+    run "GATE_POLICY is not read: no policy file, said" 0 --in "$tmp/transaction" \
+        --err "no policy file: /etc/gate/policy.yaml does not exist" --no-err "allow-all.yaml" -- \
         env GATE_POLICY="$tmp/allow-all.yaml" "${hook[@]}" --current-time "$NOW"
 fi
 
@@ -192,10 +192,27 @@ run "max_age, no signing time: said" 1 --in "$tmp/transaction" \
 run "signed by a key the policy does not pin: said, with the pinned keys" 1 \
     --in "$tmp/transaction" --err "no key the policy pins (k) verifies it: signed by another key" \
     --no-err "does not verify over the artifact" -- "${hook[@]}" --policy "$tmp/stranger.yaml"
+# A hook installed before any policy was written must not break apt: it
+# allows, says what to create, how to check it and how to remove the hook,
+# and records nothing in the ledger as vouched for.
 if [ ! -e /etc/gate/policy.yaml ]; then
-    run "no policy file: the reason says so" 1 --in "$tmp/transaction" \
-        --err "no policy file: the built-in policy denies everything" -- "${hook[@]}"
+    run "no policy file: allowed, with what to do" 0 --in "$tmp/transaction" \
+        --err "no policy file: /etc/gate/policy.yaml does not exist" \
+        --err "gate policy lint /etc/gate/policy.yaml" --err "gate hook apt --uninstall" \
+        --err "nothing is recorded in the ledger" -- \
+        "$GATE" hook apt --ledger "$tmp/noplc/ledger.db" --cache-dir "$tmp/cache"
+    check "no policy file: no ledger written" test ! -e "$tmp/noplc/ledger.db"
+    run "no policy file: post-invoke records nothing" 0 --no-err "recorded" -- \
+        "$GATE" hook apt --post-invoke --ledger "$tmp/noplc/ledger.db"
+    mkdir -p "$tmp/conf-noplc"
+    run "no policy file: install says the hook will only warn" 0 \
+        --out "/etc/gate/policy.yaml does not exist" -- \
+        "$GATE" hook apt --install --apt-conf-dir "$tmp/conf-noplc"
 fi
+# A policy file that exists but does not load still refuses (fail closed).
+printf 'version: 1\nmode: audit\nrules: [\n' >"$tmp/broken.yaml"
+run "broken policy file: refused" 2 --in "$tmp/transaction" --err "$tmp/broken.yaml:" \
+    --err "the policy is broken" -- "${hook[@]}" --policy "$tmp/broken.yaml"
 
 # ---- --install carries --cache-dir into the snippet ----
 mkdir -p "$tmp/conf"

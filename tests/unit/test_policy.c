@@ -199,7 +199,7 @@ static void test_load_valid_model(void **state)
 			 key2);
 	struct gate_policy *p = parse_ok_named(name, yaml);
 	assert_string_equal(p->file, name);
-	assert_int_equal(p->mode, GATE_MODE_AUDIT);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), GATE_MODE_AUDIT);
 	assert_null(p->trusted_root_file);
 	assert_non_null(p->root); /* the embedded public-good root */
 
@@ -294,7 +294,7 @@ static void test_load_minimal_and_defaults(void **state)
 {
 	(void)state;
 	struct gate_policy *p = parse_ok("version: 1\nrules: []\n");
-	assert_int_equal(p->mode, GATE_MODE_ENFORCE);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), GATE_MODE_ENFORCE);
 	assert_int_equal(p->nrules, 0);
 	assert_null(p->audit_log);
 	assert_non_null(p->root);
@@ -303,7 +303,7 @@ static void test_load_minimal_and_defaults(void **state)
 	/* audit.log stderr / syslog are kept as words, not made into paths */
 	p = parse_ok_named("/etc/gate/p.yaml", "version: 1\nmode: off\nrules: []\n"
 					       "audit: {log: syslog}\n");
-	assert_int_equal(p->mode, GATE_MODE_OFF);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), GATE_MODE_OFF);
 	assert_string_equal(p->audit_log, "syslog");
 	gate_policy_free(p);
 
@@ -318,11 +318,53 @@ static void test_load_minimal_and_defaults(void **state)
 	free(yaml);
 
 	assert_int_equal(gate_policy_default(&p, NULL), GATE_OK);
-	assert_int_equal(p->mode, GATE_MODE_ENFORCE);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), GATE_MODE_ENFORCE);
 	assert_int_equal(p->nrules, 1);
 	assert_int_equal(p->rules[0].decision, GATE_DECISION_DENY);
 	gate_policy_free(p);
 	gate_policy_free(NULL);
+}
+
+/* Load yaml and check the mode of apt, exec, ci and of no caller. */
+static void expect_modes(const char *yaml, enum gate_mode apt, enum gate_mode exec,
+			 enum gate_mode ci, enum gate_mode any)
+{
+	struct gate_policy *p = parse_ok(yaml);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_APT), apt);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_EXEC), exec);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_CI), ci);
+	assert_int_equal(gate_policy_mode(p, GATE_CALLER_ANY), any);
+	gate_policy_free(p);
+}
+
+/* mode: one scalar for every caller, or one mode per caller; a caller the
+ * mapping leaves out is enforce; a decision for no caller takes the
+ * strictest. */
+static void test_load_modes_per_caller(void **state)
+{
+	(void)state;
+	const enum gate_mode E = GATE_MODE_ENFORCE, A = GATE_MODE_AUDIT, O = GATE_MODE_OFF;
+	expect_modes("version: 1\nmode: audit\nrules: []\n", A, A, A, A);
+	expect_modes("version: 1\nmode: {apt: enforce, exec: audit, ci: off}\nrules: []\n", E, A,
+		     O, E);
+	expect_modes("version: 1\nmode:\n  exec: audit\nrules: []\n", E, A, E, E);
+	expect_modes("version: 1\nmode: {apt: audit, exec: off, ci: off}\nrules: []\n", A, O, O,
+		     A);
+}
+
+static void test_err_modes(void **state)
+{
+	(void)state;
+	expect_bad("version: 1\nmode: {apt: enforce, yum: audit}\nrules: []\n", 2, 22,
+		   "unknown caller 'yum' in mode: callers are apt, exec and ci");
+	expect_bad("version: 1\nmode: {exec: maybe}\nrules: []\n", 2, 14,
+		   "mode.exec must be enforce, audit or off, not 'maybe'");
+	expect_bad("version: 1\nmode: {apt: audit, apt: enforce}\nrules: []\n", 2, 20,
+		   "duplicate key 'apt' in mode");
+	expect_bad("version: 1\nmode: [audit]\nrules: []\n", 2, 7, "mode");
+	expect_bad("version: 1\nmode: {ci: {x: 1}}\nrules: []\n", 2, 12, "mode.ci");
+	expect_bad("version: 1\nmode: sometimes\nrules: []\n", 2, 7,
+		   "mode must be enforce, audit or off, not 'sometimes'");
 }
 
 static void test_load_file(void **state)
@@ -1690,6 +1732,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_valid_model),
 		cmocka_unit_test(test_load_minimal_and_defaults),
+		cmocka_unit_test(test_load_modes_per_caller),
+		cmocka_unit_test(test_err_modes),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_err_unknown_keys),
 		cmocka_unit_test(test_err_types),
